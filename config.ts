@@ -1,0 +1,367 @@
+/**
+ * Stack configuration: read once, validated once, returned as one typed object.
+ *
+ * Every difference between environments lives in `Pulumi.<stack>.yaml`; the components only ever
+ * see the object this module returns. Invalid configuration throws a {@link ConfigError} before
+ * the program registers a single resource, with one line per problem naming the stack, the key
+ * path, the value received and what is allowed.
+ *
+ * Defaults of component arguments are NOT repeated here: an unset optional key stays `undefined`
+ * and the component applies its documented default. Only values that depend on the stack itself
+ * (environment name, namespace) are derived here.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+
+/** The Pulumi config namespace of this program's own keys (`esteira:<key>`). */
+export const CONFIG_NAMESPACE = "esteira";
+
+// Kubernetes naming rules, written out so messages can say what is allowed.
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const dns1123Label = (what: string) =>
+    z
+        .string()
+        .max(63, { error: `${what} must be at most 63 characters` })
+        .regex(DNS1123_LABEL, {
+            error: `${what} must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit`,
+        });
+
+const dns1035Label = (what: string) =>
+    z
+        .string()
+        .max(63, { error: `${what} must be at most 63 characters` })
+        .regex(DNS1035_LABEL, {
+            error: `${what} must be a DNS-1035 label: lower-case letters, digits and '-', starting with a letter`,
+        });
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
+const portNumber = int(1, 65535);
+const percent = int(1, 100);
+
+const probeSchema = z.strictObject({
+    path: z.string().startsWith("/", { error: "path must start with '/'" }).optional(),
+    port: portNumber.optional(),
+    initialDelaySeconds: int(0).optional(),
+    periodSeconds: int(1).optional(),
+    timeoutSeconds: int(1).optional(),
+    failureThreshold: int(1).optional(),
+});
+export type ProbeConfig = z.infer<typeof probeSchema>;
+
+const computeSchema = z.strictObject({
+    cpuMillicores: int(1).optional(),
+    memoryMiB: int(1).optional(),
+});
+
+const serviceSchema = z
+    .strictObject({
+        image: z.string().min(1),
+        port: portNumber.optional(),
+        replicas: int(0).optional(),
+        // YAML turns `true` and `8000` into booleans and numbers; containers only take strings.
+        env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).optional(),
+        secretEnv: z.record(z.string(), z.strictObject({ secretName: dns1123Label("secretName"), key: z.string().min(1) })).optional(),
+        probes: z
+            .strictObject({
+                readiness: probeSchema.optional(),
+                liveness: probeSchema.optional(),
+                startup: probeSchema.optional(),
+            })
+            .optional(),
+        resources: z.strictObject({ requests: computeSchema.optional(), limits: computeSchema.optional() }).optional(),
+        service: z
+            .strictObject({
+                type: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).optional(),
+                port: portNumber.optional(),
+                annotations: z.record(z.string(), z.string()).optional(),
+            })
+            .optional(),
+        autoscaling: z
+            .strictObject({
+                minReplicas: int(1),
+                maxReplicas: int(1),
+                cpuUtilizationPercent: percent.optional(),
+                memoryUtilizationPercent: percent.optional(),
+            })
+            .optional(),
+        metrics: z
+            .strictObject({
+                path: z.string().startsWith("/", { error: "path must start with '/'" }).optional(),
+                port: portNumber.optional(),
+            })
+            .optional(),
+        revisionHistoryLimit: int(0).optional(),
+        rolloutTimeoutSeconds: int(1).optional(),
+    })
+    .superRefine((svc, ctx) => {
+        const scaling = svc.autoscaling;
+        if (scaling && scaling.minReplicas > scaling.maxReplicas) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["autoscaling"],
+                message: `minReplicas (${scaling.minReplicas}) must be <= maxReplicas (${scaling.maxReplicas})`,
+            });
+        }
+        if (scaling && svc.replicas !== undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["replicas"],
+                message: `replicas (${svc.replicas}) cannot be set together with autoscaling: the HorizontalPodAutoscaler owns the replica count; remove replicas or autoscaling`,
+            });
+        }
+        for (const name of Object.keys(svc.env ?? {})) {
+            if (!ENV_VAR_NAME.test(name)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["env"],
+                    message: `"${name}" is not a valid environment variable name: use letters, digits and '_', not starting with a digit`,
+                });
+            }
+        }
+        for (const name of Object.keys(svc.secretEnv ?? {})) {
+            if (!ENV_VAR_NAME.test(name)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["secretEnv"],
+                    message: `"${name}" is not a valid environment variable name: use letters, digits and '_', not starting with a digit`,
+                });
+            } else if (svc.env && name in svc.env) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["secretEnv"],
+                    message: `"${name}" is set in both env and secretEnv; keep it in one of them`,
+                });
+            }
+        }
+        const { requests, limits } = svc.resources ?? {};
+        for (const field of ["cpuMillicores", "memoryMiB"] as const) {
+            const request = requests?.[field];
+            const limit = limits?.[field];
+            if (request !== undefined && limit !== undefined && request > limit) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["resources"],
+                    message: `requests.${field} (${request}) must be <= limits.${field} (${limit})`,
+                });
+            }
+        }
+    });
+export type ServiceConfig = z.infer<typeof serviceSchema>;
+
+const clusterSchema = z.discriminatedUnion(
+    "mode",
+    [
+        z.strictObject({
+            mode: z.literal("kubeconfig"),
+            /** Path to a kubeconfig file; when unset, the secret `esteira:kubeconfig` or the ambient kubeconfig is used. */
+            kubeconfigPath: z.string().min(1).optional(),
+            context: z.string().min(1).optional(),
+            clusterIdentifier: z.string().min(1).optional(),
+        }),
+    ],
+    { error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: kubeconfig` : undefined) },
+);
+export type ClusterConfig = z.infer<typeof clusterSchema>;
+
+const registrySchema = z.strictObject({
+    server: z.string().min(1),
+    username: z.string().min(1),
+    pullSecretName: dns1123Label("pullSecretName").optional(),
+});
+
+/** The plain (non-secret) keys under `esteira:`, as the stack file holds them. */
+const plainSchema = z.strictObject({
+    environment: dns1123Label("environment").optional(),
+    namespace: dns1123Label("namespace").optional(),
+    protect: z.boolean(),
+    cluster: clusterSchema.optional(),
+    registry: registrySchema,
+    services: z
+        .record(dns1035Label("a service name"), serviceSchema)
+        .refine((services) => Object.keys(services).length > 0, { error: "at least one service is required" }),
+});
+type PlainConfig = z.infer<typeof plainSchema>;
+
+/** Keys under `esteira:` that hold secrets; they are only ever read with `getSecret`. */
+export const SECRET_KEYS = ["registryToken", "kubeconfig"] as const;
+type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** The validated configuration of one stack. */
+export interface EsteiraConfig {
+    /** The stack name (`pulumi stack`). */
+    readonly stack: string;
+    /** The Pulumi project name. */
+    readonly project: string;
+    /** Environment name, used in labels and the default namespace. Default: the stack name. */
+    readonly environment: string;
+    /** Namespace the workloads run in. Default: `<project>-<environment>`. */
+    readonly namespace: string;
+    /** Whether stateful resources carry `protect` (required in every stack, declared in Pulumi.yaml). */
+    readonly protect: boolean;
+    readonly cluster: ClusterConfig;
+    readonly registry: PlainConfig["registry"] & { readonly token: pulumi.Output<string> };
+    /** Raw kubeconfig from `esteira:kubeconfig`, when set (secret). */
+    readonly kubeconfig?: pulumi.Output<string>;
+    readonly services: Readonly<Record<string, ServiceConfig>>;
+}
+
+/** Raised for invalid stack configuration; Pulumi prints a RunError's message without a stack trace. */
+export class ConfigError extends pulumi.RunError {
+    constructor(
+        readonly stack: string,
+        readonly problems: readonly string[],
+    ) {
+        super(
+            `invalid configuration for stack "${stack}" (fix Pulumi.${stack}.yaml or \`pulumi config set\`):\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+    }
+}
+
+/** What the parser needs from the stack: plain values and which secret keys are set. */
+export interface RawConfig {
+    readonly stack: string;
+    readonly project: string;
+    /** Plain `esteira:` values, already parsed from their YAML/JSON form. */
+    readonly values: Readonly<Record<string, unknown>>;
+    /** Secret `esteira:` values that are set. */
+    readonly secrets: Readonly<Partial<Record<SecretKey, pulumi.Output<string>>>>;
+}
+
+function describe(value: unknown): string {
+    if (value === undefined) return "nothing";
+    return JSON.stringify(value);
+}
+
+/** Follows a zod issue path into the raw input, to show the value that was received. */
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+    let node = root;
+    for (const key of path) {
+        if (node === null || typeof node !== "object") return undefined;
+        node = (node as Record<PropertyKey, unknown>)[key];
+    }
+    return node;
+}
+
+/** One line per problem: `<stack>: <key path>: <what is wrong, with the value received>`. */
+function formatIssue(stack: string, issue: z.core.$ZodIssue, input: unknown): string {
+    const received = valueAt(input, issue.path);
+    let message: string;
+    switch (issue.code) {
+        case "invalid_type": {
+            const expected = issue.expected === "record" ? "a map" : issue.expected;
+            message =
+                received === undefined ? `is required (expected ${expected})` : `expected ${expected}, received ${describe(received)}`;
+            break;
+        }
+        case "invalid_value":
+            message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}; received ${describe(received)}`;
+            break;
+        case "unrecognized_keys":
+            message = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}: check the spelling against the README's config reference`;
+            break;
+        case "too_small":
+            message =
+                issue.origin === "string" && issue.minimum === 1
+                    ? `must not be empty; received ${describe(received)}`
+                    : `must be ${issue.inclusive ? ">=" : ">"} ${issue.minimum}; received ${describe(received)}`;
+            break;
+        case "too_big":
+            message =
+                issue.origin === "string"
+                    ? `${issue.message}; received ${describe(received)}`
+                    : `must be ${issue.inclusive ? "<=" : "<"} ${issue.maximum}; received ${describe(received)}`;
+            break;
+        case "invalid_format":
+        case "invalid_union":
+            message = `${issue.message}; received ${describe(received)}`;
+            break;
+        case "invalid_key":
+            // A map key broke its own rule (e.g. a service name): show the key, not its settings.
+            message = `${issue.issues[0]?.message ?? issue.message}; received ${describe(issue.path.at(-1))}`;
+            break;
+        default:
+            message = issue.message;
+    }
+    const path = issue.path.map(String).join(".");
+    return `${stack}: ${path || CONFIG_NAMESPACE}: ${message}`;
+}
+
+/**
+ * Validates one stack's raw configuration. Pure: no Pulumi engine needed, so every rule is
+ * unit-tested against its exact message.
+ */
+export function parseConfig(raw: RawConfig): EsteiraConfig {
+    const problems: string[] = [];
+    const parsed = plainSchema.safeParse(raw.values);
+    if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+            problems.push(formatIssue(raw.stack, issue, raw.values));
+        }
+    }
+    if (!raw.secrets.registryToken) {
+        problems.push(
+            `${raw.stack}: registryToken: is required (a registry token with pull rights); set it with \`pulumi config set --secret esteira:registryToken <token> -s ${raw.stack}\``,
+        );
+    }
+    if (problems.length > 0 || !parsed.success) {
+        throw new ConfigError(raw.stack, problems);
+    }
+
+    const plain = parsed.data;
+    const environment = plain.environment ?? raw.stack;
+    const namespace = plain.namespace ?? `${raw.project}-${environment}`;
+    // The derived namespace must satisfy the same rule as an explicit one.
+    const derived = dns1123Label("namespace").safeParse(namespace);
+    if (!derived.success) {
+        throw new ConfigError(raw.stack, [
+            `${raw.stack}: namespace: the default "<project>-<environment>" gives ${describe(namespace)}, which is not a DNS-1123 label; set esteira:namespace explicitly`,
+        ]);
+    }
+    return {
+        stack: raw.stack,
+        project: raw.project,
+        environment,
+        namespace,
+        protect: plain.protect,
+        cluster: plain.cluster ?? { mode: "kubeconfig" },
+        registry: { ...plain.registry, token: raw.secrets.registryToken! },
+        kubeconfig: raw.secrets.kubeconfig,
+        services: plain.services,
+    };
+}
+
+/** Plain keys read from `esteira:`; everything else under the namespace is either secret or unknown. */
+const PLAIN_KEYS = Object.keys(plainSchema.shape);
+
+/** Reads `esteira:*` from the running stack and validates it. Call before registering any resource. */
+export function loadConfig(): EsteiraConfig {
+    const config = new pulumi.Config(CONFIG_NAMESPACE);
+    const values: Record<string, unknown> = {};
+    // Unknown keys (typos such as `esteira:servces`) are passed on so the strict schema names them;
+    // only the key is looked at, never its value, which might be a secret.
+    const known = new Set<string>([...PLAIN_KEYS, ...SECRET_KEYS]);
+    for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
+        const [namespace, key] = fullKey.split(":", 2);
+        if (namespace === CONFIG_NAMESPACE && key !== undefined && !known.has(key)) values[key] = null;
+    }
+    for (const key of PLAIN_KEYS) {
+        const text = config.get(key);
+        if (text === undefined) continue;
+        // Structured values arrive as JSON; plain strings do not parse and stay strings.
+        try {
+            values[key] = JSON.parse(text);
+        } catch {
+            values[key] = text;
+        }
+    }
+    const secrets: Partial<Record<SecretKey, pulumi.Output<string>>> = {};
+    for (const key of SECRET_KEYS) {
+        const value = config.getSecret(key);
+        if (value !== undefined) secrets[key] = value;
+    }
+    return parseConfig({ stack: pulumi.getStack(), project: pulumi.getProject(), values, secrets });
+}
