@@ -1,0 +1,75 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface EnvironmentNamespaceArgs {
+    /** Namespace name (a DNS-1123 label). */
+    namespace: pulumi.Input<string>;
+    /** Environment name, written to the `environment` label of the namespace and the pull secret. */
+    environment: pulumi.Input<string>;
+    /** Container registry the pull secret authenticates to, e.g. `ghcr.io`. */
+    registryServer: pulumi.Input<string>;
+    /** Registry user name (for GHCR, the account that owns the token). */
+    registryUsername: pulumi.Input<string>;
+    /** Registry token with pull rights (for GHCR, `read:packages`). Kept secret. */
+    registryToken: pulumi.Input<string>;
+    /** Name of the `kubernetes.io/dockerconfigjson` Secret. Default: `registry-credentials`. */
+    pullSecretName?: pulumi.Input<string>;
+    /** Extra labels for the namespace. Default: none. */
+    labels?: Record<string, pulumi.Input<string>>;
+}
+
+/**
+ * An environment's namespace and the registry pull secret every Deployment in it references —
+ * what teams otherwise create per namespace with `kubectl create secret docker-registry`.
+ */
+export class EnvironmentNamespace extends pulumi.ComponentResource {
+    /** The namespace name, known once the Namespace exists (so dependents wait for it). */
+    public readonly namespaceName: pulumi.Output<string>;
+    /** The pull secret's name, for `imagePullSecrets`. */
+    public readonly pullSecretName: pulumi.Output<string>;
+
+    constructor(name: string, args: EnvironmentNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("esteira:kubernetes:EnvironmentNamespace", name, {}, opts);
+
+        const labels = {
+            "app.kubernetes.io/managed-by": "pulumi",
+            environment: args.environment,
+            ...args.labels,
+        };
+
+        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace, labels } }, { parent: this });
+        this.namespaceName = namespace.metadata.name;
+
+        const dockerConfigJson = pulumi.secret(
+            pulumi.all([args.registryServer, args.registryUsername, args.registryToken]).apply(([server, username, token]) =>
+                JSON.stringify({
+                    auths: {
+                        [server]: {
+                            username,
+                            password: token,
+                            auth: Buffer.from(`${username}:${token}`).toString("base64"),
+                        },
+                    },
+                }),
+            ),
+        );
+
+        const pullSecret = new k8s.core.v1.Secret(
+            `${name}-pull-secret`,
+            {
+                metadata: {
+                    name: args.pullSecretName ?? "registry-credentials",
+                    namespace: this.namespaceName,
+                    labels,
+                },
+                type: "kubernetes.io/dockerconfigjson",
+                stringData: { ".dockerconfigjson": dockerConfigJson },
+            },
+            // The Kubernetes SDK already marks a Secret's data and stringData as secret outputs.
+            { parent: this },
+        );
+        this.pullSecretName = pullSecret.metadata.name;
+
+        this.registerOutputs({ namespaceName: this.namespaceName, pullSecretName: this.pullSecretName });
+    }
+}
