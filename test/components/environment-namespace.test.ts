@@ -1,0 +1,67 @@
+import * as assert from "assert";
+import { EnvironmentNamespace } from "../../components/environment-namespace";
+import { isSecretInput, promiseOf, Recorder } from "../mocks";
+
+const NAMESPACE = "kubernetes:core/v1:Namespace";
+const SECRET = "kubernetes:core/v1:Secret";
+
+async function build(extra: Partial<ConstructorParameters<typeof EnvironmentNamespace>[1]> = {}) {
+    const recorder = new Recorder();
+    await recorder.install("test");
+    const component = new EnvironmentNamespace("homolog", {
+        namespace: "shop-homolog",
+        environment: "homolog",
+        registryServer: "ghcr.io",
+        registryUsername: "bot",
+        registryToken: "s3cret",
+        ...extra,
+    });
+    await recorder.settle();
+    return { recorder, component };
+}
+
+describe("EnvironmentNamespace", () => {
+    it("registers esteira:kubernetes:EnvironmentNamespace with the namespace and pull secret as children", async () => {
+        const { recorder } = await build();
+        const component = recorder.get("esteira:kubernetes:EnvironmentNamespace", "homolog");
+        assert.strictEqual(recorder.parentOf(recorder.get(NAMESPACE, "homolog-namespace"))?.urn, component.urn);
+        assert.strictEqual(recorder.parentOf(recorder.get(SECRET, "homolog-pull-secret"))?.urn, component.urn);
+    });
+
+    it("labels the namespace with its environment", async () => {
+        const { recorder, component } = await build({ labels: { team: "checkout" } });
+        const namespace = recorder.get(NAMESPACE, "homolog-namespace");
+        assert.deepStrictEqual(namespace.inputs.metadata, {
+            name: "shop-homolog",
+            labels: { "app.kubernetes.io/managed-by": "pulumi", environment: "homolog", team: "checkout" },
+        });
+        assert.strictEqual(await promiseOf(component.namespaceName), "shop-homolog");
+    });
+
+    it("creates a dockerconfigjson pull secret for the registry, in the namespace", async () => {
+        const { recorder, component } = await build();
+        const secret = recorder.get(SECRET, "homolog-pull-secret");
+        assert.strictEqual(secret.inputs.type, "kubernetes.io/dockerconfigjson");
+        assert.strictEqual(secret.inputs.metadata.name, "registry-credentials");
+        assert.strictEqual(secret.inputs.metadata.namespace, "shop-homolog");
+        assert.deepStrictEqual(JSON.parse(secret.inputs.stringData[".dockerconfigjson"]), {
+            auths: { "ghcr.io": { username: "bot", password: "s3cret", auth: Buffer.from("bot:s3cret").toString("base64") } },
+        });
+        assert.strictEqual(await promiseOf(component.pullSecretName), "registry-credentials");
+    });
+
+    it("keeps the token secret in inputs and outputs", async () => {
+        const { recorder } = await build();
+        const secret = recorder.get(SECRET, "homolog-pull-secret");
+        assert.ok(isSecretInput(secret, "stringData"), "stringData must be secret");
+        assert.ok(!isSecretInput(secret, "metadata.name"), "the secret's name is not secret");
+        for (const output of ["data", "stringData"]) {
+            assert.ok(secret.additionalSecretOutputs.includes(output), `${output} must be a secret output`);
+        }
+    });
+
+    it("takes the pull secret's name from the caller (team A calls it ghcr-secret)", async () => {
+        const { recorder } = await build({ pullSecretName: "ghcr-secret" });
+        assert.strictEqual(recorder.get(SECRET, "homolog-pull-secret").inputs.metadata.name, "ghcr-secret");
+    });
+});

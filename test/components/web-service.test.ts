@@ -1,0 +1,262 @@
+import * as assert from "assert";
+import { WebService, WebServiceArgs } from "../../components/web-service";
+import { promiseOf, Recorder } from "../mocks";
+
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const SERVICE = "kubernetes:core/v1:Service";
+const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
+const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
+
+async function build(args: Partial<WebServiceArgs> = {}, name = "api") {
+    const recorder = new Recorder();
+    await recorder.install("test");
+    const component = new WebService(name, { namespace: "shop-homolog", image: "ghcr.io/acme/api@sha256:abc", ...args });
+    await recorder.settle();
+    const deployment = recorder.get(DEPLOYMENT, `${name}-deployment`);
+    const container = deployment.inputs.spec.template.spec.containers[0];
+    return { recorder, component, deployment, container };
+}
+
+describe("WebService", () => {
+    describe("with defaults", () => {
+        it("registers a component of type esteira:kubernetes:WebService with its children parented to it", async () => {
+            const { recorder } = await build();
+            const component = recorder.get("esteira:kubernetes:WebService", "api");
+            for (const [type, name] of [
+                [DEPLOYMENT, "api-deployment"],
+                [SERVICE, "api-service"],
+            ]) {
+                assert.strictEqual(
+                    recorder.parentOf(recorder.get(type, name))?.urn,
+                    component.urn,
+                    `${name} must be a child of the component`,
+                );
+            }
+        });
+
+        it("creates no HPA and no PDB for a single fixed replica", async () => {
+            const { recorder, deployment } = await build();
+            assert.strictEqual(deployment.inputs.spec.replicas, 1);
+            assert.deepStrictEqual(recorder.all(HPA), []);
+            assert.deepStrictEqual(recorder.all(PDB), []);
+        });
+
+        it("names objects after the service and labels them app.kubernetes.io/*", async () => {
+            const { deployment } = await build({ environment: "homolog", partOf: "shop" });
+            assert.strictEqual(deployment.inputs.metadata.name, "api");
+            assert.strictEqual(deployment.inputs.metadata.namespace, "shop-homolog");
+            assert.deepStrictEqual(deployment.inputs.metadata.labels, {
+                "app.kubernetes.io/name": "api",
+                "app.kubernetes.io/instance": "api",
+                "app.kubernetes.io/managed-by": "pulumi",
+                "app.kubernetes.io/part-of": "shop",
+                environment: "homolog",
+            });
+            assert.deepStrictEqual(deployment.inputs.spec.selector.matchLabels, {
+                "app.kubernetes.io/name": "api",
+                "app.kubernetes.io/instance": "api",
+            });
+        });
+
+        it("rolls out without ever removing a serving pod", async () => {
+            const { deployment } = await build();
+            assert.deepStrictEqual(deployment.inputs.spec.strategy, {
+                type: "RollingUpdate",
+                rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+            });
+            assert.strictEqual(deployment.inputs.spec.revisionHistoryLimit, 5);
+        });
+
+        it("probes /readyz and /healthz on the container port", async () => {
+            const { container } = await build();
+            assert.deepStrictEqual(container.readinessProbe, {
+                httpGet: { path: "/readyz", port: 8000 },
+                initialDelaySeconds: 0,
+                periodSeconds: 5,
+                timeoutSeconds: 2,
+                failureThreshold: 3,
+            });
+            assert.deepStrictEqual(container.livenessProbe, {
+                httpGet: { path: "/healthz", port: 8000 },
+                initialDelaySeconds: 0,
+                periodSeconds: 10,
+                timeoutSeconds: 2,
+                failureThreshold: 3,
+            });
+            assert.strictEqual(container.startupProbe, undefined);
+        });
+
+        it("hardens the pod and container", async () => {
+            const { deployment, container } = await build();
+            const pod = deployment.inputs.spec.template.spec;
+            assert.deepStrictEqual(pod.securityContext, {
+                runAsNonRoot: true,
+                runAsUser: 10001,
+                runAsGroup: 10001,
+                fsGroup: 10001,
+                seccompProfile: { type: "RuntimeDefault" },
+            });
+            assert.deepStrictEqual(container.securityContext, {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ["ALL"] },
+            });
+            assert.strictEqual(pod.automountServiceAccountToken, false);
+            assert.deepStrictEqual(container.volumeMounts, [{ name: "tmp", mountPath: "/tmp" }]);
+        });
+
+        it("requests and limits resources", async () => {
+            const { container } = await build();
+            assert.deepStrictEqual(container.resources, {
+                requests: { cpu: "100m", memory: "128Mi" },
+                limits: { cpu: "500m", memory: "256Mi" },
+            });
+        });
+
+        it("exposes a ClusterIP Service on port 80 forwarding to the container port", async () => {
+            const { recorder, component } = await build();
+            const service = recorder.get(SERVICE, "api-service");
+            assert.strictEqual(service.inputs.spec.type, "ClusterIP");
+            assert.deepStrictEqual(service.inputs.spec.ports, [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }]);
+            assert.strictEqual(await promiseOf(component.endpoint), "http://api.shop-homolog.svc.cluster.local:80");
+        });
+
+        it("waits up to 600 s for the rollout and replaces named objects delete-first", async () => {
+            const { recorder, deployment } = await build();
+            assert.strictEqual(deployment.customTimeouts?.create, "600s");
+            assert.strictEqual(deployment.customTimeouts?.update, "600s");
+            for (const resource of [deployment, recorder.get(SERVICE, "api-service")]) {
+                assert.ok(resource.deleteBeforeReplace, `${resource.name} has a fixed name and must be replaced delete-first`);
+            }
+        });
+
+        it("adds no Prometheus annotations unless asked", async () => {
+            const { deployment } = await build();
+            assert.strictEqual(deployment.inputs.spec.template.metadata.annotations, undefined);
+        });
+    });
+
+    describe("options", () => {
+        it("passes env plainly and secretEnv through secretKeyRef", async () => {
+            const { container } = await build({
+                env: { DEBUG: "true", LOG_LEVEL: "DEBUG" },
+                secretEnv: { DATABASE_URL: { secretName: "db-credentials", key: "url" } },
+            });
+            assert.deepStrictEqual(container.env, [
+                { name: "DEBUG", value: "true" },
+                { name: "LOG_LEVEL", value: "DEBUG" },
+                { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "db-credentials", key: "url" } } },
+            ]);
+        });
+
+        it("references the pull secrets", async () => {
+            const { deployment } = await build({ imagePullSecrets: ["ghcr-secret"] });
+            assert.deepStrictEqual(deployment.inputs.spec.template.spec.imagePullSecrets, [{ name: "ghcr-secret" }]);
+        });
+
+        it("takes every probe setting and an optional startup probe", async () => {
+            const { container } = await build({
+                containerPort: 8080,
+                readinessProbe: {
+                    path: "/ready",
+                    port: 9090,
+                    periodSeconds: 3,
+                    failureThreshold: 2,
+                    timeoutSeconds: 1,
+                    initialDelaySeconds: 4,
+                },
+                livenessProbe: { path: "/live" },
+                startupProbe: { failureThreshold: 60 },
+            });
+            assert.deepStrictEqual(container.readinessProbe, {
+                httpGet: { path: "/ready", port: 9090 },
+                initialDelaySeconds: 4,
+                periodSeconds: 3,
+                timeoutSeconds: 1,
+                failureThreshold: 2,
+            });
+            assert.strictEqual(container.livenessProbe.httpGet.path, "/live");
+            assert.deepStrictEqual(container.startupProbe, {
+                httpGet: { path: "/live", port: 8080 },
+                initialDelaySeconds: 0,
+                periodSeconds: 5,
+                timeoutSeconds: 2,
+                failureThreshold: 60,
+            });
+            assert.deepStrictEqual(container.ports, [{ name: "http", containerPort: 8080, protocol: "TCP" }]);
+        });
+
+        it("merges requests and limits over the defaults", async () => {
+            const { container } = await build({ requests: { memoryMiB: 256 }, limits: { cpuMillicores: 1000, memoryMiB: 512 } });
+            assert.deepStrictEqual(container.resources, {
+                requests: { cpu: "100m", memory: "256Mi" },
+                limits: { cpu: "1000m", memory: "512Mi" },
+            });
+        });
+
+        it("exposes a LoadBalancer and reports its address", async () => {
+            const { recorder, component } = await build({
+                serviceType: "LoadBalancer",
+                servicePort: 80,
+                serviceAnnotations: { "service.beta.kubernetes.io/do-loadbalancer-name": "shop" },
+            });
+            const service = recorder.get(SERVICE, "api-service");
+            assert.strictEqual(service.inputs.spec.type, "LoadBalancer");
+            assert.deepStrictEqual(service.inputs.metadata.annotations, { "service.beta.kubernetes.io/do-loadbalancer-name": "shop" });
+            assert.strictEqual(await promiseOf(component.endpoint), "http://203.0.113.10:80");
+        });
+
+        it("leaves replicas to the HPA when autoscaling", async () => {
+            const { recorder, deployment } = await build({
+                autoscaling: { minReplicas: 2, maxReplicas: 6, memoryUtilizationPercent: 80 },
+            });
+            assert.strictEqual(deployment.inputs.spec.replicas, undefined, "the Deployment must not fight the HPA over replicas");
+            const hpa = recorder.get(HPA, "api-hpa");
+            assert.deepStrictEqual(hpa.inputs.spec, {
+                scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "api" },
+                minReplicas: 2,
+                maxReplicas: 6,
+                metrics: [
+                    { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
+                    { type: "Resource", resource: { name: "memory", target: { type: "Utilization", averageUtilization: 80 } } },
+                ],
+            });
+        });
+
+        it("adds a PodDisruptionBudget when more than one replica must run", async () => {
+            for (const args of [{ replicas: 3 }, { autoscaling: { minReplicas: 2, maxReplicas: 4 } }]) {
+                const { recorder } = await build(args);
+                const pdb = recorder.get(PDB, "api-pdb");
+                assert.deepStrictEqual(pdb.inputs.spec, {
+                    maxUnavailable: 1,
+                    selector: { matchLabels: { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" } },
+                    unhealthyPodEvictionPolicy: "AlwaysAllow",
+                });
+            }
+        });
+
+        it("creates no PDB for an autoscaler whose minimum is 1", async () => {
+            const { recorder } = await build({ autoscaling: { minReplicas: 1, maxReplicas: 3 } });
+            assert.deepStrictEqual(recorder.all(PDB), []);
+        });
+
+        it("annotates pods for Prometheus when metrics are on", async () => {
+            const { deployment } = await build({ metrics: {} });
+            assert.deepStrictEqual(deployment.inputs.spec.template.metadata.annotations, {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/path": "/metrics",
+                "prometheus.io/port": "8000",
+            });
+            const custom = await build({ metrics: { path: "/prom", port: 9100 } });
+            assert.strictEqual(custom.deployment.inputs.spec.template.metadata.annotations["prometheus.io/port"], "9100");
+        });
+
+        it("takes an explicit object name, history limit and run-as user", async () => {
+            const { deployment } = await build({ serviceName: "backend", revisionHistoryLimit: 10, runAsUser: 2000 });
+            assert.strictEqual(deployment.inputs.metadata.name, "backend");
+            assert.strictEqual(deployment.inputs.spec.revisionHistoryLimit, 10);
+            assert.strictEqual(deployment.inputs.spec.template.spec.securityContext.runAsUser, 2000);
+        });
+    });
+});

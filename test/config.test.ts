@@ -1,0 +1,320 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, loadConfig, parseConfig, RawConfig } from "../config";
+import { isSecretOutput, promiseOf, Recorder, setConfig } from "./mocks";
+
+const token = () => pulumi.secret("t0ken");
+
+/** A minimal valid configuration; each rule below breaks one thing in it. */
+function valid(): Record<string, any> {
+    return {
+        protect: false,
+        registry: { server: "ghcr.io", username: "bot" },
+        services: { api: { image: "ghcr.io/acme/api:1" } },
+    };
+}
+
+function raw(values: Record<string, unknown>, secrets: RawConfig["secrets"] = { registryToken: token() }): RawConfig {
+    return { stack: "homolog", project: "esteira", values, secrets };
+}
+
+/** Asserts that parsing fails with exactly these problems, in order. */
+function assertProblems(values: Record<string, unknown>, expected: string[], secrets?: RawConfig["secrets"]) {
+    assert.throws(
+        () => parseConfig(raw(values, secrets)),
+        (err: unknown) => {
+            assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+            assert.deepStrictEqual(err.problems, expected);
+            return true;
+        },
+    );
+}
+
+describe("config", () => {
+    describe("valid configuration", () => {
+        it("derives environment and namespace from the stack and project", () => {
+            const config = parseConfig(raw(valid()));
+            assert.strictEqual(config.environment, "homolog");
+            assert.strictEqual(config.namespace, "esteira-homolog");
+            assert.deepStrictEqual(config.cluster, { mode: "kubeconfig" });
+        });
+
+        it("keeps an explicit environment and namespace", () => {
+            const config = parseConfig(raw({ ...valid(), environment: "staging", namespace: "shop-stg" }));
+            assert.strictEqual(config.environment, "staging");
+            assert.strictEqual(config.namespace, "shop-stg");
+        });
+
+        it("names the default namespace after an explicit environment", () => {
+            assert.strictEqual(parseConfig(raw({ ...valid(), environment: "staging" })).namespace, "esteira-staging");
+        });
+
+        it("turns YAML booleans and numbers in env into strings", () => {
+            const values = valid();
+            values.services.api.env = { DEBUG: true, WORKERS: 4, LOG_LEVEL: "INFO" };
+            assert.deepStrictEqual(parseConfig(raw(values)).services.api.env, { DEBUG: "true", WORKERS: "4", LOG_LEVEL: "INFO" });
+        });
+
+        it("reports every problem at once", () => {
+            assert.throws(
+                () => parseConfig(raw({ ...valid(), protect: "no", namespace: "Bad" }, {})),
+                (err: ConfigError) => err.problems.length === 3,
+            );
+        });
+
+        it("prints a message that names the stack file", () => {
+            assert.throws(() => parseConfig(raw({ ...valid(), protect: "no" })), {
+                message:
+                    'invalid configuration for stack "homolog" (fix Pulumi.homolog.yaml or `pulumi config set`):\n' +
+                    '  - homolog: protect: expected boolean, received "no"',
+            });
+        });
+    });
+
+    describe("rules, each with its exact message", () => {
+        it("protect is required", () => {
+            const { protect: _, ...values } = valid();
+            assertProblems(values, ["homolog: protect: is required (expected boolean)"]);
+        });
+
+        it("protect is a boolean", () => {
+            assertProblems({ ...valid(), protect: "yes" }, ['homolog: protect: expected boolean, received "yes"']);
+        });
+
+        it("registryToken is required", () => {
+            assertProblems(
+                valid(),
+                [
+                    "homolog: registryToken: is required (a registry token with pull rights); set it with `pulumi config set --secret esteira:registryToken <token> -s homolog`",
+                ],
+                {},
+            );
+        });
+
+        it("registry is required", () => {
+            const { registry: _, ...values } = valid();
+            assertProblems(values, ["homolog: registry: is required (expected object)"]);
+        });
+
+        it("registry.server must not be empty", () => {
+            assertProblems({ ...valid(), registry: { server: "", username: "bot" } }, [
+                'homolog: registry.server: must not be empty; received ""',
+            ]);
+        });
+
+        it("registry.pullSecretName is a DNS-1123 label", () => {
+            assertProblems({ ...valid(), registry: { server: "ghcr.io", username: "bot", pullSecretName: "GHCR_secret" } }, [
+                `homolog: registry.pullSecretName: pullSecretName must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit; received "GHCR_secret"`,
+            ]);
+        });
+
+        it("namespace is a DNS-1123 label", () => {
+            assertProblems({ ...valid(), namespace: "Shop_Homolog" }, [
+                `homolog: namespace: namespace must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit; received "Shop_Homolog"`,
+            ]);
+        });
+
+        it("namespace is at most 63 characters", () => {
+            const long = "a".repeat(64);
+            assertProblems({ ...valid(), namespace: long }, [
+                `homolog: namespace: namespace must be at most 63 characters; received "${long}"`,
+            ]);
+        });
+
+        it("environment is a DNS-1123 label", () => {
+            assertProblems({ ...valid(), environment: "Prod!" }, [
+                `homolog: environment: environment must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit; received "Prod!"`,
+            ]);
+        });
+
+        it("the default namespace must be a valid name too", () => {
+            const environment = "e".repeat(60);
+            assertProblems({ ...valid(), environment }, [
+                `homolog: namespace: the default "<project>-<environment>" gives "esteira-${environment}", which is not a DNS-1123 label; set esteira:namespace explicitly`,
+            ]);
+        });
+
+        it("unknown top-level keys are named", () => {
+            assertProblems({ ...valid(), servces: null }, [
+                `homolog: esteira: unknown key "servces": check the spelling against the README's config reference`,
+            ]);
+        });
+
+        it("cluster.mode must be known", () => {
+            assertProblems({ ...valid(), cluster: { mode: "eks" } }, [
+                'homolog: cluster.mode: mode must be one of: kubeconfig; received "eks"',
+            ]);
+        });
+
+        it("services is required", () => {
+            const { services: _, ...values } = valid();
+            assertProblems(values, ["homolog: services: is required (expected a map)"]);
+        });
+
+        it("services has at least one service", () => {
+            assertProblems({ ...valid(), services: {} }, ["homolog: services: at least one service is required"]);
+        });
+
+        it("service names are DNS-1035 labels", () => {
+            assertProblems({ ...valid(), services: { "1api": { image: "x" } } }, [
+                `homolog: services.1api: a service name must be a DNS-1035 label: lower-case letters, digits and '-', starting with a letter; received "1api"`,
+            ]);
+        });
+
+        it("unknown service keys are named", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", replcas: 2 } } }, [
+                `homolog: services.api: unknown key "replcas": check the spelling against the README's config reference`,
+            ]);
+        });
+
+        it("image is required", () => {
+            assertProblems({ ...valid(), services: { api: {} } }, ["homolog: services.api.image: is required (expected string)"]);
+        });
+
+        it("port is between 1 and 65535", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", port: 70000 } } }, [
+                "homolog: services.api.port: must be <= 65535; received 70000",
+            ]);
+        });
+
+        it("port is an integer", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", port: 80.5 } } }, [
+                "homolog: services.api.port: expected int, received 80.5",
+            ]);
+        });
+
+        it("replicas is not negative", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", replicas: -1 } } }, [
+                "homolog: services.api.replicas: must be >= 0; received -1",
+            ]);
+        });
+
+        it("service.type is LoadBalancer, ClusterIP or NodePort", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", service: { type: "Loadbalancer" } } } }, [
+                'homolog: services.api.service.type: must be one of "LoadBalancer", "ClusterIP", "NodePort"; received "Loadbalancer"',
+            ]);
+        });
+
+        it("autoscaling.minReplicas <= maxReplicas", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", autoscaling: { minReplicas: 5, maxReplicas: 3 } } } }, [
+                "homolog: services.api.autoscaling: minReplicas (5) must be <= maxReplicas (3)",
+            ]);
+        });
+
+        it("autoscaling.minReplicas is at least 1", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", autoscaling: { minReplicas: 0, maxReplicas: 3 } } } }, [
+                "homolog: services.api.autoscaling.minReplicas: must be >= 1; received 0",
+            ]);
+        });
+
+        it("utilisation targets are percentages", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    services: { api: { image: "x", autoscaling: { minReplicas: 1, maxReplicas: 3, cpuUtilizationPercent: 150 } } },
+                },
+                ["homolog: services.api.autoscaling.cpuUtilizationPercent: must be <= 100; received 150"],
+            );
+        });
+
+        it("replicas and autoscaling exclude each other", () => {
+            assertProblems(
+                { ...valid(), services: { api: { image: "x", replicas: 2, autoscaling: { minReplicas: 2, maxReplicas: 4 } } } },
+                [
+                    "homolog: services.api.replicas: replicas (2) cannot be set together with autoscaling: the HorizontalPodAutoscaler owns the replica count; remove replicas or autoscaling",
+                ],
+            );
+        });
+
+        it("env names are valid variable names", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", env: { "LOG-LEVEL": "INFO" } } } }, [
+                `homolog: services.api.env: "LOG-LEVEL" is not a valid environment variable name: use letters, digits and '_', not starting with a digit`,
+            ]);
+        });
+
+        it("secretEnv names are valid variable names", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", secretEnv: { "1TOKEN": { secretName: "s", key: "k" } } } } }, [
+                `homolog: services.api.secretEnv: "1TOKEN" is not a valid environment variable name: use letters, digits and '_', not starting with a digit`,
+            ]);
+        });
+
+        it("a variable is in env or secretEnv, not both", () => {
+            assertProblems(
+                { ...valid(), services: { api: { image: "x", env: { TOKEN: "a" }, secretEnv: { TOKEN: { secretName: "s", key: "k" } } } } },
+                [`homolog: services.api.secretEnv: "TOKEN" is set in both env and secretEnv; keep it in one of them`],
+            );
+        });
+
+        it("secretEnv names an existing-style Secret", () => {
+            assertProblems(
+                { ...valid(), services: { api: { image: "x", secretEnv: { TOKEN: { secretName: "Db_Creds", key: "url" } } } } },
+                [
+                    `homolog: services.api.secretEnv.TOKEN.secretName: secretName must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit; received "Db_Creds"`,
+                ],
+            );
+        });
+
+        it("requests do not exceed limits", () => {
+            assertProblems(
+                { ...valid(), services: { api: { image: "x", resources: { requests: { memoryMiB: 512 }, limits: { memoryMiB: 256 } } } } },
+                ["homolog: services.api.resources: requests.memoryMiB (512) must be <= limits.memoryMiB (256)"],
+            );
+        });
+
+        it("probe paths start with /", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", probes: { readiness: { path: "readyz" } } } } }, [
+                `homolog: services.api.probes.readiness.path: path must start with '/'; received "readyz"`,
+            ]);
+        });
+
+        it("probe periods are at least 1 second", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", probes: { liveness: { periodSeconds: 0 } } } } }, [
+                "homolog: services.api.probes.liveness.periodSeconds: must be >= 1; received 0",
+            ]);
+        });
+    });
+
+    describe("loadConfig", () => {
+        before(async () => {
+            await new Recorder().install("homolog");
+        });
+
+        it("reads the stack's values and keeps the token secret", async () => {
+            setConfig(
+                {
+                    "esteira:protect": "false",
+                    "esteira:registry": valid().registry,
+                    "esteira:services": valid().services,
+                },
+                { "esteira:registryToken": "t0ken", "esteira:kubeconfig": "apiVersion: v1" },
+            );
+            const config = loadConfig();
+            assert.strictEqual(config.protect, false);
+            assert.strictEqual(config.services.api.image, "ghcr.io/acme/api:1");
+            assert.strictEqual(await promiseOf(config.registry.token), "t0ken");
+            assert.ok(await isSecretOutput(config.registry.token), "registry token must be secret");
+            assert.ok(await isSecretOutput(config.kubeconfig), "kubeconfig must be secret");
+        });
+
+        it("names unknown esteira: keys", () => {
+            setConfig(
+                {
+                    "esteira:protect": "false",
+                    "esteira:registry": valid().registry,
+                    "esteira:services": valid().services,
+                    "esteira:replicas": "2",
+                },
+                { "esteira:registryToken": "t0ken" },
+            );
+            assert.throws(
+                () => loadConfig(),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        `homolog: esteira: unknown key "replicas": check the spelling against the README's config reference`,
+                    ]);
+                    return true;
+                },
+            );
+        });
+    });
+});

@@ -1,0 +1,150 @@
+/**
+ * The whole program, evaluated once per stack file in the repository (the real
+ * Pulumi.<stack>.yaml, not a copy), with assertions on each environment's resource graph.
+ */
+import * as assert from "assert";
+import { ConfigError } from "../config";
+import { Evaluation, evaluateStack, isSecretInput, projectFile, promiseOf, Recorder, stackFileConfig, stackFiles } from "./mocks";
+
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const SERVICE = "kubernetes:core/v1:Service";
+const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
+const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
+const NAMESPACE = "kubernetes:core/v1:Namespace";
+const SECRET = "kubernetes:core/v1:Secret";
+
+function envOf(evaluation: Evaluation, deploymentName: string): Record<string, string> {
+    const container = evaluation.recorder.get(DEPLOYMENT, deploymentName).inputs.spec.template.spec.containers[0];
+    return Object.fromEntries(container.env.filter((e: any) => "value" in e).map((e: any) => [e.name, e.value]));
+}
+
+describe("stack files", () => {
+    const stacks = stackFiles();
+
+    it("the repository has the dev, homolog and prod stacks", () => {
+        for (const stack of ["dev", "homolog", "prod"]) assert.ok(stacks.includes(stack), `Pulumi.${stack}.yaml is missing`);
+    });
+
+    for (const stack of stacks) {
+        describe(`Pulumi.${stack}.yaml`, () => {
+            let evaluation: Evaluation;
+            before(async () => {
+                evaluation = await evaluateStack(stack);
+            });
+
+            it("sets every key Pulumi.yaml declares without a default", () => {
+                const config = stackFileConfig(stack);
+                for (const [key, schema] of Object.entries(projectFile().config)) {
+                    if (schema.default !== undefined || schema.secret) continue;
+                    assert.ok(`esteira:${key}` in config, `Pulumi.${stack}.yaml must set esteira:${key}`);
+                }
+            });
+
+            it("creates the environment's namespace and pull secret", async () => {
+                const { recorder, outputs } = evaluation;
+                const namespace = recorder.all(NAMESPACE);
+                assert.strictEqual(namespace.length, 1);
+                assert.strictEqual(await promiseOf(outputs.namespace), namespace[0].inputs.metadata.name);
+                const pullSecret = recorder.all(SECRET).find((s) => s.inputs.type === "kubernetes.io/dockerconfigjson");
+                assert.ok(pullSecret, "a dockerconfigjson pull secret exists");
+                assert.ok(isSecretInput(pullSecret, "stringData"), "the registry token stays secret");
+            });
+
+            it("every Deployment pulls with the namespace's pull secret", () => {
+                const { recorder } = evaluation;
+                const pullSecret = recorder.all(SECRET).find((s) => s.inputs.type === "kubernetes.io/dockerconfigjson")!;
+                for (const deployment of recorder.all(DEPLOYMENT)) {
+                    assert.deepStrictEqual(
+                        deployment.inputs.spec.template.spec.imagePullSecrets,
+                        [{ name: pullSecret.inputs.metadata.name }],
+                        `${deployment.name} must reference the pull secret`,
+                    );
+                }
+            });
+
+            it("every Kubernetes object goes through the cluster's provider", () => {
+                const { recorder } = evaluation;
+                const provider = recorder.all("pulumi:providers:kubernetes");
+                assert.strictEqual(provider.length, 1);
+                const ref = `${provider[0].urn}::${provider[0].name}-id`;
+                for (const resource of recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
+                    assert.strictEqual(resource.provider, ref, `${resource.type} ${resource.name} must use the cluster provider`);
+                }
+            });
+
+            it("exports an endpoint per service", async () => {
+                const endpoints = await promiseOf(evaluation.outputs.endpoints);
+                const services = evaluation.recorder.all("esteira:kubernetes:WebService").map((s) => s.name);
+                assert.deepStrictEqual(Object.keys(endpoints as object).sort(), services.sort());
+            });
+        });
+    }
+
+    describe("environment differences (team D's seeds)", () => {
+        it("homolog: 1 replica, debug on, LoadBalancer 80 → 8000, no autoscaler", async () => {
+            const evaluation = await evaluateStack("homolog");
+            const deployment = evaluation.recorder.get(DEPLOYMENT, "sample-deployment");
+            assert.strictEqual(deployment.inputs.spec.replicas, 1);
+            assert.strictEqual(deployment.inputs.metadata.namespace, "esteira-homolog");
+            const env = envOf(evaluation, "sample-deployment");
+            assert.strictEqual(env.DEBUG, "true");
+            assert.strictEqual(env.LOG_LEVEL, "DEBUG");
+            assert.match(env.APP_TITLE, /HOMOLOGAÇÃO$/);
+            const service = evaluation.recorder.get(SERVICE, "sample-service");
+            assert.strictEqual(service.inputs.spec.type, "LoadBalancer");
+            assert.deepStrictEqual(service.inputs.spec.ports[0], { name: "http", port: 80, targetPort: "http", protocol: "TCP" });
+            assert.strictEqual(deployment.inputs.spec.template.spec.containers[0].ports[0].containerPort, 8000);
+            assert.deepStrictEqual(evaluation.recorder.all(HPA), []);
+            assert.deepStrictEqual(evaluation.recorder.all(PDB), []);
+        });
+
+        it("prod: at least 2 replicas under an HPA with a PDB, debug off, LoadBalancer 80 → 8000", async () => {
+            const evaluation = await evaluateStack("prod");
+            const deployment = evaluation.recorder.get(DEPLOYMENT, "sample-deployment");
+            assert.strictEqual(deployment.inputs.spec.replicas, undefined);
+            assert.strictEqual(deployment.inputs.metadata.namespace, "esteira-prod");
+            const hpa = evaluation.recorder.get(HPA, "sample-hpa");
+            assert.ok(hpa.inputs.spec.minReplicas >= 2, "prod runs at least two replicas");
+            evaluation.recorder.get(PDB, "sample-pdb");
+            const env = envOf(evaluation, "sample-deployment");
+            assert.strictEqual(env.DEBUG, "false");
+            assert.strictEqual(env.LOG_LEVEL, "INFO");
+            const service = evaluation.recorder.get(SERVICE, "sample-service");
+            assert.strictEqual(service.inputs.spec.type, "LoadBalancer");
+            assert.strictEqual(service.inputs.spec.ports[0].port, 80);
+            assert.strictEqual(deployment.inputs.spec.template.spec.containers[0].ports[0].containerPort, 8000);
+        });
+
+        it("dev: reachable only inside the cluster", async () => {
+            const evaluation = await evaluateStack("dev");
+            assert.strictEqual(evaluation.recorder.get(SERVICE, "sample-service").inputs.spec.type, "ClusterIP");
+            assert.strictEqual(envOf(evaluation, "sample-deployment").DEBUG, "true");
+        });
+    });
+
+    describe("invalid configuration", () => {
+        it("fails before any resource is registered, naming the stack and key", async () => {
+            const recorder = new Recorder();
+            const homolog = stackFileConfig("homolog") as Record<string, any>;
+            const services = {
+                sample: { ...homolog["esteira:services"].sample, replicas: undefined, autoscaling: { minReplicas: 5, maxReplicas: 3 } },
+            };
+            await assert.rejects(
+                evaluateStack("homolog", { recorder, overrides: { "esteira:services": services } }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        "homolog: services.sample.autoscaling: minReplicas (5) must be <= maxReplicas (3)",
+                    ]);
+                    return true;
+                },
+            );
+            assert.deepStrictEqual(recorder.resources, [], "no resource may be registered");
+        });
+
+        it("fails without the registry token", async () => {
+            const recorder = new Recorder();
+            await assert.rejects(evaluateStack("prod", { recorder, secrets: {} }), ConfigError);
+            assert.deepStrictEqual(recorder.resources, []);
+        });
+    });
+});
