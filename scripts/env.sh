@@ -1,0 +1,94 @@
+# shellcheck shell=bash
+# scripts/env.sh — source me (`source scripts/env.sh`) to get the local
+# toolchain and stand-in services on PATH / in the environment.
+#
+# Single source of truth for tool versions and paths used by toolchain.sh,
+# local-cluster.sh and local-services.sh. Sourcing it is side-effect free
+# apart from exporting variables: it never builds or starts anything, so it is
+# safe to source before toolchain.sh has run (the paths just don't exist yet).
+
+ESTEIRA_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export ESTEIRA_SCRIPTS_DIR
+
+# Slow builds and all runtime state live outside the repo so a clean clone
+# stays clean and a warm machine reuses them.
+export ESTEIRA_CACHE="${ESTEIRA_CACHE:-$HOME/.cache/esteira}"
+
+# --- pinned versions ------------------------------------------------------
+# Each must match the version pinned in scripts/go/<wrapper>/go.mod.
+# Pulumi CLI: newest pkg/v3 whose module zip the proxy here serves.
+export ESTEIRA_PULUMI_VERSION=3.259.0
+# Node.js language host: last release where it lived inside sdk/v3 (see
+# scripts/go/pulumi-language-nodejs/go.mod for why not a newer one).
+export ESTEIRA_PULUMI_NODEJS_HOST_VERSION=3.68.0
+# Providers: must equal the npm packages' versions the program uses.
+export ESTEIRA_PROVIDER_KUBERNETES_VERSION=4.25.0
+export ESTEIRA_PROVIDER_DOCKER_BUILD_VERSION=0.0.22
+# Kubernetes control plane; kwok v0.8.0's default Kubernetes is 1.36.1.
+export ESTEIRA_KUBE_VERSION=1.36.1
+export ESTEIRA_KWOK_VERSION=0.8.0
+# etcd line Kubernetes 1.36 is built against.
+export ESTEIRA_ETCD_VERSION=3.6.8
+
+# --- binaries ---------------------------------------------------------------
+export ESTEIRA_BIN="$ESTEIRA_CACHE/bin"
+export ESTEIRA_PULUMI_BIN_DIR="$ESTEIRA_BIN/pulumi-$ESTEIRA_PULUMI_VERSION"
+export ESTEIRA_KUBE_BIN_DIR="$ESTEIRA_BIN/kubernetes-$ESTEIRA_KUBE_VERSION"
+export ESTEIRA_KWOK_BIN_DIR="$ESTEIRA_BIN/kwok-$ESTEIRA_KWOK_VERSION"
+export ESTEIRA_ETCD_BIN_DIR="$ESTEIRA_BIN/etcd-$ESTEIRA_ETCD_VERSION"
+# Debian's docker client (talks to Debian's 20.10 daemon with built-in
+# BuildKit support); /usr/local/bin/docker may be a newer client without the
+# buildx plugin, so a shim dir puts Debian's first on PATH.
+export ESTEIRA_SHIM_DIR="$ESTEIRA_CACHE/shims"
+
+case ":$PATH:" in
+  *":$ESTEIRA_PULUMI_BIN_DIR:"*) ;;
+  *) PATH="$ESTEIRA_SHIM_DIR:$ESTEIRA_PULUMI_BIN_DIR:$ESTEIRA_KUBE_BIN_DIR:$ESTEIRA_KWOK_BIN_DIR:$ESTEIRA_ETCD_BIN_DIR:$PATH" ;;
+esac
+export PATH
+
+# --- Pulumi -----------------------------------------------------------------
+# A PULUMI_HOME of our own: plugins are installed there by toolchain.sh and
+# nothing from a developer's ~/.pulumi leaks in. Override ESTEIRA_PULUMI_HOME
+# to put it elsewhere.
+export PULUMI_HOME="${ESTEIRA_PULUMI_HOME:-$ESTEIRA_CACHE/pulumi-home}"
+export ESTEIRA_PULUMI_PLUGIN_DIR="$PULUMI_HOME/plugins"
+# No network beyond package registries: never check for CLI updates, and
+# fail fast instead of trying to download a missing plugin.
+export PULUMI_SKIP_UPDATE_CHECK=1
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+
+# --- local Kubernetes (scripts/local-cluster.sh) ----------------------------
+export ESTEIRA_CLUSTER_NAME="${ESTEIRA_CLUSTER_NAME:-esteira}"
+export ESTEIRA_KUBECONFIG="${ESTEIRA_KUBECONFIG:-$ESTEIRA_CACHE/local/kubeconfig}"
+
+# --- local services (scripts/local-services.sh) -----------------------------
+export ESTEIRA_LOCAL_DIR="$ESTEIRA_CACHE/local"
+export ESTEIRA_DOCKER_SOCK="$ESTEIRA_LOCAL_DIR/docker/docker.sock"
+export ESTEIRA_DOCKER_HOST="unix://$ESTEIRA_DOCKER_SOCK"
+# Point docker clients (and the docker-build provider) at our own daemon and
+# an isolated client config holding the local registry login.
+export DOCKER_HOST="$ESTEIRA_DOCKER_HOST"
+export DOCKER_CONFIG="$ESTEIRA_LOCAL_DIR/docker-config"
+export ESTEIRA_REGISTRY="127.0.0.1:5000"
+export ESTEIRA_REGISTRY_USER="esteira"
+export ESTEIRA_REGISTRY_PASSWORD_FILE="$ESTEIRA_LOCAL_DIR/registry/password"
+export ESTEIRA_BASE_IMAGE_LOCAL="esteira/node-base:bookworm"
+export ESTEIRA_BASE_IMAGE="$ESTEIRA_REGISTRY/esteira/node-base:bookworm"
+export ESTEIRA_PG_HOST=127.0.0.1
+export ESTEIRA_PG_PORT=5433
+export ESTEIRA_PG_DB=esteira
+export ESTEIRA_PG_USER=esteira
+export ESTEIRA_PG_PASSWORD_FILE="$ESTEIRA_LOCAL_DIR/postgres/password"
+# URL without the password (it stays in the file, never in the environment's
+# printed form); esteira_database_url below builds the full one on demand.
+export ESTEIRA_DATABASE_URL_NOPASS="postgresql://$ESTEIRA_PG_USER@$ESTEIRA_PG_HOST:$ESTEIRA_PG_PORT/$ESTEIRA_PG_DB"
+
+# Prints the full DATABASE_URL (with password) for a consumer to capture,
+# e.g. DATABASE_URL="$(esteira_database_url)".
+esteira_database_url() {
+  local pw
+  pw="$(cat "$ESTEIRA_PG_PASSWORD_FILE")"
+  pw="$(node -e 'process.stdout.write(encodeURIComponent(process.argv[1]))' "$pw" 2>/dev/null || printf '%s' "$pw")"
+  printf 'postgresql://%s:%s@%s:%s/%s\n' "$ESTEIRA_PG_USER" "$pw" "$ESTEIRA_PG_HOST" "$ESTEIRA_PG_PORT" "$ESTEIRA_PG_DB"
+}

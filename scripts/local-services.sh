@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# scripts/local-services.sh start|stop|status — local stand-ins, loopback only:
+#   * Docker daemon (Debian's docker.io) on a private unix socket, with a
+#     base image esteira/node-base:bookworm made by debootstrap (nothing can
+#     be pulled from a public registry here);
+#   * an image registry (Debian's docker-registry) on 127.0.0.1:5000 with
+#     htpasswd (bcrypt) auth, holding the base image;
+#   * PostgreSQL (Debian's postgresql) as its own cluster on 127.0.0.1:5433.
+# Idempotent: start on a running service is a no-op; stop stops only what
+# this script started (by pidfile). Secrets are generated once, kept in
+# mode-600 files, and never printed. `source scripts/env.sh` for the names.
+set -euo pipefail
+
+# shellcheck source=scripts/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+L="$ESTEIRA_LOCAL_DIR"
+DOCKER_DIR="$L/docker"
+REG_DIR="$L/registry"
+PG_DIR="$L/postgres"
+# Postgres refuses to run as root, and the postgres user cannot enter a
+# cache dir under root's 0700 home; as root its cluster lives under /var/lib.
+if [[ $EUID -eq 0 ]]; then
+  PG_DATA="${ESTEIRA_PG_DATA:-/var/lib/esteira/postgres-$ESTEIRA_PG_PORT/data}"
+  PG_RUN=(runuser -u postgres --)
+else
+  PG_DATA="${ESTEIRA_PG_DATA:-$PG_DIR/data}"
+  PG_RUN=()
+fi
+PG_SOCK_DIR="$(dirname "$PG_DATA")/run"
+BASE_SUITE=bookworm
+ROOTFS_TAR="$ESTEIRA_CACHE/rootfs/node-base-$BASE_SUITE.tar"
+# Debian's client speaks BuildKit to Debian's 20.10 daemon; a newer client
+# elsewhere on PATH (e.g. /usr/local/bin/docker) may lack the buildx plugin.
+DOCKER=/usr/bin/docker
+
+log() { printf '[local-services] %s\n' "$*" >&2; }
+
+# pid_alive PIDFILE — true if the pidfile names a live process.
+pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# wait_for SECONDS CMD... — poll until CMD succeeds.
+wait_for() {
+  local t=$1; shift
+  for ((i = 0; i < t * 5; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  return 1
+}
+
+# stop_pid NAME PIDFILE — TERM, wait, then KILL the one process we started.
+stop_pid() {
+  local name=$1 pf=$2 pid
+  if ! pid_alive "$pf"; then rm -f "$pf"; log "$name: not running"; return 0; fi
+  pid="$(cat "$pf")"
+  kill -TERM "$pid"
+  for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then log "$name: still up after 30s, killing $pid"; kill -KILL "$pid"; fi
+  rm -f "$pf"
+  log "$name: stopped"
+}
+
+# A random secret, once: kept in FILE (mode 600), never echoed.
+ensure_secret() {
+  local f=$1
+  [[ -s "$f" ]] && return 0
+  mkdir -p "$(dirname "$f")"
+  (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$f")
+}
+
+# Debian packages we stand on; installed only when missing.
+ensure_packages() {
+  local need=() p
+  for p in docker.io docker-registry apache2-utils debootstrap postgresql; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+  done
+  [[ ${#need[@]} -eq 0 ]] && return 0
+  [[ $EUID -eq 0 ]] || { log "missing packages ${need[*]} (need root to install)"; exit 1; }
+  log "installing ${need[*]}"
+  # Package scripts must not start system services behind our back; the
+  # images here ship a policy-rc.d that forbids it, and so do we.
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+}
+
+# --- docker -----------------------------------------------------------------
+docker_up() { "$DOCKER" version >/dev/null 2>&1; }
+
+start_docker() {
+  mkdir -p "$DOCKER_DIR" "$ESTEIRA_SHIM_DIR" "$DOCKER_CONFIG"
+  ln -sfn "$DOCKER" "$ESTEIRA_SHIM_DIR/docker"
+  if pid_alive "$DOCKER_DIR/dockerd.pid" && docker_up; then log "docker: already running"; return 0; fi
+  log "docker: starting (log $DOCKER_DIR/dockerd.log)"
+  # No bridge, NAT or iptables rules: containers get no network of their own
+  # (nothing here may talk to non-loopback addresses), and the host's
+  # firewall and ip_forward stay untouched. Builds that RUN commands need
+  # `--network host` (docker-build provider: network: "host").
+  setsid dockerd \
+    --host "$ESTEIRA_DOCKER_HOST" \
+    --data-root "$DOCKER_DIR/data" \
+    --exec-root "$DOCKER_DIR/exec" \
+    --pidfile "$DOCKER_DIR/dockerd.pid" \
+    --bridge=none --iptables=false --ip-forward=false --ip-masq=false \
+    --userland-proxy=false \
+    >>"$DOCKER_DIR/dockerd.log" 2>&1 </dev/null &
+  wait_for 60 docker_up || { log "docker: did not come up; tail of log:"; tail -20 "$DOCKER_DIR/dockerd.log" >&2; exit 1; }
+  log "docker: up ($ESTEIRA_DOCKER_HOST)"
+}
+
+stop_docker() {
+  # Containers we may have left running would pin mounts; remove them first.
+  if docker_up; then
+    local ids
+    ids="$("$DOCKER" ps -q)"
+    [[ -z "$ids" ]] || "$DOCKER" rm -f $ids >/dev/null
+  fi
+  stop_pid docker "$DOCKER_DIR/dockerd.pid"
+}
+
+# --- base image ---------------------------------------------------------------
+# Root filesystem tarball: Debian minbase + Debian's nodejs, user node (1000)
+# and /app owned by it. Built once per suite (debootstrap takes ~1-2 min).
+build_rootfs() {
+  [[ -s "$ROOTFS_TAR" ]] && return 0
+  local root="$ESTEIRA_CACHE/rootfs/build-$BASE_SUITE"
+  log "base image: debootstrap $BASE_SUITE (minbase + nodejs) into $root"
+  rm -rf "$root" && mkdir -p "$root"
+  debootstrap --variant=minbase --include=nodejs,ca-certificates \
+    "$BASE_SUITE" "$root" "${ESTEIRA_DEBIAN_MIRROR:?set ESTEIRA_DEBIAN_MIRROR to a Debian mirror}" >"$ESTEIRA_CACHE/rootfs/debootstrap.log" 2>&1 \
+    || { tail -20 "$ESTEIRA_CACHE/rootfs/debootstrap.log" >&2; exit 1; }
+  chroot "$root" sh -ec '
+    groupadd -g 1000 node
+    useradd -u 1000 -g node -m -s /bin/sh node
+    mkdir -p /app && chown node:node /app
+    apt-get clean
+    rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/share/locale/*'
+  tar -C "$root" --numeric-owner -cf "$ROOTFS_TAR.tmp" .
+  mv "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
+  rm -rf "$root"
+}
+
+ensure_base_image() {
+  if ! "$DOCKER" image inspect "$ESTEIRA_BASE_IMAGE_LOCAL" >/dev/null 2>&1; then
+    build_rootfs
+    log "base image: importing $ESTEIRA_BASE_IMAGE_LOCAL"
+    "$DOCKER" import \
+      --change 'WORKDIR /app' \
+      --change 'ENV NODE_ENV=production' \
+      --change 'CMD ["node"]' \
+      "$ROOTFS_TAR" "$ESTEIRA_BASE_IMAGE_LOCAL" >/dev/null
+  fi
+  # Also in the local registry, so builds and clusters can refer to it there.
+  if ! registry_has_image "$ESTEIRA_BASE_IMAGE"; then
+    "$DOCKER" tag "$ESTEIRA_BASE_IMAGE_LOCAL" "$ESTEIRA_BASE_IMAGE"
+    log "base image: pushing $ESTEIRA_BASE_IMAGE"
+    "$DOCKER" push "$ESTEIRA_BASE_IMAGE" >/dev/null
+  fi
+}
+
+# --- registry -----------------------------------------------------------------
+registry_up() {
+  [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$ESTEIRA_REGISTRY/v2/")" == 401 ]]
+}
+
+start_registry() {
+  mkdir -p "$REG_DIR/data"
+  ensure_secret "$ESTEIRA_REGISTRY_PASSWORD_FILE"
+  # bcrypt htpasswd entry, password read from stdin (never on a command line).
+  if [[ ! -s "$REG_DIR/htpasswd" ]] || ! htpasswd -vi "$REG_DIR/htpasswd" "$ESTEIRA_REGISTRY_USER" \
+      <"$ESTEIRA_REGISTRY_PASSWORD_FILE" >/dev/null 2>&1; then
+    (umask 077 && htpasswd -ciB "$REG_DIR/htpasswd" "$ESTEIRA_REGISTRY_USER" <"$ESTEIRA_REGISTRY_PASSWORD_FILE" 2>/dev/null)
+  fi
+  ensure_secret "$REG_DIR/http-secret"
+  (umask 077 && cat >"$REG_DIR/config.yml" <<EOF
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $REG_DIR/data
+  delete:
+    enabled: true
+http:
+  addr: $ESTEIRA_REGISTRY
+  secret: $(cat "$REG_DIR/http-secret")
+auth:
+  htpasswd:
+    realm: esteira-local
+    path: $REG_DIR/htpasswd
+EOF
+  )
+  if pid_alive "$REG_DIR/registry.pid" && registry_up; then
+    log "registry: already running"
+  else
+    if registry_up; then log "registry: something else already answers on $ESTEIRA_REGISTRY"; exit 1; fi
+    log "registry: starting on $ESTEIRA_REGISTRY (log $REG_DIR/registry.log)"
+    setsid docker-registry serve "$REG_DIR/config.yml" >>"$REG_DIR/registry.log" 2>&1 </dev/null &
+    echo $! >"$REG_DIR/registry.pid"
+    wait_for 30 registry_up || { log "registry: did not come up"; tail -20 "$REG_DIR/registry.log" >&2; exit 1; }
+  fi
+  # Log the docker client in (credentials land in $DOCKER_CONFIG, not ~/.docker).
+  if ! grep -q "\"$ESTEIRA_REGISTRY\"" "$DOCKER_CONFIG/config.json" 2>/dev/null; then
+    "$DOCKER" login --username "$ESTEIRA_REGISTRY_USER" --password-stdin "$ESTEIRA_REGISTRY" \
+      <"$ESTEIRA_REGISTRY_PASSWORD_FILE" >/dev/null
+  fi
+}
+
+# registry_has_image HOST:PORT/NAME:TAG — asks the registry API; the
+# credentials reach curl on stdin, not on its command line.
+registry_has_image() {
+  local ref=${1#"$ESTEIRA_REGISTRY"/} code
+  code="$(printf 'user = "%s:%s"\n' "$ESTEIRA_REGISTRY_USER" "$(cat "$ESTEIRA_REGISTRY_PASSWORD_FILE")" |
+    curl -s -K - -o /dev/null -w '%{http_code}' \
+      -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+      "http://$ESTEIRA_REGISTRY/v2/${ref%:*}/manifests/${ref##*:}")"
+  [[ "$code" == 200 ]]
+}
+
+stop_registry() { stop_pid registry "$REG_DIR/registry.pid"; }
+
+# --- postgres -------------------------------------------------------------------
+PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+
+pg_up() { "$PG_BIN/pg_isready" -q -h "$ESTEIRA_PG_HOST" -p "$ESTEIRA_PG_PORT"; }
+
+start_postgres() {
+  ensure_secret "$ESTEIRA_PG_PASSWORD_FILE"
+  mkdir -p "$PG_DIR" "$(dirname "$PG_DATA")" "$PG_SOCK_DIR"
+  if [[ $EUID -eq 0 ]]; then chown postgres:postgres "$(dirname "$PG_DATA")" "$PG_SOCK_DIR"; fi
+  if [[ ! -s "$PG_DATA/PG_VERSION" ]]; then
+    log "postgres: initdb $PG_DATA"
+    # Local socket: trust (only the service user can reach it); TCP: SCRAM.
+    "${PG_RUN[@]}" "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 --no-locale \
+      --auth-local=trust --auth-host=scram-sha-256 >"$PG_DIR/initdb.log" 2>&1 \
+      || { tail -20 "$PG_DIR/initdb.log" >&2; exit 1; }
+  fi
+  if pg_up; then
+    log "postgres: already running on $ESTEIRA_PG_HOST:$ESTEIRA_PG_PORT"
+  else
+    log "postgres: starting on $ESTEIRA_PG_HOST:$ESTEIRA_PG_PORT"
+    "${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 \
+      -o "-c listen_addresses=$ESTEIRA_PG_HOST -p $ESTEIRA_PG_PORT -c unix_socket_directories=$PG_SOCK_DIR" \
+      start >/dev/null
+  fi
+  # Role and database, idempotently; the password goes in on stdin, not argv.
+  local pw
+  pw="$(cat "$ESTEIRA_PG_PASSWORD_FILE")"
+  "${PG_RUN[@]}" "$PG_BIN/psql" -q -v ON_ERROR_STOP=1 -h "$PG_SOCK_DIR" -p "$ESTEIRA_PG_PORT" -U postgres -d postgres >/dev/null <<SQL
+SELECT 'CREATE ROLE $ESTEIRA_PG_USER LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$ESTEIRA_PG_USER')\gexec
+ALTER ROLE $ESTEIRA_PG_USER WITH LOGIN PASSWORD '$pw';
+SELECT 'CREATE DATABASE $ESTEIRA_PG_DB OWNER $ESTEIRA_PG_USER' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$ESTEIRA_PG_DB')\gexec
+SQL
+}
+
+stop_postgres() {
+  if [[ -s "$PG_DATA/postmaster.pid" ]] && pg_up; then
+    "${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null
+    log "postgres: stopped"
+  else
+    log "postgres: not running"
+  fi
+}
+
+# --- checks ---------------------------------------------------------------------
+status() {
+  local rc=0
+  if pid_alive "$DOCKER_DIR/dockerd.pid" && docker_up; then
+    echo "docker:   up   DOCKER_HOST=$ESTEIRA_DOCKER_HOST"
+  else echo "docker:   down"; rc=1; fi
+  if pid_alive "$REG_DIR/registry.pid" && registry_up; then
+    echo "registry: up   $ESTEIRA_REGISTRY (user $ESTEIRA_REGISTRY_USER, password in $ESTEIRA_REGISTRY_PASSWORD_FILE)"
+  else echo "registry: down"; rc=1; fi
+  if [[ -n "$PG_BIN" ]] && pg_up; then
+    echo "postgres: up   $ESTEIRA_DATABASE_URL_NOPASS (password in $ESTEIRA_PG_PASSWORD_FILE)"
+  else echo "postgres: down"; rc=1; fi
+  return $rc
+}
+
+case "${1:-}" in
+  start)
+    start=$SECONDS
+    ensure_packages
+    PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+    start_docker
+    start_registry
+    ensure_base_image
+    start_postgres
+    log "all up in $((SECONDS - start))s"
+    status
+    ;;
+  stop)
+    stop_postgres
+    stop_registry
+    stop_docker
+    ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

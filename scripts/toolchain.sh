@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# scripts/toolchain.sh — build and install the local toolchain from the Go
+# module proxy (the only source of binaries on these machines):
+#   Pulumi CLI + Node.js language host, the kubernetes and docker-build
+#   resource providers, kube-apiserver/-controller-manager/-scheduler +
+#   kubectl, kwok + kwokctl, etcd.
+#
+# Each tool is built from a wrapper module under scripts/go/<name> whose
+# committed go.mod/go.sum pin the whole dependency graph. Outputs go to
+# $ESTEIRA_CACHE/bin/<tool>-<version>/ with a stamp of the wrapper's contents,
+# so a warm run is a few stat calls and a changed wrapper rebuilds.
+#
+# Usage: scripts/toolchain.sh [tool ...]   (default: all)
+#   tools: pulumi pulumi-language-nodejs pulumi-resource-kubernetes
+#          pulumi-resource-docker-build kubernetes kwok etcd
+# Afterwards: source scripts/env.sh
+set -euo pipefail
+
+# shellcheck source=scripts/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
+# Keep Go's module and build caches with our other slow-build outputs.
+export GOMODCACHE="$ESTEIRA_CACHE/go/mod"
+export GOCACHE="$ESTEIRA_CACHE/go/build"
+# Wrappers carry their go.sum; the checksum database is not reachable here.
+export GOFLAGS="-mod=mod -buildvcs=false"
+export GOSUMDB=off
+export GOTOOLCHAIN=local
+# Two cores: one build at a time, two compile jobs.
+GO_P="${ESTEIRA_GO_P:-2}"
+
+log() { printf '[toolchain] %s\n' "$*" >&2; }
+
+# Hash of a wrapper dir's committed inputs: a changed pin means a rebuild.
+wrapper_key() {
+  (cd "$ESTEIRA_SCRIPTS_DIR/go/$1" && shopt -s nullglob && cat go.mod go.sum ./*.go) | sha256sum | cut -c1-16
+}
+
+# build NAME VERSION LDFLAGS PKG... — build PKGs from wrapper scripts/go/NAME
+# into $ESTEIRA_BIN/NAME-VERSION unless its stamp matches the wrapper.
+# An optional function "prebuild_NAME SRCDIR" runs in the scratch copy first.
+build() {
+  local name=$1 version=$2 ldflags=$3; shift 3
+  local dest="$ESTEIRA_BIN/$name-$version" key
+  key="$(wrapper_key "$name")"
+  if [[ -f "$dest/.stamp" && "$(cat "$dest/.stamp")" == "$key" ]]; then
+    log "$name $version: cached ($dest)"
+    return 0
+  fi
+  # Build from a scratch copy so generated files and go.sum touch-ups never
+  # dirty the repo.
+  local src="$ESTEIRA_CACHE/src/$name-$version"
+  rm -rf "$src" && mkdir -p "$src"
+  cp -a "$ESTEIRA_SCRIPTS_DIR/go/$name/." "$src/"
+  if declare -F "prebuild_${name//-/_}" >/dev/null; then
+    (cd "$src" && "prebuild_${name//-/_}" "$src")
+  fi
+  local tmp="$dest.tmp.$$" start=$SECONDS
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  log "$name $version: building $* (cold builds take minutes)"
+  (cd "$src" && "$GO" build -p "$GO_P" -trimpath -ldflags "-s -w $ldflags" -o "$tmp/" "$@")
+  echo "$key" >"$tmp/.stamp"
+  rm -rf "$dest" && mv "$tmp" "$dest"
+  log "$name $version: built in $((SECONDS - start))s -> $dest"
+}
+
+# The provider's main embeds a schema carrying its version and a minified
+# terraform mapping; upstream generates both at build time (go generate), so
+# do the same from the module's checked-in JSON.
+prebuild_pulumi_resource_kubernetes() {
+  local dir
+  dir="$("$GO" list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)"
+  node -e '
+    const fs = require("fs");
+    const [dir, version] = process.argv.slice(1);
+    const schema = JSON.parse(fs.readFileSync(dir + "/cmd/pulumi-resource-kubernetes/schema.json"));
+    schema.version = version;
+    fs.writeFileSync("schema-embed.json", JSON.stringify(schema));
+    const mapping = JSON.parse(fs.readFileSync(dir + "/cmd/pulumi-resource-kubernetes/terraform-mapping.json"));
+    fs.writeFileSync("terraform-mapping-embed.json", JSON.stringify(mapping));
+  ' "$dir" "$ESTEIRA_PROVIDER_KUBERNETES_VERSION"
+}
+
+build_pulumi() {
+  build pulumi "$ESTEIRA_PULUMI_VERSION" \
+    "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$ESTEIRA_PULUMI_VERSION" \
+    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+}
+
+build_pulumi_language_nodejs() {
+  build pulumi-language-nodejs "$ESTEIRA_PULUMI_NODEJS_HOST_VERSION" \
+    "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$ESTEIRA_PULUMI_NODEJS_HOST_VERSION" \
+    github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+}
+
+build_pulumi_resource_kubernetes() {
+  build pulumi-resource-kubernetes "$ESTEIRA_PROVIDER_KUBERNETES_VERSION" \
+    "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$ESTEIRA_PROVIDER_KUBERNETES_VERSION" \
+    .  # `go build .` names the binary after the wrapper module: pulumi-resource-kubernetes
+}
+
+build_pulumi_resource_docker_build() {
+  build pulumi-resource-docker-build "$ESTEIRA_PROVIDER_DOCKER_BUILD_VERSION" \
+    "-X github.com/pulumi/pulumi-docker-build/provider.Version=$ESTEIRA_PROVIDER_DOCKER_BUILD_VERSION" \
+    github.com/pulumi/pulumi-docker-build/provider/cmd/pulumi-resource-docker-build
+}
+
+build_kubernetes() {
+  local v=$ESTEIRA_KUBE_VERSION minor ld="" k
+  minor=$(cut -d. -f2 <<<"$v")
+  # The same version stamps upstream's hack/lib/version.sh sets; kwokctl and
+  # kubectl read the server's version, and the default v0.0.0-master breaks
+  # version-dependent flag choices.
+  for k in "gitVersion=v$v" gitMajor=1 "gitMinor=$minor" gitTreeState=clean buildDate=1970-01-01T00:00:00Z; do
+    ld+=" -X k8s.io/client-go/pkg/version.$k -X k8s.io/component-base/version.$k"
+  done
+  build kubernetes "$v" "$ld" \
+    k8s.io/kubernetes/cmd/kube-apiserver \
+    k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler \
+    k8s.io/kubernetes/cmd/kubectl
+}
+
+build_kwok() {
+  build kwok "$ESTEIRA_KWOK_VERSION" \
+    "-X sigs.k8s.io/kwok/pkg/consts.Version=$ESTEIRA_KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$ESTEIRA_KUBE_VERSION" \
+    sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl
+}
+
+build_etcd() {
+  build etcd "$ESTEIRA_ETCD_VERSION" "" .  # binary: etcd
+}
+
+# Make the binaries findable the way the Pulumi engine looks for them.
+install_pulumi_layout() {
+  # Language hosts are found next to the pulumi binary (or on PATH).
+  ln -sfn "$ESTEIRA_BIN/pulumi-language-nodejs-$ESTEIRA_PULUMI_NODEJS_HOST_VERSION/pulumi-language-nodejs" \
+    "$ESTEIRA_PULUMI_BIN_DIR/pulumi-language-nodejs"
+  # Resource providers: $PULUMI_HOME/plugins/resource-<name>-v<version>/pulumi-resource-<name>,
+  # which is what `pulumi plugin install` would lay down.
+  local name version bin dir
+  for spec in "kubernetes:$ESTEIRA_PROVIDER_KUBERNETES_VERSION:pulumi-resource-kubernetes/pulumi-resource-kubernetes" \
+              "docker-build:$ESTEIRA_PROVIDER_DOCKER_BUILD_VERSION:pulumi-resource-docker-build/pulumi-resource-docker-build"; do
+    IFS=: read -r name version bin <<<"$spec"
+    dir="$ESTEIRA_PULUMI_PLUGIN_DIR/resource-$name-v$version"
+    local from="$ESTEIRA_BIN/${bin%%/*}-$version/${bin##*/}"
+    if [[ ! -x "$dir/pulumi-resource-$name" ]] || ! cmp -s "$from" "$dir/pulumi-resource-$name"; then
+      mkdir -p "$dir"
+      cp "$from" "$dir/pulumi-resource-$name.tmp"
+      mv "$dir/pulumi-resource-$name.tmp" "$dir/pulumi-resource-$name"
+      rm -f "$dir.partial"
+    fi
+  done
+}
+
+main() {
+  local all=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-docker-build kubernetes kwok etcd)
+  local tools=("$@") t start=$SECONDS
+  [[ ${#tools[@]} -gt 0 ]] || tools=("${all[@]}")
+  command -v "$GO" >/dev/null || { log "go not found (need Go >= 1.26)"; exit 1; }
+  command -v node >/dev/null || { log "node not found (needed to prepare the kubernetes provider schema)"; exit 1; }
+  mkdir -p "$ESTEIRA_BIN" "$ESTEIRA_PULUMI_PLUGIN_DIR" "$ESTEIRA_SHIM_DIR"
+  for t in "${tools[@]}"; do
+    "build_${t//-/_}"
+  done
+  if [[ -x "$ESTEIRA_PULUMI_BIN_DIR/pulumi" && -x "$ESTEIRA_BIN/pulumi-language-nodejs-$ESTEIRA_PULUMI_NODEJS_HOST_VERSION/pulumi-language-nodejs" \
+        && -x "$ESTEIRA_BIN/pulumi-resource-kubernetes-$ESTEIRA_PROVIDER_KUBERNETES_VERSION/pulumi-resource-kubernetes" \
+        && -x "$ESTEIRA_BIN/pulumi-resource-docker-build-$ESTEIRA_PROVIDER_DOCKER_BUILD_VERSION/pulumi-resource-docker-build" ]]; then
+    install_pulumi_layout
+  fi
+  log "done in $((SECONDS - start))s; run: source scripts/env.sh"
+}
+
+main "$@"
