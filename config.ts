@@ -95,6 +95,8 @@ const serviceSchema = z
             .optional(),
         revisionHistoryLimit: int(0).optional(),
         rolloutTimeoutSeconds: int(1).optional(),
+        /** Whether DATABASE_URL is injected from the database secret when the stack has a database. */
+        database: z.boolean().optional(),
     })
     .superRefine((svc, ctx) => {
         const scaling = svc.autoscaling;
@@ -151,9 +153,45 @@ const serviceSchema = z
     });
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 
+const nodePoolSchema = z
+    .strictObject({
+        size: z.string().min(1),
+        minNodes: int(1),
+        maxNodes: int(1),
+        name: z.string().min(1).optional(),
+        labels: z.record(z.string(), z.string()).optional(),
+    })
+    .superRefine((pool, ctx) => {
+        if (pool.minNodes > pool.maxNodes) {
+            ctx.addIssue({ code: "custom", message: `minNodes (${pool.minNodes}) must be <= maxNodes (${pool.maxNodes})` });
+        }
+    });
+
+const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "any"] as const;
+
 const clusterSchema = z.discriminatedUnion(
     "mode",
     [
+        z.strictObject({
+            mode: z.literal("digitalocean"),
+            name: dns1123Label("name").optional(),
+            region: z.string().min(1),
+            version: z.string().min(1),
+            ha: z.boolean().optional(),
+            autoUpgrade: z.boolean().optional(),
+            maintenance: z
+                .strictObject({
+                    day: z.enum(WEEKDAYS).optional(),
+                    startTime: z
+                        .string()
+                        .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, { error: "startTime must be HH:MM (24-hour, UTC)" })
+                        .optional(),
+                })
+                .optional(),
+            vpcIpRange: z.string().min(1).optional(),
+            nodePool: nodePoolSchema,
+            tags: z.array(z.string()).optional(),
+        }),
         z.strictObject({
             mode: z.literal("kubeconfig"),
             /** Path to a kubeconfig file; when unset, the secret `esteira:kubeconfig` or the ambient kubeconfig is used. */
@@ -162,7 +200,7 @@ const clusterSchema = z.discriminatedUnion(
             clusterIdentifier: z.string().min(1).optional(),
         }),
     ],
-    { error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: kubeconfig` : undefined) },
+    { error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: digitalocean, kubeconfig` : undefined) },
 );
 export type ClusterConfig = z.infer<typeof clusterSchema>;
 
@@ -172,12 +210,43 @@ const registrySchema = z.strictObject({
     pullSecretName: dns1123Label("pullSecretName").optional(),
 });
 
+const databaseSchema = z.discriminatedUnion(
+    "mode",
+    [
+        z.strictObject({
+            mode: z.literal("digitalocean"),
+            region: z
+                .string({
+                    error: (issue) =>
+                        issue.input === undefined ? "is required in digitalocean mode (e.g. nyc1, the cluster's region)" : undefined,
+                })
+                .min(1),
+            name: dns1123Label("name").optional(),
+            version: z.string().min(1).optional(),
+            size: z.string().min(1).optional(),
+            nodeCount: int(1, 3).optional(),
+            databaseName: z.string().min(1).optional(),
+            user: z.string().min(1).optional(),
+            pool: z.strictObject({ size: int(1), mode: z.enum(["transaction", "session", "statement"]).optional() }).optional(),
+            secretName: dns1123Label("secretName").optional(),
+            tags: z.array(z.string()).optional(),
+        }),
+        z.strictObject({
+            mode: z.literal("external"),
+            secretName: dns1123Label("secretName").optional(),
+        }),
+    ],
+    { error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: digitalocean, external` : undefined) },
+);
+export type DatabaseConfig = z.infer<typeof databaseSchema>;
+
 /** The plain (non-secret) keys under `esteira:`, as the stack file holds them. */
 const plainSchema = z.strictObject({
     environment: dns1123Label("environment").optional(),
     namespace: dns1123Label("namespace").optional(),
     protect: z.boolean(),
     cluster: clusterSchema.optional(),
+    database: databaseSchema.optional(),
     registry: registrySchema,
     services: z
         .record(dns1035Label("a service name"), serviceSchema)
@@ -185,11 +254,21 @@ const plainSchema = z.strictObject({
 });
 type PlainConfig = z.infer<typeof plainSchema>;
 
-/** Keys under `esteira:` that hold secrets; they are only ever read with `getSecret`. */
-export const SECRET_KEYS = ["registryToken", "kubeconfig"] as const;
-type SecretKey = (typeof SECRET_KEYS)[number];
+/** Secrets the program reads, by name → full config key. They are only ever read with `getSecret`. */
+export const SECRET_KEYS = {
+    registryToken: "esteira:registryToken",
+    kubeconfig: "esteira:kubeconfig",
+    databaseUrl: "esteira:databaseUrl",
+    // The DigitalOcean provider's own key: the kubeconfig built for DOKS authenticates with it too.
+    digitaloceanToken: "digitalocean:token",
+} as const;
+export type SecretName = keyof typeof SECRET_KEYS;
 
-/** The validated configuration of one stack. */
+type Secret = pulumi.Output<string>;
+type DigitalOceanClusterConfig = Extract<ClusterConfig, { mode: "digitalocean" }>;
+type KubeconfigClusterConfig = Extract<ClusterConfig, { mode: "kubeconfig" }>;
+
+/** The validated configuration of one stack, secrets attached where they are used. */
 export interface EsteiraConfig {
     /** The stack name (`pulumi stack`). */
     readonly stack: string;
@@ -201,10 +280,12 @@ export interface EsteiraConfig {
     readonly namespace: string;
     /** Whether stateful resources carry `protect` (required in every stack, declared in Pulumi.yaml). */
     readonly protect: boolean;
-    readonly cluster: ClusterConfig;
-    readonly registry: PlainConfig["registry"] & { readonly token: pulumi.Output<string> };
-    /** Raw kubeconfig from `esteira:kubeconfig`, when set (secret). */
-    readonly kubeconfig?: pulumi.Output<string>;
+    readonly cluster:
+        (DigitalOceanClusterConfig & { readonly apiToken: Secret }) | (KubeconfigClusterConfig & { readonly kubeconfig?: Secret });
+    /** Absent when the stack has no database. */
+    readonly database?:
+        Extract<DatabaseConfig, { mode: "digitalocean" }> | (Extract<DatabaseConfig, { mode: "external" }> & { readonly url: Secret });
+    readonly registry: PlainConfig["registry"] & { readonly token: Secret };
     readonly services: Readonly<Record<string, ServiceConfig>>;
 }
 
@@ -227,8 +308,8 @@ export interface RawConfig {
     readonly project: string;
     /** Plain `esteira:` values, already parsed from their YAML/JSON form. */
     readonly values: Readonly<Record<string, unknown>>;
-    /** Secret `esteira:` values that are set. */
-    readonly secrets: Readonly<Partial<Record<SecretKey, pulumi.Output<string>>>>;
+    /** Secret values that are set, by name. */
+    readonly secrets: Readonly<Partial<Record<SecretName, Secret>>>;
 }
 
 function describe(value: unknown): string {
@@ -253,8 +334,10 @@ function formatIssue(stack: string, issue: z.core.$ZodIssue, input: unknown): st
     switch (issue.code) {
         case "invalid_type": {
             const expected = issue.expected === "record" ? "a map" : issue.expected;
-            message =
-                received === undefined ? `is required (expected ${expected})` : `expected ${expected}, received ${describe(received)}`;
+            // zod's own messages start with "Invalid"; anything else is a schema's own wording.
+            const own = !issue.message.startsWith("Invalid");
+            if (received === undefined) message = own ? issue.message : `is required (expected ${expected})`;
+            else message = `expected ${expected}, received ${describe(received)}`;
             break;
         }
         case "invalid_value":
@@ -302,10 +385,32 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
             problems.push(formatIssue(raw.stack, issue, raw.values));
         }
     }
-    if (!raw.secrets.registryToken) {
+    const missingSecret = (name: SecretName, why: string, example: string) =>
         problems.push(
-            `${raw.stack}: registryToken: is required (a registry token with pull rights); set it with \`pulumi config set --secret esteira:registryToken <token> -s ${raw.stack}\``,
+            `${raw.stack}: ${SECRET_KEYS[name]}: is required ${why}; set it with \`pulumi config set --secret ${SECRET_KEYS[name]} ${example} -s ${raw.stack}\``,
         );
+    const { secrets } = raw;
+    if (!secrets.registryToken) missingSecret("registryToken", "(a registry token with pull rights)", "<token>");
+    if (parsed.success) {
+        const { cluster, database } = parsed.data;
+        if (cluster?.mode === "digitalocean" && !secrets.digitaloceanToken) {
+            missingSecret("digitaloceanToken", "when cluster.mode is digitalocean (the provider and the kubeconfig use it)", "<token>");
+        }
+        if (database?.mode === "external" && !secrets.databaseUrl) {
+            missingSecret("databaseUrl", "when database.mode is external", "'postgresql://user:password@host:5432/db?sslmode=require'");
+        }
+        for (const [name, svc] of Object.entries(parsed.data.services)) {
+            if (database && (svc.database ?? true) && (svc.env?.DATABASE_URL !== undefined || svc.secretEnv?.DATABASE_URL !== undefined)) {
+                problems.push(
+                    `${raw.stack}: services.${name}: DATABASE_URL comes from the ${database.secretName ?? "db-credentials"} secret when the stack has a database; remove it from env/secretEnv, or set database: false on the service`,
+                );
+            }
+        }
+        if (database?.mode === "digitalocean" && cluster?.mode !== "digitalocean") {
+            problems.push(
+                `${raw.stack}: database.mode: "digitalocean" admits only the DOKS cluster through its firewall, so it needs cluster.mode "digitalocean"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")} (use database.mode "external" with esteira:databaseUrl instead)`,
+            );
+        }
     }
     if (problems.length > 0 || !parsed.success) {
         throw new ConfigError(raw.stack, problems);
@@ -321,15 +426,21 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
             `${raw.stack}: namespace: the default "<project>-<environment>" gives ${describe(namespace)}, which is not a DNS-1123 label; set esteira:namespace explicitly`,
         ]);
     }
+    const cluster = plain.cluster ?? { mode: "kubeconfig" };
+    const database = plain.database;
+    // The checks above guarantee every secret used below is set.
     return {
         stack: raw.stack,
         project: raw.project,
         environment,
         namespace,
         protect: plain.protect,
-        cluster: plain.cluster ?? { mode: "kubeconfig" },
-        registry: { ...plain.registry, token: raw.secrets.registryToken! },
-        kubeconfig: raw.secrets.kubeconfig,
+        cluster:
+            cluster.mode === "digitalocean"
+                ? { ...cluster, apiToken: secrets.digitaloceanToken! }
+                : { ...cluster, kubeconfig: secrets.kubeconfig },
+        database: database?.mode === "external" ? { ...database, url: secrets.databaseUrl! } : database,
+        registry: { ...plain.registry, token: secrets.registryToken! },
         services: plain.services,
     };
 }
@@ -337,16 +448,16 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
 /** Plain keys read from `esteira:`; everything else under the namespace is either secret or unknown. */
 const PLAIN_KEYS = Object.keys(plainSchema.shape);
 
-/** Reads `esteira:*` from the running stack and validates it. Call before registering any resource. */
+/** Reads the running stack's configuration and validates it. Call before registering any resource. */
 export function loadConfig(): EsteiraConfig {
     const config = new pulumi.Config(CONFIG_NAMESPACE);
     const values: Record<string, unknown> = {};
     // Unknown keys (typos such as `esteira:servces`) are passed on so the strict schema names them;
     // only the key is looked at, never its value, which might be a secret.
-    const known = new Set<string>([...PLAIN_KEYS, ...SECRET_KEYS]);
+    const known = new Set<string>([...PLAIN_KEYS.map((key) => `${CONFIG_NAMESPACE}:${key}`), ...Object.values(SECRET_KEYS)]);
     for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
         const [namespace, key] = fullKey.split(":", 2);
-        if (namespace === CONFIG_NAMESPACE && key !== undefined && !known.has(key)) values[key] = null;
+        if (namespace === CONFIG_NAMESPACE && !known.has(fullKey)) values[key] = null;
     }
     for (const key of PLAIN_KEYS) {
         const text = config.get(key);
@@ -358,10 +469,11 @@ export function loadConfig(): EsteiraConfig {
             values[key] = text;
         }
     }
-    const secrets: Partial<Record<SecretKey, pulumi.Output<string>>> = {};
-    for (const key of SECRET_KEYS) {
-        const value = config.getSecret(key);
-        if (value !== undefined) secrets[key] = value;
+    const secrets: Partial<Record<SecretName, Secret>> = {};
+    for (const [name, fullKey] of Object.entries(SECRET_KEYS) as [SecretName, string][]) {
+        const [namespace, key] = fullKey.split(":", 2);
+        const value = new pulumi.Config(namespace).getSecret(key);
+        if (value !== undefined) secrets[name] = value;
     }
     return parseConfig({ stack: pulumi.getStack(), project: pulumi.getProject(), values, secrets });
 }

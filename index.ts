@@ -5,42 +5,73 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./components/cluster";
+import { Database } from "./components/database";
 import { EnvironmentNamespace } from "./components/environment-namespace";
-import { WebService } from "./components/web-service";
+import { SecretKeyRefArgs, WebService } from "./components/web-service";
 import { loadConfig } from "./config";
 
 const config = loadConfig();
+const { environment: env, protect } = config;
 
-const cluster = new Cluster(config.environment, { ...config.cluster, kubeconfig: config.kubeconfig });
-const k8sOpts: pulumi.ComponentResourceOptions = { provider: cluster.provider };
+const cluster = new Cluster(
+    env,
+    config.cluster.mode === "digitalocean"
+        ? { ...config.cluster, clusterName: config.cluster.name ?? `${config.project}-${env}`, protect }
+        : config.cluster,
+);
+// Every Kubernetes object goes through the cluster's provider and, when this stack owns the
+// cluster, is deleted with it instead of one by one.
+const k8sOpts: pulumi.ComponentResourceOptions = { provider: cluster.provider, deletedWith: cluster.kubernetesCluster };
+
+const database = config.database
+    ? new Database(
+          env,
+          config.database.mode === "digitalocean"
+              ? {
+                    ...config.database,
+                    clusterName: config.database.name ?? `${config.project}-${env}-db`,
+                    userName: config.database.user,
+                    vpcId: cluster.vpcId,
+                    kubernetesClusterId: cluster.clusterIdentifier,
+                    protect,
+                }
+              : config.database,
+      )
+    : undefined;
+const databaseSecretName = config.database?.secretName ?? "db-credentials";
 
 const environment = new EnvironmentNamespace(
-    config.environment,
+    env,
     {
         namespace: config.namespace,
-        environment: config.environment,
+        environment: env,
         registryServer: config.registry.server,
         registryUsername: config.registry.username,
         registryToken: config.registry.token,
         pullSecretName: config.registry.pullSecretName,
+        secrets: database ? { [databaseSecretName]: { DATABASE_URL: database.connectionUrl } } : undefined,
     },
     k8sOpts,
 );
 
 const services: Record<string, WebService> = {};
 for (const [name, svc] of Object.entries(config.services)) {
+    const databaseEnv: Record<string, SecretKeyRefArgs> =
+        database && (svc.database ?? true)
+            ? { DATABASE_URL: { secretName: environment.secretNames[databaseSecretName], key: "DATABASE_URL" } }
+            : {};
     services[name] = new WebService(
         name,
         {
             namespace: environment.namespaceName,
-            environment: config.environment,
+            environment: env,
             partOf: config.project,
             image: svc.image,
             imagePullSecrets: [environment.pullSecretName],
             containerPort: svc.port,
             replicas: svc.replicas,
             env: svc.env,
-            secretEnv: svc.secretEnv,
+            secretEnv: { ...databaseEnv, ...svc.secretEnv },
             readinessProbe: svc.probes?.readiness,
             livenessProbe: svc.probes?.liveness,
             startupProbe: svc.probes?.startup,
@@ -61,3 +92,5 @@ for (const [name, svc] of Object.entries(config.services)) {
 export const namespace = environment.namespaceName;
 export const endpoints = pulumi.output(Object.fromEntries(Object.entries(services).map(([name, service]) => [name, service.endpoint])));
 export const kubeconfig = cluster.kubeconfig;
+export const clusterId = cluster.clusterIdentifier;
+export const databaseClusterId = database?.databaseClusterId;

@@ -1,7 +1,45 @@
+import * as digitalocean from "@pulumi/digitalocean";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as os from "os";
 import * as path from "path";
+
+/** A DigitalOcean Kubernetes (DOKS) cluster in its own VPC, created by this stack. */
+export interface DigitalOceanClusterArgs {
+    mode: "digitalocean";
+    /** DigitalOcean API token (secret); the kubeconfig authenticates with it, so it never expires. */
+    apiToken: pulumi.Input<string>;
+    /** Cluster name. Default: the component name. */
+    clusterName?: string;
+    /** Region slug, e.g. `nyc1`. */
+    region: string;
+    /** DOKS version slug, pinned, e.g. `1.33.1-do.0`. */
+    version: string;
+    /** Highly available control plane. Default: false. */
+    ha?: boolean;
+    /** Let DigitalOcean upgrade patch versions in the maintenance window. Default: false (the version stays as pinned). */
+    autoUpgrade?: boolean;
+    /** Maintenance window. Default: sunday at 04:00 UTC. */
+    maintenance?: { day?: string; startTime?: string };
+    /** IP range of the VPC, e.g. `10.10.0.0/16`. Default: chosen by DigitalOcean. */
+    vpcIpRange?: string;
+    nodePool: {
+        /** Droplet size slug, e.g. `s-2vcpu-4gb`. */
+        size: string;
+        /** Fewest nodes. */
+        minNodes: number;
+        /** Most nodes; above minNodes the pool autoscales. */
+        maxNodes: number;
+        /** Node pool name. Default: `<clusterName>-pool`. */
+        name?: string;
+        /** Kubernetes labels for the nodes. Default: none. */
+        labels?: Record<string, string>;
+    };
+    /** `protect` the cluster against deletion. Default: false. */
+    protect?: boolean;
+    /** DigitalOcean tags. Default: none. */
+    tags?: string[];
+}
 
 /** An existing cluster reached through a kubeconfig (kind, minikube, or any other cluster). */
 export interface KubeconfigClusterArgs {
@@ -20,10 +58,43 @@ export interface KubeconfigClusterArgs {
     clusterIdentifier?: string;
 }
 
-export type ClusterArgs = KubeconfigClusterArgs;
+export type ClusterArgs = DigitalOceanClusterArgs | KubeconfigClusterArgs;
+
+/** Defaults of {@link DigitalOceanClusterArgs}, applied once in the component. */
+export const CLUSTER_DEFAULTS = {
+    ha: false,
+    autoUpgrade: false,
+    maintenance: { day: "sunday", startTime: "04:00" },
+    protect: false,
+} as const;
 
 function expandHome(file: string): string {
     return file === "~" || file.startsWith("~/") ? path.join(os.homedir(), file.slice(1)) : file;
+}
+
+/**
+ * A kubeconfig that authenticates with the DigitalOcean API token. The one DOKS hands out
+ * (`kubeConfigs[0].rawConfig`) carries a token that expires after 7 days, after which `up`,
+ * `refresh` and `destroy` fail.
+ */
+export function tokenKubeconfig(args: {
+    clusterName: pulumi.Input<string>;
+    endpoint: pulumi.Input<string>;
+    caCertificate: pulumi.Input<string>;
+    apiToken: pulumi.Input<string>;
+}): pulumi.Output<string> {
+    return pulumi.secret(
+        pulumi.all([args.clusterName, args.endpoint, args.caCertificate, args.apiToken]).apply(([name, endpoint, ca, token]) =>
+            JSON.stringify({
+                apiVersion: "v1",
+                kind: "Config",
+                clusters: [{ name, cluster: { server: endpoint, "certificate-authority-data": ca } }],
+                users: [{ name: `${name}-token`, user: { token } }],
+                contexts: [{ name, context: { cluster: name, user: `${name}-token` } }],
+                "current-context": name,
+            }),
+        ),
+    );
 }
 
 /**
@@ -32,23 +103,85 @@ function expandHome(file: string): string {
 export class Cluster extends pulumi.ComponentResource {
     /** Provider for every Kubernetes object of the environment. */
     public readonly provider: k8s.Provider;
-    /** Kubeconfig of the cluster when one was given as contents (secret); otherwise undefined. */
+    /** Kubeconfig (secret) when the stack knows one: always for DigitalOcean, for kubeconfig mode when given as contents. */
     public readonly kubeconfig?: pulumi.Output<string>;
-    /** Stable identifier of the cluster. */
+    /** Stable identifier of the cluster: the DOKS cluster id, or the kubeconfig mode's identifier. */
     public readonly clusterIdentifier: pulumi.Output<string>;
+    /** The DOKS cluster, when this stack created it: objects inside it are `deletedWith` it. */
+    public readonly kubernetesCluster?: digitalocean.KubernetesCluster;
+    /** The cluster's VPC id, when this stack created it. */
+    public readonly vpcId?: pulumi.Output<string>;
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:cluster:Cluster", name, {}, opts);
 
-        const identifier = args.clusterIdentifier ?? args.context ?? "kubeconfig";
-        this.kubeconfig = args.kubeconfig !== undefined ? pulumi.secret(args.kubeconfig) : undefined;
-        this.clusterIdentifier = pulumi.output(identifier);
+        if (args.mode === "digitalocean") {
+            const d = CLUSTER_DEFAULTS;
+            const clusterName = args.clusterName ?? name;
+            const vpc = new digitalocean.Vpc(
+                `${name}-vpc`,
+                { name: `${clusterName}-vpc`, region: args.region, ipRange: args.vpcIpRange },
+                { parent: this },
+            );
+            this.vpcId = vpc.id;
+            const pool = args.nodePool;
+            const autoScale = pool.maxNodes > pool.minNodes;
+            this.kubernetesCluster = new digitalocean.KubernetesCluster(
+                `${name}-cluster`,
+                {
+                    name: clusterName,
+                    region: args.region,
+                    version: args.version,
+                    ha: args.ha ?? d.ha,
+                    autoUpgrade: args.autoUpgrade ?? d.autoUpgrade,
+                    surgeUpgrade: true,
+                    maintenancePolicy: {
+                        day: args.maintenance?.day ?? d.maintenance.day,
+                        startTime: args.maintenance?.startTime ?? d.maintenance.startTime,
+                    },
+                    vpcUuid: vpc.id,
+                    // Deleting the cluster also deletes its load balancers and volumes: nothing is left billing.
+                    destroyAllAssociatedResources: true,
+                    nodePool: {
+                        name: pool.name ?? `${clusterName}-pool`,
+                        size: pool.size,
+                        autoScale,
+                        minNodes: autoScale ? pool.minNodes : undefined,
+                        maxNodes: autoScale ? pool.maxNodes : undefined,
+                        nodeCount: autoScale ? undefined : pool.minNodes,
+                        labels: pool.labels,
+                    },
+                    tags: args.tags,
+                },
+                {
+                    parent: this,
+                    protect: args.protect ?? d.protect,
+                    // The autoscaler owns the node count; reading it back must not produce a diff.
+                    ignoreChanges: autoScale ? ["nodePool.nodeCount", "nodePool.actualNodeCount"] : [],
+                },
+            );
+            const cluster = this.kubernetesCluster;
+            this.kubeconfig = tokenKubeconfig({
+                clusterName: cluster.name,
+                endpoint: cluster.endpoint,
+                caCertificate: cluster.kubeConfigs.apply((configs) => configs[0].clusterCaCertificate),
+                apiToken: args.apiToken,
+            });
+            this.clusterIdentifier = cluster.id;
+        } else {
+            const identifier = args.clusterIdentifier ?? args.context ?? "kubeconfig";
+            this.kubeconfig = args.kubeconfig !== undefined ? pulumi.secret(args.kubeconfig) : undefined;
+            this.clusterIdentifier = pulumi.output(identifier);
+        }
+
         this.provider = new k8s.Provider(
             `${name}-provider`,
             {
-                kubeconfig: this.kubeconfig ?? (args.kubeconfigPath ? expandHome(args.kubeconfigPath) : undefined),
-                context: args.context,
-                clusterIdentifier: identifier,
+                kubeconfig:
+                    this.kubeconfig ?? (args.mode === "kubeconfig" && args.kubeconfigPath ? expandHome(args.kubeconfigPath) : undefined),
+                context: args.mode === "kubeconfig" ? args.context : undefined,
+                // A new kubeconfig (rotated token, moved file) must not replace every Kubernetes object.
+                clusterIdentifier: this.clusterIdentifier,
             },
             { parent: this },
         );
@@ -57,6 +190,8 @@ export class Cluster extends pulumi.ComponentResource {
             provider: this.provider,
             kubeconfig: this.kubeconfig,
             clusterIdentifier: this.clusterIdentifier,
+            kubernetesCluster: this.kubernetesCluster,
+            vpcId: this.vpcId,
         });
     }
 }

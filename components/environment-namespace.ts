@@ -16,6 +16,11 @@ export interface EnvironmentNamespaceArgs {
     pullSecretName?: pulumi.Input<string>;
     /** Extra labels for the namespace. Default: none. */
     labels?: Record<string, pulumi.Input<string>>;
+    /**
+     * Opaque Secrets to create in the namespace, name → key → value (e.g. `db-credentials` →
+     * `DATABASE_URL`); values are stored as secrets. Default: none.
+     */
+    secrets?: Record<string, Record<string, pulumi.Input<string>>>;
 }
 
 /**
@@ -27,9 +32,13 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
     public readonly namespaceName: pulumi.Output<string>;
     /** The pull secret's name, for `imagePullSecrets`. */
     public readonly pullSecretName: pulumi.Output<string>;
+    /** Names of the opaque Secrets, keyed as in `args.secrets`, known once each exists. */
+    public readonly secretNames: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, args: EnvironmentNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:kubernetes:EnvironmentNamespace", name, {}, opts);
+        // Objects inside a cluster this stack owns go with it: destroying the cluster does not wait on each one.
+        const childOpts = { parent: this, deletedWith: opts?.deletedWith };
 
         const labels = {
             "app.kubernetes.io/managed-by": "pulumi",
@@ -37,7 +46,7 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
             ...args.labels,
         };
 
-        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace, labels } }, { parent: this });
+        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace, labels } }, childOpts);
         this.namespaceName = namespace.metadata.name;
 
         const dockerConfigJson = pulumi.secret(
@@ -66,10 +75,28 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
                 stringData: { ".dockerconfigjson": dockerConfigJson },
             },
             // The Kubernetes SDK already marks a Secret's data and stringData as secret outputs.
-            { parent: this },
+            childOpts,
         );
         this.pullSecretName = pullSecret.metadata.name;
 
-        this.registerOutputs({ namespaceName: this.namespaceName, pullSecretName: this.pullSecretName });
+        this.secretNames = {};
+        for (const [secretName, values] of Object.entries(args.secrets ?? {})) {
+            const secret = new k8s.core.v1.Secret(
+                `${name}-secret-${secretName}`,
+                {
+                    metadata: { name: secretName, namespace: this.namespaceName, labels },
+                    type: "Opaque",
+                    stringData: pulumi.secret(values),
+                },
+                childOpts,
+            );
+            this.secretNames[secretName] = secret.metadata.name;
+        }
+
+        this.registerOutputs({
+            namespaceName: this.namespaceName,
+            pullSecretName: this.pullSecretName,
+            secretNames: this.secretNames,
+        });
     }
 }

@@ -136,6 +136,8 @@ export class WebService extends pulumi.ComponentResource {
 
     constructor(name: string, args: WebServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:kubernetes:WebService", name, {}, opts);
+        // Objects inside a cluster this stack owns go with it: destroying the cluster does not wait on each one.
+        const deletedWith = opts?.deletedWith;
 
         const d = WEB_SERVICE_DEFAULTS;
         const serviceName = args.serviceName ?? name;
@@ -231,6 +233,7 @@ export class WebService extends pulumi.ComponentResource {
             },
             {
                 parent: this,
+                deletedWith,
                 // Fixed object names: a replacement must delete the old object before creating the new one.
                 deleteBeforeReplace: true,
                 customTimeouts: { create: rolloutTimeout, update: rolloutTimeout },
@@ -247,7 +250,7 @@ export class WebService extends pulumi.ComponentResource {
                     ports: [{ name: "http", port: servicePort, targetPort: "http", protocol: "TCP" }],
                 },
             },
-            { parent: this, deleteBeforeReplace: true },
+            { parent: this, deletedWith, deleteBeforeReplace: true },
         );
 
         if (args.autoscaling) {
@@ -283,7 +286,7 @@ export class WebService extends pulumi.ComponentResource {
                         metrics,
                     },
                 },
-                { parent: this, deleteBeforeReplace: true },
+                { parent: this, deletedWith, deleteBeforeReplace: true },
             );
         }
 
@@ -299,7 +302,7 @@ export class WebService extends pulumi.ComponentResource {
                         unhealthyPodEvictionPolicy: "AlwaysAllow",
                     },
                 },
-                { parent: this, deleteBeforeReplace: true },
+                { parent: this, deletedWith, deleteBeforeReplace: true },
             );
         }
 

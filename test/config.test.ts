@@ -36,7 +36,8 @@ describe("config", () => {
             const config = parseConfig(raw(valid()));
             assert.strictEqual(config.environment, "homolog");
             assert.strictEqual(config.namespace, "esteira-homolog");
-            assert.deepStrictEqual(config.cluster, { mode: "kubeconfig" });
+            assert.deepStrictEqual(config.cluster, { mode: "kubeconfig", kubeconfig: undefined });
+            assert.strictEqual(config.database, undefined);
         });
 
         it("keeps an explicit environment and namespace", () => {
@@ -85,7 +86,7 @@ describe("config", () => {
             assertProblems(
                 valid(),
                 [
-                    "homolog: registryToken: is required (a registry token with pull rights); set it with `pulumi config set --secret esteira:registryToken <token> -s homolog`",
+                    "homolog: esteira:registryToken: is required (a registry token with pull rights); set it with `pulumi config set --secret esteira:registryToken <token> -s homolog`",
                 ],
                 {},
             );
@@ -142,7 +143,7 @@ describe("config", () => {
 
         it("cluster.mode must be known", () => {
             assertProblems({ ...valid(), cluster: { mode: "eks" } }, [
-                'homolog: cluster.mode: mode must be one of: kubeconfig; received "eks"',
+                'homolog: cluster.mode: mode must be one of: digitalocean, kubeconfig; received "eks"',
             ]);
         });
 
@@ -274,6 +275,121 @@ describe("config", () => {
         });
     });
 
+    describe("DigitalOcean rules, each with its exact message", () => {
+        const doToken = () => ({ registryToken: token(), digitaloceanToken: token() });
+        const doCluster = () => ({
+            mode: "digitalocean",
+            region: "nyc1",
+            version: "1.33.1-do.0",
+            nodePool: { size: "s-2vcpu-4gb", minNodes: 1, maxNodes: 3 },
+        });
+
+        it("accepts a DigitalOcean cluster and database and attaches the token", async () => {
+            const config = parseConfig(
+                raw({ ...valid(), cluster: doCluster(), database: { mode: "digitalocean", region: "nyc1", nodeCount: 2 } }, doToken()),
+            );
+            assert.strictEqual(config.cluster.mode, "digitalocean");
+            assert.ok(config.cluster.mode === "digitalocean" && (await isSecretOutput(config.cluster.apiToken)));
+            assert.strictEqual(config.database?.mode, "digitalocean");
+        });
+
+        it("cluster.nodePool.minNodes <= maxNodes", () => {
+            assertProblems(
+                { ...valid(), cluster: { ...doCluster(), nodePool: { size: "s-2vcpu-4gb", minNodes: 3, maxNodes: 2 } } },
+                ["homolog: cluster.nodePool: minNodes (3) must be <= maxNodes (2)"],
+                doToken(),
+            );
+        });
+
+        it("cluster.region is required in digitalocean mode", () => {
+            const { region: _, ...cluster } = doCluster();
+            assertProblems({ ...valid(), cluster }, ["homolog: cluster.region: is required (expected string)"], doToken());
+        });
+
+        it("cluster.version is pinned in digitalocean mode", () => {
+            const { version: _, ...cluster } = doCluster();
+            assertProblems({ ...valid(), cluster }, ["homolog: cluster.version: is required (expected string)"], doToken());
+        });
+
+        it("cluster.maintenance.startTime is HH:MM", () => {
+            assertProblems(
+                { ...valid(), cluster: { ...doCluster(), maintenance: { day: "sunday", startTime: "4am" } } },
+                ['homolog: cluster.maintenance.startTime: startTime must be HH:MM (24-hour, UTC); received "4am"'],
+                doToken(),
+            );
+        });
+
+        it("cluster.maintenance.day is a weekday or any", () => {
+            assertProblems(
+                { ...valid(), cluster: { ...doCluster(), maintenance: { day: "sun" } } },
+                [
+                    'homolog: cluster.maintenance.day: must be one of "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "any"; received "sun"',
+                ],
+                doToken(),
+            );
+        });
+
+        it("digitalocean:token is required for a DigitalOcean cluster", () => {
+            assertProblems({ ...valid(), cluster: doCluster() }, [
+                "homolog: digitalocean:token: is required when cluster.mode is digitalocean (the provider and the kubeconfig use it); set it with `pulumi config set --secret digitalocean:token <token> -s homolog`",
+            ]);
+        });
+
+        it("database.mode must be known", () => {
+            assertProblems({ ...valid(), database: { mode: "rds" } }, [
+                'homolog: database.mode: mode must be one of: digitalocean, external; received "rds"',
+            ]);
+        });
+
+        it("database.region is required in digitalocean mode", () => {
+            assertProblems(
+                { ...valid(), cluster: doCluster(), database: { mode: "digitalocean" } },
+                ["homolog: database.region: is required in digitalocean mode (e.g. nyc1, the cluster's region)"],
+                doToken(),
+            );
+        });
+
+        it("database.nodeCount is 1 to 3", () => {
+            assertProblems(
+                { ...valid(), cluster: doCluster(), database: { mode: "digitalocean", region: "nyc1", nodeCount: 4 } },
+                ["homolog: database.nodeCount: must be <= 3; received 4"],
+                doToken(),
+            );
+        });
+
+        it("database.pool.mode is transaction, session or statement", () => {
+            assertProblems(
+                { ...valid(), cluster: doCluster(), database: { mode: "digitalocean", region: "nyc1", pool: { size: 10, mode: "tx" } } },
+                ['homolog: database.pool.mode: must be one of "transaction", "session", "statement"; received "tx"'],
+                doToken(),
+            );
+        });
+
+        it("a DigitalOcean database needs a DigitalOcean cluster for its firewall", () => {
+            assertProblems({ ...valid(), database: { mode: "digitalocean", region: "nyc1" } }, [
+                'homolog: database.mode: "digitalocean" admits only the DOKS cluster through its firewall, so it needs cluster.mode "digitalocean"; received cluster.mode "kubeconfig" (use database.mode "external" with esteira:databaseUrl instead)',
+            ]);
+        });
+
+        it("esteira:databaseUrl is required for an external database", () => {
+            assertProblems({ ...valid(), database: { mode: "external" } }, [
+                "homolog: esteira:databaseUrl: is required when database.mode is external; set it with `pulumi config set --secret esteira:databaseUrl 'postgresql://user:password@host:5432/db?sslmode=require' -s homolog`",
+            ]);
+        });
+
+        it("DATABASE_URL is not also set by hand on a service that gets the database", () => {
+            const values = valid();
+            values.services.api.env = { DATABASE_URL: "postgres://old-db" };
+            assertProblems(
+                { ...values, database: { mode: "external" } },
+                [
+                    "homolog: services.api: DATABASE_URL comes from the db-credentials secret when the stack has a database; remove it from env/secretEnv, or set database: false on the service",
+                ],
+                { registryToken: token(), databaseUrl: token() },
+            );
+        });
+    });
+
     describe("loadConfig", () => {
         before(async () => {
             await new Recorder().install("homolog");
@@ -293,7 +409,10 @@ describe("config", () => {
             assert.strictEqual(config.services.api.image, "ghcr.io/acme/api:1");
             assert.strictEqual(await promiseOf(config.registry.token), "t0ken");
             assert.ok(await isSecretOutput(config.registry.token), "registry token must be secret");
-            assert.ok(await isSecretOutput(config.kubeconfig), "kubeconfig must be secret");
+            assert.ok(
+                config.cluster.mode === "kubeconfig" && (await isSecretOutput(config.cluster.kubeconfig)),
+                "kubeconfig must be secret",
+            );
         });
 
         it("names unknown esteira: keys", () => {

@@ -41,11 +41,27 @@ export interface RecordedResource {
 /** Fake state for resources whose outputs the program reads (e.g. a LoadBalancer's address). */
 export type StateFaker = (args: pulumi.runtime.MockResourceArgs) => Record<string, any> | undefined;
 
-const defaultState: StateFaker = (args) => {
-    if (args.type === "kubernetes:core/v1:Service" && args.inputs.spec?.type === "LoadBalancer") {
-        return { status: { loadBalancer: { ingress: [{ ip: "203.0.113.10" }] } } };
+/** What the real providers would report for the outputs the program reads. */
+export const defaultState: StateFaker = (args) => {
+    switch (args.type) {
+        case "kubernetes:core/v1:Service":
+            return args.inputs.spec?.type === "LoadBalancer"
+                ? { status: { loadBalancer: { ingress: [{ ip: "203.0.113.10" }] } } }
+                : undefined;
+        case "digitalocean:index/kubernetesCluster:KubernetesCluster":
+            return {
+                endpoint: `https://${args.name}.k8s.ondigitalocean.com`,
+                kubeConfigs: [{ clusterCaCertificate: "Q0EtREFUQQ==", rawConfig: "EXPIRING-RAW-CONFIG", token: "expiring" }],
+            };
+        case "digitalocean:index/databaseCluster:DatabaseCluster":
+            return { privateHost: `private-${args.name}.db.ondigitalocean.com`, port: 25060 };
+        case "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool":
+            return { privateHost: `private-${args.name}.db.ondigitalocean.com`, port: 25061 };
+        case "digitalocean:index/databaseUser:DatabaseUser":
+            return { password: "generated-password" };
+        default:
+            return undefined;
     }
-    return undefined;
 };
 
 export class Recorder {
@@ -194,6 +210,8 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
 /** Test values for the secrets a stack holds encrypted (or has set by `pulumi config set --secret`). */
 export const TEST_SECRETS: Record<string, string> = {
     "esteira:registryToken": "test-registry-token",
+    "digitalocean:token": "test-digitalocean-token",
+    "esteira:databaseUrl": "postgresql://app:test-password@db.internal:5432/app?sslmode=require",
 };
 
 export interface EvaluateOptions {
@@ -250,4 +268,11 @@ export async function evaluateStack(stack: string, options: EvaluateOptions = {}
     const outputs = require(entry);
     await recorder.settle();
     return { recorder, outputs };
+}
+
+/** A stand-in custom resource, e.g. the cluster that objects are `deletedWith`. */
+export class FakeResource extends pulumi.CustomResource {
+    constructor(name: string) {
+        super("test:index:Cluster", name, {});
+    }
 }

@@ -4,7 +4,17 @@
  */
 import * as assert from "assert";
 import { ConfigError } from "../config";
-import { Evaluation, evaluateStack, isSecretInput, projectFile, promiseOf, Recorder, stackFileConfig, stackFiles } from "./mocks";
+import {
+    Evaluation,
+    evaluateStack,
+    isSecretInput,
+    isSecretOutput,
+    projectFile,
+    promiseOf,
+    Recorder,
+    stackFileConfig,
+    stackFiles,
+} from "./mocks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const SERVICE = "kubernetes:core/v1:Service";
@@ -12,6 +22,9 @@ const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
 const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const SECRET = "kubernetes:core/v1:Secret";
+const DOKS = "digitalocean:index/kubernetesCluster:KubernetesCluster";
+const DB_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster";
+const DB = "digitalocean:index/databaseDb:DatabaseDb";
 
 function envOf(evaluation: Evaluation, deploymentName: string): Record<string, string> {
     const container = evaluation.recorder.get(DEPLOYMENT, deploymentName).inputs.spec.template.spec.containers[0];
@@ -72,6 +85,70 @@ describe("stack files", () => {
                 }
             });
 
+            it("gives pods DATABASE_URL only through secretKeyRef on the database secret", () => {
+                const { recorder } = evaluation;
+                const database = stackFileConfig(stack)["esteira:database"] as { secretName?: string } | undefined;
+                if (!database) return;
+                const secretName = database.secretName ?? "db-credentials";
+                const secret = recorder.all(SECRET).find((s) => s.inputs.metadata.name === secretName);
+                assert.ok(secret, `the ${secretName} Secret exists in the namespace`);
+                assert.ok(isSecretInput(secret, "stringData"), "the connection URL stays secret");
+                assert.match(secret.inputs.stringData.DATABASE_URL, /^postgresql:\/\/.*sslmode=require$/);
+                for (const deployment of recorder.all(DEPLOYMENT)) {
+                    const env = deployment.inputs.spec.template.spec.containers[0].env;
+                    assert.deepStrictEqual(
+                        env.find((e: any) => e.name === "DATABASE_URL"),
+                        { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: secretName, key: "DATABASE_URL" } } },
+                        `${deployment.name} reads DATABASE_URL from the secret`,
+                    );
+                    assert.ok(
+                        !JSON.stringify(deployment.inputs).includes("postgresql://"),
+                        `${deployment.name} never holds the URL itself`,
+                    );
+                }
+            });
+
+            it("exports the kubeconfig only as a secret", async () => {
+                const { outputs } = evaluation;
+                if (outputs.kubeconfig !== undefined) assert.ok(await isSecretOutput(outputs.kubeconfig), "kubeconfig must be secret");
+            });
+
+            it("on DigitalOcean: non-expiring kubeconfig, cluster id as provider identity, objects deleted with the cluster, DB firewall admits only the cluster", async () => {
+                const { recorder, outputs } = evaluation;
+                const doks = recorder.all(DOKS);
+                if (doks.length === 0) return;
+                assert.strictEqual(doks.length, 1);
+                const provider = recorder.get("pulumi:providers:kubernetes", `${stack}-provider`);
+                assert.strictEqual(provider.inputs.clusterIdentifier, doks[0].inputs.name ? `${doks[0].name}-id` : undefined);
+                const kubeconfig = JSON.parse((await promiseOf(outputs.kubeconfig)) as string);
+                assert.ok(kubeconfig.users[0].user.token, "the kubeconfig authenticates with the API token");
+                assert.ok(!JSON.stringify(kubeconfig).includes("EXPIRING"), "never the 7-day rawConfig");
+                for (const resource of recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
+                    assert.strictEqual(
+                        resource.deletedWith,
+                        doks[0].urn,
+                        `${resource.type} ${resource.name} must be deletedWith the cluster`,
+                    );
+                }
+                for (const firewall of recorder.all("digitalocean:index/databaseFirewall:DatabaseFirewall")) {
+                    assert.deepStrictEqual(firewall.inputs.rules, [{ type: "k8s", value: `${doks[0].name}-id` }]);
+                }
+                for (const database of recorder.all(DB_CLUSTER)) {
+                    assert.strictEqual(database.inputs.privateNetworkUuid, recorder.all("digitalocean:index/vpc:Vpc")[0].name + "-id");
+                }
+            });
+
+            it("protects exactly what esteira:protect says", () => {
+                const { recorder } = evaluation;
+                const protect = stackFileConfig(stack)["esteira:protect"];
+                for (const resource of [...recorder.all(DOKS), ...recorder.all(DB_CLUSTER), ...recorder.all(DB)]) {
+                    assert.strictEqual(resource.protect, protect, `${resource.type} ${resource.name} protect`);
+                }
+                for (const resource of recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
+                    assert.strictEqual(resource.protect, false, `${resource.type} ${resource.name} is not protected`);
+                }
+            });
+
             it("exports an endpoint per service", async () => {
                 const endpoints = await promiseOf(evaluation.outputs.endpoints);
                 const services = evaluation.recorder.all("esteira:kubernetes:WebService").map((s) => s.name);
@@ -113,6 +190,31 @@ describe("stack files", () => {
             assert.strictEqual(service.inputs.spec.type, "LoadBalancer");
             assert.strictEqual(service.inputs.spec.ports[0].port, 80);
             assert.strictEqual(deployment.inputs.spec.template.spec.containers[0].ports[0].containerPort, 8000);
+        });
+
+        it("prod: protected cluster and database, HA control plane, autoscaling pool, at least 2 database nodes", async () => {
+            const { recorder } = await evaluateStack("prod");
+            const doks = recorder.get(DOKS, "prod-cluster");
+            assert.strictEqual(doks.protect, true);
+            assert.strictEqual(doks.inputs.ha, true);
+            assert.strictEqual(doks.inputs.nodePool.autoScale, true);
+            assert.ok(doks.inputs.nodePool.minNodes >= 2);
+            const database = recorder.get(DB_CLUSTER, "prod-cluster");
+            assert.strictEqual(database.protect, true);
+            assert.ok(database.inputs.nodeCount >= 2, "prod keeps a standby database node");
+            assert.strictEqual(recorder.get(DB, "prod-db").protect, true);
+        });
+
+        it("dev and homolog: nothing protected, each with its own database", async () => {
+            for (const stack of ["dev", "homolog"]) {
+                const { recorder } = await evaluateStack(stack);
+                assert.ok(
+                    recorder.resources.every((r) => !r.protect),
+                    `${stack} protects nothing`,
+                );
+                assert.strictEqual(recorder.all(DB_CLUSTER).length, 1);
+                assert.strictEqual(recorder.get(DB_CLUSTER, `${stack}-cluster`).inputs.name, `esteira-${stack}-db`);
+            }
         });
 
         it("dev: reachable only inside the cluster", async () => {

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { EnvironmentNamespace } from "../../components/environment-namespace";
-import { isSecretInput, promiseOf, Recorder } from "../mocks";
+import { isSecretInput, promiseOf, Recorder, FakeResource } from "../mocks";
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const SECRET = "kubernetes:core/v1:Secret";
@@ -63,5 +63,43 @@ describe("EnvironmentNamespace", () => {
     it("takes the pull secret's name from the caller (team A calls it ghcr-secret)", async () => {
         const { recorder } = await build({ pullSecretName: "ghcr-secret" });
         assert.strictEqual(recorder.get(SECRET, "homolog-pull-secret").inputs.metadata.name, "ghcr-secret");
+    });
+
+    it("creates opaque secrets in the namespace with secret values", async () => {
+        const { recorder, component } = await build({ secrets: { "db-credentials": { DATABASE_URL: "postgresql://u:p@db/app" } } });
+        const secret = recorder.get(SECRET, "homolog-secret-db-credentials");
+        assert.deepStrictEqual(secret.inputs.metadata, {
+            name: "db-credentials",
+            namespace: "shop-homolog",
+            labels: { "app.kubernetes.io/managed-by": "pulumi", environment: "homolog" },
+        });
+        assert.strictEqual(secret.inputs.type, "Opaque");
+        assert.deepStrictEqual(secret.inputs.stringData, { DATABASE_URL: "postgresql://u:p@db/app" });
+        assert.ok(isSecretInput(secret, "stringData"), "the values must be secret");
+        assert.strictEqual(await promiseOf(component.secretNames["db-credentials"]), "db-credentials");
+    });
+
+    it("passes deletedWith on to every object it creates", async () => {
+        const recorder = new Recorder();
+        await recorder.install("test");
+        const owner = new FakeResource("owner");
+        new EnvironmentNamespace(
+            "homolog",
+            {
+                namespace: "shop-homolog",
+                environment: "homolog",
+                registryServer: "ghcr.io",
+                registryUsername: "bot",
+                registryToken: "t",
+                secrets: { extra: { KEY: "v" } },
+            },
+            { deletedWith: owner },
+        );
+        await recorder.settle();
+        const ownerUrn = recorder.get("test:index:Cluster", "owner").urn;
+        for (const resource of recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
+            assert.strictEqual(resource.deletedWith, ownerUrn, `${resource.name} must be deletedWith the cluster`);
+        }
+        assert.strictEqual(recorder.resources.filter((r) => r.type.startsWith("kubernetes:")).length, 3);
     });
 });

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { WebService, WebServiceArgs } from "../../components/web-service";
-import { promiseOf, Recorder } from "../mocks";
+import { promiseOf, Recorder, FakeResource } from "../mocks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const SERVICE = "kubernetes:core/v1:Service";
@@ -258,5 +258,19 @@ describe("WebService", () => {
             assert.strictEqual(deployment.inputs.spec.revisionHistoryLimit, 10);
             assert.strictEqual(deployment.inputs.spec.template.spec.securityContext.runAsUser, 2000);
         });
+    });
+
+    it("passes deletedWith on to every object it creates", async () => {
+        const recorder = new Recorder();
+        await recorder.install("test");
+        const owner = new FakeResource("owner");
+        new WebService("api", { namespace: "ns", image: "img", autoscaling: { minReplicas: 2, maxReplicas: 3 } }, { deletedWith: owner });
+        await recorder.settle();
+        const ownerUrn = recorder.get("test:index:Cluster", "owner").urn;
+        const objects = recorder.resources.filter((r) => r.type.startsWith("kubernetes:"));
+        assert.strictEqual(objects.length, 4, "Deployment, Service, HPA and PDB");
+        for (const resource of objects) {
+            assert.strictEqual(resource.deletedWith, ownerUrn, `${resource.name} must be deletedWith the cluster`);
+        }
     });
 });

@@ -1,0 +1,129 @@
+import * as assert from "assert";
+import { Database, DigitalOceanDatabaseArgs } from "../../components/database";
+import { isSecretOutput, promiseOf, Recorder } from "../mocks";
+
+const DB_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster";
+const FIREWALL = "digitalocean:index/databaseFirewall:DatabaseFirewall";
+const DB = "digitalocean:index/databaseDb:DatabaseDb";
+const USER = "digitalocean:index/databaseUser:DatabaseUser";
+const POOL = "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool";
+
+// What DigitalOcean reports back: private host and port of the cluster and pool, the user's generated password.
+const fakeState = (mock: { type: string; name: string; inputs: any }) => {
+    switch (mock.type) {
+        case DB_CLUSTER:
+            return { privateHost: "private-db.b.db.ondigitalocean.com", port: 25060 };
+        case USER:
+            return { password: "p@ss/word" };
+        case POOL:
+            return { privateHost: "private-pool.b.db.ondigitalocean.com", port: 25061 };
+        default:
+            return undefined;
+    }
+};
+
+async function build(args: Parameters<typeof newDatabase>[0]) {
+    const recorder = new Recorder(fakeState);
+    await recorder.install("test");
+    const database = newDatabase(args);
+    await recorder.settle();
+    return { recorder, database };
+}
+
+function newDatabase(extra: Partial<DigitalOceanDatabaseArgs> | { mode: "external"; url: string }) {
+    if ("mode" in extra && extra.mode === "external") return new Database("homolog", extra);
+    return new Database("homolog", { mode: "digitalocean", region: "nyc1", kubernetesClusterId: "doks-id", vpcId: "vpc-id", ...extra });
+}
+
+describe("Database", () => {
+    describe("digitalocean mode", () => {
+        it("creates a PostgreSQL cluster in the Kubernetes cluster's VPC, with defaults", async () => {
+            const { recorder } = await build({});
+            const cluster = recorder.get(DB_CLUSTER, "homolog-cluster");
+            assert.strictEqual(recorder.parentOf(cluster)?.urn, recorder.get("esteira:database:Database", "homolog").urn);
+            assert.deepStrictEqual(cluster.inputs, {
+                name: "homolog",
+                engine: "pg",
+                version: "16",
+                size: "db-s-1vcpu-1gb",
+                nodeCount: 1,
+                region: "nyc1",
+                privateNetworkUuid: "vpc-id",
+            });
+            assert.strictEqual(cluster.protect, false);
+        });
+
+        it("admits only the Kubernetes cluster through the firewall", async () => {
+            const { recorder } = await build({});
+            const firewall = recorder.get(FIREWALL, "homolog-firewall");
+            assert.deepStrictEqual(firewall.inputs, { clusterId: "homolog-cluster-id", rules: [{ type: "k8s", value: "doks-id" }] });
+        });
+
+        it("creates the environment's database and user", async () => {
+            const { recorder } = await build({ databaseName: "shop", userName: "shop-app" });
+            assert.deepStrictEqual(recorder.get(DB, "homolog-db").inputs, { clusterId: "homolog-cluster-id", name: "shop" });
+            assert.deepStrictEqual(recorder.get(USER, "homolog-user").inputs, { clusterId: "homolog-cluster-id", name: "shop-app" });
+            assert.deepStrictEqual(recorder.all(POOL), [], "no pool unless asked");
+        });
+
+        it("builds a private, TLS-only connection URL, escaped and secret", async () => {
+            const { database } = await build({});
+            assert.strictEqual(
+                await promiseOf(database.connectionUrl),
+                "postgresql://app:p%40ss%2Fword@private-db.b.db.ondigitalocean.com:25060/app?sslmode=require",
+            );
+            assert.ok(await isSecretOutput(database.connectionUrl), "the connection URL must be secret");
+        });
+
+        it("goes through a connection pool when one is configured", async () => {
+            const { recorder, database } = await build({ pool: { size: 10 } });
+            assert.deepStrictEqual(recorder.get(POOL, "homolog-pool").inputs, {
+                clusterId: "homolog-cluster-id",
+                name: "app-pool",
+                dbName: "app",
+                user: "app",
+                size: 10,
+                mode: "transaction",
+            });
+            assert.strictEqual(
+                await promiseOf(database.connectionUrl),
+                "postgresql://app:p%40ss%2Fword@private-pool.b.db.ondigitalocean.com:25061/app-pool?sslmode=require",
+            );
+        });
+
+        it("protects the database cluster and the database, and takes size, version and nodes", async () => {
+            const { recorder } = await build({
+                protect: true,
+                nodeCount: 2,
+                size: "db-s-2vcpu-4gb",
+                version: "17",
+                clusterName: "shop-db",
+            });
+            const cluster = recorder.get(DB_CLUSTER, "homolog-cluster");
+            assert.strictEqual(cluster.protect, true);
+            assert.strictEqual(recorder.get(DB, "homolog-db").protect, true);
+            assert.strictEqual(cluster.inputs.nodeCount, 2);
+            assert.strictEqual(cluster.inputs.size, "db-s-2vcpu-4gb");
+            assert.strictEqual(cluster.inputs.version, "17");
+            assert.strictEqual(cluster.inputs.name, "shop-db");
+        });
+
+        it("exports the database cluster id for stacks that share it", async () => {
+            const { database } = await build({});
+            assert.strictEqual(await promiseOf(database.databaseClusterId), "homolog-cluster-id");
+        });
+    });
+
+    describe("external mode", () => {
+        it("creates no DigitalOcean resource and passes the URL on as a secret", async () => {
+            const { recorder, database } = await build({ mode: "external", url: "postgresql://u:p@db:5432/app" });
+            assert.deepStrictEqual(
+                recorder.resources.filter((r) => r.type.startsWith("digitalocean:")),
+                [],
+            );
+            assert.strictEqual(await promiseOf(database.connectionUrl), "postgresql://u:p@db:5432/app");
+            assert.ok(await isSecretOutput(database.connectionUrl));
+            assert.strictEqual(database.databaseClusterId, undefined);
+        });
+    });
+});
