@@ -198,8 +198,10 @@ EOF
   fi
   # Log the docker client in (credentials land in $DOCKER_CONFIG, not ~/.docker).
   if ! grep -q "\"$ESTEIRA_REGISTRY\"" "$DOCKER_CONFIG/config.json" 2>/dev/null; then
-    "$DOCKER" login --username "$ESTEIRA_REGISTRY_USER" --password-stdin "$ESTEIRA_REGISTRY" \
-      <"$ESTEIRA_REGISTRY_PASSWORD_FILE" >/dev/null
+    # (its "stored unencrypted" warning is expected: a throwaway local login)
+    local out
+    out="$("$DOCKER" login --username "$ESTEIRA_REGISTRY_USER" --password-stdin "$ESTEIRA_REGISTRY" \
+      <"$ESTEIRA_REGISTRY_PASSWORD_FILE" 2>&1)" || { log "registry: docker login failed: $out"; exit 1; }
   fi
 }
 

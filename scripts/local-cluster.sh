@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# scripts/local-cluster.sh start|stop|status — a local Kubernetes cluster on
+# 127.0.0.1 for end-to-end tests: real kube-apiserver, controller-manager,
+# scheduler and etcd (built by toolchain.sh), with kwok faking the nodes and
+# the kubelet, so Deployments schedule, their pods turn Running/Ready and the
+# Deployments become Available without any container runtime or image pulls.
+#
+# kwokctl's "binary" runtime runs the processes; every binary is given by
+# local path because kwokctl would otherwise download them (no network here).
+# start is idempotent; stop deletes the cluster (fresh state next start) and
+# leaves no processes behind. The kubeconfig is $ESTEIRA_KUBECONFIG.
+set -euo pipefail
+
+# shellcheck source=scripts/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+NAME="$ESTEIRA_CLUSTER_NAME"
+NODES="${ESTEIRA_CLUSTER_NODES:-2}"
+# kwokctl keeps cluster state, pids and logs under its work dir; keep it in
+# our cache rather than ~/.kwok.
+export KWOK_WORKDIR="$ESTEIRA_LOCAL_DIR/kwok"
+# Tell kwokctl exactly what it runs, so it neither downloads nor guesses
+# version-dependent flags.
+export KWOK_RUNTIME=binary
+export KWOK_KUBE_VERSION="v$ESTEIRA_KUBE_VERSION"
+export KWOK_ETCD_VERSION="$ESTEIRA_ETCD_VERSION"
+export KWOK_KUBECTL_BINARY="$ESTEIRA_KUBE_BIN_DIR/kubectl"
+KWOKCTL="$ESTEIRA_KWOK_BIN_DIR/kwokctl"
+KUBECTL=("$ESTEIRA_KUBE_BIN_DIR/kubectl" --kubeconfig "$ESTEIRA_KUBECONFIG")
+
+log() { printf '[local-cluster] %s\n' "$*" >&2; }
+
+exists() { "$KWOKCTL" get clusters 2>/dev/null | grep -qx "$NAME"; }
+ready() { [[ -s "$ESTEIRA_KUBECONFIG" ]] && "${KUBECTL[@]}" get --raw /readyz >/dev/null 2>&1; }
+
+start() {
+  local t0=$SECONDS
+  # Warm: a few stats. Cold: builds what the cluster needs.
+  "$ESTEIRA_SCRIPTS_DIR/toolchain.sh" kubernetes kwok etcd
+  mkdir -p "$KWOK_WORKDIR" "$(dirname "$ESTEIRA_KUBECONFIG")"
+  if exists && ready; then
+    log "cluster $NAME: already running"
+  elif exists; then
+    log "cluster $NAME: starting existing cluster"
+    "$KWOKCTL" start cluster --name "$NAME" --wait 2m
+  else
+    log "cluster $NAME: creating (kube $ESTEIRA_KUBE_VERSION, etcd $ESTEIRA_ETCD_VERSION, kwok $ESTEIRA_KWOK_VERSION)"
+    "$KWOKCTL" create cluster --name "$NAME" \
+      --runtime binary \
+      --kubeconfig "$ESTEIRA_KUBECONFIG" \
+      --kube-apiserver-binary "$ESTEIRA_KUBE_BIN_DIR/kube-apiserver" \
+      --kube-controller-manager-binary "$ESTEIRA_KUBE_BIN_DIR/kube-controller-manager" \
+      --kube-scheduler-binary "$ESTEIRA_KUBE_BIN_DIR/kube-scheduler" \
+      --kwok-controller-binary "$ESTEIRA_KWOK_BIN_DIR/kwok" \
+      --etcd-binary "$ESTEIRA_ETCD_BIN_DIR/etcd" \
+      --wait 2m
+  fi
+  # Fake nodes for the scheduler to place pods on; kwok plays their kubelet.
+  local have
+  have="$("${KUBECTL[@]}" get nodes --no-headers 2>/dev/null | wc -l)"
+  if [[ "$have" -lt "$NODES" ]]; then
+    "$KWOKCTL" scale node --name "$NAME" --replicas "$NODES"
+  fi
+  "${KUBECTL[@]}" wait --for=condition=Ready node --all --timeout=120s >/dev/null
+  # Pods need a ServiceAccount; the controller-manager creates "default" in
+  # each namespace shortly after start. Wait so the first apply doesn't race it.
+  for ((i = 0; i < 60; i++)); do
+    "${KUBECTL[@]}" -n default get serviceaccount default >/dev/null 2>&1 && break
+    sleep 1
+  done
+  log "cluster $NAME: ready in $((SECONDS - t0))s; KUBECONFIG=$ESTEIRA_KUBECONFIG"
+}
+
+stop() {
+  if ! exists; then log "cluster $NAME: not present"; return 0; fi
+  "$KWOKCTL" delete cluster --name "$NAME" --kubeconfig "$ESTEIRA_KUBECONFIG"
+  log "cluster $NAME: deleted"
+}
+
+status() {
+  if exists && ready; then
+    echo "cluster $NAME: up   KUBECONFIG=$ESTEIRA_KUBECONFIG server=$("${KUBECTL[@]}" config view --minify -o jsonpath='{.clusters[0].cluster.server}')"
+    "${KUBECTL[@]}" get nodes --no-headers 2>/dev/null | sed 's/^/  /'
+  elif exists; then
+    echo "cluster $NAME: stopped"; return 1
+  else
+    echo "cluster $NAME: absent"; return 1
+  fi
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
