@@ -11,6 +11,7 @@
  * (environment name, namespace) are derived here.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { execFileSync } from "child_process";
 import { z } from "zod";
 
 /** The Pulumi config namespace of this program's own keys (`esteira:<key>`). */
@@ -56,9 +57,48 @@ const computeSchema = z.strictObject({
     memoryMiB: int(1).optional(),
 });
 
+const imageSchema = z.preprocess(
+    // A plain string is shorthand for a prebuilt image reference.
+    (value) => (typeof value === "string" ? { ref: value } : value),
+    z
+        .strictObject(
+            {
+                ref: z.string().min(1).optional(),
+                build: z
+                    .strictObject({
+                        context: z.string().min(1),
+                        dockerfile: z.string().min(1).optional(),
+                        args: z.record(z.string(), z.string()).optional(),
+                        target: z.string().min(1).optional(),
+                    })
+                    .optional(),
+                promoteFrom: z
+                    .string()
+                    .regex(/^([A-Za-z0-9._-]+\/){0,2}[A-Za-z0-9._-]+$/, {
+                        error: "promoteFrom must be a stack name or <organization>/<project>/<stack>",
+                    })
+                    .optional(),
+            },
+            {
+                error: (issue) =>
+                    issue.input === undefined ? "is required: an image reference, build: {context, …} or promoteFrom: <stack>" : undefined,
+            },
+        )
+        .superRefine((image, ctx) => {
+            const set = (["ref", "build", "promoteFrom"] as const).filter((key) => image[key] !== undefined);
+            if (set.length !== 1) {
+                ctx.addIssue({
+                    code: "custom",
+                    message: `set exactly one of ref, build or promoteFrom; received ${set.length === 0 ? "none" : set.join(" and ")}`,
+                });
+            }
+        }),
+);
+export type ImageConfig = z.infer<typeof imageSchema>;
+
 const serviceSchema = z
     .strictObject({
-        image: z.string().min(1),
+        image: imageSchema,
         port: portNumber.optional(),
         replicas: int(0).optional(),
         // YAML turns `true` and `8000` into booleans and numbers; containers only take strings.
@@ -97,6 +137,13 @@ const serviceSchema = z
         rolloutTimeoutSeconds: int(1).optional(),
         /** Whether DATABASE_URL is injected from the database secret when the stack has a database. */
         database: z.boolean().optional(),
+        migrate: z
+            .strictObject({
+                command: z.array(z.string().min(1)).min(1, { error: "command must have at least one element" }),
+                timeoutSeconds: int(1).optional(),
+                backoffLimit: int(0).optional(),
+            })
+            .optional(),
     })
     .superRefine((svc, ctx) => {
         const scaling = svc.autoscaling;
@@ -240,6 +287,20 @@ const databaseSchema = z.discriminatedUnion(
 );
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 
+const imagesSchema = z.strictObject({
+    repository: z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+$/, {
+        error: "repository must be <registry>/<path> in lower case, e.g. ghcr.io/acme/shop",
+    }),
+    buildOnPreview: z.boolean().optional(),
+    cache: z.boolean().optional(),
+    platforms: z
+        .array(z.enum(["linux/amd64", "linux/arm64"]))
+        .min(1)
+        .optional(),
+    network: z.enum(["default", "host"]).optional(),
+});
+export type ImagesConfig = z.infer<typeof imagesSchema>;
+
 /** The plain (non-secret) keys under `esteira:`, as the stack file holds them. */
 const plainSchema = z.strictObject({
     environment: dns1123Label("environment").optional(),
@@ -247,6 +308,7 @@ const plainSchema = z.strictObject({
     protect: z.boolean(),
     cluster: clusterSchema.optional(),
     database: databaseSchema.optional(),
+    images: imagesSchema.optional(),
     registry: registrySchema,
     services: z
         .record(dns1035Label("a service name"), serviceSchema)
@@ -257,6 +319,8 @@ type PlainConfig = z.infer<typeof plainSchema>;
 /** Secrets the program reads, by name → full config key. They are only ever read with `getSecret`. */
 export const SECRET_KEYS = {
     registryToken: "esteira:registryToken",
+    // Token that may push; least privilege keeps it apart from the pull token. Default: registryToken.
+    registryPushToken: "esteira:registryPushToken",
     kubeconfig: "esteira:kubeconfig",
     databaseUrl: "esteira:databaseUrl",
     // The DigitalOcean provider's own key: the kubeconfig built for DOKS authenticates with it too.
@@ -285,7 +349,11 @@ export interface EsteiraConfig {
     /** Absent when the stack has no database. */
     readonly database?:
         Extract<DatabaseConfig, { mode: "digitalocean" }> | (Extract<DatabaseConfig, { mode: "external" }> & { readonly url: Secret });
-    readonly registry: PlainConfig["registry"] & { readonly token: Secret };
+    readonly registry: PlainConfig["registry"] & { readonly token: Secret; readonly pushToken: Secret };
+    /** Where built images go; present when a service builds. */
+    readonly images?: ImagesConfig;
+    /** The commit being deployed, when known (GITHUB_SHA or the checkout's HEAD); tags built images. */
+    readonly commitSha?: string;
     readonly services: Readonly<Record<string, ServiceConfig>>;
 }
 
@@ -310,6 +378,8 @@ export interface RawConfig {
     readonly values: Readonly<Record<string, unknown>>;
     /** Secret values that are set, by name. */
     readonly secrets: Readonly<Partial<Record<SecretName, Secret>>>;
+    /** The commit being deployed, when known. */
+    readonly commitSha?: string;
 }
 
 function describe(value: unknown): string {
@@ -347,10 +417,9 @@ function formatIssue(stack: string, issue: z.core.$ZodIssue, input: unknown): st
             message = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}: check the spelling against the README's config reference`;
             break;
         case "too_small":
-            message =
-                issue.origin === "string" && issue.minimum === 1
-                    ? `must not be empty; received ${describe(received)}`
-                    : `must be ${issue.inclusive ? ">=" : ">"} ${issue.minimum}; received ${describe(received)}`;
+            if (issue.origin === "array") message = `${issue.message}; received ${describe(received)}`;
+            else if (issue.origin === "string" && issue.minimum === 1) message = `must not be empty; received ${describe(received)}`;
+            else message = `must be ${issue.inclusive ? ">=" : ">"} ${issue.minimum}; received ${describe(received)}`;
             break;
         case "too_big":
             message =
@@ -400,6 +469,11 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
             missingSecret("databaseUrl", "when database.mode is external", "'postgresql://user:password@host:5432/db?sslmode=require'");
         }
         for (const [name, svc] of Object.entries(parsed.data.services)) {
+            if (svc.image.build && !parsed.data.images) {
+                problems.push(
+                    `${raw.stack}: services.${name}.image.build: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to push the image to`,
+                );
+            }
             if (database && (svc.database ?? true) && (svc.env?.DATABASE_URL !== undefined || svc.secretEnv?.DATABASE_URL !== undefined)) {
                 problems.push(
                     `${raw.stack}: services.${name}: DATABASE_URL comes from the ${database.secretName ?? "db-credentials"} secret when the stack has a database; remove it from env/secretEnv, or set database: false on the service`,
@@ -440,7 +514,9 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
                 ? { ...cluster, apiToken: secrets.digitaloceanToken! }
                 : { ...cluster, kubeconfig: secrets.kubeconfig },
         database: database?.mode === "external" ? { ...database, url: secrets.databaseUrl! } : database,
-        registry: { ...plain.registry, token: secrets.registryToken! },
+        registry: { ...plain.registry, token: secrets.registryToken!, pushToken: secrets.registryPushToken ?? secrets.registryToken! },
+        images: plain.images,
+        commitSha: raw.commitSha,
         services: plain.services,
     };
 }
@@ -475,5 +551,15 @@ export function loadConfig(): EsteiraConfig {
         const value = new pulumi.Config(namespace).getSecret(key);
         if (value !== undefined) secrets[name] = value;
     }
-    return parseConfig({ stack: pulumi.getStack(), project: pulumi.getProject(), values, secrets });
+    return parseConfig({ stack: pulumi.getStack(), project: pulumi.getProject(), values, secrets, commitSha: currentCommit() });
+}
+
+/** The commit being deployed: GITHUB_SHA in Actions, else the checkout's HEAD, else unknown. */
+function currentCommit(): string | undefined {
+    if (process.env.GITHUB_SHA) return process.env.GITHUB_SHA;
+    try {
+        return execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || undefined;
+    } catch {
+        return undefined;
+    }
 }

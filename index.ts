@@ -7,6 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./components/cluster";
 import { Database } from "./components/database";
 import { EnvironmentNamespace } from "./components/environment-namespace";
+import { Image } from "./components/image";
+import { PromotedImage } from "./components/promoted-image";
 import { SecretKeyRefArgs, WebService } from "./components/web-service";
 import { loadConfig } from "./config";
 
@@ -49,29 +51,53 @@ const environment = new EnvironmentNamespace(
         registryUsername: config.registry.username,
         registryToken: config.registry.token,
         pullSecretName: config.registry.pullSecretName,
-        secrets: database ? { [databaseSecretName]: { DATABASE_URL: database.connectionUrl } } : undefined,
+        secrets: database
+            ? { [databaseSecretName]: { DATABASE_URL: database.connectionUrl, DATABASE_DIRECT_URL: database.directUrl } }
+            : undefined,
     },
     k8sOpts,
 );
 
+// Built images are tagged with the commit (when known) and the stack; pods use the digest.
+const imageTags = [...(config.commitSha ? [`sha-${config.commitSha.slice(0, 12)}`] : []), config.stack];
+
 const services: Record<string, WebService> = {};
+const imageRefs: Record<string, pulumi.Output<string>> = {};
 for (const [name, svc] of Object.entries(config.services)) {
-    const databaseEnv: Record<string, SecretKeyRefArgs> =
-        database && (svc.database ?? true)
-            ? { DATABASE_URL: { secretName: environment.secretNames[databaseSecretName], key: "DATABASE_URL" } }
-            : {};
+    const { build, promoteFrom, ref } = svc.image;
+    imageRefs[name] = build
+        ? new Image(name, {
+              // The config check guarantees a repository whenever a service builds.
+              repository: `${config.images!.repository}/${name}`,
+              context: build.context,
+              dockerfile: build.dockerfile,
+              buildArgs: build.args,
+              target: build.target,
+              tags: imageTags,
+              registry: { address: config.registry.server, username: config.registry.username, password: config.registry.pushToken },
+              buildOnPreview: config.images!.buildOnPreview,
+              cache: config.images!.cache,
+              platforms: config.images!.platforms,
+              network: config.images!.network,
+          }).ref
+        : promoteFrom
+          ? new PromotedImage(name, { fromStack: promoteFrom, service: name }).ref
+          : pulumi.output(ref!);
+
+    const databaseRef = (key: string): Record<string, SecretKeyRefArgs> =>
+        database && (svc.database ?? true) ? { DATABASE_URL: { secretName: environment.secretNames[databaseSecretName], key } } : {};
     services[name] = new WebService(
         name,
         {
             namespace: environment.namespaceName,
             environment: env,
             partOf: config.project,
-            image: svc.image,
+            image: imageRefs[name],
             imagePullSecrets: [environment.pullSecretName],
             containerPort: svc.port,
             replicas: svc.replicas,
             env: svc.env,
-            secretEnv: { ...databaseEnv, ...svc.secretEnv },
+            secretEnv: { ...databaseRef("DATABASE_URL"), ...svc.secretEnv },
             readinessProbe: svc.probes?.readiness,
             livenessProbe: svc.probes?.liveness,
             startupProbe: svc.probes?.startup,
@@ -84,6 +110,8 @@ for (const [name, svc] of Object.entries(config.services)) {
             metrics: svc.metrics,
             revisionHistoryLimit: svc.revisionHistoryLimit,
             rolloutTimeoutSeconds: svc.rolloutTimeoutSeconds,
+            // Migrations bypass the connection pool: their advisory lock needs a session.
+            migration: svc.migrate && { ...svc.migrate, secretEnv: databaseRef("DATABASE_DIRECT_URL") },
         },
         k8sOpts,
     );
@@ -91,6 +119,8 @@ for (const [name, svc] of Object.entries(config.services)) {
 
 export const namespace = environment.namespaceName;
 export const endpoints = pulumi.output(Object.fromEntries(Object.entries(services).map(([name, service]) => [name, service.endpoint])));
+/** Digest-pinned image per service: what `promoteFrom` in another stack reads. */
+export const images = pulumi.output(imageRefs);
 export const kubeconfig = cluster.kubeconfig;
 export const clusterId = cluster.clusterIdentifier;
 export const databaseClusterId = database?.databaseClusterId;

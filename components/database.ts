@@ -73,8 +73,13 @@ export function postgresUrl(parts: {
  * user, or an external database. Either way it yields one connection URL, secret end to end.
  */
 export class Database extends pulumi.ComponentResource {
-    /** Connection URL the pods use (private network, `sslmode=require`). Secret. */
+    /** Connection URL the pods use (private network, `sslmode=require`; through the pool when there is one). Secret. */
     public readonly connectionUrl: pulumi.Output<string>;
+    /**
+     * URL straight to the database, never through a pool: migrations hold a session-level advisory
+     * lock, which a transaction-mode pool cannot keep. Secret.
+     */
+    public readonly directUrl: pulumi.Output<string>;
     /** The managed database cluster, when this stack created one. */
     public readonly databaseCluster?: digitalocean.DatabaseCluster;
     /** The managed cluster's id, when this stack created one (for stacks that share it). */
@@ -85,6 +90,7 @@ export class Database extends pulumi.ComponentResource {
 
         if (args.mode === "external") {
             this.connectionUrl = pulumi.secret(args.url);
+            this.directUrl = this.connectionUrl;
         } else {
             const d = DATABASE_DEFAULTS;
             const protect = args.protect ?? d.protect;
@@ -122,6 +128,13 @@ export class Database extends pulumi.ComponentResource {
                 { parent: this },
             );
 
+            this.directUrl = postgresUrl({
+                user: user.name,
+                password: user.password,
+                host: cluster.privateHost,
+                port: cluster.port,
+                database: database.name,
+            });
             if (args.pool) {
                 const pool = new digitalocean.DatabaseConnectionPool(
                     `${name}-pool`,
@@ -143,18 +156,13 @@ export class Database extends pulumi.ComponentResource {
                     database: pool.name,
                 });
             } else {
-                this.connectionUrl = postgresUrl({
-                    user: user.name,
-                    password: user.password,
-                    host: cluster.privateHost,
-                    port: cluster.port,
-                    database: database.name,
-                });
+                this.connectionUrl = this.directUrl;
             }
         }
 
         this.registerOutputs({
             connectionUrl: this.connectionUrl,
+            directUrl: this.directUrl,
             databaseCluster: this.databaseCluster,
             databaseClusterId: this.databaseClusterId,
         });

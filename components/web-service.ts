@@ -34,6 +34,18 @@ export interface SecretKeyRefArgs {
     key: pulumi.Input<string>;
 }
 
+/** A migration Job run with the new image before the Deployment rolls out. */
+export interface MigrationArgs {
+    /** Command, e.g. `["node", "dist/migrate.js"]`. */
+    command: string[];
+    /** How long the Job may run before it counts as failed. Default: 600. */
+    timeoutSeconds?: number;
+    /** Retries before the Job fails. Default: 1. */
+    backoffLimit?: number;
+    /** Variables from Secrets that replace the service's own for the Job (e.g. an unpooled DATABASE_URL). Default: none. */
+    secretEnv?: Record<string, SecretKeyRefArgs>;
+}
+
 /** Defaults of {@link WebServiceArgs}, applied once in the component. */
 export const WEB_SERVICE_DEFAULTS = {
     containerPort: 8000,
@@ -51,6 +63,8 @@ export const WEB_SERVICE_DEFAULTS = {
     requests: { cpuMillicores: 100, memoryMiB: 128 },
     limits: { cpuMillicores: 500, memoryMiB: 256 },
     metricsPath: "/metrics",
+    migrationTimeoutSeconds: 600,
+    migrationBackoffLimit: 1,
 } as const;
 
 export interface WebServiceArgs {
@@ -100,6 +114,8 @@ export interface WebServiceArgs {
     rolloutTimeoutSeconds?: number;
     /** UID/GID the container runs as (the image must not need root). Default: 10001. */
     runAsUser?: number;
+    /** Run this migration as a Job with the new image before every rollout; only created when given. */
+    migration?: MigrationArgs;
 }
 
 function toQuantities(compute: Required<ComputeArgs>) {
@@ -131,6 +147,8 @@ export class WebService extends pulumi.ComponentResource {
     public readonly autoscaler?: k8s.autoscaling.v2.HorizontalPodAutoscaler;
     /** Present when the minimum replica count is above 1. */
     public readonly disruptionBudget?: k8s.policy.v1.PodDisruptionBudget;
+    /** Present when a migration is configured; the Deployment waits on it. */
+    public readonly migration?: k8s.batch.v1.Job;
     /** Where the service answers: the load balancer address, or the in-cluster DNS name. */
     public readonly endpoint: pulumi.Output<string>;
 
@@ -167,13 +185,84 @@ export class WebService extends pulumi.ComponentResource {
               }
             : undefined;
 
-        const env: k8s.types.input.core.v1.EnvVar[] = [
-            ...Object.entries(args.env ?? {}).map(([envName, value]) => ({ name: envName, value })),
-            ...Object.entries(args.secretEnv ?? {}).map(([envName, ref]) => ({
+        const toEnv = (
+            plain: Record<string, pulumi.Input<string>>,
+            secret: Record<string, SecretKeyRefArgs>,
+        ): k8s.types.input.core.v1.EnvVar[] => [
+            ...Object.entries(plain).map(([envName, value]) => ({ name: envName, value })),
+            ...Object.entries(secret).map(([envName, ref]) => ({
                 name: envName,
                 valueFrom: { secretKeyRef: { name: ref.secretName, key: ref.key } },
             })),
         ];
+        const env = toEnv(args.env ?? {}, args.secretEnv ?? {});
+        const resources = {
+            requests: toQuantities({ ...d.requests, ...args.requests }),
+            limits: toQuantities({ ...d.limits, ...args.limits }),
+        };
+        const containerSecurityContext = {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            capabilities: { drop: ["ALL"] },
+        };
+        const podSecurity = {
+            imagePullSecrets: args.imagePullSecrets?.map((secretName) => ({ name: secretName })),
+            automountServiceAccountToken: false,
+            securityContext: {
+                runAsNonRoot: true,
+                runAsUser,
+                runAsGroup: runAsUser,
+                fsGroup: runAsUser,
+                seccompProfile: { type: "RuntimeDefault" },
+            },
+            // A writable /tmp, since the root filesystem is read-only.
+            volumes: [{ name: "tmp", emptyDir: {} }],
+        };
+        const tmpMount = [{ name: "tmp", mountPath: "/tmp" }];
+
+        if (args.migration) {
+            const migration = args.migration;
+            const timeoutSeconds = migration.timeoutSeconds ?? d.migrationTimeoutSeconds;
+            // Own labels: the Service's selector must never match a migration pod.
+            const jobLabels = { ...labels, "app.kubernetes.io/name": `${serviceName}-migrate`, "app.kubernetes.io/component": "migration" };
+            this.migration = new k8s.batch.v1.Job(
+                `${name}-migrate`,
+                {
+                    // No fixed name: each new image gets a new Job (its template is immutable), created before the old one goes.
+                    metadata: { namespace: args.namespace, labels: jobLabels },
+                    spec: {
+                        backoffLimit: migration.backoffLimit ?? d.migrationBackoffLimit,
+                        activeDeadlineSeconds: timeoutSeconds,
+                        template: {
+                            metadata: { labels: jobLabels },
+                            spec: {
+                                ...podSecurity,
+                                restartPolicy: "Never",
+                                containers: [
+                                    {
+                                        name: "migrate",
+                                        image: args.image,
+                                        command: migration.command,
+                                        env: toEnv(args.env ?? {}, { ...args.secretEnv, ...migration.secretEnv }),
+                                        resources,
+                                        securityContext: containerSecurityContext,
+                                        volumeMounts: tmpMount,
+                                    },
+                                ],
+                            },
+                        },
+                    },
+                },
+                {
+                    parent: this,
+                    deletedWith,
+                    replaceOnChanges: ["spec"],
+                    // `pulumi up` waits for the Job; a failed migration fails the update before the Deployment changes.
+                    customTimeouts: { create: `${timeoutSeconds}s`, update: `${timeoutSeconds}s` },
+                },
+            );
+        }
 
         const container: k8s.types.input.core.v1.Container = {
             name: serviceName,
@@ -187,18 +276,9 @@ export class WebService extends pulumi.ComponentResource {
             startupProbe: args.startupProbe
                 ? httpProbe(args.startupProbe, { ...d.startup, path: args.livenessProbe?.path ?? d.liveness.path }, containerPort)
                 : undefined,
-            resources: {
-                requests: toQuantities({ ...d.requests, ...args.requests }),
-                limits: toQuantities({ ...d.limits, ...args.limits }),
-            },
-            securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-                capabilities: { drop: ["ALL"] },
-            },
-            // A writable /tmp, since the root filesystem is read-only.
-            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+            resources,
+            securityContext: containerSecurityContext,
+            volumeMounts: tmpMount,
         };
 
         this.deployment = new k8s.apps.v1.Deployment(
@@ -215,25 +295,14 @@ export class WebService extends pulumi.ComponentResource {
                     strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
                     template: {
                         metadata: { labels, annotations: podAnnotations },
-                        spec: {
-                            imagePullSecrets: args.imagePullSecrets?.map((secretName) => ({ name: secretName })),
-                            automountServiceAccountToken: false,
-                            securityContext: {
-                                runAsNonRoot: true,
-                                runAsUser,
-                                runAsGroup: runAsUser,
-                                fsGroup: runAsUser,
-                                seccompProfile: { type: "RuntimeDefault" },
-                            },
-                            containers: [container],
-                            volumes: [{ name: "tmp", emptyDir: {} }],
-                        },
+                        spec: { ...podSecurity, containers: [container] },
                     },
                 },
             },
             {
                 parent: this,
                 deletedWith,
+                dependsOn: this.migration ? [this.migration] : [],
                 // Fixed object names: a replacement must delete the old object before creating the new one.
                 deleteBeforeReplace: true,
                 customTimeouts: { create: rolloutTimeout, update: rolloutTimeout },
@@ -320,6 +389,7 @@ export class WebService extends pulumi.ComponentResource {
             service: this.service,
             autoscaler: this.autoscaler,
             disruptionBudget: this.disruptionBudget,
+            migration: this.migration,
             endpoint: this.endpoint,
         });
     }

@@ -169,7 +169,9 @@ describe("config", () => {
         });
 
         it("image is required", () => {
-            assertProblems({ ...valid(), services: { api: {} } }, ["homolog: services.api.image: is required (expected string)"]);
+            assertProblems({ ...valid(), services: { api: {} } }, [
+                "homolog: services.api.image: is required: an image reference, build: {context, …} or promoteFrom: <stack>",
+            ]);
         });
 
         it("port is between 1 and 65535", () => {
@@ -390,6 +392,79 @@ describe("config", () => {
         });
     });
 
+    describe("image rules, each with its exact message", () => {
+        const withImage = (image: unknown, extra: Record<string, unknown> = {}) => ({
+            ...valid(),
+            images: { repository: "ghcr.io/acme/shop" },
+            services: { api: { image } },
+            ...extra,
+        });
+
+        it("accepts a reference, a build or a promotion", () => {
+            assert.deepStrictEqual(parseConfig(raw(withImage("ghcr.io/acme/api:1"))).services.api.image, { ref: "ghcr.io/acme/api:1" });
+            assert.deepStrictEqual(parseConfig(raw(withImage({ build: { context: "app" } }))).services.api.image, {
+                build: { context: "app" },
+            });
+            assert.deepStrictEqual(parseConfig(raw(withImage({ promoteFrom: "homolog" }))).services.api.image, {
+                promoteFrom: "homolog",
+            });
+        });
+
+        it("an image is built or promoted, not both", () => {
+            assertProblems(withImage({ build: { context: "app" }, promoteFrom: "homolog" }), [
+                "homolog: services.api.image: set exactly one of ref, build or promoteFrom; received build and promoteFrom",
+            ]);
+        });
+
+        it("an image names a source", () => {
+            assertProblems(withImage({}), ["homolog: services.api.image: set exactly one of ref, build or promoteFrom; received none"]);
+        });
+
+        it("build needs a context", () => {
+            assertProblems(withImage({ build: { dockerfile: "Dockerfile" } }), [
+                "homolog: services.api.image.build.context: is required (expected string)",
+            ]);
+        });
+
+        it("promoteFrom is a stack name or a full reference", () => {
+            assertProblems(withImage({ promoteFrom: "homolog stack" }), [
+                `homolog: services.api.image.promoteFrom: promoteFrom must be a stack name or <organization>/<project>/<stack>; received "homolog stack"`,
+            ]);
+        });
+
+        it("a build needs esteira:images.repository", () => {
+            assertProblems({ ...valid(), services: { api: { image: { build: { context: "app" } } } } }, [
+                "homolog: services.api.image.build: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to push the image to",
+            ]);
+        });
+
+        it("images.repository is <registry>/<path> in lower case", () => {
+            assertProblems(withImage("x", { images: { repository: "GHCR.io/Acme" } }), [
+                `homolog: images.repository: repository must be <registry>/<path> in lower case, e.g. ghcr.io/acme/shop; received "GHCR.io/Acme"`,
+            ]);
+        });
+
+        it("images.platforms are linux/amd64 or linux/arm64", () => {
+            assertProblems(withImage("x", { images: { repository: "ghcr.io/acme/shop", platforms: ["windows/amd64"] } }), [
+                'homolog: images.platforms.0: must be one of "linux/amd64", "linux/arm64"; received "windows/amd64"',
+            ]);
+        });
+
+        it("migrate.command is not empty", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", migrate: { command: [] } } } }, [
+                "homolog: services.api.migrate.command: command must have at least one element; received []",
+            ]);
+        });
+
+        it("a separate push token is used when set, else the pull token", async () => {
+            const pushToken = pulumi.secret("push");
+            const separate = parseConfig(raw(valid(), { registryToken: token(), registryPushToken: pushToken }));
+            assert.strictEqual(await promiseOf(separate.registry.pushToken), "push");
+            const shared = parseConfig(raw(valid()));
+            assert.strictEqual(await promiseOf(shared.registry.pushToken), "t0ken");
+        });
+    });
+
     describe("loadConfig", () => {
         before(async () => {
             await new Recorder().install("homolog");
@@ -406,7 +481,7 @@ describe("config", () => {
             );
             const config = loadConfig();
             assert.strictEqual(config.protect, false);
-            assert.strictEqual(config.services.api.image, "ghcr.io/acme/api:1");
+            assert.deepStrictEqual(config.services.api.image, { ref: "ghcr.io/acme/api:1" });
             assert.strictEqual(await promiseOf(config.registry.token), "t0ken");
             assert.ok(await isSecretOutput(config.registry.token), "registry token must be secret");
             assert.ok(

@@ -6,12 +6,27 @@
  * re-imports index.ts for each stack, so several stacks can be evaluated in one mocha process.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 export const PROJECT = "esteira";
+/** The organization a DIY backend reports. */
+export const ORGANIZATION = "organization";
+
+/** A digest as the registry would report it, derived from a name so each image differs. */
+export function fakeDigest(name: string): string {
+    return `sha256:${createHash("sha256").update(name).digest("hex")}`;
+}
+
+/** Outputs of other stacks, as `StackReference`s read them: `<org>/<project>/<stack>` → outputs. */
+export const OTHER_STACK_OUTPUTS: Record<string, Record<string, unknown>> = {
+    [`${ORGANIZATION}/${PROJECT}/homolog`]: {
+        images: { sample: `ghcr.io/esteira-dev/esteira/sample@${fakeDigest("homolog-sample")}` },
+    },
+};
 
 /** Pulumi's marker for a secret value in serialized properties. */
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
@@ -59,13 +74,26 @@ export const defaultState: StateFaker = (args) => {
             return { privateHost: `private-${args.name}.db.ondigitalocean.com`, port: 25061 };
         case "digitalocean:index/databaseUser:DatabaseUser":
             return { password: "generated-password" };
+        case "docker-build:index:Image":
+            return { digest: fakeDigest(args.name) };
+        case "pulumi:pulumi:StackReference":
+            return { outputs: OTHER_STACK_OUTPUTS[args.inputs.name] ?? {}, secretOutputNames: [] };
         default:
             return undefined;
     }
 };
 
+/** A resource the program read rather than created (`StackReference`, `Resource.get`). */
+export interface ReadResource {
+    type: string;
+    name: string;
+    id: string;
+    parent: string;
+}
+
 export class Recorder {
     readonly resources: RecordedResource[] = [];
+    readonly reads: ReadResource[] = [];
     readonly calls: pulumi.runtime.MockCallArgs[] = [];
 
     constructor(private readonly fakeState: StateFaker = defaultState) {}
@@ -83,7 +111,7 @@ export class Recorder {
 
     /** Installs the mocks and wraps the mock monitor so every registration request is recorded. */
     async install(stack: string, preview = false): Promise<void> {
-        await pulumi.runtime.setMocks(this.mocks, PROJECT, stack, preview);
+        await pulumi.runtime.setMocks(this.mocks, PROJECT, stack, preview, ORGANIZATION);
         const monitor = pulumi.runtime.getMonitor() as any;
         const register = monitor.registerResource.bind(monitor);
         monitor.registerResource = (req: any, callback: (err: any, res: any) => void) =>
@@ -109,6 +137,17 @@ export class Recorder {
                         customTimeouts: req.getCustomtimeouts()?.toObject(),
                     });
                 }
+                callback(err, res);
+            });
+        this.recordReads(monitor);
+    }
+
+    /** Registrations of reads are recorded apart: `pulumi destroy` never deletes them. */
+    private recordReads(monitor: any): void {
+        const read = monitor.readResource.bind(monitor);
+        monitor.readResource = (req: any, callback: (err: any, res: any) => void) =>
+            read(req, (err: any, res: any) => {
+                if (!err) this.reads.push({ type: req.getType(), name: req.getName(), id: req.getId(), parent: req.getParent() });
                 callback(err, res);
             });
     }
@@ -170,10 +209,11 @@ export function isSecretInput(resource: RecordedResource, keyPath: string): bool
     return Boolean(node && node[SIG_KEY] === SECRET_SIG);
 }
 
-/** Resolves an Output (or plain value) in a test. */
+/** Resolves an Output (or plain value) in a test; rejects when the Output failed. */
 export function promiseOf<T>(output: pulumi.Input<T> | undefined): Promise<T | undefined> {
     if (output === undefined) return Promise.resolve(undefined);
-    return new Promise((resolve) => pulumi.output(output).apply((v) => resolve(v as T)));
+    // `promise()` is the SDK's own accessor; unlike `apply`, it rejects when the value failed.
+    return (pulumi.output(output) as unknown as { promise(): Promise<T> }).promise();
 }
 
 /** Whether an Output is a secret. */
@@ -223,7 +263,11 @@ export interface EvaluateOptions {
     fakeState?: StateFaker;
     /** Recorder to use, so a test can inspect registrations even when evaluation throws. */
     recorder?: Recorder;
+    /** The commit being deployed (GITHUB_SHA); default a fixed test commit, so tests never depend on the checkout. */
+    commitSha?: string;
 }
+
+export const TEST_COMMIT = "0123456789abcdef0123456789abcdef01234567";
 
 export interface Evaluation {
     recorder: Recorder;
@@ -262,6 +306,7 @@ export async function evaluateStack(stack: string, options: EvaluateOptions = {}
         ),
     );
     setConfig(plain, options.secrets ?? TEST_SECRETS);
+    process.env.GITHUB_SHA = options.commitSha ?? TEST_COMMIT;
 
     const entry = require.resolve(path.join(REPO_ROOT, "index.ts"));
     delete require.cache[entry];

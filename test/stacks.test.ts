@@ -9,6 +9,7 @@ import {
     evaluateStack,
     isSecretInput,
     isSecretOutput,
+    OTHER_STACK_OUTPUTS,
     projectFile,
     promiseOf,
     Recorder,
@@ -149,6 +150,41 @@ describe("stack files", () => {
                 }
             });
 
+            it("runs each service on the digest-pinned image it built or promoted, and exports it", async () => {
+                const { recorder, outputs } = evaluation;
+                const services = stackFileConfig(stack)["esteira:services"] as Record<string, { image: any }>;
+                const exported = (await promiseOf(outputs.images)) as Record<string, string>;
+                for (const [name, svc] of Object.entries(services)) {
+                    const image = recorder.get(DEPLOYMENT, `${name}-deployment`).inputs.spec.template.spec.containers[0].image;
+                    assert.strictEqual(exported[name], image, `the images output carries ${name}'s image`);
+                    const built = recorder.all("docker-build:index:Image").filter((i) => i.name === `${name}-image`);
+                    if (svc.image.build) {
+                        assert.strictEqual(built.length, 1, `${name} is built`);
+                        assert.match(image, new RegExp(`/${name}@sha256:[0-9a-f]{64}$`));
+                        assert.ok(isSecretInput(built[0], "registries.0.password"), "the push token stays secret");
+                        assert.strictEqual(built[0].inputs.buildOnPreview, false, "previews never build");
+                    } else if (svc.image.promoteFrom) {
+                        assert.deepStrictEqual(built, [], `${name} is promoted, not built`);
+                        assert.match(image, /@sha256:[0-9a-f]{64}$/, "promotion is by digest");
+                    }
+                }
+            });
+
+            it("runs migrations as a Job, with the unpooled database URL, before the Deployment rolls", () => {
+                const { recorder } = evaluation;
+                const services = stackFileConfig(stack)["esteira:services"] as Record<string, { migrate?: unknown }>;
+                for (const [name, svc] of Object.entries(services)) {
+                    if (!svc.migrate) continue;
+                    const job = recorder.get("kubernetes:batch/v1:Job", `${name}-migrate`);
+                    const deployment = recorder.get(DEPLOYMENT, `${name}-deployment`);
+                    assert.ok(deployment.dependencies.includes(job.urn), `${name}'s Deployment waits for its migration`);
+                    const container = job.inputs.spec.template.spec.containers[0];
+                    assert.strictEqual(container.image, deployment.inputs.spec.template.spec.containers[0].image, "same image");
+                    const url = container.env.find((e: any) => e.name === "DATABASE_URL");
+                    assert.strictEqual(url.valueFrom.secretKeyRef.key, "DATABASE_DIRECT_URL");
+                }
+            });
+
             it("exports an endpoint per service", async () => {
                 const endpoints = await promiseOf(evaluation.outputs.endpoints);
                 const services = evaluation.recorder.all("esteira:kubernetes:WebService").map((s) => s.name);
@@ -215,6 +251,27 @@ describe("stack files", () => {
                 assert.strictEqual(recorder.all(DB_CLUSTER).length, 1);
                 assert.strictEqual(recorder.get(DB_CLUSTER, `${stack}-cluster`).inputs.name, `esteira-${stack}-db`);
             }
+        });
+
+        it("prod: runs exactly the image homolog exported, and builds nothing", async () => {
+            const { recorder } = await evaluateStack("prod");
+            assert.deepStrictEqual(recorder.all("docker-build:index:Image"), []);
+            const image = recorder.get(DEPLOYMENT, "sample-deployment").inputs.spec.template.spec.containers[0].image;
+            const homolog = OTHER_STACK_OUTPUTS["organization/esteira/homolog"].images as Record<string, string>;
+            assert.strictEqual(image, homolog.sample);
+            assert.strictEqual(recorder.reads.find((r) => r.type === "pulumi:pulumi:StackReference")?.id, "organization/esteira/homolog");
+        });
+
+        it("homolog: builds app/ and tags it with the commit and the stack", async () => {
+            const { recorder } = await evaluateStack("homolog");
+            const built = recorder.get("docker-build:index:Image", "sample-image");
+            assert.deepStrictEqual(built.inputs.context, { location: "app" });
+            assert.ok(built.inputs.tags.includes("ghcr.io/esteira-dev/esteira/sample:homolog"));
+            assert.ok(
+                built.inputs.tags.some((t: string) => /:sha-[0-9a-f]{12}$/.test(t)),
+                "tagged with the commit",
+            );
+            assert.strictEqual(built.retainOnDelete, true);
         });
 
         it("dev: reachable only inside the cluster", async () => {

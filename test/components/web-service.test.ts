@@ -273,4 +273,61 @@ describe("WebService", () => {
             assert.strictEqual(resource.deletedWith, ownerUrn, `${resource.name} must be deletedWith the cluster`);
         }
     });
+
+    describe("migration", () => {
+        const migration = {
+            command: ["node", "dist/migrate.js"],
+            secretEnv: { DATABASE_URL: { secretName: "db-credentials", key: "DATABASE_DIRECT_URL" } },
+        };
+
+        it("runs the migrate command as a Job with the same image before the Deployment", async () => {
+            const { recorder, deployment } = await build({
+                env: { LOG_LEVEL: "INFO" },
+                secretEnv: { DATABASE_URL: { secretName: "db-credentials", key: "DATABASE_URL" } },
+                imagePullSecrets: ["ghcr-secret"],
+                migration,
+            });
+            const job = recorder.get("kubernetes:batch/v1:Job", "api-migrate");
+            assert.strictEqual(recorder.parentOf(job)?.urn, recorder.get("esteira:kubernetes:WebService", "api").urn);
+            assert.ok(deployment.dependencies.includes(job.urn), "the Deployment waits for the migration Job");
+            const pod = job.inputs.spec.template.spec;
+            assert.strictEqual(pod.restartPolicy, "Never");
+            assert.deepStrictEqual(pod.imagePullSecrets, [{ name: "ghcr-secret" }]);
+            const container = pod.containers[0];
+            assert.strictEqual(container.image, "ghcr.io/acme/api@sha256:abc");
+            assert.deepStrictEqual(container.command, ["node", "dist/migrate.js"]);
+            assert.deepStrictEqual(container.env, [
+                { name: "LOG_LEVEL", value: "INFO" },
+                { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "db-credentials", key: "DATABASE_DIRECT_URL" } } },
+            ]);
+            assert.strictEqual(container.securityContext.readOnlyRootFilesystem, true);
+            assert.strictEqual(pod.securityContext.runAsNonRoot, true);
+        });
+
+        it("gives the Job a fresh name per image and a bounded run", async () => {
+            const { recorder } = await build({ migration: { ...migration, timeoutSeconds: 120, backoffLimit: 3 } });
+            const job = recorder.get("kubernetes:batch/v1:Job", "api-migrate");
+            assert.strictEqual(job.inputs.metadata.name, undefined, "auto-named, so a new image creates a new Job");
+            assert.deepStrictEqual(job.inputs.spec.backoffLimit, 3);
+            assert.deepStrictEqual(job.inputs.spec.activeDeadlineSeconds, 120);
+            assert.strictEqual(job.customTimeouts?.create, "120s");
+        });
+
+        it("labels migration pods so the Service never selects them", async () => {
+            const { recorder } = await build({ migration });
+            const labels = recorder.get("kubernetes:batch/v1:Job", "api-migrate").inputs.spec.template.metadata.labels;
+            const selector = recorder.get(SERVICE, "api-service").inputs.spec.selector;
+            const matches = Object.entries(selector).every(([key, value]) => labels[key] === value);
+            assert.ok(!matches, "the Service selector must not match migration pods");
+            assert.strictEqual(labels["app.kubernetes.io/component"], "migration");
+        });
+
+        it("defaults to a 600 s deadline and one retry; no Job without a migration", async () => {
+            const { recorder } = await build({ migration: { command: ["migrate"] } });
+            const job = recorder.get("kubernetes:batch/v1:Job", "api-migrate");
+            assert.strictEqual(job.inputs.spec.activeDeadlineSeconds, 600);
+            assert.strictEqual(job.inputs.spec.backoffLimit, 1);
+            assert.deepStrictEqual((await build()).recorder.all("kubernetes:batch/v1:Job"), []);
+        });
+    });
 });

@@ -1,0 +1,113 @@
+import * as dockerBuild from "@pulumi/docker-build";
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+
+export interface ImageArgs {
+    /** Image repository without tag, e.g. `ghcr.io/acme/shop/api`. */
+    repository: string;
+    /** Build context directory, relative to the project (kept relative so state is the same on every machine). */
+    context: string;
+    /** Dockerfile path, relative to the project. Default: `<context>/Dockerfile`. */
+    dockerfile?: string;
+    /** Build arguments. Default: none. */
+    buildArgs?: Record<string, pulumi.Input<string>>;
+    /** Build stage to stop at. Default: the last stage. */
+    target?: string;
+    /** Tags pushed besides the digest, e.g. `sha-<commit>` and the stack name. Default: none. */
+    tags?: string[];
+    /** Registry credentials for the push; the password stays secret. */
+    registry: { address: pulumi.Input<string>; username: pulumi.Input<string>; password: pulumi.Input<string> };
+    /** Build during `pulumi preview` too. Default: false — previews (PR checks) never build or push. */
+    buildOnPreview?: boolean;
+    /** Use the registry as build cache (`<repository>:buildcache`). Default: true. */
+    cache?: boolean;
+    /** Target platforms. Default: `linux/amd64` (DOKS nodes). */
+    platforms?: dockerBuild.Platform[];
+    /** Build network. Default: the builder's default; `host` where the build must reach a registry on loopback. */
+    network?: dockerBuild.NetworkMode;
+}
+
+/** Defaults of {@link ImageArgs}, applied once in the component. */
+export const IMAGE_DEFAULTS = {
+    buildOnPreview: false,
+    cache: true,
+    platforms: ["linux/amd64"] as dockerBuild.Platform[],
+};
+
+/** Directories never sent as build context and never worth walking. */
+const SKIPPED_DIRECTORIES = new Set([".git", "node_modules"]);
+
+/**
+ * Sets every file in a build context to 0644 or 0755 (by its executable bit) and every directory to
+ * 0755. Git records only the executable bit; the other permission bits come from the umask of
+ * whoever checked the files out, and the build's context hash includes them, so without this two
+ * checkouts of one commit disagree forever and every preview shows a rebuild.
+ */
+export function normalizeContextModes(directory: string): void {
+    for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
+        const full = path.join(directory, entry.name);
+        if (entry.isDirectory()) {
+            if (SKIPPED_DIRECTORIES.has(entry.name)) continue;
+            fs.chmodSync(full, 0o755);
+            normalizeContextModes(full);
+        } else if (entry.isFile()) {
+            const mode = fs.statSync(full).mode & 0o777;
+            const wanted = mode & 0o111 ? 0o755 : 0o644;
+            if (mode !== wanted) fs.chmodSync(full, wanted);
+        }
+    }
+}
+
+/**
+ * A service image built from its Dockerfile and pushed to the registry as part of `pulumi up`.
+ * Consumers use {@link Image.ref}, pinned by digest, so pods roll only when the bytes change.
+ */
+export class Image extends pulumi.ComponentResource {
+    /** `<repository>@sha256:…` — the exact pushed image. */
+    public readonly ref: pulumi.Output<string>;
+    /** The manifest digest, `sha256:…`. */
+    public readonly digest: pulumi.Output<string>;
+
+    constructor(name: string, args: ImageArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("esteira:image:Image", name, {}, opts);
+
+        const d = IMAGE_DEFAULTS;
+        if (fs.existsSync(args.context)) normalizeContextModes(args.context);
+        const cacheRef = `${args.repository}:buildcache`;
+        const cache = args.cache ?? d.cache;
+
+        const image = new dockerBuild.Image(
+            `${name}-image`,
+            {
+                context: { location: args.context },
+                dockerfile: { location: args.dockerfile ?? path.posix.join(args.context, "Dockerfile") },
+                buildArgs: args.buildArgs,
+                target: args.target,
+                platforms: args.platforms ?? d.platforms,
+                network: args.network,
+                tags: (args.tags ?? []).map((tag) => `${args.repository}:${tag}`),
+                push: true,
+                buildOnPreview: args.buildOnPreview ?? d.buildOnPreview,
+                registries: [
+                    {
+                        address: args.registry.address,
+                        username: args.registry.username,
+                        password: pulumi.secret(args.registry.password),
+                    },
+                ],
+                cacheFrom: cache ? [{ registry: { ref: cacheRef } }] : undefined,
+                cacheTo: cache ? [{ registry: { ref: cacheRef, mode: "max", imageManifest: true, ociMediaTypes: true } }] : undefined,
+            },
+            {
+                parent: this,
+                // Destroying a stack must not delete images other stacks (or a rollback) still run.
+                retainOnDelete: true,
+            },
+        );
+        this.digest = image.digest;
+        this.ref = pulumi.interpolate`${args.repository}@${image.digest}`;
+
+        this.registerOutputs({ ref: this.ref, digest: this.digest });
+    }
+}

@@ -1,0 +1,113 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Image, ImageArgs, normalizeContextModes } from "../../components/image";
+import { fakeDigest, isSecretInput, promiseOf, Recorder } from "../mocks";
+
+const DOCKER_IMAGE = "docker-build:index:Image";
+
+async function build(extra: Partial<ImageArgs> = {}) {
+    const recorder = new Recorder();
+    await recorder.install("test");
+    const image = new Image("api", {
+        repository: "ghcr.io/acme/shop/api",
+        context: "app",
+        registry: { address: "ghcr.io", username: "bot", password: "push-token" },
+        ...extra,
+    });
+    await recorder.settle();
+    return { recorder, image, built: recorder.get(DOCKER_IMAGE, "api-image") };
+}
+
+describe("Image", () => {
+    it("registers esteira:image:Image with the docker-build Image as its child", async () => {
+        const { recorder, built } = await build();
+        assert.strictEqual(recorder.parentOf(built)?.urn, recorder.get("esteira:image:Image", "api").urn);
+    });
+
+    it("builds the context with its Dockerfile for linux/amd64 and pushes", async () => {
+        const { built } = await build();
+        assert.deepStrictEqual(built.inputs.context, { location: "app" });
+        assert.deepStrictEqual(built.inputs.dockerfile, { location: "app/Dockerfile" });
+        assert.deepStrictEqual(built.inputs.platforms, ["linux/amd64"]);
+        assert.strictEqual(built.inputs.push, true);
+    });
+
+    it("never builds during preview unless asked", async () => {
+        assert.strictEqual((await build()).built.inputs.buildOnPreview, false);
+        assert.strictEqual((await build({ buildOnPreview: true })).built.inputs.buildOnPreview, true);
+    });
+
+    it("tags the pushed image with the given tags", async () => {
+        const { built } = await build({ tags: ["sha-0123456789ab", "homolog"] });
+        assert.deepStrictEqual(built.inputs.tags, ["ghcr.io/acme/shop/api:sha-0123456789ab", "ghcr.io/acme/shop/api:homolog"]);
+    });
+
+    it("authenticates to the registry with a secret password", async () => {
+        const { built } = await build();
+        assert.strictEqual(built.inputs.registries[0].address, "ghcr.io");
+        assert.strictEqual(built.inputs.registries[0].username, "bot");
+        assert.ok(isSecretInput(built, "registries.0.password"), "the push token must be secret");
+    });
+
+    it("caches in the registry by default, and not when disabled", async () => {
+        const { built } = await build();
+        assert.deepStrictEqual(built.inputs.cacheFrom, [{ registry: { ref: "ghcr.io/acme/shop/api:buildcache" } }]);
+        assert.deepStrictEqual(built.inputs.cacheTo, [
+            { registry: { ref: "ghcr.io/acme/shop/api:buildcache", mode: "max", imageManifest: true, ociMediaTypes: true } },
+        ]);
+        const uncached = await build({ cache: false });
+        assert.strictEqual(uncached.built.inputs.cacheFrom, undefined);
+        assert.strictEqual(uncached.built.inputs.cacheTo, undefined);
+    });
+
+    it("keeps pushed images when the stack is destroyed", async () => {
+        assert.strictEqual((await build()).built.retainOnDelete, true);
+    });
+
+    it("passes build args, target, Dockerfile, platforms and network", async () => {
+        const { built } = await build({
+            dockerfile: "docker/api.Dockerfile",
+            buildArgs: { BASE_IMAGE: "node:20" },
+            target: "runtime",
+            platforms: ["linux/arm64"],
+            network: "host",
+        });
+        assert.deepStrictEqual(built.inputs.dockerfile, { location: "docker/api.Dockerfile" });
+        assert.deepStrictEqual(built.inputs.buildArgs, { BASE_IMAGE: "node:20" });
+        assert.strictEqual(built.inputs.target, "runtime");
+        assert.deepStrictEqual(built.inputs.platforms, ["linux/arm64"]);
+        assert.strictEqual(built.inputs.network, "host");
+    });
+
+    it("exposes the digest-pinned reference", async () => {
+        const { image } = await build();
+        assert.strictEqual(await promiseOf(image.ref), `ghcr.io/acme/shop/api@${fakeDigest("api-image")}`);
+        assert.strictEqual(await promiseOf(image.digest), fakeDigest("api-image"));
+    });
+
+    describe("normalizeContextModes", () => {
+        it("sets files to 0644/0755 by their executable bit and directories to 0755, skipping node_modules", () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "esteira-context-"));
+            try {
+                fs.mkdirSync(path.join(dir, "src"), { mode: 0o775 });
+                fs.mkdirSync(path.join(dir, "node_modules"), { mode: 0o775 });
+                fs.writeFileSync(path.join(dir, "src", "index.ts"), "", { mode: 0o664 });
+                fs.writeFileSync(path.join(dir, "run.sh"), "", { mode: 0o775 });
+                fs.writeFileSync(path.join(dir, "node_modules", "x.js"), "", { mode: 0o666 });
+                fs.chmodSync(path.join(dir, "src", "index.ts"), 0o664);
+                fs.chmodSync(path.join(dir, "run.sh"), 0o775);
+                fs.chmodSync(path.join(dir, "node_modules", "x.js"), 0o666);
+                normalizeContextModes(dir);
+                const mode = (p: string) => fs.statSync(path.join(dir, p)).mode & 0o777;
+                assert.strictEqual(mode("src"), 0o755);
+                assert.strictEqual(mode("src/index.ts"), 0o644);
+                assert.strictEqual(mode("run.sh"), 0o755);
+                assert.strictEqual(mode("node_modules/x.js"), 0o666, "node_modules is never sent as context and is left alone");
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
+    });
+});

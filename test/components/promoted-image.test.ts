@@ -1,0 +1,55 @@
+import * as assert from "assert";
+import { PromotedImage, stackReferenceName } from "../../components/promoted-image";
+import { fakeDigest, OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
+
+async function promote(fromStack: string, service = "sample") {
+    const recorder = new Recorder();
+    await recorder.install("prod");
+    const image = new PromotedImage(service, { fromStack, service });
+    await recorder.settle();
+    return { recorder, image };
+}
+
+describe("PromotedImage", () => {
+    afterEach(() => {
+        delete OTHER_STACK_OUTPUTS["organization/esteira/staging"];
+    });
+
+    it("reads the other stack's digest-pinned reference through a StackReference", async () => {
+        const { recorder, image } = await promote("homolog");
+        assert.strictEqual(await promiseOf(image.ref), `ghcr.io/esteira-dev/esteira/sample@${fakeDigest("homolog-sample")}`);
+        const component = recorder.get("esteira:image:PromotedImage", "sample");
+        const reference = recorder.reads.find((r) => r.type === "pulumi:pulumi:StackReference");
+        assert.ok(reference, "a StackReference is read");
+        assert.strictEqual(reference.name, "sample-source");
+        assert.strictEqual(reference.id, "organization/esteira/homolog");
+        assert.strictEqual(reference.parent, component.urn);
+        assert.deepStrictEqual(recorder.all("docker-build:index:Image"), [], "nothing is built");
+    });
+
+    it("resolves a bare stack name within this project and keeps a full reference as given", async () => {
+        await new Recorder().install("prod");
+        assert.strictEqual(stackReferenceName("homolog"), "organization/esteira/homolog");
+        assert.strictEqual(stackReferenceName("acme/shop/homolog"), "acme/shop/homolog");
+    });
+
+    it("fails, naming the stack, when it exports no image for the service", async () => {
+        const { image } = await promote("homolog", "api");
+        await assert.rejects(promiseOf(image.ref), (err: Error) =>
+            // The engine prefixes where the value surfaced (the component's outputs); the message is ours.
+            err.message.endsWith(
+                'stack "homolog" exports no image for service "api": run `pulumi up -s homolog` first, or build the image here (image.build)',
+            ),
+        );
+    });
+
+    it("refuses a reference that is not pinned by digest", async () => {
+        OTHER_STACK_OUTPUTS["organization/esteira/staging"] = { images: { sample: "ghcr.io/acme/sample:latest" } };
+        const { image } = await promote("staging");
+        await assert.rejects(promiseOf(image.ref), (err: Error) =>
+            err.message.endsWith(
+                'stack "staging" exports "ghcr.io/acme/sample:latest" for service "sample", which is not pinned by digest; promotion needs <repository>@sha256:<digest>',
+            ),
+        );
+    });
+});
