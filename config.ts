@@ -13,6 +13,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "child_process";
 import { z } from "zod";
+import { MAX_REVIEWERS } from "./components/github-environment";
 
 /** The Pulumi config namespace of this program's own keys (`esteira:<key>`). */
 export const CONFIG_NAMESPACE = "esteira";
@@ -200,6 +201,10 @@ const serviceSchema = z
     });
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 
+const stackName = z.string().regex(/^([A-Za-z0-9._-]+\/){0,2}[A-Za-z0-9._-]+$/, {
+    error: "must be a stack name or <organization>/<project>/<stack>",
+});
+
 const nodePoolSchema = z
     .strictObject({
         size: z.string().min(1),
@@ -246,8 +251,13 @@ const clusterSchema = z.discriminatedUnion(
             context: z.string().min(1).optional(),
             clusterIdentifier: z.string().min(1).optional(),
         }),
+        z.strictObject({
+            mode: z.literal("stack"),
+            /** Stack that owns the cluster (e.g. homolog); its kubeconfig and clusterId outputs are used. */
+            stack: stackName,
+        }),
     ],
-    { error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: digitalocean, kubeconfig` : undefined) },
+    { error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: digitalocean, kubeconfig, stack` : undefined) },
 );
 export type ClusterConfig = z.infer<typeof clusterSchema>;
 
@@ -282,8 +292,16 @@ const databaseSchema = z.discriminatedUnion(
             mode: z.literal("external"),
             secretName: dns1123Label("secretName").optional(),
         }),
+        z.strictObject({
+            mode: z.literal("shared"),
+            /** Stack that owns the database cluster (e.g. homolog); this stack adds its own database and user. */
+            stack: stackName,
+            databaseName: z.string().min(1).optional(),
+            user: z.string().min(1).optional(),
+            secretName: dns1123Label("secretName").optional(),
+        }),
     ],
-    { error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: digitalocean, external` : undefined) },
+    { error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: digitalocean, external, shared` : undefined) },
 );
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 
@@ -301,6 +319,45 @@ const imagesSchema = z.strictObject({
 });
 export type ImagesConfig = z.infer<typeof imagesSchema>;
 
+const githubSchema = z
+    .strictObject({
+        repository: z
+            .string()
+            .regex(/^[A-Za-z0-9._-]+$/, { error: "repository is the repository's name alone; its owner is github:owner" }),
+        environment: z.string().min(1).optional(),
+        reviewers: z
+            .strictObject({ users: z.array(z.string().min(1)).optional(), teams: z.array(z.string().min(1)).optional() })
+            .optional(),
+        preventSelfReview: z.boolean().optional(),
+        waitTimerMinutes: int(0, 43200).optional(),
+        deployFrom: z
+            .union([
+                z.enum(["all", "protected"]),
+                z.strictObject({ branches: z.array(z.string().min(1)).optional(), tags: z.array(z.string().min(1)).optional() }),
+            ])
+            .optional(),
+        actionsSecrets: z.strictObject({ kubeconfig: z.boolean().optional(), registryPushToken: z.boolean().optional() }).optional(),
+    })
+    .superRefine((gh, ctx) => {
+        const count = (gh.reviewers?.users?.length ?? 0) + (gh.reviewers?.teams?.length ?? 0);
+        if (count > MAX_REVIEWERS) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["reviewers"],
+                message: `at most ${MAX_REVIEWERS} reviewers (users and teams together), as GitHub allows; received ${count}`,
+            });
+        }
+        const from = gh.deployFrom;
+        if (from && typeof from === "object" && (from.branches?.length ?? 0) + (from.tags?.length ?? 0) === 0) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["deployFrom"],
+                message: "name at least one branch or tag pattern, or use all / protected",
+            });
+        }
+    });
+export type GitHubConfig = z.infer<typeof githubSchema>;
+
 /** The plain (non-secret) keys under `esteira:`, as the stack file holds them. */
 const plainSchema = z.strictObject({
     environment: dns1123Label("environment").optional(),
@@ -309,6 +366,7 @@ const plainSchema = z.strictObject({
     cluster: clusterSchema.optional(),
     database: databaseSchema.optional(),
     images: imagesSchema.optional(),
+    github: githubSchema.optional(),
     registry: registrySchema,
     services: z
         .record(dns1035Label("a service name"), serviceSchema)
@@ -345,10 +403,15 @@ export interface EsteiraConfig {
     /** Whether stateful resources carry `protect` (required in every stack, declared in Pulumi.yaml). */
     readonly protect: boolean;
     readonly cluster:
-        (DigitalOceanClusterConfig & { readonly apiToken: Secret }) | (KubeconfigClusterConfig & { readonly kubeconfig?: Secret });
+        | (DigitalOceanClusterConfig & { readonly apiToken: Secret })
+        | (KubeconfigClusterConfig & { readonly kubeconfig?: Secret })
+        | Extract<ClusterConfig, { mode: "stack" }>;
     /** Absent when the stack has no database. */
     readonly database?:
-        Extract<DatabaseConfig, { mode: "digitalocean" }> | (Extract<DatabaseConfig, { mode: "external" }> & { readonly url: Secret });
+        | Extract<DatabaseConfig, { mode: "digitalocean" | "shared" }>
+        | (Extract<DatabaseConfig, { mode: "external" }> & { readonly url: Secret });
+    /** The stack's GitHub environment; absent where the repository is not managed (local stacks). */
+    readonly github?: GitHubConfig;
     readonly registry: PlainConfig["registry"] & { readonly token: Secret; readonly pushToken: Secret };
     /** Where built images go; present when a service builds. */
     readonly images?: ImagesConfig;
@@ -480,9 +543,9 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
                 );
             }
         }
-        if (database?.mode === "digitalocean" && cluster?.mode !== "digitalocean") {
+        if (database?.mode === "digitalocean" && cluster?.mode !== "digitalocean" && cluster?.mode !== "stack") {
             problems.push(
-                `${raw.stack}: database.mode: "digitalocean" admits only the DOKS cluster through its firewall, so it needs cluster.mode "digitalocean"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")} (use database.mode "external" with esteira:databaseUrl instead)`,
+                `${raw.stack}: database.mode: "digitalocean" admits only the DOKS cluster through its firewall, so it needs cluster.mode "digitalocean" or "stack"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")} (use database.mode "external" with esteira:databaseUrl instead)`,
             );
         }
     }
@@ -492,6 +555,11 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
 
     const plain = parsed.data;
     const environment = plain.environment ?? raw.stack;
+    if (plain.environment === undefined && !dns1123Label("environment").safeParse(environment).success) {
+        throw new ConfigError(raw.stack, [
+            `${raw.stack}: environment: the stack name ${describe(raw.stack)} is not a DNS-1123 label, so it cannot name the namespace; name the stack like pr-123 (lower case, digits, '-') or set esteira:environment`,
+        ]);
+    }
     const namespace = plain.namespace ?? `${raw.project}-${environment}`;
     // The derived namespace must satisfy the same rule as an explicit one.
     const derived = dns1123Label("namespace").safeParse(namespace);
@@ -512,7 +580,10 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         cluster:
             cluster.mode === "digitalocean"
                 ? { ...cluster, apiToken: secrets.digitaloceanToken! }
-                : { ...cluster, kubeconfig: secrets.kubeconfig },
+                : cluster.mode === "kubeconfig"
+                  ? { ...cluster, kubeconfig: secrets.kubeconfig }
+                  : cluster,
+        github: plain.github,
         database: database?.mode === "external" ? { ...database, url: secrets.databaseUrl! } : database,
         registry: { ...plain.registry, token: secrets.registryToken!, pushToken: secrets.registryPushToken ?? secrets.registryToken! },
         images: plain.images,

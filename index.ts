@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./components/cluster";
 import { Database } from "./components/database";
 import { EnvironmentNamespace } from "./components/environment-namespace";
+import { GitHubEnvironment } from "./components/github-environment";
 import { Image } from "./components/image";
 import { PromotedImage } from "./components/promoted-image";
 import { SecretKeyRefArgs, WebService } from "./components/web-service";
@@ -15,31 +16,43 @@ import { loadConfig } from "./config";
 const config = loadConfig();
 const { environment: env, protect } = config;
 
+const clusterConfig = config.cluster;
 const cluster = new Cluster(
     env,
-    config.cluster.mode === "digitalocean"
-        ? { ...config.cluster, clusterName: config.cluster.name ?? `${config.project}-${env}`, protect }
-        : config.cluster,
+    clusterConfig.mode === "digitalocean"
+        ? { ...clusterConfig, clusterName: clusterConfig.name ?? `${config.project}-${env}`, protect }
+        : clusterConfig.mode === "stack"
+          ? { mode: "stack", fromStack: clusterConfig.stack }
+          : clusterConfig,
 );
 // Every Kubernetes object goes through the cluster's provider and, when this stack owns the
 // cluster, is deleted with it instead of one by one.
 const k8sOpts: pulumi.ComponentResourceOptions = { provider: cluster.provider, deletedWith: cluster.kubernetesCluster };
 
-const database = config.database
-    ? new Database(
-          env,
-          config.database.mode === "digitalocean"
+const databaseConfig = config.database;
+const database =
+    databaseConfig &&
+    new Database(
+        env,
+        databaseConfig.mode === "digitalocean"
+            ? {
+                  ...databaseConfig,
+                  clusterName: databaseConfig.name ?? `${config.project}-${env}-db`,
+                  userName: databaseConfig.user,
+                  vpcId: cluster.vpcId,
+                  kubernetesClusterId: cluster.clusterIdentifier,
+                  protect,
+              }
+            : databaseConfig.mode === "shared"
               ? {
-                    ...config.database,
-                    clusterName: config.database.name ?? `${config.project}-${env}-db`,
-                    userName: config.database.user,
-                    vpcId: cluster.vpcId,
-                    kubernetesClusterId: cluster.clusterIdentifier,
-                    protect,
+                    mode: "shared",
+                    fromStack: databaseConfig.stack,
+                    // Named after the environment, so each pull request's database is its own.
+                    databaseName: databaseConfig.databaseName ?? `${config.project}-${env}`,
+                    userName: databaseConfig.user ?? `${config.project}-${env}`,
                 }
-              : config.database,
-      )
-    : undefined;
+              : databaseConfig,
+    );
 const databaseSecretName = config.database?.secretName ?? "db-credentials";
 
 const environment = new EnvironmentNamespace(
@@ -115,6 +128,37 @@ for (const [name, svc] of Object.entries(config.services)) {
         },
         k8sOpts,
     );
+}
+
+const gh = config.github;
+if (gh) {
+    const secretsWanted = { kubeconfig: true, registryPushToken: false, ...gh.actionsSecrets };
+    const actionsSecrets: Record<string, pulumi.Input<string>> = {};
+    if (secretsWanted.kubeconfig && cluster.kubeconfig) actionsSecrets.KUBECONFIG = cluster.kubeconfig;
+    if (secretsWanted.registryPushToken) actionsSecrets.REGISTRY_TOKEN = config.registry.pushToken;
+    new GitHubEnvironment(env, {
+        repository: gh.repository,
+        environment: gh.environment ?? env,
+        reviewerUsers: gh.reviewers?.users,
+        reviewerTeams: gh.reviewers?.teams,
+        preventSelfReview: gh.preventSelfReview,
+        waitTimerMinutes: gh.waitTimerMinutes,
+        deploymentRefs:
+            gh.deployFrom === undefined || typeof gh.deployFrom === "string"
+                ? { kind: gh.deployFrom ?? "all" }
+                : { kind: "patterns", ...gh.deployFrom },
+        secrets: actionsSecrets,
+        variables: {
+            ESTEIRA_STACK: config.stack,
+            ESTEIRA_NAMESPACE: environment.namespaceName,
+            ...Object.fromEntries(
+                Object.entries(services).map(([name, service]) => [
+                    `ESTEIRA_${name.toUpperCase().replace(/-/g, "_")}_URL`,
+                    service.endpoint,
+                ]),
+            ),
+        },
+    });
 }
 
 export const namespace = environment.namespaceName;

@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as os from "os";
 import * as path from "path";
+import { stackReferenceName } from "./stack-reference";
 
 /** A DigitalOcean Kubernetes (DOKS) cluster in its own VPC, created by this stack. */
 export interface DigitalOceanClusterArgs {
@@ -58,7 +59,14 @@ export interface KubeconfigClusterArgs {
     clusterIdentifier?: string;
 }
 
-export type ClusterArgs = DigitalOceanClusterArgs | KubeconfigClusterArgs;
+/** A cluster another stack owns (e.g. homolog's, for ephemeral pull-request stacks). */
+export interface SharedClusterArgs {
+    mode: "stack";
+    /** Stack whose `kubeconfig` and `clusterId` outputs reach the cluster. */
+    fromStack: string;
+}
+
+export type ClusterArgs = DigitalOceanClusterArgs | KubeconfigClusterArgs | SharedClusterArgs;
 
 /** Defaults of {@link DigitalOceanClusterArgs}, applied once in the component. */
 export const CLUSTER_DEFAULTS = {
@@ -103,9 +111,9 @@ export function tokenKubeconfig(args: {
 export class Cluster extends pulumi.ComponentResource {
     /** Provider for every Kubernetes object of the environment. */
     public readonly provider: k8s.Provider;
-    /** Kubeconfig (secret) when the stack knows one: always for DigitalOcean, for kubeconfig mode when given as contents. */
+    /** Kubeconfig (secret) when the stack knows one: DigitalOcean and shared clusters, kubeconfig mode when given as contents. */
     public readonly kubeconfig?: pulumi.Output<string>;
-    /** Stable identifier of the cluster: the DOKS cluster id, or the kubeconfig mode's identifier. */
+    /** Stable identifier of the cluster: the DOKS cluster id (own or shared), or the kubeconfig mode's identifier. */
     public readonly clusterIdentifier: pulumi.Output<string>;
     /** The DOKS cluster, when this stack created it: objects inside it are `deletedWith` it. */
     public readonly kubernetesCluster?: digitalocean.KubernetesCluster;
@@ -168,6 +176,11 @@ export class Cluster extends pulumi.ComponentResource {
                 apiToken: args.apiToken,
             });
             this.clusterIdentifier = cluster.id;
+        } else if (args.mode === "stack") {
+            // Read, not owned: `pulumi destroy` of this stack leaves the cluster alone.
+            const source = new pulumi.StackReference(`${name}-source`, { name: stackReferenceName(args.fromStack) }, { parent: this });
+            this.kubeconfig = pulumi.secret(source.requireOutput("kubeconfig") as pulumi.Output<string>);
+            this.clusterIdentifier = source.requireOutput("clusterId") as pulumi.Output<string>;
         } else {
             const identifier = args.clusterIdentifier ?? args.context ?? "kubeconfig";
             this.kubeconfig = args.kubeconfig !== undefined ? pulumi.secret(args.kubeconfig) : undefined;

@@ -1,5 +1,6 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
+import { stackReferenceName } from "./stack-reference";
 
 /** A managed PostgreSQL cluster created by this stack, reachable only from the Kubernetes cluster. */
 export interface DigitalOceanDatabaseArgs {
@@ -37,7 +38,18 @@ export interface ExternalDatabaseArgs {
     url: pulumi.Input<string>;
 }
 
-export type DatabaseArgs = DigitalOceanDatabaseArgs | ExternalDatabaseArgs;
+/** A database and user of this stack's own inside a database cluster another stack owns. */
+export interface SharedDatabaseArgs {
+    mode: "shared";
+    /** Stack whose `databaseClusterId` output names the database cluster. */
+    fromStack: string;
+    /** Database name; make it unique per stack. */
+    databaseName: string;
+    /** Database user; make it unique per stack. */
+    userName: string;
+}
+
+export type DatabaseArgs = DigitalOceanDatabaseArgs | ExternalDatabaseArgs | SharedDatabaseArgs;
 
 /** Defaults of {@link DigitalOceanDatabaseArgs}, applied once in the component. */
 export const DATABASE_DEFAULTS = {
@@ -91,6 +103,29 @@ export class Database extends pulumi.ComponentResource {
         if (args.mode === "external") {
             this.connectionUrl = pulumi.secret(args.url);
             this.directUrl = this.connectionUrl;
+        } else if (args.mode === "shared") {
+            const source = new pulumi.StackReference(`${name}-source`, { name: stackReferenceName(args.fromStack) }, { parent: this });
+            // Read, not owned: destroying this stack removes its database and user, never the cluster.
+            const cluster = digitalocean.DatabaseCluster.get(
+                `${name}-cluster`,
+                source.requireOutput("databaseClusterId") as pulumi.Output<string>,
+                undefined,
+                { parent: this },
+            );
+            const database = new digitalocean.DatabaseDb(
+                `${name}-db`,
+                { clusterId: cluster.id, name: args.databaseName },
+                { parent: this },
+            );
+            const user = new digitalocean.DatabaseUser(`${name}-user`, { clusterId: cluster.id, name: args.userName }, { parent: this });
+            this.directUrl = postgresUrl({
+                user: user.name,
+                password: user.password,
+                host: cluster.privateHost,
+                port: cluster.port,
+                database: database.name,
+            });
+            this.connectionUrl = this.directUrl;
         } else {
             const d = DATABASE_DEFAULTS;
             const protect = args.protect ?? d.protect;

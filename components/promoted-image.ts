@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { stackReferenceName } from "./stack-reference";
 
 export interface PromotedImageArgs {
     /**
@@ -8,11 +9,6 @@ export interface PromotedImageArgs {
     fromStack: string;
     /** Service whose image to take, a key of the other stack's `images` output. */
     service: string;
-}
-
-/** The StackReference name for `fromStack`: a bare stack name means this project in this organization. */
-export function stackReferenceName(fromStack: string): string {
-    return fromStack.includes("/") ? fromStack : `${pulumi.getOrganization()}/${pulumi.getProject()}/${fromStack}`;
 }
 
 /**

@@ -143,7 +143,7 @@ describe("config", () => {
 
         it("cluster.mode must be known", () => {
             assertProblems({ ...valid(), cluster: { mode: "eks" } }, [
-                'homolog: cluster.mode: mode must be one of: digitalocean, kubeconfig; received "eks"',
+                'homolog: cluster.mode: mode must be one of: digitalocean, kubeconfig, stack; received "eks"',
             ]);
         });
 
@@ -339,7 +339,7 @@ describe("config", () => {
 
         it("database.mode must be known", () => {
             assertProblems({ ...valid(), database: { mode: "rds" } }, [
-                'homolog: database.mode: mode must be one of: digitalocean, external; received "rds"',
+                'homolog: database.mode: mode must be one of: digitalocean, external, shared; received "rds"',
             ]);
         });
 
@@ -369,7 +369,7 @@ describe("config", () => {
 
         it("a DigitalOcean database needs a DigitalOcean cluster for its firewall", () => {
             assertProblems({ ...valid(), database: { mode: "digitalocean", region: "nyc1" } }, [
-                'homolog: database.mode: "digitalocean" admits only the DOKS cluster through its firewall, so it needs cluster.mode "digitalocean"; received cluster.mode "kubeconfig" (use database.mode "external" with esteira:databaseUrl instead)',
+                'homolog: database.mode: "digitalocean" admits only the DOKS cluster through its firewall, so it needs cluster.mode "digitalocean" or "stack"; received cluster.mode "kubeconfig" (use database.mode "external" with esteira:databaseUrl instead)',
             ]);
         });
 
@@ -462,6 +462,57 @@ describe("config", () => {
             assert.strictEqual(await promiseOf(separate.registry.pushToken), "push");
             const shared = parseConfig(raw(valid()));
             assert.strictEqual(await promiseOf(shared.registry.pushToken), "t0ken");
+        });
+    });
+
+    describe("GitHub and ephemeral-stack rules, each with its exact message", () => {
+        const reviewers = (users: number, teams: number) => ({
+            users: Array.from({ length: users }, (_, i) => `user${i}`),
+            teams: Array.from({ length: teams }, (_, i) => `team${i}`),
+        });
+
+        it("at most 6 reviewers", () => {
+            assertProblems({ ...valid(), github: { repository: "shop", reviewers: reviewers(4, 3) } }, [
+                "homolog: github.reviewers: at most 6 reviewers (users and teams together), as GitHub allows; received 7",
+            ]);
+        });
+
+        it("accepts 6 reviewers", () => {
+            assert.strictEqual(
+                parseConfig(raw({ ...valid(), github: { repository: "shop", reviewers: reviewers(3, 3) } })).github?.repository,
+                "shop",
+            );
+        });
+
+        it("github.repository is the name alone", () => {
+            assertProblems({ ...valid(), github: { repository: "acme/shop" } }, [
+                `homolog: github.repository: repository is the repository's name alone; its owner is github:owner; received "acme/shop"`,
+            ]);
+        });
+
+        it("github.deployFrom names at least one pattern", () => {
+            assertProblems({ ...valid(), github: { repository: "shop", deployFrom: { tags: [] } } }, [
+                "homolog: github.deployFrom: name at least one branch or tag pattern, or use all / protected",
+            ]);
+        });
+
+        it("the stack name must make a valid namespace", () => {
+            assert.throws(
+                () => parseConfig({ ...raw(valid()), stack: "PR_12" }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        `PR_12: environment: the stack name "PR_12" is not a DNS-1123 label, so it cannot name the namespace; name the stack like pr-123 (lower case, digits, '-') or set esteira:environment`,
+                    ]);
+                    return true;
+                },
+            );
+        });
+
+        it("cluster.stack and database.stack name a stack", () => {
+            assertProblems({ ...valid(), cluster: { mode: "stack", stack: "home log" }, database: { mode: "shared", stack: "a/b/c/d" } }, [
+                `homolog: cluster.stack: must be a stack name or <organization>/<project>/<stack>; received "home log"`,
+                `homolog: database.stack: must be a stack name or <organization>/<project>/<stack>; received "a/b/c/d"`,
+            ]);
         });
     });
 

@@ -25,6 +25,9 @@ export function fakeDigest(name: string): string {
 export const OTHER_STACK_OUTPUTS: Record<string, Record<string, unknown>> = {
     [`${ORGANIZATION}/${PROJECT}/homolog`]: {
         images: { sample: `ghcr.io/esteira-dev/esteira/sample@${fakeDigest("homolog-sample")}` },
+        kubeconfig: '{"apiVersion":"v1","kind":"Config","current-context":"esteira-homolog"}',
+        clusterId: "homolog-doks-id",
+        databaseClusterId: "homolog-db-cluster-id",
     },
 };
 
@@ -178,15 +181,29 @@ export class Recorder {
         let last = -1;
         while (stable < 5) {
             await new Promise((resolve) => setTimeout(resolve, 5));
-            stable = this.resources.length === last ? stable + 1 : 0;
-            last = this.resources.length;
+            const seen = this.resources.length + this.reads.length;
+            stable = seen === last ? stable + 1 : 0;
+            last = seen;
         }
     }
 }
 
 /** Canned answers for provider functions the program invokes. */
 function callResults(args: pulumi.runtime.MockCallArgs): Record<string, any> {
-    return args.inputs;
+    switch (args.token) {
+        // GitHub resolves names to numeric ids; derive stable fake ids from the names.
+        case "github:index/getUser:getUser":
+            return { ...args.inputs, id: String(fakeId(args.inputs.username)) };
+        case "github:index/getTeam:getTeam":
+            return { ...args.inputs, id: String(fakeId(args.inputs.slug)) };
+        default:
+            return args.inputs;
+    }
+}
+
+/** A stable numeric id for a name, as GitHub would return for a user or team. */
+export function fakeId(name: string): number {
+    return parseInt(createHash("sha256").update(name).digest("hex").slice(0, 8), 16);
 }
 
 function unwrapSecrets(value: any): any {

@@ -3,6 +3,9 @@
  * Pulumi.<stack>.yaml, not a copy), with assertions on each environment's resource graph.
  */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../config";
 import {
     Evaluation,
@@ -13,6 +16,7 @@ import {
     projectFile,
     promiseOf,
     Recorder,
+    REPO_ROOT,
     stackFileConfig,
     stackFiles,
 } from "./mocks";
@@ -278,6 +282,128 @@ describe("stack files", () => {
             const evaluation = await evaluateStack("dev");
             assert.strictEqual(evaluation.recorder.get(SERVICE, "sample-service").inputs.spec.type, "ClusterIP");
             assert.strictEqual(envOf(evaluation, "sample-deployment").DEBUG, "true");
+        });
+    });
+
+    describe("GitHub environments", () => {
+        const GH_ENV = "github:index/repositoryEnvironment:RepositoryEnvironment";
+        const POLICY = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy";
+
+        it("dev: deployable from main, no reviewers", async () => {
+            const { recorder } = await evaluateStack("dev");
+            const environment = recorder.get(GH_ENV, "dev-environment");
+            assert.strictEqual(environment.inputs.environment, "dev");
+            assert.strictEqual(environment.inputs.reviewers, undefined);
+            assert.deepStrictEqual(
+                recorder.all(POLICY).map((p) => p.inputs.branchPattern ?? `tag:${p.inputs.tagPattern}`),
+                ["main"],
+            );
+        });
+
+        it("homolog: QA approves, deployable from main", async () => {
+            const { recorder } = await evaluateStack("homolog");
+            const environment = recorder.get(GH_ENV, "homolog-environment");
+            assert.strictEqual(environment.inputs.reviewers[0].teams.length, 1);
+            assert.deepStrictEqual(
+                recorder.all(POLICY).map((p) => p.inputs.branchPattern),
+                ["main"],
+            );
+        });
+
+        it("prod: product owners approve, no self-review, release tags only", async () => {
+            const { recorder } = await evaluateStack("prod");
+            const environment = recorder.get(GH_ENV, "prod-environment");
+            assert.strictEqual(environment.inputs.reviewers[0].teams.length, 2);
+            assert.strictEqual(environment.inputs.preventSelfReview, true);
+            assert.deepStrictEqual(environment.inputs.deploymentBranchPolicy, { protectedBranches: false, customBranchPolicies: true });
+            assert.deepStrictEqual(
+                recorder.all(POLICY).map((p) => [p.inputs.branchPattern, p.inputs.tagPattern]),
+                [[undefined, "v*"]],
+            );
+        });
+
+        for (const stack of ["dev", "homolog", "prod"]) {
+            it(`${stack}: the kubeconfig reaches Actions only as a secret; namespace and endpoints as variables`, async () => {
+                const { recorder } = await evaluateStack(stack);
+                const secret = recorder.get("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret", `${stack}-secret-kubeconfig`);
+                assert.strictEqual(secret.inputs.secretName, "KUBECONFIG");
+                assert.ok(isSecretInput(secret, "plaintextValue"), "the kubeconfig stays secret");
+                const variables = recorder.all("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable");
+                const byName = Object.fromEntries(variables.map((v) => [v.inputs.variableName, v.inputs.value]));
+                assert.strictEqual(byName.ESTEIRA_NAMESPACE, `esteira-${stack}`);
+                assert.ok(byName.ESTEIRA_SAMPLE_URL, "the sample service's endpoint is a variable");
+                assert.ok(
+                    variables.every((v) => !isSecretInput(v, "value")),
+                    "variables hold no secret",
+                );
+            });
+        }
+    });
+
+    describe("ephemeral pull-request stacks (stacks/pr.template.yaml)", () => {
+        const template = parseYaml(fs.readFileSync(path.join(REPO_ROOT, "stacks", "pr.template.yaml"), "utf8")).config;
+        let evaluation: Evaluation;
+        before(async () => {
+            evaluation = await evaluateStack("pr-42", {}, template);
+        });
+
+        it("registers no cluster, VPC or database cluster: it reads homolog's", () => {
+            const { recorder } = evaluation;
+            for (const type of [DOKS, DB_CLUSTER, "digitalocean:index/vpc:Vpc", "digitalocean:index/databaseFirewall:DatabaseFirewall"]) {
+                assert.deepStrictEqual(recorder.all(type), [], `${type} must not be created by a PR stack`);
+            }
+            const reads = recorder.reads.map((r) => `${r.type} ${r.id}`).sort();
+            assert.deepStrictEqual(reads, [
+                `${DB_CLUSTER} homolog-db-cluster-id`,
+                "pulumi:pulumi:StackReference organization/esteira/homolog",
+                "pulumi:pulumi:StackReference organization/esteira/homolog",
+            ]);
+        });
+
+        it("creates only namespaced objects, its own database and user, and Pulumi's own wiring", () => {
+            const { recorder } = evaluation;
+            const owned = new Set(recorder.resources.filter((r) => r.custom).map((r) => r.type));
+            for (const type of owned) {
+                assert.ok(
+                    type.startsWith("kubernetes:") ||
+                        type === DB ||
+                        type === "digitalocean:index/databaseUser:DatabaseUser" ||
+                        type === "docker-build:index:Image" ||
+                        type.startsWith("pulumi:providers:"),
+                    `a PR stack must not create ${type}`,
+                );
+            }
+            assert.ok(recorder.all("kubernetes:core/v1:Namespace").length === 1);
+        });
+
+        it("derives every name from the pull request number", () => {
+            const { recorder } = evaluation;
+            assert.strictEqual(recorder.all(NAMESPACE)[0].inputs.metadata.name, "esteira-pr-42");
+            assert.strictEqual(recorder.get(DB, "pr-42-db").inputs.name, "esteira-pr-42");
+            assert.strictEqual(recorder.get("digitalocean:index/databaseUser:DatabaseUser", "pr-42-user").inputs.name, "esteira-pr-42");
+            const built = recorder.get("docker-build:index:Image", "sample-image");
+            assert.ok(built.inputs.tags.includes("ghcr.io/esteira-dev/esteira/sample:pr-42"));
+        });
+
+        it("protects nothing and ties nothing to a cluster it does not own", () => {
+            const { recorder } = evaluation;
+            for (const resource of recorder.resources) {
+                assert.strictEqual(resource.protect, false, `${resource.type} ${resource.name} must not be protected`);
+                assert.strictEqual(resource.deletedWith, "", `${resource.type} ${resource.name} must be deleted by pulumi destroy`);
+            }
+        });
+
+        it("reaches homolog's cluster by its id and runs ClusterIP services", () => {
+            const { recorder } = evaluation;
+            assert.strictEqual(recorder.all("pulumi:providers:kubernetes")[0].inputs.clusterIdentifier, "homolog-doks-id");
+            for (const service of recorder.all(SERVICE)) assert.strictEqual(service.inputs.spec.type, "ClusterIP");
+        });
+
+        it("rejects a stack name that cannot name a namespace", async () => {
+            await assert.rejects(evaluateStack("PR_42", {}, template), (err: ConfigError) => {
+                assert.match(err.problems[0], /^PR_42: environment: the stack name "PR_42" is not a DNS-1123 label/);
+                return true;
+            });
         });
     });
 

@@ -159,4 +159,20 @@ describe("Cluster", () => {
             assert.strictEqual(await promiseOf(cluster.vpcId), "homolog-vpc-id");
         });
     });
+
+    describe("stack mode", () => {
+        it("reads kubeconfig and cluster id from the owning stack, and creates no cluster", async () => {
+            const { recorder, cluster, provider } = await build({ mode: "stack", fromStack: "homolog" });
+            const reference = recorder.reads.find((r) => r.type === "pulumi:pulumi:StackReference");
+            assert.strictEqual(reference?.id, "organization/esteira/homolog");
+            assert.deepStrictEqual(
+                recorder.resources.filter((r) => r.type.startsWith("digitalocean:")),
+                [],
+            );
+            assert.strictEqual(provider.inputs.clusterIdentifier, "homolog-doks-id");
+            assert.ok(isSecretInput(provider, "kubeconfig"), "the shared kubeconfig stays secret");
+            assert.ok(await isSecretOutput(cluster.kubeconfig));
+            assert.strictEqual(cluster.kubernetesCluster, undefined, "nothing is deletedWith a cluster this stack does not own");
+        });
+    });
 });

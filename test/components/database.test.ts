@@ -1,6 +1,6 @@
 import * as assert from "assert";
-import { Database, DigitalOceanDatabaseArgs } from "../../components/database";
-import { isSecretOutput, promiseOf, Recorder } from "../mocks";
+import { Database, DigitalOceanDatabaseArgs, SharedDatabaseArgs } from "../../components/database";
+import { defaultState, isSecretOutput, promiseOf, Recorder } from "../mocks";
 
 const DB_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster";
 const FIREWALL = "digitalocean:index/databaseFirewall:DatabaseFirewall";
@@ -18,7 +18,7 @@ const fakeState = (mock: { type: string; name: string; inputs: any }) => {
         case POOL:
             return { privateHost: "private-pool.b.db.ondigitalocean.com", port: 25061 };
         default:
-            return undefined;
+            return defaultState(mock as any);
     }
 };
 
@@ -30,8 +30,8 @@ async function build(args: Parameters<typeof newDatabase>[0]) {
     return { recorder, database };
 }
 
-function newDatabase(extra: Partial<DigitalOceanDatabaseArgs> | { mode: "external"; url: string }) {
-    if ("mode" in extra && extra.mode === "external") return new Database("homolog", extra);
+function newDatabase(extra: Partial<DigitalOceanDatabaseArgs> | { mode: "external"; url: string } | SharedDatabaseArgs) {
+    if ("mode" in extra && (extra.mode === "external" || extra.mode === "shared")) return new Database("homolog", extra);
     return new Database("homolog", { mode: "digitalocean", region: "nyc1", kubernetesClusterId: "doks-id", vpcId: "vpc-id", ...extra });
 }
 
@@ -124,6 +124,29 @@ describe("Database", () => {
             assert.strictEqual(await promiseOf(database.connectionUrl), "postgresql://u:p@db:5432/app");
             assert.ok(await isSecretOutput(database.connectionUrl));
             assert.strictEqual(database.databaseClusterId, undefined);
+        });
+    });
+
+    describe("shared mode", () => {
+        it("adds its own database and user to the other stack's database cluster, which it only reads", async () => {
+            const { recorder, database } = await build({
+                mode: "shared",
+                fromStack: "homolog",
+                databaseName: "esteira-pr-7",
+                userName: "esteira-pr-7",
+            });
+            assert.deepStrictEqual(recorder.all(DB_CLUSTER), [], "the database cluster is not this stack's");
+            const cluster = recorder.reads.find((r) => r.type === DB_CLUSTER);
+            assert.strictEqual(cluster?.id, "homolog-db-cluster-id");
+            assert.deepStrictEqual(recorder.get(DB, "homolog-db").inputs, { clusterId: "homolog-db-cluster-id", name: "esteira-pr-7" });
+            assert.deepStrictEqual(recorder.get(USER, "homolog-user").inputs, { clusterId: "homolog-db-cluster-id", name: "esteira-pr-7" });
+            assert.deepStrictEqual(recorder.all(FIREWALL), [], "the owner's firewall already admits the shared Kubernetes cluster");
+            assert.ok(
+                recorder.resources.every((r) => !r.protect),
+                "nothing is protected",
+            );
+            assert.ok(await isSecretOutput(database.connectionUrl));
+            assert.match((await promiseOf(database.connectionUrl))!, /^postgresql:\/\/esteira-pr-7:.*\/esteira-pr-7\?sslmode=require$/);
         });
     });
 });

@@ -1,5 +1,6 @@
 import * as assert from "assert";
-import { PromotedImage, stackReferenceName } from "../../components/promoted-image";
+import { PromotedImage } from "../../components/promoted-image";
+import { stackReferenceName } from "../../components/stack-reference";
 import { fakeDigest, OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
 
 async function promote(fromStack: string, service = "sample") {

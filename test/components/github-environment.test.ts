@@ -1,0 +1,87 @@
+import * as assert from "assert";
+import { GitHubEnvironment, GitHubEnvironmentArgs } from "../../components/github-environment";
+import { fakeId, isSecretInput, Recorder } from "../mocks";
+
+const ENVIRONMENT = "github:index/repositoryEnvironment:RepositoryEnvironment";
+const POLICY = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy";
+const SECRET = "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret";
+const VARIABLE = "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable";
+
+async function build(extra: Partial<GitHubEnvironmentArgs> = {}) {
+    const recorder = new Recorder();
+    await recorder.install("test");
+    new GitHubEnvironment("prod", { repository: "shop", environment: "prod", ...extra });
+    await recorder.settle();
+    return { recorder, environment: recorder.get(ENVIRONMENT, "prod-environment") };
+}
+
+describe("GitHubEnvironment", () => {
+    it("registers esteira:github:GitHubEnvironment with the repository environment as a child", async () => {
+        const { recorder, environment } = await build();
+        assert.strictEqual(recorder.parentOf(environment)?.urn, recorder.get("esteira:github:GitHubEnvironment", "prod").urn);
+    });
+
+    it("defaults: no reviewers, self-review prevented, no wait, any ref may deploy", async () => {
+        const { recorder, environment } = await build();
+        assert.deepStrictEqual(environment.inputs, {
+            repository: "shop",
+            environment: "prod",
+            preventSelfReview: true,
+            waitTimer: 0,
+        });
+        assert.deepStrictEqual(recorder.all(POLICY), []);
+    });
+
+    it("resolves reviewers by name to ids", async () => {
+        const { recorder, environment } = await build({ reviewerUsers: ["alice"], reviewerTeams: ["qa", "platform"] });
+        assert.deepStrictEqual(environment.inputs.reviewers, [{ users: [fakeId("alice")], teams: [fakeId("qa"), fakeId("platform")] }]);
+        const lookups = recorder.calls.map((c) => `${c.token}:${c.inputs.username ?? c.inputs.slug}`).sort();
+        assert.deepStrictEqual(lookups, [
+            "github:index/getTeam:getTeam:platform",
+            "github:index/getTeam:getTeam:qa",
+            "github:index/getUser:getUser:alice",
+        ]);
+    });
+
+    it("limits deployments to protected branches", async () => {
+        const { environment, recorder } = await build({ deploymentRefs: { kind: "protected" } });
+        assert.deepStrictEqual(environment.inputs.deploymentBranchPolicy, { protectedBranches: true, customBranchPolicies: false });
+        assert.deepStrictEqual(recorder.all(POLICY), []);
+    });
+
+    it("limits deployments to branch and tag patterns", async () => {
+        const { environment, recorder } = await build({ deploymentRefs: { kind: "patterns", branches: ["main"], tags: ["v*"] } });
+        assert.deepStrictEqual(environment.inputs.deploymentBranchPolicy, { protectedBranches: false, customBranchPolicies: true });
+        assert.deepStrictEqual(recorder.get(POLICY, "prod-policy-branch-0").inputs, {
+            repository: "shop",
+            environment: "prod",
+            branchPattern: "main",
+        });
+        assert.deepStrictEqual(recorder.get(POLICY, "prod-policy-tag-0").inputs, {
+            repository: "shop",
+            environment: "prod",
+            tagPattern: "v*",
+        });
+    });
+
+    it("stores Actions secrets as secrets and variables as plain values", async () => {
+        const { recorder } = await build({
+            secrets: { KUBECONFIG: "apiVersion: v1" },
+            variables: { ESTEIRA_NAMESPACE: "shop-prod" },
+            waitTimerMinutes: 10,
+            preventSelfReview: false,
+        });
+        const secret = recorder.get(SECRET, "prod-secret-kubeconfig");
+        assert.strictEqual(secret.inputs.secretName, "KUBECONFIG");
+        assert.ok(isSecretInput(secret, "plaintextValue"), "the Actions secret's value stays a Pulumi secret");
+        assert.deepStrictEqual(recorder.get(VARIABLE, "prod-variable-esteira_namespace").inputs, {
+            repository: "shop",
+            environment: "prod",
+            variableName: "ESTEIRA_NAMESPACE",
+            value: "shop-prod",
+        });
+        const environment = recorder.get(ENVIRONMENT, "prod-environment");
+        assert.strictEqual(environment.inputs.waitTimer, 10);
+        assert.strictEqual(environment.inputs.preventSelfReview, false);
+    });
+});
