@@ -32,9 +32,10 @@ GO_P="${ESTEIRA_GO_P:-2}"
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 
-# Hash of a wrapper dir's committed inputs: a changed pin means a rebuild.
+# Hash of a wrapper dir's committed inputs (go.mod, go.sum, any Go files,
+# stubs): a changed pin means a rebuild.
 wrapper_key() {
-  (cd "$ESTEIRA_SCRIPTS_DIR/go/$1" && shopt -s nullglob && cat go.mod go.sum ./*.go) | sha256sum | cut -c1-16
+  (cd "$ESTEIRA_SCRIPTS_DIR/go/$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16
 }
 
 # build NAME VERSION LDFLAGS PKG... — build PKGs from wrapper scripts/go/NAME
