@@ -45,7 +45,15 @@ start() {
     "$KWOKCTL" start cluster --name "$NAME" --wait 2m
   else
     log "cluster $NAME: creating (kube $ESTEIRA_KUBE_VERSION, etcd $ESTEIRA_ETCD_VERSION, kwok $ESTEIRA_KWOK_VERSION)"
+    # kwokctl binds every component to 0.0.0.0 by default; loopback only.
+    cat >"$KWOK_WORKDIR/kwokctl.yaml" <<EOF
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  bindAddress: 127.0.0.1
+EOF
     "$KWOKCTL" create cluster --name "$NAME" \
+      --config "$KWOK_WORKDIR/kwokctl.yaml" \
       --runtime binary \
       --kubeconfig "$ESTEIRA_KUBECONFIG" \
       --kube-apiserver-binary "$ESTEIRA_KUBE_BIN_DIR/kube-apiserver" \
@@ -74,6 +82,12 @@ start() {
 stop() {
   if ! exists; then log "cluster $NAME: not present"; return 0; fi
   "$KWOKCTL" delete cluster --name "$NAME" --kubeconfig "$ESTEIRA_KUBECONFIG"
+  # kwokctl signals the components and returns; wait until they are gone so
+  # a following start (or the end of a CI job) sees no leftovers.
+  for ((i = 0; i < 50; i++)); do
+    pgrep -f "$KWOK_WORKDIR/clusters/$NAME/" >/dev/null || break
+    sleep 0.2
+  done
   log "cluster $NAME: deleted"
 }
 
