@@ -58,7 +58,8 @@ build() {
     (cd "$src" && "prebuild_${name//-/_}" "$src")
   fi
   local tmp="$dest.tmp.$$" start=$SECONDS
-  rm -rf "$tmp" && mkdir -p "$tmp"
+  # Drop output dirs of earlier interrupted or failed builds.
+  rm -rf "$dest".tmp.* && mkdir -p "$tmp"
   log "$name $version: building $* (cold builds take minutes)"
   (cd "$src" && "$GO" build -p "$GO_P" -trimpath -ldflags "-s -w $ldflags" -o "$tmp/" "$@")
   echo "$key" >"$tmp/.stamp"
