@@ -165,6 +165,9 @@ export const namespace = environment.namespaceName;
 export const endpoints = pulumi.output(Object.fromEntries(Object.entries(services).map(([name, service]) => [name, service.endpoint])));
 /** Digest-pinned image per service: what `promoteFrom` in another stack reads. */
 export const images = pulumi.output(imageRefs);
-export const kubeconfig = cluster.kubeconfig;
 export const clusterId = cluster.clusterIdentifier;
-export const databaseClusterId = database?.databaseClusterId;
+// Outputs only some layouts have are exported only where they exist: an undefined output makes
+// the engine warn on every run. Stacks that share this one's cluster read `kubeconfig` and
+// `databaseClusterId` (the kubeconfig as a secret).
+if (cluster.kubeconfig) module.exports.kubeconfig = cluster.kubeconfig;
+if (database?.databaseClusterId) module.exports.databaseClusterId = database.databaseClusterId;
