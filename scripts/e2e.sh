@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# npm run test:e2e — brings up the local toolchain, stand-ins and cluster (idempotent, seconds when
+# warm), then runs the end-to-end suite against the `local` stack with the real Pulumi engine.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/setup-local.sh
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+exec npx mocha --config .mocharc.e2e.json "$@"
