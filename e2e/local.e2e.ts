@@ -3,14 +3,15 @@
  * against the `local` stack — a kwok cluster, Debian's dockerd building the sample image, an
  * authenticated registry and PostgreSQL, all on 127.0.0.1 (scripts/setup-local.sh).
  *
- * The project is copied to a temporary directory (node_modules linked) so the stack's encryption
- * salt and secrets never touch the repository's Pulumi.local.yaml; the state lives in a file
- * backend in that directory too. Step timings are written to $ESTEIRA_E2E_TIMINGS (see
+ * The program runs from a working copy in a temporary directory (scripts/local-workdir.sh), so the
+ * stack's encryption salt and secrets never touch the repository's Pulumi.local.yaml; the state
+ * lives in a file backend in that directory too. Step timings are written to $ESTEIRA_E2E_TIMINGS (see
  * bench/e2e-timings.ts), never asserted.
  */
 import * as k8s from "@kubernetes/client-node";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as assert from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -44,19 +45,6 @@ async function timed<T>(step: string, run: () => Promise<T>): Promise<T> {
     }
 }
 
-/** Copies what the program needs; node_modules is linked, not copied. */
-function copyProject(target: string): void {
-    const files = ["Pulumi.yaml", `Pulumi.${STACK}.yaml`, "package.json", "tsconfig.json", "index.ts", "config.ts"];
-    for (const file of files) fs.copyFileSync(path.join(REPO_ROOT, file), path.join(target, file));
-    fs.cpSync(path.join(REPO_ROOT, "components"), path.join(target, "components"), { recursive: true });
-    const skip = new Set(["node_modules", "dist"]);
-    fs.cpSync(path.join(REPO_ROOT, "app"), path.join(target, "app"), {
-        recursive: true,
-        filter: (source) => !skip.has(path.basename(source)),
-    });
-    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(target, "node_modules"), "dir");
-}
-
 describe("local stack, end to end", function () {
     // Builds an image and waits for rollouts; each step has its own bound inside Pulumi too.
     this.timeout(20 * 60 * 1000);
@@ -77,7 +65,7 @@ describe("local stack, end to end", function () {
 
     before(async () => {
         workDir = fs.mkdtempSync(path.join(os.tmpdir(), "esteira-e2e-"));
-        copyProject(workDir);
+        execFileSync("bash", [path.join(REPO_ROOT, "scripts", "local-workdir.sh"), workDir], { stdio: "inherit" });
         stackFile = path.join(workDir, `Pulumi.${STACK}.yaml`);
         // The cluster's kubeconfig is wherever this machine's local cluster wrote it.
         editStackConfig((config) => {

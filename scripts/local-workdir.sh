@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# scripts/local-workdir.sh DIR — lays out a working copy of the program in DIR for the `local`
+# stack: the code, Pulumi.yaml, Pulumi.local.yaml and app/ are copied fresh, node_modules is
+# linked. Pulumi writes the stack's encryption salt and secrets into the working copy's
+# Pulumi.local.yaml, so the repository's file is never modified. Used by local-up.sh and the e2e suite.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+dir="${1:?usage: local-workdir.sh DIR}"
+
+mkdir -p "$dir"
+for file in Pulumi.yaml Pulumi.local.yaml package.json tsconfig.json index.ts config.ts; do
+  cp "$repo/$file" "$dir/$file"
+done
+rm -rf "$dir/components" "$dir/app"
+cp -r "$repo/components" "$dir/components"
+# The build context: everything but what .dockerignore leaves out anyway.
+mkdir -p "$dir/app"
+tar -C "$repo/app" --exclude=./node_modules --exclude=./dist -cf - . | tar -C "$dir/app" -xf -
+ln -sfn "$repo/node_modules" "$dir/node_modules"
