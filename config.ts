@@ -162,23 +162,20 @@ const serviceSchema = z
                 message: `replicas (${svc.replicas}) cannot be set together with autoscaling: the HorizontalPodAutoscaler owns the replica count; remove replicas or autoscaling`,
             });
         }
-        for (const name of Object.keys(svc.env ?? {})) {
-            if (!ENV_VAR_NAME.test(name)) {
+        for (const [field, names] of [
+            ["env", Object.keys(svc.env ?? {})],
+            ["secretEnv", Object.keys(svc.secretEnv ?? {})],
+        ] as const) {
+            for (const name of names.filter((n) => !ENV_VAR_NAME.test(n))) {
                 ctx.addIssue({
                     code: "custom",
-                    path: ["env"],
+                    path: [field],
                     message: `"${name}" is not a valid environment variable name: use letters, digits and '_', not starting with a digit`,
                 });
             }
         }
         for (const name of Object.keys(svc.secretEnv ?? {})) {
-            if (!ENV_VAR_NAME.test(name)) {
-                ctx.addIssue({
-                    code: "custom",
-                    path: ["secretEnv"],
-                    message: `"${name}" is not a valid environment variable name: use letters, digits and '_', not starting with a digit`,
-                });
-            } else if (svc.env && name in svc.env) {
+            if (ENV_VAR_NAME.test(name) && svc.env && name in svc.env) {
                 ctx.addIssue({
                     code: "custom",
                     path: ["secretEnv"],

@@ -112,19 +112,7 @@ export class Database extends pulumi.ComponentResource {
                 undefined,
                 { parent: this },
             );
-            const database = new digitalocean.DatabaseDb(
-                `${name}-db`,
-                { clusterId: cluster.id, name: args.databaseName },
-                { parent: this },
-            );
-            const user = new digitalocean.DatabaseUser(`${name}-user`, { clusterId: cluster.id, name: args.userName }, { parent: this });
-            this.directUrl = postgresUrl({
-                user: user.name,
-                password: user.password,
-                host: cluster.privateHost,
-                port: cluster.port,
-                database: database.name,
-            });
+            ({ directUrl: this.directUrl } = this.addDatabase(name, cluster, args.databaseName, args.userName, false));
             this.connectionUrl = this.directUrl;
         } else {
             const d = DATABASE_DEFAULTS;
@@ -152,24 +140,14 @@ export class Database extends pulumi.ComponentResource {
                 { clusterId: cluster.id, rules: [{ type: "k8s", value: args.kubernetesClusterId }] },
                 { parent: this },
             );
-            const database = new digitalocean.DatabaseDb(
-                `${name}-db`,
-                { clusterId: cluster.id, name: args.databaseName ?? d.databaseName },
-                { parent: this, protect },
+            const { database, user, directUrl } = this.addDatabase(
+                name,
+                cluster,
+                args.databaseName ?? d.databaseName,
+                args.userName ?? d.userName,
+                protect,
             );
-            const user = new digitalocean.DatabaseUser(
-                `${name}-user`,
-                { clusterId: cluster.id, name: args.userName ?? d.userName },
-                { parent: this },
-            );
-
-            this.directUrl = postgresUrl({
-                user: user.name,
-                password: user.password,
-                host: cluster.privateHost,
-                port: cluster.port,
-                database: database.name,
-            });
+            this.directUrl = directUrl;
             if (args.pool) {
                 const pool = new digitalocean.DatabaseConnectionPool(
                     `${name}-pool`,
@@ -201,5 +179,29 @@ export class Database extends pulumi.ComponentResource {
             databaseCluster: this.databaseCluster,
             databaseClusterId: this.databaseClusterId,
         });
+    }
+
+    /** The environment's database and user in a managed cluster, and the URL straight to it. */
+    private addDatabase(
+        name: string,
+        cluster: { id: pulumi.Output<string>; privateHost: pulumi.Output<string>; port: pulumi.Output<number> },
+        databaseName: string,
+        userName: string,
+        protect: boolean,
+    ) {
+        const database = new digitalocean.DatabaseDb(
+            `${name}-db`,
+            { clusterId: cluster.id, name: databaseName },
+            { parent: this, protect },
+        );
+        const user = new digitalocean.DatabaseUser(`${name}-user`, { clusterId: cluster.id, name: userName }, { parent: this });
+        const directUrl = postgresUrl({
+            user: user.name,
+            password: user.password,
+            host: cluster.privateHost,
+            port: cluster.port,
+            database: database.name,
+        });
+        return { database, user, directUrl };
     }
 }
