@@ -24,6 +24,9 @@ export ESTEIRA_PULUMI_NODEJS_HOST_VERSION=3.68.0
 # Providers: must equal the npm packages' versions the program uses.
 export ESTEIRA_PROVIDER_KUBERNETES_VERSION=4.25.0
 export ESTEIRA_PROVIDER_DOCKER_BUILD_VERSION=0.0.22
+# docker-buildx CLI plugin: the version that provider embeds. Its exec mode
+# runs this binary, which builds on the local daemon's own BuildKit.
+export ESTEIRA_BUILDX_VERSION=0.35.0
 # Kubernetes control plane; kwok v0.8.0's default Kubernetes is 1.36.1.
 export ESTEIRA_KUBE_VERSION=1.36.1
 export ESTEIRA_KWOK_VERSION=0.8.0

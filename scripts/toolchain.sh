@@ -2,8 +2,9 @@
 # scripts/toolchain.sh — build and install the local toolchain from the Go
 # module proxy (the only source of binaries on these machines):
 #   Pulumi CLI + Node.js language host, the kubernetes and docker-build
-#   resource providers, kube-apiserver/-controller-manager/-scheduler +
-#   kubectl, kwok + kwokctl, etcd.
+#   resource providers, the docker-buildx CLI plugin (the provider's exec
+#   mode), kube-apiserver/-controller-manager/-scheduler + kubectl,
+#   kwok + kwokctl, etcd.
 #
 # Each tool is built from a wrapper module under scripts/go/<name> whose
 # committed go.mod/go.sum pin the whole dependency graph. Outputs go to
@@ -12,7 +13,7 @@
 #
 # Usage: scripts/toolchain.sh [tool ...]   (default: all)
 #   tools: pulumi pulumi-language-nodejs pulumi-resource-kubernetes
-#          pulumi-resource-docker-build kubernetes kwok etcd
+#          pulumi-resource-docker-build buildx kubernetes kwok etcd
 # Afterwards: source scripts/env.sh
 set -euo pipefail
 
@@ -108,6 +109,12 @@ build_pulumi_resource_docker_build() {
     github.com/pulumi/pulumi-docker-build/provider/cmd/pulumi-resource-docker-build
 }
 
+build_buildx() {
+  build buildx "$ESTEIRA_BUILDX_VERSION" \
+    "-X github.com/docker/buildx/version.Version=v$ESTEIRA_BUILDX_VERSION -X github.com/docker/buildx/version.Revision=esteira" \
+    github.com/docker/buildx/cmd/buildx
+}
+
 build_kubernetes() {
   local v=$ESTEIRA_KUBE_VERSION minor ld="" k
   minor=$(cut -d. -f2 <<<"$v")
@@ -156,8 +163,19 @@ install_pulumi_layout() {
   done
 }
 
+# The docker-build provider's exec mode (and `docker buildx`) finds the
+# plugin in $DOCKER_CONFIG/cli-plugins, the client config dir env.sh exports.
+install_buildx_plugin() {
+  local from="$ESTEIRA_BIN/buildx-$ESTEIRA_BUILDX_VERSION/buildx" to="$DOCKER_CONFIG/cli-plugins/docker-buildx"
+  [[ -x "$from" ]] || return 0
+  if [[ ! -x "$to" ]] || ! cmp -s "$from" "$to"; then
+    mkdir -p "$(dirname "$to")"
+    cp "$from" "$to.tmp" && chmod 755 "$to.tmp" && mv "$to.tmp" "$to"
+  fi
+}
+
 main() {
-  local all=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-docker-build kubernetes kwok etcd)
+  local all=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-docker-build buildx kubernetes kwok etcd)
   local tools=("$@") t start=$SECONDS
   [[ ${#tools[@]} -gt 0 ]] || tools=("${all[@]}")
   command -v "$GO" >/dev/null || { log "go not found (need Go >= 1.26)"; exit 1; }
@@ -171,6 +189,7 @@ main() {
         && -x "$ESTEIRA_BIN/pulumi-resource-docker-build-$ESTEIRA_PROVIDER_DOCKER_BUILD_VERSION/pulumi-resource-docker-build" ]]; then
     install_pulumi_layout
   fi
+  install_buildx_plugin
   log "done in $((SECONDS - start))s; run: source scripts/env.sh"
 }
 
