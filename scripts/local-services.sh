@@ -29,7 +29,16 @@ else
 fi
 PG_SOCK_DIR="$(dirname "$PG_DATA")/run"
 BASE_SUITE=bookworm
-ROOTFS_TAR="$ESTEIRA_CACHE/rootfs/node-base-$BASE_SUITE.tar"
+# Bump BASE_RECIPE when the base image recipe (packages, users, image
+# config) changes. The image also trusts this machine's locally added CAs
+# (/usr/local/share/ca-certificates: e.g. a TLS-intercepting egress proxy,
+# without which `npm ci` in an image build fails), so their hash is part of
+# the key. The rootfs tarball is keyed by it, and the local and registry
+# images are rebuilt/re-pushed when their recipe label differs.
+BASE_RECIPE=2
+LOCAL_CA_DIR=/usr/local/share/ca-certificates
+BASE_KEY="$BASE_RECIPE-$(find "$LOCAL_CA_DIR" -name '*.crt' -type f 2>/dev/null | LC_ALL=C sort | xargs -r cat | sha256sum | cut -c1-12)"
+ROOTFS_TAR="$ESTEIRA_CACHE/rootfs/node-base-$BASE_SUITE-$BASE_KEY.tar"
 # Debian's client speaks BuildKit to Debian's 20.10 daemon; a newer client
 # elsewhere on PATH (e.g. /usr/local/bin/docker) may lack the buildx plugin.
 DOCKER=/usr/bin/docker
@@ -116,17 +125,29 @@ stop_docker() {
 }
 
 # --- base image ---------------------------------------------------------------
-# Root filesystem tarball: Debian minbase + Debian's nodejs, user node (1000)
-# and /app owned by it. Built once per suite (debootstrap takes ~1-2 min).
+# Root filesystem tarball: Debian minbase + Debian's nodejs and npm (image
+# builds run `npm ci`), user node (1000) and /app owned by it. Built once per
+# suite and recipe (debootstrap + apt take ~1-2 min).
 build_rootfs() {
   [[ -s "$ROOTFS_TAR" ]] && return 0
   local root="$ESTEIRA_CACHE/rootfs/build-$BASE_SUITE"
-  log "base image: debootstrap $BASE_SUITE (minbase + nodejs) into $root"
+  log "base image: debootstrap $BASE_SUITE (minbase + nodejs, npm) into $root"
   rm -rf "$root" && mkdir -p "$root"
   debootstrap --variant=minbase --include=nodejs,ca-certificates \
     "$BASE_SUITE" "$root" "${ESTEIRA_DEBIAN_MIRROR:?set ESTEIRA_DEBIAN_MIRROR to a Debian mirror}" >"$ESTEIRA_CACHE/rootfs/debootstrap.log" 2>&1 \
     || { tail -20 "$ESTEIRA_CACHE/rootfs/debootstrap.log" >&2; exit 1; }
+  # npm goes in with apt inside the chroot: debootstrap's own resolver cannot
+  # satisfy npm's dependencies on virtual packages.
+  cp /etc/resolv.conf "$root/etc/resolv.conf"
+  find "$LOCAL_CA_DIR" -name '*.crt' -type f -exec cp {} "$root/usr/local/share/ca-certificates/" \; 2>/dev/null || true
   chroot "$root" sh -ec '
+    update-ca-certificates >/dev/null
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends npm' >>"$ESTEIRA_CACHE/rootfs/debootstrap.log" 2>&1 \
+    || { tail -20 "$ESTEIRA_CACHE/rootfs/debootstrap.log" >&2; exit 1; }
+  chroot "$root" sh -ec '
+    : >/etc/resolv.conf
     groupadd -g 1000 node
     useradd -u 1000 -g node -m -s /bin/sh node
     mkdir -p /app && chown node:node /app
@@ -135,20 +156,28 @@ build_rootfs() {
   tar -C "$root" --numeric-owner -cf "$ROOTFS_TAR.tmp" .
   mv "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
   rm -rf "$root"
+  # Tarballs of older recipes are dead weight.
+  find "$(dirname "$ROOTFS_TAR")" -maxdepth 1 -name "node-base-$BASE_SUITE*.tar" ! -name "$(basename "$ROOTFS_TAR")" -delete
 }
 
 ensure_base_image() {
-  if ! "$DOCKER" image inspect "$ESTEIRA_BASE_IMAGE_LOCAL" >/dev/null 2>&1; then
+  local recipe
+  recipe="$("$DOCKER" image inspect -f '{{index .Config.Labels "esteira.base-recipe"}}' "$ESTEIRA_BASE_IMAGE_LOCAL" 2>/dev/null || true)"
+  if [[ "$recipe" != "$BASE_KEY" ]]; then
     build_rootfs
-    log "base image: importing $ESTEIRA_BASE_IMAGE_LOCAL"
+    log "base image: importing $ESTEIRA_BASE_IMAGE_LOCAL (recipe $BASE_KEY)"
     "$DOCKER" import \
       --change 'WORKDIR /app' \
       --change 'ENV NODE_ENV=production' \
+      --change "LABEL esteira.base-recipe=$BASE_KEY" \
       --change 'CMD ["node"]' \
       "$ROOTFS_TAR" "$ESTEIRA_BASE_IMAGE_LOCAL" >/dev/null
   fi
-  # Also in the local registry, so builds and clusters can refer to it there.
-  if ! registry_has_image "$ESTEIRA_BASE_IMAGE"; then
+  # Also in the local registry, so builds and clusters can refer to it there;
+  # pushed again whenever the registry's copy is not this very image.
+  local id
+  id="$("$DOCKER" image inspect -f '{{.Id}}' "$ESTEIRA_BASE_IMAGE_LOCAL")"
+  if [[ "$(registry_image_id "$ESTEIRA_BASE_IMAGE")" != "$id" ]]; then
     "$DOCKER" tag "$ESTEIRA_BASE_IMAGE_LOCAL" "$ESTEIRA_BASE_IMAGE"
     log "base image: pushing $ESTEIRA_BASE_IMAGE"
     "$DOCKER" push "$ESTEIRA_BASE_IMAGE" >/dev/null
@@ -205,15 +234,16 @@ EOF
   fi
 }
 
-# registry_has_image HOST:PORT/NAME:TAG — asks the registry API; the
-# credentials reach curl on stdin, not on its command line.
-registry_has_image() {
-  local ref=${1#"$ESTEIRA_REGISTRY"/} code
-  code="$(printf 'user = "%s:%s"\n' "$ESTEIRA_REGISTRY_USER" "$(cat "$ESTEIRA_REGISTRY_PASSWORD_FILE")" |
-    curl -s -K - -o /dev/null -w '%{http_code}' \
+# registry_image_id HOST:PORT/NAME:TAG — prints the image ID (config digest)
+# the registry holds under that tag, or nothing; the credentials reach curl on
+# stdin, not on its command line.
+registry_image_id() {
+  local ref=${1#"$ESTEIRA_REGISTRY"/}
+  printf 'user = "%s:%s"\n' "$ESTEIRA_REGISTRY_USER" "$(cat "$ESTEIRA_REGISTRY_PASSWORD_FILE")" |
+    curl -sf -K - \
       -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-      "http://$ESTEIRA_REGISTRY/v2/${ref%:*}/manifests/${ref##*:}")"
-  [[ "$code" == 200 ]]
+      "http://$ESTEIRA_REGISTRY/v2/${ref%:*}/manifests/${ref##*:}" 2>/dev/null |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{process.stdout.write(JSON.parse(s).config.digest||"")}catch{}})' || true
 }
 
 stop_registry() { stop_pid registry "$REG_DIR/registry.pid"; }
