@@ -313,6 +313,8 @@ const imagesSchema = z.strictObject({
         .min(1)
         .optional(),
     network: z.enum(["default", "host"]).optional(),
+    exec: z.boolean().optional(),
+    builder: z.string().min(1).optional(),
 });
 export type ImagesConfig = z.infer<typeof imagesSchema>;
 

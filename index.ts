@@ -92,6 +92,8 @@ for (const [name, svc] of Object.entries(config.services)) {
               cache: config.images!.cache,
               platforms: config.images!.platforms,
               network: config.images!.network,
+              exec: config.images!.exec,
+              builder: config.images!.builder,
           }).ref
         : promoteFrom
           ? new PromotedImage(name, { fromStack: promoteFrom, service: name }).ref

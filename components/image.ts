@@ -26,6 +26,14 @@ export interface ImageArgs {
     platforms?: dockerBuild.Platform[];
     /** Build network. Default: the builder's default; `host` where the build must reach a registry on loopback. */
     network?: dockerBuild.NetworkMode;
+    /**
+     * Run the machine's `docker buildx` plugin instead of the provider's embedded client. Default:
+     * false. Where no BuildKit image can be pulled, exec mode with the daemon's own `default`
+     * builder is what builds.
+     */
+    exec?: boolean;
+    /** Existing buildx builder to use, e.g. `default` (the Docker daemon's own). Default: one the provider creates. */
+    builder?: string;
 }
 
 /** Defaults of {@link ImageArgs}, applied once in the component. */
@@ -86,6 +94,8 @@ export class Image extends pulumi.ComponentResource {
                 target: args.target,
                 platforms: args.platforms ?? d.platforms,
                 network: args.network,
+                exec: args.exec,
+                builder: args.builder !== undefined ? { name: args.builder } : undefined,
                 tags: (args.tags ?? []).map((tag) => `${args.repository}:${tag}`),
                 push: true,
                 buildOnPreview: args.buildOnPreview ?? d.buildOnPreview,

@@ -81,6 +81,15 @@ describe("Image", () => {
         assert.strictEqual(built.inputs.network, "host");
     });
 
+    it("uses the provider's own client and builder unless told to exec a named builder", async () => {
+        const { built } = await build();
+        assert.strictEqual(built.inputs.exec, undefined);
+        assert.strictEqual(built.inputs.builder, undefined);
+        const local = await build({ exec: true, builder: "default" });
+        assert.strictEqual(local.built.inputs.exec, true);
+        assert.deepStrictEqual(local.built.inputs.builder, { name: "default" });
+    });
+
     it("exposes the digest-pinned reference", async () => {
         const { image } = await build();
         assert.strictEqual(await promiseOf(image.ref), `ghcr.io/acme/shop/api@${fakeDigest("api-image")}`);
