@@ -128,13 +128,23 @@ stop_docker() {
 # Root filesystem tarball: Debian minbase + Debian's nodejs and npm (image
 # builds run `npm ci`), user node (1000) and /app owned by it. Built once per
 # suite and recipe (debootstrap + apt take ~1-2 min).
+# The Debian mirror this machine's apt already uses (deb822 sources, else sources.list), so the
+# base image comes from wherever this machine is allowed to fetch packages.
+debian_mirror() {
+  local uri
+  uri="$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)"
+  [[ -n "$uri" ]] || uri="$(awk '$1 == "deb" && $2 !~ /^\[/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)"
+  [[ -n "$uri" ]] || { echo "[local-services] no Debian mirror found in /etc/apt sources" >&2; exit 1; }
+  printf '%s\n' "$uri"
+}
+
 build_rootfs() {
   [[ -s "$ROOTFS_TAR" ]] && return 0
   local root="$ESTEIRA_CACHE/rootfs/build-$BASE_SUITE"
   log "base image: debootstrap $BASE_SUITE (minbase + nodejs, npm) into $root"
   rm -rf "$root" && mkdir -p "$root"
   debootstrap --variant=minbase --include=nodejs,ca-certificates \
-    "$BASE_SUITE" "$root" "${ESTEIRA_DEBIAN_MIRROR:?set ESTEIRA_DEBIAN_MIRROR to a Debian mirror}" >"$ESTEIRA_CACHE/rootfs/debootstrap.log" 2>&1 \
+    "$BASE_SUITE" "$root" "$(debian_mirror)" >"$ESTEIRA_CACHE/rootfs/debootstrap.log" 2>&1 \
     || { tail -20 "$ESTEIRA_CACHE/rootfs/debootstrap.log" >&2; exit 1; }
   # npm goes in with apt inside the chroot: debootstrap's own resolver cannot
   # satisfy npm's dependencies on virtual packages.
