@@ -373,6 +373,9 @@ const plainSchema = z.strictObject({
 });
 type PlainConfig = z.infer<typeof plainSchema>;
 
+/** The Kubernetes Secret holding a stack's database URLs, unless `database.secretName` says otherwise (team D's name). */
+export const DEFAULT_DATABASE_SECRET = "db-credentials";
+
 /** Secrets the program reads, by name → full config key. They are only ever read with `getSecret`. */
 export const SECRET_KEYS = {
     registryToken: "esteira:registryToken",
@@ -405,7 +408,7 @@ export interface EsteiraConfig {
         | (DigitalOceanClusterConfig & { readonly apiToken: Secret })
         | (KubeconfigClusterConfig & { readonly kubeconfig?: Secret })
         | Extract<ClusterConfig, { mode: "stack" }>;
-    /** Absent when the stack has no database. */
+    /** Absent when the stack has no database. `secretName` is always set (default `db-credentials`). */
     readonly database?:
         | Extract<DatabaseConfig, { mode: "digitalocean" | "shared" }>
         | (Extract<DatabaseConfig, { mode: "external" }> & { readonly url: Secret });
@@ -538,7 +541,7 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
             }
             if (database && (svc.database ?? true) && (svc.env?.DATABASE_URL !== undefined || svc.secretEnv?.DATABASE_URL !== undefined)) {
                 problems.push(
-                    `${raw.stack}: services.${name}: DATABASE_URL comes from the ${database.secretName ?? "db-credentials"} secret when the stack has a database; remove it from env/secretEnv, or set database: false on the service`,
+                    `${raw.stack}: services.${name}: DATABASE_URL comes from the ${database.secretName ?? DEFAULT_DATABASE_SECRET} secret when the stack has a database; remove it from env/secretEnv, or set database: false on the service`,
                 );
             }
         }
@@ -583,7 +586,10 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
                   ? { ...cluster, kubeconfig: secrets.kubeconfig }
                   : cluster,
         github: plain.github,
-        database: database?.mode === "external" ? { ...database, url: secrets.databaseUrl! } : database,
+        database:
+            database?.mode === "external"
+                ? { ...database, secretName: database.secretName ?? DEFAULT_DATABASE_SECRET, url: secrets.databaseUrl! }
+                : database && { ...database, secretName: database.secretName ?? DEFAULT_DATABASE_SECRET },
         registry: { ...plain.registry, token: secrets.registryToken!, pushToken: secrets.registryPushToken ?? secrets.registryToken! },
         images: plain.images,
         commitSha: raw.commitSha,

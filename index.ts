@@ -53,7 +53,7 @@ const database =
                 }
               : databaseConfig,
     );
-const databaseSecretName = config.database?.secretName ?? "db-credentials";
+const databaseSecretName = config.database?.secretName;
 
 const environment = new EnvironmentNamespace(
     env,
@@ -64,9 +64,10 @@ const environment = new EnvironmentNamespace(
         registryUsername: config.registry.username,
         registryToken: config.registry.token,
         pullSecretName: config.registry.pullSecretName,
-        secrets: database
-            ? { [databaseSecretName]: { DATABASE_URL: database.connectionUrl, DATABASE_DIRECT_URL: database.directUrl } }
-            : undefined,
+        secrets:
+            databaseSecretName && database
+                ? { [databaseSecretName]: { DATABASE_URL: database.connectionUrl, DATABASE_DIRECT_URL: database.directUrl } }
+                : undefined,
     },
     k8sOpts,
 );
@@ -100,7 +101,9 @@ for (const [name, svc] of Object.entries(config.services)) {
           : pulumi.output(ref!);
 
     const databaseRef = (key: string): Record<string, SecretKeyRefArgs> =>
-        database && (svc.database ?? true) ? { DATABASE_URL: { secretName: environment.secretNames[databaseSecretName], key } } : {};
+        databaseSecretName && (svc.database ?? true)
+            ? { DATABASE_URL: { secretName: environment.secretNames[databaseSecretName], key } }
+            : {};
     services[name] = new WebService(
         name,
         {
