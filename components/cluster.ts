@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as os from "os";
 import * as path from "path";
-import { stackReferenceName } from "./stack-reference";
+import { readStack } from "./stack-reference";
 
 /** A DigitalOcean Kubernetes (DOKS) cluster in its own VPC, created by this stack. */
 export interface DigitalOceanClusterArgs {
@@ -177,8 +177,7 @@ export class Cluster extends pulumi.ComponentResource {
             });
             this.clusterIdentifier = cluster.id;
         } else if (args.mode === "stack") {
-            // Read, not owned: `pulumi destroy` of this stack leaves the cluster alone.
-            const source = new pulumi.StackReference(`${name}-source`, { name: stackReferenceName(args.fromStack) }, { parent: this });
+            const source = readStack(this, name, args.fromStack);
             this.kubeconfig = pulumi.secret(source.requireOutput("kubeconfig") as pulumi.Output<string>);
             this.clusterIdentifier = source.requireOutput("clusterId") as pulumi.Output<string>;
         } else {

@@ -1,6 +1,6 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
-import { stackReferenceName } from "./stack-reference";
+import { readStack } from "./stack-reference";
 
 /** A managed PostgreSQL cluster created by this stack, reachable only from the Kubernetes cluster. */
 export interface DigitalOceanDatabaseArgs {
@@ -104,7 +104,7 @@ export class Database extends pulumi.ComponentResource {
             this.connectionUrl = pulumi.secret(args.url);
             this.directUrl = this.connectionUrl;
         } else if (args.mode === "shared") {
-            const source = new pulumi.StackReference(`${name}-source`, { name: stackReferenceName(args.fromStack) }, { parent: this });
+            const source = readStack(this, name, args.fromStack);
             // Read, not owned: destroying this stack removes its database and user, never the cluster.
             const cluster = digitalocean.DatabaseCluster.get(
                 `${name}-cluster`,

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { stackReferenceName } from "./stack-reference";
+import { readStack } from "./stack-reference";
 
 export interface PromotedImageArgs {
     /**
@@ -22,7 +22,7 @@ export class PromotedImage extends pulumi.ComponentResource {
     constructor(name: string, args: PromotedImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:image:PromotedImage", name, {}, opts);
 
-        const source = new pulumi.StackReference(`${name}-source`, { name: stackReferenceName(args.fromStack) }, { parent: this });
+        const source = readStack(this, name, args.fromStack);
         this.ref = source.requireOutput("images").apply((images: Record<string, string> | undefined) => {
             const ref = images?.[args.service];
             if (!ref) {

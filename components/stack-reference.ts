@@ -7,3 +7,11 @@ import * as pulumi from "@pulumi/pulumi";
 export function stackReferenceName(stack: string): string {
     return stack.includes("/") ? stack : `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`;
 }
+
+/**
+ * Reads another stack's outputs as `<name>-source` under `parent`. A read, not a resource this
+ * stack owns: `pulumi destroy` never touches what the other stack created.
+ */
+export function readStack(parent: pulumi.Resource, name: string, stack: string): pulumi.StackReference {
+    return new pulumi.StackReference(`${name}-source`, { name: stackReferenceName(stack) }, { parent });
+}
