@@ -22,6 +22,8 @@ export const CONFIG_NAMESPACE = "esteira";
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Another stack: a bare stack name, or <organization>/<project>/<stack>.
+const STACK_REFERENCE = /^([A-Za-z0-9._-]+\/){0,2}[A-Za-z0-9._-]+$/;
 
 const dns1123Label = (what: string) =>
     z
@@ -75,7 +77,7 @@ const imageSchema = z.preprocess(
                     .optional(),
                 promoteFrom: z
                     .string()
-                    .regex(/^([A-Za-z0-9._-]+\/){0,2}[A-Za-z0-9._-]+$/, {
+                    .regex(STACK_REFERENCE, {
                         error: "promoteFrom must be a stack name or <organization>/<project>/<stack>",
                     })
                     .optional(),
@@ -198,7 +200,7 @@ const serviceSchema = z
     });
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 
-const stackName = z.string().regex(/^([A-Za-z0-9._-]+\/){0,2}[A-Za-z0-9._-]+$/, {
+const stackName = z.string().regex(STACK_REFERENCE, {
     error: "must be a stack name or <organization>/<project>/<stack>",
 });
 
