@@ -53,7 +53,6 @@ const probeSchema = z.strictObject({
     timeoutSeconds: int(1).optional(),
     failureThreshold: int(1).optional(),
 });
-export type ProbeConfig = z.infer<typeof probeSchema>;
 
 const computeSchema = z.strictObject({
     cpuMillicores: int(1).optional(),
@@ -97,7 +96,6 @@ const imageSchema = z.preprocess(
             }
         }),
 );
-export type ImageConfig = z.infer<typeof imageSchema>;
 
 const serviceSchema = z
     .strictObject({
