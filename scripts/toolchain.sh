@@ -68,12 +68,24 @@ build() {
   log "$name $version: built in $((SECONDS - start))s -> $dest"
 }
 
+# module_dir MODULE — the source dir of MODULE at the version the current
+# wrapper's go.mod requires, downloading it first: `go list -m` prints an
+# empty Dir (and exits 0) for a module not yet in the module cache.
+module_dir() {
+  local mod=$1 version dir
+  version="$("$GO" list -m -f '{{.Version}}' "$mod")" || { log "$mod: not required by $(pwd)/go.mod"; exit 1; }
+  "$GO" mod download "$mod" || { log "$mod@$version: download failed (is this version served by the module proxy?)"; exit 1; }
+  dir="$("$GO" list -m -f '{{.Dir}}' "$mod")"
+  [[ -n "$dir" && -d "$dir" ]] || { log "$mod@$version: source still missing from $GOMODCACHE after go mod download"; exit 1; }
+  printf '%s\n' "$dir"
+}
+
 # The provider's main embeds a schema carrying its version and a minified
 # terraform mapping; upstream generates both at build time (go generate), so
 # do the same from the module's checked-in JSON.
 prebuild_pulumi_resource_kubernetes() {
   local dir
-  dir="$("$GO" list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)"
+  dir="$(module_dir github.com/pulumi/pulumi-kubernetes/provider/v4)"
   node -e '
     const fs = require("fs");
     const [dir, version] = process.argv.slice(1);
