@@ -32,6 +32,8 @@ export ESTEIRA_KUBE_VERSION=1.36.1
 export ESTEIRA_KWOK_VERSION=0.8.0
 # etcd line Kubernetes 1.36 is built against.
 export ESTEIRA_ETCD_VERSION=3.6.8
+# Workflow linter (scripts/lint-workflows.sh).
+export ESTEIRA_ACTIONLINT_VERSION=1.7.12
 
 # --- binaries ---------------------------------------------------------------
 export ESTEIRA_BIN="$ESTEIRA_CACHE/bin"

@@ -13,6 +13,11 @@ set -euo pipefail
 
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# shellcheck source=scripts/lib.sh
+source "$ESTEIRA_SCRIPTS_DIR/lib.sh"
+# shellcheck source=scripts/toolchain.sh
+source "$ESTEIRA_SCRIPTS_DIR/toolchain.sh"
+LOG_PREFIX=local-cluster
 
 NAME="$ESTEIRA_CLUSTER_NAME"
 NODES="${ESTEIRA_CLUSTER_NODES:-2}"
@@ -28,18 +33,21 @@ export KWOK_KUBECTL_BINARY="$ESTEIRA_KUBE_BIN_DIR/kubectl"
 KWOKCTL="$ESTEIRA_KWOK_BIN_DIR/kwokctl"
 KUBECTL=("$ESTEIRA_KUBE_BIN_DIR/kubectl" --kubeconfig "$ESTEIRA_KUBECONFIG")
 
-log() { printf '[local-cluster] %s\n' "$*" >&2; }
-
 exists() { "$KWOKCTL" get clusters 2>/dev/null | grep -qx "$NAME"; }
 ready() { [[ -s "$ESTEIRA_KUBECONFIG" ]] && "${KUBECTL[@]}" get --raw /readyz >/dev/null 2>&1; }
 
-start() {
+# The binaries the cluster runs (toolchain.sh builds them).
+CLUSTER_TOOLS=(kubernetes kwok etcd)
+
+cluster_start() {
   local t0=$SECONDS
-  # Warm: a few stats. Cold: builds what the cluster needs.
-  "$ESTEIRA_SCRIPTS_DIR/toolchain.sh" kubernetes kwok etcd
+  for bin in "$ESTEIRA_KUBE_BIN_DIR/kube-apiserver" "$KWOKCTL" "$ESTEIRA_ETCD_BIN_DIR/etcd"; do
+    [[ -x "$bin" ]] || die "$bin is missing" "build it first: bash scripts/toolchain.sh ${CLUSTER_TOOLS[*]}"
+  done
   mkdir -p "$KWOK_WORKDIR" "$(dirname "$ESTEIRA_KUBECONFIG")"
   if exists && ready; then
     log "cluster $NAME: already running"
+    step_note "already running"
   elif exists; then
     log "cluster $NAME: starting existing cluster"
     "$KWOKCTL" start cluster --name "$NAME" --wait 2m
@@ -61,7 +69,7 @@ EOF
       --kube-scheduler-binary "$ESTEIRA_KUBE_BIN_DIR/kube-scheduler" \
       --kwok-controller-binary "$ESTEIRA_KWOK_BIN_DIR/kwok" \
       --etcd-binary "$ESTEIRA_ETCD_BIN_DIR/etcd" \
-      --wait 2m
+      --wait 2m || { cluster_stop; die "kwokctl could not create the cluster (its output above; component logs under $KWOK_WORKDIR/clusters/$NAME/logs)" "fix what the logs name, then run this again"; }
   fi
   # Fake nodes for the scheduler to place pods on; kwok plays their kubelet.
   local have
@@ -72,26 +80,26 @@ EOF
   "${KUBECTL[@]}" wait --for=condition=Ready node --all --timeout=120s >/dev/null
   # Pods need a ServiceAccount; the controller-manager creates "default" in
   # each namespace shortly after start. Wait so the first apply doesn't race it.
-  for ((i = 0; i < 60; i++)); do
-    "${KUBECTL[@]}" -n default get serviceaccount default >/dev/null 2>&1 && break
-    sleep 1
-  done
+  wait_for 60 "${KUBECTL[@]}" -n default get serviceaccount default ||
+    die "the controller-manager created no default ServiceAccount within 60s" "see $KWOK_WORKDIR/clusters/$NAME/logs"
   log "cluster $NAME: ready in $((SECONDS - t0))s; KUBECONFIG=$ESTEIRA_KUBECONFIG"
 }
 
-stop() {
+cluster_components_gone() { ! pgrep -f "$KWOK_WORKDIR/clusters/$NAME/" >/dev/null; }
+
+cluster_stop() {
+  [[ -x "$KWOKCTL" ]] || { log "cluster $NAME: kwokctl not built, nothing to stop"; return 0; }
   if ! exists; then log "cluster $NAME: not present"; return 0; fi
   "$KWOKCTL" delete cluster --name "$NAME" --kubeconfig "$ESTEIRA_KUBECONFIG"
   # kwokctl signals the components and returns; wait until they are gone so
   # a following start (or the end of a CI job) sees no leftovers.
-  for ((i = 0; i < 50; i++)); do
-    pgrep -f "$KWOK_WORKDIR/clusters/$NAME/" >/dev/null || break
-    sleep 0.2
-  done
+  if ! wait_for 10 cluster_components_gone; then
+    pkill -KILL -f "$KWOK_WORKDIR/clusters/$NAME/" || true
+  fi
   log "cluster $NAME: deleted"
 }
 
-status() {
+cluster_status() {
   if exists && ready; then
     echo "cluster $NAME: up   KUBECONFIG=$ESTEIRA_KUBECONFIG server=$("${KUBECTL[@]}" config view --minify -o jsonpath='{.clusters[0].cluster.server}')"
     "${KUBECTL[@]}" get nodes --no-headers 2>/dev/null | sed 's/^/  /'
@@ -102,9 +110,16 @@ status() {
   fi
 }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
-esac
+# Run as a script; sourced (setup-local.sh), it only defines the steps.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  case "${1:-}" in
+    start)
+      steps_begin $((${#CLUSTER_TOOLS[@]} + 1))
+      toolchain_steps "${CLUSTER_TOOLS[@]}"
+      step cluster "cluster $NAME" cluster_start
+      ;;
+    stop) cluster_stop ;;
+    status) cluster_status ;;
+    *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  esac
+fi

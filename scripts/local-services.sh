@@ -9,19 +9,26 @@
 # Idempotent: start on a running service is a no-op; stop stops only what
 # this script started (by pidfile). Secrets are generated once, kept in
 # mode-600 files, and never printed. `source scripts/env.sh` for the names.
+# Each part of `start` is one numbered step (scripts/lib.sh); setup-local.sh
+# sources this file and runs the same steps among its own.
 set -euo pipefail
 
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# shellcheck source=scripts/lib.sh
+source "$ESTEIRA_SCRIPTS_DIR/lib.sh"
+LOG_PREFIX=local-services
 
 L="$ESTEIRA_LOCAL_DIR"
 DOCKER_DIR="$L/docker"
 REG_DIR="$L/registry"
 PG_DIR="$L/postgres"
 # Postgres refuses to run as root, and the postgres user cannot enter a
-# cache dir under root's 0700 home; as root its cluster lives under /var/lib.
+# cache dir under root's 0700 home; as root its cluster lives under /var/lib,
+# in a directory named after the cache, so another ESTEIRA_CACHE (a cold run)
+# never reads this one's database. A link in the cache points at it.
 if [[ $EUID -eq 0 ]]; then
-  PG_DATA="${ESTEIRA_PG_DATA:-/var/lib/esteira/postgres-$ESTEIRA_PG_PORT/data}"
+  PG_DATA="${ESTEIRA_PG_DATA:-/var/lib/esteira/postgres-$(printf '%s' "$ESTEIRA_CACHE" | sha256sum | cut -c1-12)/data}"
   PG_RUN=(runuser -u postgres --)
 else
   PG_DATA="${ESTEIRA_PG_DATA:-$PG_DIR/data}"
@@ -43,52 +50,9 @@ ROOTFS_TAR="$ESTEIRA_CACHE/rootfs/node-base-$BASE_SUITE-$BASE_KEY.tar"
 # elsewhere on PATH (e.g. /usr/local/bin/docker) may lack the buildx plugin.
 DOCKER=/usr/bin/docker
 
-log() { printf '[local-services] %s\n' "$*" >&2; }
-
-# pid_alive PIDFILE — true if the pidfile names a live process.
-pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
-
-# wait_for SECONDS CMD... — poll until CMD succeeds.
-wait_for() {
-  local t=$1; shift
-  for ((i = 0; i < t * 5; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  return 1
-}
-
-# stop_pid NAME PIDFILE — TERM, wait, then KILL the one process we started.
-stop_pid() {
-  local name=$1 pf=$2 pid
-  if ! pid_alive "$pf"; then rm -f "$pf"; log "$name: not running"; return 0; fi
-  pid="$(cat "$pf")"
-  kill -TERM "$pid"
-  for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-  if kill -0 "$pid" 2>/dev/null; then log "$name: still up after 30s, killing $pid"; kill -KILL "$pid"; fi
-  rm -f "$pf"
-  log "$name: stopped"
-}
-
-# A random secret, once: kept in FILE (mode 600), never echoed.
-ensure_secret() {
-  local f=$1
-  [[ -s "$f" ]] && return 0
-  mkdir -p "$(dirname "$f")"
-  (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$f")
-}
-
 # Debian packages we stand on; installed only when missing.
-ensure_packages() {
-  local need=() p
-  for p in docker.io docker-registry apache2-utils debootstrap postgresql; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
-  done
-  [[ ${#need[@]} -eq 0 ]] && return 0
-  [[ $EUID -eq 0 ]] || { log "missing packages ${need[*]} (need root to install)"; exit 1; }
-  log "installing ${need[*]}"
-  # Package scripts must not start system services behind our back; the
-  # images here ship a policy-rc.d that forbids it, and so do we.
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-}
+SERVICE_PACKAGES=(docker.io docker-registry apache2-utils debootstrap postgresql)
+ensure_packages() { ensure_debian_packages "${SERVICE_PACKAGES[@]}"; }
 
 # --- docker -----------------------------------------------------------------
 docker_up() { "$DOCKER" version >/dev/null 2>&1; }
@@ -96,7 +60,14 @@ docker_up() { "$DOCKER" version >/dev/null 2>&1; }
 start_docker() {
   mkdir -p "$DOCKER_DIR" "$ESTEIRA_SHIM_DIR" "$DOCKER_CONFIG"
   ln -sfn "$DOCKER" "$ESTEIRA_SHIM_DIR/docker"
-  if pid_alive "$DOCKER_DIR/dockerd.pid" && docker_up; then log "docker: already running"; return 0; fi
+  if pid_alive "$DOCKER_DIR/dockerd.pid" && docker_up; then
+    log "docker: already running"
+    step_note "already running"
+    return 0
+  fi
+  # A daemon of an earlier run that lost its pidfile would hold the socket.
+  [[ ! -S "$ESTEIRA_DOCKER_SOCK" ]] || ! docker_up ||
+    die "a Docker daemon we did not start answers on $ESTEIRA_DOCKER_SOCK" "stop it (pgrep -a dockerd), then run this again"
   log "docker: starting (log $DOCKER_DIR/dockerd.log)"
   # No bridge, NAT or iptables rules: containers get no network of their own
   # (nothing here may talk to non-loopback addresses), and the host's
@@ -110,7 +81,12 @@ start_docker() {
     --bridge=none --iptables=false --ip-forward=false --ip-masq=false \
     --userland-proxy=false \
     >>"$DOCKER_DIR/dockerd.log" 2>&1 </dev/null &
-  wait_for 60 docker_up || { log "docker: did not come up; tail of log:"; tail -20 "$DOCKER_DIR/dockerd.log" >&2; exit 1; }
+  if ! wait_for 60 docker_up; then
+    tail -20 "$DOCKER_DIR/dockerd.log" >&2
+    stop_pid docker "$DOCKER_DIR/dockerd.pid"
+    die "dockerd did not answer within 60s (its log above: $DOCKER_DIR/dockerd.log)" \
+      "dockerd needs root and a kernel with overlayfs or vfs; fix what its log names, then run this again"
+  fi
   log "docker: up ($ESTEIRA_DOCKER_HOST)"
 }
 
@@ -119,6 +95,8 @@ stop_docker() {
   if docker_up; then
     local ids
     ids="$("$DOCKER" ps -q)"
+    # One id per word, on purpose.
+    # shellcheck disable=SC2086
     [[ -z "$ids" ]] || "$DOCKER" rm -f $ids >/dev/null
   fi
   stop_pid docker "$DOCKER_DIR/dockerd.pid"
@@ -134,7 +112,7 @@ debian_mirror() {
   local uri
   uri="$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)"
   [[ -n "$uri" ]] || uri="$(awk '$1 == "deb" && $2 !~ /^\[/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)"
-  [[ -n "$uri" ]] || { echo "[local-services] no Debian mirror found in /etc/apt sources" >&2; exit 1; }
+  [[ -n "$uri" ]] || die "no Debian mirror found in /etc/apt sources" "add the mirror this machine may use to /etc/apt/sources.list.d"
   printf '%s\n' "$uri"
 }
 
@@ -145,7 +123,7 @@ build_rootfs() {
   rm -rf "$root" && mkdir -p "$root"
   debootstrap --variant=minbase --include=nodejs,ca-certificates \
     "$BASE_SUITE" "$root" "$(debian_mirror)" >"$ESTEIRA_CACHE/rootfs/debootstrap.log" 2>&1 \
-    || { tail -20 "$ESTEIRA_CACHE/rootfs/debootstrap.log" >&2; exit 1; }
+    || { tail -20 "$ESTEIRA_CACHE/rootfs/debootstrap.log" >&2; die "debootstrap $BASE_SUITE failed (log above)" "check that the Debian mirror in /etc/apt serves $BASE_SUITE"; }
   # npm goes in with apt inside the chroot: debootstrap's own resolver cannot
   # satisfy npm's dependencies on virtual packages.
   cp /etc/resolv.conf "$root/etc/resolv.conf"
@@ -155,7 +133,7 @@ build_rootfs() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends npm' >>"$ESTEIRA_CACHE/rootfs/debootstrap.log" 2>&1 \
-    || { tail -20 "$ESTEIRA_CACHE/rootfs/debootstrap.log" >&2; exit 1; }
+    || { tail -20 "$ESTEIRA_CACHE/rootfs/debootstrap.log" >&2; die "installing npm in the base image failed (log above)" "check that the Debian mirror in /etc/apt serves npm"; }
   chroot "$root" sh -ec '
     : >/etc/resolv.conf
     groupadd -g 1000 node
@@ -171,7 +149,7 @@ build_rootfs() {
 }
 
 ensure_base_image() {
-  local recipe
+  local recipe pushed=""
   recipe="$("$DOCKER" image inspect -f '{{index .Config.Labels "esteira.base-recipe"}}' "$ESTEIRA_BASE_IMAGE_LOCAL" 2>/dev/null || true)"
   if [[ "$recipe" != "$BASE_KEY" ]]; then
     build_rootfs
@@ -191,7 +169,9 @@ ensure_base_image() {
     "$DOCKER" tag "$ESTEIRA_BASE_IMAGE_LOCAL" "$ESTEIRA_BASE_IMAGE"
     log "base image: pushing $ESTEIRA_BASE_IMAGE"
     "$DOCKER" push "$ESTEIRA_BASE_IMAGE" >/dev/null
+    pushed=1
   fi
+  [[ -n "$pushed" || "$recipe" != "$BASE_KEY" ]] || step_note cached
 }
 
 # --- registry -----------------------------------------------------------------
@@ -228,19 +208,24 @@ EOF
   )
   if pid_alive "$REG_DIR/registry.pid" && registry_up; then
     log "registry: already running"
+    step_note "already running"
   else
-    if registry_up; then log "registry: something else already answers on $ESTEIRA_REGISTRY"; exit 1; fi
+    ensure_port_free "${ESTEIRA_REGISTRY##*:}" "the local registry"
     log "registry: starting on $ESTEIRA_REGISTRY (log $REG_DIR/registry.log)"
     setsid docker-registry serve "$REG_DIR/config.yml" >>"$REG_DIR/registry.log" 2>&1 </dev/null &
     echo $! >"$REG_DIR/registry.pid"
-    wait_for 30 registry_up || { log "registry: did not come up"; tail -20 "$REG_DIR/registry.log" >&2; exit 1; }
+    if ! wait_for 30 registry_up; then
+      tail -20 "$REG_DIR/registry.log" >&2
+      stop_registry
+      die "the registry did not answer on $ESTEIRA_REGISTRY within 30s (its log above)" "fix what its log names, then run this again"
+    fi
   fi
   # Log the docker client in (credentials land in $DOCKER_CONFIG, not ~/.docker).
   if ! grep -q "\"$ESTEIRA_REGISTRY\"" "$DOCKER_CONFIG/config.json" 2>/dev/null; then
     # (its "stored unencrypted" warning is expected: a throwaway local login)
     local out
     out="$("$DOCKER" login --username "$ESTEIRA_REGISTRY_USER" --password-stdin "$ESTEIRA_REGISTRY" \
-      <"$ESTEIRA_REGISTRY_PASSWORD_FILE" 2>&1)" || { log "registry: docker login failed: $out"; exit 1; }
+      <"$ESTEIRA_REGISTRY_PASSWORD_FILE" 2>&1)" || die "docker login to $ESTEIRA_REGISTRY failed: $out" "check $REG_DIR/registry.log"
   fi
 }
 
@@ -259,28 +244,35 @@ registry_image_id() {
 stop_registry() { stop_pid registry "$REG_DIR/registry.pid"; }
 
 # --- postgres -------------------------------------------------------------------
-PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+# The newest installed PostgreSQL's binaries (Debian: /usr/lib/postgresql/<major>/bin), or nothing.
+pg_bindir() { find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1; }
+PG_BIN="$(pg_bindir)"
 
 pg_up() { "$PG_BIN/pg_isready" -q -h "$ESTEIRA_PG_HOST" -p "$ESTEIRA_PG_PORT"; }
 
 start_postgres() {
   ensure_secret "$ESTEIRA_PG_PASSWORD_FILE"
   mkdir -p "$PG_DIR" "$(dirname "$PG_DATA")" "$PG_SOCK_DIR"
-  if [[ $EUID -eq 0 ]]; then chown postgres:postgres "$(dirname "$PG_DATA")" "$PG_SOCK_DIR"; fi
+  if [[ $EUID -eq 0 ]]; then
+    chown postgres:postgres "$(dirname "$PG_DATA")" "$PG_SOCK_DIR"
+    ln -sfn "$(dirname "$PG_DATA")" "$PG_DIR/cluster"
+  fi
   if [[ ! -s "$PG_DATA/PG_VERSION" ]]; then
     log "postgres: initdb $PG_DATA"
     # Local socket: trust (only the service user can reach it); TCP: SCRAM.
     "${PG_RUN[@]}" "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 --no-locale \
       --auth-local=trust --auth-host=scram-sha-256 >"$PG_DIR/initdb.log" 2>&1 \
-      || { tail -20 "$PG_DIR/initdb.log" >&2; exit 1; }
+      || { tail -20 "$PG_DIR/initdb.log" >&2; die "initdb $PG_DATA failed (log above)" "remove $PG_DATA and run this again"; }
   fi
-  if pg_up; then
+  if pg_up && [[ -s "$PG_DATA/postmaster.pid" ]]; then
     log "postgres: already running on $ESTEIRA_PG_HOST:$ESTEIRA_PG_PORT"
+    step_note "already running"
   else
+    ensure_port_free "$ESTEIRA_PG_PORT" "the local PostgreSQL"
     log "postgres: starting on $ESTEIRA_PG_HOST:$ESTEIRA_PG_PORT"
     "${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 \
       -o "-c listen_addresses=$ESTEIRA_PG_HOST -p $ESTEIRA_PG_PORT -c unix_socket_directories=$PG_SOCK_DIR" \
-      start >/dev/null
+      start >/dev/null || { tail -20 "$PG_DATA/server.log" >&2; die "PostgreSQL did not start (its log above)" "fix what its log names, then run this again"; }
   fi
   # Role and database, idempotently; the password goes in on stdin, not argv.
   local pw
@@ -302,7 +294,7 @@ stop_postgres() {
 }
 
 # --- checks ---------------------------------------------------------------------
-status() {
+services_status() {
   local rc=0
   if pid_alive "$DOCKER_DIR/dockerd.pid" && docker_up; then
     echo "docker:   up   DOCKER_HOST=$ESTEIRA_DOCKER_HOST"
@@ -316,23 +308,33 @@ status() {
   return $rc
 }
 
-case "${1:-}" in
-  start)
-    start=$SECONDS
-    ensure_packages
-    PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-    start_docker
-    start_registry
-    ensure_base_image
-    start_postgres
-    log "all up in $((SECONDS - start))s"
-    status
-    ;;
-  stop)
-    stop_postgres
-    stop_registry
-    stop_docker
-    ;;
-  status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
-esac
+# services_steps — one numbered step per service (the caller has called steps_begin).
+SERVICES_STEP_COUNT=5
+services_steps() {
+  step services-packages "Debian packages (${SERVICE_PACKAGES[*]})" ensure_packages
+  PG_BIN="$(pg_bindir)"
+  step services-docker "Docker daemon" start_docker
+  step services-registry "registry on $ESTEIRA_REGISTRY" start_registry
+  step services-base-image "base image (debootstrap $BASE_SUITE)" ensure_base_image
+  step services-postgres "PostgreSQL on $ESTEIRA_PG_HOST:$ESTEIRA_PG_PORT" start_postgres
+}
+
+services_stop() {
+  stop_postgres
+  stop_registry
+  stop_docker
+}
+
+# Run as a script; sourced (setup-local.sh), it only defines the steps.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  case "${1:-}" in
+    start)
+      steps_begin "$SERVICES_STEP_COUNT"
+      services_steps
+      services_status
+      ;;
+    stop) services_stop ;;
+    status) services_status ;;
+    *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  esac
+fi

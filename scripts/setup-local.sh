@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
-# scripts/setup-local.sh — bring up everything an end-to-end run needs, in
-# order, and print how long each step took:
-#   toolchain (build/cached) -> local services -> local cluster.
-# Then: source scripts/env.sh
+# scripts/setup-local.sh — everything an end-to-end run needs, as numbered steps with progress:
+# the toolchain (built from the Go module proxy, or cached), the local stand-ins (Docker,
+# registry, base image, PostgreSQL) and the local cluster. Idempotent: seconds when warm.
+# If a step fails, it says what failed and what to do, and stops everything it started, so a
+# second run starts clean. Then: source scripts/env.sh
 set -euo pipefail
 
 dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-timings=()
+# shellcheck source=scripts/toolchain.sh
+source "$dir/toolchain.sh"
+# shellcheck source=scripts/local-services.sh
+source "$dir/local-services.sh"
+# shellcheck source=scripts/local-cluster.sh
+source "$dir/local-cluster.sh"
+LOG_PREFIX=setup-local
 
-step() {
-  local name=$1 t0=$SECONDS; shift
-  "$@"
-  timings+=("$(printf '%-16s %5ss' "$name" "$((SECONDS - t0))")")
+teardown_on_failure() {
+  local rc=$?
+  [[ $rc -ne 0 ]] || return 0
+  log "setup failed; stopping what it started, so that the next run starts clean"
+  bash "$dir/local-down.sh" >/dev/null 2>&1 || true
+  exit "$rc"
 }
+trap teardown_on_failure EXIT
 
-step toolchain "$dir/toolchain.sh"
-step local-services "$dir/local-services.sh" start
-step local-cluster "$dir/local-cluster.sh" start
-
-printf '[setup-local] %s\n' "${timings[@]}" >&2
-echo "[setup-local] ready; run: source $dir/env.sh" >&2
+start=$SECONDS
+log "cache: $ESTEIRA_CACHE (a fresh one builds everything: see the README for the cold figures)"
+steps_begin $((${#TOOLCHAIN_TOOLS[@]} + SERVICES_STEP_COUNT + 1))
+toolchain_steps "${TOOLCHAIN_TOOLS[@]}"
+services_steps
+step cluster "cluster $NAME (kwok)" cluster_start
+log "ready in $(fmt_duration $((SECONDS - start))); run: source $dir/env.sh"

@@ -44,7 +44,9 @@ ROLLOUT_TIMEOUT="${SMOKE_ROLLOUT_TIMEOUT:-300s}"
 STATE_DIR="${SMOKE_STATE_DIR:-${RUNNER_TEMP:-${ESTEIRA_CACHE:-$HOME/.cache/esteira}/smoke}}"
 REVISIONS="$STATE_DIR/esteira-revisions-$stack"
 
-log() { printf '[smoke %s] %s\n' "$stack" "$*" >&2; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+LOG_PREFIX="smoke $stack"
 # GitHub annotations when in Actions, plain lines otherwise.
 error() {
   if [[ "${GITHUB_ACTIONS:-}" == true ]]; then printf '::error title=%s::%s\n' "smoke test ($stack)" "$*"; fi

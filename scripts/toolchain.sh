@@ -11,14 +11,15 @@
 # $ESTEIRA_CACHE/bin/<tool>-<version>/ with a stamp of the wrapper's contents,
 # so a warm run is a few stat calls and a changed wrapper rebuilds.
 #
-# Usage: scripts/toolchain.sh [tool ...]   (default: all)
-#   tools: pulumi pulumi-language-nodejs pulumi-resource-kubernetes
-#          pulumi-resource-docker-build buildx kubernetes kwok etcd
-# Afterwards: source scripts/env.sh
+# Usage: scripts/toolchain.sh [tool ...]   (default: every tool of TOOLCHAIN_TOOLS)
+# Each tool is one numbered step with progress (scripts/lib.sh); scripts/setup-local.sh sources
+# this file and runs the same steps among its own. Afterwards: source scripts/env.sh
 set -euo pipefail
 
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# shellcheck source=scripts/lib.sh
+source "$ESTEIRA_SCRIPTS_DIR/lib.sh"
 
 GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
 # Keep Go's module and build caches with our other slow-build outputs.
@@ -31,23 +32,43 @@ export GOTOOLCHAIN=local
 # Two cores: one build at a time, two compile jobs.
 GO_P="${ESTEIRA_GO_P:-2}"
 
-log() { printf '[toolchain] %s\n' "$*" >&2; }
+LOG_PREFIX=toolchain
+
+# Every tool, in build order, with the title its step shows.
+TOOLCHAIN_TOOLS=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-docker-build buildx kubernetes kwok etcd)
+declare -A TOOL_TITLE=(
+  [pulumi]="Pulumi CLI $ESTEIRA_PULUMI_VERSION"
+  [pulumi-language-nodejs]="Pulumi Node.js language host $ESTEIRA_PULUMI_NODEJS_HOST_VERSION"
+  [pulumi-resource-kubernetes]="kubernetes provider $ESTEIRA_PROVIDER_KUBERNETES_VERSION"
+  [pulumi-resource-docker-build]="docker-build provider $ESTEIRA_PROVIDER_DOCKER_BUILD_VERSION"
+  [buildx]="docker-buildx $ESTEIRA_BUILDX_VERSION"
+  [kubernetes]="Kubernetes $ESTEIRA_KUBE_VERSION control plane and kubectl"
+  [kwok]="kwok $ESTEIRA_KWOK_VERSION"
+  [etcd]="etcd $ESTEIRA_ETCD_VERSION"
+  [actionlint]="actionlint $ESTEIRA_ACTIONLINT_VERSION"
+)
 
 # Hash of a wrapper dir's committed inputs (go.mod, go.sum, any Go files,
 # stubs): a changed pin means a rebuild.
+# The tool's build and postbuild functions are part of the key too: a changed recipe rebuilds.
 wrapper_key() {
-  (cd "$ESTEIRA_SCRIPTS_DIR/go/$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16
+  {
+    (cd "$ESTEIRA_SCRIPTS_DIR/go/$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+    declare -f "build_${1//-/_}" "prebuild_${1//-/_}" "postbuild_${1//-/_}" || true
+  } | sha256sum | cut -c1-16
 }
 
 # build NAME VERSION LDFLAGS PKG... — build PKGs from wrapper scripts/go/NAME
 # into $ESTEIRA_BIN/NAME-VERSION unless its stamp matches the wrapper.
-# An optional function "prebuild_NAME SRCDIR" runs in the scratch copy first.
+# An optional function "prebuild_NAME SRCDIR" runs in the scratch copy first,
+# and "postbuild_NAME OUTDIR" in it after the build, to add files to OUTDIR.
 build() {
   local name=$1 version=$2 ldflags=$3; shift 3
   local dest="$ESTEIRA_BIN/$name-$version" key
   key="$(wrapper_key "$name")"
   if [[ -f "$dest/.stamp" && "$(cat "$dest/.stamp")" == "$key" ]]; then
     log "$name $version: cached ($dest)"
+    step_note cached
     return 0
   fi
   # Build from a scratch copy so generated files and go.sum touch-ups never
@@ -58,14 +79,34 @@ build() {
   if declare -F "prebuild_${name//-/_}" >/dev/null; then
     (cd "$src" && "prebuild_${name//-/_}" "$src")
   fi
-  local tmp="$dest.tmp.$$" start=$SECONDS
+  local tmp="$dest.tmp.$$" start=$SECONDS errors="$src.stderr"
   # Drop output dirs of earlier interrupted or failed builds.
   rm -rf "$dest".tmp.* && mkdir -p "$tmp"
-  log "$name $version: building $* (cold builds take minutes)"
-  (cd "$src" && "$GO" build -p "$GO_P" -trimpath -ldflags "-s -w $ldflags" -o "$tmp/" "$@")
+  log "$name $version: building $*"
+  if ! (cd "$src" && "$GO" build -p "$GO_P" -trimpath -ldflags "-s -w $ldflags" -o "$tmp/" "$@") 2>"$errors"; then
+    cat "$errors" >&2
+    rm -rf "$tmp"
+    go_failure "$name" "$errors"
+  fi
+  cat "$errors" >&2
+  if declare -F "postbuild_${name//-/_}" >/dev/null; then
+    (cd "$src" && "postbuild_${name//-/_}" "$tmp")
+  fi
   echo "$key" >"$tmp/.stamp"
   rm -rf "$dest" && mv "$tmp" "$dest"
   log "$name $version: built in $((SECONDS - start))s -> $dest"
+}
+
+# go_failure NAME STDERR — explains a failed build: a module the proxy refused, or a compile error.
+go_failure() {
+  local name=$1 errors=$2 refused
+  # e.g. "go: example.com/m@v1.2.3: reading https://…/@v/v1.2.3.zip: 404 Not Found"
+  refused="$(grep -oE '[^ :]+@v[^ :]+: (reading|verifying|unrecognized|invalid version)[^"]*' "$errors" | head -3 || true)"
+  if [[ -n "$refused" ]]; then
+    die "the Go module proxy refused a module $name needs: ${refused//$'\n'/; }" \
+      "pin a version the proxy serves in scripts/go/$name/go.mod (then go mod tidy there) and run this again"
+  fi
+  die "go build of $name failed (compiler output above)" "fix the wrapper in scripts/go/$name, or the version pins in scripts/env.sh"
 }
 
 # module_dir MODULE — the source dir of MODULE at the version the current
@@ -73,10 +114,11 @@ build() {
 # empty Dir (and exits 0) for a module not yet in the module cache.
 module_dir() {
   local mod=$1 version dir
-  version="$("$GO" list -m -f '{{.Version}}' "$mod")" || { log "$mod: not required by $(pwd)/go.mod"; exit 1; }
-  "$GO" mod download "$mod" || { log "$mod@$version: download failed (is this version served by the module proxy?)"; exit 1; }
+  version="$("$GO" list -m -f '{{.Version}}' "$mod")" || die "$mod is not required by $(pwd)/go.mod" "add it to the wrapper's go.mod"
+  [[ -n "$version" ]] || die "$mod has no version in $(pwd)/go.mod" "pin it in the wrapper's go.mod"
+  "$GO" mod download "$mod" || die "the Go module proxy refused $mod@$version" "pin a version the proxy serves in the wrapper's go.mod"
   dir="$("$GO" list -m -f '{{.Dir}}' "$mod")"
-  [[ -n "$dir" && -d "$dir" ]] || { log "$mod@$version: source still missing from $GOMODCACHE after go mod download"; exit 1; }
+  [[ -n "$dir" && -d "$dir" ]] || die "$mod@$version: its source is still missing from $GOMODCACHE after go mod download" "remove $GOMODCACHE/cache/download/$mod and run this again"
   printf '%s\n' "$dir"
 }
 
@@ -107,6 +149,15 @@ build_pulumi_language_nodejs() {
   build pulumi-language-nodejs "$ESTEIRA_PULUMI_NODEJS_HOST_VERSION" \
     "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$ESTEIRA_PULUMI_NODEJS_HOST_VERSION" \
     github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+}
+
+# The Node.js policy analyzer plugin (`pulumi preview --policy-pack`) is a script the SDK ships
+# beside the language host; the CLI's own release bundles it the same way.
+# shellcheck disable=SC2317  # called by name from build()
+postbuild_pulumi_language_nodejs() {
+  local dir
+  dir="$(module_dir github.com/pulumi/pulumi/sdk/v3)"
+  install -m 755 "$dir/nodejs/dist/pulumi-analyzer-policy" "$1/pulumi-analyzer-policy"
 }
 
 build_pulumi_resource_kubernetes() {
@@ -153,6 +204,11 @@ build_etcd() {
   build etcd "$ESTEIRA_ETCD_VERSION" "" .  # binary: etcd
 }
 
+build_actionlint() {
+  build actionlint "$ESTEIRA_ACTIONLINT_VERSION" "-X github.com/rhysd/actionlint.version=v$ESTEIRA_ACTIONLINT_VERSION" \
+    github.com/rhysd/actionlint/cmd/actionlint
+}
+
 # Make the binaries findable the way the Pulumi engine looks for them.
 install_pulumi_layout() {
   # Language hosts are found next to the pulumi binary (or on PATH).
@@ -186,23 +242,40 @@ install_buildx_plugin() {
   fi
 }
 
-main() {
-  local all=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-docker-build buildx kubernetes kwok etcd)
-  local tools=("$@") t start=$SECONDS
-  [[ ${#tools[@]} -gt 0 ]] || tools=("${all[@]}")
-  command -v "$GO" >/dev/null || { log "go not found (need Go >= 1.26)"; exit 1; }
-  command -v node >/dev/null || { log "node not found (needed to prepare the kubernetes provider schema)"; exit 1; }
+# toolchain_preflight — what every build needs before the first one starts.
+toolchain_preflight() {
+  command -v "$GO" >/dev/null || die "go not found" "install Go >= 1.26 (its module proxy is where every tool comes from)"
+  command -v node >/dev/null || die "node not found" "install Node.js >= 20.19 (it prepares the kubernetes provider's schema)"
   mkdir -p "$ESTEIRA_BIN" "$ESTEIRA_PULUMI_PLUGIN_DIR" "$ESTEIRA_SHIM_DIR"
-  for t in "${tools[@]}"; do
-    "build_${t//-/_}"
-  done
+}
+
+# toolchain_install — lays the built binaries out where the engine and docker look for them.
+toolchain_install() {
   if [[ -x "$ESTEIRA_PULUMI_BIN_DIR/pulumi" && -x "$ESTEIRA_BIN/pulumi-language-nodejs-$ESTEIRA_PULUMI_NODEJS_HOST_VERSION/pulumi-language-nodejs" \
         && -x "$ESTEIRA_BIN/pulumi-resource-kubernetes-$ESTEIRA_PROVIDER_KUBERNETES_VERSION/pulumi-resource-kubernetes" \
         && -x "$ESTEIRA_BIN/pulumi-resource-docker-build-$ESTEIRA_PROVIDER_DOCKER_BUILD_VERSION/pulumi-resource-docker-build" ]]; then
     install_pulumi_layout
   fi
   install_buildx_plugin
-  log "done in $((SECONDS - start))s; run: source scripts/env.sh"
 }
 
-main "$@"
+# toolchain_steps TOOL… — one numbered step per tool (the caller has called steps_begin).
+toolchain_steps() {
+  local t
+  toolchain_preflight
+  for t in "$@"; do
+    [[ -n "${TOOL_TITLE[$t]:-}" ]] || die "unknown tool \"$t\"" "use one of: ${TOOLCHAIN_TOOLS[*]} actionlint"
+    step "tool-$t" "${TOOL_TITLE[$t]}" "build_${t//-/_}"
+  done
+  toolchain_install
+}
+
+main() {
+  local tools=("$@")
+  [[ ${#tools[@]} -gt 0 ]] || tools=("${TOOLCHAIN_TOOLS[@]}")
+  steps_begin "${#tools[@]}"
+  toolchain_steps "${tools[@]}"
+}
+
+# Run as a script; sourced (setup-local.sh), it only defines the steps.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then main "$@"; fi
