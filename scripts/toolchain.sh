@@ -122,6 +122,15 @@ module_dir() {
   printf '%s\n' "$dir"
 }
 
+# The Node.js policy analyzer plugin (`pulumi preview --policy-pack`) is a script the SDK ships
+# beside the language host; the CLI's own release bundles it the same way.
+# shellcheck disable=SC2317  # called by name from build()
+postbuild_pulumi_language_nodejs() {
+  local dir
+  dir="$(module_dir github.com/pulumi/pulumi/sdk/v3)"
+  install -m 755 "$dir/nodejs/dist/pulumi-analyzer-policy" "$1/pulumi-analyzer-policy"
+}
+
 # The provider's main embeds a schema carrying its version and a minified
 # terraform mapping; upstream generates both at build time (go generate), so
 # do the same from the module's checked-in JSON.
@@ -212,8 +221,10 @@ build_actionlint() {
 # Make the binaries findable the way the Pulumi engine looks for them.
 install_pulumi_layout() {
   # Language hosts are found next to the pulumi binary (or on PATH).
-  ln -sfn "$ESTEIRA_BIN/pulumi-language-nodejs-$ESTEIRA_PULUMI_NODEJS_HOST_VERSION/pulumi-language-nodejs" \
-    "$ESTEIRA_PULUMI_BIN_DIR/pulumi-language-nodejs"
+  local f
+  for f in pulumi-language-nodejs pulumi-analyzer-policy; do
+    ln -sfn "$ESTEIRA_BIN/pulumi-language-nodejs-$ESTEIRA_PULUMI_NODEJS_HOST_VERSION/$f" "$ESTEIRA_PULUMI_BIN_DIR/$f"
+  done
   # Resource providers: $PULUMI_HOME/plugins/resource-<name>-v<version>/pulumi-resource-<name>,
   # which is what `pulumi plugin install` would lay down.
   local name version bin dir
