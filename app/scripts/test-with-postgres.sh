@@ -21,7 +21,7 @@ log() { echo "[test-with-postgres] $*" >&2; }
 find_pg_bindir() {
   local d
   # Newest major first.
-  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -V -r); do
+  for d in $(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -t/ -k5 -V -r); do
     if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ]; then
       echo "$d"
       return 0
@@ -78,6 +78,8 @@ as_pg() {
   fi
 }
 
+# Runs from the EXIT trap, which shellcheck cannot follow.
+# shellcheck disable=SC2317
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
