@@ -90,6 +90,7 @@ export const defaultState: StateFaker = (args) => {
 export interface ReadResource {
     type: string;
     name: string;
+    urn: string;
     id: string;
     parent: string;
 }
@@ -150,7 +151,15 @@ export class Recorder {
         const read = monitor.readResource.bind(monitor);
         monitor.readResource = (req: any, callback: (err: any, res: any) => void) =>
             read(req, (err: any, res: any) => {
-                if (!err) this.reads.push({ type: req.getType(), name: req.getName(), id: req.getId(), parent: req.getParent() });
+                if (!err) {
+                    this.reads.push({
+                        type: req.getType(),
+                        name: req.getName(),
+                        urn: res.getUrn(),
+                        id: req.getId(),
+                        parent: req.getParent(),
+                    });
+                }
                 callback(err, res);
             });
     }

@@ -1,0 +1,39 @@
+/**
+ * Resource identity: the URN of every resource each stack file registers (and of every resource
+ * it reads), pinned. A live stack replaces whatever changes type, name or parent, so a refactor
+ * must leave these lists exactly as they are; change a list only when a replacement is intended.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml } from "yaml";
+import { evaluateStack, REPO_ROOT, stackFiles } from "./mocks";
+
+const PINNED = path.join(__dirname, "urns");
+
+/** `<parent types $ type>::<name>` of each URN: the URN without the stack and project, which the engine adds. */
+function identities(urns: string[]): string[] {
+    return urns.map((urn) => urn.split("::").slice(2).join("::")).sort();
+}
+
+describe("resource identity (URNs) per stack file", () => {
+    const cases: [string, string, (() => Record<string, unknown>) | undefined][] = [
+        ...stackFiles().map((stack): [string, string, undefined] => [stack, `Pulumi.${stack}.yaml`, undefined]),
+        [
+            "pr-42",
+            "stacks/pr.template.yaml",
+            () => parseYaml(fs.readFileSync(path.join(REPO_ROOT, "stacks", "pr.template.yaml"), "utf8")).config,
+        ],
+    ];
+    for (const [stack, file, config] of cases) {
+        it(`${file} registers exactly the pinned resources (test/urns/${stack}.txt)`, async () => {
+            const { recorder } = await evaluateStack(stack, {}, config?.());
+            const actual = identities([...recorder.resources.map((r) => r.urn), ...recorder.reads.map((r) => r.urn)]);
+            const pinned = fs
+                .readFileSync(path.join(PINNED, `${stack}.txt`), "utf8")
+                .split("\n")
+                .filter(Boolean);
+            assert.deepStrictEqual(actual, pinned, `${file}: a resource's type, name or parent changed; a live stack would replace it`);
+        });
+    }
+});
