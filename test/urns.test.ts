@@ -6,8 +6,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { parse as parseYaml } from "yaml";
-import { evaluateStack, REPO_ROOT, stackFiles } from "./mocks";
+import { evaluated, stackCases } from "./mocks";
 
 const PINNED = path.join(__dirname, "urns");
 
@@ -17,17 +16,9 @@ function identities(urns: string[]): string[] {
 }
 
 describe("resource identity (URNs) per stack file", () => {
-    const cases: [string, string, (() => Record<string, unknown>) | undefined][] = [
-        ...stackFiles().map((stack): [string, string, undefined] => [stack, `Pulumi.${stack}.yaml`, undefined]),
-        [
-            "pr-42",
-            "stacks/pr.template.yaml",
-            () => parseYaml(fs.readFileSync(path.join(REPO_ROOT, "stacks", "pr.template.yaml"), "utf8")).config,
-        ],
-    ];
-    for (const [stack, file, config] of cases) {
+    for (const { stack, file } of stackCases()) {
         it(`${file} registers exactly the pinned resources (test/urns/${stack}.txt)`, async () => {
-            const { recorder } = await evaluateStack(stack, {}, config?.());
+            const { recorder } = await evaluated(stack);
             const actual = identities([...recorder.resources.map((r) => r.urn), ...recorder.reads.map((r) => r.urn)]);
             const pinned = fs
                 .readFileSync(path.join(PINNED, `${stack}.txt`), "utf8")
