@@ -1,6 +1,5 @@
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "fs";
 import * as path from "path";
 
 export interface ImageArgs {
@@ -43,30 +42,6 @@ export const IMAGE_DEFAULTS = {
     platforms: ["linux/amd64"] as dockerBuild.Platform[],
 };
 
-/** Directories never sent as build context and never worth walking. */
-const SKIPPED_DIRECTORIES = new Set([".git", "node_modules"]);
-
-/**
- * Sets every file in a build context to 0644 or 0755 (by its executable bit) and every directory to
- * 0755. Git records only the executable bit; the other permission bits come from the umask of
- * whoever checked the files out, and the build's context hash includes them, so without this two
- * checkouts of one commit disagree forever and every preview shows a rebuild.
- */
-export function normalizeContextModes(directory: string): void {
-    for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
-        const full = path.join(directory, entry.name);
-        if (entry.isDirectory()) {
-            if (SKIPPED_DIRECTORIES.has(entry.name)) continue;
-            fs.chmodSync(full, 0o755);
-            normalizeContextModes(full);
-        } else if (entry.isFile()) {
-            const mode = fs.statSync(full).mode & 0o777;
-            const wanted = mode & 0o111 ? 0o755 : 0o644;
-            if (mode !== wanted) fs.chmodSync(full, wanted);
-        }
-    }
-}
-
 /**
  * A service image built from its Dockerfile and pushed to the registry as part of `pulumi up`.
  * Consumers use {@link Image.ref}, pinned by digest, so pods roll only when the bytes change.
@@ -81,7 +56,6 @@ export class Image extends pulumi.ComponentResource {
         super("esteira:image:Image", name, {}, opts);
 
         const d = IMAGE_DEFAULTS;
-        if (fs.existsSync(args.context)) normalizeContextModes(args.context);
         const cacheRef = `${args.repository}:buildcache`;
         const cache = args.cache ?? d.cache;
 
