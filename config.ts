@@ -600,8 +600,11 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
 /** Plain keys read from `esteira:`; everything else under the namespace is either secret or unknown. */
 const PLAIN_KEYS = Object.keys(plainSchema.shape);
 
-/** Reads the running stack's configuration and validates it. Call before registering any resource. */
-export function loadConfig(): EsteiraConfig {
+/**
+ * Reads the running stack's configuration and validates it. Call before registering any resource.
+ * `commitSha` is the commit being deployed, when known (see {@link deployedCommit}).
+ */
+export function loadConfig(commitSha?: string): EsteiraConfig {
     const config = new pulumi.Config(CONFIG_NAMESPACE);
     const values: Record<string, unknown> = {};
     // Unknown keys (typos such as `esteira:servces`) are passed on so the strict schema names them;
@@ -627,11 +630,14 @@ export function loadConfig(): EsteiraConfig {
         const value = new pulumi.Config(namespace).getSecret(key);
         if (value !== undefined) secrets[name] = value;
     }
-    return parseConfig({ stack: pulumi.getStack(), project: pulumi.getProject(), values, secrets, commitSha: currentCommit() });
+    return parseConfig({ stack: pulumi.getStack(), project: pulumi.getProject(), values, secrets, commitSha });
 }
 
-/** The commit being deployed: GITHUB_SHA in Actions, else the checkout's HEAD, else unknown. */
-function currentCommit(): string | undefined {
+/**
+ * The commit being deployed: GITHUB_SHA in Actions, else the checkout's HEAD, else unknown. Read by
+ * the program's entry point, apart from parsing, so parsing stays pure.
+ */
+export function deployedCommit(): string | undefined {
     if (process.env.GITHUB_SHA) return process.env.GITHUB_SHA;
     try {
         return execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || undefined;

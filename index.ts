@@ -11,9 +11,9 @@ import { GitHubEnvironment } from "./components/github-environment";
 import { Image } from "./components/image";
 import { PromotedImage } from "./components/promoted-image";
 import { SecretKeyRefArgs, WebService } from "./components/web-service";
-import { loadConfig } from "./config";
+import { deployedCommit, loadConfig } from "./config";
 
-const config = loadConfig();
+const config = loadConfig(deployedCommit());
 const { environment: env, protect } = config;
 
 const clusterConfig = config.cluster;
