@@ -1,45 +1,27 @@
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
+import type { BuildSettings, ImagesSettings } from "./config/schema";
 
-export interface ImageArgs {
-    /** Image repository without tag, e.g. `ghcr.io/acme/shop/api`. */
-    repository: string;
-    /** Build context directory, relative to the project (kept relative so state is the same on every machine). */
-    context: string;
-    /** Dockerfile path, relative to the project. Default: `<context>/Dockerfile`. */
-    dockerfile?: string;
-    /** Build arguments. Default: none. */
-    buildArgs?: Record<string, pulumi.Input<string>>;
-    /** Build stage to stop at. Default: the last stage. */
-    target?: string;
-    /** Tags pushed besides the digest, e.g. `sha-<commit>` and the stack name. Default: none. */
-    tags?: string[];
-    /** Registry credentials for the push; the password stays secret. */
-    registry: { address: pulumi.Input<string>; username: pulumi.Input<string>; password: pulumi.Input<string> };
-    /** Build during `pulumi preview` too. Default: false — previews (PR checks) never build or push. */
-    buildOnPreview?: boolean;
-    /** Use the registry as build cache (`<repository>:buildcache`). Default: true. */
-    cache?: boolean;
-    /** Target platforms. Default: `linux/amd64` (DOKS nodes). */
-    platforms?: dockerBuild.Platform[];
-    /** Build network. Default: the builder's default; `host` where the build must reach a registry on loopback. */
-    network?: dockerBuild.NetworkMode;
-    /**
-     * Run the machine's `docker buildx` plugin instead of the provider's embedded client. Default:
-     * false. Where no BuildKit image can be pulled, exec mode with the daemon's own `default`
-     * builder is what builds.
-     */
-    exec?: boolean;
-    /** Existing buildx builder to use, e.g. `default` (the Docker daemon's own). Default: one the provider creates. */
-    builder?: string;
-}
+/**
+ * A service's `image.build` keys and the stack's `esteira:images` keys (config/schema.ts), with the
+ * image's own repository, its tags and the registry to push to.
+ */
+export type ImageArgs = BuildSettings &
+    Omit<ImagesSettings, "repository"> & {
+        /** Image repository without tag, e.g. `ghcr.io/acme/shop/api`. */
+        repository: string;
+        /** Tags pushed besides the digest, e.g. `sha-<commit>` and the stack name. Default: none. */
+        tags?: string[];
+        /** Registry credentials for the push; the token stays secret. */
+        registry: { server: pulumi.Input<string>; username: pulumi.Input<string>; pushToken: pulumi.Input<string> };
+    };
 
 /** Defaults of {@link ImageArgs}, applied once in the component. */
 export const IMAGE_DEFAULTS = {
     buildOnPreview: false,
     cache: true,
-    platforms: ["linux/amd64"] as dockerBuild.Platform[],
+    platforms: ["linux/amd64"] as ("linux/amd64" | "linux/arm64")[],
 };
 
 /**
@@ -64,10 +46,10 @@ export class Image extends pulumi.ComponentResource {
             {
                 context: { location: args.context },
                 dockerfile: { location: args.dockerfile ?? path.posix.join(args.context, "Dockerfile") },
-                buildArgs: args.buildArgs,
+                buildArgs: args.args,
                 target: args.target,
-                platforms: args.platforms ?? d.platforms,
-                network: args.network,
+                platforms: (args.platforms ?? d.platforms) as dockerBuild.Platform[],
+                network: args.network as dockerBuild.NetworkMode | undefined,
                 exec: args.exec,
                 builder: args.builder !== undefined ? { name: args.builder } : undefined,
                 tags: (args.tags ?? []).map((tag) => `${args.repository}:${tag}`),
@@ -75,9 +57,9 @@ export class Image extends pulumi.ComponentResource {
                 buildOnPreview: args.buildOnPreview ?? d.buildOnPreview,
                 registries: [
                     {
-                        address: args.registry.address,
+                        address: args.registry.server,
                         username: args.registry.username,
-                        password: pulumi.secret(args.registry.password),
+                        password: pulumi.secret(args.registry.pushToken),
                     },
                 ],
                 cacheFrom: cache ? [{ registry: { ref: cacheRef } }] : undefined,

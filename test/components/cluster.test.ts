@@ -48,7 +48,7 @@ describe("Cluster", () => {
         const args = (extra: Partial<DigitalOceanClusterArgs> = {}): DigitalOceanClusterArgs => ({
             mode: "digitalocean",
             apiToken: "do-token",
-            clusterName: "esteira-homolog",
+            name: "esteira-homolog",
             region: "nyc1",
             version: "1.33.1-do.0",
             nodePool: { size: "s-2vcpu-4gb", minNodes: 2, maxNodes: 5 },
@@ -162,7 +162,7 @@ describe("Cluster", () => {
 
     describe("stack mode", () => {
         it("reads kubeconfig and cluster id from the owning stack, and creates no cluster", async () => {
-            const { recorder, cluster, provider } = await build({ mode: "stack", fromStack: "homolog" });
+            const { recorder, cluster, provider } = await build({ mode: "stack", stack: "homolog" });
             const reference = recorder.reads.find((r) => r.type === "pulumi:pulumi:StackReference");
             assert.strictEqual(reference?.id, "organization/esteira/homolog");
             assert.deepStrictEqual(

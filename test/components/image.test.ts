@@ -10,7 +10,7 @@ async function build(extra: Partial<ImageArgs> = {}) {
     const image = new Image("api", {
         repository: "ghcr.io/acme/shop/api",
         context: "app",
-        registry: { address: "ghcr.io", username: "bot", password: "push-token" },
+        registry: { server: "ghcr.io", username: "bot", pushToken: "push-token" },
         ...extra,
     });
     await recorder.settle();
@@ -66,7 +66,7 @@ describe("Image", () => {
     it("passes build args, target, Dockerfile, platforms and network", async () => {
         const { built } = await build({
             dockerfile: "docker/api.Dockerfile",
-            buildArgs: { BASE_IMAGE: "node:20" },
+            args: { BASE_IMAGE: "node:20" },
             target: "runtime",
             platforms: ["linux/arm64"],
             network: "host",

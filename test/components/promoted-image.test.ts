@@ -3,10 +3,10 @@ import { PromotedImage } from "../../components/promoted-image";
 import { stackReferenceName } from "../../components/stack-reference";
 import { fakeDigest, OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
 
-async function promote(fromStack: string, service = "sample") {
+async function promote(promoteFrom: string, service = "sample") {
     const recorder = new Recorder();
     await recorder.install("prod");
-    const image = new PromotedImage(service, { fromStack, service });
+    const image = new PromotedImage(service, { promoteFrom, service });
     // Taken before settling, so a failed reference is handled as it fails, not later.
     const ref = promiseOf(image.ref);
     ref.catch(() => undefined);
