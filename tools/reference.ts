@@ -208,3 +208,38 @@ export function referenceSections(): Record<string, string> {
     }
     return sections;
 }
+
+// ---- Restated defaults ---------------------------------------------------------------------
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Keys whose value is the default the program applies anyway, as `<key path> = <value>`: a stack
+ * file that restates a default hides what actually differs between environments.
+ */
+export function restatedDefaults(value: unknown, node: Node = keysSchema(), path = ""): string[] {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return [];
+    const record = value as Record<string, unknown>;
+    // Unions: the mode the value names, or the object form among the alternatives.
+    const alternatives = node.oneOf ?? node.anyOf;
+    if (alternatives) {
+        const match = alternatives.find((alternative) =>
+            alternative.properties?.mode ? alternative.properties.mode.const === record.mode : alternative.type === "object",
+        );
+        return match ? restatedDefaults(value, match, path) : [];
+    }
+    if (node.properties) {
+        return Object.entries(record).flatMap(([key, child]) => {
+            const schema = node.properties?.[key];
+            if (!schema) return [];
+            const at = path ? `${path}.${key}` : key;
+            if (schema.default !== undefined && same(child, schema.default)) return [`${at} = ${JSON.stringify(child)}`];
+            return restatedDefaults(child, schema, at);
+        });
+    }
+    if (typeof node.additionalProperties === "object") {
+        const each = node.additionalProperties;
+        return Object.entries(record).flatMap(([key, child]) => restatedDefaults(child, each, path ? `${path}.${key}` : key));
+    }
+    return [];
+}
