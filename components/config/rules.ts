@@ -30,6 +30,9 @@ export const dns1035Label = (what: string) =>
         })
         .meta({ format: "dns-1035-label" });
 
+/** A string that must not be empty (messages say "must not be empty"). */
+export const nonEmpty = () => z.string().min(1);
+
 export const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
 export const portNumber = int(1, 65535);
 export const percent = int(1, 100);

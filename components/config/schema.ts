@@ -17,6 +17,7 @@ import {
     dns1123Label,
     ENV_VAR_NAME,
     int,
+    nonEmpty,
     percent,
     portNumber,
     rangeProblem,
@@ -66,16 +67,12 @@ const compute = (defaults: { cpuMillicores: number; memoryMiB: number }) =>
 
 /** How a service's image is built: paths are relative to the project. */
 export const buildSchema = z.strictObject({
-    context: z.string().min(1).meta(doc("build context directory, relative to the project")),
-    dockerfile: z
-        .string()
-        .min(1)
+    context: nonEmpty().meta(doc("build context directory, relative to the project")),
+    dockerfile: nonEmpty()
         .optional()
         .meta(doc("Dockerfile", text("<context>/Dockerfile"))),
     args: z.record(z.string(), z.string()).optional().meta(doc("build arguments")),
-    target: z
-        .string()
-        .min(1)
+    target: nonEmpty()
         .optional()
         .meta(doc("build stage to stop at", text("the last stage"))),
 });
@@ -84,7 +81,7 @@ export type BuildSettings = z.infer<typeof buildSchema>;
 const imageFields = z
     .strictObject(
         {
-            ref: z.string().min(1).optional().meta(doc("an image reference to run as it is")),
+            ref: nonEmpty().optional().meta(doc("an image reference to run as it is")),
             build: buildSchema.optional().meta(doc("build from a context and push to `<images.repository>/<service>`")),
             promoteFrom: stackName("promoteFrom must be a stack name or <organization>/<project>/<stack>")
                 .optional()
@@ -117,7 +114,7 @@ export const imageSchema = z
     .transform((image) => image as ImageSource)
     .meta(doc("where the image comes from: a reference, `build: {…}` or `promoteFrom: <stack>`"));
 
-const secretKeyRef = z.strictObject({ secretName: dns1123Label("secretName"), key: z.string().min(1) });
+const secretKeyRef = z.strictObject({ secretName: dns1123Label("secretName"), key: nonEmpty() });
 
 export const serviceSchema = z
     .strictObject({
@@ -125,7 +122,7 @@ export const serviceSchema = z
         migrate: z
             .strictObject({
                 command: z
-                    .array(z.string().min(1))
+                    .array(nonEmpty())
                     .min(1, { error: "command must have at least one element" })
                     .meta(doc("command, e.g. `[node, dist/migrate.js]`")),
                 timeoutSeconds: int(1).optional().meta(doc("how long the Job may run", ws.migrate.timeoutSeconds)),
@@ -224,12 +221,10 @@ const cd = CLUSTER_DEFAULTS;
 
 const nodePoolSchema = z
     .strictObject({
-        size: z.string().min(1).meta(doc("Droplet size slug, e.g. `s-2vcpu-4gb`")),
+        size: nonEmpty().meta(doc("Droplet size slug, e.g. `s-2vcpu-4gb`")),
         minNodes: int(1).meta(doc("fewest nodes")),
         maxNodes: int(1).meta(doc("most nodes; above `minNodes` the pool autoscales")),
-        name: z
-            .string()
-            .min(1)
+        name: nonEmpty()
             .optional()
             .meta(doc("node pool name", text("<cluster name>-pool"))),
         labels: z.record(z.string(), z.string()).optional().meta(doc("Kubernetes labels of the nodes")),
@@ -244,8 +239,8 @@ const digitalOceanCluster = z.strictObject({
     name: dns1123Label("name")
         .optional()
         .meta(doc("cluster name", text("<project>-<environment>"))),
-    region: z.string().min(1).meta(doc("region slug, e.g. `nyc1`")),
-    version: z.string().min(1).meta(doc("pinned DOKS version slug (`doctl kubernetes options versions`)")),
+    region: nonEmpty().meta(doc("region slug, e.g. `nyc1`")),
+    version: nonEmpty().meta(doc("pinned DOKS version slug (`doctl kubernetes options versions`)")),
     ha: z.boolean().optional().meta(doc("highly available control plane", cd.ha)),
     autoUpgrade: z.boolean().optional().meta(doc("let DigitalOcean apply patch upgrades in the maintenance window", cd.autoUpgrade)),
     maintenance: z
@@ -259,9 +254,7 @@ const digitalOceanCluster = z.strictObject({
         })
         .optional()
         .meta(doc("maintenance window")),
-    vpcIpRange: z
-        .string()
-        .min(1)
+    vpcIpRange: nonEmpty()
         .optional()
         .meta(doc("IP range of the VPC, e.g. `10.10.0.0/16`", text("chosen by DigitalOcean"))),
     nodePool: nodePoolSchema.meta(doc("the node pool; the autoscaled node count never shows up as a diff")),
@@ -270,19 +263,13 @@ const digitalOceanCluster = z.strictObject({
 
 const kubeconfigCluster = z.strictObject({
     mode: z.literal("kubeconfig").meta(doc("an existing cluster (kind, minikube, any other)")),
-    kubeconfigPath: z
-        .string()
-        .min(1)
+    kubeconfigPath: nonEmpty()
         .optional()
         .meta(doc("kubeconfig file (`~` expanded)", text("esteira:kubeconfig, else the ambient kubeconfig"))),
-    context: z
-        .string()
-        .min(1)
+    context: nonEmpty()
         .optional()
         .meta(doc("kubeconfig context", text("the current context"))),
-    clusterIdentifier: z
-        .string()
-        .min(1)
+    clusterIdentifier: nonEmpty()
         .optional()
         .meta(
             doc(
@@ -321,11 +308,11 @@ const digitalOceanDatabase = z.strictObject({
     name: dns1123Label("name")
         .optional()
         .meta(doc("database cluster name", text("<project>-<environment>-db"))),
-    version: z.string().min(1).optional().meta(doc("PostgreSQL major version", dd.version)),
-    size: z.string().min(1).optional().meta(doc("size slug", dd.size)),
+    version: nonEmpty().optional().meta(doc("PostgreSQL major version", dd.version)),
+    size: nonEmpty().optional().meta(doc("size slug", dd.size)),
     nodeCount: int(1, 3).optional().meta(doc("nodes; 2 or more keeps a hot standby", dd.nodeCount)),
-    databaseName: z.string().min(1).optional().meta(doc("database", dd.databaseName)),
-    user: z.string().min(1).optional().meta(doc("database user (DigitalOcean generates its password)", dd.user)),
+    databaseName: nonEmpty().optional().meta(doc("database", dd.databaseName)),
+    user: nonEmpty().optional().meta(doc("database user (DigitalOcean generates its password)", dd.user)),
     pool: z
         .strictObject({
             size: int(1).meta(doc("connections")),
@@ -345,14 +332,10 @@ const externalDatabase = z.strictObject({
 const sharedDatabase = z.strictObject({
     mode: z.literal("shared").meta(doc("a database and user of this stack's own in another stack's database cluster")),
     stack: stackName().meta(doc("stack that owns the database cluster (e.g. homolog); its `databaseClusterId` output is read")),
-    databaseName: z
-        .string()
-        .min(1)
+    databaseName: nonEmpty()
         .optional()
         .meta(doc("database", text("<project>-<environment>"))),
-    user: z
-        .string()
-        .min(1)
+    user: nonEmpty()
         .optional()
         .meta(doc("database user", text("<project>-<environment>"))),
     secretName,
@@ -366,8 +349,8 @@ export type DatabaseSettings = z.infer<typeof databaseSchema>;
 // ---- registry, images, GitHub --------------------------------------------------------------
 
 export const registrySchema = z.strictObject({
-    server: z.string().min(1).meta(doc("registry host, e.g. `ghcr.io`")),
-    username: z.string().min(1).meta(doc("account that owns esteira:registryToken")),
+    server: nonEmpty().meta(doc("registry host, e.g. `ghcr.io`")),
+    username: nonEmpty().meta(doc("account that owns esteira:registryToken")),
     pullSecretName: dns1123Label("pullSecretName")
         .optional()
         .meta(doc("name of the `kubernetes.io/dockerconfigjson` Secret", ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName)),
@@ -405,9 +388,7 @@ export const imagesSchema = z.strictObject({
                 text("false: the provider's own client"),
             ),
         ),
-    builder: z
-        .string()
-        .min(1)
+    builder: nonEmpty()
         .optional()
         .meta(doc("existing buildx builder, e.g. `default` (the Docker daemon's own)", text("one the provider creates"))),
 });
@@ -420,15 +401,13 @@ export const githubSchema = z
             .string()
             .regex(/^[A-Za-z0-9._-]+$/, { error: "repository is the repository's name alone; its owner is github:owner" })
             .meta(doc("repository name (the owner is `github:owner`)")),
-        environment: z
-            .string()
-            .min(1)
+        environment: nonEmpty()
             .optional()
             .meta(doc("GitHub environment name", text("the environment name"))),
         reviewers: z
             .strictObject({
-                users: z.array(z.string().min(1)).optional().meta(doc("logins")),
-                teams: z.array(z.string().min(1)).optional().meta(doc("team slugs")),
+                users: z.array(nonEmpty()).optional().meta(doc("logins")),
+                teams: z.array(nonEmpty()).optional().meta(doc("team slugs")),
             })
             .optional()
             .meta(doc(`whose approval a deployment waits for; at most ${MAX_REVIEWERS} in all`, text("none"))),
@@ -438,8 +417,8 @@ export const githubSchema = z
             .union([
                 z.enum(["all", "protected"]),
                 z.strictObject({
-                    branches: z.array(z.string().min(1)).optional().meta(doc("branch patterns")),
-                    tags: z.array(z.string().min(1)).optional().meta(doc("tag patterns, e.g. `v*`")),
+                    branches: z.array(nonEmpty()).optional().meta(doc("branch patterns")),
+                    tags: z.array(nonEmpty()).optional().meta(doc("tag patterns, e.g. `v*`")),
                 }),
             ])
             .optional()
