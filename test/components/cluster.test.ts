@@ -136,6 +136,12 @@ describe("Cluster", () => {
             assert.deepStrictEqual(doks.ignoreChanges, []);
         });
 
+        it("refuses a node pool whose minNodes exceeds maxNodes, as the config does", async () => {
+            await assert.rejects(buildDo({ nodePool: { size: "s-1vcpu-2gb", minNodes: 3, maxNodes: 2 } }), {
+                message: "homolog: nodePool: minNodes (3) must be <= maxNodes (2)",
+            });
+        });
+
         it("builds the kubeconfig from endpoint, CA and API token, never from the expiring rawConfig", async () => {
             const { cluster } = await buildDo();
             const kubeconfig = JSON.parse((await promiseOf(cluster.kubeconfig))!);
