@@ -2,6 +2,9 @@
  * `npm run docs`: regenerates what is derived from the program — the README's configuration
  * reference and environment diagrams, and the stack files' JSON Schema (stacks/stack.schema.json).
  * `npm test` (test/docs.test.ts) fails while any of them is stale.
+ *
+ *   npm run -s docs                       regenerate
+ *   npm run -s docs -- --diagram <stack>  print Pulumi.<stack>.yaml's diagram (Mermaid), writing nothing
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -33,13 +36,18 @@ export function writeBlocks(text: string, blocks: Record<string, string>): strin
     return text;
 }
 
+/** A stack file's environment as a Mermaid block, e.g. for a pull request's preview comment. */
+export async function diagramOf(stack: string): Promise<string> {
+    const { recorder } = await evaluated(stack);
+    return `\`\`\`mermaid\n${environmentDiagram(recorder.resources, recorder.reads)}\n\`\`\``;
+}
+
 /** One diagram per environment, each drawn from an evaluation of its stack file under mocks. */
 export async function diagrams(): Promise<string> {
     const parts: string[] = [];
     for (const { stack, file } of stackCases()) {
-        const { recorder } = await evaluated(stack);
         const title = stack === PR_STACK ? `pr-<number> (\`${file}\`, drawn as ${PR_STACK})` : `${stack} (\`${file}\`)`;
-        parts.push(`**${title}**\n\n\`\`\`mermaid\n${environmentDiagram(recorder.resources, recorder.reads)}\n\`\`\``);
+        parts.push(`**${title}**\n\n${await diagramOf(stack)}`);
     }
     return parts.join("\n\n");
 }
@@ -63,7 +71,10 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-    main().catch((err) => {
+    // `--diagram <stack>` prints that stack file's diagram instead of writing anything.
+    const [flag, stack] = process.argv.slice(2);
+    const run = flag === "--diagram" && stack ? diagramOf(stack).then((block) => console.log(block)) : main();
+    run.catch((err) => {
         console.error(err);
         process.exit(1);
     });
