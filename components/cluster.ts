@@ -3,8 +3,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as os from "os";
 import * as path from "path";
-import type { ClusterSettings } from "./config/schema";
-import { invariant, rangeProblem } from "./config/rules";
+import type { ClusterSettings } from "../config/schema";
+import { invariant, rangeProblem } from "../config/rules";
 import { readStack } from "./stack-reference";
 
 type Mode<M extends ClusterSettings["mode"]> = Extract<ClusterSettings, { mode: M }>;

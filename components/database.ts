@@ -1,6 +1,6 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
-import type { DatabaseSettings } from "./config/schema";
+import type { DatabaseSettings } from "../config/schema";
 import { readStack } from "./stack-reference";
 
 type Mode<M extends DatabaseSettings["mode"]> = Extract<DatabaseSettings, { mode: M }>;

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { RegistrySettings } from "./config/schema";
+import type { RegistrySettings } from "../config/schema";
 
 /** Defaults of {@link EnvironmentNamespaceArgs}, applied once in the component. */
 export const ENVIRONMENT_NAMESPACE_DEFAULTS = {

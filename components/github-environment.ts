@@ -1,6 +1,6 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import type { GitHubSettings } from "./config/schema";
+import type { GitHubSettings } from "../config/schema";
 
 /**
  * The stack file's `esteira:github` keys (config/schema.ts), with the environment's name set, plus

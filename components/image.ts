@@ -1,7 +1,7 @@
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import type { BuildSettings, ImagesSettings } from "./config/schema";
+import type { BuildSettings, ImagesSettings } from "../config/schema";
 
 /**
  * A service's `image.build` keys and the stack's `esteira:images` keys (config/schema.ts), with the

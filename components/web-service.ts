@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServiceSettings } from "./config/schema";
-import { invariant, replicasProblem } from "./config/rules";
+import type { ServiceSettings } from "../config/schema";
+import { invariant, replicasProblem } from "../config/rules";
 import { autoscaler } from "./parts/autoscaler";
 import { disruptionBudget } from "./parts/disruption-budget";
 import { migrationJob } from "./parts/migration-job";

@@ -1,7 +1,7 @@
 /** A PodDisruptionBudget that lets node drains take one pod at a time. */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { invariant } from "../config/rules";
+import { invariant } from "../../config/rules";
 
 export interface DisruptionBudgetArgs {
     metadata: k8s.types.input.meta.v1.ObjectMeta;

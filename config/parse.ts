@@ -7,11 +7,11 @@
  * (environment, namespace, names derived from them, image tags) are derived here.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterArgs } from "../cluster";
-import { DATABASE_DEFAULTS, type DatabaseArgs } from "../database";
-import type { GitHubEnvironmentArgs } from "../github-environment";
-import type { ImageArgs } from "../image";
-import type { WebServiceArgs } from "../web-service";
+import type { ClusterArgs } from "../components/cluster";
+import { DATABASE_DEFAULTS, type DatabaseArgs } from "../components/database";
+import type { GitHubEnvironmentArgs } from "../components/github-environment";
+import type { ImageArgs } from "../components/image";
+import type { WebServiceArgs } from "../components/web-service";
 import { ConfigError, describe, formatIssue } from "./errors";
 import { dns1123Label } from "./rules";
 import { ImageSource, RegistrySettings, SECRET_KEYS, SecretName, stackSchema, StackSettings } from "./schema";

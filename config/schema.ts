@@ -6,12 +6,12 @@
  * reference and the stack files' JSON Schema are generated from this file (`npm run docs`).
  */
 import { z } from "zod";
-import { CLUSTER_DEFAULTS } from "../cluster";
-import { DATABASE_DEFAULTS } from "../database";
-import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../environment-namespace";
-import { GITHUB_ENVIRONMENT_DEFAULTS, MAX_REVIEWERS } from "../github-environment";
-import { IMAGE_DEFAULTS } from "../image";
-import { WEB_SERVICE_DEFAULTS } from "../web-service";
+import { CLUSTER_DEFAULTS } from "../components/cluster";
+import { DATABASE_DEFAULTS } from "../components/database";
+import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namespace";
+import { GITHUB_ENVIRONMENT_DEFAULTS, MAX_REVIEWERS } from "../components/github-environment";
+import { IMAGE_DEFAULTS } from "../components/image";
+import { WEB_SERVICE_DEFAULTS } from "../components/web-service";
 import {
     dns1035Label,
     dns1123Label,

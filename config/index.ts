@@ -1,17 +1,17 @@
 /**
  * Reading the running stack's configuration: the one impure edge of configuration. Everything it
- * reads goes through {@link parseConfig} (components/config/), which validates it and hands each
+ * reads goes through {@link parseConfig} (config/), which validates it and hands each
  * component its Args; invalid configuration throws a {@link ConfigError} before the program
  * registers a single resource.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "child_process";
-import { CONFIG_NAMESPACE } from "./components/config/errors";
-import { EsteiraConfig, parseConfig } from "./components/config/parse";
-import { SECRET_KEYS, SecretName, stackSchema } from "./components/config/schema";
+import { CONFIG_NAMESPACE } from "./errors";
+import { EsteiraConfig, parseConfig } from "./parse";
+import { SECRET_KEYS, SecretName, stackSchema } from "./schema";
 
-export { ConfigError, CONFIG_NAMESPACE } from "./components/config/errors";
-export { parseConfig, type EsteiraConfig, type RawConfig } from "./components/config/parse";
+export { ConfigError, CONFIG_NAMESPACE } from "./errors";
+export { parseConfig, type EsteiraConfig, type RawConfig } from "./parse";
 
 /** Plain keys read from `esteira:`; everything else under the namespace is either secret or unknown. */
 const PLAIN_KEYS = Object.keys(stackSchema.shape);
