@@ -3,68 +3,31 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as os from "os";
 import * as path from "path";
+import type { ClusterSettings } from "../config/schema";
+import { invariant, rangeProblem } from "../config/rules";
 import { readStack } from "./stack-reference";
 
-/** A DigitalOcean Kubernetes (DOKS) cluster in its own VPC, created by this stack. */
-export interface DigitalOceanClusterArgs {
-    mode: "digitalocean";
+type Mode<M extends ClusterSettings["mode"]> = Extract<ClusterSettings, { mode: M }>;
+
+/**
+ * A DigitalOcean Kubernetes (DOKS) cluster in its own VPC, created by this stack: the stack file's
+ * `esteira:cluster` keys (config/schema.ts), plus the API token and `protect`.
+ */
+export type DigitalOceanClusterArgs = Mode<"digitalocean"> & {
     /** DigitalOcean API token (secret); the kubeconfig authenticates with it, so it never expires. */
     apiToken: pulumi.Input<string>;
-    /** Cluster name. Default: the component name. */
-    clusterName?: string;
-    /** Region slug, e.g. `nyc1`. */
-    region: string;
-    /** DOKS version slug, pinned, e.g. `1.33.1-do.0`. */
-    version: string;
-    /** Highly available control plane. Default: false. */
-    ha?: boolean;
-    /** Let DigitalOcean upgrade patch versions in the maintenance window. Default: false (the version stays as pinned). */
-    autoUpgrade?: boolean;
-    /** Maintenance window. Default: sunday at 04:00 UTC. */
-    maintenance?: { day?: string; startTime?: string };
-    /** IP range of the VPC, e.g. `10.10.0.0/16`. Default: chosen by DigitalOcean. */
-    vpcIpRange?: string;
-    nodePool: {
-        /** Droplet size slug, e.g. `s-2vcpu-4gb`. */
-        size: string;
-        /** Fewest nodes. */
-        minNodes: number;
-        /** Most nodes; above minNodes the pool autoscales. */
-        maxNodes: number;
-        /** Node pool name. Default: `<clusterName>-pool`. */
-        name?: string;
-        /** Kubernetes labels for the nodes. Default: none. */
-        labels?: Record<string, string>;
-    };
     /** `protect` the cluster against deletion. Default: false. */
     protect?: boolean;
-    /** DigitalOcean tags. Default: none. */
-    tags?: string[];
-}
+};
 
 /** An existing cluster reached through a kubeconfig (kind, minikube, or any other cluster). */
-export interface KubeconfigClusterArgs {
-    mode: "kubeconfig";
+export type KubeconfigClusterArgs = Mode<"kubeconfig"> & {
     /** Kubeconfig contents (secret). Default: the file at `kubeconfigPath`, else the ambient kubeconfig. */
     kubeconfig?: pulumi.Input<string>;
-    /** Path to a kubeconfig file; `~` is expanded. Default: the ambient kubeconfig ($KUBECONFIG or ~/.kube/config). */
-    kubeconfigPath?: string;
-    /** Context to use. Default: the kubeconfig's current context. */
-    context?: string;
-    /**
-     * Stable name of the cluster. The Kubernetes provider is replaced — and with it every object
-     * it manages — only when this changes, not when the kubeconfig's credentials do.
-     * Default: the context, else `kubeconfig`.
-     */
-    clusterIdentifier?: string;
-}
+};
 
-/** A cluster another stack owns (e.g. homolog's, for ephemeral pull-request stacks). */
-export interface SharedClusterArgs {
-    mode: "stack";
-    /** Stack whose `kubeconfig` and `clusterId` outputs reach the cluster. */
-    fromStack: string;
-}
+/** A cluster another stack owns (e.g. homolog's, for ephemeral pull-request stacks), read from its outputs. */
+export type SharedClusterArgs = Mode<"stack">;
 
 export type ClusterArgs = DigitalOceanClusterArgs | KubeconfigClusterArgs | SharedClusterArgs;
 
@@ -125,7 +88,7 @@ export class Cluster extends pulumi.ComponentResource {
 
         if (args.mode === "digitalocean") {
             const d = CLUSTER_DEFAULTS;
-            const clusterName = args.clusterName ?? name;
+            const clusterName = args.name ?? name;
             const vpc = new digitalocean.Vpc(
                 `${name}-vpc`,
                 { name: `${clusterName}-vpc`, region: args.region, ipRange: args.vpcIpRange },
@@ -133,6 +96,7 @@ export class Cluster extends pulumi.ComponentResource {
             );
             this.vpcId = vpc.id;
             const pool = args.nodePool;
+            invariant(this, name, "nodePool", rangeProblem("minNodes", pool.minNodes, "maxNodes", pool.maxNodes));
             const autoScale = pool.maxNodes > pool.minNodes;
             this.kubernetesCluster = new digitalocean.KubernetesCluster(
                 `${name}-cluster`,
@@ -177,7 +141,7 @@ export class Cluster extends pulumi.ComponentResource {
             });
             this.clusterIdentifier = cluster.id;
         } else if (args.mode === "stack") {
-            const source = readStack(this, name, args.fromStack);
+            const source = readStack(this, name, args.stack);
             this.kubeconfig = pulumi.secret(source.requireOutput("kubeconfig") as pulumi.Output<string>);
             this.clusterIdentifier = source.requireOutput("clusterId") as pulumi.Output<string>;
         } else {

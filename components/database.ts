@@ -1,53 +1,35 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
+import type { DatabaseSettings } from "../config/schema";
 import { readStack } from "./stack-reference";
 
-/** A managed PostgreSQL cluster created by this stack, reachable only from the Kubernetes cluster. */
-export interface DigitalOceanDatabaseArgs {
-    mode: "digitalocean";
-    /** Region slug; keep it the cluster's so the private network reaches it. */
-    region: string;
-    /** VPC of the Kubernetes cluster (`privateNetworkUuid`). Default: the region's default VPC. */
+type Mode<M extends DatabaseSettings["mode"]> = Extract<DatabaseSettings, { mode: M }>;
+
+/** The Kubernetes cluster a database serves: its VPC and its id, the only source the firewall admits. */
+export interface DatabaseClusterLink {
+    /** Default: the region's default VPC. */
     vpcId?: pulumi.Input<string>;
-    /** DOKS cluster id, the only source the database firewall admits. */
-    kubernetesClusterId: pulumi.Input<string>;
-    /** Database cluster name. Default: the component name. */
-    clusterName?: string;
-    /** PostgreSQL major version. Default: `16`. */
-    version?: string;
-    /** Size slug. Default: `db-s-1vcpu-1gb`. */
-    size?: string;
-    /** Nodes; 2 or more gives a hot standby. Default: 1. */
-    nodeCount?: number;
-    /** Database name. Default: `app`. */
-    databaseName?: string;
-    /** Database user. Default: `app`. */
-    userName?: string;
-    /** PgBouncer pool in front of the database; only created when given. Default mode: `transaction`. */
-    pool?: { size: number; mode?: "transaction" | "session" | "statement" };
+    clusterIdentifier: pulumi.Input<string>;
+}
+
+/**
+ * A managed PostgreSQL cluster created by this stack, reachable only from the Kubernetes cluster:
+ * the stack file's `esteira:database` keys (config/schema.ts), plus the cluster and `protect`.
+ */
+export type DigitalOceanDatabaseArgs = Mode<"digitalocean"> & {
+    cluster: DatabaseClusterLink;
     /** `protect` the database cluster and the database. Default: false. */
     protect?: boolean;
-    /** DigitalOcean tags. Default: none. */
-    tags?: string[];
-}
+};
 
-/** A database this stack does not manage, given by its connection URL. */
-export interface ExternalDatabaseArgs {
-    mode: "external";
-    /** Connection URL (secret), e.g. `postgresql://user:pass@host:5432/db?sslmode=require`. */
-    url: pulumi.Input<string>;
-}
+/** The other modes take the cluster too, unused, so every mode is wired the same way. */
+type AnyCluster = { cluster?: DatabaseClusterLink };
 
-/** A database and user of this stack's own inside a database cluster another stack owns. */
-export interface SharedDatabaseArgs {
-    mode: "shared";
-    /** Stack whose `databaseClusterId` output names the database cluster. */
-    fromStack: string;
-    /** Database name; make it unique per stack. */
-    databaseName: string;
-    /** Database user; make it unique per stack. */
-    userName: string;
-}
+/** A database this stack does not manage, given by its connection URL (secret). */
+export type ExternalDatabaseArgs = Mode<"external"> & AnyCluster & { url: pulumi.Input<string> };
+
+/** A database and user of this stack's own inside a database cluster another stack owns; name both uniquely per stack. */
+export type SharedDatabaseArgs = Mode<"shared"> & AnyCluster & { databaseName: string; user: string };
 
 export type DatabaseArgs = DigitalOceanDatabaseArgs | ExternalDatabaseArgs | SharedDatabaseArgs;
 
@@ -57,8 +39,9 @@ export const DATABASE_DEFAULTS = {
     size: "db-s-1vcpu-1gb",
     nodeCount: 1,
     databaseName: "app",
-    userName: "app",
-    poolMode: "transaction",
+    user: "app",
+    pool: { mode: "transaction" },
+    secretName: "db-credentials",
     protect: false,
 } as const;
 
@@ -96,15 +79,21 @@ export class Database extends pulumi.ComponentResource {
     public readonly databaseCluster?: digitalocean.DatabaseCluster;
     /** The managed cluster's id, when this stack created one (for stacks that share it). */
     public readonly databaseClusterId?: pulumi.Output<string>;
+    /** The Kubernetes Secret the URLs belong in, as `DATABASE_URL` and `DATABASE_DIRECT_URL`. */
+    public readonly secretName: string;
+    /** The Secret's contents: `DATABASE_URL` (pooled when there is a pool) and `DATABASE_DIRECT_URL`. Secret. */
+    public readonly secretData: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:database:Database", name, {}, opts);
+        const d = DATABASE_DEFAULTS;
+        this.secretName = args.secretName ?? d.secretName;
 
         if (args.mode === "external") {
             this.connectionUrl = pulumi.secret(args.url);
             this.directUrl = this.connectionUrl;
         } else if (args.mode === "shared") {
-            const source = readStack(this, name, args.fromStack);
+            const source = readStack(this, name, args.stack);
             // Read, not owned: destroying this stack removes its database and user, never the cluster.
             const cluster = digitalocean.DatabaseCluster.get(
                 `${name}-cluster`,
@@ -112,21 +101,20 @@ export class Database extends pulumi.ComponentResource {
                 undefined,
                 { parent: this },
             );
-            ({ directUrl: this.directUrl } = this.addDatabase(name, cluster, args.databaseName, args.userName, false));
+            ({ directUrl: this.directUrl } = this.addDatabase(name, cluster, args.databaseName, args.user, false));
             this.connectionUrl = this.directUrl;
         } else {
-            const d = DATABASE_DEFAULTS;
             const protect = args.protect ?? d.protect;
             this.databaseCluster = new digitalocean.DatabaseCluster(
                 `${name}-cluster`,
                 {
-                    name: args.clusterName ?? name,
+                    name: args.name ?? name,
                     engine: "pg",
                     version: args.version ?? d.version,
                     size: args.size ?? d.size,
                     nodeCount: args.nodeCount ?? d.nodeCount,
                     region: args.region,
-                    privateNetworkUuid: args.vpcId,
+                    privateNetworkUuid: args.cluster.vpcId,
                     tags: args.tags,
                 },
                 { parent: this, protect },
@@ -137,14 +125,14 @@ export class Database extends pulumi.ComponentResource {
             new digitalocean.DatabaseFirewall(
                 `${name}-firewall`,
                 // Only the Kubernetes cluster's nodes may connect; the port is never public.
-                { clusterId: cluster.id, rules: [{ type: "k8s", value: args.kubernetesClusterId }] },
+                { clusterId: cluster.id, rules: [{ type: "k8s", value: args.cluster.clusterIdentifier }] },
                 { parent: this },
             );
             const { database, user, directUrl } = this.addDatabase(
                 name,
                 cluster,
                 args.databaseName ?? d.databaseName,
-                args.userName ?? d.userName,
+                args.user ?? d.user,
                 protect,
             );
             this.directUrl = directUrl;
@@ -157,7 +145,7 @@ export class Database extends pulumi.ComponentResource {
                         dbName: database.name,
                         user: user.name,
                         size: args.pool.size,
-                        mode: args.pool.mode ?? d.poolMode,
+                        mode: args.pool.mode ?? d.pool.mode,
                     },
                     { parent: this },
                 );
@@ -173,7 +161,11 @@ export class Database extends pulumi.ComponentResource {
             }
         }
 
+        this.secretData = { DATABASE_URL: this.connectionUrl, DATABASE_DIRECT_URL: this.directUrl };
+
         this.registerOutputs({
+            secretName: this.secretName,
+            secretData: this.secretData,
             connectionUrl: this.connectionUrl,
             directUrl: this.directUrl,
             databaseCluster: this.databaseCluster,

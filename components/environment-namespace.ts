@@ -1,19 +1,22 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { RegistrySettings } from "../config/schema";
+
+/** Defaults of {@link EnvironmentNamespaceArgs}, applied once in the component. */
+export const ENVIRONMENT_NAMESPACE_DEFAULTS = {
+    pullSecretName: "registry-credentials",
+} as const;
 
 export interface EnvironmentNamespaceArgs {
     /** Namespace name (a DNS-1123 label). */
     namespace: pulumi.Input<string>;
     /** Environment name, written to the `environment` label of the namespace and the pull secret. */
     environment: pulumi.Input<string>;
-    /** Container registry the pull secret authenticates to, e.g. `ghcr.io`. */
-    registryServer: pulumi.Input<string>;
-    /** Registry user name (for GHCR, the account that owns the token). */
-    registryUsername: pulumi.Input<string>;
-    /** Registry token with pull rights (for GHCR, `read:packages`). Kept secret. */
-    registryToken: pulumi.Input<string>;
-    /** Name of the `kubernetes.io/dockerconfigjson` Secret. Default: `registry-credentials`. */
-    pullSecretName?: pulumi.Input<string>;
+    /**
+     * The stack file's `esteira:registry` (server, username, pullSecretName; see config/schema.ts)
+     * and the token with pull rights (for GHCR, `read:packages`), kept secret.
+     */
+    registry: RegistrySettings & { token: pulumi.Input<string> };
     /** Extra labels for the namespace. Default: none. */
     labels?: Record<string, pulumi.Input<string>>;
     /**
@@ -50,7 +53,7 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
         this.namespaceName = namespace.metadata.name;
 
         const dockerConfigJson = pulumi.secret(
-            pulumi.all([args.registryServer, args.registryUsername, args.registryToken]).apply(([server, username, token]) =>
+            pulumi.all([args.registry.server, args.registry.username, args.registry.token]).apply(([server, username, token]) =>
                 JSON.stringify({
                     auths: {
                         [server]: {
@@ -67,7 +70,7 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
             `${name}-pull-secret`,
             {
                 metadata: {
-                    name: args.pullSecretName ?? "registry-credentials",
+                    name: args.registry.pullSecretName ?? ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName,
                     namespace: this.namespaceName,
                     labels,
                 },

@@ -1,42 +1,29 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
+import type { GitHubSettings } from "../config/schema";
 
-/** Which refs may deploy to the environment. */
-export type DeploymentRefs =
-    /** Any branch or tag. */
-    | { kind: "all" }
-    /** Only branches with branch protection. */
-    | { kind: "protected" }
-    /** Only branches and tags matching these patterns (e.g. tags `v*` for releases). */
-    | { kind: "patterns"; branches?: string[]; tags?: string[] };
-
-export interface GitHubEnvironmentArgs {
-    /** Repository name (the owner is the GitHub provider's `github:owner`). */
-    repository: string;
+/**
+ * The stack file's `esteira:github` keys (config/schema.ts), with the environment's name set, plus
+ * the values of the Actions secrets `actionsSecrets` turns on and the Actions variables.
+ */
+export type GitHubEnvironmentArgs = Omit<GitHubSettings, "environment"> & {
     /** Environment name. */
     environment: string;
-    /** Users (logins) whose approval a deployment waits for. Default: none. */
-    reviewerUsers?: string[];
-    /** Teams (slugs) whose approval a deployment waits for. Default: none. */
-    reviewerTeams?: string[];
-    /** Forbid approving one's own deployment. Default: true. */
-    preventSelfReview?: boolean;
-    /** Minutes to wait before a deployment proceeds. Default: 0. */
-    waitTimerMinutes?: number;
-    /** Refs that may deploy. Default: all. */
-    deploymentRefs?: DeploymentRefs;
-    /** Actions environment secrets, name → value; stored as Pulumi secrets. Default: none. */
-    secrets?: Record<string, pulumi.Input<string>>;
+    /** Value of the `KUBECONFIG` secret; written when `actionsSecrets.kubeconfig` is on and this is given. */
+    kubeconfig?: pulumi.Input<string>;
+    /** Value of the `REGISTRY_TOKEN` secret; written when `actionsSecrets.registryPushToken` is on. */
+    registryPushToken?: pulumi.Input<string>;
     /** Actions environment variables (non-secret), name → value. Default: none. */
     variables?: Record<string, pulumi.Input<string>>;
-}
+};
 
 /** Defaults of {@link GitHubEnvironmentArgs}, applied once in the component. */
 export const GITHUB_ENVIRONMENT_DEFAULTS = {
     preventSelfReview: true,
     waitTimerMinutes: 0,
-    deploymentRefs: { kind: "all" } as DeploymentRefs,
-};
+    deployFrom: "all",
+    actionsSecrets: { kubeconfig: true, registryPushToken: false },
+} as const;
 
 /** GitHub allows at most this many reviewers (users and teams together) per environment. */
 export const MAX_REVIEWERS = 6;
@@ -53,13 +40,14 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
         super("esteira:github:GitHubEnvironment", name, {}, opts);
 
         const d = GITHUB_ENVIRONMENT_DEFAULTS;
-        const refs = args.deploymentRefs ?? d.deploymentRefs;
+        const from = args.deployFrom ?? d.deployFrom;
+        const patterns = typeof from === "object" ? from : undefined;
         const invokeOpts = { parent: this };
         // Reviewers are configured by name; the API wants numeric ids.
-        const users = (args.reviewerUsers ?? []).map((username) =>
+        const users = (args.reviewers?.users ?? []).map((username) =>
             github.getUserOutput({ username }, invokeOpts).id.apply((id) => Number(id)),
         );
-        const teams = (args.reviewerTeams ?? []).map((slug) => github.getTeamOutput({ slug }, invokeOpts).id.apply((id) => Number(id)));
+        const teams = (args.reviewers?.teams ?? []).map((slug) => github.getTeamOutput({ slug }, invokeOpts).id.apply((id) => Number(id)));
 
         const environment = new github.RepositoryEnvironment(
             `${name}-environment`,
@@ -70,18 +58,16 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
                 preventSelfReview: args.preventSelfReview ?? d.preventSelfReview,
                 waitTimer: args.waitTimerMinutes ?? d.waitTimerMinutes,
                 deploymentBranchPolicy:
-                    refs.kind === "all"
-                        ? undefined
-                        : { protectedBranches: refs.kind === "protected", customBranchPolicies: refs.kind === "patterns" },
+                    from === "all" ? undefined : { protectedBranches: from === "protected", customBranchPolicies: patterns !== undefined },
             },
             { parent: this },
         );
         this.environmentName = environment.environment;
 
-        if (refs.kind === "patterns") {
+        if (patterns) {
             const policies = [
-                ...(refs.branches ?? []).map((branchPattern, index) => ({ role: `branch-${index}`, branchPattern })),
-                ...(refs.tags ?? []).map((tagPattern, index) => ({ role: `tag-${index}`, tagPattern })),
+                ...(patterns.branches ?? []).map((branchPattern, index) => ({ role: `branch-${index}`, branchPattern })),
+                ...(patterns.tags ?? []).map((tagPattern, index) => ({ role: `tag-${index}`, tagPattern })),
             ];
             for (const { role, ...pattern } of policies) {
                 new github.RepositoryEnvironmentDeploymentPolicy(
@@ -92,7 +78,12 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
             }
         }
 
-        for (const [secretName, value] of Object.entries(args.secrets ?? {})) {
+        const wanted = { ...d.actionsSecrets, ...args.actionsSecrets };
+        const secrets = {
+            ...(wanted.kubeconfig && args.kubeconfig !== undefined ? { KUBECONFIG: args.kubeconfig } : {}),
+            ...(wanted.registryPushToken && args.registryPushToken !== undefined ? { REGISTRY_TOKEN: args.registryPushToken } : {}),
+        };
+        for (const [secretName, value] of Object.entries(secrets)) {
             new github.ActionsEnvironmentSecret(
                 `${name}-secret-${secretName.toLowerCase()}`,
                 { repository: args.repository, environment: this.environmentName, secretName, plaintextValue: pulumi.secret(value) },

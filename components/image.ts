@@ -1,71 +1,28 @@
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "fs";
 import * as path from "path";
+import type { BuildSettings, ImagesSettings } from "../config/schema";
 
-export interface ImageArgs {
-    /** Image repository without tag, e.g. `ghcr.io/acme/shop/api`. */
-    repository: string;
-    /** Build context directory, relative to the project (kept relative so state is the same on every machine). */
-    context: string;
-    /** Dockerfile path, relative to the project. Default: `<context>/Dockerfile`. */
-    dockerfile?: string;
-    /** Build arguments. Default: none. */
-    buildArgs?: Record<string, pulumi.Input<string>>;
-    /** Build stage to stop at. Default: the last stage. */
-    target?: string;
-    /** Tags pushed besides the digest, e.g. `sha-<commit>` and the stack name. Default: none. */
-    tags?: string[];
-    /** Registry credentials for the push; the password stays secret. */
-    registry: { address: pulumi.Input<string>; username: pulumi.Input<string>; password: pulumi.Input<string> };
-    /** Build during `pulumi preview` too. Default: false — previews (PR checks) never build or push. */
-    buildOnPreview?: boolean;
-    /** Use the registry as build cache (`<repository>:buildcache`). Default: true. */
-    cache?: boolean;
-    /** Target platforms. Default: `linux/amd64` (DOKS nodes). */
-    platforms?: dockerBuild.Platform[];
-    /** Build network. Default: the builder's default; `host` where the build must reach a registry on loopback. */
-    network?: dockerBuild.NetworkMode;
-    /**
-     * Run the machine's `docker buildx` plugin instead of the provider's embedded client. Default:
-     * false. Where no BuildKit image can be pulled, exec mode with the daemon's own `default`
-     * builder is what builds.
-     */
-    exec?: boolean;
-    /** Existing buildx builder to use, e.g. `default` (the Docker daemon's own). Default: one the provider creates. */
-    builder?: string;
-}
+/**
+ * A service's `image.build` keys and the stack's `esteira:images` keys (config/schema.ts), with the
+ * image's own repository, its tags and the registry to push to.
+ */
+export type ImageArgs = BuildSettings &
+    Omit<ImagesSettings, "repository"> & {
+        /** Image repository without tag, e.g. `ghcr.io/acme/shop/api`. */
+        repository: string;
+        /** Tags pushed besides the digest, e.g. `sha-<commit>` and the stack name. Default: none. */
+        tags?: string[];
+        /** Registry credentials for the push; the token stays secret. */
+        registry: { server: pulumi.Input<string>; username: pulumi.Input<string>; pushToken: pulumi.Input<string> };
+    };
 
 /** Defaults of {@link ImageArgs}, applied once in the component. */
 export const IMAGE_DEFAULTS = {
     buildOnPreview: false,
     cache: true,
-    platforms: ["linux/amd64"] as dockerBuild.Platform[],
+    platforms: ["linux/amd64"] as ("linux/amd64" | "linux/arm64")[],
 };
-
-/** Directories never sent as build context and never worth walking. */
-const SKIPPED_DIRECTORIES = new Set([".git", "node_modules"]);
-
-/**
- * Sets every file in a build context to 0644 or 0755 (by its executable bit) and every directory to
- * 0755. Git records only the executable bit; the other permission bits come from the umask of
- * whoever checked the files out, and the build's context hash includes them, so without this two
- * checkouts of one commit disagree forever and every preview shows a rebuild.
- */
-export function normalizeContextModes(directory: string): void {
-    for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
-        const full = path.join(directory, entry.name);
-        if (entry.isDirectory()) {
-            if (SKIPPED_DIRECTORIES.has(entry.name)) continue;
-            fs.chmodSync(full, 0o755);
-            normalizeContextModes(full);
-        } else if (entry.isFile()) {
-            const mode = fs.statSync(full).mode & 0o777;
-            const wanted = mode & 0o111 ? 0o755 : 0o644;
-            if (mode !== wanted) fs.chmodSync(full, wanted);
-        }
-    }
-}
 
 /**
  * A service image built from its Dockerfile and pushed to the registry as part of `pulumi up`.
@@ -81,7 +38,6 @@ export class Image extends pulumi.ComponentResource {
         super("esteira:image:Image", name, {}, opts);
 
         const d = IMAGE_DEFAULTS;
-        if (fs.existsSync(args.context)) normalizeContextModes(args.context);
         const cacheRef = `${args.repository}:buildcache`;
         const cache = args.cache ?? d.cache;
 
@@ -90,10 +46,10 @@ export class Image extends pulumi.ComponentResource {
             {
                 context: { location: args.context },
                 dockerfile: { location: args.dockerfile ?? path.posix.join(args.context, "Dockerfile") },
-                buildArgs: args.buildArgs,
+                buildArgs: args.args,
                 target: args.target,
-                platforms: args.platforms ?? d.platforms,
-                network: args.network,
+                platforms: (args.platforms ?? d.platforms) as dockerBuild.Platform[],
+                network: args.network as dockerBuild.NetworkMode | undefined,
                 exec: args.exec,
                 builder: args.builder !== undefined ? { name: args.builder } : undefined,
                 tags: (args.tags ?? []).map((tag) => `${args.repository}:${tag}`),
@@ -101,9 +57,9 @@ export class Image extends pulumi.ComponentResource {
                 buildOnPreview: args.buildOnPreview ?? d.buildOnPreview,
                 registries: [
                     {
-                        address: args.registry.address,
+                        address: args.registry.server,
                         username: args.registry.username,
-                        password: pulumi.secret(args.registry.password),
+                        password: pulumi.secret(args.registry.pushToken),
                     },
                 ],
                 cacheFrom: cache ? [{ registry: { ref: cacheRef } }] : undefined,

@@ -6,7 +6,7 @@ export interface PromotedImageArgs {
      * Stack to take the image from: a stack name of this project (`homolog`) or a full
      * `<organization>/<project>/<stack>` reference.
      */
-    fromStack: string;
+    promoteFrom: string;
     /** Service whose image to take, a key of the other stack's `images` output. */
     service: string;
 }
@@ -22,17 +22,17 @@ export class PromotedImage extends pulumi.ComponentResource {
     constructor(name: string, args: PromotedImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:image:PromotedImage", name, {}, opts);
 
-        const source = readStack(this, name, args.fromStack);
+        const source = readStack(this, name, args.promoteFrom);
         this.ref = source.requireOutput("images").apply((images: Record<string, string> | undefined) => {
             const ref = images?.[args.service];
             if (!ref) {
                 throw new pulumi.RunError(
-                    `stack "${args.fromStack}" exports no image for service "${args.service}": run \`pulumi up -s ${args.fromStack}\` first, or build the image here (image.build)`,
+                    `stack "${args.promoteFrom}" exports no image for service "${args.service}": run \`pulumi up -s ${args.promoteFrom}\` first, or build the image here (image.build)`,
                 );
             }
             if (!/@sha256:[0-9a-f]{64}$/.test(ref)) {
                 throw new pulumi.RunError(
-                    `stack "${args.fromStack}" exports ${JSON.stringify(ref)} for service "${args.service}", which is not pinned by digest; promotion needs <repository>@sha256:<digest>`,
+                    `stack "${args.promoteFrom}" exports ${JSON.stringify(ref)} for service "${args.service}", which is not pinned by digest; promotion needs <repository>@sha256:<digest>`,
                 );
             }
             return ref;

@@ -1,144 +1,65 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { ServiceSettings } from "../config/schema";
+import { invariant, replicasProblem } from "../config/rules";
+import { autoscaler } from "./parts/autoscaler";
+import { disruptionBudget } from "./parts/disruption-budget";
+import { migrationJob } from "./parts/migration-job";
+import { computeResources, envVars, hardenedContainer, hardenedPod, httpProbe, SecretKeyRef } from "./parts/pod-spec";
 
-export type ServiceType = "LoadBalancer" | "ClusterIP" | "NodePort";
-
-/** An HTTP probe. Every field is optional; unset fields take the probe's default. */
-export interface HttpProbeArgs {
-    path?: string;
-    /** Default: the container port. */
-    port?: number;
-    initialDelaySeconds?: number;
-    periodSeconds?: number;
-    timeoutSeconds?: number;
-    failureThreshold?: number;
-}
-
-export interface ComputeArgs {
-    cpuMillicores?: number;
-    memoryMiB?: number;
-}
-
-export interface AutoscalingArgs {
-    minReplicas: number;
-    maxReplicas: number;
-    /** Target average CPU utilisation, in percent of the CPU request. Default: 70. */
-    cpuUtilizationPercent?: number;
-    /** Target average memory utilisation, in percent of the memory request. Default: none (CPU only). */
-    memoryUtilizationPercent?: number;
-}
-
-/** A reference to one key of a Kubernetes Secret in the same namespace. */
-export interface SecretKeyRefArgs {
-    secretName: pulumi.Input<string>;
-    key: pulumi.Input<string>;
-}
-
-/** A migration Job run with the new image before the Deployment rolls out. */
-export interface MigrationArgs {
-    /** Command, e.g. `["node", "dist/migrate.js"]`. */
-    command: string[];
-    /** How long the Job may run before it counts as failed. Default: 600. */
-    timeoutSeconds?: number;
-    /** Retries before the Job fails. Default: 1. */
-    backoffLimit?: number;
-    /** Variables from Secrets that replace the service's own for the Job (e.g. an unpooled DATABASE_URL). Default: none. */
-    secretEnv?: Record<string, SecretKeyRefArgs>;
-}
-
-/** Defaults of {@link WebServiceArgs}, applied once in the component. */
+/** Defaults of {@link WebServiceArgs}, shaped like the stack file's service keys; applied once in the component. */
 export const WEB_SERVICE_DEFAULTS = {
-    containerPort: 8000,
+    port: 8000,
     replicas: 1,
-    servicePort: 80,
-    serviceType: "ClusterIP" as ServiceType,
+    service: { type: "ClusterIP", port: 80 },
     revisionHistoryLimit: 5,
     rolloutTimeoutSeconds: 600,
     runAsUser: 10001,
-    cpuUtilizationPercent: 70,
-    readiness: { path: "/readyz", initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
-    liveness: { path: "/healthz", initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-    // A startup probe holds off liveness for up to periodSeconds × failureThreshold (150 s by default).
-    startup: { initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 30 },
-    requests: { cpuMillicores: 100, memoryMiB: 128 },
-    limits: { cpuMillicores: 500, memoryMiB: 256 },
-    metricsPath: "/metrics",
-    migrationTimeoutSeconds: 600,
-    migrationBackoffLimit: 1,
+    autoscaling: { cpuUtilizationPercent: 70 },
+    probes: {
+        readiness: { path: "/readyz", initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
+        liveness: { path: "/healthz", initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+        // Holds off liveness for up to periodSeconds × failureThreshold (150 s); its path is the liveness path.
+        startup: { initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 30 },
+    },
+    resources: { requests: { cpuMillicores: 100, memoryMiB: 128 }, limits: { cpuMillicores: 500, memoryMiB: 256 } },
+    metrics: { path: "/metrics" },
+    migrate: { timeoutSeconds: 600, backoffLimit: 1 },
 } as const;
 
-export interface WebServiceArgs {
+/**
+ * A service's stack-file keys (`esteira:services.<name>`, see config/schema.ts for each one's
+ * meaning and default), and what the program wires in: namespace, image, pull secrets, database secret.
+ */
+export type WebServiceArgs = Omit<ServiceSettings, "image" | "env" | "secretEnv"> & {
     /** Namespace to run in. */
     namespace: pulumi.Input<string>;
     /** Image reference; a digest-pinned `repo@sha256:…` makes pods roll only when the content changes. */
     image: pulumi.Input<string>;
+    /** Plain environment variables. Default: none. */
+    env?: Record<string, pulumi.Input<string>>;
+    /** Environment variables read from Secrets through `secretKeyRef`. Default: none. */
+    secretEnv?: Record<string, SecretKeyRef>;
     /** Kubernetes object name of the Deployment, Service, HPA and PDB. Default: the component name. */
     serviceName?: string;
     /** Environment name for the `environment` label. Default: none. */
     environment?: pulumi.Input<string>;
     /** `app.kubernetes.io/part-of` label. Default: none. */
     partOf?: pulumi.Input<string>;
-    /** Port the container listens on. Default: 8000. */
-    containerPort?: number;
-    /** Fixed replica count when autoscaling is off. Default: 1. */
-    replicas?: number;
-    /** Plain environment variables. Default: none. */
-    env?: Record<string, pulumi.Input<string>>;
-    /** Environment variables read from Secrets through `secretKeyRef`. Default: none. */
-    secretEnv?: Record<string, SecretKeyRefArgs>;
     /** Names of `kubernetes.io/dockerconfigjson` Secrets for pulling the image. Default: none. */
     imagePullSecrets?: pulumi.Input<string>[];
-    /** Readiness probe. Default: GET /readyz every 5 s, 3 failures. */
-    readinessProbe?: HttpProbeArgs;
-    /** Liveness probe. Default: GET /healthz every 10 s, 3 failures. */
-    livenessProbe?: HttpProbeArgs;
-    /** Startup probe; only created when given. Its default path is the liveness path. */
-    startupProbe?: HttpProbeArgs;
-    /** Resource requests. Default: 100 millicores, 128 MiB. */
-    requests?: ComputeArgs;
-    /** Resource limits. Default: 500 millicores, 256 MiB. */
-    limits?: ComputeArgs;
-    /** Service type. Default: ClusterIP. */
-    serviceType?: ServiceType;
-    /** Port the Service exposes, forwarded to the container port. Default: 80. */
-    servicePort?: number;
-    /** Service annotations (e.g. DigitalOcean load balancer settings). Default: none. */
-    serviceAnnotations?: Record<string, pulumi.Input<string>>;
-    /** HorizontalPodAutoscaler (autoscaling/v2); when set, the Deployment leaves `replicas` to it. Default: off. */
-    autoscaling?: AutoscalingArgs;
-    /** Prometheus scrape annotations on the pods; only added when given. Default path: /metrics, port: the container port. */
-    metrics?: { path?: string; port?: number };
-    /** Old ReplicaSets kept for `kubectl rollout undo`. Default: 5. */
-    revisionHistoryLimit?: number;
-    /** How long `pulumi up` waits for the rollout before failing. Default: 600. */
-    rolloutTimeoutSeconds?: number;
     /** UID/GID the container runs as (the image must not need root). Default: 10001. */
     runAsUser?: number;
-    /** Run this migration as a Job with the new image before every rollout; only created when given. */
-    migration?: MigrationArgs;
-}
-
-function toQuantities(compute: Required<ComputeArgs>) {
-    return { cpu: `${compute.cpuMillicores}m`, memory: `${compute.memoryMiB}Mi` };
-}
-
-function httpProbe(
-    probe: HttpProbeArgs | undefined,
-    defaults: { path?: string; initialDelaySeconds: number; periodSeconds: number; timeoutSeconds: number; failureThreshold: number },
-    containerPort: number,
-): k8s.types.input.core.v1.Probe {
-    return {
-        httpGet: { path: probe?.path ?? defaults.path, port: probe?.port ?? containerPort },
-        initialDelaySeconds: probe?.initialDelaySeconds ?? defaults.initialDelaySeconds,
-        periodSeconds: probe?.periodSeconds ?? defaults.periodSeconds,
-        timeoutSeconds: probe?.timeoutSeconds ?? defaults.timeoutSeconds,
-        failureThreshold: probe?.failureThreshold ?? defaults.failureThreshold,
-    };
-}
+    /**
+     * The Secret holding `DATABASE_URL` and `DATABASE_DIRECT_URL`; unless `database` is false, pods
+     * read `DATABASE_URL` from it and the migration the direct one. Default: none.
+     */
+    databaseSecretName?: pulumi.Input<string>;
+};
 
 /**
- * One HTTP service: a hardened Deployment with probes, its Service, and optionally a
- * HorizontalPodAutoscaler and a PodDisruptionBudget.
+ * One HTTP service: a hardened Deployment with probes and its Service; a migration Job, a
+ * HorizontalPodAutoscaler and a PodDisruptionBudget when its settings call for them.
  */
 export class WebService extends pulumi.ComponentResource {
     public readonly deployment: k8s.apps.v1.Deployment;
@@ -154,15 +75,15 @@ export class WebService extends pulumi.ComponentResource {
 
     constructor(name: string, args: WebServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:kubernetes:WebService", name, {}, opts);
+        invariant(this, name, "replicas", replicasProblem(args.replicas, args.autoscaling));
         // Objects inside a cluster this stack owns go with it: destroying the cluster does not wait on each one.
-        const deletedWith = opts?.deletedWith;
+        const childOpts = { parent: this, deletedWith: opts?.deletedWith };
 
         const d = WEB_SERVICE_DEFAULTS;
         const serviceName = args.serviceName ?? name;
-        const containerPort = args.containerPort ?? d.containerPort;
-        const servicePort = args.servicePort ?? d.servicePort;
-        const serviceType = args.serviceType ?? d.serviceType;
-        const runAsUser = args.runAsUser ?? d.runAsUser;
+        const port = args.port ?? d.port;
+        const servicePort = args.service?.port ?? d.service.port;
+        const serviceType = args.service?.type ?? d.service.type;
         const rolloutTimeout = `${args.rolloutTimeoutSeconds ?? d.rolloutTimeoutSeconds}s`;
         const minReplicas = args.autoscaling?.minReplicas ?? args.replicas ?? d.replicas;
 
@@ -176,109 +97,61 @@ export class WebService extends pulumi.ComponentResource {
         };
         const metadata = { name: serviceName, namespace: args.namespace, labels };
 
-        const metricsPort = args.metrics?.port ?? containerPort;
-        const podAnnotations = args.metrics
-            ? {
-                  "prometheus.io/scrape": "true",
-                  "prometheus.io/path": args.metrics.path ?? d.metricsPath,
-                  "prometheus.io/port": String(metricsPort),
-              }
-            : undefined;
+        const pod = { runAsUser: args.runAsUser ?? d.runAsUser, imagePullSecrets: args.imagePullSecrets };
+        const resources = computeResources(
+            this,
+            name,
+            { ...d.resources.requests, ...args.resources?.requests },
+            { ...d.resources.limits, ...args.resources?.limits },
+        );
+        // Pods connect through the pool; migrations bypass it, since their advisory lock needs a session.
+        const database = (key: string): Record<string, SecretKeyRef> =>
+            args.databaseSecretName !== undefined && (args.database ?? true)
+                ? { DATABASE_URL: { secretName: args.databaseSecretName, key } }
+                : {};
+        const env = args.env ?? {};
 
-        const toEnv = (
-            plain: Record<string, pulumi.Input<string>>,
-            secret: Record<string, SecretKeyRefArgs>,
-        ): k8s.types.input.core.v1.EnvVar[] => [
-            ...Object.entries(plain).map(([envName, value]) => ({ name: envName, value })),
-            ...Object.entries(secret).map(([envName, ref]) => ({
-                name: envName,
-                valueFrom: { secretKeyRef: { name: ref.secretName, key: ref.key } },
-            })),
-        ];
-        const env = toEnv(args.env ?? {}, args.secretEnv ?? {});
-        const resources = {
-            requests: toQuantities({ ...d.requests, ...args.requests }),
-            limits: toQuantities({ ...d.limits, ...args.limits }),
-        };
-        const containerSecurityContext = {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            runAsNonRoot: true,
-            capabilities: { drop: ["ALL"] },
-        };
-        const podSecurity = {
-            imagePullSecrets: args.imagePullSecrets?.map((secretName) => ({ name: secretName })),
-            automountServiceAccountToken: false,
-            securityContext: {
-                runAsNonRoot: true,
-                runAsUser,
-                runAsGroup: runAsUser,
-                fsGroup: runAsUser,
-                seccompProfile: { type: "RuntimeDefault" },
-            },
-            // A writable /tmp, since the root filesystem is read-only.
-            volumes: [{ name: "tmp", emptyDir: {} }],
-        };
-        const tmpMount = [{ name: "tmp", mountPath: "/tmp" }];
-
-        if (args.migration) {
-            const migration = args.migration;
-            const timeoutSeconds = migration.timeoutSeconds ?? d.migrationTimeoutSeconds;
-            // Own labels: the Service's selector must never match a migration pod.
-            const jobLabels = { ...labels, "app.kubernetes.io/name": `${serviceName}-migrate`, "app.kubernetes.io/component": "migration" };
-            this.migration = new k8s.batch.v1.Job(
+        if (args.migrate) {
+            const container = {
+                name: "migrate",
+                image: args.image,
+                command: args.migrate.command,
+                env: envVars(env, { ...database("DATABASE_URL"), ...args.secretEnv, ...database("DATABASE_DIRECT_URL") }),
+                resources,
+            };
+            this.migration = migrationJob(
                 `${name}-migrate`,
                 {
-                    // No fixed name: each new image gets a new Job (its template is immutable), created before the old one goes.
-                    metadata: { namespace: args.namespace, labels: jobLabels },
-                    spec: {
-                        backoffLimit: migration.backoffLimit ?? d.migrationBackoffLimit,
-                        activeDeadlineSeconds: timeoutSeconds,
-                        template: {
-                            metadata: { labels: jobLabels },
-                            spec: {
-                                ...podSecurity,
-                                restartPolicy: "Never",
-                                containers: [
-                                    {
-                                        name: "migrate",
-                                        image: args.image,
-                                        command: migration.command,
-                                        env: toEnv(args.env ?? {}, { ...args.secretEnv, ...migration.secretEnv }),
-                                        resources,
-                                        securityContext: containerSecurityContext,
-                                        volumeMounts: tmpMount,
-                                    },
-                                ],
-                            },
-                        },
-                    },
+                    namespace: args.namespace,
+                    labels,
+                    workload: serviceName,
+                    pod: hardenedPod(pod, { containers: [hardenedContainer(container)] }),
+                    timeoutSeconds: args.migrate.timeoutSeconds ?? d.migrate.timeoutSeconds,
+                    backoffLimit: args.migrate.backoffLimit ?? d.migrate.backoffLimit,
                 },
-                {
-                    parent: this,
-                    deletedWith,
-                    replaceOnChanges: ["spec"],
-                    // `pulumi up` waits for the Job; a failed migration fails the update before the Deployment changes.
-                    customTimeouts: { create: `${timeoutSeconds}s`, update: `${timeoutSeconds}s` },
-                },
+                childOpts,
             );
         }
 
-        const container: k8s.types.input.core.v1.Container = {
+        const probes = args.probes;
+        const container = hardenedContainer({
             name: serviceName,
             image: args.image,
             // Digest-pinned or immutable tags make pulling on every start unnecessary and stale `:latest` impossible.
             imagePullPolicy: "IfNotPresent",
-            ports: [{ name: "http", containerPort, protocol: "TCP" }],
-            env,
-            readinessProbe: httpProbe(args.readinessProbe, d.readiness, containerPort),
-            livenessProbe: httpProbe(args.livenessProbe, d.liveness, containerPort),
-            startupProbe: args.startupProbe
-                ? httpProbe(args.startupProbe, { ...d.startup, path: args.livenessProbe?.path ?? d.liveness.path }, containerPort)
+            ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
+            env: envVars(env, { ...database("DATABASE_URL"), ...args.secretEnv }),
+            readinessProbe: httpProbe(probes?.readiness, d.probes.readiness, port),
+            livenessProbe: httpProbe(probes?.liveness, d.probes.liveness, port),
+            startupProbe: probes?.startup
+                ? httpProbe(probes.startup, { ...d.probes.startup, path: probes.liveness?.path ?? d.probes.liveness.path }, port)
                 : undefined,
             resources,
-            securityContext: containerSecurityContext,
-            volumeMounts: tmpMount,
+        });
+        const podAnnotations = args.metrics && {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/path": args.metrics.path ?? d.metrics.path,
+            "prometheus.io/port": String(args.metrics.port ?? port),
         };
 
         this.deployment = new k8s.apps.v1.Deployment(
@@ -293,15 +166,11 @@ export class WebService extends pulumi.ComponentResource {
                     selector: { matchLabels: selector },
                     // maxUnavailable 0: a rollout whose new pods never become ready leaves the old ones serving.
                     strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-                    template: {
-                        metadata: { labels, annotations: podAnnotations },
-                        spec: { ...podSecurity, containers: [container] },
-                    },
+                    template: { metadata: { labels, annotations: podAnnotations }, spec: hardenedPod(pod, { containers: [container] }) },
                 },
             },
             {
-                parent: this,
-                deletedWith,
+                ...childOpts,
                 dependsOn: this.migration ? [this.migration] : [],
                 // Fixed object names: a replacement must delete the old object before creating the new one.
                 deleteBeforeReplace: true,
@@ -312,68 +181,28 @@ export class WebService extends pulumi.ComponentResource {
         this.service = new k8s.core.v1.Service(
             `${name}-service`,
             {
-                metadata: { ...metadata, annotations: args.serviceAnnotations },
-                spec: {
-                    type: serviceType,
-                    selector,
-                    ports: [{ name: "http", port: servicePort, targetPort: "http", protocol: "TCP" }],
-                },
+                metadata: { ...metadata, annotations: args.service?.annotations },
+                spec: { type: serviceType, selector, ports: [{ name: "http", port: servicePort, targetPort: "http", protocol: "TCP" }] },
             },
-            { parent: this, deletedWith, deleteBeforeReplace: true },
+            { ...childOpts, deleteBeforeReplace: true },
         );
 
+        const named = { ...childOpts, deleteBeforeReplace: true };
         if (args.autoscaling) {
-            const metrics: k8s.types.input.autoscaling.v2.MetricSpec[] = [
-                {
-                    type: "Resource",
-                    resource: {
-                        name: "cpu",
-                        target: {
-                            type: "Utilization",
-                            averageUtilization: args.autoscaling.cpuUtilizationPercent ?? d.cpuUtilizationPercent,
-                        },
-                    },
-                },
-            ];
-            if (args.autoscaling.memoryUtilizationPercent !== undefined) {
-                metrics.push({
-                    type: "Resource",
-                    resource: {
-                        name: "memory",
-                        target: { type: "Utilization", averageUtilization: args.autoscaling.memoryUtilizationPercent },
-                    },
-                });
-            }
-            this.autoscaler = new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            const scaling = args.autoscaling;
+            this.autoscaler = autoscaler(
+                this,
                 `${name}-hpa`,
                 {
+                    ...scaling,
                     metadata,
-                    spec: {
-                        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.deployment.metadata.name },
-                        minReplicas: args.autoscaling.minReplicas,
-                        maxReplicas: args.autoscaling.maxReplicas,
-                        metrics,
-                    },
+                    deploymentName: this.deployment.metadata.name,
+                    cpuUtilizationPercent: scaling.cpuUtilizationPercent ?? d.autoscaling.cpuUtilizationPercent,
                 },
-                { parent: this, deletedWith, deleteBeforeReplace: true },
+                named,
             );
         }
-
-        if (minReplicas > 1) {
-            this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(
-                `${name}-pdb`,
-                {
-                    metadata,
-                    spec: {
-                        maxUnavailable: 1,
-                        selector: { matchLabels: selector },
-                        // Pods that never became ready must not block a node drain.
-                        unhealthyPodEvictionPolicy: "AlwaysAllow",
-                    },
-                },
-                { parent: this, deletedWith, deleteBeforeReplace: true },
-            );
-        }
+        if (minReplicas > 1) this.disruptionBudget = disruptionBudget(this, `${name}-pdb`, { metadata, selector, minReplicas }, named);
 
         this.endpoint =
             serviceType === "LoadBalancer"

@@ -291,7 +291,7 @@ describe("config", () => {
                 raw({ ...valid(), cluster: doCluster(), database: { mode: "digitalocean", region: "nyc1", nodeCount: 2 } }, doToken()),
             );
             assert.strictEqual(config.cluster.mode, "digitalocean");
-            assert.ok(config.cluster.mode === "digitalocean" && (await isSecretOutput(config.cluster.apiToken)));
+            assert.ok(config.cluster.mode === "digitalocean" && (await isSecretOutput(pulumi.output(config.cluster.apiToken))));
             assert.strictEqual(config.database?.mode, "digitalocean");
         });
 
@@ -402,9 +402,15 @@ describe("config", () => {
 
         it("accepts a reference, a build or a promotion", () => {
             assert.deepStrictEqual(parseConfig(raw(withImage("ghcr.io/acme/api:1"))).services.api.image, { ref: "ghcr.io/acme/api:1" });
-            assert.deepStrictEqual(parseConfig(raw(withImage({ build: { context: "app" } }))).services.api.image, {
-                build: { context: "app" },
-            });
+            const built = parseConfig(raw(withImage({ build: { context: "app" } }))).services.api.image;
+            assert.ok("build" in built);
+            assert.strictEqual(built.build.context, "app");
+            assert.strictEqual(
+                built.build.repository,
+                "ghcr.io/acme/shop/api",
+                "the image's own repository: <images.repository>/<service>",
+            );
+            assert.deepStrictEqual(built.build.tags, ["homolog"], "tagged with the stack (and the commit, when known)");
             assert.deepStrictEqual(parseConfig(raw(withImage({ promoteFrom: "homolog" }))).services.api.image, {
                 promoteFrom: "homolog",
             });
@@ -531,12 +537,11 @@ describe("config", () => {
                 { "esteira:registryToken": "t0ken", "esteira:kubeconfig": "apiVersion: v1" },
             );
             const config = loadConfig();
-            assert.strictEqual(config.protect, false);
             assert.deepStrictEqual(config.services.api.image, { ref: "ghcr.io/acme/api:1" });
             assert.strictEqual(await promiseOf(config.registry.token), "t0ken");
             assert.ok(await isSecretOutput(config.registry.token), "registry token must be secret");
             assert.ok(
-                config.cluster.mode === "kubeconfig" && (await isSecretOutput(config.cluster.kubeconfig)),
+                config.cluster.mode === "kubeconfig" && (await isSecretOutput(pulumi.output(config.cluster.kubeconfig))),
                 "kubeconfig must be secret",
             );
         });

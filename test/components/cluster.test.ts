@@ -48,7 +48,7 @@ describe("Cluster", () => {
         const args = (extra: Partial<DigitalOceanClusterArgs> = {}): DigitalOceanClusterArgs => ({
             mode: "digitalocean",
             apiToken: "do-token",
-            clusterName: "esteira-homolog",
+            name: "esteira-homolog",
             region: "nyc1",
             version: "1.33.1-do.0",
             nodePool: { size: "s-2vcpu-4gb", minNodes: 2, maxNodes: 5 },
@@ -136,6 +136,12 @@ describe("Cluster", () => {
             assert.deepStrictEqual(doks.ignoreChanges, []);
         });
 
+        it("refuses a node pool whose minNodes exceeds maxNodes, as the config does", async () => {
+            await assert.rejects(buildDo({ nodePool: { size: "s-1vcpu-2gb", minNodes: 3, maxNodes: 2 } }), {
+                message: "homolog: nodePool: minNodes (3) must be <= maxNodes (2)",
+            });
+        });
+
         it("builds the kubeconfig from endpoint, CA and API token, never from the expiring rawConfig", async () => {
             const { cluster } = await buildDo();
             const kubeconfig = JSON.parse((await promiseOf(cluster.kubeconfig))!);
@@ -162,7 +168,7 @@ describe("Cluster", () => {
 
     describe("stack mode", () => {
         it("reads kubeconfig and cluster id from the owning stack, and creates no cluster", async () => {
-            const { recorder, cluster, provider } = await build({ mode: "stack", fromStack: "homolog" });
+            const { recorder, cluster, provider } = await build({ mode: "stack", stack: "homolog" });
             const reference = recorder.reads.find((r) => r.type === "pulumi:pulumi:StackReference");
             assert.strictEqual(reference?.id, "organization/esteira/homolog");
             assert.deepStrictEqual(

@@ -32,7 +32,12 @@ async function build(args: Parameters<typeof newDatabase>[0]) {
 
 function newDatabase(extra: Partial<DigitalOceanDatabaseArgs> | { mode: "external"; url: string } | SharedDatabaseArgs) {
     if ("mode" in extra && (extra.mode === "external" || extra.mode === "shared")) return new Database("homolog", extra);
-    return new Database("homolog", { mode: "digitalocean", region: "nyc1", kubernetesClusterId: "doks-id", vpcId: "vpc-id", ...extra });
+    return new Database("homolog", {
+        mode: "digitalocean",
+        region: "nyc1",
+        cluster: { clusterIdentifier: "doks-id", vpcId: "vpc-id" },
+        ...extra,
+    });
 }
 
 describe("Database", () => {
@@ -60,7 +65,7 @@ describe("Database", () => {
         });
 
         it("creates the environment's database and user", async () => {
-            const { recorder } = await build({ databaseName: "shop", userName: "shop-app" });
+            const { recorder } = await build({ databaseName: "shop", user: "shop-app" });
             assert.deepStrictEqual(recorder.get(DB, "homolog-db").inputs, { clusterId: "homolog-cluster-id", name: "shop" });
             assert.deepStrictEqual(recorder.get(USER, "homolog-user").inputs, { clusterId: "homolog-cluster-id", name: "shop-app" });
             assert.deepStrictEqual(recorder.all(POOL), [], "no pool unless asked");
@@ -97,7 +102,7 @@ describe("Database", () => {
                 nodeCount: 2,
                 size: "db-s-2vcpu-4gb",
                 version: "17",
-                clusterName: "shop-db",
+                name: "shop-db",
             });
             const cluster = recorder.get(DB_CLUSTER, "homolog-cluster");
             assert.strictEqual(cluster.protect, true);
@@ -131,9 +136,9 @@ describe("Database", () => {
         it("adds its own database and user to the other stack's database cluster, which it only reads", async () => {
             const { recorder, database } = await build({
                 mode: "shared",
-                fromStack: "homolog",
+                stack: "homolog",
                 databaseName: "esteira-pr-7",
-                userName: "esteira-pr-7",
+                user: "esteira-pr-7",
             });
             assert.deepStrictEqual(recorder.all(DB_CLUSTER), [], "the database cluster is not this stack's");
             const cluster = recorder.reads.find((r) => r.type === DB_CLUSTER);

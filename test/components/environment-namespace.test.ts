@@ -11,9 +11,7 @@ async function build(extra: Partial<ConstructorParameters<typeof EnvironmentName
     const component = new EnvironmentNamespace("homolog", {
         namespace: "shop-homolog",
         environment: "homolog",
-        registryServer: "ghcr.io",
-        registryUsername: "bot",
-        registryToken: "s3cret",
+        registry: { server: "ghcr.io", username: "bot", token: "s3cret" },
         ...extra,
     });
     await recorder.settle();
@@ -61,7 +59,9 @@ describe("EnvironmentNamespace", () => {
     });
 
     it("takes the pull secret's name from the caller (team A calls it ghcr-secret)", async () => {
-        const { recorder } = await build({ pullSecretName: "ghcr-secret" });
+        const { recorder } = await build({
+            registry: { server: "ghcr.io", username: "bot", token: "s3cret", pullSecretName: "ghcr-secret" },
+        });
         assert.strictEqual(recorder.get(SECRET, "homolog-pull-secret").inputs.metadata.name, "ghcr-secret");
     });
 
@@ -88,9 +88,7 @@ describe("EnvironmentNamespace", () => {
             {
                 namespace: "shop-homolog",
                 environment: "homolog",
-                registryServer: "ghcr.io",
-                registryUsername: "bot",
-                registryToken: "t",
+                registry: { server: "ghcr.io", username: "bot", token: "t" },
                 secrets: { extra: { KEY: "v" } },
             },
             { deletedWith: owner },

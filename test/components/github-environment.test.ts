@@ -33,7 +33,7 @@ describe("GitHubEnvironment", () => {
     });
 
     it("resolves reviewers by name to ids", async () => {
-        const { recorder, environment } = await build({ reviewerUsers: ["alice"], reviewerTeams: ["qa", "platform"] });
+        const { recorder, environment } = await build({ reviewers: { users: ["alice"], teams: ["qa", "platform"] } });
         assert.deepStrictEqual(environment.inputs.reviewers, [{ users: [fakeId("alice")], teams: [fakeId("qa"), fakeId("platform")] }]);
         const lookups = recorder.calls.map((c) => `${c.token}:${c.inputs.username ?? c.inputs.slug}`).sort();
         assert.deepStrictEqual(lookups, [
@@ -44,13 +44,13 @@ describe("GitHubEnvironment", () => {
     });
 
     it("limits deployments to protected branches", async () => {
-        const { environment, recorder } = await build({ deploymentRefs: { kind: "protected" } });
+        const { environment, recorder } = await build({ deployFrom: "protected" });
         assert.deepStrictEqual(environment.inputs.deploymentBranchPolicy, { protectedBranches: true, customBranchPolicies: false });
         assert.deepStrictEqual(recorder.all(POLICY), []);
     });
 
     it("limits deployments to branch and tag patterns", async () => {
-        const { environment, recorder } = await build({ deploymentRefs: { kind: "patterns", branches: ["main"], tags: ["v*"] } });
+        const { environment, recorder } = await build({ deployFrom: { branches: ["main"], tags: ["v*"] } });
         assert.deepStrictEqual(environment.inputs.deploymentBranchPolicy, { protectedBranches: false, customBranchPolicies: true });
         assert.deepStrictEqual(recorder.get(POLICY, "prod-policy-branch-0").inputs, {
             repository: "shop",
@@ -66,7 +66,7 @@ describe("GitHubEnvironment", () => {
 
     it("stores Actions secrets as secrets and variables as plain values", async () => {
         const { recorder } = await build({
-            secrets: { KUBECONFIG: "apiVersion: v1" },
+            kubeconfig: "apiVersion: v1",
             variables: { ESTEIRA_NAMESPACE: "shop-prod" },
             waitTimerMinutes: 10,
             preventSelfReview: false,

@@ -1,8 +1,5 @@
 import * as assert from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { Image, ImageArgs, normalizeContextModes } from "../../components/image";
+import { Image, ImageArgs } from "../../components/image";
 import { fakeDigest, isSecretInput, promiseOf, Recorder } from "../mocks";
 
 const DOCKER_IMAGE = "docker-build:index:Image";
@@ -13,7 +10,7 @@ async function build(extra: Partial<ImageArgs> = {}) {
     const image = new Image("api", {
         repository: "ghcr.io/acme/shop/api",
         context: "app",
-        registry: { address: "ghcr.io", username: "bot", password: "push-token" },
+        registry: { server: "ghcr.io", username: "bot", pushToken: "push-token" },
         ...extra,
     });
     await recorder.settle();
@@ -69,7 +66,7 @@ describe("Image", () => {
     it("passes build args, target, Dockerfile, platforms and network", async () => {
         const { built } = await build({
             dockerfile: "docker/api.Dockerfile",
-            buildArgs: { BASE_IMAGE: "node:20" },
+            args: { BASE_IMAGE: "node:20" },
             target: "runtime",
             platforms: ["linux/arm64"],
             network: "host",
@@ -94,29 +91,5 @@ describe("Image", () => {
         const { image } = await build();
         assert.strictEqual(await promiseOf(image.ref), `ghcr.io/acme/shop/api@${fakeDigest("api-image")}`);
         assert.strictEqual(await promiseOf(image.digest), fakeDigest("api-image"));
-    });
-
-    describe("normalizeContextModes", () => {
-        it("sets files to 0644/0755 by their executable bit and directories to 0755, skipping node_modules", () => {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "esteira-context-"));
-            try {
-                fs.mkdirSync(path.join(dir, "src"), { mode: 0o775 });
-                fs.mkdirSync(path.join(dir, "node_modules"), { mode: 0o775 });
-                fs.writeFileSync(path.join(dir, "src", "index.ts"), "", { mode: 0o664 });
-                fs.writeFileSync(path.join(dir, "run.sh"), "", { mode: 0o775 });
-                fs.writeFileSync(path.join(dir, "node_modules", "x.js"), "", { mode: 0o666 });
-                fs.chmodSync(path.join(dir, "src", "index.ts"), 0o664);
-                fs.chmodSync(path.join(dir, "run.sh"), 0o775);
-                fs.chmodSync(path.join(dir, "node_modules", "x.js"), 0o666);
-                normalizeContextModes(dir);
-                const mode = (p: string) => fs.statSync(path.join(dir, p)).mode & 0o777;
-                assert.strictEqual(mode("src"), 0o755);
-                assert.strictEqual(mode("src/index.ts"), 0o644);
-                assert.strictEqual(mode("run.sh"), 0o755);
-                assert.strictEqual(mode("node_modules/x.js"), 0o666, "node_modules is never sent as context and is left alone");
-            } finally {
-                fs.rmSync(dir, { recursive: true, force: true });
-            }
-        });
     });
 });

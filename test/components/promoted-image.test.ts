@@ -3,12 +3,15 @@ import { PromotedImage } from "../../components/promoted-image";
 import { stackReferenceName } from "../../components/stack-reference";
 import { fakeDigest, OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
 
-async function promote(fromStack: string, service = "sample") {
+async function promote(promoteFrom: string, service = "sample") {
     const recorder = new Recorder();
     await recorder.install("prod");
-    const image = new PromotedImage(service, { fromStack, service });
+    const image = new PromotedImage(service, { promoteFrom, service });
+    // Taken before settling, so a failed reference is handled as it fails, not later.
+    const ref = promiseOf(image.ref);
+    ref.catch(() => undefined);
     await recorder.settle();
-    return { recorder, image };
+    return { recorder, image, ref };
 }
 
 describe("PromotedImage", () => {
@@ -17,8 +20,8 @@ describe("PromotedImage", () => {
     });
 
     it("reads the other stack's digest-pinned reference through a StackReference", async () => {
-        const { recorder, image } = await promote("homolog");
-        assert.strictEqual(await promiseOf(image.ref), `ghcr.io/esteira-dev/esteira/sample@${fakeDigest("homolog-sample")}`);
+        const { recorder, ref } = await promote("homolog");
+        assert.strictEqual(await ref, `ghcr.io/esteira-dev/esteira/sample@${fakeDigest("homolog-sample")}`);
         const component = recorder.get("esteira:image:PromotedImage", "sample");
         const reference = recorder.reads.find((r) => r.type === "pulumi:pulumi:StackReference");
         assert.ok(reference, "a StackReference is read");
@@ -35,8 +38,8 @@ describe("PromotedImage", () => {
     });
 
     it("fails, naming the stack, when it exports no image for the service", async () => {
-        const { image } = await promote("homolog", "api");
-        await assert.rejects(promiseOf(image.ref), (err: Error) =>
+        const { ref } = await promote("homolog", "api");
+        await assert.rejects(ref, (err: Error) =>
             // The engine prefixes where the value surfaced (the component's outputs); the message is ours.
             err.message.endsWith(
                 'stack "homolog" exports no image for service "api": run `pulumi up -s homolog` first, or build the image here (image.build)',
@@ -46,8 +49,8 @@ describe("PromotedImage", () => {
 
     it("refuses a reference that is not pinned by digest", async () => {
         OTHER_STACK_OUTPUTS["organization/esteira/staging"] = { images: { sample: "ghcr.io/acme/sample:latest" } };
-        const { image } = await promote("staging");
-        await assert.rejects(promiseOf(image.ref), (err: Error) =>
+        const { ref } = await promote("staging");
+        await assert.rejects(ref, (err: Error) =>
             err.message.endsWith(
                 'stack "staging" exports "ghcr.io/acme/sample:latest" for service "sample", which is not pinned by digest; promotion needs <repository>@sha256:<digest>',
             ),

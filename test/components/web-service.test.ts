@@ -157,17 +157,19 @@ describe("WebService", () => {
 
         it("takes every probe setting and an optional startup probe", async () => {
             const { container } = await build({
-                containerPort: 8080,
-                readinessProbe: {
-                    path: "/ready",
-                    port: 9090,
-                    periodSeconds: 3,
-                    failureThreshold: 2,
-                    timeoutSeconds: 1,
-                    initialDelaySeconds: 4,
+                port: 8080,
+                probes: {
+                    readiness: {
+                        path: "/ready",
+                        port: 9090,
+                        periodSeconds: 3,
+                        failureThreshold: 2,
+                        timeoutSeconds: 1,
+                        initialDelaySeconds: 4,
+                    },
+                    liveness: { path: "/live" },
+                    startup: { failureThreshold: 60 },
                 },
-                livenessProbe: { path: "/live" },
-                startupProbe: { failureThreshold: 60 },
             });
             assert.deepStrictEqual(container.readinessProbe, {
                 httpGet: { path: "/ready", port: 9090 },
@@ -188,7 +190,9 @@ describe("WebService", () => {
         });
 
         it("merges requests and limits over the defaults", async () => {
-            const { container } = await build({ requests: { memoryMiB: 256 }, limits: { cpuMillicores: 1000, memoryMiB: 512 } });
+            const { container } = await build({
+                resources: { requests: { memoryMiB: 256 }, limits: { cpuMillicores: 1000, memoryMiB: 512 } },
+            });
             assert.deepStrictEqual(container.resources, {
                 requests: { cpu: "100m", memory: "256Mi" },
                 limits: { cpu: "1000m", memory: "512Mi" },
@@ -197,9 +201,7 @@ describe("WebService", () => {
 
         it("exposes a LoadBalancer and reports its address", async () => {
             const { recorder, component } = await build({
-                serviceType: "LoadBalancer",
-                servicePort: 80,
-                serviceAnnotations: { "service.beta.kubernetes.io/do-loadbalancer-name": "shop" },
+                service: { type: "LoadBalancer", port: 80, annotations: { "service.beta.kubernetes.io/do-loadbalancer-name": "shop" } },
             });
             const service = recorder.get(SERVICE, "api-service");
             assert.strictEqual(service.inputs.spec.type, "LoadBalancer");
@@ -260,6 +262,32 @@ describe("WebService", () => {
         });
     });
 
+    describe("invariants, enforced by the component itself", () => {
+        const refuses = (args: Partial<WebServiceArgs>, message: string) =>
+            assert.rejects(build(args), (err: Error) => {
+                assert.strictEqual(err.message, message);
+                return true;
+            });
+
+        it("autoscaling.minReplicas <= maxReplicas", () =>
+            refuses(
+                { autoscaling: { minReplicas: 5, maxReplicas: 3 } },
+                "api-hpa: autoscaling: minReplicas (5) must be <= maxReplicas (3)",
+            ));
+
+        it("replicas and autoscaling exclude each other", () =>
+            refuses(
+                { replicas: 2, autoscaling: { minReplicas: 2, maxReplicas: 4 } },
+                "api: replicas: replicas (2) cannot be set together with autoscaling: the HorizontalPodAutoscaler owns the replica count; remove replicas or autoscaling",
+            ));
+
+        it("requests do not exceed limits, defaults included", () =>
+            refuses(
+                { resources: { requests: { memoryMiB: 512 } } },
+                "api: resources: requests.memoryMiB (512) must be <= limits.memoryMiB (256)",
+            ));
+    });
+
     it("passes deletedWith on to every object it creates", async () => {
         const recorder = new Recorder();
         await recorder.install("test");
@@ -274,18 +302,33 @@ describe("WebService", () => {
         }
     });
 
-    describe("migration", () => {
-        const migration = {
-            command: ["node", "dist/migrate.js"],
-            secretEnv: { DATABASE_URL: { secretName: "db-credentials", key: "DATABASE_DIRECT_URL" } },
-        };
+    describe("database secret", () => {
+        it("pods read DATABASE_URL from the database secret, ahead of their own secretEnv", async () => {
+            const { container } = await build({
+                databaseSecretName: "db-credentials",
+                secretEnv: { TOKEN: { secretName: "api-secrets", key: "TOKEN" } },
+            });
+            assert.deepStrictEqual(container.env, [
+                { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "db-credentials", key: "DATABASE_URL" } } },
+                { name: "TOKEN", valueFrom: { secretKeyRef: { name: "api-secrets", key: "TOKEN" } } },
+            ]);
+        });
 
-        it("runs the migrate command as a Job with the same image before the Deployment", async () => {
+        it("a service with database: false gets no DATABASE_URL", async () => {
+            const { container } = await build({ databaseSecretName: "db-credentials", database: false });
+            assert.deepStrictEqual(container.env, []);
+        });
+    });
+
+    describe("migration", () => {
+        const migrate = { command: ["node", "dist/migrate.js"] };
+
+        it("runs the migrate command as a Job with the same image before the Deployment, on the direct database URL", async () => {
             const { recorder, deployment } = await build({
                 env: { LOG_LEVEL: "INFO" },
-                secretEnv: { DATABASE_URL: { secretName: "db-credentials", key: "DATABASE_URL" } },
+                databaseSecretName: "db-credentials",
                 imagePullSecrets: ["ghcr-secret"],
-                migration,
+                migrate,
             });
             const job = recorder.get("kubernetes:batch/v1:Job", "api-migrate");
             assert.strictEqual(recorder.parentOf(job)?.urn, recorder.get("esteira:kubernetes:WebService", "api").urn);
@@ -305,7 +348,7 @@ describe("WebService", () => {
         });
 
         it("gives the Job a fresh name per image and a bounded run", async () => {
-            const { recorder } = await build({ migration: { ...migration, timeoutSeconds: 120, backoffLimit: 3 } });
+            const { recorder } = await build({ migrate: { ...migrate, timeoutSeconds: 120, backoffLimit: 3 } });
             const job = recorder.get("kubernetes:batch/v1:Job", "api-migrate");
             assert.strictEqual(job.inputs.metadata.name, undefined, "auto-named, so a new image creates a new Job");
             assert.deepStrictEqual(job.inputs.spec.backoffLimit, 3);
@@ -314,7 +357,7 @@ describe("WebService", () => {
         });
 
         it("labels migration pods so the Service never selects them", async () => {
-            const { recorder } = await build({ migration });
+            const { recorder } = await build({ migrate });
             const labels = recorder.get("kubernetes:batch/v1:Job", "api-migrate").inputs.spec.template.metadata.labels;
             const selector = recorder.get(SERVICE, "api-service").inputs.spec.selector;
             const matches = Object.entries(selector).every(([key, value]) => labels[key] === value);
@@ -323,7 +366,7 @@ describe("WebService", () => {
         });
 
         it("defaults to a 600 s deadline and one retry; no Job without a migration", async () => {
-            const { recorder } = await build({ migration: { command: ["migrate"] } });
+            const { recorder } = await build({ migrate: { command: ["migrate"] } });
             const job = recorder.get("kubernetes:batch/v1:Job", "api-migrate");
             assert.strictEqual(job.inputs.spec.activeDeadlineSeconds, 600);
             assert.strictEqual(job.inputs.spec.backoffLimit, 1);

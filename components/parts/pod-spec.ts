@@ -1,0 +1,98 @@
+/**
+ * The pod every workload runs in, hardened the same way: non-root, read-only root filesystem with
+ * a writable /tmp, all capabilities dropped, seccomp RuntimeDefault, no service-account token.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { invariant, requestProblems } from "../../config/rules";
+
+type Container = k8s.types.input.core.v1.Container;
+type PodSpec = k8s.types.input.core.v1.PodSpec;
+
+/** A reference to one key of a Kubernetes Secret in the same namespace. */
+export interface SecretKeyRef {
+    secretName: pulumi.Input<string>;
+    key: pulumi.Input<string>;
+}
+
+export interface Compute {
+    cpuMillicores: number;
+    memoryMiB: number;
+}
+
+/** Plain variables first, then each Secret reference, in the order given. */
+export function envVars(
+    plain: Record<string, pulumi.Input<string>>,
+    secret: Record<string, SecretKeyRef>,
+): k8s.types.input.core.v1.EnvVar[] {
+    return [
+        ...Object.entries(plain).map(([name, value]) => ({ name, value })),
+        ...Object.entries(secret).map(([name, ref]) => ({ name, valueFrom: { secretKeyRef: { name: ref.secretName, key: ref.key } } })),
+    ];
+}
+
+/** Requests and limits as Kubernetes quantities; a request above its limit is refused. */
+export function computeResources(owner: pulumi.Resource, component: string, requests: Compute, limits: Compute) {
+    invariant(owner, component, "resources", requestProblems(requests, limits)[0]);
+    const quantities = (c: Compute) => ({ cpu: `${c.cpuMillicores}m`, memory: `${c.memoryMiB}Mi` });
+    return { requests: quantities(requests), limits: quantities(limits) };
+}
+
+export interface ProbeSettings {
+    path?: string;
+    port?: number;
+    initialDelaySeconds?: number;
+    periodSeconds?: number;
+    timeoutSeconds?: number;
+    failureThreshold?: number;
+}
+
+/** An HTTP GET probe: each unset field takes the default given, the port the container's. */
+export function httpProbe(
+    probe: ProbeSettings | undefined,
+    defaults: Omit<Required<ProbeSettings>, "port" | "path"> & { path?: string },
+    containerPort: number,
+): k8s.types.input.core.v1.Probe {
+    return {
+        httpGet: { path: probe?.path ?? defaults.path, port: probe?.port ?? containerPort },
+        initialDelaySeconds: probe?.initialDelaySeconds ?? defaults.initialDelaySeconds,
+        periodSeconds: probe?.periodSeconds ?? defaults.periodSeconds,
+        timeoutSeconds: probe?.timeoutSeconds ?? defaults.timeoutSeconds,
+        failureThreshold: probe?.failureThreshold ?? defaults.failureThreshold,
+    };
+}
+
+/** A container with the hardening every workload gets, and the writable /tmp it needs. */
+export function hardenedContainer(container: Container): Container {
+    return {
+        ...container,
+        securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            capabilities: { drop: ["ALL"] },
+        },
+        volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+    };
+}
+
+/** The pod around hardened containers, running as `runAsUser` (UID and GID), pulling with the given secrets. */
+export function hardenedPod(
+    pod: { runAsUser: number; imagePullSecrets?: pulumi.Input<string>[] },
+    spec: Omit<PodSpec, "securityContext" | "volumes" | "imagePullSecrets">,
+): PodSpec {
+    return {
+        imagePullSecrets: pod.imagePullSecrets?.map((name) => ({ name })),
+        automountServiceAccountToken: false,
+        securityContext: {
+            runAsNonRoot: true,
+            runAsUser: pod.runAsUser,
+            runAsGroup: pod.runAsUser,
+            fsGroup: pod.runAsUser,
+            seccompProfile: { type: "RuntimeDefault" },
+        },
+        // A writable /tmp, since the root filesystem is read-only.
+        volumes: [{ name: "tmp", emptyDir: {} }],
+        ...spec,
+    };
+}

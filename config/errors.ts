@@ -1,0 +1,83 @@
+/**
+ * How invalid configuration is reported: one line per problem naming the stack, the key path, the
+ * value received and what is allowed, all in one error raised before any resource exists.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+
+/** The Pulumi config namespace of this program's own keys (`esteira:<key>`). */
+export const CONFIG_NAMESPACE = "esteira";
+
+/** Raised for invalid stack configuration; Pulumi prints a RunError's message without a stack trace. */
+export class ConfigError extends pulumi.RunError {
+    constructor(
+        readonly stack: string,
+        readonly problems: readonly string[],
+    ) {
+        super(
+            `invalid configuration for stack "${stack}" (fix Pulumi.${stack}.yaml or \`pulumi config set\`):\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+    }
+}
+
+/** A value as a message shows it. */
+export function describe(value: unknown): string {
+    if (value === undefined) return "nothing";
+    return JSON.stringify(value);
+}
+
+/** Follows a zod issue path into the raw input, to show the value that was received. */
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+    let node = root;
+    for (const key of path) {
+        if (node === null || typeof node !== "object") return undefined;
+        node = (node as Record<PropertyKey, unknown>)[key];
+    }
+    return node;
+}
+
+/** One line per problem: `<stack>: <key path>: <what is wrong, with the value received>`. */
+export function formatIssue(stack: string, issue: z.core.$ZodIssue, input: unknown): string {
+    const received = valueAt(input, issue.path);
+    let message: string;
+    switch (issue.code) {
+        case "invalid_type": {
+            const expected = issue.expected === "record" ? "a map" : issue.expected;
+            // zod's own messages start with "Invalid"; anything else is a schema's own wording.
+            const own = !issue.message.startsWith("Invalid");
+            if (received === undefined) message = own ? issue.message : `is required (expected ${expected})`;
+            else message = `expected ${expected}, received ${describe(received)}`;
+            break;
+        }
+        case "invalid_value":
+            message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}; received ${describe(received)}`;
+            break;
+        case "unrecognized_keys":
+            message = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}: check the spelling against the README's config reference`;
+            break;
+        case "too_small":
+            if (issue.origin === "array") message = `${issue.message}; received ${describe(received)}`;
+            else if (issue.origin === "string" && issue.minimum === 1) message = `must not be empty; received ${describe(received)}`;
+            else message = `must be ${issue.inclusive ? ">=" : ">"} ${issue.minimum}; received ${describe(received)}`;
+            break;
+        case "too_big":
+            message =
+                issue.origin === "string"
+                    ? `${issue.message}; received ${describe(received)}`
+                    : `must be ${issue.inclusive ? "<=" : "<"} ${issue.maximum}; received ${describe(received)}`;
+            break;
+        case "invalid_format":
+        case "invalid_union":
+            message = `${issue.message}; received ${describe(received)}`;
+            break;
+        case "invalid_key":
+            // A map key broke its own rule (e.g. a service name): show the key, not its settings.
+            message = `${issue.issues[0]?.message ?? issue.message}; received ${describe(issue.path.at(-1))}`;
+            break;
+        default:
+            message = issue.message;
+    }
+    const path = issue.path.map(String).join(".");
+    return `${stack}: ${path || CONFIG_NAMESPACE}: ${message}`;
+}

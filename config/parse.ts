@@ -1,0 +1,184 @@
+/**
+ * Stack configuration → one typed object that hands each component its Args. Pure: no Pulumi
+ * engine, no filesystem, no environment; every rule is unit-tested against its exact message.
+ *
+ * Defaults of component arguments are NOT applied here: an unset optional key stays `undefined`
+ * and the component applies its documented default. Only values that depend on the stack itself
+ * (environment, namespace, names derived from them, image tags) are derived here.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterArgs } from "../components/cluster";
+import { DATABASE_DEFAULTS, type DatabaseArgs } from "../components/database";
+import type { GitHubEnvironmentArgs } from "../components/github-environment";
+import type { ImageArgs } from "../components/image";
+import type { WebServiceArgs } from "../components/web-service";
+import { ConfigError, describe, formatIssue } from "./errors";
+import { dns1123Label } from "./rules";
+import { ImageSource, RegistrySettings, SECRET_KEYS, SecretName, stackSchema, StackSettings } from "./schema";
+
+type Secret = pulumi.Output<string>;
+
+/** The registry, with the pull token (for the pull secret) and the push token (for builds). */
+export type Registry = RegistrySettings & { readonly token: Secret; readonly pushToken: Secret };
+
+/** A service: the WebService's Args, with its image still to be built, promoted or taken as it is. */
+export type ServiceConfig = Omit<WebServiceArgs, "image" | "namespace" | "imagePullSecrets" | "databaseSecretName"> & {
+    readonly image: ImageSource<ImageArgs>;
+};
+
+/** The validated configuration of one stack: each component's Args, secrets attached where they are used. */
+export interface EsteiraConfig {
+    /** The stack name (`pulumi stack`). */
+    readonly stack: string;
+    /** The Pulumi project name. */
+    readonly project: string;
+    /** Environment name, used in labels and names. Default: the stack name. */
+    readonly environment: string;
+    /** Namespace the workloads run in. Default: `<project>-<environment>`. */
+    readonly namespace: string;
+    readonly cluster: ClusterArgs;
+    /** Absent when the stack has no database; its link to the cluster is wired in index.ts. */
+    readonly database?: DistributiveOmit<DatabaseArgs, "cluster">;
+    readonly registry: Registry;
+    /** The stack's GitHub environment; absent where the repository is not managed (local stacks). */
+    readonly github?: Omit<GitHubEnvironmentArgs, "kubeconfig" | "registryPushToken" | "variables">;
+    readonly services: Readonly<Record<string, ServiceConfig>>;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** What the parser needs from the stack: plain values and which secret keys are set. */
+export interface RawConfig {
+    readonly stack: string;
+    readonly project: string;
+    /** Plain `esteira:` values, already parsed from their YAML/JSON form. */
+    readonly values: Readonly<Record<string, unknown>>;
+    /** Secret values that are set, by name. */
+    readonly secrets: Readonly<Partial<Record<SecretName, Secret>>>;
+    /** The commit being deployed, when known; tags built images. */
+    readonly commitSha?: string;
+}
+
+/** Rules that span keys (and secrets), which no single key's schema can see. */
+function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
+    const problems: string[] = [];
+    const { secrets } = raw;
+    const missingSecret = (name: SecretName, why: string, example: string) =>
+        problems.push(
+            `${raw.stack}: ${SECRET_KEYS[name].key}: is required ${why}; set it with \`pulumi config set --secret ${SECRET_KEYS[name].key} ${example} -s ${raw.stack}\``,
+        );
+    const { cluster, database } = plain;
+    if (cluster?.mode === "digitalocean" && !secrets.digitaloceanToken) {
+        missingSecret("digitaloceanToken", "when cluster.mode is digitalocean (the provider and the kubeconfig use it)", "<token>");
+    }
+    if (database?.mode === "external" && !secrets.databaseUrl) {
+        missingSecret("databaseUrl", "when database.mode is external", "'postgresql://user:password@host:5432/db?sslmode=require'");
+    }
+    for (const [name, svc] of Object.entries(plain.services)) {
+        if ("build" in svc.image && !plain.images) {
+            problems.push(
+                `${raw.stack}: services.${name}.image.build: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to push the image to`,
+            );
+        }
+        if (database && (svc.database ?? true) && (svc.env?.DATABASE_URL !== undefined || svc.secretEnv?.DATABASE_URL !== undefined)) {
+            problems.push(
+                `${raw.stack}: services.${name}: DATABASE_URL comes from the ${database.secretName ?? DATABASE_DEFAULTS.secretName} secret when the stack has a database; remove it from env/secretEnv, or set database: false on the service`,
+            );
+        }
+    }
+    if (database?.mode === "digitalocean" && cluster?.mode !== "digitalocean" && cluster?.mode !== "stack") {
+        problems.push(
+            `${raw.stack}: database.mode: "digitalocean" admits only the DOKS cluster through its firewall, so it needs cluster.mode "digitalocean" or "stack"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")} (use database.mode "external" with esteira:databaseUrl instead)`,
+        );
+    }
+    return problems;
+}
+
+/** The environment and namespace, which default from the stack and project and must make valid names. */
+function names(raw: RawConfig, plain: StackSettings): { environment: string; namespace: string } {
+    const environment = plain.environment ?? raw.stack;
+    if (plain.environment === undefined && !dns1123Label("environment").safeParse(environment).success) {
+        throw new ConfigError(raw.stack, [
+            `${raw.stack}: environment: the stack name ${describe(raw.stack)} is not a DNS-1123 label, so it cannot name the namespace; name the stack like pr-123 (lower case, digits, '-') or set esteira:environment`,
+        ]);
+    }
+    const namespace = plain.namespace ?? `${raw.project}-${environment}`;
+    // The derived namespace must satisfy the same rule as an explicit one.
+    if (!dns1123Label("namespace").safeParse(namespace).success) {
+        throw new ConfigError(raw.stack, [
+            `${raw.stack}: namespace: the default "<project>-<environment>" gives ${describe(namespace)}, which is not a DNS-1123 label; set esteira:namespace explicitly`,
+        ]);
+    }
+    return { environment, namespace };
+}
+
+/** Validates one stack's raw configuration and hands each component its Args. */
+export function parseConfig(raw: RawConfig): EsteiraConfig {
+    const parsed = stackSchema.safeParse(raw.values);
+    const problems = parsed.success ? [] : parsed.error.issues.map((issue) => formatIssue(raw.stack, issue, raw.values));
+    if (!raw.secrets.registryToken) {
+        problems.push(
+            `${raw.stack}: ${SECRET_KEYS.registryToken.key}: is required (a registry token with pull rights); set it with \`pulumi config set --secret ${SECRET_KEYS.registryToken.key} <token> -s ${raw.stack}\``,
+        );
+    }
+    if (parsed.success) problems.push(...crossKeyProblems(raw, parsed.data));
+    if (problems.length > 0 || !parsed.success) throw new ConfigError(raw.stack, problems);
+
+    const plain = parsed.data;
+    const { environment, namespace } = names(raw, plain);
+    const { project, stack } = raw;
+    const { protect } = plain;
+    // The checks above make every secret used below set; `secret` only says so to the compiler.
+    const secret = (name: SecretName): Secret => {
+        const value = raw.secrets[name];
+        if (!value) throw new ConfigError(stack, [`${stack}: ${SECRET_KEYS[name].key}: is required`]);
+        return value;
+    };
+    const registry: Registry = {
+        ...plain.registry,
+        token: secret("registryToken"),
+        pushToken: raw.secrets.registryPushToken ?? secret("registryToken"),
+    };
+    // Built images are tagged with the commit (when known) and the stack; pods use the digest.
+    const tags = [...(raw.commitSha ? [`sha-${raw.commitSha.slice(0, 12)}`] : []), stack];
+    const imageOf = (name: string, image: ImageSource): ServiceConfig["image"] => {
+        if (!("build" in image)) return image;
+        if (!plain.images) throw new ConfigError(stack, [`${stack}: services.${name}.image.build: needs esteira:images.repository`]);
+        const { repository, ...settings } = plain.images;
+        return { build: { ...image.build, ...settings, repository: `${repository}/${name}`, tags, registry } };
+    };
+
+    const cluster = plain.cluster ?? { mode: "kubeconfig" };
+    const database = plain.database;
+    return {
+        stack,
+        project,
+        environment,
+        namespace,
+        cluster:
+            cluster.mode === "digitalocean"
+                ? { ...cluster, name: cluster.name ?? `${project}-${environment}`, apiToken: secret("digitaloceanToken"), protect }
+                : cluster.mode === "kubeconfig"
+                  ? { ...cluster, kubeconfig: raw.secrets.kubeconfig }
+                  : cluster,
+        database:
+            database?.mode === "digitalocean"
+                ? { ...database, name: database.name ?? `${project}-${environment}-db`, protect }
+                : database?.mode === "external"
+                  ? { ...database, url: secret("databaseUrl") }
+                  : database && {
+                        ...database,
+                        // Named after the environment, so each pull request's database is its own.
+                        databaseName: database.databaseName ?? `${project}-${environment}`,
+                        user: database.user ?? `${project}-${environment}`,
+                    },
+        registry,
+        github: plain.github && { ...plain.github, environment: plain.github.environment ?? environment },
+        services: Object.fromEntries(
+            Object.entries(plain.services).map(([name, svc]) => [
+                name,
+                { ...svc, environment, partOf: project, image: imageOf(name, svc.image) },
+            ]),
+        ),
+    };
+}

@@ -1,0 +1,71 @@
+/**
+ * Naming rules and invariants, written once: the config schema reports them per key, and the
+ * components enforce the invariants themselves, so a component is safe outside this program too.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+
+// Kubernetes naming rules, written out so messages can say what is allowed.
+export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+export const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Another stack: a bare stack name, or <organization>/<project>/<stack>.
+export const STACK_REFERENCE = /^([A-Za-z0-9._-]+\/){0,2}[A-Za-z0-9._-]+$/;
+
+export const dns1123Label = (what: string) =>
+    z
+        .string()
+        .max(63, { error: `${what} must be at most 63 characters` })
+        .regex(DNS1123_LABEL, {
+            error: `${what} must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit`,
+        })
+        .meta({ format: "dns-1123-label" });
+
+export const dns1035Label = (what: string) =>
+    z
+        .string()
+        .max(63, { error: `${what} must be at most 63 characters` })
+        .regex(DNS1035_LABEL, {
+            error: `${what} must be a DNS-1035 label: lower-case letters, digits and '-', starting with a letter`,
+        })
+        .meta({ format: "dns-1035-label" });
+
+/** A string that must not be empty (messages say "must not be empty"). */
+export const nonEmpty = () => z.string().min(1);
+
+export const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
+export const portNumber = int(1, 65535);
+export const percent = int(1, 100);
+
+export const stackName = (error = "must be a stack name or <organization>/<project>/<stack>") =>
+    z.string().regex(STACK_REFERENCE, { error }).meta({ format: "stack" });
+
+/** `<min> (<n>) must be <= <max> (<m>)`, or nothing when the range holds. */
+export function rangeProblem(minName: string, min: number, maxName: string, max: number): string | undefined {
+    return min > max ? `${minName} (${min}) must be <= ${maxName} (${max})` : undefined;
+}
+
+/** A fixed replica count and an autoscaler cannot both own the Deployment's replicas. */
+export function replicasProblem(replicas: number | undefined, autoscaling: unknown): string | undefined {
+    return replicas !== undefined && autoscaling
+        ? `replicas (${replicas}) cannot be set together with autoscaling: the HorizontalPodAutoscaler owns the replica count; remove replicas or autoscaling`
+        : undefined;
+}
+
+type Compute = { cpuMillicores?: number; memoryMiB?: number };
+
+/** One message per quantity whose request exceeds its limit. */
+export function requestProblems(requests: Compute | undefined, limits: Compute | undefined): string[] {
+    return (["cpuMillicores", "memoryMiB"] as const).flatMap((field) => {
+        const request = requests?.[field];
+        const limit = limits?.[field];
+        return request !== undefined && limit !== undefined && request > limit
+            ? [`requests.${field} (${request}) must be <= limits.${field} (${limit})`]
+            : [];
+    });
+}
+
+/** Throws when a component is given arguments that break an invariant, naming the component and the key. */
+export function invariant(owner: pulumi.Resource, component: string, key: string, problem: string | undefined): void {
+    if (problem) throw new pulumi.ResourceError(`${component}: ${key}: ${problem}`, owner);
+}

@@ -1,0 +1,501 @@
+/**
+ * The vocabulary: every key a stack file may set under `esteira:`, with its rule, its description
+ * and its default. The components take these same shapes as their Args, so a key has one name
+ * from stack file to component. Defaults are never applied here: `default` in a key's metadata
+ * points at the component's defaults object, which the component applies with `??`; the README's
+ * reference and the stack files' JSON Schema are generated from this file (`npm run docs`).
+ */
+import { z } from "zod";
+import { CLUSTER_DEFAULTS } from "../components/cluster";
+import { DATABASE_DEFAULTS } from "../components/database";
+import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namespace";
+import { GITHUB_ENVIRONMENT_DEFAULTS, MAX_REVIEWERS } from "../components/github-environment";
+import { IMAGE_DEFAULTS } from "../components/image";
+import { WEB_SERVICE_DEFAULTS } from "../components/web-service";
+import {
+    dns1035Label,
+    dns1123Label,
+    ENV_VAR_NAME,
+    int,
+    nonEmpty,
+    percent,
+    portNumber,
+    rangeProblem,
+    replicasProblem,
+    requestProblems,
+    stackName,
+} from "./rules";
+
+/** A default that is no literal value (it depends on the stack, or on another key), as the reference shows it. */
+class DefaultText {
+    constructor(readonly text: string) {}
+}
+const text = (t: string) => new DefaultText(t);
+
+/** A key's metadata: its description and its default, a literal (what the component applies) or a {@link text}. */
+function doc(description: string, dflt?: unknown) {
+    if (dflt instanceof DefaultText) return { description, defaultText: dflt.text };
+    return dflt === undefined ? { description } : { description, default: dflt };
+}
+
+const ws = WEB_SERVICE_DEFAULTS;
+
+// ---- services ------------------------------------------------------------------------------
+
+const probe = (
+    defaults: { path?: string; initialDelaySeconds: number; periodSeconds: number; timeoutSeconds: number; failureThreshold: number },
+    pathText?: DefaultText,
+) =>
+    z.strictObject({
+        path: z
+            .string()
+            .startsWith("/", { error: "path must start with '/'" })
+            .optional()
+            .meta(doc("HTTP path", defaults.path ?? pathText)),
+        port: portNumber.optional().meta(doc("port to probe", text("the container port"))),
+        initialDelaySeconds: int(0).optional().meta(doc("seconds before the first probe", defaults.initialDelaySeconds)),
+        periodSeconds: int(1).optional().meta(doc("seconds between probes", defaults.periodSeconds)),
+        timeoutSeconds: int(1).optional().meta(doc("seconds a probe may take", defaults.timeoutSeconds)),
+        failureThreshold: int(1).optional().meta(doc("failures in a row that count", defaults.failureThreshold)),
+    });
+
+const compute = (defaults: { cpuMillicores: number; memoryMiB: number }) =>
+    z.strictObject({
+        cpuMillicores: int(1).optional().meta(doc("CPU in millicores", defaults.cpuMillicores)),
+        memoryMiB: int(1).optional().meta(doc("memory in MiB", defaults.memoryMiB)),
+    });
+
+/** How a service's image is built: paths are relative to the project. */
+export const buildSchema = z.strictObject({
+    context: nonEmpty().meta(doc("build context directory, relative to the project")),
+    dockerfile: nonEmpty()
+        .optional()
+        .meta(doc("Dockerfile", text("<context>/Dockerfile"))),
+    args: z.record(z.string(), z.string()).optional().meta(doc("build arguments")),
+    target: nonEmpty()
+        .optional()
+        .meta(doc("build stage to stop at", text("the last stage"))),
+});
+export type BuildSettings = z.infer<typeof buildSchema>;
+
+const imageFields = z
+    .strictObject(
+        {
+            ref: nonEmpty().optional().meta(doc("an image reference to run as it is")),
+            build: buildSchema.optional().meta(doc("build from a context and push to `<images.repository>/<service>`")),
+            promoteFrom: stackName("promoteFrom must be a stack name or <organization>/<project>/<stack>")
+                .optional()
+                .meta(doc("take the digest-pinned image another stack exports in its `images` output")),
+        },
+        {
+            error: (issue) =>
+                issue.input === undefined ? "is required: an image reference, build: {context, …} or promoteFrom: <stack>" : undefined,
+        },
+    )
+    .superRefine((image, ctx) => {
+        const set = (["ref", "build", "promoteFrom"] as const).filter((key) => image[key] !== undefined);
+        if (set.length !== 1) {
+            ctx.addIssue({
+                code: "custom",
+                message: `set exactly one of ref, build or promoteFrom; received ${set.length === 0 ? "none" : set.join(" and ")}`,
+            });
+        }
+    });
+
+/** Where a service's image comes from: exactly one of the three. */
+export type ImageSource<Build = BuildSettings> = { ref: string } | { build: Build } | { promoteFrom: string };
+
+/** The object form of `image`, which JSON Schema shows beside the string shorthand. */
+export const imageObjectSchema = imageFields;
+export const imageSchema = z
+    // A plain string is shorthand for a prebuilt image reference.
+    .preprocess((value) => (typeof value === "string" ? { ref: value } : value), imageFields)
+    // The refinement guarantees exactly one source; the type says so.
+    .transform((image) => image as ImageSource)
+    .meta(doc("where the image comes from: a reference, `build: {…}` or `promoteFrom: <stack>`"));
+
+const secretKeyRef = z.strictObject({ secretName: dns1123Label("secretName"), key: nonEmpty() });
+
+export const serviceSchema = z
+    .strictObject({
+        image: imageSchema,
+        migrate: z
+            .strictObject({
+                command: z
+                    .array(nonEmpty())
+                    .min(1, { error: "command must have at least one element" })
+                    .meta(doc("command, e.g. `[node, dist/migrate.js]`")),
+                timeoutSeconds: int(1).optional().meta(doc("how long the Job may run", ws.migrate.timeoutSeconds)),
+                backoffLimit: int(0).optional().meta(doc("retries before the Job fails", ws.migrate.backoffLimit)),
+            })
+            .optional()
+            .meta(doc("a migration Job run with the new image before each rollout", text("none"))),
+        port: portNumber.optional().meta(doc("container port", ws.port)),
+        replicas: int(0).optional().meta(doc("fixed replicas; not with `autoscaling`", ws.replicas)),
+        // YAML turns `true` and `8000` into booleans and numbers; containers only take strings.
+        env: z
+            .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
+            .optional()
+            .meta(doc("plain variables (YAML booleans and numbers become strings)")),
+        secretEnv: z.record(z.string(), secretKeyRef).optional().meta(doc("variables from Secrets, through `secretKeyRef`")),
+        probes: z
+            .strictObject({
+                readiness: probe(ws.probes.readiness).optional().meta(doc("readiness probe")),
+                liveness: probe(ws.probes.liveness).optional().meta(doc("liveness probe")),
+                startup: probe(ws.probes.startup, text("the liveness path"))
+                    .optional()
+                    .meta(doc("startup probe; holds off liveness until it passes", text("none"))),
+            })
+            .optional()
+            .meta(doc("HTTP probes")),
+        resources: z
+            .strictObject({
+                requests: compute(ws.resources.requests).optional().meta(doc("requests")),
+                limits: compute(ws.resources.limits).optional().meta(doc("limits; requests must not exceed them")),
+            })
+            .optional()
+            .meta(doc("container resources")),
+        service: z
+            .strictObject({
+                type: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).optional().meta(doc("Service type", ws.service.type)),
+                port: portNumber.optional().meta(doc("Service port, forwarded to the container port", ws.service.port)),
+                annotations: z.record(z.string(), z.string()).optional().meta(doc("e.g. DigitalOcean load balancer settings")),
+            })
+            .optional()
+            .meta(doc("the Service in front of the pods")),
+        autoscaling: z
+            .strictObject({
+                minReplicas: int(1).meta(doc("fewest replicas")),
+                maxReplicas: int(1).meta(doc("most replicas")),
+                cpuUtilizationPercent: percent
+                    .optional()
+                    .meta(doc("target CPU, in percent of the request", ws.autoscaling.cpuUtilizationPercent)),
+                memoryUtilizationPercent: percent.optional().meta(doc("target memory, in percent of the request", text("none"))),
+            })
+            .optional()
+            .meta(doc("HorizontalPodAutoscaler (autoscaling/v2); the Deployment then leaves `replicas` to it", text("off"))),
+        metrics: z
+            .strictObject({
+                path: z
+                    .string()
+                    .startsWith("/", { error: "path must start with '/'" })
+                    .optional()
+                    .meta(doc("scrape path", ws.metrics.path)),
+                port: portNumber.optional().meta(doc("scrape port", text("the container port"))),
+            })
+            .optional()
+            .meta(doc("Prometheus scrape annotations on the pods; `{}` turns them on", text("off"))),
+        revisionHistoryLimit: int(0).optional().meta(doc("ReplicaSets kept for `kubectl rollout undo`", ws.revisionHistoryLimit)),
+        rolloutTimeoutSeconds: int(1).optional().meta(doc("how long `pulumi up` waits for the rollout", ws.rolloutTimeoutSeconds)),
+        database: z
+            .boolean()
+            .optional()
+            .meta(doc("inject `DATABASE_URL` from the database secret", text("true when the stack has a database"))),
+    })
+    .superRefine((svc, ctx) => {
+        const issue = (path: string, message: string | undefined) => message && ctx.addIssue({ code: "custom", path: [path], message });
+        const scaling = svc.autoscaling;
+        if (scaling) issue("autoscaling", rangeProblem("minReplicas", scaling.minReplicas, "maxReplicas", scaling.maxReplicas));
+        issue("replicas", replicasProblem(svc.replicas, scaling));
+        for (const [field, names] of [
+            ["env", Object.keys(svc.env ?? {})],
+            ["secretEnv", Object.keys(svc.secretEnv ?? {})],
+        ] as const) {
+            for (const name of names.filter((n) => !ENV_VAR_NAME.test(n))) {
+                issue(field, `"${name}" is not a valid environment variable name: use letters, digits and '_', not starting with a digit`);
+            }
+        }
+        for (const name of Object.keys(svc.secretEnv ?? {})) {
+            if (ENV_VAR_NAME.test(name) && svc.env && name in svc.env) {
+                issue("secretEnv", `"${name}" is set in both env and secretEnv; keep it in one of them`);
+            }
+        }
+        for (const message of requestProblems(svc.resources?.requests, svc.resources?.limits)) issue("resources", message);
+    });
+export type ServiceSettings = z.infer<typeof serviceSchema>;
+
+// ---- cluster -------------------------------------------------------------------------------
+
+const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "any"] as const;
+const cd = CLUSTER_DEFAULTS;
+
+const nodePoolSchema = z
+    .strictObject({
+        size: nonEmpty().meta(doc("Droplet size slug, e.g. `s-2vcpu-4gb`")),
+        minNodes: int(1).meta(doc("fewest nodes")),
+        maxNodes: int(1).meta(doc("most nodes; above `minNodes` the pool autoscales")),
+        name: nonEmpty()
+            .optional()
+            .meta(doc("node pool name", text("<cluster name>-pool"))),
+        labels: z.record(z.string(), z.string()).optional().meta(doc("Kubernetes labels of the nodes")),
+    })
+    .superRefine((pool, ctx) => {
+        const message = rangeProblem("minNodes", pool.minNodes, "maxNodes", pool.maxNodes);
+        if (message) ctx.addIssue({ code: "custom", message });
+    });
+
+const digitalOceanCluster = z.strictObject({
+    mode: z.literal("digitalocean").meta(doc("this stack creates a VPC and a DOKS cluster in it")),
+    name: dns1123Label("name")
+        .optional()
+        .meta(doc("cluster name", text("<project>-<environment>"))),
+    region: nonEmpty().meta(doc("region slug, e.g. `nyc1`")),
+    version: nonEmpty().meta(doc("pinned DOKS version slug (`doctl kubernetes options versions`)")),
+    ha: z.boolean().optional().meta(doc("highly available control plane", cd.ha)),
+    autoUpgrade: z.boolean().optional().meta(doc("let DigitalOcean apply patch upgrades in the maintenance window", cd.autoUpgrade)),
+    maintenance: z
+        .strictObject({
+            day: z.enum(WEEKDAYS).optional().meta(doc("a weekday or `any`", cd.maintenance.day)),
+            startTime: z
+                .string()
+                .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, { error: "startTime must be HH:MM (24-hour, UTC)" })
+                .optional()
+                .meta(doc("HH:MM, UTC", cd.maintenance.startTime)),
+        })
+        .optional()
+        .meta(doc("maintenance window")),
+    vpcIpRange: nonEmpty()
+        .optional()
+        .meta(doc("IP range of the VPC, e.g. `10.10.0.0/16`", text("chosen by DigitalOcean"))),
+    nodePool: nodePoolSchema.meta(doc("the node pool; the autoscaled node count never shows up as a diff")),
+    tags: z.array(z.string()).optional().meta(doc("DigitalOcean tags")),
+});
+
+const kubeconfigCluster = z.strictObject({
+    mode: z.literal("kubeconfig").meta(doc("an existing cluster (kind, minikube, any other)")),
+    kubeconfigPath: nonEmpty()
+        .optional()
+        .meta(doc("kubeconfig file (`~` expanded)", text("esteira:kubeconfig, else the ambient kubeconfig"))),
+    context: nonEmpty()
+        .optional()
+        .meta(doc("kubeconfig context", text("the current context"))),
+    clusterIdentifier: nonEmpty()
+        .optional()
+        .meta(
+            doc(
+                "the provider (and every object) is replaced only when this changes, not when credentials do",
+                text("the context, else kubeconfig"),
+            ),
+        ),
+});
+
+const stackCluster = z.strictObject({
+    mode: z.literal("stack").meta(doc("a cluster another stack owns, read through a StackReference")),
+    stack: stackName().meta(doc("stack that owns the cluster (e.g. homolog); its `kubeconfig` and `clusterId` outputs are read")),
+});
+
+export const clusterSchema = z.discriminatedUnion("mode", [digitalOceanCluster, kubeconfigCluster, stackCluster], {
+    error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: digitalocean, kubeconfig, stack` : undefined),
+});
+export type ClusterSettings = z.infer<typeof clusterSchema>;
+
+// ---- database ------------------------------------------------------------------------------
+
+const dd = DATABASE_DEFAULTS;
+const secretName = dns1123Label("secretName")
+    .optional()
+    .meta(doc("Kubernetes Secret that holds `DATABASE_URL` and `DATABASE_DIRECT_URL`", dd.secretName));
+
+const digitalOceanDatabase = z.strictObject({
+    mode: z.literal("digitalocean").meta(doc("a managed PostgreSQL cluster in the Kubernetes cluster's VPC, reachable only from it")),
+    region: z
+        .string({
+            error: (issue) =>
+                issue.input === undefined ? "is required in digitalocean mode (e.g. nyc1, the cluster's region)" : undefined,
+        })
+        .min(1)
+        .meta(doc("region slug; use the cluster's")),
+    name: dns1123Label("name")
+        .optional()
+        .meta(doc("database cluster name", text("<project>-<environment>-db"))),
+    version: nonEmpty().optional().meta(doc("PostgreSQL major version", dd.version)),
+    size: nonEmpty().optional().meta(doc("size slug", dd.size)),
+    nodeCount: int(1, 3).optional().meta(doc("nodes; 2 or more keeps a hot standby", dd.nodeCount)),
+    databaseName: nonEmpty().optional().meta(doc("database", dd.databaseName)),
+    user: nonEmpty().optional().meta(doc("database user (DigitalOcean generates its password)", dd.user)),
+    pool: z
+        .strictObject({
+            size: int(1).meta(doc("connections")),
+            mode: z.enum(["transaction", "session", "statement"]).optional().meta(doc("pool mode", dd.pool.mode)),
+        })
+        .optional()
+        .meta(doc("PgBouncer pool; pods connect through it, migrations never do", text("none"))),
+    secretName,
+    tags: z.array(z.string()).optional().meta(doc("DigitalOcean tags")),
+});
+
+const externalDatabase = z.strictObject({
+    mode: z.literal("external").meta(doc("a database this stack does not manage; its URL is the secret esteira:databaseUrl")),
+    secretName,
+});
+
+const sharedDatabase = z.strictObject({
+    mode: z.literal("shared").meta(doc("a database and user of this stack's own in another stack's database cluster")),
+    stack: stackName().meta(doc("stack that owns the database cluster (e.g. homolog); its `databaseClusterId` output is read")),
+    databaseName: nonEmpty()
+        .optional()
+        .meta(doc("database", text("<project>-<environment>"))),
+    user: nonEmpty()
+        .optional()
+        .meta(doc("database user", text("<project>-<environment>"))),
+    secretName,
+});
+
+export const databaseSchema = z.discriminatedUnion("mode", [digitalOceanDatabase, externalDatabase, sharedDatabase], {
+    error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: digitalocean, external, shared` : undefined),
+});
+export type DatabaseSettings = z.infer<typeof databaseSchema>;
+
+// ---- registry, images, GitHub --------------------------------------------------------------
+
+export const registrySchema = z.strictObject({
+    server: nonEmpty().meta(doc("registry host, e.g. `ghcr.io`")),
+    username: nonEmpty().meta(doc("account that owns esteira:registryToken")),
+    pullSecretName: dns1123Label("pullSecretName")
+        .optional()
+        .meta(doc("name of the `kubernetes.io/dockerconfigjson` Secret", ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName)),
+});
+export type RegistrySettings = z.infer<typeof registrySchema>;
+
+const id = IMAGE_DEFAULTS;
+export const imagesSchema = z.strictObject({
+    repository: z
+        .string()
+        .regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+$/, {
+            error: "repository must be <registry>/<path> in lower case, e.g. ghcr.io/acme/shop",
+        })
+        .meta(doc("images go to `<repository>/<service>`, e.g. `ghcr.io/<owner>/<repo>/<service>`")),
+    buildOnPreview: z
+        .boolean()
+        .optional()
+        .meta(doc("build during `pulumi preview` too; off, previews (PR checks) neither build nor push", id.buildOnPreview)),
+    cache: z.boolean().optional().meta(doc("registry build cache at `<repository>/<service>:buildcache`", id.cache)),
+    platforms: z
+        .array(z.enum(["linux/amd64", "linux/arm64"]))
+        .min(1)
+        .optional()
+        .meta(doc("target platforms", id.platforms)),
+    network: z
+        .enum(["default", "host"])
+        .optional()
+        .meta(doc("build network; `host` where the build must reach a registry on loopback", text("the builder's default"))),
+    exec: z
+        .boolean()
+        .optional()
+        .meta(
+            doc(
+                "run the machine's `docker buildx` plugin instead of the provider's embedded client",
+                text("false: the provider's own client"),
+            ),
+        ),
+    builder: nonEmpty()
+        .optional()
+        .meta(doc("existing buildx builder, e.g. `default` (the Docker daemon's own)", text("one the provider creates"))),
+});
+export type ImagesSettings = z.infer<typeof imagesSchema>;
+
+const gd = GITHUB_ENVIRONMENT_DEFAULTS;
+export const githubSchema = z
+    .strictObject({
+        repository: z
+            .string()
+            .regex(/^[A-Za-z0-9._-]+$/, { error: "repository is the repository's name alone; its owner is github:owner" })
+            .meta(doc("repository name (the owner is `github:owner`)")),
+        environment: nonEmpty()
+            .optional()
+            .meta(doc("GitHub environment name", text("the environment name"))),
+        reviewers: z
+            .strictObject({
+                users: z.array(nonEmpty()).optional().meta(doc("logins")),
+                teams: z.array(nonEmpty()).optional().meta(doc("team slugs")),
+            })
+            .optional()
+            .meta(doc(`whose approval a deployment waits for; at most ${MAX_REVIEWERS} in all`, text("none"))),
+        preventSelfReview: z.boolean().optional().meta(doc("nobody approves their own deployment", gd.preventSelfReview)),
+        waitTimerMinutes: int(0, 43200).optional().meta(doc("wait before a deployment proceeds", gd.waitTimerMinutes)),
+        deployFrom: z
+            .union([
+                z.enum(["all", "protected"]),
+                z.strictObject({
+                    branches: z.array(nonEmpty()).optional().meta(doc("branch patterns")),
+                    tags: z.array(nonEmpty()).optional().meta(doc("tag patterns, e.g. `v*`")),
+                }),
+            ])
+            .optional()
+            .meta(doc("refs that may deploy: any, protected branches, or patterns", gd.deployFrom)),
+        actionsSecrets: z
+            .strictObject({
+                kubeconfig: z
+                    .boolean()
+                    .optional()
+                    .meta(doc("write `KUBECONFIG` (the non-expiring kubeconfig)", gd.actionsSecrets.kubeconfig)),
+                registryPushToken: z
+                    .boolean()
+                    .optional()
+                    .meta(doc("write `REGISTRY_TOKEN` (the push token)", gd.actionsSecrets.registryPushToken)),
+            })
+            .optional()
+            .meta(doc("which Actions environment secrets to write")),
+    })
+    .superRefine((gh, ctx) => {
+        const count = (gh.reviewers?.users?.length ?? 0) + (gh.reviewers?.teams?.length ?? 0);
+        if (count > MAX_REVIEWERS) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["reviewers"],
+                message: `at most ${MAX_REVIEWERS} reviewers (users and teams together), as GitHub allows; received ${count}`,
+            });
+        }
+        const from = gh.deployFrom;
+        if (from && typeof from === "object" && (from.branches?.length ?? 0) + (from.tags?.length ?? 0) === 0) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["deployFrom"],
+                message: "name at least one branch or tag pattern, or use all / protected",
+            });
+        }
+    });
+export type GitHubSettings = z.infer<typeof githubSchema>;
+
+// ---- the stack -----------------------------------------------------------------------------
+
+/** The plain (non-secret) keys under `esteira:`, as the stack file holds them. */
+export const stackSchema = z.strictObject({
+    protect: z
+        .boolean()
+        .meta(doc("`protect` on the cluster, the database cluster and the database (required in every stack; `true` in prod)")),
+    environment: dns1123Label("environment")
+        .optional()
+        .meta(doc("environment name, in the `environment` label", text("the stack name"))),
+    namespace: dns1123Label("namespace")
+        .optional()
+        .meta(doc("namespace the services run in", text("<project>-<environment>"))),
+    cluster: clusterSchema.optional().meta(doc("the Kubernetes cluster", text("{mode: kubeconfig}"))),
+    database: databaseSchema.optional().meta(doc("the environment's PostgreSQL", text("none"))),
+    registry: registrySchema.meta(doc("the container registry the pull secret and the pushes authenticate to")),
+    images: imagesSchema.optional().meta(doc("where built images are pushed, and how they are built", text("none: no builds"))),
+    github: githubSchema.optional().meta(doc("the stack's GitHub deployment environment", text("none: the repository is not managed"))),
+    services: z
+        .record(dns1035Label("a service name"), serviceSchema)
+        .refine((services) => Object.keys(services).length > 0, { error: "at least one service is required" })
+        .meta(doc("one entry per service; the name is a DNS-1035 label")),
+});
+export type StackSettings = z.infer<typeof stackSchema>;
+
+/** Secrets the program reads, by name → full config key and description. They are only ever read with `getSecret`. */
+export const SECRET_KEYS = {
+    registryToken: {
+        key: "esteira:registryToken",
+        description: "registry token with pull rights (GHCR: `read:packages`), for the pull secret",
+    },
+    registryPushToken: {
+        key: "esteira:registryPushToken",
+        // Least privilege keeps the pushing token apart from the pull token.
+        description: "token that pushes built images (GHCR: `write:packages`); default: esteira:registryToken",
+    },
+    kubeconfig: { key: "esteira:kubeconfig", description: "kubeconfig contents for `cluster.mode: kubeconfig`" },
+    databaseUrl: { key: "esteira:databaseUrl", description: "connection URL for `database.mode: external`" },
+    // The DigitalOcean provider's own key: the kubeconfig built for DOKS authenticates with it too.
+    digitaloceanToken: { key: "digitalocean:token", description: "DigitalOcean API token; required for `cluster.mode: digitalocean`" },
+} as const;
+export type SecretName = keyof typeof SECRET_KEYS;

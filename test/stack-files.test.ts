@@ -1,0 +1,72 @@
+/**
+ * The stack files as data: each names its JSON Schema for editors, passes it, and holds only what
+ * differs from the defaults the program applies.
+ */
+import * as assert from "assert";
+import Ajv2020 from "ajv/dist/2020";
+import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml } from "yaml";
+import { restatedDefaults } from "../tools/reference";
+import { REPO_ROOT, stackCases, stackFileConfig } from "./mocks";
+
+/** The `esteira:` values of a stack file, keyed as the schema knows them (`services`, not `esteira:services`). */
+function esteiraValues(stack: string): Record<string, unknown> {
+    return Object.fromEntries(
+        Object.entries(stackFileConfig(stack))
+            .filter(([key]) => key.startsWith("esteira:"))
+            .map(([key, value]) => [key.slice("esteira:".length), value]),
+    );
+}
+
+describe("stack files as data", () => {
+    const schemaFile = path.join(REPO_ROOT, "stacks", "stack.schema.json");
+    const validate = new Ajv2020({ strict: false, allErrors: true }).compile(JSON.parse(fs.readFileSync(schemaFile, "utf8")));
+
+    for (const { stack, file } of stackCases()) {
+        describe(file, () => {
+            const text = fs.readFileSync(path.join(REPO_ROOT, file), "utf8");
+
+            it("names the JSON Schema on its first line, for editors", () => {
+                const relative = path.relative(path.dirname(path.join(REPO_ROOT, file)), schemaFile);
+                assert.strictEqual(text.split("\n")[0], `# yaml-language-server: $schema=./${relative}`);
+            });
+
+            it("passes the JSON Schema", () => {
+                assert.ok(validate(parseYaml(text)), `${file}: ${JSON.stringify(validate.errors, null, 2)}`);
+            });
+
+            it("restates no default", () => {
+                assert.deepStrictEqual(restatedDefaults(esteiraValues(stack)), [], `${file} restates defaults; remove these keys`);
+            });
+        });
+    }
+
+    it("the JSON Schema refuses a misspelt esteira: key and a wrong type, and leaves other providers' keys alone", () => {
+        const minimal = {
+            "esteira:protect": false,
+            "esteira:registry": { server: "r", username: "u" },
+            "esteira:services": { api: { image: "x" } },
+        };
+        assert.ok(validate({ config: { ...minimal, "github:owner": "acme" } }), JSON.stringify(validate.errors));
+        assert.ok(!validate({ config: { ...minimal, "esteira:servces": {} } }), "a misspelt key");
+        assert.ok(!validate({ config: { ...minimal, "esteira:protect": "no" } }), "a wrong type");
+    });
+
+    it("restatedDefaults names a restated default by its key path, in services, modes and unions alike", () => {
+        const values = {
+            cluster: { mode: "digitalocean", ha: false, region: "nyc1" },
+            database: { mode: "shared", stack: "homolog", secretName: "db-credentials" },
+            github: { repository: "shop", deployFrom: "all" },
+            services: { api: { image: "x", port: 8000, service: { type: "ClusterIP", port: 8080 }, metrics: { path: "/metrics" } } },
+        };
+        assert.deepStrictEqual(restatedDefaults(values), [
+            "cluster.ha = false",
+            'database.secretName = "db-credentials"',
+            'github.deployFrom = "all"',
+            "services.api.port = 8000",
+            'services.api.service.type = "ClusterIP"',
+            'services.api.metrics.path = "/metrics"',
+        ]);
+    });
+});

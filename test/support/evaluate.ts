@@ -1,0 +1,83 @@
+/**
+ * Evaluates the real program (index.ts) for a stack under mocks, with the stack's real file.
+ *
+ * `setMocks` must run before the program is imported; {@link evaluateStack} takes care of that and
+ * re-imports index.ts for each stack, so several stacks can be evaluated in one mocha process.
+ * {@link evaluated} evaluates each stack file once per run and shares the result between test files.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { StateFaker, TEST_COMMIT, TEST_SECRETS } from "./fakes";
+import { Recorder } from "./recorder";
+import { REPO_ROOT, stackFileConfig } from "./stack-files";
+
+export interface EvaluateOptions {
+    /** Config values (full keys) laid over the stack file's; `undefined` removes a key. */
+    overrides?: Record<string, unknown>;
+    /** Secret values (full keys); default {@link TEST_SECRETS}. */
+    secrets?: Record<string, string | undefined>;
+    preview?: boolean;
+    fakeState?: StateFaker;
+    /** Recorder to use, so a test can inspect registrations even when evaluation throws. */
+    recorder?: Recorder;
+    /** The commit being deployed (GITHUB_SHA); default {@link TEST_COMMIT}. */
+    commitSha?: string;
+}
+
+export interface Evaluation {
+    recorder: Recorder;
+    /** The program's exports (stack outputs). */
+    outputs: Record<string, any>;
+}
+
+/** Sets the runtime config exactly as the language host would: every value a string, secrets flagged. */
+export function setConfig(plain: Record<string, unknown>, secrets: Record<string, string | undefined>): void {
+    const all: Record<string, string> = {};
+    for (const [key, value] of Object.entries(plain)) {
+        if (value === undefined) continue;
+        all[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    const secretKeys: string[] = [];
+    for (const [key, value] of Object.entries(secrets)) {
+        if (value === undefined) continue;
+        all[key] = value;
+        secretKeys.push(key);
+    }
+    pulumi.runtime.setAllConfig(all, secretKeys);
+}
+
+/**
+ * Evaluates index.ts for a stack under mocks, with the stack's real `Pulumi.<stack>.yaml` (or,
+ * for `config`, a given map), and waits for every registration.
+ */
+export async function evaluateStack(stack: string, options: EvaluateOptions = {}, config?: Record<string, unknown>): Promise<Evaluation> {
+    const recorder = options.recorder ?? new Recorder(options.fakeState);
+    await recorder.install(stack, options.preview ?? false);
+    const fileConfig = config ?? stackFileConfig(stack);
+    // Secret values in a stack file are ciphertext; the test supplies the plaintext instead.
+    const plain = Object.fromEntries(
+        Object.entries({ ...fileConfig, ...options.overrides }).filter(
+            ([, value]) => !(value && typeof value === "object" && "secure" in (value as object)),
+        ),
+    );
+    setConfig(plain, options.secrets ?? TEST_SECRETS);
+    process.env.GITHUB_SHA = options.commitSha ?? TEST_COMMIT;
+
+    const entry = require.resolve(path.join(REPO_ROOT, "index.ts"));
+    delete require.cache[entry];
+    const outputs = require(entry);
+    await recorder.settle();
+    return { recorder, outputs };
+}
+
+const cache = new Map<string, Promise<Evaluation>>();
+
+/** The stack file evaluated as it is, once per test run, shared by every test that only reads it. */
+export function evaluated(stack: string): Promise<Evaluation> {
+    let evaluation = cache.get(stack);
+    if (!evaluation) {
+        evaluation = evaluateStack(stack);
+        cache.set(stack, evaluation);
+    }
+    return evaluation;
+}

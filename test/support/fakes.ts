@@ -1,0 +1,90 @@
+/**
+ * What the real providers, other stacks and the stack's secrets would supply, faked with stable
+ * values derived from names so each resource's fake differs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+
+export const PROJECT = "esteira";
+/** The organization a DIY backend reports. */
+export const ORGANIZATION = "organization";
+
+/** A digest as the registry would report it, derived from a name so each image differs. */
+export function fakeDigest(name: string): string {
+    return `sha256:${createHash("sha256").update(name).digest("hex")}`;
+}
+
+/** A stable numeric id for a name, as GitHub would return for a user or team. */
+export function fakeId(name: string): number {
+    return parseInt(createHash("sha256").update(name).digest("hex").slice(0, 8), 16);
+}
+
+/** Outputs of other stacks, as `StackReference`s read them: `<org>/<project>/<stack>` → outputs. */
+export const OTHER_STACK_OUTPUTS: Record<string, Record<string, unknown>> = {
+    [`${ORGANIZATION}/${PROJECT}/homolog`]: {
+        images: { sample: `ghcr.io/esteira-dev/esteira/sample@${fakeDigest("homolog-sample")}` },
+        kubeconfig: '{"apiVersion":"v1","kind":"Config","current-context":"esteira-homolog"}',
+        clusterId: "homolog-doks-id",
+        databaseClusterId: "homolog-db-cluster-id",
+    },
+};
+
+/** Fake state for resources whose outputs the program reads (e.g. a LoadBalancer's address). */
+export type StateFaker = (args: pulumi.runtime.MockResourceArgs) => Record<string, any> | undefined;
+
+/** What the real providers would report for the outputs the program reads. */
+export const defaultState: StateFaker = (args) => {
+    switch (args.type) {
+        case "kubernetes:core/v1:Service":
+            return args.inputs.spec?.type === "LoadBalancer"
+                ? { status: { loadBalancer: { ingress: [{ ip: "203.0.113.10" }] } } }
+                : undefined;
+        case "digitalocean:index/kubernetesCluster:KubernetesCluster":
+            return {
+                endpoint: `https://${args.name}.k8s.ondigitalocean.com`,
+                kubeConfigs: [{ clusterCaCertificate: "Q0EtREFUQQ==", rawConfig: "EXPIRING-RAW-CONFIG", token: "expiring" }],
+            };
+        case "digitalocean:index/databaseCluster:DatabaseCluster":
+            return { privateHost: `private-${args.name}.db.ondigitalocean.com`, port: 25060 };
+        case "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool":
+            return { privateHost: `private-${args.name}.db.ondigitalocean.com`, port: 25061 };
+        case "digitalocean:index/databaseUser:DatabaseUser":
+            return { password: "generated-password" };
+        case "docker-build:index:Image":
+            return { digest: fakeDigest(args.name) };
+        case "pulumi:pulumi:StackReference":
+            return { outputs: OTHER_STACK_OUTPUTS[args.inputs.name] ?? {}, secretOutputNames: [] };
+        default:
+            return undefined;
+    }
+};
+
+/** Canned answers for provider functions the program invokes. */
+export function callResults(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+    switch (args.token) {
+        // GitHub resolves names to numeric ids; derive stable fake ids from the names.
+        case "github:index/getUser:getUser":
+            return { ...args.inputs, id: String(fakeId(args.inputs.username)) };
+        case "github:index/getTeam:getTeam":
+            return { ...args.inputs, id: String(fakeId(args.inputs.slug)) };
+        default:
+            return args.inputs;
+    }
+}
+
+/** Test values for the secrets a stack holds encrypted (or has set by `pulumi config set --secret`). */
+export const TEST_SECRETS: Record<string, string> = {
+    "esteira:registryToken": "test-registry-token",
+    "digitalocean:token": "test-digitalocean-token",
+    "esteira:databaseUrl": "postgresql://app:test-password@db.internal:5432/app?sslmode=require",
+};
+
+/** The commit tests deploy, so they never depend on the checkout. */
+export const TEST_COMMIT = "0123456789abcdef0123456789abcdef01234567";
+
+/** A stand-in custom resource, e.g. the cluster that objects are `deletedWith`. */
+export class FakeResource extends pulumi.CustomResource {
+    constructor(name: string) {
+        super("test:index:Cluster", name, {});
+    }
+}

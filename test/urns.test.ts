@@ -1,0 +1,30 @@
+/**
+ * Resource identity: the URN of every resource each stack file registers (and of every resource
+ * it reads), pinned. A live stack replaces whatever changes type, name or parent, so a refactor
+ * must leave these lists exactly as they are; change a list only when a replacement is intended.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { evaluated, stackCases } from "./mocks";
+
+const PINNED = path.join(__dirname, "urns");
+
+/** `<parent types $ type>::<name>` of each URN: the URN without the stack and project, which the engine adds. */
+function identities(urns: string[]): string[] {
+    return urns.map((urn) => urn.split("::").slice(2).join("::")).sort();
+}
+
+describe("resource identity (URNs) per stack file", () => {
+    for (const { stack, file } of stackCases()) {
+        it(`${file} registers exactly the pinned resources (test/urns/${stack}.txt)`, async () => {
+            const { recorder } = await evaluated(stack);
+            const actual = identities([...recorder.resources.map((r) => r.urn), ...recorder.reads.map((r) => r.urn)]);
+            const pinFile = path.join(PINNED, `${stack}.txt`);
+            // A new stack file starts with no pins: the message lists what to write into its file.
+            assert.ok(fs.existsSync(pinFile), `test/urns/${stack}.txt is missing; after checking them, pin these:\n${actual.join("\n")}`);
+            const pinned = fs.readFileSync(pinFile, "utf8").split("\n").filter(Boolean);
+            assert.deepStrictEqual(actual, pinned, `${file}: a resource's type, name or parent changed; a live stack would replace it`);
+        });
+    }
+});

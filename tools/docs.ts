@@ -1,0 +1,81 @@
+/**
+ * `npm run docs`: regenerates what is derived from the program — the README's configuration
+ * reference and environment diagrams, and the stack files' JSON Schema (stacks/stack.schema.json).
+ * `npm test` (test/docs.test.ts) fails while any of them is stale.
+ *
+ *   npm run -s docs                       regenerate
+ *   npm run -s docs -- --diagram <stack>  print Pulumi.<stack>.yaml's diagram (Mermaid), writing nothing
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { evaluated, stackCases, REPO_ROOT, PR_STACK } from "../test/mocks";
+import { environmentDiagram } from "./diagram";
+import { referenceSections, stackFileSchema } from "./reference";
+
+export const README = path.join(REPO_ROOT, "README.md");
+export const STACK_FILE_SCHEMA = path.join(REPO_ROOT, "stacks", "stack.schema.json");
+
+const begin = (name: string) => `<!-- generated:${name} (npm run docs) -->`;
+const end = (name: string) => `<!-- end:${name} -->`;
+
+/** The text between a block's markers in the README, or undefined when the markers are missing. */
+export function readBlock(text: string, name: string): string | undefined {
+    const start = text.indexOf(begin(name));
+    const stop = text.indexOf(end(name));
+    if (start < 0 || stop < start) return undefined;
+    return text.slice(start + begin(name).length, stop).trim();
+}
+
+/** The README with each block's text replaced; every block's markers must already be there. */
+export function writeBlocks(text: string, blocks: Record<string, string>): string {
+    for (const [name, body] of Object.entries(blocks)) {
+        if (readBlock(text, name) === undefined) throw new Error(`README.md has no ${begin(name)} … ${end(name)} markers`);
+        const start = text.indexOf(begin(name)) + begin(name).length;
+        text = `${text.slice(0, start)}\n${body}\n${text.slice(text.indexOf(end(name)))}`;
+    }
+    return text;
+}
+
+/** A stack file's environment as a Mermaid block, e.g. for a pull request's preview comment. */
+export async function diagramOf(stack: string): Promise<string> {
+    const { recorder } = await evaluated(stack);
+    return `\`\`\`mermaid\n${environmentDiagram(recorder.resources, recorder.reads)}\n\`\`\``;
+}
+
+/** One diagram per environment, each drawn from an evaluation of its stack file under mocks. */
+export async function diagrams(): Promise<string> {
+    const parts: string[] = [];
+    for (const { stack, file } of stackCases()) {
+        const title = stack === PR_STACK ? `pr-<number> (\`${file}\`, drawn as ${PR_STACK})` : `${stack} (\`${file}\`)`;
+        parts.push(`**${title}**\n\n${await diagramOf(stack)}`);
+    }
+    return parts.join("\n\n");
+}
+
+/** Every generated README block, by name. */
+export async function readmeBlocks(): Promise<Record<string, string>> {
+    const blocks: Record<string, string> = {};
+    for (const [key, body] of Object.entries(referenceSections())) blocks[`reference:${key}`] = body;
+    blocks.diagrams = await diagrams();
+    return blocks;
+}
+
+export function schemaText(): string {
+    return `${JSON.stringify(stackFileSchema(), null, 2)}\n`;
+}
+
+async function main(): Promise<void> {
+    fs.writeFileSync(README, writeBlocks(fs.readFileSync(README, "utf8"), await readmeBlocks()));
+    fs.writeFileSync(STACK_FILE_SCHEMA, schemaText());
+    console.log(`wrote ${path.relative(REPO_ROOT, README)} and ${path.relative(REPO_ROOT, STACK_FILE_SCHEMA)}`);
+}
+
+if (require.main === module) {
+    // `--diagram <stack>` prints that stack file's diagram instead of writing anything.
+    const [flag, stack] = process.argv.slice(2);
+    const run = flag === "--diagram" && stack ? diagramOf(stack).then((block) => console.log(block)) : main();
+    run.catch((err) => {
+        console.error(err);
+        process.exit(1);
+    });
+}
