@@ -8,12 +8,17 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${1:?usage: local-workdir.sh DIR}"
 
 mkdir -p "$dir"
-for file in Pulumi.yaml Pulumi.local.yaml package.json tsconfig.json index.ts config.ts; do
+for file in Pulumi.yaml Pulumi.local.yaml package.json tsconfig.json index.ts; do
   cp "$repo/$file" "$dir/$file"
 done
-rm -rf "$dir/components" "$dir/app"
-cp -r "$repo/components" "$dir/components"
+for sub in config components; do
+  rm -rf "${dir:?}/$sub"
+  cp -r "$repo/$sub" "$dir/$sub"
+done
+rm -rf "$dir/app"
 # The build context: everything but what .dockerignore leaves out anyway.
 mkdir -p "$dir/app"
 tar -C "$repo/app" --exclude=./node_modules --exclude=./dist -cf - . | tar -C "$dir/app" -xf -
+# The build context's hash includes permission bits: the same bits on every machine (0644/0755).
+npm --prefix "$repo" run -s context-modes -- "$dir/app"
 ln -sfn "$repo/node_modules" "$dir/node_modules"
