@@ -2,6 +2,7 @@
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { Known, UNKNOWN, read, readArray } from "../known";
 import { ContainerRef, PodSpec, containersOf, podSpecOf } from "../pod-spec";
+import { resourcePolicy } from "../resource-policy";
 
 type ContainerCheck = (
     ref: ContainerRef,
@@ -150,19 +151,18 @@ export const imagePinnedByDigest = containerPolicy({
     },
 });
 
-const DEPLOYMENT = /^kubernetes:(?:apps|extensions)\/[^:]+:Deployment$/;
-
 function isZero(value: unknown): boolean {
     return value === 0 || value === "0" || value === "0%";
 }
 
-export const deploymentMaxUnavailableZero: ResourceValidationPolicy = {
+export const deploymentMaxUnavailableZero = resourcePolicy({
     name: "deployment-max-unavailable-zero",
     description:
         "Deployments roll out with maxUnavailable: 0, so a new version whose pods never become ready leaves every old pod serving instead of taking capacity away.",
     enforcementLevel: "mandatory",
-    validateResource: (args, report) => {
-        if (!DEPLOYMENT.test(args.type)) return args.notApplicable("not a Deployment");
+    appliesTo: /^kubernetes:(?:apps|extensions)\/[^:]+:Deployment$/,
+    otherwise: "not a Deployment",
+    validate: (args, report) => {
         const strategyType = read(() => args.props.spec?.strategy?.type);
         if (strategyType === "Recreate") {
             report("strategy.type is Recreate: every old pod stops before a new one is ready");
@@ -176,4 +176,4 @@ export const deploymentMaxUnavailableZero: ResourceValidationPolicy = {
                 : `strategy.rollingUpdate.maxUnavailable is ${JSON.stringify(maxUnavailable)}; set it to 0`,
         );
     },
-};
+});
