@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The policy pack in the real engine, with no cluster: `pulumi preview` of a one-Deployment
-# program (test/engine-smoke/, its Kubernetes provider rendering YAML to a directory) passes while
-# the Deployment complies and fails with workload-probes' message once its readinessProbe is gone.
+# The policy pack in the real engine, with no cluster: `pulumi preview` of a program with one
+# Deployment and one Secret (test/engine-smoke/, its Kubernetes provider rendering YAML to a
+# directory) passes while they comply, and fails with workload-probes' message once the
+# Deployment's readinessProbe is gone.
 #
 # Needs: the Pulumi CLI, the Node.js language host and the kubernetes provider plugin (the local
 # toolchain, found through scripts/env.sh when the repository has one), `npm ci` in policy/ and at

@@ -1,5 +1,5 @@
 /**
- * One Deployment, compliant with every workload policy unless `smoke:readinessProbe` is false.
+ * One Deployment and one Secret, compliant with every policy unless `smoke:readinessProbe` is false.
  * The provider renders manifests to a directory instead of talking to a cluster, so a preview runs
  * the whole engine (program, provider, policy pack) with nothing listening anywhere.
  */
@@ -42,5 +42,14 @@ new k8s.apps.v1.Deployment(
             },
         },
     },
+    { provider },
+);
+
+// A Secret too: in the compliant preview kubernetes-secret-data-is-secret must find its value
+// marked secret, which proves the secret hook (src/secrets.ts) sees the real analyzer's props; if
+// it did not, the policy raises an error and the preview fails.
+new k8s.core.v1.Secret(
+    "token",
+    { metadata: { name: "token", namespace: "smoke" }, stringData: { TOKEN: "not-a-real-token" } },
     { provider },
 );
