@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { RegistrySettings } from "../config/schema";
+import { OWNED_BY_PULUMI } from "./parts/ownership";
 
 /** Defaults of {@link EnvironmentNamespaceArgs}, applied once in the component. */
 export const ENVIRONMENT_NAMESPACE_DEFAULTS = {
@@ -49,7 +50,11 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
             ...args.labels,
         };
 
-        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace, labels } }, childOpts);
+        const namespace = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            { metadata: { name: args.namespace, labels, annotations: OWNED_BY_PULUMI } },
+            childOpts,
+        );
         this.namespaceName = namespace.metadata.name;
 
         const dockerConfigJson = pulumi.secret(
@@ -73,6 +78,7 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
                     name: args.registry.pullSecretName ?? ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName,
                     namespace: this.namespaceName,
                     labels,
+                    annotations: OWNED_BY_PULUMI,
                 },
                 type: "kubernetes.io/dockerconfigjson",
                 stringData: { ".dockerconfigjson": dockerConfigJson },
@@ -87,7 +93,7 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
             const secret = new k8s.core.v1.Secret(
                 `${name}-secret-${secretName}`,
                 {
-                    metadata: { name: secretName, namespace: this.namespaceName, labels },
+                    metadata: { name: secretName, namespace: this.namespaceName, labels, annotations: OWNED_BY_PULUMI },
                     type: "Opaque",
                     stringData: pulumi.secret(values),
                 },

@@ -5,6 +5,7 @@ import { invariant, replicasProblem } from "../config/rules";
 import { autoscaler } from "./parts/autoscaler";
 import { disruptionBudget } from "./parts/disruption-budget";
 import { migrationJob } from "./parts/migration-job";
+import { OWNED_BY_PULUMI } from "./parts/ownership";
 import { computeResources, envVars, hardenedContainer, hardenedPod, httpProbe, SecretKeyRef } from "./parts/pod-spec";
 
 /** Defaults of {@link WebServiceArgs}, shaped like the stack file's service keys; applied once in the component. */
@@ -95,7 +96,8 @@ export class WebService extends pulumi.ComponentResource {
             ...(args.partOf !== undefined ? { "app.kubernetes.io/part-of": args.partOf } : {}),
             ...(args.environment !== undefined ? { environment: args.environment } : {}),
         };
-        const metadata = { name: serviceName, namespace: args.namespace, labels };
+        // Owned entirely: the next `up` takes back whatever a `kubectl rollout undo` or edit changed.
+        const metadata = { name: serviceName, namespace: args.namespace, labels, annotations: OWNED_BY_PULUMI };
 
         const pod = { runAsUser: args.runAsUser ?? d.runAsUser, imagePullSecrets: args.imagePullSecrets };
         const resources = computeResources(
@@ -181,7 +183,7 @@ export class WebService extends pulumi.ComponentResource {
         this.service = new k8s.core.v1.Service(
             `${name}-service`,
             {
-                metadata: { ...metadata, annotations: args.service?.annotations },
+                metadata: { ...metadata, annotations: { ...args.service?.annotations, ...OWNED_BY_PULUMI } },
                 spec: { type: serviceType, selector, ports: [{ name: "http", port: servicePort, targetPort: "http", protocol: "TCP" }] },
             },
             { ...childOpts, deleteBeforeReplace: true },

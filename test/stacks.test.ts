@@ -142,6 +142,16 @@ describe("stack files", () => {
                 }
             });
 
+            it("owns every Kubernetes object entirely: the next up converges after a kubectl rollout undo (patchForce)", () => {
+                for (const object of evaluation.recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
+                    assert.strictEqual(
+                        object.inputs.metadata?.annotations?.["pulumi.com/patchForce"],
+                        "true",
+                        `${object.type} ${object.name}`,
+                    );
+                }
+            });
+
             it("protects exactly what esteira:protect says", () => {
                 const { recorder } = evaluation;
                 const protect = stackFileConfig(stack)["esteira:protect"];

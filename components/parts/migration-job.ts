@@ -1,6 +1,7 @@
 /** A migration run as a Job with the new image before a workload rolls out. */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { OWNED_BY_PULUMI } from "./ownership";
 
 export interface MigrationJobArgs {
     namespace: pulumi.Input<string>;
@@ -21,7 +22,7 @@ export function migrationJob(name: string, args: MigrationJobArgs, opts: pulumi.
         name,
         {
             // No fixed name: each new image gets a new Job (its template is immutable), created before the old one goes.
-            metadata: { namespace: args.namespace, labels },
+            metadata: { namespace: args.namespace, labels, annotations: OWNED_BY_PULUMI },
             spec: {
                 backoffLimit: args.backoffLimit,
                 activeDeadlineSeconds: args.timeoutSeconds,

@@ -32,6 +32,7 @@ describe("EnvironmentNamespace", () => {
         assert.deepStrictEqual(namespace.inputs.metadata, {
             name: "shop-homolog",
             labels: { "app.kubernetes.io/managed-by": "pulumi", environment: "homolog", team: "checkout" },
+            annotations: { "pulumi.com/patchForce": "true" },
         });
         assert.strictEqual(await promiseOf(component.namespaceName), "shop-homolog");
     });
@@ -46,6 +47,13 @@ describe("EnvironmentNamespace", () => {
             auths: { "ghcr.io": { username: "bot", password: "s3cret", auth: Buffer.from("bot:s3cret").toString("base64") } },
         });
         assert.strictEqual(await promiseOf(component.pullSecretName), "registry-credentials");
+    });
+
+    it("takes back, on the next up, whatever another field manager changed in what it owns (patchForce)", async () => {
+        const { recorder } = await build({ secrets: { "db-credentials": { DATABASE_URL: "postgresql://u:p@db/app" } } });
+        for (const owned of [...recorder.all(NAMESPACE), ...recorder.all(SECRET)]) {
+            assert.strictEqual(owned.inputs.metadata.annotations?.["pulumi.com/patchForce"], "true", `${owned.type} ${owned.name}`);
+        }
     });
 
     it("keeps the token secret in inputs and outputs", async () => {
@@ -72,6 +80,7 @@ describe("EnvironmentNamespace", () => {
             name: "db-credentials",
             namespace: "shop-homolog",
             labels: { "app.kubernetes.io/managed-by": "pulumi", environment: "homolog" },
+            annotations: { "pulumi.com/patchForce": "true" },
         });
         assert.strictEqual(secret.inputs.type, "Opaque");
         assert.deepStrictEqual(secret.inputs.stringData, { DATABASE_URL: "postgresql://u:p@db/app" });

@@ -205,7 +205,10 @@ describe("WebService", () => {
             });
             const service = recorder.get(SERVICE, "api-service");
             assert.strictEqual(service.inputs.spec.type, "LoadBalancer");
-            assert.deepStrictEqual(service.inputs.metadata.annotations, { "service.beta.kubernetes.io/do-loadbalancer-name": "shop" });
+            assert.deepStrictEqual(service.inputs.metadata.annotations, {
+                "service.beta.kubernetes.io/do-loadbalancer-name": "shop",
+                "pulumi.com/patchForce": "true",
+            });
             assert.strictEqual(await promiseOf(component.endpoint), "http://203.0.113.10:80");
         });
 
@@ -286,6 +289,28 @@ describe("WebService", () => {
                 { resources: { requests: { memoryMiB: 512 } } },
                 "api: resources: requests.memoryMiB (512) must be <= limits.memoryMiB (256)",
             ));
+    });
+
+    it("owns every object it creates entirely: the next up takes back what a kubectl rollout undo or edit changed (patchForce)", async () => {
+        const { recorder } = await build({
+            migrate: { command: ["migrate"] },
+            autoscaling: { minReplicas: 2, maxReplicas: 4 },
+            service: { annotations: { "service.beta.kubernetes.io/do-loadbalancer-name": "shop" } },
+        });
+        const objects = recorder.resources.filter((r) => r.type.startsWith("kubernetes:"));
+        assert.deepStrictEqual(objects.map((r) => r.type).sort(), [
+            "kubernetes:apps/v1:Deployment",
+            "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+            "kubernetes:batch/v1:Job",
+            "kubernetes:core/v1:Service",
+            "kubernetes:policy/v1:PodDisruptionBudget",
+        ]);
+        for (const object of objects) {
+            assert.strictEqual(object.inputs.metadata.annotations?.["pulumi.com/patchForce"], "true", `${object.type} ${object.name}`);
+        }
+        // On the object, not the pod template: forcing is the provider's business, not a pod's.
+        const deployment = recorder.get(DEPLOYMENT, "api-deployment");
+        assert.strictEqual(deployment.inputs.spec.template.metadata.annotations, undefined);
     });
 
     it("passes deletedWith on to every object it creates", async () => {
