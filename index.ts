@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./components/cluster";
 import type { ServiceConfig } from "./config/parse";
 import { Database } from "./components/database";
+import { EnvironmentAccess } from "./components/environment-access";
 import { EnvironmentNamespace } from "./components/environment-namespace";
 import { GitHubEnvironment } from "./components/github-environment";
 import { Image } from "./components/image";
@@ -23,6 +24,8 @@ const cluster = new Cluster(env, config.cluster);
 const inCluster: pulumi.ComponentResourceOptions = { provider: cluster.provider, deletedWith: cluster.kubernetesCluster };
 
 const database = config.database && new Database(env, { ...config.database, cluster });
+// A base stack (esteira:tenants) may run no service of its own: then no pull secret, database secret or smoke-test identity.
+const hasServices = Object.keys(config.services).length > 0;
 
 const environment = new EnvironmentNamespace(
     env,
@@ -30,10 +33,23 @@ const environment = new EnvironmentNamespace(
         namespace: config.namespace,
         environment: env,
         registry: config.registry,
-        secrets: database && { [database.secretName]: database.secretData },
+        secrets: database && hasServices ? { [database.secretName]: database.secretData } : undefined,
     },
     inCluster,
 );
+
+// The identities the workflows and hosted stacks use: never the cloud account's token.
+const endpoint = { server: cluster.endpoint, certificateAuthorityData: cluster.certificateAuthorityData };
+const access = hasServices
+    ? new EnvironmentAccess(env, { role: "environment", namespace: environment.namespaceName, ...endpoint }, inCluster)
+    : undefined;
+const tenants =
+    config.tenants &&
+    new EnvironmentAccess(
+        `${env}-tenants`,
+        { role: "tenants", namespace: environment.namespaceName, ...config.tenants, ...endpoint },
+        inCluster,
+    );
 
 /** The service's image: built and pushed, promoted from another stack, or taken as it is. */
 function imageOf(name: string, image: ServiceConfig["image"]): pulumi.Input<string> {
@@ -50,7 +66,7 @@ const services = Object.entries(config.services).map(([name, svc]) => {
             ...svc,
             image,
             namespace: environment.namespaceName,
-            imagePullSecrets: [environment.pullSecretName],
+            imagePullSecrets: environment.pullSecretName && [environment.pullSecretName],
             databaseSecretName: database && environment.secretNames[database.secretName],
         },
         inCluster,
@@ -61,8 +77,8 @@ const services = Object.entries(config.services).map(([name, svc]) => {
 if (config.github) {
     new GitHubEnvironment(env, {
         ...config.github,
-        kubeconfig: cluster.kubeconfig,
-        registryPushToken: config.registry.pushToken,
+        kubeconfig: access?.kubeconfig,
+        registryPushToken: config.registry?.pushToken,
         variables: {
             ESTEIRA_STACK: config.stack,
             ESTEIRA_NAMESPACE: environment.namespaceName,
@@ -77,7 +93,9 @@ export const endpoints = pulumi.output(Object.fromEntries(services.map((s) => [s
 export const images = pulumi.output(Object.fromEntries(services.map((s) => [s.name, s.image])));
 export const clusterId = cluster.clusterIdentifier;
 // Outputs only some layouts have are exported only where they exist: an undefined output makes
-// the engine warn on every run. Stacks that share this one's cluster read `kubeconfig` and
-// `databaseClusterId` (the kubeconfig as a secret).
-if (cluster.kubeconfig) module.exports.kubeconfig = cluster.kubeconfig;
+// the engine warn on every run. `kubeconfig` is the environment's least-privilege one (what its
+// smoke test uses); stacks this one hosts read `tenantKubeconfig`, `clusterId` and
+// `databaseClusterId`. Both kubeconfigs are secrets.
+if (access?.kubeconfig) module.exports.kubeconfig = access.kubeconfig;
+if (tenants?.kubeconfig) module.exports.tenantKubeconfig = tenants.kubeconfig;
 if (database?.databaseClusterId) module.exports.databaseClusterId = database.databaseClusterId;

@@ -15,9 +15,10 @@ export interface EnvironmentNamespaceArgs {
     environment: pulumi.Input<string>;
     /**
      * The stack file's `esteira:registry` (server, username, pullSecretName; see config/schema.ts)
-     * and the token with pull rights (for GHCR, `read:packages`), kept secret.
+     * and the token with pull rights (for GHCR, `read:packages`), kept secret. Default: none, and
+     * no pull secret (a base stack that runs no service of its own).
      */
-    registry: RegistrySettings & { token: pulumi.Input<string> };
+    registry?: RegistrySettings & { token: pulumi.Input<string> };
     /** Extra labels for the namespace. Default: none. */
     labels?: Record<string, pulumi.Input<string>>;
     /**
@@ -34,8 +35,8 @@ export interface EnvironmentNamespaceArgs {
 export class EnvironmentNamespace extends pulumi.ComponentResource {
     /** The namespace name, known once the Namespace exists (so dependents wait for it). */
     public readonly namespaceName: pulumi.Output<string>;
-    /** The pull secret's name, for `imagePullSecrets`. */
-    public readonly pullSecretName: pulumi.Output<string>;
+    /** The pull secret's name, for `imagePullSecrets`; present when a registry was given. */
+    public readonly pullSecretName?: pulumi.Output<string>;
     /** Names of the opaque Secrets, keyed as in `args.secrets`, known once each exists. */
     public readonly secretNames: Record<string, pulumi.Output<string>>;
 
@@ -57,36 +58,7 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
         );
         this.namespaceName = namespace.metadata.name;
 
-        const dockerConfigJson = pulumi.secret(
-            pulumi.all([args.registry.server, args.registry.username, args.registry.token]).apply(([server, username, token]) =>
-                JSON.stringify({
-                    auths: {
-                        [server]: {
-                            username,
-                            password: token,
-                            auth: Buffer.from(`${username}:${token}`).toString("base64"),
-                        },
-                    },
-                }),
-            ),
-        );
-
-        const pullSecret = new k8s.core.v1.Secret(
-            `${name}-pull-secret`,
-            {
-                metadata: {
-                    name: args.registry.pullSecretName ?? ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName,
-                    namespace: this.namespaceName,
-                    labels,
-                    annotations: OWNED_BY_PULUMI,
-                },
-                type: "kubernetes.io/dockerconfigjson",
-                stringData: { ".dockerconfigjson": dockerConfigJson },
-            },
-            // The Kubernetes SDK already marks a Secret's data and stringData as secret outputs.
-            childOpts,
-        );
-        this.pullSecretName = pullSecret.metadata.name;
+        if (args.registry) this.pullSecretName = this.pullSecret(name, args.registry, labels, childOpts);
 
         this.secretNames = {};
         for (const [secretName, values] of Object.entries(args.secrets ?? {})) {
@@ -107,5 +79,44 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
             pullSecretName: this.pullSecretName,
             secretNames: this.secretNames,
         });
+    }
+
+    /** The `kubernetes.io/dockerconfigjson` Secret every Deployment pulls with; returns its name. */
+    private pullSecret(
+        name: string,
+        registry: NonNullable<EnvironmentNamespaceArgs["registry"]>,
+        labels: Record<string, pulumi.Input<string>>,
+        childOpts: pulumi.CustomResourceOptions,
+    ): pulumi.Output<string> {
+        const dockerConfigJson = pulumi.secret(
+            pulumi.all([registry.server, registry.username, registry.token]).apply(([server, username, token]) =>
+                JSON.stringify({
+                    auths: {
+                        [server]: {
+                            username,
+                            password: token,
+                            auth: Buffer.from(`${username}:${token}`).toString("base64"),
+                        },
+                    },
+                }),
+            ),
+        );
+
+        const pullSecret = new k8s.core.v1.Secret(
+            `${name}-pull-secret`,
+            {
+                metadata: {
+                    name: registry.pullSecretName ?? ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName,
+                    namespace: this.namespaceName,
+                    labels,
+                    annotations: OWNED_BY_PULUMI,
+                },
+                type: "kubernetes.io/dockerconfigjson",
+                stringData: { ".dockerconfigjson": dockerConfigJson },
+            },
+            // The Kubernetes SDK already marks a Secret's data and stringData as secret outputs.
+            childOpts,
+        );
+        return pullSecret.metadata.name;
     }
 }

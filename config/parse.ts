@@ -39,10 +39,14 @@ export interface EsteiraConfig {
     readonly cluster: ClusterArgs;
     /** Absent when the stack has no database; its link to the cluster is wired in index.ts. */
     readonly database?: DistributiveOmit<DatabaseArgs, "cluster">;
-    readonly registry: Registry;
+    /** Absent only in a base stack without services. */
+    readonly registry?: Registry;
     /** The stack's GitHub environment; absent where the repository is not managed (local stacks). */
     readonly github?: Omit<GitHubEnvironmentArgs, "kubeconfig" | "registryPushToken" | "variables">;
+    /** Empty only in a base stack (esteira:tenants). */
     readonly services: Readonly<Record<string, ServiceConfig>>;
+    /** Present when this stack hosts others: the ServiceAccount they deploy with. */
+    readonly tenants?: { readonly serviceAccountName?: string };
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -68,13 +72,19 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
             `${raw.stack}: ${SECRET_KEYS[name].key}: is required ${why}; set it with \`pulumi config set --secret ${SECRET_KEYS[name].key} ${example} -s ${raw.stack}\``,
         );
     const { cluster, database } = plain;
-    if (cluster?.mode === "digitalocean" && !secrets.digitaloceanToken) {
+    const services = plain.services ?? {};
+    if (cluster?.mode === "digitalocean" && !cluster.tokenFromEnvironment && !secrets.digitaloceanToken) {
         missingSecret("digitaloceanToken", "when cluster.mode is digitalocean (the provider and the kubeconfig use it)", "<token>");
+    }
+    if (cluster?.mode === "digitalocean" && cluster.tokenFromEnvironment && secrets.digitaloceanToken) {
+        problems.push(
+            `${raw.stack}: ${SECRET_KEYS.digitaloceanToken.key}: must not be set when cluster.tokenFromEnvironment is true: the stack's config, which everyone holding its passphrase decrypts, would hold the token; remove it with \`pulumi config rm ${SECRET_KEYS.digitaloceanToken.key} -s ${raw.stack}\` and give the deploying job DIGITALOCEAN_TOKEN`,
+        );
     }
     if (database?.mode === "external" && !secrets.databaseUrl) {
         missingSecret("databaseUrl", "when database.mode is external", "'postgresql://user:password@host:5432/db?sslmode=require'");
     }
-    for (const [name, svc] of Object.entries(plain.services)) {
+    for (const [name, svc] of Object.entries(services)) {
         if ("build" in svc.image && !plain.images) {
             problems.push(
                 `${raw.stack}: services.${name}.image.build: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to push the image to`,
@@ -116,7 +126,9 @@ function names(raw: RawConfig, plain: StackSettings): { environment: string; nam
 export function parseConfig(raw: RawConfig): EsteiraConfig {
     const parsed = stackSchema.safeParse(raw.values);
     const problems = parsed.success ? [] : parsed.error.issues.map((issue) => formatIssue(raw.stack, issue, raw.values));
-    if (!raw.secrets.registryToken) {
+    // A base stack without services (esteira:tenants) pulls nothing: no registry, no token.
+    const pullsImages = raw.values.tenants === undefined || raw.values.registry !== undefined;
+    if (pullsImages && !raw.secrets.registryToken) {
         problems.push(
             `${raw.stack}: ${SECRET_KEYS.registryToken.key}: is required (a registry token with pull rights); set it with \`pulumi config set --secret ${SECRET_KEYS.registryToken.key} <token> -s ${raw.stack}\``,
         );
@@ -134,7 +146,7 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         if (!value) throw new ConfigError(stack, [`${stack}: ${SECRET_KEYS[name].key}: is required`]);
         return value;
     };
-    const registry: Registry = {
+    const registry: Registry | undefined = plain.registry && {
         ...plain.registry,
         token: secret("registryToken"),
         pushToken: raw.secrets.registryPushToken ?? secret("registryToken"),
@@ -143,7 +155,9 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
     const tags = [...(raw.commitSha ? [`sha-${raw.commitSha.slice(0, 12)}`] : []), stack];
     const imageOf = (name: string, image: ImageSource): ServiceConfig["image"] => {
         if (!("build" in image)) return image;
-        if (!plain.images) throw new ConfigError(stack, [`${stack}: services.${name}.image.build: needs esteira:images.repository`]);
+        // The checks above make images and the registry set where a service builds.
+        if (!plain.images || !registry)
+            throw new ConfigError(stack, [`${stack}: services.${name}.image.build: needs esteira:images.repository`]);
         const { repository, ...settings } = plain.images;
         return { build: { ...image.build, ...settings, repository: `${repository}/${name}`, tags, registry } };
     };
@@ -157,7 +171,12 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         namespace,
         cluster:
             cluster.mode === "digitalocean"
-                ? { ...cluster, name: cluster.name ?? `${project}-${environment}`, apiToken: secret("digitaloceanToken"), protect }
+                ? {
+                      ...cluster,
+                      name: cluster.name ?? `${project}-${environment}`,
+                      apiToken: cluster.tokenFromEnvironment ? undefined : secret("digitaloceanToken"),
+                      protect,
+                  }
                 : cluster.mode === "kubeconfig"
                   ? { ...cluster, kubeconfig: raw.secrets.kubeconfig }
                   : cluster,
@@ -174,8 +193,9 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
                     },
         registry,
         github: plain.github && { ...plain.github, environment: plain.github.environment ?? environment },
+        tenants: plain.tenants,
         services: Object.fromEntries(
-            Object.entries(plain.services).map(([name, svc]) => [
+            Object.entries(plain.services ?? {}).map(([name, svc]) => [
                 name,
                 { ...svc, environment, partOf: project, image: imageOf(name, svc.image) },
             ]),

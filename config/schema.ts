@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { CLUSTER_DEFAULTS } from "../components/cluster";
 import { DATABASE_DEFAULTS } from "../components/database";
+import { ENVIRONMENT_ACCESS_DEFAULTS } from "../components/environment-access";
 import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namespace";
 import { GITHUB_ENVIRONMENT_DEFAULTS, MAX_REVIEWERS } from "../components/github-environment";
 import { IMAGE_DEFAULTS } from "../components/image";
@@ -25,6 +26,8 @@ import {
     requestProblems,
     stackName,
 } from "./rules";
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** A default that is no literal value (it depends on the stack, or on another key), as the reference shows it. */
 class DefaultText {
@@ -259,6 +262,15 @@ const digitalOceanCluster = z.strictObject({
         .meta(doc("IP range of the VPC, e.g. `10.10.0.0/16`", text("chosen by DigitalOcean"))),
     nodePool: nodePoolSchema.meta(doc("the node pool; the autoscaled node count never shows up as a diff")),
     tags: z.array(z.string()).optional().meta(doc("DigitalOcean tags")),
+    tokenFromEnvironment: z
+        .boolean()
+        .optional()
+        .meta(
+            doc(
+                "take the DigitalOcean token from the deploying job's `DIGITALOCEAN_TOKEN` instead of `digitalocean:token`: the kubeconfig reads it at run time, so neither the stack's config nor its state holds it",
+                cd.tokenFromEnvironment,
+            ),
+        ),
 });
 
 const kubeconfigCluster = z.strictObject({
@@ -281,7 +293,11 @@ const kubeconfigCluster = z.strictObject({
 
 const stackCluster = z.strictObject({
     mode: z.literal("stack").meta(doc("a cluster another stack owns, read through a StackReference")),
-    stack: stackName().meta(doc("stack that owns the cluster (e.g. homolog); its `kubeconfig` and `clusterId` outputs are read")),
+    stack: stackName().meta(
+        doc(
+            "stack that owns the cluster and hosts this one (esteira:tenants, e.g. `review`); its `tenantKubeconfig` and `clusterId` outputs are read",
+        ),
+    ),
 });
 
 export const clusterSchema = z.discriminatedUnion("mode", [digitalOceanCluster, kubeconfigCluster, stackCluster], {
@@ -428,7 +444,12 @@ export const githubSchema = z
                 kubeconfig: z
                     .boolean()
                     .optional()
-                    .meta(doc("write `KUBECONFIG` (the non-expiring kubeconfig)", gd.actionsSecrets.kubeconfig)),
+                    .meta(
+                        doc(
+                            "write `KUBECONFIG` (the environment's ServiceAccount: read-only in its namespace, port-forward for the smoke test)",
+                            gd.actionsSecrets.kubeconfig,
+                        ),
+                    ),
                 registryPushToken: z
                     .boolean()
                     .optional()
@@ -459,27 +480,65 @@ export type GitHubSettings = z.infer<typeof githubSchema>;
 
 // ---- the stack -----------------------------------------------------------------------------
 
-/** The plain (non-secret) keys under `esteira:`, as the stack file holds them. */
-export const stackSchema = z.strictObject({
-    protect: z
-        .boolean()
-        .meta(doc("`protect` on the cluster, the database cluster and the database (required in every stack; `true` in prod)")),
-    environment: dns1123Label("environment")
+// ---- a base stack's tenants --------------------------------------
+
+const ad = ENVIRONMENT_ACCESS_DEFAULTS;
+export const tenantsSchema = z.strictObject({
+    serviceAccountName: dns1123Label("serviceAccountName")
         .optional()
-        .meta(doc("environment name, in the `environment` label", text("the stack name"))),
-    namespace: dns1123Label("namespace")
-        .optional()
-        .meta(doc("namespace the services run in", text("<project>-<environment>"))),
-    cluster: clusterSchema.optional().meta(doc("the Kubernetes cluster", text("{mode: kubeconfig}"))),
-    database: databaseSchema.optional().meta(doc("the environment's PostgreSQL", text("none"))),
-    registry: registrySchema.meta(doc("the container registry the pull secret and the pushes authenticate to")),
-    images: imagesSchema.optional().meta(doc("where built images are pushed, and how they are built", text("none: no builds"))),
-    github: githubSchema.optional().meta(doc("the stack's GitHub deployment environment", text("none: the repository is not managed"))),
-    services: z
-        .record(dns1035Label("a service name"), serviceSchema)
-        .refine((services) => Object.keys(services).length > 0, { error: "at least one service is required" })
-        .meta(doc("one entry per service; the name is a DNS-1035 label")),
+        .meta(doc("name of its ServiceAccount, ClusterRole and ClusterRoleBinding", ad.tenants.serviceAccountName)),
 });
+
+// ---- the stack -----------------------------------------------------------------------------
+
+/** The plain (non-secret) keys under `esteira:`, as the stack file holds them. */
+export const stackSchema = z
+    .strictObject({
+        protect: z
+            .boolean()
+            .meta(doc("`protect` on the cluster, the database cluster and the database (required in every stack; `true` in prod)")),
+        environment: dns1123Label("environment")
+            .optional()
+            .meta(doc("environment name, in the `environment` label", text("the stack name"))),
+        namespace: dns1123Label("namespace")
+            .optional()
+            .meta(doc("namespace the services run in", text("<project>-<environment>"))),
+        cluster: clusterSchema.optional().meta(doc("the Kubernetes cluster", text("{mode: kubeconfig}"))),
+        database: databaseSchema.optional().meta(doc("the environment's PostgreSQL", text("none"))),
+        registry: registrySchema
+            .optional()
+            .meta(doc("the container registry the pull secret and the pushes authenticate to", text("required with services"))),
+        images: imagesSchema.optional().meta(doc("where built images are pushed, and how they are built", text("none: no builds"))),
+        github: githubSchema.optional().meta(doc("the stack's GitHub deployment environment", text("none: the repository is not managed"))),
+        services: z
+            .record(dns1035Label("a service name"), serviceSchema)
+            .optional()
+            .meta(doc("one entry per service; the name is a DNS-1035 label", text("required, unless esteira:tenants"))),
+        tenants: tenantsSchema
+            .optional()
+            .meta(
+                doc(
+                    "this stack hosts other stacks (pull requests, `cluster.mode: stack`): it creates the ServiceAccount they deploy with, cluster-wide, and exports its kubeconfig as `tenantKubeconfig`; such a base stack needs no service of its own",
+                    text("none"),
+                ),
+            ),
+    })
+    // Unlike a key's own rule, these depend on other keys, and run even when other keys are invalid.
+    .refine((stack) => stack.services !== undefined || isObject(stack.tenants), {
+        path: ["services"],
+        error: "is required (expected a map)",
+        when: () => true,
+    })
+    // Only once the rest is valid: a service name that breaks its rule is dropped from the map, which would look empty.
+    .refine((stack) => !isObject(stack.services) || Object.keys(stack.services).length > 0 || isObject(stack.tenants), {
+        path: ["services"],
+        error: "at least one service is required",
+    })
+    .refine((stack) => stack.registry !== undefined || !isObject(stack.services) || Object.keys(stack.services).length === 0, {
+        path: ["registry"],
+        error: "is required (expected object)",
+        when: () => true,
+    });
 export type StackSettings = z.infer<typeof stackSchema>;
 
 /** Secrets the program reads, by name → full config key and description. They are only ever read with `getSecret`. */
@@ -495,7 +554,11 @@ export const SECRET_KEYS = {
     },
     kubeconfig: { key: "esteira:kubeconfig", description: "kubeconfig contents for `cluster.mode: kubeconfig`" },
     databaseUrl: { key: "esteira:databaseUrl", description: "connection URL for `database.mode: external`" },
-    // The DigitalOcean provider's own key: the kubeconfig built for DOKS authenticates with it too.
-    digitaloceanToken: { key: "digitalocean:token", description: "DigitalOcean API token; required for `cluster.mode: digitalocean`" },
+    // The DigitalOcean provider's own key: the kubeconfig built for DOKS authenticates with it too
+    // (unless cluster.tokenFromEnvironment, where both read DIGITALOCEAN_TOKEN instead).
+    digitaloceanToken: {
+        key: "digitalocean:token",
+        description: "DigitalOcean API token; required for `cluster.mode: digitalocean`, unless `cluster.tokenFromEnvironment`",
+    },
 } as const;
 export type SecretName = keyof typeof SECRET_KEYS;

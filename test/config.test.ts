@@ -331,6 +331,20 @@ describe("config", () => {
             );
         });
 
+        it("cluster.tokenFromEnvironment takes no token from the config, and refuses one there", () => {
+            const config = parseConfig(raw({ ...valid(), cluster: { ...doCluster(), tokenFromEnvironment: true } }));
+            assert.ok(
+                config.cluster.mode === "digitalocean" && config.cluster.apiToken === undefined && config.cluster.tokenFromEnvironment,
+            );
+            assertProblems(
+                { ...valid(), cluster: { ...doCluster(), tokenFromEnvironment: true } },
+                [
+                    "homolog: digitalocean:token: must not be set when cluster.tokenFromEnvironment is true: the stack's config, which everyone holding its passphrase decrypts, would hold the token; remove it with `pulumi config rm digitalocean:token -s homolog` and give the deploying job DIGITALOCEAN_TOKEN",
+                ],
+                doToken(),
+            );
+        });
+
         it("digitalocean:token is required for a DigitalOcean cluster", () => {
             assertProblems({ ...valid(), cluster: doCluster() }, [
                 "homolog: digitalocean:token: is required when cluster.mode is digitalocean (the provider and the kubeconfig use it); set it with `pulumi config set --secret digitalocean:token <token> -s homolog`",
@@ -465,9 +479,9 @@ describe("config", () => {
         it("a separate push token is used when set, else the pull token", async () => {
             const pushToken = pulumi.secret("push");
             const separate = parseConfig(raw(valid(), { registryToken: token(), registryPushToken: pushToken }));
-            assert.strictEqual(await promiseOf(separate.registry.pushToken), "push");
+            assert.strictEqual(await promiseOf(separate.registry?.pushToken), "push");
             const shared = parseConfig(raw(valid()));
-            assert.strictEqual(await promiseOf(shared.registry.pushToken), "t0ken");
+            assert.strictEqual(await promiseOf(shared.registry?.pushToken), "t0ken");
         });
     });
 
@@ -514,6 +528,25 @@ describe("config", () => {
             );
         });
 
+        it("a base stack (esteira:tenants) needs no service, no registry and no registry token", () => {
+            const config = parseConfig(raw({ protect: false, tenants: {} }, {}));
+            assert.deepStrictEqual(config.services, {});
+            assert.strictEqual(config.registry, undefined);
+            assert.deepStrictEqual(config.tenants, {});
+        });
+
+        it("a base stack with services still needs their registry", () => {
+            assertProblems({ protect: false, tenants: {}, services: { api: { image: "x" } } }, [
+                "homolog: registry: is required (expected object)",
+            ]);
+        });
+
+        it("tenants.serviceAccountName is a DNS-1123 label", () => {
+            assertProblems({ ...valid(), tenants: { serviceAccountName: "PR deployer" } }, [
+                `homolog: tenants.serviceAccountName: serviceAccountName must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit; received "PR deployer"`,
+            ]);
+        });
+
         it("cluster.stack and database.stack name a stack", () => {
             assertProblems({ ...valid(), cluster: { mode: "stack", stack: "home log" }, database: { mode: "shared", stack: "a/b/c/d" } }, [
                 `homolog: cluster.stack: must be a stack name or <organization>/<project>/<stack>; received "home log"`,
@@ -538,8 +571,8 @@ describe("config", () => {
             );
             const config = loadConfig();
             assert.deepStrictEqual(config.services.api.image, { ref: "ghcr.io/acme/api:1" });
-            assert.strictEqual(await promiseOf(config.registry.token), "t0ken");
-            assert.ok(await isSecretOutput(config.registry.token), "registry token must be secret");
+            assert.strictEqual(await promiseOf(config.registry?.token), "t0ken");
+            assert.ok(await isSecretOutput(config.registry?.token), "registry token must be secret");
             assert.ok(
                 config.cluster.mode === "kubeconfig" && (await isSecretOutput(pulumi.output(config.cluster.kubeconfig))),
                 "kubeconfig must be secret",

@@ -18,6 +18,8 @@ import {
     stackCases,
     stackFileConfig,
     stackFiles,
+    TEST_DIGITALOCEAN_TOKEN,
+    TENANT_KUBECONFIG,
 } from "./mocks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
@@ -56,12 +58,16 @@ describe("stack files", () => {
                 }
             });
 
-            it("creates the environment's namespace and pull secret", async () => {
+            it("creates the environment's namespace, and a pull secret where it runs services", async () => {
                 const { recorder, outputs } = evaluation;
                 const namespace = recorder.all(NAMESPACE);
                 assert.strictEqual(namespace.length, 1);
                 assert.strictEqual(await promiseOf(outputs.namespace), namespace[0].inputs.metadata.name);
                 const pullSecret = recorder.all(SECRET).find((s) => s.inputs.type === "kubernetes.io/dockerconfigjson");
+                if (!stackFileConfig(stack)["esteira:services"]) {
+                    assert.strictEqual(pullSecret, undefined, "a base stack without services pulls nothing");
+                    return;
+                }
                 assert.ok(pullSecret, "a dockerconfigjson pull secret exists");
                 assert.ok(isSecretInput(pullSecret, "stringData"), "the registry token stays secret");
             });
@@ -91,7 +97,7 @@ describe("stack files", () => {
             it("gives pods DATABASE_URL only through secretKeyRef on the database secret", function () {
                 const { recorder } = evaluation;
                 const database = stackFileConfig(stack)["esteira:database"] as { secretName?: string } | undefined;
-                if (!database) this.skip();
+                if (!database || !stackFileConfig(stack)["esteira:services"]) this.skip();
                 const secretName = database.secretName ?? "db-credentials";
                 const secret = recorder.all(SECRET).find((s) => s.inputs.metadata.name === secretName);
                 assert.ok(secret, `the ${secretName} Secret exists in the namespace`);
@@ -111,22 +117,32 @@ describe("stack files", () => {
                 }
             });
 
-            it("exports the kubeconfig only as a secret", async function () {
+            it("exports kubeconfigs only as secrets, and never one holding the DigitalOcean token", async function () {
                 const { outputs } = evaluation;
-                if (outputs.kubeconfig === undefined) this.skip();
-                assert.ok(await isSecretOutput(outputs.kubeconfig), "kubeconfig must be secret");
+                const exported = [outputs.kubeconfig, outputs.tenantKubeconfig].filter((k) => k !== undefined);
+                if (exported.length === 0) this.skip();
+                for (const kubeconfig of exported) {
+                    assert.ok(await isSecretOutput(kubeconfig), "a kubeconfig must be secret");
+                    const text = (await promiseOf(kubeconfig)) as string;
+                    assert.ok(!text.includes(TEST_DIGITALOCEAN_TOKEN["digitalocean:token"]), "never the account token");
+                    assert.deepStrictEqual(Object.keys(JSON.parse(text).users[0].user), ["token"], "a ServiceAccount's bearer token");
+                }
             });
 
-            it("on DigitalOcean: non-expiring kubeconfig, cluster id as provider identity, objects deleted with the cluster, DB firewall admits only the cluster", async function () {
-                const { recorder, outputs } = evaluation;
+            it("on DigitalOcean: the token comes from the environment, cluster id as provider identity, objects deleted with the cluster, DB firewall admits only the cluster", async function () {
+                const { recorder } = evaluation;
                 const doks = recorder.all(DOKS);
                 if (doks.length === 0) this.skip();
                 assert.strictEqual(doks.length, 1);
                 const provider = recorder.get("pulumi:providers:kubernetes", `${stack}-provider`);
                 assert.strictEqual(provider.inputs.clusterIdentifier, doks[0].inputs.name ? `${doks[0].name}-id` : undefined);
-                const kubeconfig = JSON.parse((await promiseOf(outputs.kubeconfig)) as string);
-                assert.ok(kubeconfig.users[0].user.token, "the kubeconfig authenticates with the API token");
+                const kubeconfig = JSON.parse(provider.inputs.kubeconfig);
+                assert.strictEqual(kubeconfig.users[0].user.exec.command, "sh", "an exec plugin reads DIGITALOCEAN_TOKEN at run time");
                 assert.ok(!JSON.stringify(kubeconfig).includes("EXPIRING"), "never the 7-day rawConfig");
+                assert.ok(
+                    !JSON.stringify(recorder.resources.map((r) => r.inputs)).includes("test-digitalocean-token"),
+                    "no resource's inputs (the state) hold a DigitalOcean token",
+                );
                 for (const resource of recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
                     assert.strictEqual(
                         resource.deletedWith,
@@ -152,6 +168,17 @@ describe("stack files", () => {
                 }
             });
 
+            it("gives its services' environment a read-only identity limited to its namespace", function () {
+                const { recorder } = evaluation;
+                if (!stackFileConfig(stack)["esteira:services"]) this.skip();
+                const role = recorder.get("kubernetes:rbac.authorization.k8s.io/v1:Role", `${stack}-role`);
+                assert.strictEqual(role.inputs.metadata.namespace, recorder.all(NAMESPACE)[0].inputs.metadata.name);
+                const writes = role.inputs.rules
+                    .flatMap((r: any) => r.verbs)
+                    .filter((v: string) => ["update", "patch", "delete"].includes(v));
+                assert.deepStrictEqual(writes, []);
+            });
+
             it("protects exactly what esteira:protect says", () => {
                 const { recorder } = evaluation;
                 const protect = stackFileConfig(stack)["esteira:protect"];
@@ -165,7 +192,7 @@ describe("stack files", () => {
 
             it("runs each service on the digest-pinned image it built or promoted, and exports it", async () => {
                 const { recorder, outputs } = evaluation;
-                const services = stackFileConfig(stack)["esteira:services"] as Record<string, { image: any }>;
+                const services = (stackFileConfig(stack)["esteira:services"] ?? {}) as Record<string, { image: any }>;
                 const exported = (await promiseOf(outputs.images)) as Record<string, string>;
                 for (const [name, svc] of Object.entries(services)) {
                     const image = recorder.get(DEPLOYMENT, `${name}-deployment`).inputs.spec.template.spec.containers[0].image;
@@ -185,7 +212,7 @@ describe("stack files", () => {
 
             it("runs migrations as a Job, with the unpooled database URL, before the Deployment rolls", () => {
                 const { recorder } = evaluation;
-                const services = stackFileConfig(stack)["esteira:services"] as Record<string, { migrate?: unknown }>;
+                const services = (stackFileConfig(stack)["esteira:services"] ?? {}) as Record<string, { migrate?: unknown }>;
                 for (const [name, svc] of Object.entries(services)) {
                     if (!svc.migrate) continue;
                     const job = recorder.get("kubernetes:batch/v1:Job", `${name}-migrate`);
@@ -332,11 +359,33 @@ describe("stack files", () => {
         });
 
         for (const stack of ["dev", "homolog", "prod"]) {
-            it(`${stack}: the kubeconfig reaches Actions only as a secret; namespace and endpoints as variables`, async () => {
-                const { recorder } = await evaluated(stack);
+            it(`${stack}: KUBECONFIG is its read-only ServiceAccount's, as a secret; namespace and endpoints as variables`, async () => {
+                const { recorder, outputs } = await evaluated(stack);
                 const secret = recorder.get("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret", `${stack}-secret-kubeconfig`);
                 assert.strictEqual(secret.inputs.secretName, "KUBECONFIG");
                 assert.ok(isSecretInput(secret, "plaintextValue"), "the kubeconfig stays secret");
+                const kubeconfig = JSON.parse(secret.inputs.plaintextValue);
+                assert.deepStrictEqual(
+                    kubeconfig.users[0].user,
+                    { token: `token-of-${stack}-token` },
+                    "the ServiceAccount's token, not the account's",
+                );
+                assert.strictEqual(kubeconfig.contexts[0].context.namespace, `esteira-${stack}`);
+                assert.strictEqual(
+                    secret.inputs.plaintextValue,
+                    await promiseOf(outputs.kubeconfig),
+                    "the smoke test uses the same identity",
+                );
+                assert.ok(
+                    recorder.all("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret").every((s) => {
+                        try {
+                            return typeof JSON.parse(s.inputs.plaintextValue) !== "object" || s.inputs.secretName === "KUBECONFIG";
+                        } catch {
+                            return true;
+                        }
+                    }),
+                    "no JSON blob of several credentials as one Actions secret",
+                );
                 const variables = recorder.all("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable");
                 const byName = Object.fromEntries(variables.map((v) => [v.inputs.variableName, v.inputs.value]));
                 assert.strictEqual(byName.ESTEIRA_NAMESPACE, `esteira-${stack}`);
@@ -355,17 +404,28 @@ describe("stack files", () => {
             evaluation = await evaluated(PR_STACK);
         });
 
-        it("registers no cluster, VPC or database cluster: it reads homolog's", () => {
+        it("registers no cluster, VPC or database cluster: it reads the review base's, never homolog's or prod's", () => {
             const { recorder } = evaluation;
             for (const type of [DOKS, DB_CLUSTER, "digitalocean:index/vpc:Vpc", "digitalocean:index/databaseFirewall:DatabaseFirewall"]) {
                 assert.deepStrictEqual(recorder.all(type), [], `${type} must not be created by a PR stack`);
             }
             const reads = recorder.reads.map((r) => `${r.type} ${r.id}`).sort();
             assert.deepStrictEqual(reads, [
-                `${DB_CLUSTER} homolog-db-cluster-id`,
-                "pulumi:pulumi:StackReference organization/esteira/homolog",
-                "pulumi:pulumi:StackReference organization/esteira/homolog",
+                `${DB_CLUSTER} review-db-cluster-id`,
+                "pulumi:pulumi:StackReference organization/esteira/review",
+                "pulumi:pulumi:StackReference organization/esteira/review",
             ]);
+        });
+
+        it("deploys with the base's tenant ServiceAccount, and gives its own workflows a read-only one in its namespace", async () => {
+            const { recorder, outputs } = evaluation;
+            const provider = recorder.all("pulumi:providers:kubernetes")[0];
+            assert.strictEqual(provider.inputs.kubeconfig, TENANT_KUBECONFIG);
+            const kubeconfig = JSON.parse((await promiseOf(outputs.kubeconfig)) as string);
+            assert.strictEqual(kubeconfig.clusters[0].cluster.server, "https://review.k8s.ondigitalocean.com");
+            assert.deepStrictEqual(kubeconfig.users[0].user, { token: "token-of-pr-42-token" });
+            assert.strictEqual(kubeconfig.contexts[0].context.namespace, "esteira-pr-42");
+            assert.strictEqual(outputs.tenantKubeconfig, undefined, "it re-exports nothing of the base's");
         });
 
         it("creates only namespaced objects, its own database and user, and Pulumi's own wiring", () => {
@@ -401,9 +461,9 @@ describe("stack files", () => {
             }
         });
 
-        it("reaches homolog's cluster by its id and runs ClusterIP services", () => {
+        it("reaches the review base's cluster by its id and runs ClusterIP services", () => {
             const { recorder } = evaluation;
-            assert.strictEqual(recorder.all("pulumi:providers:kubernetes")[0].inputs.clusterIdentifier, "homolog-doks-id");
+            assert.strictEqual(recorder.all("pulumi:providers:kubernetes")[0].inputs.clusterIdentifier, "review-doks-id");
             for (const service of recorder.all(SERVICE)) assert.strictEqual(service.inputs.spec.type, "ClusterIP");
         });
 
@@ -412,6 +472,37 @@ describe("stack files", () => {
                 assert.match(err.problems[0], /^PR_42: environment: the stack name "PR_42" is not a DNS-1123 label/);
                 return true;
             });
+        });
+    });
+
+    describe("the review base (Pulumi.review.yaml)", () => {
+        it("creates a cluster and a database cluster for the pull requests, with the identity they deploy with, and runs nothing itself", async () => {
+            const { recorder, outputs } = await evaluated("review");
+            recorder.get(DOKS, "review-cluster");
+            recorder.get(DB_CLUSTER, "review-cluster");
+            assert.deepStrictEqual(recorder.all(DEPLOYMENT), []);
+            assert.deepStrictEqual(recorder.all("kubernetes:rbac.authorization.k8s.io/v1:Role"), []);
+            const role = recorder.get("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "review-tenants-role");
+            assert.strictEqual(role.inputs.metadata.name, "esteira-tenants");
+            assert.deepStrictEqual(await promiseOf(outputs.clusterId), "review-cluster-id");
+            assert.deepStrictEqual(await promiseOf(outputs.databaseClusterId), "review-cluster-id");
+            const tenant = JSON.parse((await promiseOf(outputs.tenantKubeconfig)) as string);
+            assert.deepStrictEqual(tenant.users[0].user, { token: "token-of-review-tenants-token" });
+            assert.strictEqual(outputs.kubeconfig, undefined);
+            assert.deepStrictEqual(
+                recorder.all("github:index/repositoryEnvironment:RepositoryEnvironment"),
+                [],
+                "it writes nothing to GitHub",
+            );
+        });
+
+        it("stores no DigitalOcean token: the stacks reading it share its passphrase", async () => {
+            const { recorder } = await evaluated("review");
+            assert.strictEqual(
+                stackFileConfig("review")["esteira:cluster"] && (stackFileConfig("review")["esteira:cluster"] as any).tokenFromEnvironment,
+                true,
+            );
+            assert.ok(!JSON.stringify(recorder.resources.map((r) => r.inputs)).includes("test-digitalocean-token"));
         });
     });
 

@@ -1,8 +1,9 @@
 import * as assert from "assert";
 import * as os from "os";
 import * as path from "path";
-import { Cluster, DigitalOceanClusterArgs } from "../../components/cluster";
-import { isSecretInput, isSecretOutput, promiseOf, Recorder } from "../mocks";
+import { spawnSync } from "child_process";
+import { Cluster, DigitalOceanClusterArgs, kubeconfigCluster } from "../../components/cluster";
+import { isSecretInput, isSecretOutput, promiseOf, Recorder, TENANT_KUBECONFIG } from "../mocks";
 
 const PROVIDER = "pulumi:providers:kubernetes";
 
@@ -166,19 +167,108 @@ describe("Cluster", () => {
         });
     });
 
+    describe("digitalocean mode, token from the environment", () => {
+        const fakeState = (mock: { type: string; inputs: any }) =>
+            mock.type === "digitalocean:index/kubernetesCluster:KubernetesCluster"
+                ? { endpoint: "https://abc.k8s.ondigitalocean.com", kubeConfigs: [{ clusterCaCertificate: "Q0EtREFUQQ==" }] }
+                : undefined;
+        const args: DigitalOceanClusterArgs = {
+            mode: "digitalocean",
+            tokenFromEnvironment: true,
+            name: "esteira-review",
+            region: "nyc1",
+            version: "1.33.1-do.0",
+            nodePool: { size: "s-2vcpu-4gb", minNodes: 1, maxNodes: 3 },
+        };
+
+        it("gives the provider a kubeconfig that holds no credential: an exec plugin reads DIGITALOCEAN_TOKEN at run time", async () => {
+            const recorder = new Recorder(fakeState);
+            await recorder.install("test");
+            const cluster = new Cluster("review", args);
+            await recorder.settle();
+            const provider = recorder.get(PROVIDER, "review-provider");
+            const kubeconfig = JSON.parse(provider.inputs.kubeconfig);
+            assert.deepStrictEqual(kubeconfig.clusters[0].cluster, {
+                server: "https://abc.k8s.ondigitalocean.com",
+                "certificate-authority-data": "Q0EtREFUQQ==",
+            });
+            const exec = kubeconfig.users[0].user.exec;
+            assert.strictEqual(exec.apiVersion, "client.authentication.k8s.io/v1");
+            assert.strictEqual(exec.interactiveMode, "Never");
+            assert.deepStrictEqual([exec.command, exec.args[0]], ["sh", "-c"]);
+            assert.match(exec.args[1], /"\$DIGITALOCEAN_TOKEN"/, "the token is read from the environment when a client needs it");
+            assert.ok(!JSON.stringify(kubeconfig).includes('token":"do'), "no token is written into the kubeconfig");
+            assert.strictEqual(provider.inputs.clusterIdentifier, "review-cluster-id");
+            assert.strictEqual(await promiseOf(cluster.endpoint), "https://abc.k8s.ondigitalocean.com");
+            assert.strictEqual(await promiseOf(cluster.certificateAuthorityData), "Q0EtREFUQQ==");
+        });
+
+        it("the exec plugin prints an ExecCredential with the token, and fails naming the variable when it is unset", async () => {
+            const recorder = new Recorder(fakeState);
+            await recorder.install("test");
+            new Cluster("review", args);
+            await recorder.settle();
+            const exec = JSON.parse(recorder.get(PROVIDER, "review-provider").inputs.kubeconfig).users[0].user.exec;
+            const run = (env: Record<string, string>) =>
+                spawnSync(exec.command, exec.args, { env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8" });
+            const ok = run({ DIGITALOCEAN_TOKEN: "dop_v1_abc" });
+            assert.strictEqual(ok.status, 0);
+            assert.deepStrictEqual(JSON.parse(ok.stdout), {
+                apiVersion: "client.authentication.k8s.io/v1",
+                kind: "ExecCredential",
+                status: { token: "dop_v1_abc" },
+            });
+            const unset = run({});
+            assert.notStrictEqual(unset.status, 0);
+            assert.match(unset.stderr, /^DIGITALOCEAN_TOKEN is not set/);
+            assert.strictEqual(unset.stdout, "");
+        });
+
+        it("refuses to build a token kubeconfig without a token", async () => {
+            await new Recorder(fakeState).install("test");
+            assert.throws(() => new Cluster("review", { ...args, tokenFromEnvironment: false }), {
+                message: "review: apiToken: is required unless tokenFromEnvironment is true",
+            });
+        });
+    });
+
     describe("stack mode", () => {
-        it("reads kubeconfig and cluster id from the owning stack, and creates no cluster", async () => {
-            const { recorder, cluster, provider } = await build({ mode: "stack", stack: "homolog" });
+        it("reads the owner's tenant kubeconfig and cluster id, knows its endpoint, and creates no cluster", async () => {
+            const { recorder, cluster, provider } = await build({ mode: "stack", stack: "review" });
             const reference = recorder.reads.find((r) => r.type === "pulumi:pulumi:StackReference");
-            assert.strictEqual(reference?.id, "organization/esteira/homolog");
+            assert.strictEqual(reference?.id, "organization/esteira/review");
             assert.deepStrictEqual(
                 recorder.resources.filter((r) => r.type.startsWith("digitalocean:")),
                 [],
             );
-            assert.strictEqual(provider.inputs.clusterIdentifier, "homolog-doks-id");
+            assert.strictEqual(provider.inputs.clusterIdentifier, "review-doks-id");
+            assert.strictEqual(provider.inputs.kubeconfig, TENANT_KUBECONFIG, "the kubeconfig the owner made for its tenants");
             assert.ok(isSecretInput(provider, "kubeconfig"), "the shared kubeconfig stays secret");
             assert.ok(await isSecretOutput(cluster.kubeconfig));
+            assert.strictEqual(await promiseOf(cluster.endpoint), "https://review.k8s.ondigitalocean.com");
+            assert.strictEqual(await promiseOf(cluster.certificateAuthorityData), "UkVWSUVXLUNB");
             assert.strictEqual(cluster.kubernetesCluster, undefined, "nothing is deletedWith a cluster this stack does not own");
+        });
+
+        it("fails, naming the output, when the owner hosts no tenants", async () => {
+            const recorder = new Recorder();
+            await recorder.install("test");
+            const cluster = new Cluster("pr-1", { mode: "stack", stack: "homolog" });
+            const identifier = promiseOf(cluster.kubeconfig);
+            identifier.catch(() => undefined);
+            await recorder.settle();
+            await assert.rejects(identifier, /tenantKubeconfig/);
+        });
+    });
+
+    describe("kubeconfigCluster", () => {
+        it("finds the current context's server and CA data, and nothing in a kubeconfig without them", () => {
+            assert.deepStrictEqual(kubeconfigCluster(TENANT_KUBECONFIG), {
+                server: "https://review.k8s.ondigitalocean.com",
+                certificateAuthorityData: "UkVWSUVXLUNB",
+            });
+            assert.strictEqual(kubeconfigCluster("apiVersion: v1\nkind: Config\n"), undefined);
+            assert.strictEqual(kubeconfigCluster(": not yaml: ["), undefined);
         });
     });
 });

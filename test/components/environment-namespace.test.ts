@@ -49,6 +49,13 @@ describe("EnvironmentNamespace", () => {
         assert.strictEqual(await promiseOf(component.pullSecretName), "registry-credentials");
     });
 
+    it("without a registry (a base stack running no service), creates no pull secret", async () => {
+        const { recorder, component } = await build({ registry: undefined });
+        assert.deepStrictEqual(recorder.all(SECRET), []);
+        assert.strictEqual(component.pullSecretName, undefined);
+        recorder.get(NAMESPACE, "homolog-namespace");
+    });
+
     it("takes back, on the next up, whatever another field manager changed in what it owns (patchForce)", async () => {
         const { recorder } = await build({ secrets: { "db-credentials": { DATABASE_URL: "postgresql://u:p@db/app" } } });
         for (const owned of [...recorder.all(NAMESPACE), ...recorder.all(SECRET)]) {

@@ -19,13 +19,29 @@ export function fakeId(name: string): number {
     return parseInt(createHash("sha256").update(name).digest("hex").slice(0, 8), 16);
 }
 
+/** The kubeconfig a base stack exports for the stacks it hosts, as EnvironmentAccess builds it. */
+export const TENANT_KUBECONFIG = JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [
+        { name: "review", cluster: { server: "https://review.k8s.ondigitalocean.com", "certificate-authority-data": "UkVWSUVXLUNB" } },
+    ],
+    users: [{ name: "review", user: { token: "tenant-token" } }],
+    contexts: [{ name: "review", context: { cluster: "review", user: "review" } }],
+    "current-context": "review",
+});
+
 /** Outputs of other stacks, as `StackReference`s read them: `<org>/<project>/<stack>` → outputs. */
 export const OTHER_STACK_OUTPUTS: Record<string, Record<string, unknown>> = {
     [`${ORGANIZATION}/${PROJECT}/homolog`]: {
         images: { sample: `ghcr.io/esteira-dev/esteira/sample@${fakeDigest("homolog-sample")}` },
-        kubeconfig: '{"apiVersion":"v1","kind":"Config","current-context":"esteira-homolog"}',
         clusterId: "homolog-doks-id",
         databaseClusterId: "homolog-db-cluster-id",
+    },
+    [`${ORGANIZATION}/${PROJECT}/review`]: {
+        tenantKubeconfig: TENANT_KUBECONFIG,
+        clusterId: "review-doks-id",
+        databaseClusterId: "review-db-cluster-id",
     },
 };
 
@@ -52,6 +68,11 @@ export const defaultState: StateFaker = (args) => {
             return { password: "generated-password" };
         case "docker-build:index:Image":
             return { digest: fakeDigest(args.name) };
+        case "kubernetes:core/v1:Secret":
+            // The token controller fills a ServiceAccount token Secret in.
+            return args.inputs.type === "kubernetes.io/service-account-token"
+                ? { data: { token: Buffer.from(`token-of-${args.name}`).toString("base64"), "ca.crt": "Q0EtREFUQQ==" } }
+                : undefined;
         case "pulumi:pulumi:StackReference":
             return { outputs: OTHER_STACK_OUTPUTS[args.inputs.name] ?? {}, secretOutputNames: [] };
         default:
@@ -75,9 +96,11 @@ export function callResults(args: pulumi.runtime.MockCallArgs): Record<string, a
 /** Test values for the secrets a stack holds encrypted (or has set by `pulumi config set --secret`). */
 export const TEST_SECRETS: Record<string, string> = {
     "esteira:registryToken": "test-registry-token",
-    "digitalocean:token": "test-digitalocean-token",
     "esteira:databaseUrl": "postgresql://app:test-password@db.internal:5432/app?sslmode=require",
 };
+
+/** The DigitalOcean token a stack without cluster.tokenFromEnvironment holds in its config. */
+export const TEST_DIGITALOCEAN_TOKEN = { "digitalocean:token": "test-digitalocean-token" };
 
 /** The commit tests deploy, so they never depend on the checkout. */
 export const TEST_COMMIT = "0123456789abcdef0123456789abcdef01234567";
