@@ -51,10 +51,10 @@ const tenants =
         inCluster,
     );
 
-/** The service's image: built and pushed, promoted from another stack, or taken as it is. */
+/** The service's image: built and pushed, promoted from another stack or stage, or taken as it is. */
 function imageOf(name: string, image: ServiceConfig["image"]): pulumi.Input<string> {
     if ("build" in image) return new Image(name, image.build).ref;
-    if ("promoteFrom" in image) return new PromotedImage(name, { promoteFrom: image.promoteFrom, service: name }).ref;
+    if ("promoteFrom" in image || "verifiedIn" in image) return new PromotedImage(name, image).ref;
     return image.ref;
 }
 

@@ -11,6 +11,7 @@ import type { ClusterArgs } from "../components/cluster";
 import { DATABASE_DEFAULTS, type DatabaseArgs } from "../components/database";
 import type { GitHubEnvironmentArgs } from "../components/github-environment";
 import type { ImageArgs } from "../components/image";
+import type { StackPromotionArgs, VerifiedPromotionArgs } from "../components/promoted-image";
 import type { WebServiceArgs } from "../components/web-service";
 import { ConfigError, describe, formatIssue } from "./errors";
 import { dns1123Label } from "./rules";
@@ -21,9 +22,15 @@ type Secret = pulumi.Output<string>;
 /** The registry, with the pull token (for the pull secret) and the push token (for builds). */
 export type Registry = RegistrySettings & { readonly token: Secret; readonly pushToken: Secret };
 
+/**
+ * Where a service's image comes from, as its component takes it: a reference to run as it is (a
+ * pin among them), a build, or a promotion from another stack or from a stage's verification.
+ */
+export type ServiceImage = { ref: string } | { build: ImageArgs } | StackPromotionArgs | VerifiedPromotionArgs;
+
 /** A service: the WebService's Args, with its image still to be built, promoted or taken as it is. */
 export type ServiceConfig = Omit<WebServiceArgs, "image" | "namespace" | "imagePullSecrets" | "databaseSecretName"> & {
-    readonly image: ImageSource<ImageArgs>;
+    readonly image: ServiceImage;
 };
 
 /** The validated configuration of one stack: each component's Args, secrets attached where they are used. */
@@ -90,11 +97,24 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
                 `${raw.stack}: services.${name}.image.build: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to push the image to`,
             );
         }
+        if ("verifiedIn" in svc.image && !plain.images) {
+            problems.push(
+                `${raw.stack}: services.${name}.image.verifiedIn: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to find the verified image in`,
+            );
+        }
+        if ("verifiedIn" in svc.image && !raw.commitSha && plain.pins?.[name] === undefined) {
+            problems.push(
+                `${raw.stack}: services.${name}.image.verifiedIn: needs the commit being deployed (ESTEIRA_COMMIT or GITHUB_SHA, else a git checkout) to find the image verified for it`,
+            );
+        }
         if (database && (svc.database ?? true) && (svc.env?.DATABASE_URL !== undefined || svc.secretEnv?.DATABASE_URL !== undefined)) {
             problems.push(
                 `${raw.stack}: services.${name}: DATABASE_URL comes from the ${database.secretName ?? DATABASE_DEFAULTS.secretName} secret when the stack has a database; remove it from env/secretEnv, or set database: false on the service`,
             );
         }
+    }
+    for (const name of Object.keys(plain.pins ?? {}).filter((pinned) => !(pinned in services))) {
+        problems.push(`${raw.stack}: pins.${name}: no service ${describe(name)} in esteira:services; pin only services the stack runs`);
     }
     if (database?.mode === "digitalocean" && cluster?.mode !== "digitalocean" && cluster?.mode !== "stack") {
         problems.push(
@@ -153,13 +173,25 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
     };
     // Built images are tagged with the commit (when known) and the stack; pods use the digest.
     const tags = [...(raw.commitSha ? [`sha-${raw.commitSha.slice(0, 12)}`] : []), stack];
-    const imageOf = (name: string, image: ImageSource): ServiceConfig["image"] => {
-        if (!("build" in image)) return image;
-        // The checks above make images and the registry set where a service builds.
-        if (!plain.images || !registry)
-            throw new ConfigError(stack, [`${stack}: services.${name}.image.build: needs esteira:images.repository`]);
+    const imageOf = (name: string, image: ImageSource): ServiceImage => {
+        const pin = plain.pins?.[name];
+        if ("ref" in image || "promoteFrom" in image || "build" in image) {
+            if (pin !== undefined) return { ref: pin };
+            if ("ref" in image) return image;
+            if ("promoteFrom" in image) return { promoteFrom: image.promoteFrom, service: name };
+        }
+        // The checks above make images and the registry set where a service builds or promotes.
+        if (!plain.images || !registry) throw new ConfigError(stack, [`${stack}: services.${name}.image: needs esteira:images.repository`]);
         const { repository, ...settings } = plain.images;
-        return { build: { ...image.build, ...settings, repository: `${repository}/${name}`, tags, registry } };
+        if ("build" in image) return { build: { ...image.build, ...settings, repository: `${repository}/${name}`, tags, registry } };
+        return {
+            verifiedIn: image.verifiedIn,
+            service: name,
+            repository: `${repository}/${name}`,
+            commit: raw.commitSha ?? "",
+            registry: { server: registry.server, username: registry.username, token: registry.token },
+            pin,
+        };
     };
 
     const cluster = plain.cluster ?? { mode: "kubeconfig" };

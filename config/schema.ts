@@ -81,6 +81,8 @@ export const buildSchema = z.strictObject({
 });
 export type BuildSettings = z.infer<typeof buildSchema>;
 
+const IMAGE_SOURCES = ["ref", "build", "promoteFrom", "verifiedIn"] as const;
+
 const imageFields = z
     .strictObject(
         {
@@ -89,24 +91,33 @@ const imageFields = z
             promoteFrom: stackName("promoteFrom must be a stack name or <organization>/<project>/<stack>")
                 .optional()
                 .meta(doc("take the digest-pinned image another stack exports in its `images` output")),
+            verifiedIn: dns1123Label("verifiedIn")
+                .optional()
+                .meta(
+                    doc(
+                        "take the image that stack verified for the commit being deployed: the digest of `<images.repository>/<service>:verified-<stack>-<first 12 of the commit>`, pushed by the deploy workflow once that stack's smoke test passed",
+                    ),
+                ),
         },
         {
             error: (issue) =>
-                issue.input === undefined ? "is required: an image reference, build: {context, …} or promoteFrom: <stack>" : undefined,
+                issue.input === undefined
+                    ? "is required: an image reference, build: {context, …}, promoteFrom: <stack> or verifiedIn: <stack>"
+                    : undefined,
         },
     )
     .superRefine((image, ctx) => {
-        const set = (["ref", "build", "promoteFrom"] as const).filter((key) => image[key] !== undefined);
+        const set = IMAGE_SOURCES.filter((key) => image[key] !== undefined);
         if (set.length !== 1) {
             ctx.addIssue({
                 code: "custom",
-                message: `set exactly one of ref, build or promoteFrom; received ${set.length === 0 ? "none" : set.join(" and ")}`,
+                message: `set exactly one of ref, build, promoteFrom or verifiedIn; received ${set.length === 0 ? "none" : set.join(" and ")}`,
             });
         }
     });
 
-/** Where a service's image comes from: exactly one of the three. */
-export type ImageSource<Build = BuildSettings> = { ref: string } | { build: Build } | { promoteFrom: string };
+/** Where a service's image comes from: exactly one of the four. */
+export type ImageSource<Build = BuildSettings> = { ref: string } | { build: Build } | { promoteFrom: string } | { verifiedIn: string };
 
 /** The object form of `image`, which JSON Schema shows beside the string shorthand. */
 export const imageObjectSchema = imageFields;
@@ -115,7 +126,7 @@ export const imageSchema = z
     .preprocess((value) => (typeof value === "string" ? { ref: value } : value), imageFields)
     // The refinement guarantees exactly one source; the type says so.
     .transform((image) => image as ImageSource)
-    .meta(doc("where the image comes from: a reference, `build: {…}` or `promoteFrom: <stack>`"));
+    .meta(doc("where the image comes from: a reference, `build: {…}`, `promoteFrom: <stack>` or `verifiedIn: <stack>`"));
 
 const secretKeyRef = z.strictObject({ secretName: dns1123Label("secretName"), key: nonEmpty() });
 
@@ -480,7 +491,7 @@ export type GitHubSettings = z.infer<typeof githubSchema>;
 
 // ---- the stack -----------------------------------------------------------------------------
 
-// ---- a base stack's tenants --------------------------------------
+// ---- a base stack's tenants, pins --------------------------------------
 
 const ad = ENVIRONMENT_ACCESS_DEFAULTS;
 export const tenantsSchema = z.strictObject({
@@ -488,6 +499,9 @@ export const tenantsSchema = z.strictObject({
         .optional()
         .meta(doc("name of its ServiceAccount, ClusterRole and ClusterRoleBinding", ad.tenants.serviceAccountName)),
 });
+
+/** A reference pinned by digest, the only form a pin or a promotion accepts. */
+export const DIGEST_REF = /^[^\s@]+@sha256:[0-9a-f]{64}$/;
 
 // ---- the stack -----------------------------------------------------------------------------
 
@@ -519,6 +533,18 @@ export const stackSchema = z
             .meta(
                 doc(
                     "this stack hosts other stacks (pull requests, `cluster.mode: stack`): it creates the ServiceAccount they deploy with, cluster-wide, and exports its kubeconfig as `tenantKubeconfig`; such a base stack needs no service of its own",
+                    text("none"),
+                ),
+            ),
+        pins: z
+            .record(
+                dns1035Label("a service name"),
+                z.string().regex(DIGEST_REF, { error: "must be pinned by digest: <repository>@sha256:<64 hex digits>" }),
+            )
+            .optional()
+            .meta(
+                doc(
+                    "operations only, never committed: a service → a digest-pinned image that replaces its `image` (a rollback, a chosen digest, prod's approved release; see scripts/pin-images.sh)",
                     text("none"),
                 ),
             ),

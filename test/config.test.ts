@@ -170,7 +170,7 @@ describe("config", () => {
 
         it("image is required", () => {
             assertProblems({ ...valid(), services: { api: {} } }, [
-                "homolog: services.api.image: is required: an image reference, build: {context, …} or promoteFrom: <stack>",
+                "homolog: services.api.image: is required: an image reference, build: {context, …}, promoteFrom: <stack> or verifiedIn: <stack>",
             ]);
         });
 
@@ -427,17 +427,86 @@ describe("config", () => {
             assert.deepStrictEqual(built.build.tags, ["homolog"], "tagged with the stack (and the commit, when known)");
             assert.deepStrictEqual(parseConfig(raw(withImage({ promoteFrom: "homolog" }))).services.api.image, {
                 promoteFrom: "homolog",
+                service: "api",
             });
+        });
+
+        it("verifiedIn takes the stage's verified image of the commit being deployed from the service's repository", async () => {
+            const image = parseConfig({ ...raw(withImage({ verifiedIn: "dev" })), commitSha: "0123456789abcdef" }).services.api.image;
+            assert.ok("verifiedIn" in image);
+            assert.deepStrictEqual(
+                { ...image, registry: undefined },
+                {
+                    verifiedIn: "dev",
+                    service: "api",
+                    repository: "ghcr.io/acme/shop/api",
+                    commit: "0123456789abcdef",
+                    pin: undefined,
+                    registry: undefined,
+                },
+            );
+            assert.ok(await isSecretOutput(pulumi.output(image.registry.token)), "the pull token stays secret");
         });
 
         it("an image is built or promoted, not both", () => {
             assertProblems(withImage({ build: { context: "app" }, promoteFrom: "homolog" }), [
-                "homolog: services.api.image: set exactly one of ref, build or promoteFrom; received build and promoteFrom",
+                "homolog: services.api.image: set exactly one of ref, build, promoteFrom or verifiedIn; received build and promoteFrom",
+            ]);
+            assertProblems(withImage({ verifiedIn: "dev", promoteFrom: "homolog" }), [
+                "homolog: services.api.image: set exactly one of ref, build, promoteFrom or verifiedIn; received promoteFrom and verifiedIn",
             ]);
         });
 
         it("an image names a source", () => {
-            assertProblems(withImage({}), ["homolog: services.api.image: set exactly one of ref, build or promoteFrom; received none"]);
+            assertProblems(withImage({}), [
+                "homolog: services.api.image: set exactly one of ref, build, promoteFrom or verifiedIn; received none",
+            ]);
+        });
+
+        it("verifiedIn is a stack name that can be part of a tag", () => {
+            assertProblems(withImage({ verifiedIn: "Dev" }), [
+                `homolog: services.api.image.verifiedIn: verifiedIn must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit; received "Dev"`,
+            ]);
+        });
+
+        it("verifiedIn needs esteira:images.repository", () => {
+            assert.throws(
+                () => parseConfig({ ...raw({ ...withImage({ verifiedIn: "dev" }), images: undefined }), commitSha: "0123456789abcdef" }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        "homolog: services.api.image.verifiedIn: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to find the verified image in",
+                    ]);
+                    return true;
+                },
+            );
+        });
+
+        it("verifiedIn needs the commit being deployed, unless the service is pinned", () => {
+            assertProblems(withImage({ verifiedIn: "dev" }), [
+                "homolog: services.api.image.verifiedIn: needs the commit being deployed (ESTEIRA_COMMIT or GITHUB_SHA, else a git checkout) to find the image verified for it",
+            ]);
+            const pin = `ghcr.io/acme/shop/api@sha256:${"a".repeat(64)}`;
+            const image = parseConfig(raw(withImage({ verifiedIn: "dev" }, { pins: { api: pin } }))).services.api.image;
+            assert.ok("verifiedIn" in image && image.pin === pin);
+        });
+
+        it("a pin replaces a reference, a build or a promotion from a stack", () => {
+            const pin = `ghcr.io/acme/shop/api@sha256:${"b".repeat(64)}`;
+            for (const source of ["ghcr.io/acme/api:1", { build: { context: "app" } }, { promoteFrom: "homolog" }]) {
+                assert.deepStrictEqual(parseConfig(raw(withImage(source, { pins: { api: pin } }))).services.api.image, { ref: pin });
+            }
+        });
+
+        it("a pin is pinned by digest", () => {
+            assertProblems(withImage("ghcr.io/acme/api:1", { pins: { api: "ghcr.io/acme/shop/api:latest" } }), [
+                'homolog: pins.api: must be pinned by digest: <repository>@sha256:<64 hex digits>; received "ghcr.io/acme/shop/api:latest"',
+            ]);
+        });
+
+        it("a pin names a service of the stack", () => {
+            assertProblems(withImage("ghcr.io/acme/api:1", { pins: { web: `ghcr.io/acme/shop/web@sha256:${"c".repeat(64)}` } }), [
+                'homolog: pins.web: no service "web" in esteira:services; pin only services the stack runs',
+            ]);
         });
 
         it("build needs a context", () => {

@@ -8,9 +8,9 @@ import {
     Evaluation,
     evaluated,
     evaluateStack,
+    fakeDigest,
     isSecretInput,
     isSecretOutput,
-    OTHER_STACK_OUTPUTS,
     PR_STACK,
     projectFile,
     promiseOf,
@@ -18,6 +18,7 @@ import {
     stackCases,
     stackFileConfig,
     stackFiles,
+    TEST_COMMIT,
     TEST_DIGITALOCEAN_TOKEN,
     TENANT_KUBECONFIG,
 } from "./mocks";
@@ -203,7 +204,7 @@ describe("stack files", () => {
                         assert.match(image, new RegExp(`/${name}@sha256:[0-9a-f]{64}$`));
                         assert.ok(isSecretInput(built[0], "registries.0.password"), "the push token stays secret");
                         assert.strictEqual(built[0].inputs.buildOnPreview, false, "previews never build");
-                    } else if (svc.image.promoteFrom) {
+                    } else if (svc.image.promoteFrom || svc.image.verifiedIn) {
                         assert.deepStrictEqual(built, [], `${name} is promoted, not built`);
                         assert.match(image, /@sha256:[0-9a-f]{64}$/, "promotion is by digest");
                     }
@@ -293,20 +294,39 @@ describe("stack files", () => {
             }
         });
 
-        it("prod: runs exactly the image homolog exported, and builds nothing", async () => {
-            const { recorder } = await evaluated("prod");
-            assert.deepStrictEqual(recorder.all("docker-build:index:Image"), []);
-            const image = recorder.get(DEPLOYMENT, "sample-deployment").inputs.spec.template.spec.containers[0].image;
-            const homolog = OTHER_STACK_OUTPUTS["organization/esteira/homolog"].images as Record<string, string>;
-            assert.strictEqual(image, homolog.sample);
-            assert.strictEqual(recorder.reads.find((r) => r.type === "pulumi:pulumi:StackReference")?.id, "organization/esteira/homolog");
+        for (const [stack, stage] of [
+            ["prod", "homolog"],
+            ["homolog", "dev"],
+        ]) {
+            it(`${stack}: runs exactly the digest ${stage} verified for the commit being deployed, and builds nothing`, async () => {
+                const { recorder } = await evaluated(stack);
+                assert.deepStrictEqual(recorder.all("docker-build:index:Image"), []);
+                const image = recorder.get(DEPLOYMENT, "sample-deployment").inputs.spec.template.spec.containers[0].image;
+                const tag = `ghcr.io/esteira-dev/esteira/sample:verified-${stage}-${TEST_COMMIT.slice(0, 12)}`;
+                assert.strictEqual(image, `ghcr.io/esteira-dev/esteira/sample@${fakeDigest(tag)}`);
+                assert.deepStrictEqual(
+                    recorder.calls.filter((c) => c.token === "docker:index/getRegistryImage:getRegistryImage").map((c) => c.inputs.name),
+                    [tag],
+                );
+                assert.deepStrictEqual(recorder.reads, [], `${stack} reads no other stack's state`);
+            });
+        }
+
+        it("a pin (a rollback, prod's approved release) replaces the lookup with exactly that digest", async () => {
+            const pin = `ghcr.io/esteira-dev/esteira/sample@${fakeDigest("last-good")}`;
+            const { recorder } = await evaluateStack("prod", { overrides: { "esteira:pins": { sample: pin } } });
+            assert.strictEqual(recorder.get(DEPLOYMENT, "sample-deployment").inputs.spec.template.spec.containers[0].image, pin);
+            assert.deepStrictEqual(
+                recorder.calls.filter((c) => c.token === "docker:index/getRegistryImage:getRegistryImage"),
+                [],
+            );
         });
 
-        it("homolog: builds app/ and tags it with the commit and the stack", async () => {
-            const { recorder } = await evaluated("homolog");
+        it("dev: builds app/ and tags it with the commit and the stack", async () => {
+            const { recorder } = await evaluated("dev");
             const built = recorder.get("docker-build:index:Image", "sample-image");
             assert.deepStrictEqual(built.inputs.context, { location: "app" });
-            assert.ok(built.inputs.tags.includes("ghcr.io/esteira-dev/esteira/sample:homolog"));
+            assert.ok(built.inputs.tags.includes("ghcr.io/esteira-dev/esteira/sample:dev"));
             assert.ok(
                 built.inputs.tags.some((t: string) => /:sha-[0-9a-f]{12}$/.test(t)),
                 "tagged with the commit",
@@ -353,7 +373,10 @@ describe("stack files", () => {
             assert.strictEqual(environment.inputs.preventSelfReview, true);
             assert.deepStrictEqual(environment.inputs.deploymentBranchPolicy, { protectedBranches: false, customBranchPolicies: true });
             assert.deepStrictEqual(
-                recorder.all(POLICY).map((p) => [p.inputs.branchPattern, p.inputs.tagPattern]),
+                recorder
+                    .all(POLICY)
+                    .filter((p) => p.name.startsWith("prod-policy"))
+                    .map((p) => [p.inputs.branchPattern, p.inputs.tagPattern]),
                 [[undefined, "v*"]],
             );
         });

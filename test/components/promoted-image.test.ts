@@ -1,7 +1,7 @@
 import * as assert from "assert";
-import { PromotedImage } from "../../components/promoted-image";
+import { PromotedImage, VerifiedPromotionArgs, verifiedTag } from "../../components/promoted-image";
 import { stackReferenceName } from "../../components/stack-reference";
-import { fakeDigest, OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
+import { fakeDigest, isSecretInput, OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
 
 async function promote(promoteFrom: string, service = "sample") {
     const recorder = new Recorder();
@@ -14,7 +14,7 @@ async function promote(promoteFrom: string, service = "sample") {
     return { recorder, image, ref };
 }
 
-describe("PromotedImage", () => {
+describe("PromotedImage, from another stack's output (promoteFrom)", () => {
     afterEach(() => {
         delete OTHER_STACK_OUTPUTS["organization/esteira/staging"];
     });
@@ -55,5 +55,72 @@ describe("PromotedImage", () => {
                 'stack "staging" exports "ghcr.io/acme/sample:latest" for service "sample", which is not pinned by digest; promotion needs <repository>@sha256:<digest>',
             ),
         );
+    });
+});
+
+const COMMIT = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+
+async function verified(extra: Partial<VerifiedPromotionArgs> = {}) {
+    const recorder = new Recorder();
+    await recorder.install("prod");
+    const image = new PromotedImage("sample", {
+        verifiedIn: "homolog",
+        service: "sample",
+        repository: "ghcr.io/acme/shop/sample",
+        commit: COMMIT,
+        registry: { server: "ghcr.io", username: "bot", token: "pull-token" },
+        ...extra,
+    });
+    const ref = promiseOf(image.ref);
+    ref.catch(() => undefined);
+    await recorder.settle();
+    return { recorder, ref };
+}
+
+describe("PromotedImage, from a stage's verification (verifiedIn)", () => {
+    it("names the verified tag after the stage and the first 12 characters of the commit", () => {
+        assert.strictEqual(verifiedTag("homolog", COMMIT), "verified-homolog-4b825dc642cb");
+    });
+
+    it("runs the digest the registry holds under the stage's verified tag of this commit, looked up through its own registry provider", async () => {
+        const { recorder, ref } = await verified();
+        const tag = "ghcr.io/acme/shop/sample:verified-homolog-4b825dc642cb";
+        assert.strictEqual(await ref, `ghcr.io/acme/shop/sample@${fakeDigest(tag)}`);
+        const lookup = recorder.calls.find((c) => c.token === "docker:index/getRegistryImage:getRegistryImage");
+        assert.deepStrictEqual(lookup?.inputs, { name: tag });
+        const provider = recorder.get("pulumi:providers:docker", "sample-registry");
+        assert.strictEqual(
+            lookup?.provider,
+            `${provider.urn}::${provider.name}-id`,
+            "the lookup authenticates with the stack's pull token",
+        );
+        assert.strictEqual(recorder.parentOf(provider)?.urn, recorder.get("esteira:image:PromotedImage", "sample").urn);
+        assert.ok(isSecretInput(provider, "registryAuth"), "the pull token stays secret");
+        assert.deepStrictEqual(recorder.all("docker-build:index:Image"), [], "nothing is built");
+        assert.deepStrictEqual(recorder.reads, [], "no other stack is read");
+    });
+
+    it("fails with what to do when the stage never verified this commit", async () => {
+        const { ref } = await verified({ verifiedIn: "missing" });
+        await assert.rejects(ref, (err: Error) => {
+            assert.match(
+                err.message,
+                /service "sample": no image verified in missing for commit 4b825dc642cb \(ghcr\.io\/acme\/shop\/sample:verified-missing-4b825dc642cb\): deploy and smoke-test this commit in missing first/,
+            );
+            assert.ok(!err.message.includes("pull-token"), "the message never holds the token");
+            return true;
+        });
+    });
+
+    it("takes a pin as it is, keeping its registry provider so that pinning adds or removes no resource", async () => {
+        const pin = `ghcr.io/acme/shop/sample@${fakeDigest("last-good")}`;
+        const { recorder, ref } = await verified({ pin });
+        assert.strictEqual(await ref, pin);
+        assert.deepStrictEqual(
+            recorder.calls.filter((c) => c.token === "docker:index/getRegistryImage:getRegistryImage"),
+            [],
+            "no lookup",
+        );
+        recorder.get("pulumi:providers:docker", "sample-registry");
     });
 });

@@ -88,6 +88,10 @@ export function callResults(args: pulumi.runtime.MockCallArgs): Record<string, a
             return { ...args.inputs, id: String(fakeId(args.inputs.username)) };
         case "github:index/getTeam:getTeam":
             return { ...args.inputs, id: String(fakeId(args.inputs.slug)) };
+        // The registry answers a tag with the digest it points at; a tag named `missing` is unknown.
+        case "docker:index/getRegistryImage:getRegistryImage":
+            if (String(args.inputs.name).includes("missing")) throw new Error(`manifest unknown: ${args.inputs.name}`);
+            return { ...args.inputs, sha256Digest: fakeDigest(args.inputs.name) };
         default:
             return args.inputs;
     }
