@@ -182,8 +182,11 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         }
         // The checks above make images and the registry set where a service builds or promotes.
         if (!plain.images || !registry) throw new ConfigError(stack, [`${stack}: services.${name}.image: needs esteira:images.repository`]);
-        const { repository, ...settings } = plain.images;
-        if ("build" in image) return { build: { ...image.build, ...settings, repository: `${repository}/${name}`, tags, registry } };
+        const { repository, cacheFrom, ...settings } = plain.images;
+        if ("build" in image) {
+            const cache = cacheFrom?.map((other) => `${other}/${name}`);
+            return { build: { ...image.build, ...settings, repository: `${repository}/${name}`, cacheFrom: cache, tags, registry } };
+        }
         return {
             verifiedIn: image.verifiedIn,
             service: name,

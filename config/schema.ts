@@ -385,18 +385,24 @@ export const registrySchema = z.strictObject({
 export type RegistrySettings = z.infer<typeof registrySchema>;
 
 const id = IMAGE_DEFAULTS;
+const repositoryName = z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+$/, {
+    error: "repository must be <registry>/<path> in lower case, e.g. ghcr.io/acme/shop",
+});
 export const imagesSchema = z.strictObject({
-    repository: z
-        .string()
-        .regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+$/, {
-            error: "repository must be <registry>/<path> in lower case, e.g. ghcr.io/acme/shop",
-        })
-        .meta(doc("images go to `<repository>/<service>`, e.g. `ghcr.io/<owner>/<repo>/<service>`")),
+    repository: repositoryName.meta(doc("images go to `<repository>/<service>`, e.g. `ghcr.io/<owner>/<repo>/<service>`")),
     buildOnPreview: z
         .boolean()
         .optional()
         .meta(doc("build during `pulumi preview` too; off, previews (PR checks) neither build nor push", id.buildOnPreview)),
     cache: z.boolean().optional().meta(doc("registry build cache at `<repository>/<service>:buildcache`", id.cache)),
+    cacheFrom: z
+        .array(repositoryName)
+        .optional()
+        .meta(
+            doc(
+                "other repositories whose build cache (`<repository>/<service>:buildcache`) builds read but never write, e.g. main's for a pull request's builds",
+            ),
+        ),
     platforms: z
         .array(z.enum(["linux/amd64", "linux/arm64"]))
         .min(1)

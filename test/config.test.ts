@@ -509,6 +509,26 @@ describe("config", () => {
             ]);
         });
 
+        it("images.cacheFrom names repositories, read per service", () => {
+            const image = parseConfig(
+                raw(
+                    withImage(
+                        { build: { context: "app" } },
+                        { images: { repository: "ghcr.io/acme/shop/pr", cacheFrom: ["ghcr.io/acme/shop"] } },
+                    ),
+                ),
+            ).services.api.image;
+            assert.ok("build" in image);
+            assert.strictEqual(image.build.repository, "ghcr.io/acme/shop/pr/api");
+            assert.deepStrictEqual(image.build.cacheFrom, ["ghcr.io/acme/shop/api"]);
+            assertProblems(
+                withImage({ build: { context: "app" } }, { images: { repository: "ghcr.io/acme/shop", cacheFrom: ["GHCR.io/x"] } }),
+                [
+                    'homolog: images.cacheFrom.0: repository must be <registry>/<path> in lower case, e.g. ghcr.io/acme/shop; received "GHCR.io/x"',
+                ],
+            );
+        });
+
         it("build needs a context", () => {
             assertProblems(withImage({ build: { dockerfile: "Dockerfile" } }), [
                 "homolog: services.api.image.build.context: is required (expected string)",

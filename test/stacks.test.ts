@@ -451,6 +451,22 @@ describe("stack files", () => {
             assert.strictEqual(outputs.tenantKubeconfig, undefined, "it re-exports nothing of the base's");
         });
 
+        it("pushes apart from main's images: its own repository path and cache, reading main's cache but never writing it", () => {
+            const built = evaluation.recorder.get("docker-build:index:Image", "sample-image");
+            assert.ok(
+                built.inputs.tags.every((tag: string) => tag.startsWith("ghcr.io/esteira-dev/esteira/pr/sample:")),
+                "tags only in the PR path",
+            );
+            assert.deepStrictEqual(
+                built.inputs.cacheFrom.map((c: any) => c.registry.ref),
+                ["ghcr.io/esteira-dev/esteira/pr/sample:buildcache", "ghcr.io/esteira-dev/esteira/sample:buildcache"],
+            );
+            assert.deepStrictEqual(
+                built.inputs.cacheTo.map((c: any) => c.registry.ref),
+                ["ghcr.io/esteira-dev/esteira/pr/sample:buildcache"],
+            );
+        });
+
         it("creates only namespaced objects, its own database and user, and Pulumi's own wiring", () => {
             const { recorder } = evaluation;
             const owned = new Set(recorder.resources.filter((r) => r.custom).map((r) => r.type));
@@ -473,7 +489,7 @@ describe("stack files", () => {
             assert.strictEqual(recorder.get(DB, "pr-42-db").inputs.name, "esteira-pr-42");
             assert.strictEqual(recorder.get("digitalocean:index/databaseUser:DatabaseUser", "pr-42-user").inputs.name, "esteira-pr-42");
             const built = recorder.get("docker-build:index:Image", "sample-image");
-            assert.ok(built.inputs.tags.includes("ghcr.io/esteira-dev/esteira/sample:pr-42"));
+            assert.ok(built.inputs.tags.includes("ghcr.io/esteira-dev/esteira/pr/sample:pr-42"));
         });
 
         it("protects nothing and ties nothing to a cluster it does not own", () => {
