@@ -12,6 +12,7 @@ import { EnvironmentNamespace } from "./components/environment-namespace";
 import { GitHubEnvironment } from "./components/github-environment";
 import { Image } from "./components/image";
 import { PromotedImage } from "./components/promoted-image";
+import { RepositorySettings } from "./components/repository-settings";
 import { WebService } from "./components/web-service";
 import { deployedCommit, loadConfig } from "./config";
 
@@ -86,6 +87,8 @@ if (config.github) {
         },
     });
 }
+
+if (config.repository) new RepositorySettings(config.project, config.repository);
 
 export const namespace = environment.namespaceName;
 export const endpoints = pulumi.output(Object.fromEntries(services.map((s) => [s.name, s.endpoint])));

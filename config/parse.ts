@@ -12,6 +12,7 @@ import { DATABASE_DEFAULTS, type DatabaseArgs } from "../components/database";
 import type { GitHubEnvironmentArgs } from "../components/github-environment";
 import type { ImageArgs } from "../components/image";
 import type { StackPromotionArgs, VerifiedPromotionArgs } from "../components/promoted-image";
+import type { RepositorySettingsArgs } from "../components/repository-settings";
 import type { WebServiceArgs } from "../components/web-service";
 import { ConfigError, describe, formatIssue } from "./errors";
 import { dns1123Label } from "./rules";
@@ -54,6 +55,8 @@ export interface EsteiraConfig {
     readonly services: Readonly<Record<string, ServiceConfig>>;
     /** Present when this stack hosts others: the ServiceAccount they deploy with. */
     readonly tenants?: { readonly serviceAccountName?: string };
+    /** The repository's own settings, in the one stack that manages them. */
+    readonly repository?: RepositorySettingsArgs;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -115,6 +118,9 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
     }
     for (const name of Object.keys(plain.pins ?? {}).filter((pinned) => !(pinned in services))) {
         problems.push(`${raw.stack}: pins.${name}: no service ${describe(name)} in esteira:services; pin only services the stack runs`);
+    }
+    if (plain.repository && !plain.github) {
+        problems.push(`${raw.stack}: repository: needs esteira:github.repository, the repository these settings apply to`);
     }
     if (database?.mode === "digitalocean" && cluster?.mode !== "digitalocean" && cluster?.mode !== "stack") {
         problems.push(
@@ -229,6 +235,7 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         registry,
         github: plain.github && { ...plain.github, environment: plain.github.environment ?? environment },
         tenants: plain.tenants,
+        repository: plain.repository && plain.github && { ...plain.repository, repository: plain.github.repository },
         services: Object.fromEntries(
             Object.entries(plain.services ?? {}).map(([name, svc]) => [
                 name,

@@ -12,6 +12,7 @@ import { ENVIRONMENT_ACCESS_DEFAULTS } from "../components/environment-access";
 import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namespace";
 import { GITHUB_ENVIRONMENT_DEFAULTS, MAX_REVIEWERS } from "../components/github-environment";
 import { IMAGE_DEFAULTS } from "../components/image";
+import { REPOSITORY_SETTINGS_DEFAULTS } from "../components/repository-settings";
 import { WEB_SERVICE_DEFAULTS } from "../components/web-service";
 import {
     dns1035Label,
@@ -428,6 +429,55 @@ export const imagesSchema = z.strictObject({
 export type ImagesSettings = z.infer<typeof imagesSchema>;
 
 const gd = GITHUB_ENVIRONMENT_DEFAULTS;
+/** An environment's protection: who approves, after how long, from which refs, and whether admins may skip that. */
+const protectionFields = {
+    reviewers: z
+        .strictObject({
+            users: z.array(nonEmpty()).optional().meta(doc("logins")),
+            teams: z.array(nonEmpty()).optional().meta(doc("team slugs")),
+        })
+        .optional()
+        .meta(doc(`whose approval a deployment waits for; at most ${MAX_REVIEWERS} in all`, text("none"))),
+    preventSelfReview: z.boolean().optional().meta(doc("nobody approves their own deployment", gd.preventSelfReview)),
+    waitTimerMinutes: int(0, 43200).optional().meta(doc("wait before a deployment proceeds", gd.waitTimerMinutes)),
+    deployFrom: z
+        .union([
+            z.enum(["all", "protected"]),
+            z.strictObject({
+                branches: z.array(nonEmpty()).optional().meta(doc("branch patterns")),
+                tags: z.array(nonEmpty()).optional().meta(doc("tag patterns, e.g. `v*`")),
+            }),
+        ])
+        .optional()
+        .meta(doc("refs that may deploy: any, protected branches, or patterns", gd.deployFrom)),
+    canAdminsBypass: z
+        .boolean()
+        .optional()
+        .meta(doc("repository admins may deploy without the reviewers' approval (GitHub's default); `false` in prod", gd.canAdminsBypass)),
+};
+
+type Protection = { reviewers?: { users?: string[]; teams?: string[] }; deployFrom?: GitHubSettings["deployFrom"] };
+
+/** Reports a protection's rules that span keys, on the paths of its own keys. */
+function protectionProblems(protection: Protection, ctx: z.RefinementCtx): void {
+    const count = (protection.reviewers?.users?.length ?? 0) + (protection.reviewers?.teams?.length ?? 0);
+    if (count > MAX_REVIEWERS) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["reviewers"],
+            message: `at most ${MAX_REVIEWERS} reviewers (users and teams together), as GitHub allows; received ${count}`,
+        });
+    }
+    const from = protection.deployFrom;
+    if (from && typeof from === "object" && (from.branches?.length ?? 0) + (from.tags?.length ?? 0) === 0) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["deployFrom"],
+            message: "name at least one branch or tag pattern, or use all / protected",
+        });
+    }
+}
+
 export const githubSchema = z
     .strictObject({
         repository: z
@@ -437,25 +487,7 @@ export const githubSchema = z
         environment: nonEmpty()
             .optional()
             .meta(doc("GitHub environment name", text("the environment name"))),
-        reviewers: z
-            .strictObject({
-                users: z.array(nonEmpty()).optional().meta(doc("logins")),
-                teams: z.array(nonEmpty()).optional().meta(doc("team slugs")),
-            })
-            .optional()
-            .meta(doc(`whose approval a deployment waits for; at most ${MAX_REVIEWERS} in all`, text("none"))),
-        preventSelfReview: z.boolean().optional().meta(doc("nobody approves their own deployment", gd.preventSelfReview)),
-        waitTimerMinutes: int(0, 43200).optional().meta(doc("wait before a deployment proceeds", gd.waitTimerMinutes)),
-        deployFrom: z
-            .union([
-                z.enum(["all", "protected"]),
-                z.strictObject({
-                    branches: z.array(nonEmpty()).optional().meta(doc("branch patterns")),
-                    tags: z.array(nonEmpty()).optional().meta(doc("tag patterns, e.g. `v*`")),
-                }),
-            ])
-            .optional()
-            .meta(doc("refs that may deploy: any, protected branches, or patterns", gd.deployFrom)),
+        ...protectionFields,
         actionsSecrets: z
             .strictObject({
                 kubeconfig: z
@@ -475,29 +507,12 @@ export const githubSchema = z
             .optional()
             .meta(doc("which Actions environment secrets to write")),
     })
-    .superRefine((gh, ctx) => {
-        const count = (gh.reviewers?.users?.length ?? 0) + (gh.reviewers?.teams?.length ?? 0);
-        if (count > MAX_REVIEWERS) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["reviewers"],
-                message: `at most ${MAX_REVIEWERS} reviewers (users and teams together), as GitHub allows; received ${count}`,
-            });
-        }
-        const from = gh.deployFrom;
-        if (from && typeof from === "object" && (from.branches?.length ?? 0) + (from.tags?.length ?? 0) === 0) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["deployFrom"],
-                message: "name at least one branch or tag pattern, or use all / protected",
-            });
-        }
-    });
+    .superRefine(protectionProblems);
 export type GitHubSettings = z.infer<typeof githubSchema>;
 
 // ---- the stack -----------------------------------------------------------------------------
 
-// ---- a base stack's tenants, pins --------------------------------------
+// ---- a base stack's tenants, pins, repository settings --------------------------------------
 
 const ad = ENVIRONMENT_ACCESS_DEFAULTS;
 export const tenantsSchema = z.strictObject({
@@ -508,6 +523,35 @@ export const tenantsSchema = z.strictObject({
 
 /** A reference pinned by digest, the only form a pin or a promotion accepts. */
 export const DIGEST_REF = /^[^\s@]+@sha256:[0-9a-f]{64}$/;
+
+const rd = REPOSITORY_SETTINGS_DEFAULTS;
+export const repositorySchema = z.strictObject({
+    releaseManagers: z
+        .array(nonEmpty())
+        .min(1, { error: "name at least one team" })
+        .meta(doc("team slugs that alone may create release tags (rulesets admit teams, not single users)")),
+    releaseTags: nonEmpty()
+        .optional()
+        .meta(doc("tag pattern of releases: created by release managers only, never moved or deleted", rd.releaseTags)),
+    requiredChecks: z
+        .array(nonEmpty())
+        .min(1, { error: "name at least one check" })
+        .optional()
+        .meta(doc("status checks a pull request needs before it merges into the default branch", rd.requiredChecks)),
+    requiredApprovals: int(0, 10)
+        .optional()
+        .meta(doc("approvals a pull request needs, code owners' included, none from its last pusher", rd.requiredApprovals)),
+    environments: z
+        .record(nonEmpty(), z.strictObject(protectionFields).superRefine(protectionProblems))
+        .optional()
+        .meta(
+            doc(
+                "protection of the GitHub environments no stack deploys to but workflows use (e.g. `prod-preview`, `review`)",
+                text("none"),
+            ),
+        ),
+});
+export type RepositorySettings = z.infer<typeof repositorySchema>;
 
 // ---- the stack -----------------------------------------------------------------------------
 
@@ -553,6 +597,11 @@ export const stackSchema = z
                     "operations only, never committed: a service → a digest-pinned image that replaces its `image` (a rollback, a chosen digest, prod's approved release; see scripts/pin-images.sh)",
                     text("none"),
                 ),
+            ),
+        repository: repositorySchema
+            .optional()
+            .meta(
+                doc("the repository's own settings (rulesets, environments no stack owns); in one stack only", text("none: not managed")),
             ),
     })
     // Unlike a key's own rule, these depend on other keys, and run even when other keys are invalid.

@@ -636,6 +636,48 @@ describe("config", () => {
             ]);
         });
 
+        it("repository needs esteira:github", () => {
+            assertProblems({ ...valid(), repository: { releaseManagers: ["release-managers"] } }, [
+                "homolog: repository: needs esteira:github.repository, the repository these settings apply to",
+            ]);
+        });
+
+        it("repository names its release managers' teams, its checks, and at most 10 approvals", () => {
+            const github = { repository: "shop" };
+            assertProblems({ ...valid(), github, repository: { releaseManagers: [] } }, [
+                "homolog: repository.releaseManagers: name at least one team; received []",
+            ]);
+            assertProblems({ ...valid(), github, repository: { releaseManagers: ["rm"], requiredChecks: [], requiredApprovals: 11 } }, [
+                "homolog: repository.requiredChecks: name at least one check; received []",
+                "homolog: repository.requiredApprovals: must be <= 10; received 11",
+            ]);
+        });
+
+        it("repository.environments take the protection keys of esteira:github and their rules", () => {
+            const github = { repository: "shop" };
+            const config = parseConfig(
+                raw({
+                    ...valid(),
+                    github,
+                    repository: { releaseManagers: ["rm"], environments: { "prod-preview": { deployFrom: { tags: ["v*"] } } } },
+                }),
+            );
+            assert.deepStrictEqual(config.repository, {
+                releaseManagers: ["rm"],
+                environments: { "prod-preview": { deployFrom: { tags: ["v*"] } } },
+                repository: "shop",
+            });
+            assertProblems({ ...valid(), github, repository: { releaseManagers: ["rm"], environments: { review: { deployFrom: {} } } } }, [
+                "homolog: repository.environments.review.deployFrom: name at least one branch or tag pattern, or use all / protected",
+            ]);
+        });
+
+        it("github.canAdminsBypass is a boolean", () => {
+            assertProblems({ ...valid(), github: { repository: "shop", canAdminsBypass: "no" } }, [
+                'homolog: github.canAdminsBypass: expected boolean, received "no"',
+            ]);
+        });
+
         it("cluster.stack and database.stack name a stack", () => {
             assertProblems({ ...valid(), cluster: { mode: "stack", stack: "home log" }, database: { mode: "shared", stack: "a/b/c/d" } }, [
                 `homolog: cluster.stack: must be a stack name or <organization>/<project>/<stack>; received "home log"`,

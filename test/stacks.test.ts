@@ -366,11 +366,12 @@ describe("stack files", () => {
             );
         });
 
-        it("prod: product owners approve, no self-review, release tags only", async () => {
+        it("prod: product owners approve, no self-review, no admin bypass, release tags only", async () => {
             const { recorder } = await evaluated("prod");
             const environment = recorder.get(GH_ENV, "prod-environment");
             assert.strictEqual(environment.inputs.reviewers[0].teams.length, 2);
             assert.strictEqual(environment.inputs.preventSelfReview, true);
+            assert.strictEqual(environment.inputs.canAdminsBypass, false);
             assert.deepStrictEqual(environment.inputs.deploymentBranchPolicy, { protectedBranches: false, customBranchPolicies: true });
             assert.deepStrictEqual(
                 recorder
@@ -379,6 +380,44 @@ describe("stack files", () => {
                     .map((p) => [p.inputs.branchPattern, p.inputs.tagPattern]),
                 [[undefined, "v*"]],
             );
+        });
+
+        it("prod owns the repository's settings: reviewed pull requests into main, release tags by release managers only, never moved", async () => {
+            const { recorder } = await evaluated("prod");
+            const rulesets = recorder.all("github:index/repositoryRuleset:RepositoryRuleset");
+            assert.deepStrictEqual(rulesets.map((r) => r.name).sort(), [
+                "esteira-default-branch",
+                "esteira-release-tags",
+                "esteira-release-tags-immutable",
+            ]);
+            const tags = recorder.get("github:index/repositoryRuleset:RepositoryRuleset", "esteira-release-tags");
+            assert.deepStrictEqual(tags.inputs.conditions.refName.includes, ["refs/tags/v*"], "the pattern prod deploys from");
+            for (const stack of ["dev", "homolog", "review"]) {
+                const other = await evaluated(stack);
+                assert.deepStrictEqual(
+                    other.recorder.all("github:index/repositoryRuleset:RepositoryRuleset"),
+                    [],
+                    `${stack} leaves them alone`,
+                );
+            }
+        });
+
+        it("prod protects the environments the workflows use beside the stacks': prod-preview from release tags, review-base from main", async () => {
+            const { recorder } = await evaluated("prod");
+            const environments = recorder
+                .all(GH_ENV)
+                .map((e) => e.inputs.environment)
+                .sort();
+            assert.deepStrictEqual(environments, ["prod", "prod-preview", "review", "review-base"]);
+            const patterns = (name: string) =>
+                recorder
+                    .all(POLICY)
+                    .filter((p) => p.name.startsWith(`${name}-policy`))
+                    .map((p) => p.inputs.branchPattern ?? `tag:${p.inputs.tagPattern}`);
+            assert.deepStrictEqual(patterns("prod-preview"), ["tag:v*"]);
+            assert.deepStrictEqual(patterns("review-base"), ["main"]);
+            assert.strictEqual(recorder.get(GH_ENV, "prod-preview-environment").inputs.canAdminsBypass, false);
+            assert.strictEqual(recorder.get(GH_ENV, "review-base-environment").inputs.canAdminsBypass, false);
         });
 
         for (const stack of ["dev", "homolog", "prod"]) {
