@@ -1,48 +1,35 @@
 #!/usr/bin/env bash
-# scripts/smoke-test.sh — check a deployed stack, and roll its Deployments back
-# when the check fails. Used by .github/workflows/deploy.yml and review.yml
-# after `pulumi up`; runs the same way from a laptop.
+# scripts/smoke-test.sh — check a deployed stack. Used by scripts/deploy.sh (the deploy, review
+# and dispatch workflows) after `pulumi up`, and by scripts/rollback.sh after a rollback; runs the
+# same way from a laptop.
 #
-# Usage:
-#   scripts/smoke-test.sh --record <stack>    before `pulumi up`: note each Deployment's revision
-#   scripts/smoke-test.sh <stack>             after it: the smoke test
-#   scripts/smoke-test.sh --rollback <stack>  when the smoke test failed: `kubectl rollout undo`
-#                                             every Deployment this `up` changed, then exit 1
+# Usage: scripts/smoke-test.sh <stack>
 #
-# The smoke test reads the stack's outputs (`namespace`, `endpoints`: service ->
-# URL, `kubeconfig`), then for each service: waits for the Deployment's
-# rollout, port-forwards the Service and GETs the pod's liveness and readiness
-# paths (taken from the Deployment's probes; default /healthz and /readyz).
-# Endpoints that are not in-cluster names (LoadBalancer: http://<ip>:80) are
-# also requested from outside, on the readiness path.
+# It reads the stack's outputs (`namespace`, `endpoints`: service -> URL, `kubeconfig`), then for
+# each service: waits for the Deployment's rollout, port-forwards the Service and GETs the pod's
+# liveness and readiness paths (taken from the Deployment's probes; default /healthz and /readyz).
+# Endpoints that are not in-cluster names (LoadBalancer: http://<ip>:80) are also requested from
+# outside, on the readiness path. A failing service's pods, events and logs are printed.
 #
-# The kubeconfig is the stack's `kubeconfig` output, written with mode 0600 to
-# a temporary directory (under $RUNNER_TEMP in Actions) and deleted on exit; a
-# stack that exports none (cluster.mode: kubeconfig) uses the ambient
-# KUBECONFIG. Needs: pulumi (logged in, stack selectable), kubectl, jq, curl.
+# The kubeconfig is the stack's `kubeconfig` output: its EnvironmentAccess ServiceAccount, which
+# may read its namespace and port-forward, nothing more (a rollback goes through `pulumi up`,
+# scripts/rollback.sh). It is written with mode 0600 to a temporary directory (under $RUNNER_TEMP
+# in Actions) and deleted on exit; a stack that exports none (cluster.mode: kubeconfig) uses the
+# ambient KUBECONFIG. A stack without services (a base stack) has nothing to check.
+# Needs: pulumi (logged in, stack selectable), kubectl, jq, curl.
 #
-# `rollout undo` puts the previous ReplicaSet back but leaves Pulumi's state
-# describing the failed version: the full rollback is to re-run the deploy of
-# the last good commit or tag (see deploy.yml).
-#
-# Env: SMOKE_ROLLOUT_TIMEOUT (default 300s), SMOKE_STATE_DIR (where --record
-#      keeps revisions; default $RUNNER_TEMP, else $ESTEIRA_CACHE/smoke).
+# Env: SMOKE_ROLLOUT_TIMEOUT (default 300s).
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 
-mode=check
 case "${1:-}" in
-  --record) mode=record; shift ;;
-  --rollback) mode=rollback; shift ;;
   -h | --help | "") usage ;;
 esac
 [[ $# -eq 1 && "$1" != -* ]] || usage
 stack=$1
 
 ROLLOUT_TIMEOUT="${SMOKE_ROLLOUT_TIMEOUT:-300s}"
-STATE_DIR="${SMOKE_STATE_DIR:-${RUNNER_TEMP:-${ESTEIRA_CACHE:-$HOME/.cache/esteira}/smoke}}"
-REVISIONS="$STATE_DIR/esteira-revisions-$stack"
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -69,17 +56,15 @@ trap cleanup EXIT
 
 # --- stack outputs -------------------------------------------------------------
 if ! namespace="$(pulumi stack output namespace -s "$stack" 2>"$workdir/err")" || [[ -z "$namespace" ]]; then
-  if [[ $mode == record ]]; then
-    log "no outputs yet (first deploy?): nothing to record"
-    mkdir -p "$STATE_DIR" && : >"$REVISIONS"
-    exit 0
-  fi
   error "cannot read output 'namespace' of stack $stack: $(cat "$workdir/err")"
   exit 1
 fi
 pulumi stack output endpoints --json -s "$stack" >"$workdir/endpoints.json"
 mapfile -t services < <(jq -r 'keys[]' "$workdir/endpoints.json")
-[[ ${#services[@]} -gt 0 ]] || { error "stack $stack exports no endpoints"; exit 1; }
+if [[ ${#services[@]} -eq 0 ]]; then
+  log "stack $stack runs no service (a base stack): nothing to check"
+  exit 0
+fi
 
 # Secret output: never echoed; the file is private before anything is written to it.
 (umask 077 && pulumi stack output kubeconfig --show-secrets -s "$stack" >"$workdir/kubeconfig" 2>/dev/null) || true
@@ -91,53 +76,12 @@ else
 fi
 kc() { kubectl -n "$namespace" "$@"; }
 
-revision() {
-  kc get deployment "$1" -o jsonpath='{.metadata.annotations.deployment\.kubernetes\.io/revision}' 2>/dev/null || true
+# diagnose SERVICE — what a failing service's pods, events and logs say (what its Role may read).
+diagnose() {
+  kc get pods -l "app.kubernetes.io/name=$1" -o wide >&2 || true
+  kc get events --sort-by=.lastTimestamp 2>/dev/null | tail -n 20 >&2 || true
+  kc logs -l "app.kubernetes.io/name=$1" --all-containers --tail=50 --prefix >&2 || true
 }
-
-# --- record --------------------------------------------------------------------
-if [[ $mode == record ]]; then
-  mkdir -p "$STATE_DIR"
-  : >"$REVISIONS"
-  for svc in "${services[@]}"; do
-    rev="$(revision "$svc")"
-    [[ -n "$rev" ]] && printf '%s %s\n' "$svc" "$rev" >>"$REVISIONS"
-    log "deployment/$svc: revision ${rev:-none}"
-  done
-  exit 0
-fi
-
-# --- rollback ------------------------------------------------------------------
-if [[ $mode == rollback ]]; then
-  if [[ ! -f "$REVISIONS" ]]; then
-    log "no revisions recorded before the deploy ($REVISIONS): rolling back every service"
-  fi
-  undone=0
-  for svc in "${services[@]}"; do
-    now="$(revision "$svc")"
-    if [[ -f "$REVISIONS" ]]; then
-      before="$(awk -v s="$svc" '$1 == s { print $2 }' "$REVISIONS")"
-      if [[ -z "$before" ]]; then
-        log "deployment/$svc: new in this deploy, nothing to roll back to"
-        continue
-      fi
-      if [[ "$now" == "$before" ]]; then
-        log "deployment/$svc: unchanged by this deploy (revision $now), left alone"
-        continue
-      fi
-      # Back to exactly the revision that was serving before `pulumi up`.
-      log "deployment/$svc: revision $now -> $before"
-      kc rollout undo "deployment/$svc" --to-revision="$before" || { error "rollout undo of $svc failed"; continue; }
-    else
-      log "deployment/$svc: revision $now -> previous"
-      kc rollout undo "deployment/$svc" || { error "rollout undo of $svc failed"; continue; }
-    fi
-    kc rollout status "deployment/$svc" --timeout="$ROLLOUT_TIMEOUT" || error "deployment/$svc did not become ready after the undo"
-    undone=$((undone + 1))
-  done
-  error "smoke test failed; rolled back $undone Deployment(s) with kubectl rollout undo. The cluster now differs from Pulumi's state: re-run the deploy of the last good commit or tag (see deploy.yml) to make them agree."
-  exit 1
-fi
 
 # --- check ---------------------------------------------------------------------
 # probe_path SERVICE KIND DEFAULT — the httpGet path of the first container's probe.
@@ -157,7 +101,7 @@ for svc in "${services[@]}"; do
   log "deployment/$svc: waiting for the rollout (timeout $ROLLOUT_TIMEOUT)"
   if ! kc rollout status "deployment/$svc" --timeout="$ROLLOUT_TIMEOUT"; then
     error "deployment/$svc did not finish its rollout"
-    kc get pods -l "app.kubernetes.io/name=$svc" -o wide >&2 || true
+    diagnose "$svc"
     failed=1
     continue
   fi
@@ -195,6 +139,7 @@ for svc in "${services[@]}"; do
       log "service/$svc $path: ok"
     else
       error "service/$svc: GET $path failed"
+      diagnose "$svc"
       failed=1
     fi
   done
