@@ -33,6 +33,7 @@ export class RepositorySettings extends pulumi.ComponentResource {
         super("esteira:github:RepositorySettings", name, {}, opts);
 
         const d = REPOSITORY_SETTINGS_DEFAULTS;
+        const repository = args.repository;
         const releaseTags = `refs/tags/${args.releaseTags ?? d.releaseTags}`;
         const childOpts = { parent: this };
         const releaseManagers = args.releaseManagers.map((slug) => ({
@@ -41,61 +42,65 @@ export class RepositorySettings extends pulumi.ComponentResource {
             bypassMode: "always",
         }));
 
-        const defaultBranch = new github.RepositoryRuleset(
-            `${name}-default-branch`,
-            {
-                repository: args.repository,
-                name: "default branch: reviewed pull requests with passing checks",
-                target: "branch",
-                enforcement: "active",
-                conditions: { refName: { includes: ["~DEFAULT_BRANCH"], excludes: [] } },
-                // Nobody bypasses: an admin's change goes through a pull request too.
-                bypassActors: [],
-                rules: {
-                    deletion: true,
-                    nonFastForward: true,
-                    pullRequest: {
-                        requiredApprovingReviewCount: args.requiredApprovals ?? d.requiredApprovals,
-                        // CODEOWNERS names who reviews workflows, stack files and scripts.
-                        requireCodeOwnerReview: true,
-                        dismissStaleReviewsOnPush: true,
-                        requireLastPushApproval: true,
-                    },
-                    requiredStatusChecks: {
-                        requiredChecks: [...(args.requiredChecks ?? d.requiredChecks)].map((context) => ({ context })),
-                        strictRequiredStatusChecksPolicy: true,
-                    },
+        /** A ruleset of this repository, enforced, on the refs `spec.includes` names. */
+        const ruleset = (
+            role: string,
+            spec: { name: string; target: "branch" | "tag"; includes: string[] } & Pick<
+                github.RepositoryRulesetArgs,
+                "bypassActors" | "rules"
+            >,
+        ) =>
+            new github.RepositoryRuleset(
+                `${name}-${role}`,
+                {
+                    repository,
+                    name: spec.name,
+                    target: spec.target,
+                    enforcement: "active",
+                    conditions: { refName: { includes: spec.includes, excludes: [] } },
+                    bypassActors: spec.bypassActors,
+                    rules: spec.rules,
+                },
+                childOpts,
+            );
+
+        const defaultBranch = ruleset("default-branch", {
+            name: "default branch: reviewed pull requests with passing checks",
+            target: "branch",
+            includes: ["~DEFAULT_BRANCH"],
+            // Nobody bypasses: an admin's change goes through a pull request too.
+            bypassActors: [],
+            rules: {
+                deletion: true,
+                nonFastForward: true,
+                pullRequest: {
+                    requiredApprovingReviewCount: args.requiredApprovals ?? d.requiredApprovals,
+                    // CODEOWNERS names who reviews workflows, stack files and scripts.
+                    requireCodeOwnerReview: true,
+                    dismissStaleReviewsOnPush: true,
+                    requireLastPushApproval: true,
+                },
+                requiredStatusChecks: {
+                    requiredChecks: [...(args.requiredChecks ?? d.requiredChecks)].map((context) => ({ context })),
+                    strictRequiredStatusChecksPolicy: true,
                 },
             },
-            childOpts,
-        );
-        const tagCreation = new github.RepositoryRuleset(
-            `${name}-release-tags`,
-            {
-                repository: args.repository,
-                name: "release tags: created by release managers only",
-                target: "tag",
-                enforcement: "active",
-                conditions: { refName: { includes: [releaseTags], excludes: [] } },
-                bypassActors: releaseManagers,
-                rules: { creation: true },
-            },
-            childOpts,
-        );
+        });
+        const tagCreation = ruleset("release-tags", {
+            name: "release tags: created by release managers only",
+            target: "tag",
+            includes: [releaseTags],
+            bypassActors: releaseManagers,
+            rules: { creation: true },
+        });
         // Apart from creation, so that not even a release manager moves a tag after its approval.
-        const tagImmutability = new github.RepositoryRuleset(
-            `${name}-release-tags-immutable`,
-            {
-                repository: args.repository,
-                name: "release tags: never moved or deleted",
-                target: "tag",
-                enforcement: "active",
-                conditions: { refName: { includes: [releaseTags], excludes: [] } },
-                bypassActors: [],
-                rules: { update: true, deletion: true, nonFastForward: true },
-            },
-            childOpts,
-        );
+        const tagImmutability = ruleset("release-tags-immutable", {
+            name: "release tags: never moved or deleted",
+            target: "tag",
+            includes: [releaseTags],
+            bypassActors: [],
+            rules: { update: true, deletion: true, nonFastForward: true },
+        });
         this.rulesetIds = [defaultBranch.id, tagCreation.id, tagImmutability.id];
 
         for (const [environment, protection] of Object.entries(args.environments ?? {})) {
