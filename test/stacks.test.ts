@@ -39,6 +39,15 @@ function envOf(evaluation: Evaluation, deploymentName: string): Record<string, s
 }
 
 describe("stack files", () => {
+    it("Pulumi.yaml requires no secret of every stack: the config's rules say which stack needs which", () => {
+        const required = Object.entries(projectFile().config).filter(([, key]) => key.secret && key.default === undefined);
+        assert.deepStrictEqual(
+            required.map(([name]) => name),
+            [],
+            "the engine would refuse a stack that lacks one, e.g. the review base, which pulls no image",
+        );
+    });
+
     it("the repository has the dev, homolog and prod stacks", () => {
         const stacks = stackFiles();
         for (const stack of ["dev", "homolog", "prod"]) assert.ok(stacks.includes(stack), `Pulumi.${stack}.yaml is missing`);
