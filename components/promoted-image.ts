@@ -87,6 +87,8 @@ export class PromotedImage extends pulumi.ComponentResource {
                 registryAuth: [
                     { address: args.registry.server, username: args.registry.username, password: pulumi.secret(args.registry.token) },
                 ],
+                // Only the registry is asked: the job needs no Docker daemon.
+                disableDockerDaemonCheck: true,
             },
             { parent: this },
         );

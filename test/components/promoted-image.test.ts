@@ -96,6 +96,8 @@ describe("PromotedImage, from a stage's verification (verifiedIn)", () => {
         );
         assert.strictEqual(recorder.parentOf(provider)?.urn, recorder.get("esteira:image:PromotedImage", "sample").urn);
         assert.ok(isSecretInput(provider, "registryAuth"), "the pull token stays secret");
+        // Provider inputs travel as JSON strings.
+        assert.strictEqual(provider.inputs.disableDockerDaemonCheck, "true", "a registry lookup needs no Docker daemon");
         assert.deepStrictEqual(recorder.all("docker-build:index:Image"), [], "nothing is built");
         assert.deepStrictEqual(recorder.reads, [], "no other stack is read");
     });
