@@ -35,16 +35,18 @@ GO_P="${ESTEIRA_GO_P:-2}"
 LOG_PREFIX=toolchain
 
 # Every tool, in build order, with the title its step shows.
-TOOLCHAIN_TOOLS=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-docker-build buildx kubernetes kwok etcd)
+TOOLCHAIN_TOOLS=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-docker-build buildx kubernetes kwok etcd containerd pause)
 declare -A TOOL_TITLE=(
   [pulumi]="Pulumi CLI $ESTEIRA_PULUMI_VERSION"
   [pulumi-language-nodejs]="Pulumi Node.js language host $ESTEIRA_PULUMI_NODEJS_HOST_VERSION"
   [pulumi-resource-kubernetes]="kubernetes provider $ESTEIRA_PROVIDER_KUBERNETES_VERSION"
   [pulumi-resource-docker-build]="docker-build provider $ESTEIRA_PROVIDER_DOCKER_BUILD_VERSION"
   [buildx]="docker-buildx $ESTEIRA_BUILDX_VERSION"
-  [kubernetes]="Kubernetes $ESTEIRA_KUBE_VERSION control plane and kubectl"
+  [kubernetes]="Kubernetes $ESTEIRA_KUBE_VERSION control plane, node and kubectl"
   [kwok]="kwok $ESTEIRA_KWOK_VERSION"
   [etcd]="etcd $ESTEIRA_ETCD_VERSION"
+  [containerd]="containerd $ESTEIRA_CONTAINERD_VERSION"
+  [pause]="pause (sandbox) $ESTEIRA_PAUSE_VERSION"
   [actionlint]="actionlint $ESTEIRA_ACTIONLINT_VERSION"
 )
 
@@ -196,11 +198,14 @@ build_kubernetes() {
   for k in "gitVersion=v$v" gitMajor=1 "gitMinor=$minor" gitTreeState=clean buildDate=1970-01-01T00:00:00Z; do
     ld+=" -X k8s.io/client-go/pkg/version.$k -X k8s.io/component-base/version.$k"
   done
+  # One build for all: they share most packages, and the build cache compiles each once.
   build kubernetes "$v" "$ld" \
     k8s.io/kubernetes/cmd/kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler \
-    k8s.io/kubernetes/cmd/kubectl
+    k8s.io/kubernetes/cmd/kubectl \
+    k8s.io/kubernetes/cmd/kubelet \
+    k8s.io/kubernetes/cmd/kube-proxy
 }
 
 build_kwok() {
@@ -211,6 +216,20 @@ build_kwok() {
 
 build_etcd() {
   build etcd "$ESTEIRA_ETCD_VERSION" "" .  # binary: etcd
+}
+
+# Static, and without the storage drivers the node never uses.
+build_containerd() {
+  local ld="-X github.com/containerd/containerd/v2/version.Version=v$ESTEIRA_CONTAINERD_VERSION"
+  CGO_ENABLED=0 build containerd "$ESTEIRA_CONTAINERD_VERSION" "$ld" \
+    -tags "no_btrfs no_devmapper no_zfs no_aufs" \
+    github.com/containerd/containerd/v2/cmd/containerd \
+    github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 \
+    github.com/containerd/containerd/v2/cmd/ctr
+}
+
+build_pause() {
+  CGO_ENABLED=0 build pause "$ESTEIRA_PAUSE_VERSION" "" .  # binary: pause
 }
 
 build_actionlint() {
