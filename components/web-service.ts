@@ -5,7 +5,7 @@ import { invariant, replicasProblem } from "../config/rules";
 import { autoscaler } from "./parts/autoscaler";
 import { disruptionBudget } from "./parts/disruption-budget";
 import { migrationJob } from "./parts/migration-job";
-import { computeResources, envVars, hardenedContainer, hardenedPod, httpProbe, SecretKeyRef } from "./parts/pod-spec";
+import { computeResources, envVars, hardenedContainer, hardenedPod, httpProbe, preStopSleep, SecretKeyRef } from "./parts/pod-spec";
 
 /** Defaults of {@link WebServiceArgs}, shaped like the stack file's service keys; applied once in the component. */
 export const WEB_SERVICE_DEFAULTS = {
@@ -14,6 +14,9 @@ export const WEB_SERVICE_DEFAULTS = {
     service: { type: "ClusterIP", port: 80 },
     revisionHistoryLimit: 5,
     rolloutTimeoutSeconds: 600,
+    // Endpoint removal reaches every node's kube-proxy (or load balancer) a moment after a pod is
+    // told to stop; until then it still gets new connections, which must not be refused.
+    shutdownDelaySeconds: 5,
     runAsUser: 10001,
     autoscaling: { cpuUtilizationPercent: 70 },
     probes: {
@@ -147,6 +150,7 @@ export class WebService extends pulumi.ComponentResource {
                 ? httpProbe(probes.startup, { ...d.probes.startup, path: probes.liveness?.path ?? d.probes.liveness.path }, port)
                 : undefined,
             resources,
+            lifecycle: preStopSleep(args.shutdownDelaySeconds ?? d.shutdownDelaySeconds),
         });
         const podAnnotations = args.metrics && {
             "prometheus.io/scrape": "true",

@@ -187,6 +187,14 @@ export const serviceSchema = z
             .meta(doc("Prometheus scrape annotations on the pods; `{}` turns them on", text("off"))),
         revisionHistoryLimit: int(0).optional().meta(doc("ReplicaSets kept for `kubectl rollout undo`", ws.revisionHistoryLimit)),
         rolloutTimeoutSeconds: int(1).optional().meta(doc("how long `pulumi up` waits for the rollout", ws.rolloutTimeoutSeconds)),
+        shutdownDelaySeconds: int(0, 120)
+            .optional()
+            .meta(
+                doc(
+                    "a stopping pod keeps serving this long (a `preStop` sleep) while every node stops routing to it; 0 turns it off",
+                    ws.shutdownDelaySeconds,
+                ),
+            ),
         database: z
             .boolean()
             .optional()

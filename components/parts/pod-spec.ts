@@ -65,6 +65,9 @@ export function httpProbe(
 /** A container with the hardening every workload gets, and the writable /tmp it needs. */
 export function hardenedContainer(container: Container): Container {
     return {
+        // A container that fails reports the end of its log as its termination message, which the
+        // Kubernetes provider prints in the error of a failed `pulumi up` (a migration, a crash loop).
+        terminationMessagePolicy: "FallbackToLogsOnError",
         ...container,
         securityContext: {
             allowPrivilegeEscalation: false,
@@ -74,6 +77,14 @@ export function hardenedContainer(container: Container): Container {
         },
         volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
     };
+}
+
+/**
+ * A `preStop` sleep (Kubernetes' own sleep action: the image needs no `sleep` binary), or none for
+ * 0 seconds. It counts toward the pod's termination grace period (30 s).
+ */
+export function preStopSleep(seconds: number): k8s.types.input.core.v1.Lifecycle | undefined {
+    return seconds > 0 ? { preStop: { sleep: { seconds } } } : undefined;
 }
 
 /** The pod around hardened containers, running as `runAsUser` (UID and GID), pulling with the given secrets. */

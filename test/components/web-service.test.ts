@@ -320,6 +320,20 @@ describe("WebService", () => {
         });
     });
 
+    describe("shutdown", () => {
+        it("keeps a stopping pod serving 5 s by default (preStop sleep), while the nodes stop routing to it", async () => {
+            const { container } = await build();
+            assert.deepStrictEqual(container.lifecycle, { preStop: { sleep: { seconds: 5 } } });
+        });
+
+        it("takes shutdownDelaySeconds, and 0 turns the delay off", async () => {
+            assert.deepStrictEqual((await build({ shutdownDelaySeconds: 15 })).container.lifecycle, {
+                preStop: { sleep: { seconds: 15 } },
+            });
+            assert.strictEqual((await build({ shutdownDelaySeconds: 0 })).container.lifecycle, undefined);
+        });
+    });
+
     describe("migration", () => {
         const migrate = { command: ["node", "dist/migrate.js"] };
 
@@ -363,6 +377,19 @@ describe("WebService", () => {
             const matches = Object.entries(selector).every(([key, value]) => labels[key] === value);
             assert.ok(!matches, "the Service selector must not match migration pods");
             assert.strictEqual(labels["app.kubernetes.io/component"], "migration");
+        });
+
+        it("a failed migration Job is replaced by the next up, so fixing its cause is enough to run it again", async () => {
+            const { recorder } = await build({ migrate });
+            const job = recorder.get("kubernetes:batch/v1:Job", "api-migrate");
+            assert.strictEqual(job.inputs.metadata.annotations["pulumi.com/replaceUnready"], "true");
+        });
+
+        it("a container that fails reports the end of its log, which a failed `pulumi up` prints", async () => {
+            const { recorder, container } = await build({ migrate });
+            const job = recorder.get("kubernetes:batch/v1:Job", "api-migrate");
+            assert.strictEqual(job.inputs.spec.template.spec.containers[0].terminationMessagePolicy, "FallbackToLogsOnError");
+            assert.strictEqual(container.terminationMessagePolicy, "FallbackToLogsOnError");
         });
 
         it("defaults to a 600 s deadline and one retry; no Job without a migration", async () => {
