@@ -22,7 +22,11 @@ export const WEB_SERVICE_DEFAULTS = {
         // Holds off liveness for up to periodSeconds × failureThreshold (150 s); its path is the liveness path.
         startup: { initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 30 },
     },
-    resources: { requests: { cpuMillicores: 100, memoryMiB: 128 }, limits: { cpuMillicores: 500, memoryMiB: 256 } },
+    // Ephemeral storage: the kubelet caps container logs at 5 × 10 MiB; the rest is room for /tmp.
+    resources: {
+        requests: { cpuMillicores: 100, memoryMiB: 128, ephemeralStorageMiB: 64 },
+        limits: { cpuMillicores: 500, memoryMiB: 256, ephemeralStorageMiB: 512 },
+    },
     metrics: { path: "/metrics" },
     migrate: { timeoutSeconds: 600, backoffLimit: 1 },
 } as const;
@@ -97,13 +101,14 @@ export class WebService extends pulumi.ComponentResource {
         };
         const metadata = { name: serviceName, namespace: args.namespace, labels };
 
-        const pod = { runAsUser: args.runAsUser ?? d.runAsUser, imagePullSecrets: args.imagePullSecrets };
-        const resources = computeResources(
-            this,
-            name,
-            { ...d.resources.requests, ...args.resources?.requests },
-            { ...d.resources.limits, ...args.resources?.limits },
-        );
+        const limits = { ...d.resources.limits, ...args.resources?.limits };
+        const resources = computeResources(this, name, { ...d.resources.requests, ...args.resources?.requests }, limits);
+        // /tmp may take what the container's own ephemeral-storage limit allows, and no more.
+        const pod = {
+            runAsUser: args.runAsUser ?? d.runAsUser,
+            imagePullSecrets: args.imagePullSecrets,
+            tmpSizeMiB: limits.ephemeralStorageMiB,
+        };
         // Pods connect through the pool; migrations bypass it, since their advisory lock needs a session.
         const database = (key: string): Record<string, SecretKeyRef> =>
             args.databaseSecretName !== undefined && (args.database ?? true)

@@ -59,10 +59,13 @@ const probe = (
         failureThreshold: int(1).optional().meta(doc("failures in a row that count", defaults.failureThreshold)),
     });
 
-const compute = (defaults: { cpuMillicores: number; memoryMiB: number }) =>
+const compute = (defaults: { cpuMillicores: number; memoryMiB: number; ephemeralStorageMiB: number }) =>
     z.strictObject({
         cpuMillicores: int(1).optional().meta(doc("CPU in millicores", defaults.cpuMillicores)),
         memoryMiB: int(1).optional().meta(doc("memory in MiB", defaults.memoryMiB)),
+        ephemeralStorageMiB: int(1)
+            .optional()
+            .meta(doc("local disk in MiB: container logs, writable layer and the /tmp emptyDir", defaults.ephemeralStorageMiB)),
     });
 
 /** How a service's image is built: paths are relative to the project. */

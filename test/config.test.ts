@@ -264,6 +264,24 @@ describe("config", () => {
             );
         });
 
+        it("the ephemeral-storage request does not exceed its limit", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    services: {
+                        api: { image: "x", resources: { requests: { ephemeralStorageMiB: 1024 }, limits: { ephemeralStorageMiB: 512 } } },
+                    },
+                },
+                ["homolog: services.api.resources: requests.ephemeralStorageMiB (1024) must be <= limits.ephemeralStorageMiB (512)"],
+            );
+        });
+
+        it("ephemeral storage is at least 1 MiB", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", resources: { limits: { ephemeralStorageMiB: 0 } } } } }, [
+                "homolog: services.api.resources.limits.ephemeralStorageMiB: must be >= 1; received 0",
+            ]);
+        });
+
         it("probe paths start with /", () => {
             assertProblems({ ...valid(), services: { api: { image: "x", probes: { readiness: { path: "readyz" } } } } }, [
                 `homolog: services.api.probes.readiness.path: path must start with '/'; received "readyz"`,

@@ -6,6 +6,7 @@ const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const SERVICE = "kubernetes:core/v1:Service";
 const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
 const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
+const JOB = "kubernetes:batch/v1:Job";
 
 async function build(args: Partial<WebServiceArgs> = {}, name = "api") {
     const recorder = new Recorder();
@@ -106,12 +107,17 @@ describe("WebService", () => {
             assert.deepStrictEqual(container.volumeMounts, [{ name: "tmp", mountPath: "/tmp" }]);
         });
 
-        it("requests and limits resources", async () => {
+        it("requests and limits CPU, memory and ephemeral storage", async () => {
             const { container } = await build();
             assert.deepStrictEqual(container.resources, {
-                requests: { cpu: "100m", memory: "128Mi" },
-                limits: { cpu: "500m", memory: "256Mi" },
+                requests: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "64Mi" },
+                limits: { cpu: "500m", memory: "256Mi", "ephemeral-storage": "512Mi" },
             });
+        });
+
+        it("bounds the writable /tmp by the container's ephemeral-storage limit", async () => {
+            const { deployment } = await build({ resources: { limits: { ephemeralStorageMiB: 2048 } } });
+            assert.deepStrictEqual(deployment.inputs.spec.template.spec.volumes, [{ name: "tmp", emptyDir: { sizeLimit: "2048Mi" } }]);
         });
 
         it("exposes a ClusterIP Service on port 80 forwarding to the container port", async () => {
@@ -191,11 +197,11 @@ describe("WebService", () => {
 
         it("merges requests and limits over the defaults", async () => {
             const { container } = await build({
-                resources: { requests: { memoryMiB: 256 }, limits: { cpuMillicores: 1000, memoryMiB: 512 } },
+                resources: { requests: { memoryMiB: 256, ephemeralStorageMiB: 128 }, limits: { cpuMillicores: 1000, memoryMiB: 512 } },
             });
             assert.deepStrictEqual(container.resources, {
-                requests: { cpu: "100m", memory: "256Mi" },
-                limits: { cpu: "1000m", memory: "512Mi" },
+                requests: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "128Mi" },
+                limits: { cpu: "1000m", memory: "512Mi", "ephemeral-storage": "512Mi" },
             });
         });
 
@@ -286,6 +292,12 @@ describe("WebService", () => {
                 { resources: { requests: { memoryMiB: 512 } } },
                 "api: resources: requests.memoryMiB (512) must be <= limits.memoryMiB (256)",
             ));
+
+        it("the ephemeral-storage request does not exceed its limit, defaults included", () =>
+            refuses(
+                { resources: { requests: { ephemeralStorageMiB: 1024 } } },
+                "api: resources: requests.ephemeralStorageMiB (1024) must be <= limits.ephemeralStorageMiB (512)",
+            ));
     });
 
     it("passes deletedWith on to every object it creates", async () => {
@@ -345,6 +357,14 @@ describe("WebService", () => {
             ]);
             assert.strictEqual(container.securityContext.readOnlyRootFilesystem, true);
             assert.strictEqual(pod.securityContext.runAsNonRoot, true);
+        });
+
+        it("limits the Job's storage as the Deployment's", async () => {
+            const { recorder, deployment } = await build({ migrate });
+            const job = recorder.get(JOB, "api-migrate").inputs.spec.template.spec;
+            const app = deployment.inputs.spec.template.spec;
+            assert.deepStrictEqual(job.containers[0].resources, app.containers[0].resources);
+            assert.deepStrictEqual(job.volumes, app.volumes);
         });
 
         it("gives the Job a fresh name per image and a bounded run", async () => {
