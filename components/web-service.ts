@@ -142,8 +142,6 @@ export class WebService extends pulumi.ComponentResource {
         const container = hardenedContainer({
             name: serviceName,
             image: args.image,
-            // Digest-pinned or immutable tags make pulling on every start unnecessary and stale `:latest` impossible.
-            imagePullPolicy: "IfNotPresent",
             ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
             env: envVars(env, { ...database("DATABASE_URL"), ...args.secretEnv }),
             readinessProbe: httpProbe(probes?.readiness, d.probes.readiness, port),

@@ -1,7 +1,7 @@
 /**
  * The pod every workload runs in, hardened the same way: non-root, read-only root filesystem with
  * a size-limited writable /tmp, all capabilities dropped, seccomp RuntimeDefault, no
- * service-account token.
+ * service-account token, images pulled only when the node lacks them.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -71,6 +71,8 @@ export function httpProbe(
 /** A container with the hardening every workload gets, and the writable /tmp it needs. */
 export function hardenedContainer(container: Container): Container {
     return {
+        // Digest-pinned or immutable tags make pulling on every start unnecessary and stale `:latest` impossible.
+        imagePullPolicy: "IfNotPresent",
         ...container,
         securityContext: {
             allowPrivilegeEscalation: false,

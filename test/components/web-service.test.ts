@@ -105,6 +105,7 @@ describe("WebService", () => {
             });
             assert.strictEqual(pod.automountServiceAccountToken, false);
             assert.deepStrictEqual(container.volumeMounts, [{ name: "tmp", mountPath: "/tmp" }]);
+            assert.strictEqual(container.imagePullPolicy, "IfNotPresent");
         });
 
         it("requests and limits CPU, memory and ephemeral storage", async () => {
@@ -359,10 +360,12 @@ describe("WebService", () => {
             assert.strictEqual(pod.securityContext.runAsNonRoot, true);
         });
 
-        it("limits the Job's storage as the Deployment's", async () => {
+        it("pulls the image as the Deployment does, and limits the Job's storage as the Deployment's", async () => {
             const { recorder, deployment } = await build({ migrate });
             const job = recorder.get(JOB, "api-migrate").inputs.spec.template.spec;
             const app = deployment.inputs.spec.template.spec;
+            assert.strictEqual(job.containers[0].imagePullPolicy, "IfNotPresent");
+            assert.strictEqual(job.containers[0].imagePullPolicy, app.containers[0].imagePullPolicy);
             assert.deepStrictEqual(job.containers[0].resources, app.containers[0].resources);
             assert.deepStrictEqual(job.volumes, app.volumes);
         });
