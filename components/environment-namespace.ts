@@ -7,6 +7,20 @@ export const ENVIRONMENT_NAMESPACE_DEFAULTS = {
     pullSecretName: "registry-credentials",
 } as const;
 
+/**
+ * Pod Security Admission labels every namespace carries: the API server refuses a pod that breaks
+ * the `restricted` profile as Kubernetes v1.33 defines it (pinned, so a cluster upgrade cannot
+ * start refusing pods), and warns and audits against the upgraded cluster's own definition first.
+ */
+export const POD_SECURITY_LABELS = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/enforce-version": "v1.33",
+    "pod-security.kubernetes.io/warn": "restricted",
+    "pod-security.kubernetes.io/warn-version": "latest",
+    "pod-security.kubernetes.io/audit": "restricted",
+    "pod-security.kubernetes.io/audit-version": "latest",
+} as const;
+
 export interface EnvironmentNamespaceArgs {
     /** Namespace name (a DNS-1123 label). */
     namespace: pulumi.Input<string>;
@@ -27,8 +41,9 @@ export interface EnvironmentNamespaceArgs {
 }
 
 /**
- * An environment's namespace and the registry pull secret every Deployment in it references —
- * what teams otherwise create per namespace with `kubectl create secret docker-registry`.
+ * An environment's namespace, held to the `restricted` Pod Security profile, and the registry pull
+ * secret every Deployment in it references — what teams otherwise create per namespace with
+ * `kubectl create secret docker-registry`.
  */
 export class EnvironmentNamespace extends pulumi.ComponentResource {
     /** The namespace name, known once the Namespace exists (so dependents wait for it). */
@@ -49,7 +64,12 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
             ...args.labels,
         };
 
-        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace, labels } }, childOpts);
+        const namespace = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            // After the caller's labels: a namespace's pods are always held to the restricted profile.
+            { metadata: { name: args.namespace, labels: { ...labels, ...POD_SECURITY_LABELS } } },
+            childOpts,
+        );
         this.namespaceName = namespace.metadata.name;
 
         const dockerConfigJson = pulumi.secret(

@@ -5,6 +5,15 @@ import { isSecretInput, promiseOf, Recorder, FakeResource } from "../mocks";
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const SECRET = "kubernetes:core/v1:Secret";
 
+const RESTRICTED = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/enforce-version": "v1.33",
+    "pod-security.kubernetes.io/warn": "restricted",
+    "pod-security.kubernetes.io/warn-version": "latest",
+    "pod-security.kubernetes.io/audit": "restricted",
+    "pod-security.kubernetes.io/audit-version": "latest",
+};
+
 async function build(extra: Partial<ConstructorParameters<typeof EnvironmentNamespace>[1]> = {}) {
     const recorder = new Recorder();
     await recorder.install("test");
@@ -31,9 +40,21 @@ describe("EnvironmentNamespace", () => {
         const namespace = recorder.get(NAMESPACE, "homolog-namespace");
         assert.deepStrictEqual(namespace.inputs.metadata, {
             name: "shop-homolog",
-            labels: { "app.kubernetes.io/managed-by": "pulumi", environment: "homolog", team: "checkout" },
+            labels: { "app.kubernetes.io/managed-by": "pulumi", environment: "homolog", team: "checkout", ...RESTRICTED },
         });
         assert.strictEqual(await promiseOf(component.namespaceName), "shop-homolog");
+    });
+
+    it("enforces the restricted Pod Security profile (pinned), warns and audits against the latest, whatever labels the caller adds", async () => {
+        const { recorder } = await build({ labels: { "pod-security.kubernetes.io/enforce": "privileged" } });
+        const labels = recorder.get(NAMESPACE, "homolog-namespace").inputs.metadata.labels;
+        for (const [key, value] of Object.entries(RESTRICTED)) assert.strictEqual(labels[key], value, key);
+        for (const secret of recorder.all(SECRET)) {
+            assert.ok(
+                !("pod-security.kubernetes.io/enforce-version" in secret.inputs.metadata.labels),
+                `${secret.name} carries no namespace-only label`,
+            );
+        }
     });
 
     it("creates a dockerconfigjson pull secret for the registry, in the namespace", async () => {
