@@ -5,7 +5,7 @@ import { invariant, replicasProblem } from "../config/rules";
 import { autoscaler } from "./parts/autoscaler";
 import { disruptionBudget } from "./parts/disruption-budget";
 import { migrationJob } from "./parts/migration-job";
-import { computeResources, envVars, hardenedContainer, hardenedPod, httpProbe, SecretKeyRef } from "./parts/pod-spec";
+import { computeResources, envVars, hardenedContainer, hardenedPod, httpProbe, SecretKeyRef, spreadAcrossNodes } from "./parts/pod-spec";
 
 /** Defaults of {@link WebServiceArgs}, shaped like the stack file's service keys; applied once in the component. */
 export const WEB_SERVICE_DEFAULTS = {
@@ -70,7 +70,7 @@ export class WebService extends pulumi.ComponentResource {
     public readonly service: k8s.core.v1.Service;
     /** Present when autoscaling is configured. */
     public readonly autoscaler?: k8s.autoscaling.v2.HorizontalPodAutoscaler;
-    /** Present when the minimum replica count is above 1. */
+    /** Present when the service can run more than one replica (fixed, or the autoscaler's maximum). */
     public readonly disruptionBudget?: k8s.policy.v1.PodDisruptionBudget;
     /** Present when a migration is configured; the Deployment waits on it. */
     public readonly migration?: k8s.batch.v1.Job;
@@ -89,7 +89,8 @@ export class WebService extends pulumi.ComponentResource {
         const servicePort = args.service?.port ?? d.service.port;
         const serviceType = args.service?.type ?? d.service.type;
         const rolloutTimeout = `${args.rolloutTimeoutSeconds ?? d.rolloutTimeoutSeconds}s`;
-        const minReplicas = args.autoscaling?.minReplicas ?? args.replicas ?? d.replicas;
+        // A service that can run more than one replica is spread across nodes and gets a disruption budget.
+        const maxReplicas = args.autoscaling?.maxReplicas ?? args.replicas ?? d.replicas;
 
         // The selector is immutable, so it holds only labels that never change for this service.
         const selector = { "app.kubernetes.io/name": serviceName, "app.kubernetes.io/instance": serviceName };
@@ -169,7 +170,13 @@ export class WebService extends pulumi.ComponentResource {
                     selector: { matchLabels: selector },
                     // maxUnavailable 0: a rollout whose new pods never become ready leaves the old ones serving.
                     strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-                    template: { metadata: { labels, annotations: podAnnotations }, spec: hardenedPod(pod, { containers: [container] }) },
+                    template: {
+                        metadata: { labels, annotations: podAnnotations },
+                        spec: hardenedPod(pod, {
+                            containers: [container],
+                            affinity: maxReplicas > 1 ? spreadAcrossNodes(selector) : undefined,
+                        }),
+                    },
                 },
             },
             {
@@ -205,7 +212,7 @@ export class WebService extends pulumi.ComponentResource {
                 named,
             );
         }
-        if (minReplicas > 1) this.disruptionBudget = disruptionBudget(this, `${name}-pdb`, { metadata, selector, minReplicas }, named);
+        if (maxReplicas > 1) this.disruptionBudget = disruptionBudget(this, `${name}-pdb`, { metadata, selector, maxReplicas }, named);
 
         this.endpoint =
             serviceType === "LoadBalancer"

@@ -68,6 +68,21 @@ export function httpProbe(
     };
 }
 
+/**
+ * Replicas of one workload placed on different nodes where the scheduler can: a node's loss or
+ * drain takes one of them, not all. Preferred, not required, so a rollout's surge pod or a
+ * one-node pool still schedules.
+ */
+export function spreadAcrossNodes(selector: Record<string, pulumi.Input<string>>): k8s.types.input.core.v1.Affinity {
+    return {
+        podAntiAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: selector } } },
+            ],
+        },
+    };
+}
+
 /** A container with the hardening every workload gets, and the writable /tmp it needs. */
 export function hardenedContainer(container: Container): Container {
     return {

@@ -35,11 +35,12 @@ describe("WebService", () => {
             }
         });
 
-        it("creates no HPA and no PDB for a single fixed replica", async () => {
+        it("creates no HPA and no PDB, and sets no spreading, for a single fixed replica", async () => {
             const { recorder, deployment } = await build();
             assert.strictEqual(deployment.inputs.spec.replicas, 1);
             assert.deepStrictEqual(recorder.all(HPA), []);
             assert.deepStrictEqual(recorder.all(PDB), []);
+            assert.strictEqual(deployment.inputs.spec.template.spec.affinity, undefined);
         });
 
         it("names objects after the service and labels them app.kubernetes.io/*", async () => {
@@ -233,20 +234,37 @@ describe("WebService", () => {
             });
         });
 
-        it("adds a PodDisruptionBudget when more than one replica must run", async () => {
-            for (const args of [{ replicas: 3 }, { autoscaling: { minReplicas: 2, maxReplicas: 4 } }]) {
-                const { recorder } = await build(args);
+        it("adds a PodDisruptionBudget and spreads the pods across nodes whenever more than one replica can run", async () => {
+            const selector = { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" };
+            // An autoscaler from 1 runs several replicas once scaled out: those need the budget too.
+            for (const args of [
+                { replicas: 3 },
+                { autoscaling: { minReplicas: 2, maxReplicas: 4 } },
+                { autoscaling: { minReplicas: 1, maxReplicas: 3 } },
+            ]) {
+                const { recorder, deployment } = await build(args);
                 const pdb = recorder.get(PDB, "api-pdb");
+                // maxUnavailable 1, not minAvailable: a drain never hangs on a service scaled down to one pod.
                 assert.deepStrictEqual(pdb.inputs.spec, {
                     maxUnavailable: 1,
-                    selector: { matchLabels: { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" } },
+                    selector: { matchLabels: selector },
                     unhealthyPodEvictionPolicy: "AlwaysAllow",
+                });
+                assert.deepStrictEqual(deployment.inputs.spec.template.spec.affinity, {
+                    podAntiAffinity: {
+                        preferredDuringSchedulingIgnoredDuringExecution: [
+                            {
+                                weight: 100,
+                                podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: selector } },
+                            },
+                        ],
+                    },
                 });
             }
         });
 
-        it("creates no PDB for an autoscaler whose minimum is 1", async () => {
-            const { recorder } = await build({ autoscaling: { minReplicas: 1, maxReplicas: 3 } });
+        it("creates no PDB for an autoscaler that never runs more than one replica", async () => {
+            const { recorder } = await build({ autoscaling: { minReplicas: 1, maxReplicas: 1 } });
             assert.deepStrictEqual(recorder.all(PDB), []);
         });
 
