@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { RegistrySettings } from "../config/schema";
+import { namespacePolicies, NetworkDestination } from "./parts/network-policy";
 
 /** Defaults of {@link EnvironmentNamespaceArgs}, applied once in the component. */
 export const ENVIRONMENT_NAMESPACE_DEFAULTS = {
@@ -38,6 +39,10 @@ export interface EnvironmentNamespaceArgs {
      * `DATABASE_URL`); values are stored as secrets. Default: none.
      */
     secrets?: Record<string, Record<string, pulumi.Input<string>>>;
+    /** Where the environment's database is reached; the namespace's pods may connect there. Default: none. */
+    database?: NetworkDestination;
+    /** Further destinations the namespace's pods may reach (`esteira:networkPolicy.egress`). Default: none. */
+    egress?: NetworkDestination[];
 }
 
 /**
@@ -52,6 +57,8 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
     public readonly pullSecretName: pulumi.Output<string>;
     /** Names of the opaque Secrets, keyed as in `args.secrets`, known once each exists. */
     public readonly secretNames: Record<string, pulumi.Output<string>>;
+    /** Deny-by-default, then DNS, the namespace's own pods, the database and `egress`. */
+    public readonly networkPolicies: k8s.networking.v1.NetworkPolicy[];
 
     constructor(name: string, args: EnvironmentNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:kubernetes:EnvironmentNamespace", name, {}, opts);
@@ -116,10 +123,17 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
             this.secretNames[secretName] = secret.metadata.name;
         }
 
+        this.networkPolicies = namespacePolicies(
+            name,
+            { namespace: this.namespaceName, labels, database: args.database, egress: args.egress },
+            childOpts,
+        );
+
         this.registerOutputs({
             namespaceName: this.namespaceName,
             pullSecretName: this.pullSecretName,
             secretNames: this.secretNames,
+            networkPolicies: this.networkPolicies,
         });
     }
 }

@@ -5,6 +5,7 @@ import { invariant, replicasProblem } from "../config/rules";
 import { autoscaler } from "./parts/autoscaler";
 import { disruptionBudget } from "./parts/disruption-budget";
 import { migrationJob } from "./parts/migration-job";
+import { ingressPolicy } from "./parts/network-policy";
 import { computeResources, envVars, hardenedContainer, hardenedPod, httpProbe, SecretKeyRef, spreadAcrossNodes } from "./parts/pod-spec";
 
 /** Defaults of {@link WebServiceArgs}, shaped like the stack file's service keys; applied once in the component. */
@@ -28,6 +29,7 @@ export const WEB_SERVICE_DEFAULTS = {
         limits: { cpuMillicores: 500, memoryMiB: 256, ephemeralStorageMiB: 512 },
     },
     metrics: { path: "/metrics" },
+    metricsNamespace: "monitoring",
     migrate: { timeoutSeconds: 600, backoffLimit: 1 },
 } as const;
 
@@ -54,6 +56,8 @@ export type WebServiceArgs = Omit<ServiceSettings, "image" | "env" | "secretEnv"
     imagePullSecrets?: pulumi.Input<string>[];
     /** UID/GID the container runs as (the image must not need root). Default: 10001. */
     runAsUser?: number;
+    /** Namespace of the Prometheus that may reach the metrics port (when `metrics` is set). Default: `monitoring`. */
+    metricsNamespace?: pulumi.Input<string>;
     /**
      * The Secret holding `DATABASE_URL` and `DATABASE_DIRECT_URL`; unless `database` is false, pods
      * read `DATABASE_URL` from it and the migration the direct one. Default: none.
@@ -62,8 +66,9 @@ export type WebServiceArgs = Omit<ServiceSettings, "image" | "env" | "secretEnv"
 };
 
 /**
- * One HTTP service: a hardened Deployment with probes and its Service; a migration Job, a
- * HorizontalPodAutoscaler and a PodDisruptionBudget when its settings call for them.
+ * One HTTP service: a hardened Deployment with probes, its Service and the NetworkPolicy admitting
+ * traffic to its port; a migration Job, a HorizontalPodAutoscaler and a PodDisruptionBudget when
+ * its settings call for them.
  */
 export class WebService extends pulumi.ComponentResource {
     public readonly deployment: k8s.apps.v1.Deployment;
@@ -74,6 +79,8 @@ export class WebService extends pulumi.ComponentResource {
     public readonly disruptionBudget?: k8s.policy.v1.PodDisruptionBudget;
     /** Present when a migration is configured; the Deployment waits on it. */
     public readonly migration?: k8s.batch.v1.Job;
+    /** What the pods admit: their port, and the metrics port from the scraper's namespace; nothing else, migrations included. */
+    public readonly networkPolicy: k8s.networking.v1.NetworkPolicy;
     /** Where the service answers: the load balancer address, or the in-cluster DNS name. */
     public readonly endpoint: pulumi.Output<string>;
 
@@ -152,10 +159,11 @@ export class WebService extends pulumi.ComponentResource {
                 : undefined,
             resources,
         });
+        const metricsPort = args.metrics && (args.metrics.port ?? port);
         const podAnnotations = args.metrics && {
             "prometheus.io/scrape": "true",
             "prometheus.io/path": args.metrics.path ?? d.metrics.path,
-            "prometheus.io/port": String(args.metrics.port ?? port),
+            "prometheus.io/port": String(metricsPort),
         };
 
         this.deployment = new k8s.apps.v1.Deployment(
@@ -197,6 +205,20 @@ export class WebService extends pulumi.ComponentResource {
             { ...childOpts, deleteBeforeReplace: true },
         );
 
+        // Migration pods carry their own name label, so this selects none of them: nothing reaches a migration.
+        this.networkPolicy = ingressPolicy(
+            `${name}-network-policy`,
+            {
+                metadata: { ...metadata, name: `${serviceName}-ingress` },
+                selector,
+                port,
+                public: serviceType !== "ClusterIP",
+                metrics:
+                    metricsPort === undefined ? undefined : { port: metricsPort, namespace: args.metricsNamespace ?? d.metricsNamespace },
+            },
+            childOpts,
+        );
+
         const named = { ...childOpts, deleteBeforeReplace: true };
         if (args.autoscaling) {
             const scaling = args.autoscaling;
@@ -229,6 +251,7 @@ export class WebService extends pulumi.ComponentResource {
             autoscaler: this.autoscaler,
             disruptionBudget: this.disruptionBudget,
             migration: this.migration,
+            networkPolicy: this.networkPolicy,
             endpoint: this.endpoint,
         });
     }

@@ -6,6 +6,7 @@ const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const SERVICE = "kubernetes:core/v1:Service";
 const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
 const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
+const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 const JOB = "kubernetes:batch/v1:Job";
 
 async function build(args: Partial<WebServiceArgs> = {}, name = "api") {
@@ -327,10 +328,60 @@ describe("WebService", () => {
         await recorder.settle();
         const ownerUrn = recorder.get("test:index:Cluster", "owner").urn;
         const objects = recorder.resources.filter((r) => r.type.startsWith("kubernetes:"));
-        assert.strictEqual(objects.length, 4, "Deployment, Service, HPA and PDB");
+        assert.strictEqual(objects.length, 5, "Deployment, Service, NetworkPolicy, HPA and PDB");
         for (const resource of objects) {
             assert.strictEqual(resource.deletedWith, ownerUrn, `${resource.name} must be deletedWith the cluster`);
         }
+    });
+
+    describe("network policy", () => {
+        const selector = { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" };
+        const policyOf = (recorder: Recorder) => recorder.get(NETWORK_POLICY, "api-network-policy").inputs;
+
+        it("a ClusterIP service admits its own namespace's pods on its port, nothing else", async () => {
+            const { recorder } = await build();
+            assert.deepStrictEqual(policyOf(recorder), {
+                apiVersion: "networking.k8s.io/v1",
+                kind: "NetworkPolicy",
+                metadata: {
+                    name: "api-ingress",
+                    namespace: "shop-homolog",
+                    labels: { ...selector, "app.kubernetes.io/managed-by": "pulumi" },
+                },
+                spec: {
+                    podSelector: { matchLabels: selector },
+                    policyTypes: ["Ingress"],
+                    ingress: [{ ports: [{ protocol: "TCP", port: 8000 }], from: [{ podSelector: {} }] }],
+                },
+            });
+        });
+
+        it("a public service admits its port from anywhere: load balancers arrive through the nodes", async () => {
+            for (const type of ["LoadBalancer", "NodePort"] as const) {
+                const { recorder } = await build({ port: 8080, service: { type } });
+                assert.deepStrictEqual(policyOf(recorder).spec.ingress, [{ ports: [{ protocol: "TCP", port: 8080 }] }], type);
+            }
+        });
+
+        it("admits the metrics scraper's namespace on the metrics port (monitoring unless told)", async () => {
+            const scraper = (namespace: string, port: number) => ({
+                ports: [{ protocol: "TCP", port }],
+                from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } }],
+            });
+            const byDefault = await build({ metrics: {} });
+            assert.deepStrictEqual(policyOf(byDefault.recorder).spec.ingress[1], scraper("monitoring", 8000));
+            const own = await build({ metrics: { port: 9100 }, metricsNamespace: "kube-prometheus-stack" });
+            assert.deepStrictEqual(policyOf(own.recorder).spec.ingress[1], scraper("kube-prometheus-stack", 9100));
+        });
+
+        it("selects no migration pod, so nothing reaches a migration", async () => {
+            const { recorder } = await build({ migrate: { command: ["migrate"] }, service: { type: "LoadBalancer" } });
+            const podLabels = recorder.get(JOB, "api-migrate").inputs.spec.template.metadata.labels;
+            for (const policy of recorder.all(NETWORK_POLICY)) {
+                const matches = Object.entries(policy.inputs.spec.podSelector.matchLabels).every(([k, v]) => podLabels[k] === v);
+                assert.ok(!matches, `${policy.name} must not admit traffic to migration pods`);
+            }
+        });
     });
 
     describe("database secret", () => {
