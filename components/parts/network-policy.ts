@@ -35,21 +35,20 @@ export interface NamespacePoliciesArgs {
 }
 
 /**
- * The namespace-wide policies: deny every ingress and egress, then allow DNS (kube-dns in
+ * The namespace-wide policies: deny every ingress and egress, and allow DNS (kube-dns in
  * kube-system), connections between the namespace's own pods (each workload's ingress policy still
  * limits them to its ports), the database, and the further destinations given.
  */
 export function namespacePolicies(name: string, args: NamespacePoliciesArgs, opts: pulumi.CustomResourceOptions): Policy[] {
-    const policy = (role: string, objectName: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec) =>
+    const policy = (role: string, objectName: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec, after: Policy[] = []) =>
         new k8s.networking.v1.NetworkPolicy(
             `${name}-${role}`,
             { metadata: { name: objectName, namespace: args.namespace, labels: args.labels }, spec },
-            { ...opts, deleteBeforeReplace: true },
+            { ...opts, deleteBeforeReplace: true, dependsOn: after },
         );
     const everyPod = {};
     const egress = (rules: Rule[]) => ({ podSelector: everyPod, policyTypes: ["Egress"], egress: rules });
-    const policies = [
-        policy("default-deny", "default-deny", { podSelector: everyPod, policyTypes: ["Ingress", "Egress"] }),
+    const allows = [
         policy(
             "allow-dns",
             "allow-dns",
@@ -65,9 +64,10 @@ export function namespacePolicies(name: string, args: NamespacePoliciesArgs, opt
         ),
         policy("allow-namespace", "allow-namespace-egress", egress([{ to: [{ podSelector: everyPod }] }])),
     ];
-    if (args.database) policies.push(policy("allow-database", "allow-database", egress([to(args.database)])));
-    if (args.egress?.length) policies.push(policy("allow-egress", "allow-egress", egress(args.egress.map(to))));
-    return policies;
+    if (args.database) allows.push(policy("allow-database", "allow-database", egress([to(args.database)])));
+    if (args.egress?.length) allows.push(policy("allow-egress", "allow-egress", egress(args.egress.map(to))));
+    // The deny goes in last: running pods never lose DNS or their database while the policies arrive.
+    return [policy("default-deny", "default-deny", { podSelector: everyPod, policyTypes: ["Ingress", "Egress"] }, allows), ...allows];
 }
 
 export interface IngressPolicyArgs {

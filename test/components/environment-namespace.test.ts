@@ -62,9 +62,13 @@ describe("EnvironmentNamespace", () => {
         const policies = (recorder: Recorder) =>
             Object.fromEntries(recorder.all(NETWORK_POLICY).map((p) => [p.inputs.metadata.name, p.inputs.spec]));
 
-        it("denies every ingress and egress of every pod by default", async () => {
-            const { recorder } = await build();
+        it("denies every ingress and egress of every pod by default, once the namespace's allows are in", async () => {
+            const { recorder } = await build({ database: { cidr: "10.116.0.0/20", ports: [25060] } });
             assert.deepStrictEqual(policies(recorder)["default-deny"], { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+            const deny = recorder.get(NETWORK_POLICY, "homolog-default-deny");
+            for (const allow of recorder.all(NETWORK_POLICY).filter((p) => p !== deny)) {
+                assert.ok(deny.dependencies.includes(allow.urn), `default-deny waits for ${allow.name}`);
+            }
             for (const policy of recorder.all(NETWORK_POLICY)) {
                 assert.strictEqual(policy.inputs.metadata.namespace, "shop-homolog", `${policy.name} is in the namespace`);
                 assert.strictEqual(policy.deleteBeforeReplace, true, `${policy.name} has a fixed name`);
