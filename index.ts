@@ -31,6 +31,8 @@ const environment = new EnvironmentNamespace(
         environment: env,
         registry: config.registry,
         secrets: database && { [database.secretName]: database.secretData },
+        database: database?.destination,
+        egress: config.networkPolicy?.egress,
     },
     inCluster,
 );

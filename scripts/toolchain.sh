@@ -34,6 +34,9 @@ GO_P="${ESTEIRA_GO_P:-2}"
 
 LOG_PREFIX=toolchain
 
+# Manifest linters (scripts/lint-manifests.sh); each must match its wrapper's go.mod.
+: "${ESTEIRA_KUBE_SCORE_VERSION:=1.20.0}" "${ESTEIRA_KUBECONFORM_VERSION:=0.7.0}"
+
 # Every tool, in build order, with the title its step shows.
 TOOLCHAIN_TOOLS=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-docker-build buildx kubernetes kwok etcd containerd pause)
 declare -A TOOL_TITLE=(
@@ -48,6 +51,8 @@ declare -A TOOL_TITLE=(
   [containerd]="containerd $ESTEIRA_CONTAINERD_VERSION"
   [pause]="pause (sandbox) $ESTEIRA_PAUSE_VERSION"
   [actionlint]="actionlint $ESTEIRA_ACTIONLINT_VERSION"
+  [kube-score]="kube-score $ESTEIRA_KUBE_SCORE_VERSION"
+  [kubeconform]="kubeconform $ESTEIRA_KUBECONFORM_VERSION"
 )
 
 # Hash of a wrapper dir's committed inputs (go.mod, go.sum, any Go files,
@@ -237,6 +242,16 @@ build_actionlint() {
     github.com/rhysd/actionlint/cmd/actionlint
 }
 
+build_kube_score() {
+  build kube-score "$ESTEIRA_KUBE_SCORE_VERSION" "-X main.version=v$ESTEIRA_KUBE_SCORE_VERSION -X main.commit=esteira" \
+    github.com/zegl/kube-score/cmd/kube-score
+}
+
+build_kubeconform() {
+  build kubeconform "$ESTEIRA_KUBECONFORM_VERSION" "-X main.version=v$ESTEIRA_KUBECONFORM_VERSION" \
+    github.com/yannh/kubeconform/cmd/kubeconform
+}
+
 # Make the binaries findable the way the Pulumi engine looks for them.
 install_pulumi_layout() {
   # Language hosts are found next to the pulumi binary (or on PATH).
@@ -294,7 +309,7 @@ toolchain_steps() {
   local t
   toolchain_preflight
   for t in "$@"; do
-    [[ -n "${TOOL_TITLE[$t]:-}" ]] || die "unknown tool \"$t\"" "use one of: ${TOOLCHAIN_TOOLS[*]} actionlint"
+    [[ -n "${TOOL_TITLE[$t]:-}" ]] || die "unknown tool \"$t\"" "use one of: ${TOOLCHAIN_TOOLS[*]} actionlint kube-score kubeconform"
     step "tool-$t" "${TOOL_TITLE[$t]}" "build_${t//-/_}"
   done
   toolchain_install
