@@ -136,6 +136,8 @@ export function kube() {
         apps: kc.makeApiClient(k8s.AppsV1Api),
         autoscaling: kc.makeApiClient(k8s.AutoscalingV2Api),
         batch: kc.makeApiClient(k8s.BatchV1Api),
+        networking: kc.makeApiClient(k8s.NetworkingV1Api),
+        policy: kc.makeApiClient(k8s.PolicyV1Api),
     };
 }
 

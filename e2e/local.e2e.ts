@@ -8,6 +8,7 @@
  * Each step's time goes to $ESTEIRA_E2E_TIMINGS (npm run bench:e2e), never asserted.
  */
 import * as assert from "assert";
+import * as path from "path";
 import {
     changes,
     eventually,
@@ -18,6 +19,7 @@ import {
     localStack,
     namespaceGone,
     psql,
+    REPO_ROOT,
     requestLoop,
     runtimeContainers,
     serviceUrl,
@@ -28,13 +30,16 @@ const STACK = "local";
 const NAMESPACE = "esteira-local";
 const SERVICE = "sample";
 const APP_USER = 10001;
+// The pack runs through its own launcher: see policy/analyzer.
+const POLICY_PACK = path.join(REPO_ROOT, "policy", "analyzer");
+const policyConfig = (kind: "other" | "prod" | "pr") => path.join(REPO_ROOT, "policy", "config", `${kind}.json`);
 
 describe("local stack, end to end, with real pods", function () {
     // Builds images and waits for rollouts; each step has its own bound inside Pulumi too.
     this.timeout(20 * 60 * 1000);
 
     let local_: LocalStack;
-    const { core, apps, autoscaling, batch } = kube();
+    const { core, apps, autoscaling, batch, networking, policy } = kube();
 
     const deployment = () => apps.readNamespacedDeployment({ name: SERVICE, namespace: NAMESPACE });
     const servicePods = async () =>
@@ -142,6 +147,100 @@ describe("local stack, end to end, with real pods", function () {
             .items;
         const logs = await core.readNamespacedPodLog({ name: pod.metadata!.name!, namespace: NAMESPACE });
         assert.match(logs, /applying migrations/, "the Job's log (read through the kubelet) shows the migration ran");
+    });
+
+    it("the namespace enforces Pod Security `restricted`: esteira's pods are admitted, a privileged pod is refused", async () => {
+        const labels = (await core.readNamespace({ name: NAMESPACE })).metadata?.labels ?? {};
+        assert.strictEqual(labels["pod-security.kubernetes.io/enforce"], "restricted");
+        assert.match(labels["pod-security.kubernetes.io/enforce-version"] ?? "", /^v1\.\d+$/);
+        assert.strictEqual(labels["pod-security.kubernetes.io/warn"], "restricted");
+        assert.strictEqual(labels["pod-security.kubernetes.io/audit"], "restricted");
+        const image = (await deployment()).spec!.template.spec!.containers[0].image!;
+        await assert.rejects(
+            core.createNamespacedPod({
+                namespace: NAMESPACE,
+                dryRun: "All",
+                body: {
+                    metadata: { name: "privileged" },
+                    spec: { containers: [{ name: "c", image, securityContext: { privileged: true } }] },
+                },
+            }),
+            (err: { code?: number; body?: unknown }) => {
+                assert.strictEqual(err.code, 403);
+                const message = JSON.parse(String(err.body)).message;
+                assert.match(message, /violates PodSecurity "restricted:v1\.\d+": privileged/);
+                return true;
+            },
+        );
+    });
+
+    it("what the linters asked for is live: NetworkPolicies, disruption budget, spreading, ephemeral storage", async () => {
+        const policies = (await networking.listNamespacedNetworkPolicy({ namespace: NAMESPACE })).items;
+        assert.deepStrictEqual(policies.map((p) => p.metadata?.name).sort(), [
+            "allow-database",
+            "allow-dns",
+            "allow-namespace-egress",
+            "default-deny",
+            `${SERVICE}-ingress`,
+        ]);
+        const database = policies.find((p) => p.metadata?.name === "allow-database")!;
+        assert.deepStrictEqual(
+            database.spec?.egress?.[0].ports?.map(({ port, protocol }) => ({ port, protocol })),
+            [{ port: Number(local.pg.port), protocol: "TCP" }],
+            "the port read from the secret URL",
+        );
+
+        const pdb = await policy.readNamespacedPodDisruptionBudget({ name: SERVICE, namespace: NAMESPACE });
+        assert.strictEqual(pdb.spec?.maxUnavailable, 1);
+        const spec = (await deployment()).spec!.template.spec!;
+        assert.strictEqual(
+            spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0].podAffinityTerm.topologyKey,
+            "kubernetes.io/hostname",
+        );
+        const job = (await batch.listNamespacedJob({ namespace: NAMESPACE, labelSelector: "app.kubernetes.io/component=migration" }))
+            .items[0];
+        for (const [what, pod] of [
+            ["Deployment", spec],
+            ["migration Job", job.spec!.template.spec!],
+        ] as const) {
+            const container = pod.containers[0];
+            assert.strictEqual(container.resources?.requests?.["ephemeral-storage"], "64Mi", what);
+            assert.strictEqual(container.resources?.limits?.["ephemeral-storage"], "512Mi", what);
+            assert.strictEqual(container.imagePullPolicy, "IfNotPresent", what);
+            assert.strictEqual(pod.volumes?.find((v) => v.name === "tmp")?.emptyDir?.sizeLimit, "512Mi", what);
+        }
+    });
+
+    it("/readyz tells anonymous clients only its status", async () => {
+        const response = await fetch(`${await serviceUrl(NAMESPACE, SERVICE)}/readyz`);
+        assert.deepStrictEqual(await response.json(), { status: "ok" });
+    });
+
+    it("the policy pack passes a real preview of the stack, and blocks one that breaks a mandatory policy", async () => {
+        const pack = { policyPacks: [POLICY_PACK] };
+        const preview = await timed("preview (policy pack)", () =>
+            local_.stack.preview({ color: "never", ...pack, policyPackConfigs: [policyConfig("other")] }),
+        );
+        assert.deepStrictEqual(changes(preview.changeSummary), [], "the pack changes nothing and finds nothing mandatory");
+        // The same stack judged as production, with its service made public without TLS.
+        local_.editConfig((config) => {
+            config["esteira:services"][SERVICE].service = { type: "LoadBalancer" };
+        });
+        try {
+            await assert.rejects(
+                timed("preview (policy violation)", () =>
+                    local_.stack.preview({ color: "never", ...pack, policyPackConfigs: [policyConfig("prod")] }),
+                ),
+                (err: Error) => {
+                    assert.match(err.message, /\[mandatory\]\s+prod-public-service-tls/, err.message.slice(-2000));
+                    return true;
+                },
+            );
+        } finally {
+            local_.editConfig((config) => {
+                delete config["esteira:services"][SERVICE].service;
+            });
+        }
     });
 
     it("a second preview reports no changes, and a second up changes nothing", async () => {
