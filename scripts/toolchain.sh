@@ -129,13 +129,18 @@ module_dir() {
   printf '%s\n' "$dir"
 }
 
-# The Node.js policy analyzer plugin (`pulumi preview --policy-pack`) is a script the SDK ships
-# beside the language host; the CLI's own release bundles it the same way.
+# The Node.js plugins the SDK ships as scripts beside the language host, laid out as the CLI's own
+# release bundles them: pulumi-resource-pulumi-nodejs runs dynamic providers (the engine looks for
+# it on PATH), pulumi-analyzer-policy runs a policy pack for a CLI that finds no Node.js host (this
+# CLI asks the host instead, which is why policy/analyzer launches the pack itself).
+NODEJS_PLUGIN_SCRIPTS=(pulumi-resource-pulumi-nodejs pulumi-analyzer-policy)
 # shellcheck disable=SC2317  # called by name from build()
 postbuild_pulumi_language_nodejs() {
-  local dir
+  local dir script
   dir="$(module_dir github.com/pulumi/pulumi/sdk/v3)"
-  install -m 755 "$dir/nodejs/dist/pulumi-analyzer-policy" "$1/pulumi-analyzer-policy"
+  for script in "${NODEJS_PLUGIN_SCRIPTS[@]}"; do
+    install -m 755 "$dir/nodejs/dist/$script" "$1/$script"
+  done
 }
 
 # The provider's main embeds a schema carrying its version and a minified
@@ -167,13 +172,18 @@ build_pulumi_language_nodejs() {
     github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
 }
 
-# The Node.js policy analyzer plugin (`pulumi preview --policy-pack`) is a script the SDK ships
-# beside the language host; the CLI's own release bundles it the same way.
+# The Node.js plugins the SDK ships as scripts beside the language host, laid out as the CLI's own
+# release bundles them: pulumi-resource-pulumi-nodejs runs dynamic providers (the engine looks for
+# it on PATH), pulumi-analyzer-policy runs a policy pack for a CLI that finds no Node.js host (this
+# CLI asks the host instead, which is why policy/analyzer launches the pack itself).
+NODEJS_PLUGIN_SCRIPTS=(pulumi-resource-pulumi-nodejs pulumi-analyzer-policy)
 # shellcheck disable=SC2317  # called by name from build()
 postbuild_pulumi_language_nodejs() {
-  local dir
+  local dir script
   dir="$(module_dir github.com/pulumi/pulumi/sdk/v3)"
-  install -m 755 "$dir/nodejs/dist/pulumi-analyzer-policy" "$1/pulumi-analyzer-policy"
+  for script in "${NODEJS_PLUGIN_SCRIPTS[@]}"; do
+    install -m 755 "$dir/nodejs/dist/$script" "$1/$script"
+  done
 }
 
 build_pulumi_resource_kubernetes() {
@@ -256,7 +266,7 @@ build_kubeconform() {
 install_pulumi_layout() {
   # Language hosts are found next to the pulumi binary (or on PATH).
   local f
-  for f in pulumi-language-nodejs pulumi-analyzer-policy; do
+  for f in pulumi-language-nodejs "${NODEJS_PLUGIN_SCRIPTS[@]}"; do
     ln -sfn "$ESTEIRA_BIN/pulumi-language-nodejs-$ESTEIRA_PULUMI_NODEJS_HOST_VERSION/$f" "$ESTEIRA_PULUMI_BIN_DIR/$f"
   done
   # Resource providers: $PULUMI_HOME/plugins/resource-<name>-v<version>/pulumi-resource-<name>,
