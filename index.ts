@@ -35,6 +35,8 @@ const environment = new EnvironmentNamespace(
         environment: env,
         registry: config.registry,
         secrets: database && hasServices ? { [database.secretName]: database.secretData } : undefined,
+        database: database?.destination,
+        egress: config.networkPolicy?.egress,
     },
     inCluster,
 );

@@ -46,6 +46,11 @@ export const TENANT_DEPLOYER_RULES: PolicyRule[] = [
     },
     { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
     {
+        apiGroups: ["networking.k8s.io"],
+        resources: ["networkpolicies"],
+        verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {
         apiGroups: ["rbac.authorization.k8s.io"],
         resources: ["roles", "rolebindings"],
         verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],

@@ -1,11 +1,26 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { RegistrySettings } from "../config/schema";
+import { namespacePolicies, NetworkDestination } from "./parts/network-policy";
 import { OWNED_BY_PULUMI } from "./parts/ownership";
 
 /** Defaults of {@link EnvironmentNamespaceArgs}, applied once in the component. */
 export const ENVIRONMENT_NAMESPACE_DEFAULTS = {
     pullSecretName: "registry-credentials",
+} as const;
+
+/**
+ * Pod Security Admission labels every namespace carries: the API server refuses a pod that breaks
+ * the `restricted` profile as Kubernetes v1.33 defines it (pinned, so a cluster upgrade cannot
+ * start refusing pods), and warns and audits against the upgraded cluster's own definition first.
+ */
+export const POD_SECURITY_LABELS = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/enforce-version": "v1.33",
+    "pod-security.kubernetes.io/warn": "restricted",
+    "pod-security.kubernetes.io/warn-version": "latest",
+    "pod-security.kubernetes.io/audit": "restricted",
+    "pod-security.kubernetes.io/audit-version": "latest",
 } as const;
 
 export interface EnvironmentNamespaceArgs {
@@ -26,11 +41,16 @@ export interface EnvironmentNamespaceArgs {
      * `DATABASE_URL`); values are stored as secrets. Default: none.
      */
     secrets?: Record<string, Record<string, pulumi.Input<string>>>;
+    /** Where the environment's database is reached; the namespace's pods may connect there. Default: none. */
+    database?: NetworkDestination;
+    /** Further destinations the namespace's pods may reach (`esteira:networkPolicy.egress`). Default: none. */
+    egress?: NetworkDestination[];
 }
 
 /**
- * An environment's namespace and the registry pull secret every Deployment in it references —
- * what teams otherwise create per namespace with `kubectl create secret docker-registry`.
+ * An environment's namespace, held to the `restricted` Pod Security profile, and the registry pull
+ * secret every Deployment in it references — what teams otherwise create per namespace with
+ * `kubectl create secret docker-registry`.
  */
 export class EnvironmentNamespace extends pulumi.ComponentResource {
     /** The namespace name, known once the Namespace exists (so dependents wait for it). */
@@ -39,6 +59,8 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
     public readonly pullSecretName?: pulumi.Output<string>;
     /** Names of the opaque Secrets, keyed as in `args.secrets`, known once each exists. */
     public readonly secretNames: Record<string, pulumi.Output<string>>;
+    /** Deny-by-default, then DNS, the namespace's own pods, the database and `egress`. */
+    public readonly networkPolicies: k8s.networking.v1.NetworkPolicy[];
 
     constructor(name: string, args: EnvironmentNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:kubernetes:EnvironmentNamespace", name, {}, opts);
@@ -53,12 +75,45 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
 
         const namespace = new k8s.core.v1.Namespace(
             `${name}-namespace`,
-            { metadata: { name: args.namespace, labels, annotations: OWNED_BY_PULUMI } },
+            // After the caller's labels: a namespace's pods are always held to the restricted profile.
+            { metadata: { name: args.namespace, labels: { ...labels, ...POD_SECURITY_LABELS }, annotations: OWNED_BY_PULUMI } },
             childOpts,
         );
         this.namespaceName = namespace.metadata.name;
 
-        if (args.registry) this.pullSecretName = this.pullSecret(name, args.registry, labels, childOpts);
+        const registry = args.registry;
+        if (registry) {
+            const dockerConfigJson = pulumi.secret(
+                pulumi.all([registry.server, registry.username, registry.token]).apply(([server, username, token]) =>
+                    JSON.stringify({
+                        auths: {
+                            [server]: {
+                                username,
+                                password: token,
+                                auth: Buffer.from(`${username}:${token}`).toString("base64"),
+                            },
+                        },
+                    }),
+                ),
+            );
+
+            const pullSecret = new k8s.core.v1.Secret(
+                `${name}-pull-secret`,
+                {
+                    metadata: {
+                        name: registry.pullSecretName ?? ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName,
+                        namespace: this.namespaceName,
+                        labels,
+                        annotations: OWNED_BY_PULUMI,
+                    },
+                    type: "kubernetes.io/dockerconfigjson",
+                    stringData: { ".dockerconfigjson": dockerConfigJson },
+                },
+                // The Kubernetes SDK already marks a Secret's data and stringData as secret outputs.
+                childOpts,
+            );
+            this.pullSecretName = pullSecret.metadata.name;
+        }
 
         this.secretNames = {};
         for (const [secretName, values] of Object.entries(args.secrets ?? {})) {
@@ -74,49 +129,17 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
             this.secretNames[secretName] = secret.metadata.name;
         }
 
+        this.networkPolicies = namespacePolicies(
+            name,
+            { namespace: this.namespaceName, labels, database: args.database, egress: args.egress },
+            childOpts,
+        );
+
         this.registerOutputs({
             namespaceName: this.namespaceName,
             pullSecretName: this.pullSecretName,
             secretNames: this.secretNames,
+            networkPolicies: this.networkPolicies,
         });
-    }
-
-    /** The `kubernetes.io/dockerconfigjson` Secret every Deployment pulls with; returns its name. */
-    private pullSecret(
-        name: string,
-        registry: NonNullable<EnvironmentNamespaceArgs["registry"]>,
-        labels: Record<string, pulumi.Input<string>>,
-        childOpts: pulumi.CustomResourceOptions,
-    ): pulumi.Output<string> {
-        const dockerConfigJson = pulumi.secret(
-            pulumi.all([registry.server, registry.username, registry.token]).apply(([server, username, token]) =>
-                JSON.stringify({
-                    auths: {
-                        [server]: {
-                            username,
-                            password: token,
-                            auth: Buffer.from(`${username}:${token}`).toString("base64"),
-                        },
-                    },
-                }),
-            ),
-        );
-
-        const pullSecret = new k8s.core.v1.Secret(
-            `${name}-pull-secret`,
-            {
-                metadata: {
-                    name: registry.pullSecretName ?? ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName,
-                    namespace: this.namespaceName,
-                    labels,
-                    annotations: OWNED_BY_PULUMI,
-                },
-                type: "kubernetes.io/dockerconfigjson",
-                stringData: { ".dockerconfigjson": dockerConfigJson },
-            },
-            // The Kubernetes SDK already marks a Secret's data and stringData as secret outputs.
-            childOpts,
-        );
-        return pullSecret.metadata.name;
     }
 }

@@ -16,7 +16,7 @@ import type { RepositorySettingsArgs } from "../components/repository-settings";
 import type { WebServiceArgs } from "../components/web-service";
 import { ConfigError, describe, formatIssue } from "./errors";
 import { dns1123Label } from "./rules";
-import { ImageSource, RegistrySettings, SECRET_KEYS, SecretName, stackSchema, StackSettings } from "./schema";
+import { ImageSource, NetworkPolicySettings, RegistrySettings, SECRET_KEYS, SecretName, stackSchema, StackSettings } from "./schema";
 
 type Secret = pulumi.Output<string>;
 
@@ -51,6 +51,8 @@ export interface EsteiraConfig {
     readonly registry?: Registry;
     /** The stack's GitHub environment; absent where the repository is not managed (local stacks). */
     readonly github?: Omit<GitHubEnvironmentArgs, "kubeconfig" | "registryPushToken" | "variables">;
+    /** The further egress every pod may have; the scraper's namespace is handed to each service. */
+    readonly networkPolicy?: NetworkPolicySettings;
     /** Empty only in a base stack (esteira:tenants). */
     readonly services: Readonly<Record<string, ServiceConfig>>;
     /** Present when this stack hosts others: the ServiceAccount they deploy with. */
@@ -236,10 +238,17 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         github: plain.github && { ...plain.github, environment: plain.github.environment ?? environment },
         tenants: plain.tenants,
         repository: plain.repository && plain.github && { ...plain.repository, repository: plain.github.repository },
+        networkPolicy: plain.networkPolicy,
         services: Object.fromEntries(
             Object.entries(plain.services ?? {}).map(([name, svc]) => [
                 name,
-                { ...svc, environment, partOf: project, image: imageOf(name, svc.image) },
+                {
+                    ...svc,
+                    environment,
+                    partOf: project,
+                    metricsNamespace: plain.networkPolicy?.metricsNamespace,
+                    image: imageOf(name, svc.image),
+                },
             ]),
         ),
     };

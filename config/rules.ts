@@ -52,11 +52,11 @@ export function replicasProblem(replicas: number | undefined, autoscaling: unkno
         : undefined;
 }
 
-type Compute = { cpuMillicores?: number; memoryMiB?: number };
+type Compute = { cpuMillicores?: number; memoryMiB?: number; ephemeralStorageMiB?: number };
 
 /** One message per quantity whose request exceeds its limit. */
 export function requestProblems(requests: Compute | undefined, limits: Compute | undefined): string[] {
-    return (["cpuMillicores", "memoryMiB"] as const).flatMap((field) => {
+    return (["cpuMillicores", "memoryMiB", "ephemeralStorageMiB"] as const).flatMap((field) => {
         const request = requests?.[field];
         const limit = limits?.[field];
         return request !== undefined && limit !== undefined && request > limit

@@ -3,6 +3,7 @@
  * Pulumi.<stack>.yaml, not a copy), with assertions on each environment's resource graph.
  */
 import * as assert from "assert";
+import { TENANT_DEPLOYER_RULES } from "../components/environment-access";
 import { ConfigError } from "../config";
 import {
     Evaluation,
@@ -545,6 +546,27 @@ describe("stack files", () => {
             for (const resource of recorder.resources) {
                 assert.strictEqual(resource.protect, false, `${resource.type} ${resource.name} must not be protected`);
                 assert.strictEqual(resource.deletedWith, "", `${resource.type} ${resource.name} must be deleted by pulumi destroy`);
+            }
+        });
+
+        it("registers only kinds of object the review base's tenant ServiceAccount may create, change and delete", () => {
+            const plural = (kind: string) => kind.toLowerCase().replace(/y$/, "ie") + "s";
+            const kinds = new Set(
+                evaluation.recorder.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:")).map((r) => r.type),
+            );
+            assert.ok(kinds.size > 5, "a pull request's stack registers Kubernetes objects");
+            for (const type of kinds) {
+                const [, apiVersion, kind] = /^kubernetes:([^:]+):(\w+)$/.exec(type)!;
+                const group = apiVersion.includes("/") ? apiVersion.split("/")[0].replace(/^core$/, "") : "";
+                const verbs = (TENANT_DEPLOYER_RULES as any[])
+                    .filter((rule) => rule.apiGroups.includes(group) && rule.resources.includes(plural(kind)))
+                    .flatMap((rule) => rule.verbs);
+                for (const verb of ["get", "create", "patch", "delete"]) {
+                    assert.ok(
+                        verbs.includes(verb),
+                        `the tenant deployer cannot ${verb} ${plural(kind)} (${type}): a PR stack's up or destroy would fail`,
+                    );
+                }
             }
         });
 

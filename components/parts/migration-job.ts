@@ -22,7 +22,14 @@ export function migrationJob(name: string, args: MigrationJobArgs, opts: pulumi.
         name,
         {
             // No fixed name: each new image gets a new Job (its template is immutable), created before the old one goes.
-            metadata: { namespace: args.namespace, labels, annotations: OWNED_BY_PULUMI },
+            metadata: {
+                namespace: args.namespace,
+                labels,
+                // Owned entirely (patchForce); and a Job that failed (a bad migration, an image it could
+                // not pull) stays failed: the next `pulumi up` replaces it, so fixing the cause is enough
+                // to run it again.
+                annotations: { ...OWNED_BY_PULUMI, "pulumi.com/replaceUnready": "true" },
+            },
             spec: {
                 backoffLimit: args.backoffLimit,
                 activeDeadlineSeconds: args.timeoutSeconds,

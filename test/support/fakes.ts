@@ -31,6 +31,9 @@ export const TENANT_KUBECONFIG = JSON.stringify({
     "current-context": "review",
 });
 
+/** The IP range every fake VPC reports. */
+export const FAKE_VPC_RANGE = "10.116.0.0/20";
+
 /** Outputs of other stacks, as `StackReference`s read them: `<org>/<project>/<stack>` → outputs. */
 export const OTHER_STACK_OUTPUTS: Record<string, Record<string, unknown>> = {
     [`${ORGANIZATION}/${PROJECT}/homolog`]: {
@@ -61,7 +64,12 @@ export const defaultState: StateFaker = (args) => {
                 kubeConfigs: [{ clusterCaCertificate: "Q0EtREFUQQ==", rawConfig: "EXPIRING-RAW-CONFIG", token: "expiring" }],
             };
         case "digitalocean:index/databaseCluster:DatabaseCluster":
-            return { privateHost: `private-${args.name}.db.ondigitalocean.com`, port: 25060 };
+            // A cluster read from another stack reports the VPC it was created in.
+            return {
+                privateHost: `private-${args.name}.db.ondigitalocean.com`,
+                port: 25060,
+                privateNetworkUuid: args.inputs.privateNetworkUuid ?? "homolog-vpc-id",
+            };
         case "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool":
             return { privateHost: `private-${args.name}.db.ondigitalocean.com`, port: 25061 };
         case "digitalocean:index/databaseUser:DatabaseUser":
@@ -92,6 +100,9 @@ export function callResults(args: pulumi.runtime.MockCallArgs): Record<string, a
         case "docker:index/getRegistryImage:getRegistryImage":
             if (String(args.inputs.name).includes("missing")) throw new Error(`manifest unknown: ${args.inputs.name}`);
             return { ...args.inputs, sha256Digest: fakeDigest(args.inputs.name) };
+        // A VPC's range, as DigitalOcean reports it for the VPC's id.
+        case "digitalocean:index/getVpc:getVpc":
+            return { ...args.inputs, ipRange: FAKE_VPC_RANGE };
         default:
             return args.inputs;
     }
