@@ -80,6 +80,7 @@ export const images = pulumi.output(Object.fromEntries(services.map((s) => [s.na
 export const clusterId = cluster.clusterIdentifier;
 // Outputs only some layouts have are exported only where they exist: an undefined output makes
 // the engine warn on every run. Stacks that share this one's cluster read `kubeconfig` and
-// `databaseClusterId` (the kubeconfig as a secret).
+// `databaseClusterId` or `databaseAdminUrl` (the kubeconfig and the admin URL as secrets).
 if (cluster.kubeconfig) module.exports.kubeconfig = cluster.kubeconfig;
 if (database?.databaseClusterId) module.exports.databaseClusterId = database.databaseClusterId;
+if (database?.adminUrl) module.exports.databaseAdminUrl = database.adminUrl;

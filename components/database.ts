@@ -2,6 +2,7 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseSettings } from "../config/schema";
 import type { NetworkDestination } from "./parts/network-policy";
+import { PostgresDatabase, PostgresRole, roleUrl } from "./parts/postgres";
 import { readStack } from "./stack-reference";
 
 type Mode<M extends DatabaseSettings["mode"]> = Extract<DatabaseSettings, { mode: M }>;
@@ -26,13 +27,22 @@ export type DigitalOceanDatabaseArgs = Mode<"digitalocean"> & {
 /** The other modes take the cluster too, unused, so every mode is wired the same way. */
 type AnyCluster = { cluster?: DatabaseClusterLink };
 
-/** A database this stack does not manage, given by its connection URL (secret). */
-export type ExternalDatabaseArgs = Mode<"external"> & AnyCluster & { url: pulumi.Input<string> };
+/**
+ * A database this stack does not manage, given by its connection URL (secret); with the server's
+ * admin URL (secret), the stack exports it for stacks that make their own databases there.
+ */
+export type ExternalDatabaseArgs = Mode<"external"> & AnyCluster & { url: pulumi.Input<string>; adminUrl?: pulumi.Input<string> };
+
+/**
+ * A database and its owning role of this stack's own in any PostgreSQL server, made through the
+ * server's admin connection: the secret `adminUrl`, or the `databaseAdminUrl` output of `stack`.
+ */
+export type ServerDatabaseArgs = Mode<"server"> & AnyCluster & { databaseName: string; user: string; adminUrl?: pulumi.Input<string> };
 
 /** A database and user of this stack's own inside a database cluster another stack owns; name both uniquely per stack. */
 export type SharedDatabaseArgs = Mode<"shared"> & AnyCluster & { databaseName: string; user: string };
 
-export type DatabaseArgs = DigitalOceanDatabaseArgs | ExternalDatabaseArgs | SharedDatabaseArgs;
+export type DatabaseArgs = DigitalOceanDatabaseArgs | ExternalDatabaseArgs | SharedDatabaseArgs | ServerDatabaseArgs;
 
 /** Defaults of {@link DigitalOceanDatabaseArgs}, applied once in the component. */
 export const DATABASE_DEFAULTS = {
@@ -85,6 +95,11 @@ export class Database extends pulumi.ComponentResource {
     public readonly databaseCluster?: digitalocean.DatabaseCluster;
     /** The managed cluster's id, when this stack created one (for stacks that share it). */
     public readonly databaseClusterId?: pulumi.Output<string>;
+    /**
+     * The server's admin connection, for stacks that make their own databases there
+     * (`database.mode: server`): the managed cluster's, or the external server's when given. Secret.
+     */
+    public readonly adminUrl?: pulumi.Output<string>;
     /** The Kubernetes Secret the URLs belong in, as `DATABASE_URL` and `DATABASE_DIRECT_URL`. */
     public readonly secretName: string;
     /** The Secret's contents: `DATABASE_URL` (pooled when there is a pool) and `DATABASE_DIRECT_URL`. Secret. */
@@ -106,6 +121,16 @@ export class Database extends pulumi.ComponentResource {
             // The port alone reveals nothing of the credentials, so it leaves the secret; the host
             // is a name (no range to derive), so the range comes from `cidr`.
             const port = pulumi.unsecret(this.connectionUrl.apply((url) => this.portOf(name, url)));
+            this.destination = { cidr: args.cidr ?? d.cidr, ports: [port] };
+            this.adminUrl = args.adminUrl === undefined ? undefined : pulumi.secret(args.adminUrl);
+        } else if (args.mode === "server") {
+            // Read, not owned: destroying this stack drops its database and role, never the server.
+            const adminUrl = pulumi.secret(args.adminUrl ?? this.adminUrlOf(name, args.stack));
+            const role = new PostgresRole(`${name}-role`, { adminUrl, name: args.user }, { parent: this });
+            const database = new PostgresDatabase(`${name}-db`, { adminUrl, name: args.databaseName, owner: role.name }, { parent: this });
+            this.directUrl = roleUrl(adminUrl, role.name, role.password, database.name);
+            this.connectionUrl = this.directUrl;
+            const port = pulumi.unsecret(adminUrl.apply((url) => this.portOf(name, url)));
             this.destination = { cidr: args.cidr ?? d.cidr, ports: [port] };
         } else if (args.mode === "shared") {
             const source = readStack(this, name, args.stack);
@@ -137,6 +162,7 @@ export class Database extends pulumi.ComponentResource {
             );
             const cluster = this.databaseCluster;
             this.databaseClusterId = cluster.id;
+            this.adminUrl = pulumi.secret(cluster.privateUri);
 
             new digitalocean.DatabaseFirewall(
                 `${name}-firewall`,
@@ -188,8 +214,19 @@ export class Database extends pulumi.ComponentResource {
             directUrl: this.directUrl,
             databaseCluster: this.databaseCluster,
             databaseClusterId: this.databaseClusterId,
+            adminUrl: this.adminUrl,
             destination: this.destination,
         });
+    }
+
+    /** The admin connection another stack exports for the stacks that make their databases on its server. */
+    private adminUrlOf(name: string, stack: string | undefined): pulumi.Output<string> {
+        if (stack === undefined) {
+            throw new pulumi.RunError(
+                `database ${name}: server mode needs an admin connection: adminUrl, or a stack that exports databaseAdminUrl`,
+            );
+        }
+        return readStack(this, name, stack).requireOutput("databaseAdminUrl") as pulumi.Output<string>;
     }
 
     /** A managed cluster's private network range: its private host is an address in it. */

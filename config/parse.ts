@@ -76,6 +76,18 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
     if (database?.mode === "external" && !secrets.databaseUrl) {
         missingSecret("databaseUrl", "when database.mode is external", "'postgresql://user:password@host:5432/db?sslmode=require'");
     }
+    if (database?.mode === "server" && database.stack === undefined && !secrets.databaseAdminUrl) {
+        missingSecret(
+            "databaseAdminUrl",
+            "when database.mode is server and database.stack names no stack to read it from",
+            "'postgresql://admin:password@host:5432/postgres?sslmode=require'",
+        );
+    }
+    if (database?.mode === "server" && database.stack !== undefined && secrets.databaseAdminUrl) {
+        problems.push(
+            `${raw.stack}: database.stack: ${describe(database.stack)} and the secret esteira:databaseAdminUrl both name an admin connection; keep one (\`pulumi config rm esteira:databaseAdminUrl -s ${raw.stack}\`, or remove database.stack)`,
+        );
+    }
     for (const [name, svc] of Object.entries(plain.services)) {
         if ("build" in svc.image && !plain.images) {
             problems.push(
@@ -167,13 +179,21 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
             database?.mode === "digitalocean"
                 ? { ...database, name: database.name ?? `${project}-${environment}-db`, protect }
                 : database?.mode === "external"
-                  ? { ...database, url: secret("databaseUrl") }
-                  : database && {
-                        ...database,
-                        // Named after the environment, so each pull request's database is its own.
-                        databaseName: database.databaseName ?? `${project}-${environment}`,
-                        user: database.user ?? `${project}-${environment}`,
-                    },
+                  ? { ...database, url: secret("databaseUrl"), adminUrl: raw.secrets.databaseAdminUrl }
+                  : database?.mode === "server"
+                    ? {
+                          ...database,
+                          adminUrl: database.stack === undefined ? secret("databaseAdminUrl") : undefined,
+                          // Named after the environment, so each pull request's database is its own.
+                          databaseName: database.databaseName ?? `${project}-${environment}`,
+                          user: database.user ?? `${project}-${environment}`,
+                      }
+                    : database && {
+                          ...database,
+                          // Named after the environment, so each pull request's database is its own.
+                          databaseName: database.databaseName ?? `${project}-${environment}`,
+                          user: database.user ?? `${project}-${environment}`,
+                      },
         registry,
         github: plain.github && { ...plain.github, environment: plain.github.environment ?? environment },
         networkPolicy: plain.networkPolicy,

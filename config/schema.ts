@@ -356,8 +356,29 @@ const sharedDatabase = z.strictObject({
     secretName,
 });
 
-export const databaseSchema = z.discriminatedUnion("mode", [digitalOceanDatabase, externalDatabase, sharedDatabase], {
-    error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: digitalocean, external, shared` : undefined),
+const serverDatabase = z.strictObject({
+    mode: z
+        .literal("server")
+        .meta(doc("a database and role of this stack's own in any PostgreSQL server, made through its admin connection")),
+    stack: stackName()
+        .optional()
+        .meta(
+            doc(
+                "stack whose `databaseAdminUrl` output is the admin connection (the base of pull-request stacks); else the secret esteira:databaseAdminUrl",
+            ),
+        ),
+    databaseName: nonEmpty()
+        .optional()
+        .meta(doc("database", text("<project>-<environment>"))),
+    user: nonEmpty()
+        .optional()
+        .meta(doc("its owner, a login role with a generated password", text("<project>-<environment>"))),
+    cidr: cidr("cidr").optional().meta(doc("address range the server is in; pods may connect to its port only there", dd.cidr)),
+    secretName,
+});
+
+export const databaseSchema = z.discriminatedUnion("mode", [digitalOceanDatabase, externalDatabase, sharedDatabase, serverDatabase], {
+    error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: digitalocean, external, shared, server` : undefined),
 });
 export type DatabaseSettings = z.infer<typeof databaseSchema>;
 
@@ -533,6 +554,11 @@ export const SECRET_KEYS = {
     },
     kubeconfig: { key: "esteira:kubeconfig", description: "kubeconfig contents for `cluster.mode: kubeconfig`" },
     databaseUrl: { key: "esteira:databaseUrl", description: "connection URL for `database.mode: external`" },
+    databaseAdminUrl: {
+        key: "esteira:databaseAdminUrl",
+        description:
+            "admin connection URL of a PostgreSQL server (a role with CREATEDB and CREATEROLE): `database.mode: server` uses it; a stack exports it as `databaseAdminUrl` for the stacks that name it in `database.stack`",
+    },
     // The DigitalOcean provider's own key: the kubeconfig built for DOKS authenticates with it too.
     digitaloceanToken: { key: "digitalocean:token", description: "DigitalOcean API token; required for `cluster.mode: digitalocean`" },
 } as const;

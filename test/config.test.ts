@@ -398,7 +398,7 @@ describe("config", () => {
 
         it("database.mode must be known", () => {
             assertProblems({ ...valid(), database: { mode: "rds" } }, [
-                'homolog: database.mode: mode must be one of: digitalocean, external, shared; received "rds"',
+                'homolog: database.mode: mode must be one of: digitalocean, external, shared, server; received "rds"',
             ]);
         });
 
@@ -436,6 +436,30 @@ describe("config", () => {
             assertProblems({ ...valid(), database: { mode: "external" } }, [
                 "homolog: esteira:databaseUrl: is required when database.mode is external; set it with `pulumi config set --secret esteira:databaseUrl 'postgresql://user:password@host:5432/db?sslmode=require' -s homolog`",
             ]);
+        });
+
+        it("a server-mode database needs an admin connection: the secret, or a stack that exports it", () => {
+            assertProblems({ ...valid(), database: { mode: "server" } }, [
+                "homolog: esteira:databaseAdminUrl: is required when database.mode is server and database.stack names no stack to read it from; set it with `pulumi config set --secret esteira:databaseAdminUrl 'postgresql://admin:password@host:5432/postgres?sslmode=require' -s homolog`",
+            ]);
+        });
+
+        it("a server-mode database takes its admin connection from one place only", () => {
+            assertProblems(
+                { ...valid(), database: { mode: "server", stack: "review" } },
+                [
+                    'homolog: database.stack: "review" and the secret esteira:databaseAdminUrl both name an admin connection; keep one (`pulumi config rm esteira:databaseAdminUrl -s homolog`, or remove database.stack)',
+                ],
+                { registryToken: token(), databaseAdminUrl: token() },
+            );
+        });
+
+        it("a server-mode database and its role are named after the environment unless given", () => {
+            const config = parseConfig(raw({ ...valid(), database: { mode: "server", stack: "review" } }));
+            assert.ok(config.database?.mode === "server");
+            assert.strictEqual(config.database.databaseName, "esteira-homolog");
+            assert.strictEqual(config.database.user, "esteira-homolog");
+            assert.strictEqual(config.database.adminUrl, undefined, "read from the stack, not from a secret");
         });
 
         it("DATABASE_URL is not also set by hand on a service that gets the database", () => {

@@ -90,13 +90,17 @@ describe("stack files", () => {
 
             it("gives pods DATABASE_URL only through secretKeyRef on the database secret", function () {
                 const { recorder } = evaluation;
-                const database = stackFileConfig(stack)["esteira:database"] as { secretName?: string } | undefined;
+                const database = stackFileConfig(stack)["esteira:database"] as { mode: string; secretName?: string } | undefined;
                 if (!database) this.skip();
                 const secretName = database.secretName ?? "db-credentials";
                 const secret = recorder.all(SECRET).find((s) => s.inputs.metadata.name === secretName);
                 assert.ok(secret, `the ${secretName} Secret exists in the namespace`);
                 assert.ok(isSecretInput(secret, "stringData"), "the connection URL stays secret");
-                assert.match(secret.inputs.stringData.DATABASE_URL, /^postgresql:\/\/.*sslmode=require$/);
+                assert.match(secret.inputs.stringData.DATABASE_URL, /^postgresql:\/\//);
+                // DigitalOcean's managed PostgreSQL takes TLS only; another server's URL keeps its admin connection's mode.
+                if (database.mode === "digitalocean" || database.mode === "shared") {
+                    assert.match(secret.inputs.stringData.DATABASE_URL, /sslmode=require$/);
+                }
                 for (const deployment of recorder.all(DEPLOYMENT)) {
                     const env = deployment.inputs.spec.template.spec.containers[0].env;
                     assert.deepStrictEqual(
@@ -115,6 +119,12 @@ describe("stack files", () => {
                 const { outputs } = evaluation;
                 if (outputs.kubeconfig === undefined) this.skip();
                 assert.ok(await isSecretOutput(outputs.kubeconfig), "kubeconfig must be secret");
+            });
+
+            it("exports its database server's admin connection only as a secret", async function () {
+                const { outputs } = evaluation;
+                if (outputs.databaseAdminUrl === undefined) this.skip();
+                assert.ok(await isSecretOutput(outputs.databaseAdminUrl), "databaseAdminUrl must be secret");
             });
 
             it("on DigitalOcean: non-expiring kubeconfig, cluster id as provider identity, objects deleted with the cluster, DB firewall admits only the cluster", async function () {
