@@ -29,6 +29,13 @@ export const OTHER_STACK_OUTPUTS: Record<string, Record<string, unknown>> = {
         kubeconfig: '{"apiVersion":"v1","kind":"Config","current-context":"esteira-homolog"}',
         clusterId: "homolog-doks-id",
         databaseClusterId: "homolog-db-cluster-id",
+        databaseAdminUrl: "postgresql://doadmin:admin-password@private-homolog-db.b.db.ondigitalocean.com:25060/defaultdb?sslmode=require",
+    },
+    // The local stack, base of the local pull-request stacks (stacks/pr.local.template.yaml).
+    [`${ORGANIZATION}/${PROJECT}/local`]: {
+        kubeconfig: '{"apiVersion":"v1","kind":"Config","current-context":"kwok-esteira"}',
+        clusterId: "esteira-local",
+        databaseAdminUrl: "postgresql://esteira_admin:admin-password@10.213.0.1:5433/postgres",
     },
 };
 
@@ -60,6 +67,9 @@ export const defaultState: StateFaker = (args) => {
             return { password: "generated-password" };
         case "docker-build:index:Image":
             return { digest: fakeDigest(args.name) };
+        // A PostgreSQL role (components/parts/postgres.ts) reports the password it generated.
+        case "pulumi-nodejs:dynamic:Resource":
+            return args.name.endsWith("-role") ? { password: "generated-role-password" } : undefined;
         case "pulumi:pulumi:StackReference":
             return { outputs: OTHER_STACK_OUTPUTS[args.inputs.name] ?? {}, secretOutputNames: [] };
         default:
