@@ -30,12 +30,20 @@ export interface ProjectConfigKey {
     default?: unknown;
 }
 
+/**
+ * A Pulumi YAML file as the CLI reads it: merge keys (`<<: *anchor`) included, which YAML 1.2
+ * dropped but the CLI's parser still expands.
+ */
+export function parseStackFile(text: string): any {
+    return parseYaml(text, { merge: true });
+}
+
 export function projectFile(): { name: string; config: Record<string, ProjectConfigKey> } {
-    return parseYaml(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8"));
+    return parseStackFile(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8"));
 }
 
 /** The `config:` map of a stack's file (the PR template for {@link PR_STACK}), keys as written (`esteira:services`, …). */
 export function stackFileConfig(stack: string): Record<string, unknown> {
     const file = stack === PR_STACK ? PR_TEMPLATE : `Pulumi.${stack}.yaml`;
-    return parseYaml(fs.readFileSync(path.join(REPO_ROOT, file), "utf8"))?.config ?? {};
+    return parseStackFile(fs.readFileSync(path.join(REPO_ROOT, file), "utf8"))?.config ?? {};
 }
