@@ -12,7 +12,7 @@ import { DATABASE_DEFAULTS, type DatabaseArgs } from "../components/database";
 import type { GitHubEnvironmentArgs } from "../components/github-environment";
 import type { ImageArgs } from "../components/image";
 import type { WebServiceArgs } from "../components/web-service";
-import { ConfigError, describe, formatIssue } from "./errors";
+import { CONFIG_NAMESPACE, ConfigError, describe, formatIssue } from "./errors";
 import { dns1123Label } from "./rules";
 import { ImageSource, RegistrySettings, SECRET_KEYS, SecretName, stackSchema, StackSettings } from "./schema";
 
@@ -55,6 +55,11 @@ export interface RawConfig {
     readonly values: Readonly<Record<string, unknown>>;
     /** Secret values that are set, by name. */
     readonly secrets: Readonly<Partial<Record<SecretName, Secret>>>;
+    /**
+     * The full config keys Pulumi holds as secrets (set with `--secret`): a plain key among them is
+     * refused, and so is a secret key missing from them (set in plain text).
+     */
+    readonly secretKeys: readonly string[];
     /** The commit being deployed, when known; tags built images. */
     readonly commitSha?: string;
 }
@@ -112,16 +117,41 @@ function names(raw: RawConfig, plain: StackSettings): { environment: string; nam
     return { environment, namespace };
 }
 
+/**
+ * Secrets where the program would not keep them secret: a plain key holding a value set with
+ * `--secret` (anywhere inside it: `pulumi config set --secret --path` marks the whole key), and a
+ * secret key set in plain text. Names the key, never the value.
+ */
+function secretProblems(raw: RawConfig, secretPlainKeys: readonly string[]): string[] {
+    const { stack } = raw;
+    const encrypted = new Set(raw.secretKeys);
+    const inPlainKeys = secretPlainKeys.map((key) => {
+        const full = `${CONFIG_NAMESPACE}:${key}`;
+        return `${stack}: ${key}: holds a value set with --secret, but ${full} is plain configuration that the program would write in plain text into resources, the state and the preview; remove it (the \`secure:\` entry under ${full} in Pulumi.${stack}.yaml, or \`pulumi config rm --path '${full}.<path>' -s ${stack}\`) and give pods secrets through secretEnv (a Kubernetes Secret) or a secret the stack declares`;
+    });
+    const inPlainText = (Object.keys(SECRET_KEYS) as SecretName[])
+        .filter((name) => raw.secrets[name] !== undefined && !encrypted.has(SECRET_KEYS[name].key))
+        .map((name) => {
+            const key = SECRET_KEYS[name].key;
+            return `${stack}: ${key}: is set in plain text, so the stack file stores it unencrypted; set it again with \`pulumi config set --secret ${key} <value> -s ${stack}\``;
+        });
+    return [...inPlainKeys, ...inPlainText];
+}
+
 /** Validates one stack's raw configuration and hands each component its Args. */
 export function parseConfig(raw: RawConfig): EsteiraConfig {
     const parsed = stackSchema.safeParse(raw.values);
-    const problems = parsed.success ? [] : parsed.error.issues.map((issue) => formatIssue(raw.stack, issue, raw.values));
+    // A plain key that holds a secret is reported once, by name: no message may show what it holds.
+    const secretPlainKeys = Object.keys(raw.values).filter((key) => raw.secretKeys.includes(`${CONFIG_NAMESPACE}:${key}`));
+    const issues = parsed.success ? [] : parsed.error.issues.filter((issue) => !secretPlainKeys.includes(String(issue.path[0])));
+    const problems = [...issues.map((issue) => formatIssue(raw.stack, issue, raw.values)), ...secretProblems(raw, secretPlainKeys)];
     if (!raw.secrets.registryToken) {
         problems.push(
             `${raw.stack}: ${SECRET_KEYS.registryToken.key}: is required (a registry token with pull rights); set it with \`pulumi config set --secret ${SECRET_KEYS.registryToken.key} <token> -s ${raw.stack}\``,
         );
     }
-    if (parsed.success) problems.push(...crossKeyProblems(raw, parsed.data));
+    // Rules across keys quote values, so they wait until no key holds a secret.
+    if (parsed.success && secretPlainKeys.length === 0) problems.push(...crossKeyProblems(raw, parsed.data));
     if (problems.length > 0 || !parsed.success) throw new ConfigError(raw.stack, problems);
 
     const plain = parsed.data;

@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig, parseConfig, RawConfig } from "../config";
+import { SECRET_KEYS } from "../config/schema";
 import { isSecretOutput, promiseOf, Recorder, setConfig } from "./mocks";
 
 const token = () => pulumi.secret("t0ken");
@@ -14,8 +15,11 @@ function valid(): Record<string, any> {
     };
 }
 
+/** Every secret key was set with `--secret`, as it must be. */
+const ENCRYPTED = Object.values(SECRET_KEYS).map((secret) => secret.key);
+
 function raw(values: Record<string, unknown>, secrets: RawConfig["secrets"] = { registryToken: token() }): RawConfig {
-    return { stack: "homolog", project: "esteira", values, secrets };
+    return { stack: "homolog", project: "esteira", values, secrets, secretKeys: ENCRYPTED };
 }
 
 /** Asserts that parsing fails with exactly these problems, in order. */
@@ -274,6 +278,56 @@ describe("config", () => {
             assertProblems({ ...valid(), services: { api: { image: "x", probes: { liveness: { periodSeconds: 0 } } } } }, [
                 "homolog: services.api.probes.liveness.periodSeconds: must be >= 1; received 0",
             ]);
+        });
+    });
+
+    describe("secret rules, each with its exact message", () => {
+        it("a plain key holding a value set with --secret is refused, and what it holds is never shown", () => {
+            const values = valid();
+            // `pulumi config set --secret --path esteira:services.api.env.API_KEY …` marks all of esteira:services.
+            values.services.api.env = { API_KEY: "sk-live-0123456789" };
+            values.services.api.port = "sk-live-0123456789";
+            assert.throws(
+                () => parseConfig({ ...raw(values), secretKeys: [...ENCRYPTED, "esteira:services"] }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        "homolog: services: holds a value set with --secret, but esteira:services is plain configuration that the program would write in plain text into resources, the state and the preview; remove it (the `secure:` entry under esteira:services in Pulumi.homolog.yaml, or `pulumi config rm --path 'esteira:services.<path>' -s homolog`) and give pods secrets through secretEnv (a Kubernetes Secret) or a secret the stack declares",
+                    ]);
+                    assert.ok(!err.message.includes("sk-live"), "the message never shows the secret");
+                    return true;
+                },
+            );
+        });
+
+        it("every secret key set in plain text is refused, naming the key and never the value", () => {
+            const plain = pulumi.output("plain-value");
+            assert.throws(
+                () =>
+                    parseConfig({
+                        ...raw(
+                            { ...valid(), database: { mode: "external" } },
+                            {
+                                registryToken: token(),
+                                registryPushToken: plain,
+                                kubeconfig: plain,
+                                databaseUrl: plain,
+                                digitaloceanToken: plain,
+                            },
+                        ),
+                        secretKeys: ["esteira:registryToken"],
+                    }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(
+                        err.problems,
+                        ["esteira:registryPushToken", "esteira:kubeconfig", "esteira:databaseUrl", "digitalocean:token"].map(
+                            (key) =>
+                                `homolog: ${key}: is set in plain text, so the stack file stores it unencrypted; set it again with \`pulumi config set --secret ${key} <value> -s homolog\``,
+                        ),
+                    );
+                    assert.ok(!err.message.includes("plain-value"));
+                    return true;
+                },
+            );
         });
     });
 
@@ -543,6 +597,25 @@ describe("config", () => {
             assert.ok(
                 config.cluster.mode === "kubeconfig" && (await isSecretOutput(pulumi.output(config.cluster.kubeconfig))),
                 "kubeconfig must be secret",
+            );
+        });
+
+        it("sees a value set with --secret --path as a secret plain key", () => {
+            setConfig(
+                { "esteira:protect": "false", "esteira:registry": valid().registry },
+                {
+                    "esteira:registryToken": "t0ken",
+                    // What the CLI hands the program for `pulumi config set --secret --path esteira:services.api.env.API_KEY`.
+                    "esteira:services": JSON.stringify({ api: { image: "x", env: { API_KEY: "sk-live-0123456789" } } }),
+                },
+            );
+            assert.throws(
+                () => loadConfig(),
+                (err: ConfigError) => {
+                    assert.match(err.problems[0], /^homolog: services: holds a value set with --secret/);
+                    assert.ok(!err.message.includes("sk-live"));
+                    return true;
+                },
             );
         });
 

@@ -18,6 +18,7 @@ import {
     stackCases,
     stackFileConfig,
     stackFiles,
+    TEST_SECRETS,
 } from "./mocks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
@@ -422,6 +423,24 @@ describe("stack files", () => {
                 },
             );
             assert.deepStrictEqual(recorder.resources, [], "no resource may be registered");
+        });
+
+        it("refuses a secret under a plain key before any resource is registered, never showing it", async () => {
+            const recorder = new Recorder();
+            const services = structuredClone(stackFileConfig("homolog")["esteira:services"]) as Record<string, any>;
+            services.sample.env.API_KEY = "sk-live-0123456789";
+            await assert.rejects(
+                evaluateStack("homolog", {
+                    recorder,
+                    secrets: { ...TEST_SECRETS, "esteira:services": JSON.stringify(services) },
+                }),
+                (err: ConfigError) => {
+                    assert.match(err.problems[0], /^homolog: services: holds a value set with --secret/);
+                    assert.ok(!err.message.includes("sk-live"), "the secret is never shown");
+                    return true;
+                },
+            );
+            assert.deepStrictEqual(recorder.resources, []);
         });
 
         it("fails without the registry token", async () => {
