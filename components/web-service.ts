@@ -172,8 +172,9 @@ export class WebService extends pulumi.ComponentResource {
             {
                 ...childOpts,
                 dependsOn: this.migration ? [this.migration] : [],
-                // Fixed object names: a replacement must delete the old object before creating the new one.
-                deleteBeforeReplace: true,
+                // No deleteBeforeReplace on any part: the Kubernetes provider deletes first by itself
+                // when a replacement keeps the name and namespace, and otherwise (a new namespace)
+                // brings the new objects up before the old ones go, so the service stays up.
                 customTimeouts: { create: rolloutTimeout, update: rolloutTimeout },
             },
         );
@@ -184,10 +185,9 @@ export class WebService extends pulumi.ComponentResource {
                 metadata: { ...metadata, annotations: args.service?.annotations },
                 spec: { type: serviceType, selector, ports: [{ name: "http", port: servicePort, targetPort: "http", protocol: "TCP" }] },
             },
-            { ...childOpts, deleteBeforeReplace: true },
+            childOpts,
         );
 
-        const named = { ...childOpts, deleteBeforeReplace: true };
         if (args.autoscaling) {
             const scaling = args.autoscaling;
             this.autoscaler = autoscaler(
@@ -199,10 +199,10 @@ export class WebService extends pulumi.ComponentResource {
                     deploymentName: this.deployment.metadata.name,
                     cpuUtilizationPercent: scaling.cpuUtilizationPercent ?? d.autoscaling.cpuUtilizationPercent,
                 },
-                named,
+                childOpts,
             );
         }
-        if (minReplicas > 1) this.disruptionBudget = disruptionBudget(this, `${name}-pdb`, { metadata, selector, minReplicas }, named);
+        if (minReplicas > 1) this.disruptionBudget = disruptionBudget(this, `${name}-pdb`, { metadata, selector, minReplicas }, childOpts);
 
         this.endpoint =
             serviceType === "LoadBalancer"

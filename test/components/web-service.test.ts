@@ -122,13 +122,17 @@ describe("WebService", () => {
             assert.strictEqual(await promiseOf(component.endpoint), "http://api.shop-homolog.svc.cluster.local:80");
         });
 
-        it("waits up to 600 s for the rollout and replaces named objects delete-first", async () => {
-            const { recorder, deployment } = await build();
+        it("waits up to 600 s for the rollout", async () => {
+            const { deployment } = await build();
             assert.strictEqual(deployment.customTimeouts?.create, "600s");
             assert.strictEqual(deployment.customTimeouts?.update, "600s");
-            for (const resource of [deployment, recorder.get(SERVICE, "api-service")]) {
-                assert.ok(resource.deleteBeforeReplace, `${resource.name} has a fixed name and must be replaced delete-first`);
-            }
+        });
+
+        it("a replacement never deletes a part before its successor is up: the provider deletes first only when the name and namespace stay", async () => {
+            const { recorder } = await build({ autoscaling: { minReplicas: 2, maxReplicas: 4 }, migrate: { command: ["migrate"] } });
+            const parts = recorder.resources.filter((r) => r.type.startsWith("kubernetes:"));
+            assert.strictEqual(parts.length, 5, "Deployment, Service, HPA, PDB and migration Job");
+            for (const part of parts) assert.strictEqual(part.deleteBeforeReplace, false, `${part.type} ${part.name}`);
         });
 
         it("adds no Prometheus annotations unless asked", async () => {
