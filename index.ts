@@ -15,24 +15,28 @@ import { WebService } from "./components/web-service";
 import { deployedCommit, loadConfig } from "./config";
 
 const config = loadConfig(deployedCommit());
-const env = config.environment;
+// The environment's components are named after the stack, which no stack file can change: setting
+// esteira:environment renames no resource. Stacks that set it earlier had their components named
+// after it; the alias carries those over (children follow their component's alias).
+const env = config.stack;
+const named: pulumi.ComponentResourceOptions = config.environment === env ? {} : { aliases: [{ name: config.environment }] };
 
-const cluster = new Cluster(env, config.cluster);
+const cluster = new Cluster(env, config.cluster, named);
 // Every Kubernetes object goes through the cluster's provider and, when this stack owns the
 // cluster, is deleted with it instead of one by one.
 const inCluster: pulumi.ComponentResourceOptions = { provider: cluster.provider, deletedWith: cluster.kubernetesCluster };
 
-const database = config.database && new Database(env, { ...config.database, cluster });
+const database = config.database && new Database(env, { ...config.database, cluster }, named);
 
 const environment = new EnvironmentNamespace(
     env,
     {
         namespace: config.namespace,
-        environment: env,
+        environment: config.environment,
         registry: config.registry,
         secrets: database && { [database.secretName]: database.secretData },
     },
-    inCluster,
+    { ...named, ...inCluster },
 );
 
 /** The service's image: built and pushed, promoted from another stack, or taken as it is. */
@@ -59,16 +63,20 @@ const services = Object.entries(config.services).map(([name, svc]) => {
 });
 
 if (config.github) {
-    new GitHubEnvironment(env, {
-        ...config.github,
-        kubeconfig: cluster.kubeconfig,
-        registryPushToken: config.registry.pushToken,
-        variables: {
-            ESTEIRA_STACK: config.stack,
-            ESTEIRA_NAMESPACE: environment.namespaceName,
-            ...Object.fromEntries(services.map((s) => [`ESTEIRA_${s.name.toUpperCase().replace(/-/g, "_")}_URL`, s.endpoint])),
+    new GitHubEnvironment(
+        env,
+        {
+            ...config.github,
+            kubeconfig: cluster.kubeconfig,
+            registryPushToken: config.registry.pushToken,
+            variables: {
+                ESTEIRA_STACK: config.stack,
+                ESTEIRA_NAMESPACE: environment.namespaceName,
+                ...Object.fromEntries(services.map((s) => [`ESTEIRA_${s.name.toUpperCase().replace(/-/g, "_")}_URL`, s.endpoint])),
+            },
         },
-    });
+        named,
+    );
 }
 
 export const namespace = environment.namespaceName;

@@ -6,7 +6,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { evaluated, stackCases } from "./mocks";
+import { evaluated, evaluateStack, stackCases } from "./mocks";
 
 const PINNED = path.join(__dirname, "urns");
 
@@ -27,4 +27,22 @@ describe("resource identity (URNs) per stack file", () => {
             assert.deepStrictEqual(actual, pinned, `${file}: a resource's type, name or parent changed; a live stack would replace it`);
         });
     }
+
+    it("setting esteira:environment renames no resource: components keep the stack's name, and alias the environment's", async () => {
+        const { recorder } = await evaluateStack("homolog", { overrides: { "esteira:environment": "staging" } });
+        const actual = identities([...recorder.resources.map((r) => r.urn), ...recorder.reads.map((r) => r.urn)]);
+        const pinned = fs.readFileSync(path.join(PINNED, "homolog.txt"), "utf8").split("\n").filter(Boolean);
+        assert.deepStrictEqual(actual, pinned);
+        // A stack that set the environment before names were the stack's had its components named after it.
+        for (const type of ["Cluster", "Database", "EnvironmentNamespace", "GitHubEnvironment"]) {
+            const component = recorder.resources.find((r) => r.type.endsWith(`:${type}`));
+            assert.deepStrictEqual(component?.aliases, [{ name: "staging" }], `${type} aliases its former name`);
+        }
+        const { recorder: unchanged } = await evaluated("homolog");
+        const components = unchanged.resources.filter((r) => r.type.startsWith("esteira:"));
+        assert.ok(
+            components.every((r) => r.aliases.length === 0),
+            "no alias where the environment is the stack",
+        );
+    });
 });

@@ -26,6 +26,8 @@ export interface RecordedResource {
     ignoreChanges: string[];
     deleteBeforeReplace: boolean;
     customTimeouts?: { create: string; update: string };
+    /** Aliases as the SDK sends them (e.g. `{ name }` for a former name). */
+    aliases: { name?: string }[];
 }
 
 /** A resource the program read rather than created (`StackReference`, `Resource.get`). */
@@ -134,6 +136,10 @@ function recorded(req: any, res: any): RecordedResource {
         ignoreChanges: req.getIgnorechangesList(),
         deleteBeforeReplace: req.getDeletebeforereplace(),
         customTimeouts: req.getCustomtimeouts()?.toObject(),
+        // Only the fields an alias spec sets (the rest default to the resource's own).
+        aliases: req
+            .getAliasesList()
+            .map((alias: any) => Object.fromEntries(Object.entries(alias.getSpec()?.toObject() ?? {}).filter(([, value]) => value))),
     };
 }
 
