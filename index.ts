@@ -56,6 +56,7 @@ const services = Object.entries(config.services).map(([name, svc]) => {
             namespace: environment.namespaceName,
             imagePullSecrets: [environment.pullSecretName],
             databaseSecretName: database && environment.secretNames[database.secretName],
+            databaseSecretChecksum: database && environment.secretChecksums[database.secretName],
         },
         inCluster,
     );

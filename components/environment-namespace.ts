@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { scryptSync } from "crypto";
 import type { RegistrySettings } from "../config/schema";
 
 /** Defaults of {@link EnvironmentNamespaceArgs}, applied once in the component. */
@@ -27,6 +28,20 @@ export interface EnvironmentNamespaceArgs {
 }
 
 /**
+ * A checksum of a Secret's data for pod-template annotations, so pods roll when the data they read
+ * changes. Not itself a secret, so a preview shows it change; it is a salted scrypt digest, which
+ * tells that the data changed and nothing else: a guessed password cannot be checked against it cheaply.
+ */
+export function secretChecksum(data: Record<string, pulumi.Input<string>>): pulumi.Output<string> {
+    return pulumi.unsecret(
+        pulumi.output(data).apply((values) => {
+            const canonical = JSON.stringify(Object.entries(values).sort(([a], [b]) => a.localeCompare(b)));
+            return scryptSync(canonical, "esteira:secret-checksum", 16).toString("hex");
+        }),
+    );
+}
+
+/**
  * An environment's namespace and the registry pull secret every Deployment in it references —
  * what teams otherwise create per namespace with `kubectl create secret docker-registry`.
  */
@@ -37,6 +52,8 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
     public readonly pullSecretName: pulumi.Output<string>;
     /** Names of the opaque Secrets, keyed as in `args.secrets`, known once each exists. */
     public readonly secretNames: Record<string, pulumi.Output<string>>;
+    /** A checksum of each opaque Secret's data (never the data), keyed as in `args.secrets`: see {@link secretChecksum}. */
+    public readonly secretChecksums: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, args: EnvironmentNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:kubernetes:EnvironmentNamespace", name, {}, opts);
@@ -83,6 +100,7 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
         this.pullSecretName = pullSecret.metadata.name;
 
         this.secretNames = {};
+        this.secretChecksums = {};
         for (const [secretName, values] of Object.entries(args.secrets ?? {})) {
             const secret = new k8s.core.v1.Secret(
                 `${name}-secret-${secretName}`,
@@ -94,12 +112,14 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
                 childOpts,
             );
             this.secretNames[secretName] = secret.metadata.name;
+            this.secretChecksums[secretName] = secretChecksum(values);
         }
 
         this.registerOutputs({
             namespaceName: this.namespaceName,
             pullSecretName: this.pullSecretName,
             secretNames: this.secretNames,
+            secretChecksums: this.secretChecksums,
         });
     }
 }

@@ -55,6 +55,12 @@ export type WebServiceArgs = Omit<ServiceSettings, "image" | "env" | "secretEnv"
      * read `DATABASE_URL` from it and the migration the direct one. Default: none.
      */
     databaseSecretName?: pulumi.Input<string>;
+    /**
+     * A checksum of the database Secret's data (never the data): written to the pod templates that
+     * read the Secret, so a new URL (another user, the pool turned on or off) rolls the pods and
+     * reruns the migration. Default: none.
+     */
+    databaseSecretChecksum?: pulumi.Input<string>;
 };
 
 /**
@@ -105,10 +111,14 @@ export class WebService extends pulumi.ComponentResource {
             { ...d.resources.limits, ...args.resources?.limits },
         );
         // Pods connect through the pool; migrations bypass it, since their advisory lock needs a session.
+        const readsDatabase = args.databaseSecretName !== undefined && (args.database ?? true);
         const database = (key: string): Record<string, SecretKeyRef> =>
-            args.databaseSecretName !== undefined && (args.database ?? true)
-                ? { DATABASE_URL: { secretName: args.databaseSecretName, key } }
-                : {};
+            readsDatabase ? { DATABASE_URL: { secretName: args.databaseSecretName!, key } } : {};
+        // Kubernetes never restarts pods for a changed Secret: its checksum in the template does.
+        const checksums =
+            readsDatabase && args.databaseSecretChecksum !== undefined
+                ? { "checksum/database-secret": args.databaseSecretChecksum }
+                : undefined;
         const env = args.env ?? {};
 
         if (args.migrate) {
@@ -126,6 +136,7 @@ export class WebService extends pulumi.ComponentResource {
                     labels,
                     workload: serviceName,
                     pod: hardenedPod(pod, { containers: [hardenedContainer(container)] }),
+                    annotations: checksums,
                     timeoutSeconds: args.migrate.timeoutSeconds ?? d.migrate.timeoutSeconds,
                     backoffLimit: args.migrate.backoffLimit ?? d.migrate.backoffLimit,
                 },
@@ -148,11 +159,12 @@ export class WebService extends pulumi.ComponentResource {
                 : undefined,
             resources,
         });
-        const podAnnotations = args.metrics && {
+        const metrics = args.metrics && {
             "prometheus.io/scrape": "true",
             "prometheus.io/path": args.metrics.path ?? d.metrics.path,
             "prometheus.io/port": String(args.metrics.port ?? port),
         };
+        const podAnnotations = metrics || checksums ? { ...metrics, ...checksums } : undefined;
 
         this.deployment = new k8s.apps.v1.Deployment(
             `${name}-deployment`,

@@ -109,6 +109,9 @@ describe("stack files", () => {
                         !JSON.stringify(deployment.inputs).includes("postgresql://"),
                         `${deployment.name} never holds the URL itself`,
                     );
+                    // Pods roll when the URL changes, through a checksum that is not itself secret.
+                    assert.match(deployment.inputs.spec.template.metadata.annotations["checksum/database-secret"], /^[0-9a-f]{32}$/);
+                    assert.ok(!isSecretInput(deployment, "spec.template.metadata.annotations"), `${deployment.name}'s checksum is plain`);
                 }
             });
 

@@ -1,6 +1,7 @@
 import * as assert from "assert";
-import { EnvironmentNamespace } from "../../components/environment-namespace";
-import { isSecretInput, promiseOf, Recorder, FakeResource } from "../mocks";
+import * as pulumi from "@pulumi/pulumi";
+import { EnvironmentNamespace, secretChecksum } from "../../components/environment-namespace";
+import { isSecretInput, isSecretOutput, promiseOf, Recorder, FakeResource } from "../mocks";
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const SECRET = "kubernetes:core/v1:Secret";
@@ -77,6 +78,23 @@ describe("EnvironmentNamespace", () => {
         assert.deepStrictEqual(secret.inputs.stringData, { DATABASE_URL: "postgresql://u:p@db/app" });
         assert.ok(isSecretInput(secret, "stringData"), "the values must be secret");
         assert.strictEqual(await promiseOf(component.secretNames["db-credentials"]), "db-credentials");
+    });
+
+    it("gives each opaque secret a checksum that changes with its data, is not secret and does not reveal it", async () => {
+        const url = "postgresql://u:p@db/app";
+        const { component } = await build({ secrets: { "db-credentials": { DATABASE_URL: url } } });
+        const checksum = component.secretChecksums["db-credentials"];
+        assert.ok(!(await isSecretOutput(checksum)), "a preview shows the checksum change");
+        const value = (await promiseOf(checksum))!;
+        assert.match(value, /^[0-9a-f]{32}$/);
+        assert.ok(!value.includes("postgresql"));
+        assert.strictEqual(
+            await promiseOf(secretChecksum({ DATABASE_URL: pulumi.secret(url) })),
+            value,
+            "the same data, the same checksum",
+        );
+        const other = await promiseOf(secretChecksum({ DATABASE_URL: "postgresql://u:p@db/other" }));
+        assert.notStrictEqual(other, value, "other data, another checksum");
     });
 
     it("passes deletedWith on to every object it creates", async () => {

@@ -322,6 +322,24 @@ describe("WebService", () => {
             const { container } = await build({ databaseSecretName: "db-credentials", database: false });
             assert.deepStrictEqual(container.env, []);
         });
+
+        it("pods roll and the migration reruns when the database secret changes: its checksum is in both pod templates", async () => {
+            const { recorder, deployment } = await build({
+                databaseSecretName: "db-credentials",
+                databaseSecretChecksum: "c0ffee",
+                migrate: { command: ["migrate"] },
+                metrics: {},
+            });
+            assert.strictEqual(deployment.inputs.spec.template.metadata.annotations["checksum/database-secret"], "c0ffee");
+            assert.strictEqual(deployment.inputs.spec.template.metadata.annotations["prometheus.io/scrape"], "true");
+            const job = recorder.get("kubernetes:batch/v1:Job", "api-migrate");
+            assert.deepStrictEqual(job.inputs.spec.template.metadata.annotations, { "checksum/database-secret": "c0ffee" });
+        });
+
+        it("a service that does not read the database does not roll with its secret", async () => {
+            const { deployment } = await build({ databaseSecretName: "db-credentials", databaseSecretChecksum: "c0ffee", database: false });
+            assert.strictEqual(deployment.inputs.spec.template.metadata.annotations, undefined);
+        });
     });
 
     describe("migration", () => {
