@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import type { ClusterSettings } from "../config/schema";
 import { invariant, rangeProblem } from "../config/rules";
-import { readStack } from "./stack-reference";
+import { readStack, stackOutput } from "./stack-reference";
 
 type Mode<M extends ClusterSettings["mode"]> = Extract<ClusterSettings, { mode: M }>;
 
@@ -142,8 +142,16 @@ export class Cluster extends pulumi.ComponentResource {
             this.clusterIdentifier = cluster.id;
         } else if (args.mode === "stack") {
             const source = readStack(this, name, args.stack);
-            this.kubeconfig = pulumi.secret(source.requireOutput("kubeconfig") as pulumi.Output<string>);
-            this.clusterIdentifier = source.requireOutput("clusterId") as pulumi.Output<string>;
+            const output = (key: string, fix: string) =>
+                stackOutput<string>(source, { output: key, configKey: "cluster.stack", stack: args.stack, fix });
+            const deployFirst = `run \`pulumi up -s ${args.stack}\` first`;
+            this.kubeconfig = pulumi.secret(
+                output(
+                    "kubeconfig",
+                    `${deployFirst}; a stack exports its kubeconfig when it has cluster.mode digitalocean, or kubeconfig contents in esteira:kubeconfig`,
+                ),
+            );
+            this.clusterIdentifier = output("clusterId", deployFirst);
         } else {
             const identifier = args.clusterIdentifier ?? args.context ?? "kubeconfig";
             this.kubeconfig = args.kubeconfig !== undefined ? pulumi.secret(args.kubeconfig) : undefined;

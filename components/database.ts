@@ -1,7 +1,7 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseSettings } from "../config/schema";
-import { readStack } from "./stack-reference";
+import { readStack, stackOutput } from "./stack-reference";
 
 type Mode<M extends DatabaseSettings["mode"]> = Extract<DatabaseSettings, { mode: M }>;
 
@@ -95,12 +95,13 @@ export class Database extends pulumi.ComponentResource {
         } else if (args.mode === "shared") {
             const source = readStack(this, name, args.stack);
             // Read, not owned: destroying this stack removes its database and user, never the cluster.
-            const cluster = digitalocean.DatabaseCluster.get(
-                `${name}-cluster`,
-                source.requireOutput("databaseClusterId") as pulumi.Output<string>,
-                undefined,
-                { parent: this },
-            );
+            const clusterId = stackOutput<string>(source, {
+                output: "databaseClusterId",
+                configKey: "database.stack",
+                stack: args.stack,
+                fix: `run \`pulumi up -s ${args.stack}\` first; only a stack with database.mode digitalocean has a database cluster to share (use database.mode external otherwise)`,
+            });
+            const cluster = digitalocean.DatabaseCluster.get(`${name}-cluster`, clusterId, undefined, { parent: this });
             ({ directUrl: this.directUrl } = this.addDatabase(name, cluster, args.databaseName, args.user, false));
             this.connectionUrl = this.directUrl;
         } else {

@@ -1,8 +1,9 @@
 import * as assert from "assert";
 import * as os from "os";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { Cluster, DigitalOceanClusterArgs } from "../../components/cluster";
-import { isSecretInput, isSecretOutput, promiseOf, Recorder } from "../mocks";
+import { isSecretInput, isSecretOutput, OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
 
 const PROVIDER = "pulumi:providers:kubernetes";
 
@@ -179,6 +180,32 @@ describe("Cluster", () => {
             assert.ok(isSecretInput(provider, "kubeconfig"), "the shared kubeconfig stays secret");
             assert.ok(await isSecretOutput(cluster.kubeconfig));
             assert.strictEqual(cluster.kubernetesCluster, undefined, "nothing is deletedWith a cluster this stack does not own");
+        });
+
+        it("fails with one line naming cluster.stack, the stack and the fix when the stack exports no kubeconfig", async () => {
+            // A stack that runs on a cluster it reaches by a kubeconfig file exports no kubeconfig.
+            OTHER_STACK_OUTPUTS["organization/esteira/lab"] = { clusterId: "lab" };
+            try {
+                const recorder = new Recorder();
+                await recorder.install("pr-7");
+                const cluster = new Cluster("pr-7", { mode: "stack", stack: "lab" });
+                const kubeconfig = promiseOf(cluster.kubeconfig);
+                kubeconfig.catch(() => undefined);
+                await recorder.settle();
+                await assert.rejects(kubeconfig, (err: Error) => {
+                    assert.ok(pulumi.RunError.isInstance(err), "a RunError: Pulumi prints no stack trace");
+                    // The engine prefixes where the value surfaced; the line is ours.
+                    assert.ok(
+                        err.message.endsWith(
+                            'pr-7: cluster.stack: stack "lab" exports no `kubeconfig` output; run `pulumi up -s lab` first; a stack exports its kubeconfig when it has cluster.mode digitalocean, or kubeconfig contents in esteira:kubeconfig',
+                        ),
+                        err.message,
+                    );
+                    return true;
+                });
+            } finally {
+                delete OTHER_STACK_OUTPUTS["organization/esteira/lab"];
+            }
         });
     });
 });

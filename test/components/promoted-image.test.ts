@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { PromotedImage } from "../../components/promoted-image";
 import { stackReferenceName } from "../../components/stack-reference";
 import { fakeDigest, OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
@@ -45,6 +46,17 @@ describe("PromotedImage", () => {
                 'stack "homolog" exports no image for service "api": run `pulumi up -s homolog` first, or build the image here (image.build)',
             ),
         );
+    });
+
+    it("fails with its message, not a stack trace, when the stack exports no images at all", async () => {
+        OTHER_STACK_OUTPUTS["organization/esteira/staging"] = {};
+        const { ref } = await promote("staging");
+        await assert.rejects(ref, (err: Error) => {
+            assert.ok(pulumi.RunError.isInstance(err), "a RunError: Pulumi prints no stack trace");
+            return err.message.endsWith(
+                'stack "staging" exports no image for service "sample": run `pulumi up -s staging` first, or build the image here (image.build)',
+            );
+        });
     });
 
     it("refuses a reference that is not pinned by digest", async () => {
