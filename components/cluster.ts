@@ -166,6 +166,11 @@ export class Cluster extends pulumi.ComponentResource {
                 context: args.mode === "kubeconfig" ? args.context : undefined,
                 // A new kubeconfig (rotated token, moved file) must not replace every Kubernetes object.
                 clusterIdentifier: this.clusterIdentifier,
+                // A cluster another stack owns can be gone before this stack is destroyed (homolog torn
+                // down before a pull request closes); its objects went with it, so the provider drops
+                // them from the state instead of failing the destroy. Only here: where this stack owns
+                // the cluster, an outage must never cost it the record of its objects.
+                deleteUnreachable: args.mode === "stack" ? true : undefined,
             },
             { parent: this },
         );

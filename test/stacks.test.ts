@@ -89,6 +89,13 @@ describe("stack files", () => {
                 }
             });
 
+            it("drops unreachable objects from the state only where another stack owns the cluster", () => {
+                const provider = evaluation.recorder.all("pulumi:providers:kubernetes")[0];
+                const mode = (stackFileConfig(stack)["esteira:cluster"] as { mode?: string } | undefined)?.mode;
+                // Provider configuration reaches the engine as strings.
+                assert.strictEqual(provider.inputs.deleteUnreachable, mode === "stack" ? "true" : undefined);
+            });
+
             it("gives pods DATABASE_URL only through secretKeyRef on the database secret", function () {
                 const { recorder } = evaluation;
                 const database = stackFileConfig(stack)["esteira:database"] as { secretName?: string } | undefined;
@@ -398,6 +405,8 @@ describe("stack files", () => {
         it("reaches homolog's cluster by its id and runs ClusterIP services", () => {
             const { recorder } = evaluation;
             assert.strictEqual(recorder.all("pulumi:providers:kubernetes")[0].inputs.clusterIdentifier, "homolog-doks-id");
+            // Destroying the pull request's stack after homolog's cluster is gone drops its objects from the state.
+            assert.strictEqual(recorder.all("pulumi:providers:kubernetes")[0].inputs.deleteUnreachable, "true");
             for (const service of recorder.all(SERVICE)) assert.strictEqual(service.inputs.spec.type, "ClusterIP");
         });
 

@@ -25,6 +25,7 @@ describe("Cluster", () => {
         it("uses the ambient kubeconfig when none is given", async () => {
             const { provider, cluster } = await build({ mode: "kubeconfig" });
             assert.strictEqual(provider.inputs.kubeconfig, undefined);
+            assert.strictEqual(provider.inputs.deleteUnreachable, undefined, "an outage must not drop objects from the state");
             assert.strictEqual(provider.inputs.clusterIdentifier, "kubeconfig");
             assert.strictEqual(cluster.kubeconfig, undefined);
         });
@@ -180,6 +181,12 @@ describe("Cluster", () => {
             assert.ok(isSecretInput(provider, "kubeconfig"), "the shared kubeconfig stays secret");
             assert.ok(await isSecretOutput(cluster.kubeconfig));
             assert.strictEqual(cluster.kubernetesCluster, undefined, "nothing is deletedWith a cluster this stack does not own");
+        });
+
+        it("lets a destroy succeed once the owner's cluster is gone: the provider drops unreachable objects", async () => {
+            const { provider } = await build({ mode: "stack", stack: "homolog" });
+            // Provider configuration reaches the engine as strings.
+            assert.strictEqual(provider.inputs.deleteUnreachable, "true");
         });
 
         it("fails with one line naming cluster.stack, the stack and the fix when the stack exports no kubeconfig", async () => {
