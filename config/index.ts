@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "child_process";
+import * as fs from "fs";
 import { CONFIG_NAMESPACE } from "./errors";
 import { EsteiraConfig, parseConfig } from "./parse";
 import { SECRET_KEYS, SecretName, stackSchema } from "./schema";
@@ -59,7 +60,19 @@ export function loadConfig(commitSha?: string): EsteiraConfig {
     // Which keys are secret is all the program learns of `--secret`: a value set with `--secret --path`
     // inside a structured key marks the whole key.
     const secretKeys = all.filter((key) => isConfigSecret(key));
-    return parseConfig({ stack: pulumi.getStack(), project: pulumi.getProject(), values, secrets, secretKeys, commitSha });
+    return parseConfig({
+        stack: pulumi.getStack(),
+        project: pulumi.getProject(),
+        organization: pulumi.getOrganization(),
+        values,
+        secrets,
+        secretKeys,
+        commitSha,
+        // The GitHub provider reads the owner from its config, else from GITHUB_OWNER.
+        githubOwner: new pulumi.Config("github").get("owner") ?? process.env.GITHUB_OWNER,
+        // Pulumi runs the program in the project directory, where build paths start.
+        pathExists: (file) => fs.existsSync(file),
+    });
 }
 
 /** The commit being deployed: GITHUB_SHA in Actions, else the checkout's HEAD, else unknown. */

@@ -13,7 +13,8 @@ import type { GitHubEnvironmentArgs } from "../components/github-environment";
 import type { ImageArgs } from "../components/image";
 import type { WebServiceArgs } from "../components/web-service";
 import { CONFIG_NAMESPACE, ConfigError, describe, formatIssue } from "./errors";
-import { dns1123Label } from "./rules";
+import * as path from "path";
+import { dns1123Label, fullStackName, imageHost, registryHost } from "./rules";
 import { ImageSource, RegistrySettings, SECRET_KEYS, SecretName, stackSchema, StackSettings } from "./schema";
 
 type Secret = pulumi.Output<string>;
@@ -62,7 +63,23 @@ export interface RawConfig {
     readonly secretKeys: readonly string[];
     /** The commit being deployed, when known; tags built images. */
     readonly commitSha?: string;
+    /** The organization the stack belongs to (`pulumi.getOrganization()`), for full stack names. */
+    readonly organization?: string;
+    /** `github:owner` (or GITHUB_OWNER), which owns `esteira:github.repository`. */
+    readonly githubOwner?: string;
+    /** Whether a path (relative to the project) exists; given, build contexts and Dockerfiles are checked. */
+    readonly pathExists?: (path: string) => boolean;
 }
+
+/** GitHub allows at most this many Actions variables per environment. */
+export const MAX_ENVIRONMENT_VARIABLES = 100;
+/** Actions variables besides one URL per service: ESTEIRA_STACK and ESTEIRA_NAMESPACE. */
+const FIXED_VARIABLES = 2;
+/**
+ * Longest service name that can migrate: its Job is auto-named `<name>-migrate-<8 characters>`, and
+ * Kubernetes copies a Job's name into a label of its pods, at most 63 characters.
+ */
+export const MAX_MIGRATING_SERVICE_NAME = 63 - "-migrate-".length - 8;
 
 /** Rules that span keys (and secrets), which no single key's schema can see. */
 function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
@@ -79,10 +96,59 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
     if (database?.mode === "external" && !secrets.databaseUrl) {
         missingSecret("databaseUrl", "when database.mode is external", "'postgresql://user:password@host:5432/db?sslmode=require'");
     }
+    const here = { organization: raw.organization, project: raw.project };
+    const self = fullStackName(raw.stack, here);
+    const selfReference = (key: string, stack: string | undefined, fix: string) => {
+        if (stack !== undefined && fullStackName(stack, here) === self) {
+            problems.push(`${raw.stack}: ${key}: names this stack itself (${describe(stack)}); ${fix}`);
+        }
+    };
+    selfReference(
+        "cluster.stack",
+        cluster?.mode === "stack" ? cluster.stack : undefined,
+        "name the stack that owns the cluster, or use cluster.mode digitalocean or kubeconfig",
+    );
+    selfReference(
+        "database.stack",
+        database?.mode === "shared" ? database.stack : undefined,
+        "name the stack that owns the database cluster, or use database.mode digitalocean or external",
+    );
+    const hasDatabase = database !== undefined;
     for (const [name, svc] of Object.entries(plain.services)) {
         if ("build" in svc.image && !plain.images) {
             problems.push(
                 `${raw.stack}: services.${name}.image.build: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to push the image to`,
+            );
+        }
+        if ("build" in svc.image && raw.pathExists) {
+            const { context, dockerfile } = svc.image.build;
+            const file = dockerfile ?? path.posix.join(context, "Dockerfile");
+            if (!raw.pathExists(context)) {
+                problems.push(
+                    `${raw.stack}: services.${name}.image.build.context: ${describe(context)} does not exist (paths are relative to the project directory, where Pulumi.yaml is)`,
+                );
+            } else if (!raw.pathExists(file)) {
+                problems.push(
+                    `${raw.stack}: services.${name}.image.build.dockerfile: ${describe(file)} does not exist (paths are relative to the project directory, where Pulumi.yaml is)`,
+                );
+            }
+        }
+        if ("promoteFrom" in svc.image) {
+            selfReference(
+                `services.${name}.image.promoteFrom`,
+                svc.image.promoteFrom,
+                "promote from the stack before this one in the line, or build the image here (image.build)",
+            );
+        }
+        if (svc.migrate && name.length > MAX_MIGRATING_SERVICE_NAME) {
+            problems.push(
+                `${raw.stack}: services.${name}: a service with migrate has a name of at most ${MAX_MIGRATING_SERVICE_NAME} characters: its migration Job is named <name>-migrate-<8 characters>, which Kubernetes copies into a label of at most 63; received ${name.length} characters`,
+            );
+        }
+        const getsDatabase = hasDatabase && (svc.database ?? true);
+        if (svc.migrate && !getsDatabase && svc.env?.DATABASE_URL === undefined && svc.secretEnv?.DATABASE_URL === undefined) {
+            problems.push(
+                `${raw.stack}: services.${name}.migrate: would run with no DATABASE_URL: ${hasDatabase ? "the service sets database: false" : "the stack has no esteira:database"}; give it one (esteira:database, or secretEnv.DATABASE_URL), or remove migrate`,
             );
         }
         if (database && (svc.database ?? true) && (svc.env?.DATABASE_URL !== undefined || svc.secretEnv?.DATABASE_URL !== undefined)) {
@@ -91,10 +157,44 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
             );
         }
     }
-    if (database?.mode === "digitalocean" && cluster?.mode !== "digitalocean" && cluster?.mode !== "stack") {
+    // A managed database joins the VPC of the DOKS cluster this stack creates and admits only that
+    // cluster; a cluster of another stack's has no VPC here.
+    if (database?.mode === "digitalocean" && cluster?.mode !== "digitalocean") {
         problems.push(
-            `${raw.stack}: database.mode: "digitalocean" admits only the DOKS cluster through its firewall, so it needs cluster.mode "digitalocean" or "stack"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")} (use database.mode "external" with esteira:databaseUrl instead)`,
+            `${raw.stack}: database.mode: "digitalocean" joins the VPC of the DOKS cluster this stack creates and admits only that cluster through its firewall, so it needs cluster.mode "digitalocean"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")} (use database.mode "shared" with the stack that owns the cluster, or "external" with esteira:databaseUrl)`,
         );
+    }
+    // A shared database cluster's firewall admits its owner's Kubernetes cluster, and no other.
+    if (
+        database?.mode === "shared" &&
+        (cluster?.mode !== "stack" || fullStackName(cluster.stack, here) !== fullStackName(database.stack, here))
+    ) {
+        const received =
+            cluster?.mode === "stack"
+                ? `cluster.stack ${describe(cluster.stack)}`
+                : `cluster.mode ${describe(cluster?.mode ?? "kubeconfig")}`;
+        problems.push(
+            `${raw.stack}: database.mode: "shared" uses stack ${describe(database.stack)}'s database cluster, whose firewall admits only that stack's Kubernetes cluster, so it needs cluster.mode "stack" with cluster.stack ${describe(database.stack)}; received ${received}`,
+        );
+    }
+    const { images, registry } = plain;
+    if (images && imageHost(images.repository) !== registryHost(registry.server)) {
+        problems.push(
+            `${raw.stack}: images.repository: pushes to ${describe(imageHost(images.repository))}, but esteira:registry.server is ${describe(registry.server)}, the only registry the push token authenticates to; put the images on ${registryHost(registry.server)} or point esteira:registry at ${imageHost(images.repository)}`,
+        );
+    }
+    if (plain.github) {
+        if (!raw.githubOwner) {
+            problems.push(
+                `${raw.stack}: github:owner: is required when esteira:github is set (the owner of esteira:github.repository); set it with \`pulumi config set github:owner <owner> -s ${raw.stack}\``,
+            );
+        }
+        const variables = FIXED_VARIABLES + Object.keys(plain.services).length;
+        if (variables > MAX_ENVIRONMENT_VARIABLES) {
+            problems.push(
+                `${raw.stack}: github: the environment would get ${variables} Actions variables (ESTEIRA_STACK, ESTEIRA_NAMESPACE and one URL per service), more than the ${MAX_ENVIRONMENT_VARIABLES} GitHub allows; split the services across stacks`,
+            );
+        }
     }
     return problems;
 }
