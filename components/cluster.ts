@@ -22,7 +22,7 @@ export type DigitalOceanClusterArgs = Mode<"digitalocean"> & {
 
 /** An existing cluster reached through a kubeconfig (kind, minikube, or any other cluster). */
 export type KubeconfigClusterArgs = Mode<"kubeconfig"> & {
-    /** Kubeconfig contents (secret). Default: the file at `kubeconfigPath`, else the ambient kubeconfig. */
+    /** Kubeconfig contents (secret), used when `kubeconfigPath` is not set. Default: the ambient kubeconfig. */
     kubeconfig?: pulumi.Input<string>;
 };
 
@@ -154,7 +154,8 @@ export class Cluster extends pulumi.ComponentResource {
             this.clusterIdentifier = output("clusterId", deployFirst);
         } else {
             const identifier = args.clusterIdentifier ?? args.context ?? "kubeconfig";
-            this.kubeconfig = args.kubeconfig !== undefined ? pulumi.secret(args.kubeconfig) : undefined;
+            // A file named in the stack file wins over esteira:kubeconfig, as the reference says.
+            this.kubeconfig = args.kubeconfig !== undefined && !args.kubeconfigPath ? pulumi.secret(args.kubeconfig) : undefined;
             this.clusterIdentifier = pulumi.output(identifier);
         }
 

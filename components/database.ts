@@ -18,7 +18,7 @@ export interface DatabaseClusterLink {
  */
 export type DigitalOceanDatabaseArgs = Mode<"digitalocean"> & {
     cluster: DatabaseClusterLink;
-    /** `protect` the database cluster and the database. Default: false. */
+    /** `protect` the database cluster, the database and its user. Default: false. */
     protect?: boolean;
 };
 
@@ -29,7 +29,13 @@ type AnyCluster = { cluster?: DatabaseClusterLink };
 export type ExternalDatabaseArgs = Mode<"external"> & AnyCluster & { url: pulumi.Input<string> };
 
 /** A database and user of this stack's own inside a database cluster another stack owns; name both uniquely per stack. */
-export type SharedDatabaseArgs = Mode<"shared"> & AnyCluster & { databaseName: string; user: string };
+export type SharedDatabaseArgs = Mode<"shared"> &
+    AnyCluster & {
+        databaseName: string;
+        user: string;
+        /** `protect` the database and its user (the cluster is the other stack's). Default: false. */
+        protect?: boolean;
+    };
 
 export type DatabaseArgs = DigitalOceanDatabaseArgs | ExternalDatabaseArgs | SharedDatabaseArgs;
 
@@ -102,7 +108,7 @@ export class Database extends pulumi.ComponentResource {
                 fix: `run \`pulumi up -s ${args.stack}\` first; only a stack with database.mode digitalocean has a database cluster to share (use database.mode external otherwise)`,
             });
             const cluster = digitalocean.DatabaseCluster.get(`${name}-cluster`, clusterId, undefined, { parent: this });
-            ({ directUrl: this.directUrl } = this.addDatabase(name, cluster, args.databaseName, args.user, false));
+            ({ directUrl: this.directUrl } = this.addDatabase(name, cluster, args.databaseName, args.user, args.protect ?? d.protect));
             this.connectionUrl = this.directUrl;
         } else {
             const protect = args.protect ?? d.protect;
@@ -187,7 +193,8 @@ export class Database extends pulumi.ComponentResource {
             { clusterId: cluster.id, name: databaseName },
             { parent: this, protect },
         );
-        const user = new digitalocean.DatabaseUser(`${name}-user`, { clusterId: cluster.id, name: userName }, { parent: this });
+        // The user is protected too: deleting it cuts every pod off the database.
+        const user = new digitalocean.DatabaseUser(`${name}-user`, { clusterId: cluster.id, name: userName }, { parent: this, protect });
         const directUrl = postgresUrl({
             user: user.name,
             password: user.password,

@@ -15,6 +15,8 @@ export type GitHubEnvironmentArgs = Omit<GitHubSettings, "environment"> & {
     registryPushToken?: pulumi.Input<string>;
     /** Actions environment variables (non-secret), name → value. Default: none. */
     variables?: Record<string, pulumi.Input<string>>;
+    /** `protect` the environment, with its reviewers and deployment rules. Default: false. */
+    protect?: boolean;
 };
 
 /** Defaults of {@link GitHubEnvironmentArgs}, applied once in the component. */
@@ -23,6 +25,7 @@ export const GITHUB_ENVIRONMENT_DEFAULTS = {
     waitTimerMinutes: 0,
     deployFrom: "all",
     actionsSecrets: { kubeconfig: true, registryPushToken: false },
+    protect: false,
 } as const;
 
 /** GitHub allows at most this many reviewers (users and teams together) per environment. */
@@ -60,7 +63,8 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
                 deploymentBranchPolicy:
                     from === "all" ? undefined : { protectedBranches: from === "protected", customBranchPolicies: patterns !== undefined },
             },
-            { parent: this },
+            // Deleting a protected environment would drop the approvals a deployment waits for.
+            { parent: this, protect: args.protect ?? d.protect },
         );
         this.environmentName = environment.environment;
 

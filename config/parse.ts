@@ -298,12 +298,13 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
                   ? { ...database, url: secret("databaseUrl") }
                   : database && {
                         ...database,
+                        protect,
                         // Named after the environment, so each pull request's database is its own.
                         databaseName: database.databaseName ?? `${project}-${environment}`,
                         user: database.user ?? `${project}-${environment}`,
                     },
         registry,
-        github: plain.github && { ...plain.github, environment: plain.github.environment ?? environment },
+        github: plain.github && { ...plain.github, environment: plain.github.environment ?? environment, protect },
         services: Object.fromEntries(
             Object.entries(plain.services).map(([name, svc]) => [
                 name,

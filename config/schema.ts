@@ -534,7 +534,11 @@ export type GitHubSettings = z.infer<typeof githubSchema>;
 export const stackSchema = z.strictObject({
     protect: z
         .boolean()
-        .meta(doc("`protect` on the cluster, the database cluster and the database (required in every stack; `true` in prod)")),
+        .meta(
+            doc(
+                "`protect` on the cluster, the database cluster, the database and its user, and the GitHub environment (required in every stack; `true` in prod)",
+            ),
+        ),
     environment: dns1123Label("environment")
         .optional()
         .meta(doc("environment name, in the `environment` label", text("the stack name"))),

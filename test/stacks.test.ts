@@ -156,7 +156,14 @@ describe("stack files", () => {
             it("protects exactly what esteira:protect says", () => {
                 const { recorder } = evaluation;
                 const protect = stackFileConfig(stack)["esteira:protect"];
-                for (const resource of [...recorder.all(DOKS), ...recorder.all(DB_CLUSTER), ...recorder.all(DB)]) {
+                const stateful = [
+                    ...recorder.all(DOKS),
+                    ...recorder.all(DB_CLUSTER),
+                    ...recorder.all(DB),
+                    ...recorder.all("digitalocean:index/databaseUser:DatabaseUser"),
+                    ...recorder.all("github:index/repositoryEnvironment:RepositoryEnvironment"),
+                ];
+                for (const resource of stateful) {
                     assert.strictEqual(resource.protect, protect, `${resource.type} ${resource.name} protect`);
                 }
                 for (const resource of recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {

@@ -38,6 +38,16 @@ describe("Cluster", () => {
             assert.strictEqual(await promiseOf(cluster.clusterIdentifier), "kind-esteira");
         });
 
+        it("a kubeconfig file named in the stack file wins over esteira:kubeconfig, as the reference says", async () => {
+            const { provider, cluster } = await build({
+                mode: "kubeconfig",
+                kubeconfigPath: "/etc/kubeconfig",
+                kubeconfig: "apiVersion: v1",
+            });
+            assert.strictEqual(provider.inputs.kubeconfig, "/etc/kubeconfig");
+            assert.strictEqual(cluster.kubeconfig, undefined, "no kubeconfig output the provider does not use");
+        });
+
         it("keeps given kubeconfig contents secret, in the provider and the output", async () => {
             const { provider, cluster } = await build({ mode: "kubeconfig", kubeconfig: "apiVersion: v1", clusterIdentifier: "lab" });
             assert.ok(isSecretInput(provider, "kubeconfig"), "provider kubeconfig must be secret");

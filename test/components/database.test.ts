@@ -96,7 +96,7 @@ describe("Database", () => {
             );
         });
 
-        it("protects the database cluster and the database, and takes size, version and nodes", async () => {
+        it("protects the database cluster, the database and its user, and takes size, version and nodes", async () => {
             const { recorder } = await build({
                 protect: true,
                 nodeCount: 2,
@@ -107,6 +107,7 @@ describe("Database", () => {
             const cluster = recorder.get(DB_CLUSTER, "homolog-cluster");
             assert.strictEqual(cluster.protect, true);
             assert.strictEqual(recorder.get(DB, "homolog-db").protect, true);
+            assert.strictEqual(recorder.get(USER, "homolog-user").protect, true, "deleting the user cuts every pod off");
             assert.strictEqual(cluster.inputs.nodeCount, 2);
             assert.strictEqual(cluster.inputs.size, "db-s-2vcpu-4gb");
             assert.strictEqual(cluster.inputs.version, "17");
@@ -133,6 +134,12 @@ describe("Database", () => {
     });
 
     describe("shared mode", () => {
+        it("protects its own database and user when asked", async () => {
+            const { recorder } = await build({ mode: "shared", stack: "homolog", databaseName: "d", user: "u", protect: true });
+            assert.strictEqual(recorder.get(DB, "homolog-db").protect, true);
+            assert.strictEqual(recorder.get(USER, "homolog-user").protect, true);
+        });
+
         it("adds its own database and user to the other stack's database cluster, which it only reads", async () => {
             const { recorder, database } = await build({
                 mode: "shared",

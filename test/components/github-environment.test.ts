@@ -32,6 +32,11 @@ describe("GitHubEnvironment", () => {
         assert.deepStrictEqual(recorder.all(POLICY), []);
     });
 
+    it("protects the environment, with its approvals, when asked; not by default", async () => {
+        assert.strictEqual((await build()).environment.protect, false);
+        assert.strictEqual((await build({ protect: true })).environment.protect, true);
+    });
+
     it("resolves reviewers by name to ids", async () => {
         const { recorder, environment } = await build({ reviewers: { users: ["alice"], teams: ["qa", "platform"] } });
         assert.deepStrictEqual(environment.inputs.reviewers, [{ users: [fakeId("alice")], teams: [fakeId("qa"), fakeId("platform")] }]);
