@@ -36,6 +36,7 @@ export const CLUSTER_DEFAULTS = {
     ha: false,
     autoUpgrade: false,
     maintenance: { day: "sunday", startTime: "04:00" },
+    systemPool: { size: "s-2vcpu-4gb", nodeCount: 1 },
     protect: false,
 } as const;
 
@@ -82,6 +83,10 @@ export class Cluster extends pulumi.ComponentResource {
     public readonly kubernetesCluster?: digitalocean.KubernetesCluster;
     /** The cluster's VPC id, when this stack created it. */
     public readonly vpcId?: pulumi.Output<string>;
+    /** The cluster's region, when this stack created it: its database's too. */
+    public readonly region?: string;
+    /** The worker node pool, when this stack created the cluster. */
+    public readonly nodePool?: digitalocean.KubernetesNodePool;
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:cluster:Cluster", name, {}, opts);
@@ -95,9 +100,11 @@ export class Cluster extends pulumi.ComponentResource {
                 { parent: this },
             );
             this.vpcId = vpc.id;
+            this.region = args.region;
             const pool = args.nodePool;
             invariant(this, name, "nodePool", rangeProblem("minNodes", pool.minNodes, "maxNodes", pool.maxNodes));
             const autoScale = pool.maxNodes > pool.minNodes;
+            const system = args.systemPool;
             this.kubernetesCluster = new digitalocean.KubernetesCluster(
                 `${name}-cluster`,
                 {
@@ -114,25 +121,42 @@ export class Cluster extends pulumi.ComponentResource {
                     vpcUuid: vpc.id,
                     // Deleting the cluster also deletes its load balancers and volumes: nothing is left billing.
                     destroyAllAssociatedResources: true,
+                    // The pool DOKS requires: its size is fixed for the cluster's life (a new size
+                    // replaces the cluster), so it stays small and the workers get a pool of their own.
                     nodePool: {
-                        name: pool.name ?? `${clusterName}-pool`,
-                        size: pool.size,
-                        autoScale,
-                        minNodes: autoScale ? pool.minNodes : undefined,
-                        maxNodes: autoScale ? pool.maxNodes : undefined,
-                        nodeCount: autoScale ? undefined : pool.minNodes,
-                        labels: pool.labels,
+                        name: system?.name ?? `${clusterName}-pool`,
+                        size: system?.size ?? d.systemPool.size,
+                        autoScale: false,
+                        nodeCount: system?.nodeCount ?? d.systemPool.nodeCount,
                     },
+                    tags: args.tags,
+                },
+                { parent: this, protect: args.protect ?? d.protect },
+            );
+            const cluster = this.kubernetesCluster;
+            this.nodePool = new digitalocean.KubernetesNodePool(
+                `${name}-workers`,
+                {
+                    clusterId: cluster.id,
+                    // The size in the name: a new size creates a new pool (names are unique in a
+                    // cluster) before the old one drains, instead of deleting the workers first.
+                    name: `${pool.name ?? `${clusterName}-workers`}-${pool.size}`,
+                    size: pool.size,
+                    autoScale,
+                    minNodes: autoScale ? pool.minNodes : undefined,
+                    maxNodes: autoScale ? pool.maxNodes : undefined,
+                    nodeCount: autoScale ? undefined : pool.minNodes,
+                    labels: pool.labels,
                     tags: args.tags,
                 },
                 {
                     parent: this,
-                    protect: args.protect ?? d.protect,
+                    // Deleting the cluster deletes its pools; nothing waits on this one.
+                    deletedWith: cluster,
                     // The autoscaler owns the node count; reading it back must not produce a diff.
-                    ignoreChanges: autoScale ? ["nodePool.nodeCount", "nodePool.actualNodeCount"] : [],
+                    ignoreChanges: autoScale ? ["nodeCount", "actualNodeCount"] : [],
                 },
             );
-            const cluster = this.kubernetesCluster;
             this.kubeconfig = tokenKubeconfig({
                 clusterName: cluster.name,
                 endpoint: cluster.endpoint,
@@ -182,6 +206,8 @@ export class Cluster extends pulumi.ComponentResource {
             clusterIdentifier: this.clusterIdentifier,
             kubernetesCluster: this.kubernetesCluster,
             vpcId: this.vpcId,
+            region: this.region,
+            nodePool: this.nodePool,
         });
     }
 }

@@ -10,6 +10,8 @@ export interface DatabaseClusterLink {
     /** Default: the region's default VPC. */
     vpcId?: pulumi.Input<string>;
     clusterIdentifier: pulumi.Input<string>;
+    /** The Kubernetes cluster's region, where its database belongs. Default: none (then `region` is required). */
+    region?: string;
 }
 
 /**
@@ -21,6 +23,7 @@ export type DigitalOceanDatabaseArgs = Mode<"digitalocean"> & {
     /** `protect` the database cluster, the database and its user. Default: false. */
     protect?: boolean;
 };
+// `region` defaults to the Kubernetes cluster's (`cluster.region`); one of them must be known.
 
 /** The other modes take the cluster too, unused, so every mode is wired the same way. */
 type AnyCluster = { cluster?: DatabaseClusterLink };
@@ -48,6 +51,7 @@ export const DATABASE_DEFAULTS = {
     user: "app",
     pool: { mode: "transaction" },
     secretName: "db-credentials",
+    retainOnDelete: false,
     protect: false,
 } as const;
 
@@ -108,10 +112,16 @@ export class Database extends pulumi.ComponentResource {
                 fix: `run \`pulumi up -s ${args.stack}\` first; only a stack with database.mode digitalocean has a database cluster to share (use database.mode external otherwise)`,
             });
             const cluster = digitalocean.DatabaseCluster.get(`${name}-cluster`, clusterId, undefined, { parent: this });
-            ({ directUrl: this.directUrl } = this.addDatabase(name, cluster, args.databaseName, args.user, args.protect ?? d.protect));
+            ({ directUrl: this.directUrl } = this.addDatabase(name, cluster, args.databaseName, args.user, {
+                protect: args.protect ?? d.protect,
+            }));
             this.connectionUrl = this.directUrl;
         } else {
-            const protect = args.protect ?? d.protect;
+            const region = args.region ?? args.cluster.region;
+            if (region === undefined) throw new pulumi.ResourceError(`${name}: region: is required when the cluster's is unknown`, this);
+            // What keeps the data when a change replaces the cluster or the database: protect refuses
+            // the replacement; retainOnDelete lets it happen and leaves the old ones, data and all.
+            const keep = { protect: args.protect ?? d.protect, retainOnDelete: args.retainOnDelete ?? d.retainOnDelete };
             this.databaseCluster = new digitalocean.DatabaseCluster(
                 `${name}-cluster`,
                 {
@@ -120,11 +130,12 @@ export class Database extends pulumi.ComponentResource {
                     version: args.version ?? d.version,
                     size: args.size ?? d.size,
                     nodeCount: args.nodeCount ?? d.nodeCount,
-                    region: args.region,
+                    // The cluster's region: its VPC, the only private network the pods reach, is there.
+                    region,
                     privateNetworkUuid: args.cluster.vpcId,
                     tags: args.tags,
                 },
-                { parent: this, protect },
+                { parent: this, ...keep },
             );
             const cluster = this.databaseCluster;
             this.databaseClusterId = cluster.id;
@@ -133,14 +144,15 @@ export class Database extends pulumi.ComponentResource {
                 `${name}-firewall`,
                 // Only the Kubernetes cluster's nodes may connect; the port is never public.
                 { clusterId: cluster.id, rules: [{ type: "k8s", value: args.cluster.clusterIdentifier }] },
-                { parent: this },
+                // A retained cluster keeps its firewall: with no rules it would admit every address.
+                { parent: this, retainOnDelete: keep.retainOnDelete },
             );
             const { database, user, directUrl } = this.addDatabase(
                 name,
                 cluster,
                 args.databaseName ?? d.databaseName,
                 args.user ?? d.user,
-                protect,
+                keep,
             );
             this.directUrl = directUrl;
             if (args.pool) {
@@ -186,15 +198,15 @@ export class Database extends pulumi.ComponentResource {
         cluster: { id: pulumi.Output<string>; privateHost: pulumi.Output<string>; port: pulumi.Output<number> },
         databaseName: string,
         userName: string,
-        protect: boolean,
+        keep: { protect: boolean; retainOnDelete?: boolean },
     ) {
         const database = new digitalocean.DatabaseDb(
             `${name}-db`,
             { clusterId: cluster.id, name: databaseName },
-            { parent: this, protect },
+            { parent: this, ...keep },
         );
-        // The user is protected too: deleting it cuts every pod off the database.
-        const user = new digitalocean.DatabaseUser(`${name}-user`, { clusterId: cluster.id, name: userName }, { parent: this, protect });
+        // The user is kept too: deleting it cuts every pod off the database.
+        const user = new digitalocean.DatabaseUser(`${name}-user`, { clusterId: cluster.id, name: userName }, { parent: this, ...keep });
         const directUrl = postgresUrl({
             user: user.name,
             password: user.password,

@@ -159,6 +159,11 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
     }
     // A managed database joins the VPC of the DOKS cluster this stack creates and admits only that
     // cluster; a cluster of another stack's has no VPC here.
+    if (database?.mode === "digitalocean" && cluster?.mode === "digitalocean" && database.region && database.region !== cluster.region) {
+        problems.push(
+            `${raw.stack}: database.region: must be the cluster's region (${describe(cluster.region)}), the one region its private network reaches; received ${describe(database.region)} (leave it out: it defaults to the cluster's)`,
+        );
+    }
     if (database?.mode === "digitalocean" && cluster?.mode !== "digitalocean") {
         problems.push(
             `${raw.stack}: database.mode: "digitalocean" joins the VPC of the DOKS cluster this stack creates and admits only that cluster through its firewall, so it needs cluster.mode "digitalocean"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")} (use database.mode "shared" with the stack that owns the cluster, or "external" with esteira:databaseUrl)`,

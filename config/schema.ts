@@ -258,13 +258,28 @@ const nodePoolSchema = z
         maxNodes: int(1).meta(doc("most nodes; above `minNodes` the pool autoscales")),
         name: nonEmpty()
             .optional()
-            .meta(doc("node pool name", text("<cluster name>-pool"))),
+            .meta(
+                doc(
+                    "node pool name; the size is appended, so a new size brings a new pool up before the old one drains",
+                    text("<cluster name>-workers"),
+                ),
+            ),
         labels: z.record(z.string(), z.string()).optional().meta(doc("Kubernetes labels of the nodes")),
     })
     .superRefine((pool, ctx) => {
         const message = rangeProblem("minNodes", pool.minNodes, "maxNodes", pool.maxNodes);
         if (message) ctx.addIssue({ code: "custom", message });
     });
+
+const systemPoolSchema = z.strictObject({
+    size: sizeSlug("s-2vcpu-4gb", "doctl kubernetes options sizes")
+        .optional()
+        .meta(doc("Droplet size slug; fixed for the cluster's life: a new size replaces the cluster", cd.systemPool.size)),
+    nodeCount: int(1).optional().meta(doc("nodes", cd.systemPool.nodeCount)),
+    name: nonEmpty()
+        .optional()
+        .meta(doc("node pool name", text("<cluster name>-pool"))),
+});
 
 const digitalOceanCluster = z.strictObject({
     mode: z.literal("digitalocean").meta(doc("this stack creates a VPC and a DOKS cluster in it")),
@@ -308,7 +323,18 @@ const digitalOceanCluster = z.strictObject({
         })
         .optional()
         .meta(doc("IP range of the VPC, e.g. `10.10.0.0/16`", text("chosen by DigitalOcean"))),
-    nodePool: nodePoolSchema.meta(doc("the node pool; the autoscaled node count never shows up as a diff")),
+    nodePool: nodePoolSchema.meta(
+        doc(
+            "the workers: a node pool of its own, so a new size replaces the pool, never the cluster; the autoscaled node count never shows up as a diff",
+        ),
+    ),
+    systemPool: systemPoolSchema
+        .optional()
+        .meta(
+            doc(
+                "the cluster's own node pool, which DOKS requires and whose size cannot change without replacing the cluster: keep it small",
+            ),
+        ),
     tags: z.array(z.string()).optional().meta(doc("DigitalOcean tags")),
 });
 
@@ -349,16 +375,18 @@ const secretName = dns1123Label("secretName")
 
 const digitalOceanDatabase = z.strictObject({
     mode: z.literal("digitalocean").meta(doc("a managed PostgreSQL cluster in the Kubernetes cluster's VPC, reachable only from it")),
-    region: z
-        .string({
-            error: (issue) =>
-                issue.input === undefined ? "is required in digitalocean mode (e.g. nyc1, the cluster's region)" : undefined,
-        })
-        .min(1)
-        .regex(/^[a-z]{3}[0-9]$/, {
-            error: "region must be a DigitalOcean region slug such as nyc1, ams3 or sgp1 (`doctl compute region list`)",
-        })
-        .meta(doc("region slug; use the cluster's")),
+    region: regionSlug()
+        .optional()
+        .meta(doc("region slug; only the cluster's, the one region its private network reaches", text("the cluster's region"))),
+    retainOnDelete: z
+        .boolean()
+        .optional()
+        .meta(
+            doc(
+                "a replaced or destroyed database cluster, with its database, user and firewall, is left in DigitalOcean, data and all, instead of deleted (delete it by hand when done)",
+                dd.retainOnDelete,
+            ),
+        ),
     name: dns1123Label("name")
         .optional()
         .meta(doc("database cluster name", text("<project>-<environment>-db"))),

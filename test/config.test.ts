@@ -397,10 +397,17 @@ describe("config", () => {
             ]);
         });
 
-        it("database.region is required in digitalocean mode", () => {
+        it("database.region is the cluster's: it defaults to it, and no other is accepted", () => {
+            const config = parseConfig(raw({ ...valid(), cluster: doCluster(), database: { mode: "digitalocean" } }, doToken()));
+            assert.ok(
+                config.database?.mode === "digitalocean" && config.database.region === undefined,
+                "the component takes the cluster's",
+            );
             assertProblems(
-                { ...valid(), cluster: doCluster(), database: { mode: "digitalocean" } },
-                ["homolog: database.region: is required in digitalocean mode (e.g. nyc1, the cluster's region)"],
+                { ...valid(), cluster: doCluster(), database: { mode: "digitalocean", region: "sfo3" } },
+                [
+                    'homolog: database.region: must be the cluster\'s region ("nyc1"), the one region its private network reaches; received "sfo3" (leave it out: it defaults to the cluster\'s)',
+                ],
                 doToken(),
             );
         });

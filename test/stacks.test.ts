@@ -169,6 +169,11 @@ describe("stack files", () => {
                 for (const resource of recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
                     assert.strictEqual(resource.protect, false, `${resource.type} ${resource.name} is not protected`);
                 }
+                // And retains the database cluster exactly where the stack file says so.
+                const retain = (stackFileConfig(stack)["esteira:database"] as { retainOnDelete?: boolean } | undefined)?.retainOnDelete;
+                for (const resource of recorder.all(DB_CLUSTER)) {
+                    assert.strictEqual(resource.retainOnDelete, retain ?? false, `${resource.name} retainOnDelete`);
+                }
             });
 
             it("runs each service on the digest-pinned image it built or promoted, and exports it", async () => {
@@ -254,8 +259,9 @@ describe("stack files", () => {
             const doks = recorder.get(DOKS, "prod-cluster");
             assert.strictEqual(doks.protect, true);
             assert.strictEqual(doks.inputs.ha, true);
-            assert.strictEqual(doks.inputs.nodePool.autoScale, true);
-            assert.ok(doks.inputs.nodePool.minNodes >= 2);
+            const workers = recorder.get("digitalocean:index/kubernetesNodePool:KubernetesNodePool", "prod-workers");
+            assert.strictEqual(workers.inputs.autoScale, true);
+            assert.ok(workers.inputs.minNodes >= 2);
             const database = recorder.get(DB_CLUSTER, "prod-cluster");
             assert.strictEqual(database.protect, true);
             assert.ok(database.inputs.nodeCount >= 2, "prod keeps a standby database node");

@@ -6,6 +6,7 @@ import { Cluster, DigitalOceanClusterArgs } from "../../components/cluster";
 import { isSecretInput, isSecretOutput, OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
 
 const PROVIDER = "pulumi:providers:kubernetes";
+const NODE_POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool";
 
 async function build(args: ConstructorParameters<typeof Cluster>[1]) {
     const recorder = new Recorder();
@@ -130,22 +131,52 @@ describe("Cluster", () => {
             assert.strictEqual(doks.protect, true, "a protected environment's cluster carries protect");
         });
 
-        it("autoscales the node pool without pinning a node count, and ignores the count it reads back", async () => {
-            const { doks } = await buildDo();
-            assert.deepStrictEqual(doks.inputs.nodePool, {
-                name: "esteira-homolog-pool",
+        it("runs the workers in a node pool of their own, autoscaled without pinning a node count, ignoring the count it reads back", async () => {
+            const { recorder, doks } = await buildDo();
+            const workers = recorder.get(NODE_POOL, "homolog-workers");
+            assert.strictEqual(recorder.parentOf(workers)?.urn, recorder.get("esteira:cluster:Cluster", "homolog").urn);
+            assert.deepStrictEqual(workers.inputs, {
+                clusterId: "homolog-cluster-id",
+                name: "esteira-homolog-workers-s-2vcpu-4gb",
                 size: "s-2vcpu-4gb",
                 autoScale: true,
                 minNodes: 2,
                 maxNodes: 5,
             });
-            assert.ok(doks.ignoreChanges.includes("nodePool.nodeCount"), "the autoscaled node count must not cause a diff");
+            assert.deepStrictEqual(
+                workers.ignoreChanges,
+                ["nodeCount", "actualNodeCount"],
+                "the autoscaled node count must not cause a diff",
+            );
+            assert.strictEqual(workers.deletedWith, doks.urn, "deleting the cluster deletes its pools");
+            assert.strictEqual(workers.protect, false, "a new size replaces the pool");
         });
 
-        it("uses a fixed node count when minNodes equals maxNodes", async () => {
-            const { doks } = await buildDo({ nodePool: { size: "s-1vcpu-2gb", minNodes: 1, maxNodes: 1, name: "small" } });
-            assert.deepStrictEqual(doks.inputs.nodePool, { name: "small", size: "s-1vcpu-2gb", autoScale: false, nodeCount: 1 });
+        it("keeps the cluster's own pool small and fixed: one s-2vcpu-4gb node by default, or what systemPool says", async () => {
+            const { doks } = await buildDo();
+            assert.deepStrictEqual(doks.inputs.nodePool, {
+                name: "esteira-homolog-pool",
+                size: "s-2vcpu-4gb",
+                autoScale: false,
+                nodeCount: 1,
+            });
             assert.deepStrictEqual(doks.ignoreChanges, []);
+            const custom = await buildDo({ systemPool: { size: "s-4vcpu-8gb", nodeCount: 2, name: "system" } });
+            assert.deepStrictEqual(custom.doks.inputs.nodePool, { name: "system", size: "s-4vcpu-8gb", autoScale: false, nodeCount: 2 });
+        });
+
+        it("a new worker size is a new pool with another name, so it comes up before the old one drains", async () => {
+            const { recorder } = await buildDo({ nodePool: { size: "s-1vcpu-2gb", minNodes: 1, maxNodes: 1, name: "small" } });
+            const workers = recorder.get(NODE_POOL, "homolog-workers");
+            assert.deepStrictEqual(workers.inputs, {
+                clusterId: "homolog-cluster-id",
+                name: "small-s-1vcpu-2gb",
+                size: "s-1vcpu-2gb",
+                autoScale: false,
+                nodeCount: 1,
+            });
+            assert.deepStrictEqual(workers.ignoreChanges, []);
+            assert.strictEqual(workers.deleteBeforeReplace, false);
         });
 
         it("refuses a node pool whose minNodes exceeds maxNodes, as the config does", async () => {

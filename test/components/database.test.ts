@@ -114,6 +114,25 @@ describe("Database", () => {
             assert.strictEqual(cluster.inputs.name, "shop-db");
         });
 
+        it("lives in the Kubernetes cluster's region unless told, the one its private network reaches", async () => {
+            const { recorder } = await build({
+                region: undefined,
+                cluster: { clusterIdentifier: "doks-id", vpcId: "vpc-id", region: "ams3" },
+            });
+            assert.strictEqual(recorder.get(DB_CLUSTER, "homolog-cluster").inputs.region, "ams3");
+            await assert.rejects(build({ region: undefined, cluster: { clusterIdentifier: "doks-id" } }), {
+                message: "homolog: region: is required when the cluster's is unknown",
+            });
+        });
+
+        it("retainOnDelete leaves a replaced or destroyed database behind, data, user and firewall included; off by default", async () => {
+            const kept = [DB_CLUSTER, DB, USER, FIREWALL];
+            const { recorder } = await build({ retainOnDelete: true });
+            for (const type of kept) assert.strictEqual(recorder.all(type)[0].retainOnDelete, true, type);
+            const plain = await build({});
+            for (const type of kept) assert.strictEqual(plain.recorder.all(type)[0].retainOnDelete, false, type);
+        });
+
         it("exports the database cluster id for stacks that share it", async () => {
             const { database } = await build({});
             assert.strictEqual(await promiseOf(database.databaseClusterId), "homolog-cluster-id");
