@@ -10,6 +10,7 @@ import { Database } from "./components/database";
 import { EnvironmentNamespace } from "./components/environment-namespace";
 import { GitHubEnvironment } from "./components/github-environment";
 import { Image } from "./components/image";
+import { digestPinned, PinnedImage } from "./components/pinned-image";
 import { PromotedImage } from "./components/promoted-image";
 import { WebService } from "./components/web-service";
 import { deployedCommit, loadConfig } from "./config";
@@ -39,11 +40,12 @@ const environment = new EnvironmentNamespace(
     { ...named, ...inCluster },
 );
 
-/** The service's image: built and pushed, promoted from another stack, or taken as it is. */
+/** The service's image: built and pushed, promoted from another stack, or a reference pinned to its digest. */
 function imageOf(name: string, image: ServiceConfig["image"]): pulumi.Input<string> {
     if ("build" in image) return new Image(name, image.build).ref;
     if ("promoteFrom" in image) return new PromotedImage(name, { promoteFrom: image.promoteFrom, service: name }).ref;
-    return image.ref;
+    // Only a reference by tag is looked up, so other stacks never need the docker provider.
+    return digestPinned(image.ref) ? image.ref : new PinnedImage(name, { ref: image.ref, registry: config.registry }).ref;
 }
 
 const services = Object.entries(config.services).map(([name, svc]) => {

@@ -92,7 +92,7 @@ const imageFields = z
                     if (problem) ctx.addIssue({ code: "custom", message: `${problem}; received ${JSON.stringify(ref)}` });
                 })
                 .optional()
-                .meta(doc("an image reference to run as it is")),
+                .meta(doc("an image reference; one by tag runs on the digest the tag points at when deployed")),
             build: buildSchema.optional().meta(doc("build from a context and push to `<images.repository>/<service>`")),
             promoteFrom: stackName("promoteFrom must be a stack name or <organization>/<project>/<stack>")
                 .optional()

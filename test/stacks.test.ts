@@ -8,6 +8,7 @@ import {
     Evaluation,
     evaluated,
     evaluateStack,
+    fakeDigest,
     isSecretInput,
     isSecretOutput,
     OTHER_STACK_OUTPUTS,
@@ -209,6 +210,22 @@ describe("stack files", () => {
                     const url = container.env.find((e: any) => e.name === "DATABASE_URL");
                     assert.strictEqual(url.valueFrom.secretKeyRef.key, "DATABASE_DIRECT_URL");
                 }
+            });
+
+            it("needs the docker provider only for images given by tag: no docker provider, no docker lookup otherwise", () => {
+                const { recorder } = evaluation;
+                const services = stackFileConfig(stack)["esteira:services"] as Record<string, { image: any }>;
+                const byTag = Object.values(services).filter((svc) => {
+                    const ref = typeof svc.image === "string" ? svc.image : svc.image.ref;
+                    return ref !== undefined && !ref.includes("@sha256:");
+                });
+                const docker = recorder.resources.filter((r) => r.type === "pulumi:providers:docker");
+                assert.strictEqual(docker.length, byTag.length);
+                if (byTag.length === 0)
+                    assert.deepStrictEqual(
+                        recorder.calls.filter((c) => c.token.startsWith("docker:")),
+                        [],
+                    );
             });
 
             it("exports an endpoint per service", async () => {
@@ -428,6 +445,23 @@ describe("stack files", () => {
                 assert.match(err.problems[0], /^PR_42: environment: the stack name "PR_42" is not a DNS-1123 label/);
                 return true;
             });
+        });
+    });
+
+    describe("images given by tag", () => {
+        it("run on the digest the tag points at when deployed, the Deployment and its migration alike", async () => {
+            const services = structuredClone(stackFileConfig("homolog")["esteira:services"]) as Record<string, any>;
+            services.sample.image = "ghcr.io/esteira-dev/esteira/sample:1.4.2";
+            const { recorder, outputs } = await evaluateStack("homolog", { overrides: { "esteira:services": services } });
+            const pinned = `ghcr.io/esteira-dev/esteira/sample:1.4.2@${fakeDigest("ghcr.io/esteira-dev/esteira/sample:1.4.2")}`;
+            assert.strictEqual(recorder.get(DEPLOYMENT, "sample-deployment").inputs.spec.template.spec.containers[0].image, pinned);
+            assert.strictEqual(
+                recorder.get("kubernetes:batch/v1:Job", "sample-migrate").inputs.spec.template.spec.containers[0].image,
+                pinned,
+            );
+            assert.strictEqual(((await promiseOf(outputs.images)) as Record<string, string>).sample, pinned, "what prod promotes");
+            const provider = recorder.get("pulumi:providers:docker", "sample-registry");
+            assert.ok(isSecretInput(provider, "registryAuth"), "the registry token stays secret");
         });
     });
 

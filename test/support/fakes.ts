@@ -67,6 +67,9 @@ export function callResults(args: pulumi.runtime.MockCallArgs): Record<string, a
             return { ...args.inputs, id: String(fakeId(args.inputs.username)) };
         case "github:index/getTeam:getTeam":
             return { ...args.inputs, id: String(fakeId(args.inputs.slug)) };
+        // A tag points at a digest; derive a stable fake one from the reference.
+        case "docker:index/getRegistryImage:getRegistryImage":
+            return { ...args.inputs, sha256Digest: fakeDigest(args.inputs.name) };
         default:
             return args.inputs;
     }
