@@ -72,8 +72,8 @@ if (config.github) {
             ...config.github,
             kubeconfig: cluster.kubeconfig,
             registryPushToken: config.registry.pushToken,
+            stack: config.stack,
             variables: {
-                ESTEIRA_STACK: config.stack,
                 ESTEIRA_NAMESPACE: environment.namespaceName,
                 ...Object.fromEntries(services.map((s) => [`ESTEIRA_${s.name.toUpperCase().replace(/-/g, "_")}_URL`, s.endpoint])),
             },
