@@ -33,6 +33,8 @@ const environment = new EnvironmentNamespace(
     env,
     {
         namespace: config.namespace,
+        adoptNamespace: config.adoptNamespace,
+        namespaceExists: (name) => cluster.namespaceExists(name),
         environment: config.environment,
         registry: config.registry,
         secrets: database && { [database.secretName]: database.secretData },

@@ -87,6 +87,8 @@ export class Cluster extends pulumi.ComponentResource {
     public readonly region?: string;
     /** The worker node pool, when this stack created the cluster. */
     public readonly nodePool?: digitalocean.KubernetesNodePool;
+    /** How the provider reaches the cluster, once known (a cluster this deployment creates is not, in a preview). */
+    private access?: { kubeconfig?: string; kubeconfigPath?: string; context?: string };
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:cluster:Cluster", name, {}, opts);
@@ -183,12 +185,18 @@ export class Cluster extends pulumi.ComponentResource {
             this.clusterIdentifier = pulumi.output(identifier);
         }
 
+        const kubeconfigPath = args.mode === "kubeconfig" && args.kubeconfigPath ? expandHome(args.kubeconfigPath) : undefined;
+        const context = args.mode === "kubeconfig" ? args.context : undefined;
+        // Kept for namespaceExists(); set only once the kubeconfig is known.
+        pulumi.output(this.kubeconfig).apply((kubeconfig) => {
+            this.access = { kubeconfig: kubeconfigPath ? undefined : kubeconfig, kubeconfigPath, context };
+        });
+
         this.provider = new k8s.Provider(
             `${name}-provider`,
             {
-                kubeconfig:
-                    this.kubeconfig ?? (args.mode === "kubeconfig" && args.kubeconfigPath ? expandHome(args.kubeconfigPath) : undefined),
-                context: args.mode === "kubeconfig" ? args.context : undefined,
+                kubeconfig: this.kubeconfig ?? kubeconfigPath,
+                context,
                 // A new kubeconfig (rotated token, moved file) must not replace every Kubernetes object.
                 clusterIdentifier: this.clusterIdentifier,
                 // A cluster another stack owns can be gone before this stack is destroyed (homolog torn
@@ -209,5 +217,28 @@ export class Cluster extends pulumi.ComponentResource {
             region: this.region,
             nodePool: this.nodePool,
         });
+    }
+
+    /**
+     * Whether a namespace exists in the cluster, asked with the provider's own credentials; undefined
+     * when that cannot be known: the credentials are not (a cluster this deployment creates, in a
+     * preview) or the cluster does not answer (the provider then reports it).
+     */
+    public async namespaceExists(name: string): Promise<boolean | undefined> {
+        const access = this.access;
+        if (!access) return undefined;
+        // Loaded only when a namespace is about to be created, so evaluations never pay for it.
+        const { CoreV1Api, KubeConfig } = await import("@kubernetes/client-node");
+        const config = new KubeConfig();
+        if (access.kubeconfig !== undefined) config.loadFromString(access.kubeconfig);
+        else if (access.kubeconfigPath !== undefined) config.loadFromFile(access.kubeconfigPath);
+        else config.loadFromDefault();
+        if (access.context !== undefined) config.setCurrentContext(access.context);
+        try {
+            await config.makeApiClient(CoreV1Api).readNamespace({ name });
+            return true;
+        } catch (err) {
+            return (err as { code?: number }).code === 404 ? false : undefined;
+        }
     }
 }

@@ -6,6 +6,7 @@ import type { RegistrySettings } from "../config/schema";
 /** Defaults of {@link EnvironmentNamespaceArgs}, applied once in the component. */
 export const ENVIRONMENT_NAMESPACE_DEFAULTS = {
     pullSecretName: "registry-credentials",
+    adoptNamespace: false,
 } as const;
 
 export interface EnvironmentNamespaceArgs {
@@ -25,6 +26,23 @@ export interface EnvironmentNamespaceArgs {
      * `DATABASE_URL`); values are stored as secrets. Default: none.
      */
     secrets?: Record<string, Record<string, pulumi.Input<string>>>;
+    /**
+     * The namespace exists already and the stack uses it: it is never deleted by this stack
+     * (retainOnDelete), only what the stack creates in it is. Default: false.
+     */
+    adoptNamespace?: boolean;
+    /**
+     * Whether a namespace exists in the cluster (undefined when that cannot be known). Given, and
+     * unless `adoptNamespace`, a namespace that exists already is refused before the stack creates
+     * it: creating it would take it over, and the stack would later delete it with everything in it.
+     * Default: none (no check).
+     */
+    namespaceExists?: (name: string) => Promise<boolean | undefined>;
+}
+
+/** What a stack that is about to create a namespace is told when it exists already. */
+export function existingNamespaceMessage(stack: string, namespace: string): string {
+    return `${stack}: namespace: ${JSON.stringify(namespace)} exists already and this stack did not create it: creating it would take it over, and the stack would delete it, with everything in it, when it goes; name a namespace of the stack's own, or set esteira:adoptNamespace: true to use it without ever deleting it`;
 }
 
 /**
@@ -66,7 +84,31 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
             ...args.labels,
         };
 
-        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace, labels } }, childOpts);
+        const adopt = args.adoptNamespace ?? ENVIRONMENT_NAMESPACE_DEFAULTS.adoptNamespace;
+        const lookup = args.namespaceExists;
+        // Only when the namespace is about to be created (previews included): a namespace this
+        // stack created long ago is never looked up again.
+        const refuseExisting =
+            !adopt && lookup
+                ? new pulumi.ResourceHook(
+                      `${name}-namespace-is-new`,
+                      async ({ newInputs }) => {
+                          const namespaceName = newInputs?.metadata?.name as string;
+                          if (await lookup(namespaceName)) throw new Error(existingNamespaceMessage(pulumi.getStack(), namespaceName));
+                      },
+                      { onDryRun: true },
+                  )
+                : undefined;
+        const namespace = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            { metadata: { name: args.namespace, labels } },
+            {
+                ...childOpts,
+                hooks: refuseExisting && { beforeCreate: [refuseExisting] },
+                // A namespace the stack did not create outlives it.
+                retainOnDelete: adopt || undefined,
+            },
+        );
         this.namespaceName = namespace.metadata.name;
 
         const dockerConfigJson = pulumi.secret(

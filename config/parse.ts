@@ -37,6 +37,8 @@ export interface EsteiraConfig {
     readonly environment: string;
     /** Namespace the workloads run in. Default: `<project>-<environment>`. */
     readonly namespace: string;
+    /** The namespace exists already and the stack uses it without owning it. Default: false. */
+    readonly adoptNamespace?: boolean;
     readonly cluster: ClusterArgs;
     /** Absent when the stack has no database; its link to the cluster is wired in index.ts. */
     readonly database?: DistributiveOmit<DatabaseArgs, "cluster">;
@@ -71,6 +73,9 @@ export interface RawConfig {
     readonly pathExists?: (path: string) => boolean;
 }
 
+/** Namespaces every cluster has from the start: no stack ever creates them. */
+const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
 /** GitHub allows at most this many Actions variables per environment. */
 export const MAX_ENVIRONMENT_VARIABLES = 100;
 /** Actions variables besides one URL per service: ESTEIRA_STACK and ESTEIRA_NAMESPACE. */
@@ -95,6 +100,11 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
     }
     if (database?.mode === "external" && !secrets.databaseUrl) {
         missingSecret("databaseUrl", "when database.mode is external", "'postgresql://user:password@host:5432/db?sslmode=require'");
+    }
+    if (plain.namespace !== undefined && SYSTEM_NAMESPACES.includes(plain.namespace) && !plain.adoptNamespace) {
+        problems.push(
+            `${raw.stack}: namespace: ${describe(plain.namespace)} is one Kubernetes creates itself: this stack would take it over and delete it, with everything in it, when it goes; name a namespace of the stack's own, or set esteira:adoptNamespace: true to use it without ever deleting it`,
+        );
     }
     const here = { organization: raw.organization, project: raw.project };
     const self = fullStackName(raw.stack, here);
@@ -290,6 +300,7 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         project,
         environment,
         namespace,
+        adoptNamespace: plain.adoptNamespace,
         cluster:
             cluster.mode === "digitalocean"
                 ? { ...cluster, name: cluster.name ?? `${project}-${environment}`, apiToken: secret("digitaloceanToken"), protect }

@@ -573,6 +573,15 @@ export const stackSchema = z.strictObject({
     namespace: dns1123Label("namespace")
         .optional()
         .meta(doc("namespace the services run in", text("<project>-<environment>"))),
+    adoptNamespace: z
+        .boolean()
+        .optional()
+        .meta(
+            doc(
+                "`namespace` exists already and this stack uses it without creating it or ever deleting it; otherwise an existing namespace is refused",
+                ENVIRONMENT_NAMESPACE_DEFAULTS.adoptNamespace,
+            ),
+        ),
     cluster: clusterSchema.optional().meta(doc("the Kubernetes cluster", text("{mode: kubeconfig}"))),
     database: databaseSchema.optional().meta(doc("the environment's PostgreSQL", text("none"))),
     registry: registrySchema.meta(doc("the container registry the pull secret and the pushes authenticate to")),

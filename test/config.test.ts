@@ -765,6 +765,14 @@ describe("config", () => {
             );
         });
 
+        it("a namespace Kubernetes creates itself is refused unless the stack adopts it", () => {
+            assertProblems({ ...valid(), namespace: "kube-system" }, [
+                'homolog: namespace: "kube-system" is one Kubernetes creates itself: this stack would take it over and delete it, with everything in it, when it goes; name a namespace of the stack\'s own, or set esteira:adoptNamespace: true to use it without ever deleting it',
+            ]);
+            const config = parseConfig(raw({ ...valid(), namespace: "default", adoptNamespace: true }));
+            assert.strictEqual(config.adoptNamespace, true);
+        });
+
         it("GitHub: an owner, logins and team slugs alone, at most 100 variables", () => {
             assert.throws(
                 () => parseConfig({ ...raw({ ...valid(), github: { repository: "shop" } }), githubOwner: undefined }),

@@ -68,6 +68,13 @@ describe("stack files", () => {
                 assert.ok(isSecretInput(pullSecret, "stringData"), "the registry token stays secret");
             });
 
+            it("creates its namespace only if it does not exist yet, and deletes it with the stack", () => {
+                const namespace = evaluation.recorder.all(NAMESPACE)[0];
+                const adopt = stackFileConfig(stack)["esteira:adoptNamespace"] === true;
+                assert.deepStrictEqual(namespace.beforeCreate, adopt ? [] : [`${stack}-namespace-is-new`]);
+                assert.strictEqual(namespace.retainOnDelete, adopt);
+            });
+
             it("every Deployment pulls with the namespace's pull secret", () => {
                 const { recorder } = evaluation;
                 const pullSecret = recorder.all(SECRET).find((s) => s.inputs.type === "kubernetes.io/dockerconfigjson")!;

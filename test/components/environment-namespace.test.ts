@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { EnvironmentNamespace, secretChecksum } from "../../components/environment-namespace";
+import { EnvironmentNamespace, existingNamespaceMessage, secretChecksum } from "../../components/environment-namespace";
 import { isSecretInput, isSecretOutput, promiseOf, Recorder, FakeResource } from "../mocks";
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";
@@ -95,6 +95,57 @@ describe("EnvironmentNamespace", () => {
         );
         const other = await promiseOf(secretChecksum({ DATABASE_URL: "postgresql://u:p@db/other" }));
         assert.notStrictEqual(other, value, "other data, another checksum");
+    });
+
+    describe("a namespace that exists already", () => {
+        const creating = {
+            urn: "urn",
+            id: "",
+            name: "homolog-namespace",
+            type: NAMESPACE,
+            newInputs: { metadata: { name: "shop-homolog" } },
+        };
+
+        async function withLookup(exists: boolean | undefined, extra: { adoptNamespace?: boolean } = {}) {
+            const asked: string[] = [];
+            const built = await build({
+                ...extra,
+                namespaceExists: async (name) => {
+                    asked.push(name);
+                    return exists;
+                },
+            });
+            return { ...built, asked, namespace: built.recorder.get(NAMESPACE, "homolog-namespace") };
+        }
+
+        it("is looked up just before the stack would create it, previews included, and refused", async () => {
+            const { recorder, namespace, asked } = await withLookup(true);
+            assert.deepStrictEqual(namespace.beforeCreate, ["homolog-namespace-is-new"], "only a create runs the hook, never an update");
+            const hook = recorder.hooks.get("homolog-namespace-is-new")!;
+            assert.strictEqual(hook.opts?.onDryRun, true, "a preview refuses it too");
+            await assert.rejects(Promise.resolve(hook.callback(creating)), { message: existingNamespaceMessage("test", "shop-homolog") });
+            assert.deepStrictEqual(asked, ["shop-homolog"]);
+            assert.strictEqual(
+                existingNamespaceMessage("homolog", "team-x"),
+                'homolog: namespace: "team-x" exists already and this stack did not create it: creating it would take it over, and the stack would delete it, with everything in it, when it goes; name a namespace of the stack\'s own, or set esteira:adoptNamespace: true to use it without ever deleting it',
+            );
+            assert.strictEqual(namespace.retainOnDelete, false, "a namespace the stack creates goes with it");
+        });
+
+        it("is created when the lookup finds nothing, or cannot tell (the provider reports an unreachable cluster)", async () => {
+            for (const exists of [false, undefined]) {
+                const { recorder } = await withLookup(exists);
+                await recorder.hooks.get("homolog-namespace-is-new")!.callback(creating);
+            }
+        });
+
+        it("is used, and never deleted, when the stack says adoptNamespace", async () => {
+            const { recorder, namespace, asked } = await withLookup(true, { adoptNamespace: true });
+            assert.deepStrictEqual(namespace.beforeCreate, []);
+            assert.strictEqual(recorder.hooks.size, 0);
+            assert.strictEqual(namespace.retainOnDelete, true, "destroying the stack leaves the namespace");
+            assert.deepStrictEqual(asked, []);
+        });
     });
 
     it("passes deletedWith on to every object it creates", async () => {

@@ -3,6 +3,7 @@
  * and every read, so tests can assert on the resource graph the way a policy would.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as runtimeState from "@pulumi/pulumi/runtime/state";
 import { callResults, defaultState, ORGANIZATION, PROJECT, StateFaker } from "./fakes";
 
 const { specialSigKey, specialSecretSig } = pulumi.runtime;
@@ -26,6 +27,8 @@ export interface RecordedResource {
     ignoreChanges: string[];
     deleteBeforeReplace: boolean;
     customTimeouts?: { create: string; update: string };
+    /** Names of the hooks bound to run before the resource is created. */
+    beforeCreate: string[];
     /** Aliases as the SDK sends them (e.g. `{ name }` for a former name). */
     aliases: { name?: string }[];
 }
@@ -43,6 +46,8 @@ export class Recorder {
     readonly resources: RecordedResource[] = [];
     readonly reads: ReadResource[] = [];
     readonly calls: pulumi.runtime.MockCallArgs[] = [];
+    /** Resource hooks the program registered, by name, so a test can run one as the engine would. */
+    readonly hooks = new Map<string, pulumi.ResourceHook>();
 
     constructor(private readonly fakeState: StateFaker = defaultState) {}
 
@@ -60,6 +65,15 @@ export class Recorder {
     /** Installs the mocks and wraps the mock monitor so every registration request is recorded. */
     async install(stack: string, preview = false): Promise<void> {
         await pulumi.runtime.setMocks(this.mocks, PROJECT, stack, preview, ORGANIZATION);
+        // The engine calls resource hooks back through a server the program starts; the mocks have
+        // none, so hooks are kept here instead (and no port is opened).
+        store().callbacks = {
+            registerResourceHook: async (hook: pulumi.ResourceHook) => {
+                this.hooks.set(hook.name, hook);
+            },
+            awaitStackRegistrations: async () => undefined,
+            shutdown: () => undefined,
+        };
         const monitor = pulumi.runtime.getMonitor() as any;
         const register = monitor.registerResource.bind(monitor);
         monitor.registerResource = (req: any, callback: (err: any, res: any) => void) =>
@@ -117,6 +131,11 @@ export class Recorder {
     }
 }
 
+/** The SDK's run-time state, where the program's callback server lives (left out of its typings). */
+function store(): { callbacks?: unknown } {
+    return (runtimeState as unknown as { getStore(): { callbacks?: unknown } }).getStore();
+}
+
 function recorded(req: any, res: any): RecordedResource {
     const rawInputs = req.getObject()?.toJavaScript() ?? {};
     return {
@@ -136,6 +155,7 @@ function recorded(req: any, res: any): RecordedResource {
         ignoreChanges: req.getIgnorechangesList(),
         deleteBeforeReplace: req.getDeletebeforereplace(),
         customTimeouts: req.getCustomtimeouts()?.toObject(),
+        beforeCreate: req.getHooks()?.getBeforeCreateList() ?? [],
         // Only the fields an alias spec sets (the rest default to the resource's own).
         aliases: req
             .getAliasesList()
