@@ -1,7 +1,6 @@
 import * as assert from "assert";
 import { GitHubEnvironment, GitHubEnvironmentArgs } from "../../components/github-environment";
-import * as pulumi from "@pulumi/pulumi";
-import { fakeId, GITHUB_ENVIRONMENTS, isSecretInput, promiseOf, Recorder } from "../mocks";
+import { assertRunError, fakeId, GITHUB_ENVIRONMENTS, isSecretInput, promiseOf, Recorder } from "../mocks";
 
 const ENVIRONMENT = "github:index/repositoryEnvironment:RepositoryEnvironment";
 const POLICY = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy";
@@ -73,16 +72,10 @@ describe("GitHubEnvironment", () => {
         it("is refused, not taken over, when its ESTEIRA_STACK names another stack", async () => {
             GITHUB_ENVIRONMENTS.shop = { prod: { ESTEIRA_STACK: "prod", ESTEIRA_NAMESPACE: "esteira-prod" } };
             const { name } = await claim("pr-7");
-            await assert.rejects(name, (err: Error) => {
-                assert.ok(pulumi.RunError.isInstance(err), "a RunError: Pulumi prints no stack trace");
-                assert.ok(
-                    err.message.endsWith(
-                        'pr-7: github.environment: the GitHub environment "prod" belongs to stack "prod" (its ESTEIRA_STACK variable); name another environment, or leave github.environment out (it defaults to this stack\'s environment name)',
-                    ),
-                    err.message,
-                );
-                return true;
-            });
+            await assertRunError(
+                name,
+                'pr-7: github.environment: the GitHub environment "prod" belongs to stack "prod" (its ESTEIRA_STACK variable); name another environment, or leave github.environment out (it defaults to this stack\'s environment name)',
+            );
         });
     });
 

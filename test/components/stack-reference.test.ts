@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { readStack, stackOutput } from "../../components/stack-reference";
-import { OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
+import { assertRunError, OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
 
 describe("stack references", () => {
     afterEach(() => {
@@ -31,13 +31,9 @@ describe("stack references", () => {
     });
 
     it("a missing output fails with one line naming this stack, the config key, the other stack and the fix", async () => {
-        await assert.rejects(read({ clusterId: "lab" }, "databaseClusterId"), (err: Error) => {
-            assert.ok(pulumi.RunError.isInstance(err), "a RunError: Pulumi prints no stack trace");
-            assert.strictEqual(
-                err.message,
-                'pr-7: database.stack: stack "lab" exports no `databaseClusterId` output; run `pulumi up -s lab` first',
-            );
-            return true;
-        });
+        await assertRunError(
+            read({ clusterId: "lab" }, "databaseClusterId"),
+            'pr-7: database.stack: stack "lab" exports no `databaseClusterId` output; run `pulumi up -s lab` first',
+        );
     });
 });
