@@ -38,6 +38,8 @@ const environment = new EnvironmentNamespace(
         environment: config.environment,
         registry: config.registry,
         secrets: database && { [database.secretName]: database.secretData },
+        database: database?.destination,
+        egress: config.networkPolicy?.egress,
     },
     { ...named, ...inCluster },
 );

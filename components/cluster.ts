@@ -204,6 +204,10 @@ export class Cluster extends pulumi.ComponentResource {
                 // them from the state instead of failing the destroy. Only here: where this stack owns
                 // the cluster, an outage must never cost it the record of its objects.
                 deleteUnreachable: args.mode === "stack" ? true : undefined,
+                // Secrets keep their names (teams read `db-credentials` and the pull secret by
+                // name), so a new value must update them in place: replaced, a Secret is deleted
+                // first and takes every workload that reads it down with it (a token rotation).
+                enableSecretMutable: true,
             },
             { parent: this },
         );

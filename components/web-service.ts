@@ -5,7 +5,17 @@ import { invariant, replicasProblem } from "../config/rules";
 import { autoscaler } from "./parts/autoscaler";
 import { disruptionBudget } from "./parts/disruption-budget";
 import { migrationJob } from "./parts/migration-job";
-import { computeResources, envVars, hardenedContainer, hardenedPod, httpProbe, SecretKeyRef } from "./parts/pod-spec";
+import { ingressPolicy } from "./parts/network-policy";
+import {
+    computeResources,
+    envVars,
+    hardenedContainer,
+    hardenedPod,
+    httpProbe,
+    preStopSleep,
+    SecretKeyRef,
+    spreadAcrossNodes,
+} from "./parts/pod-spec";
 
 /** Defaults of {@link WebServiceArgs}, shaped like the stack file's service keys; applied once in the component. */
 export const WEB_SERVICE_DEFAULTS = {
@@ -14,6 +24,9 @@ export const WEB_SERVICE_DEFAULTS = {
     service: { type: "ClusterIP", port: 80 },
     revisionHistoryLimit: 5,
     rolloutTimeoutSeconds: 600,
+    // Endpoint removal reaches every node's kube-proxy (or load balancer) a moment after a pod is
+    // told to stop; until then it still gets new connections, which must not be refused.
+    shutdownDelaySeconds: 5,
     runAsUser: 10001,
     autoscaling: { cpuUtilizationPercent: 70 },
     probes: {
@@ -22,8 +35,13 @@ export const WEB_SERVICE_DEFAULTS = {
         // Holds off liveness for up to periodSeconds × failureThreshold (150 s); its path is the liveness path.
         startup: { initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 30 },
     },
-    resources: { requests: { cpuMillicores: 100, memoryMiB: 128 }, limits: { cpuMillicores: 500, memoryMiB: 256 } },
+    // Ephemeral storage: the kubelet caps container logs at 5 × 10 MiB; the rest is room for /tmp.
+    resources: {
+        requests: { cpuMillicores: 100, memoryMiB: 128, ephemeralStorageMiB: 64 },
+        limits: { cpuMillicores: 500, memoryMiB: 256, ephemeralStorageMiB: 512 },
+    },
     metrics: { path: "/metrics" },
+    metricsNamespace: "monitoring",
     migrate: { timeoutSeconds: 600, backoffLimit: 1 },
 } as const;
 
@@ -50,6 +68,8 @@ export type WebServiceArgs = Omit<ServiceSettings, "image" | "env" | "secretEnv"
     imagePullSecrets?: pulumi.Input<string>[];
     /** UID/GID the container runs as (the image must not need root). Default: 10001. */
     runAsUser?: number;
+    /** Namespace of the Prometheus that may reach the metrics port (when `metrics` is set). Default: `monitoring`. */
+    metricsNamespace?: pulumi.Input<string>;
     /**
      * The Secret holding `DATABASE_URL` and `DATABASE_DIRECT_URL`; unless `database` is false, pods
      * read `DATABASE_URL` from it and the migration the direct one. Default: none.
@@ -64,18 +84,21 @@ export type WebServiceArgs = Omit<ServiceSettings, "image" | "env" | "secretEnv"
 };
 
 /**
- * One HTTP service: a hardened Deployment with probes and its Service; a migration Job, a
- * HorizontalPodAutoscaler and a PodDisruptionBudget when its settings call for them.
+ * One HTTP service: a hardened Deployment with probes, its Service and the NetworkPolicy admitting
+ * traffic to its port; a migration Job, a HorizontalPodAutoscaler and a PodDisruptionBudget when
+ * its settings call for them.
  */
 export class WebService extends pulumi.ComponentResource {
     public readonly deployment: k8s.apps.v1.Deployment;
     public readonly service: k8s.core.v1.Service;
     /** Present when autoscaling is configured. */
     public readonly autoscaler?: k8s.autoscaling.v2.HorizontalPodAutoscaler;
-    /** Present when the minimum replica count is above 1. */
+    /** Present when the service can run more than one replica (fixed, or the autoscaler's maximum). */
     public readonly disruptionBudget?: k8s.policy.v1.PodDisruptionBudget;
     /** Present when a migration is configured; the Deployment waits on it. */
     public readonly migration?: k8s.batch.v1.Job;
+    /** What the pods admit: their port, and the metrics port from the scraper's namespace; nothing else, migrations included. */
+    public readonly networkPolicy: k8s.networking.v1.NetworkPolicy;
     /** Where the service answers: the load balancer address, or the in-cluster DNS name. */
     public readonly endpoint: pulumi.Output<string>;
 
@@ -91,7 +114,8 @@ export class WebService extends pulumi.ComponentResource {
         const servicePort = args.service?.port ?? d.service.port;
         const serviceType = args.service?.type ?? d.service.type;
         const rolloutTimeout = `${args.rolloutTimeoutSeconds ?? d.rolloutTimeoutSeconds}s`;
-        const minReplicas = args.autoscaling?.minReplicas ?? args.replicas ?? d.replicas;
+        // A service that can run more than one replica is spread across nodes and gets a disruption budget.
+        const maxReplicas = args.autoscaling?.maxReplicas ?? args.replicas ?? d.replicas;
 
         // The selector is immutable, so it holds only labels that never change for this service.
         const selector = { "app.kubernetes.io/name": serviceName, "app.kubernetes.io/instance": serviceName };
@@ -103,13 +127,14 @@ export class WebService extends pulumi.ComponentResource {
         };
         const metadata = { name: serviceName, namespace: args.namespace, labels };
 
-        const pod = { runAsUser: args.runAsUser ?? d.runAsUser, imagePullSecrets: args.imagePullSecrets };
-        const resources = computeResources(
-            this,
-            name,
-            { ...d.resources.requests, ...args.resources?.requests },
-            { ...d.resources.limits, ...args.resources?.limits },
-        );
+        const limits = { ...d.resources.limits, ...args.resources?.limits };
+        const resources = computeResources(this, name, { ...d.resources.requests, ...args.resources?.requests }, limits);
+        // /tmp may take what the container's own ephemeral-storage limit allows, and no more.
+        const pod = {
+            runAsUser: args.runAsUser ?? d.runAsUser,
+            imagePullSecrets: args.imagePullSecrets,
+            tmpSizeMiB: limits.ephemeralStorageMiB,
+        };
         // Pods connect through the pool; migrations bypass it, since their advisory lock needs a session.
         const readsDatabase = args.databaseSecretName !== undefined && (args.database ?? true);
         const database = (key: string): Record<string, SecretKeyRef> =>
@@ -148,8 +173,6 @@ export class WebService extends pulumi.ComponentResource {
         const container = hardenedContainer({
             name: serviceName,
             image: args.image,
-            // Digest-pinned or immutable tags make pulling on every start unnecessary and stale `:latest` impossible.
-            imagePullPolicy: "IfNotPresent",
             ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
             env: envVars(env, { ...database("DATABASE_URL"), ...args.secretEnv }),
             readinessProbe: httpProbe(probes?.readiness, d.probes.readiness, port),
@@ -158,11 +181,13 @@ export class WebService extends pulumi.ComponentResource {
                 ? httpProbe(probes.startup, { ...d.probes.startup, path: probes.liveness?.path ?? d.probes.liveness.path }, port)
                 : undefined,
             resources,
+            lifecycle: preStopSleep(args.shutdownDelaySeconds ?? d.shutdownDelaySeconds),
         });
+        const metricsPort = args.metrics && (args.metrics.port ?? port);
         const metrics = args.metrics && {
             "prometheus.io/scrape": "true",
             "prometheus.io/path": args.metrics.path ?? d.metrics.path,
-            "prometheus.io/port": String(args.metrics.port ?? port),
+            "prometheus.io/port": String(metricsPort),
         };
         const podAnnotations = metrics || checksums ? { ...metrics, ...checksums } : undefined;
 
@@ -178,7 +203,13 @@ export class WebService extends pulumi.ComponentResource {
                     selector: { matchLabels: selector },
                     // maxUnavailable 0: a rollout whose new pods never become ready leaves the old ones serving.
                     strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-                    template: { metadata: { labels, annotations: podAnnotations }, spec: hardenedPod(pod, { containers: [container] }) },
+                    template: {
+                        metadata: { labels, annotations: podAnnotations },
+                        spec: hardenedPod(pod, {
+                            containers: [container],
+                            affinity: maxReplicas > 1 ? spreadAcrossNodes(selector) : undefined,
+                        }),
+                    },
                 },
             },
             {
@@ -200,6 +231,19 @@ export class WebService extends pulumi.ComponentResource {
             childOpts,
         );
 
+        // Migration pods carry their own name label, so this selects none of them: nothing reaches a migration.
+        this.networkPolicy = ingressPolicy(
+            `${name}-network-policy`,
+            {
+                metadata: { ...metadata, name: `${serviceName}-ingress` },
+                selector,
+                port,
+                public: serviceType !== "ClusterIP",
+                metrics:
+                    metricsPort === undefined ? undefined : { port: metricsPort, namespace: args.metricsNamespace ?? d.metricsNamespace },
+            },
+            childOpts,
+        );
         if (args.autoscaling) {
             const scaling = args.autoscaling;
             this.autoscaler = autoscaler(
@@ -214,7 +258,7 @@ export class WebService extends pulumi.ComponentResource {
                 childOpts,
             );
         }
-        if (minReplicas > 1) this.disruptionBudget = disruptionBudget(this, `${name}-pdb`, { metadata, selector, minReplicas }, childOpts);
+        if (maxReplicas > 1) this.disruptionBudget = disruptionBudget(this, `${name}-pdb`, { metadata, selector, maxReplicas }, childOpts);
 
         this.endpoint =
             serviceType === "LoadBalancer"
@@ -231,6 +275,7 @@ export class WebService extends pulumi.ComponentResource {
             autoscaler: this.autoscaler,
             disruptionBudget: this.disruptionBudget,
             migration: this.migration,
+            networkPolicy: this.networkPolicy,
             endpoint: this.endpoint,
         });
     }

@@ -12,10 +12,10 @@ import { DATABASE_DEFAULTS, type DatabaseArgs } from "../components/database";
 import type { GitHubEnvironmentArgs } from "../components/github-environment";
 import type { ImageArgs } from "../components/image";
 import type { WebServiceArgs } from "../components/web-service";
-import { CONFIG_NAMESPACE, ConfigError, describe, formatIssue } from "./errors";
 import * as path from "path";
+import { CONFIG_NAMESPACE, ConfigError, describe, formatIssue } from "./errors";
 import { dns1123Label, fullStackName, imageHost, registryHost } from "./rules";
-import { ImageSource, RegistrySettings, SECRET_KEYS, SecretName, stackSchema, StackSettings } from "./schema";
+import { ImageSource, NetworkPolicySettings, RegistrySettings, SECRET_KEYS, SecretName, stackSchema, StackSettings } from "./schema";
 
 type Secret = pulumi.Output<string>;
 
@@ -45,6 +45,8 @@ export interface EsteiraConfig {
     readonly registry: Registry;
     /** The stack's GitHub environment; absent where the repository is not managed (local stacks). */
     readonly github?: Omit<GitHubEnvironmentArgs, "kubeconfig" | "registryPushToken" | "variables">;
+    /** The further egress every pod may have; the scraper's namespace is handed to each service. */
+    readonly networkPolicy?: NetworkPolicySettings;
     readonly services: Readonly<Record<string, ServiceConfig>>;
 }
 
@@ -321,10 +323,17 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
                     },
         registry,
         github: plain.github && { ...plain.github, environment: plain.github.environment ?? environment, protect },
+        networkPolicy: plain.networkPolicy,
         services: Object.fromEntries(
             Object.entries(plain.services).map(([name, svc]) => [
                 name,
-                { ...svc, environment, partOf: project, image: imageOf(name, svc.image) },
+                {
+                    ...svc,
+                    environment,
+                    partOf: project,
+                    metricsNamespace: plain.networkPolicy?.metricsNamespace,
+                    image: imageOf(name, svc.image),
+                },
             ]),
         ),
     };

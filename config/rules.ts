@@ -101,14 +101,14 @@ export function replicasProblem(replicas: number | undefined, autoscaling: unkno
         : undefined;
 }
 
-type Compute = { cpuMillicores?: number; memoryMiB?: number };
+type Compute = { cpuMillicores?: number; memoryMiB?: number; ephemeralStorageMiB?: number };
 
 /**
  * One message per quantity whose request exceeds its limit: the limit set, or when `defaults` are
  * given and no limit is set, the default limit the component applies.
  */
 export function requestProblems(requests: Compute | undefined, limits: Compute | undefined, defaults?: Required<Compute>): string[] {
-    return (["cpuMillicores", "memoryMiB"] as const).flatMap((field) => {
+    return (["cpuMillicores", "memoryMiB", "ephemeralStorageMiB"] as const).flatMap((field) => {
         const request = requests?.[field];
         const limit = limits?.[field];
         if (request !== undefined && limit !== undefined && request > limit) {

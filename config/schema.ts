@@ -45,6 +45,9 @@ function doc(description: string, dflt?: unknown) {
 
 const ws = WEB_SERVICE_DEFAULTS;
 
+/** An IPv4 range, e.g. `10.10.0.0/16`. */
+const cidr = (what: string) => z.cidrv4({ error: `${what} must be an IPv4 range such as 10.10.0.0/16` });
+
 // ---- services ------------------------------------------------------------------------------
 
 const probe = (
@@ -64,10 +67,13 @@ const probe = (
         failureThreshold: int(1).optional().meta(doc("failures in a row that count", defaults.failureThreshold)),
     });
 
-const compute = (defaults: { cpuMillicores: number; memoryMiB: number }) =>
+const compute = (defaults: { cpuMillicores: number; memoryMiB: number; ephemeralStorageMiB: number }) =>
     z.strictObject({
         cpuMillicores: int(1).optional().meta(doc("CPU in millicores", defaults.cpuMillicores)),
         memoryMiB: int(1).optional().meta(doc("memory in MiB", defaults.memoryMiB)),
+        ephemeralStorageMiB: int(1)
+            .optional()
+            .meta(doc("local disk in MiB: container logs, writable layer and the /tmp emptyDir", defaults.ephemeralStorageMiB)),
     });
 
 /** How a service's image is built: paths are relative to the project. */
@@ -217,6 +223,14 @@ export const serviceSchema = z
             .optional()
             .meta(doc("ReplicaSets kept for `kubectl rollout undo`", ws.revisionHistoryLimit)),
         rolloutTimeoutSeconds: int(1).optional().meta(doc("how long `pulumi up` waits for the rollout", ws.rolloutTimeoutSeconds)),
+        shutdownDelaySeconds: int(0, 120)
+            .optional()
+            .meta(
+                doc(
+                    "a stopping pod keeps serving this long (a `preStop` sleep) while every node stops routing to it; 0 turns it off",
+                    ws.shutdownDelaySeconds,
+                ),
+            ),
         database: z
             .boolean()
             .optional()
@@ -413,6 +427,7 @@ const digitalOceanDatabase = z.strictObject({
 const externalDatabase = z.strictObject({
     mode: z.literal("external").meta(doc("a database this stack does not manage; its URL is the secret esteira:databaseUrl")),
     secretName,
+    cidr: cidr("cidr").optional().meta(doc("address range the database is in; pods may connect to its URL's port only there", dd.cidr)),
 });
 
 const sharedDatabase = z.strictObject({
@@ -556,6 +571,26 @@ export const githubSchema = z
     });
 export type GitHubSettings = z.infer<typeof githubSchema>;
 
+// ---- network policy ------------------------------------------------------------------------
+
+export const networkPolicySchema = z.strictObject({
+    metricsNamespace: dns1123Label("metricsNamespace")
+        .optional()
+        .meta(
+            doc("namespace of the Prometheus that scrapes services with `metrics`; it may reach their metrics port", ws.metricsNamespace),
+        ),
+    egress: z
+        .array(
+            z.strictObject({
+                cidr: cidr("cidr").meta(doc("IPv4 range, e.g. `203.0.113.0/24`; `0.0.0.0/0` is any address")),
+                ports: z.array(portNumber).min(1, { error: "ports must list at least one port" }).meta(doc("TCP ports")),
+            }),
+        )
+        .optional()
+        .meta(doc("further destinations every pod may reach (an API, a collector), beyond DNS and the database", text("none"))),
+});
+export type NetworkPolicySettings = z.infer<typeof networkPolicySchema>;
+
 // ---- the stack -----------------------------------------------------------------------------
 
 /** The plain (non-secret) keys under `esteira:`, as the stack file holds them. */
@@ -587,6 +622,9 @@ export const stackSchema = z.strictObject({
     registry: registrySchema.meta(doc("the container registry the pull secret and the pushes authenticate to")),
     images: imagesSchema.optional().meta(doc("where built images are pushed, and how they are built", text("none: no builds"))),
     github: githubSchema.optional().meta(doc("the stack's GitHub deployment environment", text("none: the repository is not managed"))),
+    networkPolicy: networkPolicySchema
+        .optional()
+        .meta(doc("what the namespace's NetworkPolicies admit beyond DNS, the database and each service's port")),
     services: z
         .record(dns1035Label("a service name"), serviceSchema)
         .refine((services) => Object.keys(services).length > 0, { error: "at least one service is required" })

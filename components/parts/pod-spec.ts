@@ -1,6 +1,7 @@
 /**
  * The pod every workload runs in, hardened the same way: non-root, read-only root filesystem with
- * a writable /tmp, all capabilities dropped, seccomp RuntimeDefault, no service-account token.
+ * a size-limited writable /tmp, all capabilities dropped, seccomp RuntimeDefault, no
+ * service-account token, images pulled only when the node lacks them.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -18,6 +19,7 @@ export interface SecretKeyRef {
 export interface Compute {
     cpuMillicores: number;
     memoryMiB: number;
+    ephemeralStorageMiB: number;
 }
 
 /** Plain variables first, then each Secret reference, in the order given. */
@@ -34,7 +36,11 @@ export function envVars(
 /** Requests and limits as Kubernetes quantities; a request above its limit is refused. */
 export function computeResources(owner: pulumi.Resource, component: string, requests: Compute, limits: Compute) {
     invariant(owner, component, "resources", requestProblems(requests, limits)[0]);
-    const quantities = (c: Compute) => ({ cpu: `${c.cpuMillicores}m`, memory: `${c.memoryMiB}Mi` });
+    const quantities = (c: Compute) => ({
+        cpu: `${c.cpuMillicores}m`,
+        memory: `${c.memoryMiB}Mi`,
+        "ephemeral-storage": `${c.ephemeralStorageMiB}Mi`,
+    });
     return { requests: quantities(requests), limits: quantities(limits) };
 }
 
@@ -62,9 +68,29 @@ export function httpProbe(
     };
 }
 
+/**
+ * Replicas of one workload placed on different nodes where the scheduler can: a node's loss or
+ * drain takes one of them, not all. Preferred, not required, so a rollout's surge pod or a
+ * one-node pool still schedules.
+ */
+export function spreadAcrossNodes(selector: Record<string, pulumi.Input<string>>): k8s.types.input.core.v1.Affinity {
+    return {
+        podAntiAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: selector } } },
+            ],
+        },
+    };
+}
+
 /** A container with the hardening every workload gets, and the writable /tmp it needs. */
 export function hardenedContainer(container: Container): Container {
     return {
+        // Digest-pinned or immutable tags make pulling on every start unnecessary and stale `:latest` impossible.
+        imagePullPolicy: "IfNotPresent",
+        // A container that fails reports the end of its log as its termination message, which the
+        // Kubernetes provider prints in the error of a failed `pulumi up` (a migration, a crash loop).
+        terminationMessagePolicy: "FallbackToLogsOnError",
         ...container,
         securityContext: {
             allowPrivilegeEscalation: false,
@@ -76,9 +102,20 @@ export function hardenedContainer(container: Container): Container {
     };
 }
 
-/** The pod around hardened containers, running as `runAsUser` (UID and GID), pulling with the given secrets. */
+/**
+ * A `preStop` sleep (Kubernetes' own sleep action: the image needs no `sleep` binary), or none for
+ * 0 seconds. It counts toward the pod's termination grace period (30 s).
+ */
+export function preStopSleep(seconds: number): k8s.types.input.core.v1.Lifecycle | undefined {
+    return seconds > 0 ? { preStop: { sleep: { seconds } } } : undefined;
+}
+
+/**
+ * The pod around hardened containers, running as `runAsUser` (UID and GID), pulling with the given
+ * secrets; /tmp holds at most `tmpSizeMiB` (the containers' ephemeral-storage limit counts it too).
+ */
 export function hardenedPod(
-    pod: { runAsUser: number; imagePullSecrets?: pulumi.Input<string>[] },
+    pod: { runAsUser: number; imagePullSecrets?: pulumi.Input<string>[]; tmpSizeMiB: number },
     spec: Omit<PodSpec, "securityContext" | "volumes" | "imagePullSecrets">,
 ): PodSpec {
     return {
@@ -91,8 +128,8 @@ export function hardenedPod(
             fsGroup: pod.runAsUser,
             seccompProfile: { type: "RuntimeDefault" },
         },
-        // A writable /tmp, since the root filesystem is read-only.
-        volumes: [{ name: "tmp", emptyDir: {} }],
+        // A writable /tmp, since the root filesystem is read-only; bounded, so it cannot fill the node's disk.
+        volumes: [{ name: "tmp", emptyDir: { sizeLimit: `${pod.tmpSizeMiB}Mi` } }],
         ...spec,
     };
 }
