@@ -1,11 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { scryptSync } from "crypto";
 import type { RegistrySettings } from "../config/schema";
 import { namespacePolicies, NetworkDestination } from "./parts/network-policy";
 
 /** Defaults of {@link EnvironmentNamespaceArgs}, applied once in the component. */
 export const ENVIRONMENT_NAMESPACE_DEFAULTS = {
     pullSecretName: "registry-credentials",
+    adoptNamespace: false,
 } as const;
 
 /**
@@ -43,6 +45,37 @@ export interface EnvironmentNamespaceArgs {
     database?: NetworkDestination;
     /** Further destinations the namespace's pods may reach (`esteira:networkPolicy.egress`). Default: none. */
     egress?: NetworkDestination[];
+    /**
+     * The namespace exists already and the stack uses it: it is never deleted by this stack
+     * (retainOnDelete), only what the stack creates in it is. Default: false.
+     */
+    adoptNamespace?: boolean;
+    /**
+     * Whether a namespace exists in the cluster (undefined when that cannot be known). Given, and
+     * unless `adoptNamespace`, a namespace that exists already is refused before the stack creates
+     * it: creating it would take it over, and the stack would later delete it with everything in it.
+     * Default: none (no check).
+     */
+    namespaceExists?: (name: string) => Promise<boolean | undefined>;
+}
+
+/** What a stack that is about to create a namespace is told when it exists already. */
+export function existingNamespaceMessage(stack: string, namespace: string): string {
+    return `${stack}: namespace: ${JSON.stringify(namespace)} exists already and this stack did not create it: creating it would take it over, and the stack would delete it, with everything in it, when it goes; name a namespace of the stack's own, or set esteira:adoptNamespace: true to use it without ever deleting it`;
+}
+
+/**
+ * A checksum of a Secret's data for pod-template annotations, so pods roll when the data they read
+ * changes. Not itself a secret, so a preview shows it change; it is a salted scrypt digest, which
+ * tells that the data changed and nothing else: a guessed password cannot be checked against it cheaply.
+ */
+export function secretChecksum(data: Record<string, pulumi.Input<string>>): pulumi.Output<string> {
+    return pulumi.unsecret(
+        pulumi.output(data).apply((values) => {
+            const canonical = JSON.stringify(Object.entries(values).sort(([a], [b]) => a.localeCompare(b)));
+            return scryptSync(canonical, "esteira:secret-checksum", 16).toString("hex");
+        }),
+    );
 }
 
 /**
@@ -57,6 +90,8 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
     public readonly pullSecretName: pulumi.Output<string>;
     /** Names of the opaque Secrets, keyed as in `args.secrets`, known once each exists. */
     public readonly secretNames: Record<string, pulumi.Output<string>>;
+    /** A checksum of each opaque Secret's data (never the data), keyed as in `args.secrets`: see {@link secretChecksum}. */
+    public readonly secretChecksums: Record<string, pulumi.Output<string>>;
     /** Deny-by-default, then DNS, the namespace's own pods, the database and `egress`. */
     public readonly networkPolicies: k8s.networking.v1.NetworkPolicy[];
 
@@ -71,11 +106,31 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
             ...args.labels,
         };
 
+        const adopt = args.adoptNamespace ?? ENVIRONMENT_NAMESPACE_DEFAULTS.adoptNamespace;
+        const lookup = args.namespaceExists;
+        // Only when the namespace is about to be created (previews included): a namespace this
+        // stack created long ago is never looked up again.
+        const refuseExisting =
+            !adopt && lookup
+                ? new pulumi.ResourceHook(
+                      `${name}-namespace-is-new`,
+                      async ({ newInputs }) => {
+                          const namespaceName = newInputs?.metadata?.name as string;
+                          if (await lookup(namespaceName)) throw new Error(existingNamespaceMessage(pulumi.getStack(), namespaceName));
+                      },
+                      { onDryRun: true },
+                  )
+                : undefined;
         const namespace = new k8s.core.v1.Namespace(
             `${name}-namespace`,
             // After the caller's labels: a namespace's pods are always held to the restricted profile.
             { metadata: { name: args.namespace, labels: { ...labels, ...POD_SECURITY_LABELS } } },
-            childOpts,
+            {
+                ...childOpts,
+                hooks: refuseExisting && { beforeCreate: [refuseExisting] },
+                // A namespace the stack did not create outlives it.
+                retainOnDelete: adopt || undefined,
+            },
         );
         this.namespaceName = namespace.metadata.name;
 
@@ -110,6 +165,7 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
         this.pullSecretName = pullSecret.metadata.name;
 
         this.secretNames = {};
+        this.secretChecksums = {};
         for (const [secretName, values] of Object.entries(args.secrets ?? {})) {
             const secret = new k8s.core.v1.Secret(
                 `${name}-secret-${secretName}`,
@@ -121,6 +177,7 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
                 childOpts,
             );
             this.secretNames[secretName] = secret.metadata.name;
+            this.secretChecksums[secretName] = secretChecksum(values);
         }
 
         this.networkPolicies = namespacePolicies(
@@ -133,6 +190,7 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
             namespaceName: this.namespaceName,
             pullSecretName: this.pullSecretName,
             secretNames: this.secretNames,
+            secretChecksums: this.secretChecksums,
             networkPolicies: this.networkPolicies,
         });
     }

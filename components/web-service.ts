@@ -75,6 +75,12 @@ export type WebServiceArgs = Omit<ServiceSettings, "image" | "env" | "secretEnv"
      * read `DATABASE_URL` from it and the migration the direct one. Default: none.
      */
     databaseSecretName?: pulumi.Input<string>;
+    /**
+     * A checksum of the database Secret's data (never the data): written to the pod templates that
+     * read the Secret, so a new URL (another user, the pool turned on or off) rolls the pods and
+     * reruns the migration. Default: none.
+     */
+    databaseSecretChecksum?: pulumi.Input<string>;
 };
 
 /**
@@ -130,10 +136,14 @@ export class WebService extends pulumi.ComponentResource {
             tmpSizeMiB: limits.ephemeralStorageMiB,
         };
         // Pods connect through the pool; migrations bypass it, since their advisory lock needs a session.
+        const readsDatabase = args.databaseSecretName !== undefined && (args.database ?? true);
         const database = (key: string): Record<string, SecretKeyRef> =>
-            args.databaseSecretName !== undefined && (args.database ?? true)
-                ? { DATABASE_URL: { secretName: args.databaseSecretName, key } }
-                : {};
+            readsDatabase ? { DATABASE_URL: { secretName: args.databaseSecretName!, key } } : {};
+        // Kubernetes never restarts pods for a changed Secret: its checksum in the template does.
+        const checksums =
+            readsDatabase && args.databaseSecretChecksum !== undefined
+                ? { "checksum/database-secret": args.databaseSecretChecksum }
+                : undefined;
         const env = args.env ?? {};
 
         if (args.migrate) {
@@ -151,6 +161,7 @@ export class WebService extends pulumi.ComponentResource {
                     labels,
                     workload: serviceName,
                     pod: hardenedPod(pod, { containers: [hardenedContainer(container)] }),
+                    annotations: checksums,
                     timeoutSeconds: args.migrate.timeoutSeconds ?? d.migrate.timeoutSeconds,
                     backoffLimit: args.migrate.backoffLimit ?? d.migrate.backoffLimit,
                 },
@@ -173,11 +184,12 @@ export class WebService extends pulumi.ComponentResource {
             lifecycle: preStopSleep(args.shutdownDelaySeconds ?? d.shutdownDelaySeconds),
         });
         const metricsPort = args.metrics && (args.metrics.port ?? port);
-        const podAnnotations = args.metrics && {
+        const metrics = args.metrics && {
             "prometheus.io/scrape": "true",
             "prometheus.io/path": args.metrics.path ?? d.metrics.path,
             "prometheus.io/port": String(metricsPort),
         };
+        const podAnnotations = metrics || checksums ? { ...metrics, ...checksums } : undefined;
 
         this.deployment = new k8s.apps.v1.Deployment(
             `${name}-deployment`,
@@ -203,8 +215,9 @@ export class WebService extends pulumi.ComponentResource {
             {
                 ...childOpts,
                 dependsOn: this.migration ? [this.migration] : [],
-                // Fixed object names: a replacement must delete the old object before creating the new one.
-                deleteBeforeReplace: true,
+                // No deleteBeforeReplace on any part: the Kubernetes provider deletes first by itself
+                // when a replacement keeps the name and namespace, and otherwise (a new namespace)
+                // brings the new objects up before the old ones go, so the service stays up.
                 customTimeouts: { create: rolloutTimeout, update: rolloutTimeout },
             },
         );
@@ -215,7 +228,7 @@ export class WebService extends pulumi.ComponentResource {
                 metadata: { ...metadata, annotations: args.service?.annotations },
                 spec: { type: serviceType, selector, ports: [{ name: "http", port: servicePort, targetPort: "http", protocol: "TCP" }] },
             },
-            { ...childOpts, deleteBeforeReplace: true },
+            childOpts,
         );
 
         // Migration pods carry their own name label, so this selects none of them: nothing reaches a migration.
@@ -231,8 +244,6 @@ export class WebService extends pulumi.ComponentResource {
             },
             childOpts,
         );
-
-        const named = { ...childOpts, deleteBeforeReplace: true };
         if (args.autoscaling) {
             const scaling = args.autoscaling;
             this.autoscaler = autoscaler(
@@ -244,10 +255,10 @@ export class WebService extends pulumi.ComponentResource {
                     deploymentName: this.deployment.metadata.name,
                     cpuUtilizationPercent: scaling.cpuUtilizationPercent ?? d.autoscaling.cpuUtilizationPercent,
                 },
-                named,
+                childOpts,
             );
         }
-        if (maxReplicas > 1) this.disruptionBudget = disruptionBudget(this, `${name}-pdb`, { metadata, selector, maxReplicas }, named);
+        if (maxReplicas > 1) this.disruptionBudget = disruptionBudget(this, `${name}-pdb`, { metadata, selector, maxReplicas }, childOpts);
 
         this.endpoint =
             serviceType === "LoadBalancer"

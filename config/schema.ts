@@ -15,14 +15,19 @@ import { WEB_SERVICE_DEFAULTS } from "../components/web-service";
 import {
     dns1035Label,
     dns1123Label,
+    DOKS_VERSION_SLUG,
     ENV_VAR_NAME,
+    imageReferenceProblem,
     int,
     nonEmpty,
     percent,
     portNumber,
+    POSTGRES_MAJOR,
     rangeProblem,
+    regionSlug,
     replicasProblem,
     requestProblems,
+    sizeSlug,
     stackName,
 } from "./rules";
 
@@ -87,7 +92,13 @@ export type BuildSettings = z.infer<typeof buildSchema>;
 const imageFields = z
     .strictObject(
         {
-            ref: nonEmpty().optional().meta(doc("an image reference to run as it is")),
+            ref: nonEmpty()
+                .superRefine((ref, ctx) => {
+                    const problem = imageReferenceProblem(ref);
+                    if (problem) ctx.addIssue({ code: "custom", message: `${problem}; received ${JSON.stringify(ref)}` });
+                })
+                .optional()
+                .meta(doc("an image reference; one by tag runs on the digest the tag points at when deployed")),
             build: buildSchema.optional().meta(doc("build from a context and push to `<images.repository>/<service>`")),
             promoteFrom: stackName("promoteFrom must be a stack name or <organization>/<project>/<stack>")
                 .optional()
@@ -138,11 +149,25 @@ export const serviceSchema = z
             .meta(doc("a migration Job run with the new image before each rollout", text("none"))),
         port: portNumber.optional().meta(doc("container port", ws.port)),
         replicas: int(0).optional().meta(doc("fixed replicas; not with `autoscaling`", ws.replicas)),
-        // YAML turns `true` and `8000` into booleans and numbers; containers only take strings.
+        // YAML turns `true` and `8000` into booleans and numbers; containers only take strings. Only
+        // whole numbers survive that as written: `1.10` arrives as 1.1, and long numbers lose digits.
         env: z
-            .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
+            .record(
+                z.string(),
+                z
+                    .union([z.string(), z.number(), z.boolean()])
+                    .superRefine((value, ctx) => {
+                        if (typeof value === "number" && !Number.isSafeInteger(value)) {
+                            ctx.addIssue({
+                                code: "custom",
+                                message: `YAML read this as the number ${value}, which may not be what the file says (1.10 reads as 1.1, long numbers lose digits): quote it`,
+                            });
+                        }
+                    })
+                    .transform(String),
+            )
             .optional()
-            .meta(doc("plain variables (YAML booleans and numbers become strings)")),
+            .meta(doc("plain variables: strings, booleans and whole numbers (quote anything else)")),
         secretEnv: z.record(z.string(), secretKeyRef).optional().meta(doc("variables from Secrets, through `secretKeyRef`")),
         probes: z
             .strictObject({
@@ -191,7 +216,12 @@ export const serviceSchema = z
             })
             .optional()
             .meta(doc("Prometheus scrape annotations on the pods; `{}` turns them on", text("off"))),
-        revisionHistoryLimit: int(0).optional().meta(doc("ReplicaSets kept for `kubectl rollout undo`", ws.revisionHistoryLimit)),
+        revisionHistoryLimit: z
+            .number()
+            .int()
+            .min(1, { error: "0 keeps no earlier ReplicaSet, so `kubectl rollout undo` has nothing to return to; use at least 1" })
+            .optional()
+            .meta(doc("ReplicaSets kept for `kubectl rollout undo`", ws.revisionHistoryLimit)),
         rolloutTimeoutSeconds: int(1).optional().meta(doc("how long `pulumi up` waits for the rollout", ws.rolloutTimeoutSeconds)),
         shutdownDelaySeconds: int(0, 120)
             .optional()
@@ -224,7 +254,9 @@ export const serviceSchema = z
                 issue("secretEnv", `"${name}" is set in both env and secretEnv; keep it in one of them`);
             }
         }
-        for (const message of requestProblems(svc.resources?.requests, svc.resources?.limits)) issue("resources", message);
+        for (const message of requestProblems(svc.resources?.requests, svc.resources?.limits, ws.resources.limits)) {
+            issue("resources", message);
+        }
     });
 export type ServiceSettings = z.infer<typeof serviceSchema>;
 
@@ -235,12 +267,17 @@ const cd = CLUSTER_DEFAULTS;
 
 const nodePoolSchema = z
     .strictObject({
-        size: nonEmpty().meta(doc("Droplet size slug, e.g. `s-2vcpu-4gb`")),
+        size: sizeSlug("s-2vcpu-4gb", "doctl kubernetes options sizes").meta(doc("Droplet size slug, e.g. `s-2vcpu-4gb`")),
         minNodes: int(1).meta(doc("fewest nodes")),
         maxNodes: int(1).meta(doc("most nodes; above `minNodes` the pool autoscales")),
         name: nonEmpty()
             .optional()
-            .meta(doc("node pool name", text("<cluster name>-pool"))),
+            .meta(
+                doc(
+                    "node pool name; the size is appended, so a new size brings a new pool up before the old one drains",
+                    text("<cluster name>-workers"),
+                ),
+            ),
         labels: z.record(z.string(), z.string()).optional().meta(doc("Kubernetes labels of the nodes")),
     })
     .superRefine((pool, ctx) => {
@@ -248,13 +285,28 @@ const nodePoolSchema = z
         if (message) ctx.addIssue({ code: "custom", message });
     });
 
+const systemPoolSchema = z.strictObject({
+    size: sizeSlug("s-2vcpu-4gb", "doctl kubernetes options sizes")
+        .optional()
+        .meta(doc("Droplet size slug; fixed for the cluster's life: a new size replaces the cluster", cd.systemPool.size)),
+    nodeCount: int(1).optional().meta(doc("nodes", cd.systemPool.nodeCount)),
+    name: nonEmpty()
+        .optional()
+        .meta(doc("node pool name", text("<cluster name>-pool"))),
+});
+
 const digitalOceanCluster = z.strictObject({
     mode: z.literal("digitalocean").meta(doc("this stack creates a VPC and a DOKS cluster in it")),
     name: dns1123Label("name")
         .optional()
         .meta(doc("cluster name", text("<project>-<environment>"))),
-    region: nonEmpty().meta(doc("region slug, e.g. `nyc1`")),
-    version: nonEmpty().meta(doc("pinned DOKS version slug (`doctl kubernetes options versions`)")),
+    region: regionSlug().meta(doc("region slug, e.g. `nyc1`")),
+    version: z
+        .string()
+        .regex(DOKS_VERSION_SLUG, {
+            error: "version must be a pinned DOKS version slug such as 1.33.1-do.0 (`doctl kubernetes options versions`), so an upgrade is a reviewed change",
+        })
+        .meta(doc("pinned DOKS version slug (`doctl kubernetes options versions`)")),
     ha: z.boolean().optional().meta(doc("highly available control plane", cd.ha)),
     autoUpgrade: z.boolean().optional().meta(doc("let DigitalOcean apply patch upgrades in the maintenance window", cd.autoUpgrade)),
     maintenance: z
@@ -268,10 +320,35 @@ const digitalOceanCluster = z.strictObject({
         })
         .optional()
         .meta(doc("maintenance window")),
-    vpcIpRange: nonEmpty()
+    vpcIpRange: z
+        .cidrv4({ error: "vpcIpRange must be an IPv4 CIDR range such as 10.10.0.0/16" })
+        .superRefine((range, ctx) => {
+            // zod goes on after a failed format; only a well-formed range is checked further.
+            if (!z.cidrv4().safeParse(range).success) return;
+            const [address, prefix] = range.split("/");
+            const [a, b] = address.split(".").map(Number);
+            const isPrivate = a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+            if (!isPrivate || Number(prefix) < 16 || Number(prefix) > 28) {
+                ctx.addIssue({
+                    code: "custom",
+                    message: `vpcIpRange must be a private range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) from /16 to /28, as DigitalOcean requires; received ${JSON.stringify(range)}`,
+                });
+            }
+        })
         .optional()
         .meta(doc("IP range of the VPC, e.g. `10.10.0.0/16`", text("chosen by DigitalOcean"))),
-    nodePool: nodePoolSchema.meta(doc("the node pool; the autoscaled node count never shows up as a diff")),
+    nodePool: nodePoolSchema.meta(
+        doc(
+            "the workers: a node pool of its own, so a new size replaces the pool, never the cluster; the autoscaled node count never shows up as a diff",
+        ),
+    ),
+    systemPool: systemPoolSchema
+        .optional()
+        .meta(
+            doc(
+                "the cluster's own node pool, which DOKS requires and whose size cannot change without replacing the cluster: keep it small",
+            ),
+        ),
     tags: z.array(z.string()).optional().meta(doc("DigitalOcean tags")),
 });
 
@@ -312,18 +389,27 @@ const secretName = dns1123Label("secretName")
 
 const digitalOceanDatabase = z.strictObject({
     mode: z.literal("digitalocean").meta(doc("a managed PostgreSQL cluster in the Kubernetes cluster's VPC, reachable only from it")),
-    region: z
-        .string({
-            error: (issue) =>
-                issue.input === undefined ? "is required in digitalocean mode (e.g. nyc1, the cluster's region)" : undefined,
-        })
-        .min(1)
-        .meta(doc("region slug; use the cluster's")),
+    region: regionSlug()
+        .optional()
+        .meta(doc("region slug; only the cluster's, the one region its private network reaches", text("the cluster's region"))),
+    retainOnDelete: z
+        .boolean()
+        .optional()
+        .meta(
+            doc(
+                "a replaced or destroyed database cluster, with its database, user and firewall, is left in DigitalOcean, data and all, instead of deleted (delete it by hand when done)",
+                dd.retainOnDelete,
+            ),
+        ),
     name: dns1123Label("name")
         .optional()
         .meta(doc("database cluster name", text("<project>-<environment>-db"))),
-    version: nonEmpty().optional().meta(doc("PostgreSQL major version", dd.version)),
-    size: nonEmpty().optional().meta(doc("size slug", dd.size)),
+    version: z
+        .string()
+        .regex(POSTGRES_MAJOR, { error: "version must be a PostgreSQL major version such as 16" })
+        .optional()
+        .meta(doc("PostgreSQL major version", dd.version)),
+    size: sizeSlug("db-s-1vcpu-1gb", "doctl databases options slugs --engine pg").optional().meta(doc("size slug", dd.size)),
     nodeCount: int(1, 3).optional().meta(doc("nodes; 2 or more keeps a hot standby", dd.nodeCount)),
     databaseName: nonEmpty().optional().meta(doc("database", dd.databaseName)),
     user: nonEmpty().optional().meta(doc("database user (DigitalOcean generates its password)", dd.user)),
@@ -431,6 +517,9 @@ export const imagesSchema = z.strictObject({
 export type ImagesSettings = z.infer<typeof imagesSchema>;
 
 const gd = GITHUB_ENVIRONMENT_DEFAULTS;
+// GitHub's own rules: logins of letters, digits and single inner hyphens; team slugs in lower case.
+const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
+const GITHUB_TEAM_SLUG = /^[a-z0-9][a-z0-9_-]*$/;
 export const githubSchema = z
     .strictObject({
         repository: z
@@ -442,8 +531,18 @@ export const githubSchema = z
             .meta(doc("GitHub environment name", text("the environment name"))),
         reviewers: z
             .strictObject({
-                users: z.array(nonEmpty()).optional().meta(doc("logins")),
-                teams: z.array(nonEmpty()).optional().meta(doc("team slugs")),
+                users: z
+                    .array(z.string().regex(GITHUB_LOGIN, { error: 'a user is a GitHub login alone, e.g. "alice" (no "@")' }))
+                    .optional()
+                    .meta(doc("logins")),
+                teams: z
+                    .array(
+                        z.string().regex(GITHUB_TEAM_SLUG, {
+                            error: 'a team is its slug alone, e.g. "platform" (its organization is github:owner; no "@" or "org/")',
+                        }),
+                    )
+                    .optional()
+                    .meta(doc("team slugs")),
             })
             .optional()
             .meta(doc(`whose approval a deployment waits for; at most ${MAX_REVIEWERS} in all`, text("none"))),
@@ -519,13 +618,26 @@ export type NetworkPolicySettings = z.infer<typeof networkPolicySchema>;
 export const stackSchema = z.strictObject({
     protect: z
         .boolean()
-        .meta(doc("`protect` on the cluster, the database cluster and the database (required in every stack; `true` in prod)")),
+        .meta(
+            doc(
+                "`protect` on the cluster, the database cluster, the database and its user, and the GitHub environment (required in every stack; `true` in prod)",
+            ),
+        ),
     environment: dns1123Label("environment")
         .optional()
         .meta(doc("environment name, in the `environment` label", text("the stack name"))),
     namespace: dns1123Label("namespace")
         .optional()
         .meta(doc("namespace the services run in", text("<project>-<environment>"))),
+    adoptNamespace: z
+        .boolean()
+        .optional()
+        .meta(
+            doc(
+                "`namespace` exists already and this stack uses it without creating it or ever deleting it; otherwise an existing namespace is refused",
+                ENVIRONMENT_NAMESPACE_DEFAULTS.adoptNamespace,
+            ),
+        ),
     cluster: clusterSchema.optional().meta(doc("the Kubernetes cluster", text("{mode: kubeconfig}"))),
     database: databaseSchema.optional().meta(doc("the environment's PostgreSQL", text("none"))),
     registry: registrySchema.meta(doc("the container registry the pull secret and the pushes authenticate to")),

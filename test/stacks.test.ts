@@ -8,6 +8,7 @@ import {
     Evaluation,
     evaluated,
     evaluateStack,
+    fakeDigest,
     isSecretInput,
     isSecretOutput,
     OTHER_STACK_OUTPUTS,
@@ -18,6 +19,7 @@ import {
     stackCases,
     stackFileConfig,
     stackFiles,
+    TEST_SECRETS,
 } from "./mocks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
@@ -66,6 +68,13 @@ describe("stack files", () => {
                 assert.ok(isSecretInput(pullSecret, "stringData"), "the registry token stays secret");
             });
 
+            it("creates its namespace only if it does not exist yet, and deletes it with the stack", () => {
+                const namespace = evaluation.recorder.all(NAMESPACE)[0];
+                const adopt = stackFileConfig(stack)["esteira:adoptNamespace"] === true;
+                assert.deepStrictEqual(namespace.beforeCreate, adopt ? [] : [`${stack}-namespace-is-new`]);
+                assert.strictEqual(namespace.retainOnDelete, adopt);
+            });
+
             it("every Deployment pulls with the namespace's pull secret", () => {
                 const { recorder } = evaluation;
                 const pullSecret = recorder.all(SECRET).find((s) => s.inputs.type === "kubernetes.io/dockerconfigjson")!;
@@ -86,6 +95,13 @@ describe("stack files", () => {
                 for (const resource of recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
                     assert.strictEqual(resource.provider, ref, `${resource.type} ${resource.name} must use the cluster provider`);
                 }
+            });
+
+            it("drops unreachable objects from the state only where another stack owns the cluster", () => {
+                const provider = evaluation.recorder.all("pulumi:providers:kubernetes")[0];
+                const mode = (stackFileConfig(stack)["esteira:cluster"] as { mode?: string } | undefined)?.mode;
+                // Provider configuration reaches the engine as strings.
+                assert.strictEqual(provider.inputs.deleteUnreachable, mode === "stack" ? "true" : undefined);
             });
 
             it("gives pods DATABASE_URL only through secretKeyRef on the database secret", function () {
@@ -112,6 +128,9 @@ describe("stack files", () => {
                         !JSON.stringify(deployment.inputs).includes("postgresql://"),
                         `${deployment.name} never holds the URL itself`,
                     );
+                    // Pods roll when the URL changes, through a checksum that is not itself secret.
+                    assert.match(deployment.inputs.spec.template.metadata.annotations["checksum/database-secret"], /^[0-9a-f]{32}$/);
+                    assert.ok(!isSecretInput(deployment, "spec.template.metadata.annotations"), `${deployment.name}'s checksum is plain`);
                 }
             });
 
@@ -155,11 +174,23 @@ describe("stack files", () => {
             it("protects exactly what esteira:protect says", () => {
                 const { recorder } = evaluation;
                 const protect = stackFileConfig(stack)["esteira:protect"];
-                for (const resource of [...recorder.all(DOKS), ...recorder.all(DB_CLUSTER), ...recorder.all(DB)]) {
+                const stateful = [
+                    ...recorder.all(DOKS),
+                    ...recorder.all(DB_CLUSTER),
+                    ...recorder.all(DB),
+                    ...recorder.all("digitalocean:index/databaseUser:DatabaseUser"),
+                    ...recorder.all("github:index/repositoryEnvironment:RepositoryEnvironment"),
+                ];
+                for (const resource of stateful) {
                     assert.strictEqual(resource.protect, protect, `${resource.type} ${resource.name} protect`);
                 }
                 for (const resource of recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
                     assert.strictEqual(resource.protect, false, `${resource.type} ${resource.name} is not protected`);
+                }
+                // And retains the database cluster exactly where the stack file says so.
+                const retain = (stackFileConfig(stack)["esteira:database"] as { retainOnDelete?: boolean } | undefined)?.retainOnDelete;
+                for (const resource of recorder.all(DB_CLUSTER)) {
+                    assert.strictEqual(resource.retainOnDelete, retain ?? false, `${resource.name} retainOnDelete`);
                 }
             });
 
@@ -196,6 +227,22 @@ describe("stack files", () => {
                     const url = container.env.find((e: any) => e.name === "DATABASE_URL");
                     assert.strictEqual(url.valueFrom.secretKeyRef.key, "DATABASE_DIRECT_URL");
                 }
+            });
+
+            it("needs the docker provider only for images given by tag: no docker provider, no docker lookup otherwise", () => {
+                const { recorder } = evaluation;
+                const services = stackFileConfig(stack)["esteira:services"] as Record<string, { image: any }>;
+                const byTag = Object.values(services).filter((svc) => {
+                    const ref = typeof svc.image === "string" ? svc.image : svc.image.ref;
+                    return ref !== undefined && !ref.includes("@sha256:");
+                });
+                const docker = recorder.resources.filter((r) => r.type === "pulumi:providers:docker");
+                assert.strictEqual(docker.length, byTag.length);
+                if (byTag.length === 0)
+                    assert.deepStrictEqual(
+                        recorder.calls.filter((c) => c.token.startsWith("docker:")),
+                        [],
+                    );
             });
 
             it("exports an endpoint per service", async () => {
@@ -246,8 +293,9 @@ describe("stack files", () => {
             const doks = recorder.get(DOKS, "prod-cluster");
             assert.strictEqual(doks.protect, true);
             assert.strictEqual(doks.inputs.ha, true);
-            assert.strictEqual(doks.inputs.nodePool.autoScale, true);
-            assert.ok(doks.inputs.nodePool.minNodes >= 2);
+            const workers = recorder.get("digitalocean:index/kubernetesNodePool:KubernetesNodePool", "prod-workers");
+            assert.strictEqual(workers.inputs.autoScale, true);
+            assert.ok(workers.inputs.minNodes >= 2);
             const database = recorder.get(DB_CLUSTER, "prod-cluster");
             assert.strictEqual(database.protect, true);
             assert.ok(database.inputs.nodeCount >= 2, "prod keeps a standby database node");
@@ -404,6 +452,8 @@ describe("stack files", () => {
         it("reaches homolog's cluster by its id and runs ClusterIP services", () => {
             const { recorder } = evaluation;
             assert.strictEqual(recorder.all("pulumi:providers:kubernetes")[0].inputs.clusterIdentifier, "homolog-doks-id");
+            // Destroying the pull request's stack after homolog's cluster is gone drops its objects from the state.
+            assert.strictEqual(recorder.all("pulumi:providers:kubernetes")[0].inputs.deleteUnreachable, "true");
             for (const service of recorder.all(SERVICE)) assert.strictEqual(service.inputs.spec.type, "ClusterIP");
         });
 
@@ -412,6 +462,23 @@ describe("stack files", () => {
                 assert.match(err.problems[0], /^PR_42: environment: the stack name "PR_42" is not a DNS-1123 label/);
                 return true;
             });
+        });
+    });
+
+    describe("images given by tag", () => {
+        it("run on the digest the tag points at when deployed, the Deployment and its migration alike", async () => {
+            const services = structuredClone(stackFileConfig("homolog")["esteira:services"]) as Record<string, any>;
+            services.sample.image = "ghcr.io/esteira-dev/esteira/sample:1.4.2";
+            const { recorder, outputs } = await evaluateStack("homolog", { overrides: { "esteira:services": services } });
+            const pinned = `ghcr.io/esteira-dev/esteira/sample:1.4.2@${fakeDigest("ghcr.io/esteira-dev/esteira/sample:1.4.2")}`;
+            assert.strictEqual(recorder.get(DEPLOYMENT, "sample-deployment").inputs.spec.template.spec.containers[0].image, pinned);
+            assert.strictEqual(
+                recorder.get("kubernetes:batch/v1:Job", "sample-migrate").inputs.spec.template.spec.containers[0].image,
+                pinned,
+            );
+            assert.strictEqual(((await promiseOf(outputs.images)) as Record<string, string>).sample, pinned, "what prod promotes");
+            const provider = recorder.get("pulumi:providers:docker", "sample-registry");
+            assert.ok(isSecretInput(provider, "registryAuth"), "the registry token stays secret");
         });
     });
 
@@ -432,6 +499,24 @@ describe("stack files", () => {
                 },
             );
             assert.deepStrictEqual(recorder.resources, [], "no resource may be registered");
+        });
+
+        it("refuses a secret under a plain key before any resource is registered, never showing it", async () => {
+            const recorder = new Recorder();
+            const services = structuredClone(stackFileConfig("homolog")["esteira:services"]) as Record<string, any>;
+            services.sample.env.API_KEY = "sk-live-0123456789";
+            await assert.rejects(
+                evaluateStack("homolog", {
+                    recorder,
+                    secrets: { ...TEST_SECRETS, "esteira:services": JSON.stringify(services) },
+                }),
+                (err: ConfigError) => {
+                    assert.match(err.problems[0], /^homolog: services: holds a value set with --secret/);
+                    assert.ok(!err.message.includes("sk-live"), "the secret is never shown");
+                    return true;
+                },
+            );
+            assert.deepStrictEqual(recorder.resources, []);
         });
 
         it("fails without the registry token", async () => {

@@ -10,6 +10,8 @@ export interface MigrationJobArgs {
     workload: string;
     /** The pod spec, hardened as the workload's, with the migrate container. */
     pod: k8s.types.input.core.v1.PodSpec;
+    /** Pod-template annotations, e.g. the checksum of the Secret the migration reads. Default: none. */
+    annotations?: Record<string, pulumi.Input<string>>;
     timeoutSeconds: number;
     backoffLimit: number;
 }
@@ -31,7 +33,7 @@ export function migrationJob(name: string, args: MigrationJobArgs, opts: pulumi.
             spec: {
                 backoffLimit: args.backoffLimit,
                 activeDeadlineSeconds: args.timeoutSeconds,
-                template: { metadata: { labels }, spec: { ...args.pod, restartPolicy: "Never" } },
+                template: { metadata: { labels, annotations: args.annotations }, spec: { ...args.pod, restartPolicy: "Never" } },
             },
         },
         {

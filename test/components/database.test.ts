@@ -108,7 +108,7 @@ describe("Database", () => {
             );
         });
 
-        it("protects the database cluster and the database, and takes size, version and nodes", async () => {
+        it("protects the database cluster, the database and its user, and takes size, version and nodes", async () => {
             const { recorder } = await build({
                 protect: true,
                 nodeCount: 2,
@@ -119,10 +119,30 @@ describe("Database", () => {
             const cluster = recorder.get(DB_CLUSTER, "homolog-cluster");
             assert.strictEqual(cluster.protect, true);
             assert.strictEqual(recorder.get(DB, "homolog-db").protect, true);
+            assert.strictEqual(recorder.get(USER, "homolog-user").protect, true, "deleting the user cuts every pod off");
             assert.strictEqual(cluster.inputs.nodeCount, 2);
             assert.strictEqual(cluster.inputs.size, "db-s-2vcpu-4gb");
             assert.strictEqual(cluster.inputs.version, "17");
             assert.strictEqual(cluster.inputs.name, "shop-db");
+        });
+
+        it("lives in the Kubernetes cluster's region unless told, the one its private network reaches", async () => {
+            const { recorder } = await build({
+                region: undefined,
+                cluster: { clusterIdentifier: "doks-id", vpcId: "vpc-id", region: "ams3" },
+            });
+            assert.strictEqual(recorder.get(DB_CLUSTER, "homolog-cluster").inputs.region, "ams3");
+            await assert.rejects(build({ region: undefined, cluster: { clusterIdentifier: "doks-id" } }), {
+                message: "homolog: region: is required when the cluster's is unknown",
+            });
+        });
+
+        it("retainOnDelete leaves a replaced or destroyed database behind, data, user and firewall included; off by default", async () => {
+            const kept = [DB_CLUSTER, DB, USER, FIREWALL];
+            const { recorder } = await build({ retainOnDelete: true });
+            for (const type of kept) assert.strictEqual(recorder.all(type)[0].retainOnDelete, true, type);
+            const plain = await build({});
+            for (const type of kept) assert.strictEqual(plain.recorder.all(type)[0].retainOnDelete, false, type);
         });
 
         it("exports the database cluster id for stacks that share it", async () => {
@@ -181,6 +201,12 @@ describe("Database", () => {
     });
 
     describe("shared mode", () => {
+        it("protects its own database and user when asked", async () => {
+            const { recorder } = await build({ mode: "shared", stack: "homolog", databaseName: "d", user: "u", protect: true });
+            assert.strictEqual(recorder.get(DB, "homolog-db").protect, true);
+            assert.strictEqual(recorder.get(USER, "homolog-user").protect, true);
+        });
+
         it("adds its own database and user to the other stack's database cluster, which it only reads", async () => {
             const { recorder, database } = await build({
                 mode: "shared",

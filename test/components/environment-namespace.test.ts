@@ -1,6 +1,7 @@
 import * as assert from "assert";
-import { EnvironmentNamespace } from "../../components/environment-namespace";
-import { isSecretInput, promiseOf, Recorder, FakeResource } from "../mocks";
+import * as pulumi from "@pulumi/pulumi";
+import { EnvironmentNamespace, existingNamespaceMessage, secretChecksum } from "../../components/environment-namespace";
+import { isSecretInput, isSecretOutput, promiseOf, Recorder, FakeResource } from "../mocks";
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const SECRET = "kubernetes:core/v1:Secret";
@@ -71,7 +72,9 @@ describe("EnvironmentNamespace", () => {
             }
             for (const policy of recorder.all(NETWORK_POLICY)) {
                 assert.strictEqual(policy.inputs.metadata.namespace, "shop-homolog", `${policy.name} is in the namespace`);
-                assert.strictEqual(policy.deleteBeforeReplace, true, `${policy.name} has a fixed name`);
+                // The provider deletes first by itself when a replacement keeps the name and namespace;
+                // in a new namespace the new policies go in before the old ones go.
+                assert.strictEqual(policy.deleteBeforeReplace, false, `${policy.name} leaves delete-first to the provider`);
             }
         });
 
@@ -177,6 +180,74 @@ describe("EnvironmentNamespace", () => {
         assert.deepStrictEqual(secret.inputs.stringData, { DATABASE_URL: "postgresql://u:p@db/app" });
         assert.ok(isSecretInput(secret, "stringData"), "the values must be secret");
         assert.strictEqual(await promiseOf(component.secretNames["db-credentials"]), "db-credentials");
+    });
+
+    it("gives each opaque secret a checksum that changes with its data, is not secret and does not reveal it", async () => {
+        const url = "postgresql://u:p@db/app";
+        const { component } = await build({ secrets: { "db-credentials": { DATABASE_URL: url } } });
+        const checksum = component.secretChecksums["db-credentials"];
+        assert.ok(!(await isSecretOutput(checksum)), "a preview shows the checksum change");
+        const value = (await promiseOf(checksum))!;
+        assert.match(value, /^[0-9a-f]{32}$/);
+        assert.ok(!value.includes("postgresql"));
+        assert.strictEqual(
+            await promiseOf(secretChecksum({ DATABASE_URL: pulumi.secret(url) })),
+            value,
+            "the same data, the same checksum",
+        );
+        const other = await promiseOf(secretChecksum({ DATABASE_URL: "postgresql://u:p@db/other" }));
+        assert.notStrictEqual(other, value, "other data, another checksum");
+    });
+
+    describe("a namespace that exists already", () => {
+        const creating = {
+            urn: "urn",
+            id: "",
+            name: "homolog-namespace",
+            type: NAMESPACE,
+            newInputs: { metadata: { name: "shop-homolog" } },
+        };
+
+        async function withLookup(exists: boolean | undefined, extra: { adoptNamespace?: boolean } = {}) {
+            const asked: string[] = [];
+            const built = await build({
+                ...extra,
+                namespaceExists: async (name) => {
+                    asked.push(name);
+                    return exists;
+                },
+            });
+            return { ...built, asked, namespace: built.recorder.get(NAMESPACE, "homolog-namespace") };
+        }
+
+        it("is looked up just before the stack would create it, previews included, and refused", async () => {
+            const { recorder, namespace, asked } = await withLookup(true);
+            assert.deepStrictEqual(namespace.beforeCreate, ["homolog-namespace-is-new"], "only a create runs the hook, never an update");
+            const hook = recorder.hooks.get("homolog-namespace-is-new")!;
+            assert.strictEqual(hook.opts?.onDryRun, true, "a preview refuses it too");
+            await assert.rejects(Promise.resolve(hook.callback(creating)), { message: existingNamespaceMessage("test", "shop-homolog") });
+            assert.deepStrictEqual(asked, ["shop-homolog"]);
+            assert.strictEqual(
+                existingNamespaceMessage("homolog", "team-x"),
+                'homolog: namespace: "team-x" exists already and this stack did not create it: creating it would take it over, and the stack would delete it, with everything in it, when it goes; name a namespace of the stack\'s own, or set esteira:adoptNamespace: true to use it without ever deleting it',
+            );
+            assert.strictEqual(namespace.retainOnDelete, false, "a namespace the stack creates goes with it");
+        });
+
+        it("is created when the lookup finds nothing, or cannot tell (the provider reports an unreachable cluster)", async () => {
+            for (const exists of [false, undefined]) {
+                const { recorder } = await withLookup(exists);
+                await recorder.hooks.get("homolog-namespace-is-new")!.callback(creating);
+            }
+        });
+
+        it("is used, and never deleted, when the stack says adoptNamespace", async () => {
+            const { recorder, namespace, asked } = await withLookup(true, { adoptNamespace: true });
+            assert.deepStrictEqual(namespace.beforeCreate, []);
+            assert.strictEqual(recorder.hooks.size, 0);
+            assert.strictEqual(namespace.retainOnDelete, true, "destroying the stack leaves the namespace");
+            assert.deepStrictEqual(asked, []);
+        });
     });
 
     it("passes deletedWith on to every object it creates", async () => {

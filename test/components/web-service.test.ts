@@ -131,13 +131,17 @@ describe("WebService", () => {
             assert.strictEqual(await promiseOf(component.endpoint), "http://api.shop-homolog.svc.cluster.local:80");
         });
 
-        it("waits up to 600 s for the rollout and replaces named objects delete-first", async () => {
-            const { recorder, deployment } = await build();
+        it("waits up to 600 s for the rollout", async () => {
+            const { deployment } = await build();
             assert.strictEqual(deployment.customTimeouts?.create, "600s");
             assert.strictEqual(deployment.customTimeouts?.update, "600s");
-            for (const resource of [deployment, recorder.get(SERVICE, "api-service")]) {
-                assert.ok(resource.deleteBeforeReplace, `${resource.name} has a fixed name and must be replaced delete-first`);
-            }
+        });
+
+        it("a replacement never deletes a part before its successor is up: the provider deletes first only when the name and namespace stay", async () => {
+            const { recorder } = await build({ autoscaling: { minReplicas: 2, maxReplicas: 4 }, migrate: { command: ["migrate"] } });
+            const parts = recorder.resources.filter((r) => r.type.startsWith("kubernetes:"));
+            assert.strictEqual(parts.length, 6, "Deployment, Service, ingress policy, HPA, PDB and migration Job");
+            for (const part of parts) assert.strictEqual(part.deleteBeforeReplace, false, `${part.type} ${part.name}`);
         });
 
         it("adds no Prometheus annotations unless asked", async () => {
@@ -399,6 +403,24 @@ describe("WebService", () => {
         it("a service with database: false gets no DATABASE_URL", async () => {
             const { container } = await build({ databaseSecretName: "db-credentials", database: false });
             assert.deepStrictEqual(container.env, []);
+        });
+
+        it("pods roll and the migration reruns when the database secret changes: its checksum is in both pod templates", async () => {
+            const { recorder, deployment } = await build({
+                databaseSecretName: "db-credentials",
+                databaseSecretChecksum: "c0ffee",
+                migrate: { command: ["migrate"] },
+                metrics: {},
+            });
+            assert.strictEqual(deployment.inputs.spec.template.metadata.annotations["checksum/database-secret"], "c0ffee");
+            assert.strictEqual(deployment.inputs.spec.template.metadata.annotations["prometheus.io/scrape"], "true");
+            const job = recorder.get("kubernetes:batch/v1:Job", "api-migrate");
+            assert.deepStrictEqual(job.inputs.spec.template.metadata.annotations, { "checksum/database-secret": "c0ffee" });
+        });
+
+        it("a service that does not read the database does not roll with its secret", async () => {
+            const { deployment } = await build({ databaseSecretName: "db-credentials", databaseSecretChecksum: "c0ffee", database: false });
+            assert.strictEqual(deployment.inputs.spec.template.metadata.annotations, undefined);
         });
     });
 

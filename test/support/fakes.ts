@@ -39,6 +39,9 @@ export const OTHER_STACK_OUTPUTS: Record<string, Record<string, unknown>> = {
     },
 };
 
+/** GitHub environments that exist already, as the GitHub provider reads them: repository → environment → variables. */
+export const GITHUB_ENVIRONMENTS: Record<string, Record<string, Record<string, string>>> = {};
+
 /** Fake state for resources whose outputs the program reads (e.g. a LoadBalancer's address). */
 export type StateFaker = (args: pulumi.runtime.MockResourceArgs) => Record<string, any> | undefined;
 
@@ -88,6 +91,18 @@ export function callResults(args: pulumi.runtime.MockCallArgs): Record<string, a
         // A VPC's range, as DigitalOcean reports it for the VPC's id.
         case "digitalocean:index/getVpc:getVpc":
             return { ...args.inputs, ipRange: FAKE_VPC_RANGE };
+        case "github:index/getRepositoryEnvironments:getRepositoryEnvironments":
+            return {
+                ...args.inputs,
+                environments: Object.keys(GITHUB_ENVIRONMENTS[args.inputs.repository] ?? {}).map((name) => ({ name, nodeId: name })),
+            };
+        case "github:index/getActionsEnvironmentVariables:getActionsEnvironmentVariables": {
+            const variables = GITHUB_ENVIRONMENTS[args.inputs.name]?.[args.inputs.environment] ?? {};
+            return { ...args.inputs, variables: Object.entries(variables).map(([name, value]) => ({ name, value })) };
+        }
+        // A tag points at a digest; derive a stable fake one from the reference.
+        case "docker:index/getRegistryImage:getRegistryImage":
+            return { ...args.inputs, sha256Digest: fakeDigest(args.inputs.name) };
         default:
             return args.inputs;
     }

@@ -37,12 +37,20 @@ export interface ProjectConfigKey {
     default?: unknown;
 }
 
+/**
+ * A Pulumi YAML file as the CLI reads it: merge keys (`<<: *anchor`) included, which YAML 1.2
+ * dropped but the CLI's parser still expands.
+ */
+export function parseStackFile(text: string): any {
+    return parseYaml(text, { merge: true });
+}
+
 export function projectFile(): { name: string; config: Record<string, ProjectConfigKey> } {
-    return parseYaml(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8"));
+    return parseStackFile(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8"));
 }
 
 /** The `config:` map of a stack's file (a PR template for the stack it stands for), keys as written (`esteira:services`, …). */
 export function stackFileConfig(stack: string): Record<string, unknown> {
     const file = TEMPLATES[stack] ?? `Pulumi.${stack}.yaml`;
-    return parseYaml(fs.readFileSync(path.join(REPO_ROOT, file), "utf8"))?.config ?? {};
+    return parseStackFile(fs.readFileSync(path.join(REPO_ROOT, file), "utf8"))?.config ?? {};
 }
