@@ -1,7 +1,7 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { parseFamiliarName } from "@swimlane/docker-reference";
 import { registryHost } from "../config/rules";
+import { RegistryDigest } from "./parts/registry-digest";
 
 /** Whether a reference names its digest: it runs as it is, with no lookup. */
 export function digestPinned(ref: string): boolean {
@@ -21,7 +21,7 @@ export interface PinnedImageArgs {
 /**
  * An image given by tag, resolved to the digest the tag points at when the stack is deployed, so
  * pods never run a moving tag: `nginx` is `docker.io/library/nginx:latest@sha256:…` until the next
- * deploy looks again. The lookup goes through a docker provider of its own (no daemon needed).
+ * deploy looks again. The lookup asks the registry's own API (parts/registry-digest.ts).
  */
 export class PinnedImage extends pulumi.ComponentResource {
     /** `<registry>/<repository>:<tag>@sha256:…`: the tag, for people, and the digest the nodes pull. */
@@ -32,22 +32,23 @@ export class PinnedImage extends pulumi.ComponentResource {
     constructor(name: string, args: PinnedImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:image:PinnedImage", name, {}, opts);
 
-        const parsed = parseFamiliarName(args.ref);
-        const canonical = `${parsed.domain}/${parsed.repository}:${parsed.tag ?? "latest"}`;
+        const { domain, repository, tag = "latest" } = parseFamiliarName(args.ref);
+        // The config's image rule refuses such a reference first; this guards other callers.
+        if (!domain || !repository) throw new pulumi.RunError(`image ${JSON.stringify(args.ref)} names no repository`);
+        const canonical = `${domain}/${repository}:${tag}`;
         // The stack's token goes to its own registry only, never to another host.
-        const registry = args.registry && registryHost(args.registry.server) === parsed.domain ? args.registry : undefined;
-        const provider = new docker.Provider(
-            `${name}-registry`,
+        const registry = args.registry && registryHost(args.registry.server) === domain ? args.registry : undefined;
+        this.digest = new RegistryDigest(
+            `${name}-digest`,
             {
-                // A registry lookup needs no Docker daemon.
-                disableDockerDaemonCheck: true,
-                registryAuth: registry
-                    ? [{ address: registry.server, username: registry.username, password: pulumi.secret(registry.token) }]
-                    : undefined,
+                domain,
+                repository,
+                tag,
+                username: registry?.username,
+                password: registry?.token,
             },
             { parent: this },
-        );
-        this.digest = docker.getRegistryImageOutput({ name: canonical }, { parent: this, provider }).sha256Digest;
+        ).digest;
         this.ref = pulumi.interpolate`${canonical}@${this.digest}`;
 
         this.registerOutputs({ ref: this.ref, digest: this.digest });

@@ -229,20 +229,15 @@ describe("stack files", () => {
                 }
             });
 
-            it("needs the docker provider only for images given by tag: no docker provider, no docker lookup otherwise", () => {
+            it("looks a tag up only for images given by tag: one registry lookup each, none otherwise", () => {
                 const { recorder } = evaluation;
                 const services = stackFileConfig(stack)["esteira:services"] as Record<string, { image: any }>;
-                const byTag = Object.values(services).filter((svc) => {
+                const byTag = Object.entries(services).filter(([, svc]) => {
                     const ref = typeof svc.image === "string" ? svc.image : svc.image.ref;
                     return ref !== undefined && !ref.includes("@sha256:");
                 });
-                const docker = recorder.resources.filter((r) => r.type === "pulumi:providers:docker");
-                assert.strictEqual(docker.length, byTag.length);
-                if (byTag.length === 0)
-                    assert.deepStrictEqual(
-                        recorder.calls.filter((c) => c.token.startsWith("docker:")),
-                        [],
-                    );
+                const lookups = recorder.resources.filter((r) => r.type === "pulumi-nodejs:dynamic:Resource" && r.name.endsWith("-digest"));
+                assert.deepStrictEqual(lookups.map((r) => r.name).sort(), byTag.map(([name]) => `${name}-digest`).sort());
             });
 
             it("exports an endpoint per service", async () => {
@@ -477,8 +472,8 @@ describe("stack files", () => {
                 pinned,
             );
             assert.strictEqual(((await promiseOf(outputs.images)) as Record<string, string>).sample, pinned, "what prod promotes");
-            const provider = recorder.get("pulumi:providers:docker", "sample-registry");
-            assert.ok(isSecretInput(provider, "registryAuth"), "the registry token stays secret");
+            const lookup = recorder.get("pulumi-nodejs:dynamic:Resource", "sample-digest");
+            assert.ok(isSecretInput(lookup, "password"), "the registry token stays secret");
         });
     });
 

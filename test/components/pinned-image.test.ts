@@ -2,8 +2,7 @@ import * as assert from "assert";
 import { digestPinned, PinnedImage, PinnedImageArgs } from "../../components/pinned-image";
 import { fakeDigest, isSecretInput, promiseOf, Recorder } from "../mocks";
 
-const PROVIDER = "pulumi:providers:docker";
-const LOOKUP = "docker:index/getRegistryImage:getRegistryImage";
+const LOOKUP = "pulumi-nodejs:dynamic:Resource";
 
 async function pin(args: PinnedImageArgs) {
     const recorder = new Recorder();
@@ -11,22 +10,18 @@ async function pin(args: PinnedImageArgs) {
     const image = new PinnedImage("api", args);
     const ref = promiseOf(image.ref);
     await recorder.settle();
-    return { recorder, ref: await ref, provider: recorder.get(PROVIDER, "api-registry") };
+    return { recorder, ref: await ref, lookup: recorder.get(LOOKUP, "api-digest") };
 }
 
 describe("PinnedImage", () => {
-    it("pins a tag to the digest it points at when deployed, through a docker provider of its own that needs no daemon", async () => {
-        const { recorder, ref, provider } = await pin({ ref: "ghcr.io/acme/api:1.4.2" });
+    it("pins a tag to the digest it points at when deployed, asked of the registry by a lookup of its own", async () => {
+        const { recorder, ref, lookup } = await pin({ ref: "ghcr.io/acme/api:1.4.2" });
         assert.strictEqual(ref, `ghcr.io/acme/api:1.4.2@${fakeDigest("ghcr.io/acme/api:1.4.2")}`);
-        assert.strictEqual(recorder.parentOf(provider)?.urn, recorder.get("esteira:image:PinnedImage", "api").urn);
-        // Provider configuration reaches the engine as strings.
-        assert.strictEqual(provider.inputs.disableDockerDaemonCheck, "true");
-        const lookups = recorder.calls.filter((c) => c.token === LOOKUP);
-        assert.deepStrictEqual(
-            lookups.map((c) => c.inputs),
-            [{ name: "ghcr.io/acme/api:1.4.2" }],
-        );
-        assert.ok(lookups[0].provider?.startsWith(provider.urn), "the lookup goes through that provider, never a default one");
+        assert.strictEqual(recorder.parentOf(lookup)?.urn, recorder.get("esteira:image:PinnedImage", "api").urn);
+        assert.strictEqual(lookup.inputs.domain, "ghcr.io");
+        assert.strictEqual(lookup.inputs.repository, "acme/api");
+        assert.strictEqual(lookup.inputs.tag, "1.4.2");
+        assert.strictEqual(recorder.all("pulumi:providers:docker").length, 0, "no provider plugin is needed");
     });
 
     it("reads a familiar name as Docker does: nginx is docker.io/library/nginx:latest", async () => {
@@ -37,13 +32,12 @@ describe("PinnedImage", () => {
     it("authenticates with the stack's pull token, kept secret, to the stack's registry only", async () => {
         const registry = { server: "ghcr.io", username: "bot", token: "s3cret" };
         const own = await pin({ ref: "ghcr.io/acme/api:1", registry });
-        assert.deepStrictEqual(
-            own.provider.inputs.registryAuth,
-            JSON.stringify([{ address: "ghcr.io", username: "bot", password: "s3cret" }]),
-        );
-        assert.ok(isSecretInput(own.provider, "registryAuth"), "the token stays secret");
+        assert.strictEqual(own.lookup.inputs.username, "bot");
+        assert.strictEqual(own.lookup.inputs.password, "s3cret");
+        assert.ok(isSecretInput(own.lookup, "password"), "the token stays secret");
         const other = await pin({ ref: "docker.io/library/nginx:1.27", registry });
-        assert.strictEqual(other.provider.inputs.registryAuth, undefined, "another registry is asked anonymously");
+        assert.strictEqual(other.lookup.inputs.password, undefined, "another registry is asked anonymously");
+        assert.strictEqual(other.lookup.inputs.username, undefined);
     });
 
     it("knows a reference that names its digest needs no lookup", () => {

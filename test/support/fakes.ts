@@ -70,9 +70,14 @@ export const defaultState: StateFaker = (args) => {
             return { password: "generated-password" };
         case "docker-build:index:Image":
             return { digest: fakeDigest(args.name) };
-        // A PostgreSQL role (components/parts/postgres.ts) reports the password it generated.
+        // Dynamic resources: a PostgreSQL role (parts/postgres.ts) reports the password it generated;
+        // a registry lookup (parts/registry-digest.ts) the digest the tag points at, stable per reference.
         case "pulumi-nodejs:dynamic:Resource":
-            return args.name.endsWith("-role") ? { password: "generated-role-password" } : undefined;
+            if (args.name.endsWith("-role")) return { password: "generated-role-password" };
+            if (args.name.endsWith("-digest")) {
+                return { digest: fakeDigest(`${args.inputs.domain}/${args.inputs.repository}:${args.inputs.tag}`) };
+            }
+            return undefined;
         case "pulumi:pulumi:StackReference":
             return { outputs: OTHER_STACK_OUTPUTS[args.inputs.name] ?? {}, secretOutputNames: [] };
         default:
@@ -100,9 +105,6 @@ export function callResults(args: pulumi.runtime.MockCallArgs): Record<string, a
             const variables = GITHUB_ENVIRONMENTS[args.inputs.name]?.[args.inputs.environment] ?? {};
             return { ...args.inputs, variables: Object.entries(variables).map(([name, value]) => ({ name, value })) };
         }
-        // A tag points at a digest; derive a stable fake one from the reference.
-        case "docker:index/getRegistryImage:getRegistryImage":
-            return { ...args.inputs, sha256Digest: fakeDigest(args.inputs.name) };
         default:
             return args.inputs;
     }
