@@ -34,7 +34,7 @@ const environment = new EnvironmentNamespace(
     {
         namespace: config.namespace,
         adoptNamespace: config.adoptNamespace,
-        namespaceExists: (name) => cluster.namespaceExists(name),
+        lookUpNamespace: (name) => cluster.lookUpNamespace(name),
         environment: config.environment,
         registry: config.registry,
         secrets: database && { [database.secretName]: database.secretData },

@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import type { ClusterSettings } from "../config/schema";
 import { invariant, rangeProblem } from "../config/rules";
+import type { NamespaceMetadata } from "./environment-namespace";
 import { readStack, stackOutput } from "./stack-reference";
 
 type Mode<M extends ClusterSettings["mode"]> = Extract<ClusterSettings, { mode: M }>;
@@ -187,7 +188,7 @@ export class Cluster extends pulumi.ComponentResource {
 
         const kubeconfigPath = args.mode === "kubeconfig" && args.kubeconfigPath ? expandHome(args.kubeconfigPath) : undefined;
         const context = args.mode === "kubeconfig" ? args.context : undefined;
-        // Kept for namespaceExists(); set only once the kubeconfig is known.
+        // Kept for lookUpNamespace(); set only once the kubeconfig is known.
         pulumi.output(this.kubeconfig).apply((kubeconfig) => {
             this.access = { kubeconfig: kubeconfigPath ? undefined : kubeconfig, kubeconfigPath, context };
         });
@@ -224,14 +225,15 @@ export class Cluster extends pulumi.ComponentResource {
     }
 
     /**
-     * Whether a namespace exists in the cluster, asked with the provider's own credentials; undefined
-     * when that cannot be known: the credentials are not (a cluster this deployment creates, in a
-     * preview) or the cluster does not answer (the provider then reports it).
+     * A namespace's labels and annotations, asked with the provider's own credentials: null when
+     * there is no such namespace, undefined when that cannot be known: the credentials are not (a
+     * cluster this deployment creates, in a preview) or the cluster does not answer (the provider
+     * then reports it).
      */
-    public async namespaceExists(name: string): Promise<boolean | undefined> {
+    public async lookUpNamespace(name: string): Promise<NamespaceMetadata | null | undefined> {
         const access = this.access;
         if (!access) return undefined;
-        // Loaded only when a namespace is about to be created, so evaluations never pay for it.
+        // Loaded only when a namespace is about to be registered, so unit tests never pay for it.
         const { CoreV1Api, KubeConfig } = await import("@kubernetes/client-node");
         const config = new KubeConfig();
         if (access.kubeconfig !== undefined) config.loadFromString(access.kubeconfig);
@@ -239,10 +241,10 @@ export class Cluster extends pulumi.ComponentResource {
         else config.loadFromDefault();
         if (access.context !== undefined) config.setCurrentContext(access.context);
         try {
-            await config.makeApiClient(CoreV1Api).readNamespace({ name });
-            return true;
+            const { metadata } = await config.makeApiClient(CoreV1Api).readNamespace({ name });
+            return { labels: metadata?.labels, annotations: metadata?.annotations };
         } catch (err) {
-            return (err as { code?: number }).code === 404 ? false : undefined;
+            return (err as { code?: number }).code === 404 ? null : undefined;
         }
     }
 }

@@ -51,12 +51,33 @@ export interface EnvironmentNamespaceArgs {
      */
     adoptNamespace?: boolean;
     /**
-     * Whether a namespace exists in the cluster (undefined when that cannot be known). Given, and
-     * unless `adoptNamespace`, a namespace that exists already is refused before the stack creates
-     * it: creating it would take it over, and the stack would later delete it with everything in it.
-     * Default: none (no check).
+     * A namespace's labels and annotations as the cluster has them: null when there is no such
+     * namespace, undefined when that cannot be known. Given, and unless `adoptNamespace`, a namespace
+     * that exists already and is not this stack's is refused before anything is created: creating it
+     * would take it over, and the stack would later delete it with everything in it. Default: none
+     * (no check).
      */
-    namespaceExists?: (name: string) => Promise<boolean | undefined>;
+    lookUpNamespace?: (name: string) => Promise<NamespaceMetadata | null | undefined>;
+    /** The stack, `<organization>/<project>/<stack>`, that its namespace is marked with. Default: the running stack. */
+    stack?: string;
+}
+
+export interface NamespaceMetadata {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+}
+
+/** The annotation that says which stack created a namespace: its owner, which may delete it. */
+export const OWNER_ANNOTATION = "esteira.dev/stack";
+
+/**
+ * Whether a namespace that exists is this stack's: marked with its name, or (created before the
+ * mark existed) labelled by esteira for this environment and marked by no other stack.
+ */
+export function ownNamespace(found: NamespaceMetadata, stack: string, environment: string): boolean {
+    const owner = found.annotations?.[OWNER_ANNOTATION];
+    if (owner !== undefined) return owner === stack;
+    return found.labels?.["app.kubernetes.io/managed-by"] === "pulumi" && found.labels?.environment === environment;
 }
 
 /** What a stack that is about to create a namespace is told when it exists already. */
@@ -107,27 +128,32 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
         };
 
         const adopt = args.adoptNamespace ?? ENVIRONMENT_NAMESPACE_DEFAULTS.adoptNamespace;
-        const lookup = args.namespaceExists;
-        // Only when the namespace is about to be created (previews included): a namespace this
-        // stack created long ago is never looked up again.
-        const refuseExisting =
+        const stack = args.stack ?? `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+        // The namespace is registered only once the cluster says it is absent or this stack's: every
+        // preview and up asks (one read), since this engine runs no resource hooks before a create.
+        const lookup = args.lookUpNamespace;
+        const namespaceName =
             !adopt && lookup
-                ? new pulumi.ResourceHook(
-                      `${name}-namespace-is-new`,
-                      async ({ newInputs }) => {
-                          const namespaceName = newInputs?.metadata?.name as string;
-                          if (await lookup(namespaceName)) throw new Error(existingNamespaceMessage(pulumi.getStack(), namespaceName));
-                      },
-                      { onDryRun: true },
-                  )
-                : undefined;
+                ? pulumi.all([args.namespace, args.environment]).apply(async ([wanted, environment]) => {
+                      const found = await lookup(wanted);
+                      if (found && !ownNamespace(found, stack, environment)) {
+                          throw new pulumi.RunError(existingNamespaceMessage(pulumi.getStack(), wanted));
+                      }
+                      return wanted;
+                  })
+                : args.namespace;
         const namespace = new k8s.core.v1.Namespace(
             `${name}-namespace`,
-            // After the caller's labels: a namespace's pods are always held to the restricted profile.
-            { metadata: { name: args.namespace, labels: { ...labels, ...POD_SECURITY_LABELS } } },
+            {
+                metadata: {
+                    name: namespaceName,
+                    // After the caller's labels: a namespace's pods are always held to the restricted profile.
+                    labels: { ...labels, ...POD_SECURITY_LABELS },
+                    annotations: adopt ? undefined : { [OWNER_ANNOTATION]: stack },
+                },
+            },
             {
                 ...childOpts,
-                hooks: refuseExisting && { beforeCreate: [refuseExisting] },
                 // A namespace the stack did not create outlives it.
                 retainOnDelete: adopt || undefined,
             },

@@ -68,10 +68,13 @@ describe("stack files", () => {
                 assert.ok(isSecretInput(pullSecret, "stringData"), "the registry token stays secret");
             });
 
-            it("creates its namespace only if it does not exist yet, and deletes it with the stack", () => {
+            it("marks the namespace it creates as its own, and deletes it with the stack; an adopted one it leaves", () => {
                 const namespace = evaluation.recorder.all(NAMESPACE)[0];
                 const adopt = stackFileConfig(stack)["esteira:adoptNamespace"] === true;
-                assert.deepStrictEqual(namespace.beforeCreate, adopt ? [] : [`${stack}-namespace-is-new`]);
+                assert.strictEqual(
+                    namespace.inputs.metadata.annotations?.["esteira.dev/stack"],
+                    adopt ? undefined : `organization/esteira/${stack}`,
+                );
                 assert.strictEqual(namespace.retainOnDelete, adopt);
             });
 
