@@ -57,7 +57,7 @@ export interface EnvironmentNamespaceArgs {
      * would take it over, and the stack would later delete it with everything in it. Default: none
      * (no check).
      */
-    lookUpNamespace?: (name: string) => Promise<NamespaceMetadata | null | undefined>;
+    lookUpNamespace?: (name: pulumi.Input<string>) => pulumi.Output<NamespaceMetadata | null | undefined>;
     /** The stack, `<organization>/<project>/<stack>`, that its namespace is marked with. Default: the running stack. */
     stack?: string;
 }
@@ -134,8 +134,7 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
         const lookup = args.lookUpNamespace;
         const namespaceName =
             !adopt && lookup
-                ? pulumi.all([args.namespace, args.environment]).apply(async ([wanted, environment]) => {
-                      const found = await lookup(wanted);
+                ? pulumi.all([args.namespace, args.environment, lookup(args.namespace)]).apply(([wanted, environment, found]) => {
                       if (found && !ownNamespace(found, stack, environment)) {
                           throw new pulumi.RunError(existingNamespaceMessage(pulumi.getStack(), wanted));
                       }

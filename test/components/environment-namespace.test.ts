@@ -218,10 +218,11 @@ describe("EnvironmentNamespace", () => {
                 ...baseArgs,
                 ...extra,
                 stack: STACK,
-                lookUpNamespace: async (name) => {
-                    asked.push(name);
-                    return found;
-                },
+                lookUpNamespace: (name) =>
+                    pulumi.output(name).apply((wanted) => {
+                        asked.push(wanted);
+                        return found;
+                    }),
             });
             const name = promiseOf(component.namespaceName).then(
                 () => undefined,
