@@ -5,13 +5,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./components/cluster";
-import type { ServiceConfig } from "./config/parse";
+import type { Configured } from "./config/parse";
 import { Database } from "./components/database";
 import { EnvironmentNamespace } from "./components/environment-namespace";
 import { GitHubEnvironment } from "./components/github-environment";
 import { Image } from "./components/image";
 import { PromotedImage } from "./components/promoted-image";
+import { ScheduledJob } from "./components/scheduled-job";
 import { WebService } from "./components/web-service";
+import { Worker } from "./components/worker";
 import { deployedCommit, loadConfig } from "./config";
 
 const config = loadConfig(deployedCommit());
@@ -35,28 +37,41 @@ const environment = new EnvironmentNamespace(
     inCluster,
 );
 
-/** The service's image: built and pushed, promoted from another stack, or taken as it is. */
-function imageOf(name: string, image: ServiceConfig["image"]): pulumi.Input<string> {
+/** A workload's image: built and pushed, promoted from another stack, or taken as it is. */
+function imageOf(name: string, image: Configured<unknown>["image"]): pulumi.Output<string> {
     if ("build" in image) return new Image(name, image.build).ref;
     if ("promoteFrom" in image) return new PromotedImage(name, { promoteFrom: image.promoteFrom, service: name }).ref;
-    return image.ref;
+    return pulumi.output(image.ref);
+}
+
+/** What every workload runs with: its image, the namespace, its pull secret and the database secret. */
+function wiring<W extends Configured<unknown>>(name: string, workload: W) {
+    return {
+        ...workload,
+        image: imageOf(name, workload.image),
+        namespace: environment.namespaceName,
+        imagePullSecrets: [environment.pullSecretName],
+        databaseSecretName: database && environment.secretNames[database.secretName],
+    };
 }
 
 const services = Object.entries(config.services).map(([name, svc]) => {
-    const image = pulumi.output(imageOf(name, svc.image));
-    const service = new WebService(
-        name,
-        {
-            ...svc,
-            image,
-            namespace: environment.namespaceName,
-            imagePullSecrets: [environment.pullSecretName],
-            databaseSecretName: database && environment.secretNames[database.secretName],
-        },
-        inCluster,
-    );
-    return { name, image, endpoint: service.endpoint };
+    const args = wiring(name, svc);
+    const service = new WebService(name, args, inCluster);
+    return { name, image: args.image, endpoint: service.endpoint };
 });
+const otherWorkloads = [
+    ...Object.entries(config.workers).map(([name, worker]) => {
+        const args = wiring(name, worker);
+        new Worker(name, args, inCluster);
+        return { name, image: args.image };
+    }),
+    ...Object.entries(config.jobs).map(([name, job]) => {
+        const args = wiring(name, job);
+        new ScheduledJob(name, args, inCluster);
+        return { name, image: args.image };
+    }),
+];
 
 if (config.github) {
     new GitHubEnvironment(env, {
@@ -73,8 +88,8 @@ if (config.github) {
 
 export const namespace = environment.namespaceName;
 export const endpoints = pulumi.output(Object.fromEntries(services.map((s) => [s.name, s.endpoint])));
-/** Digest-pinned image per service: what `promoteFrom` in another stack reads. */
-export const images = pulumi.output(Object.fromEntries(services.map((s) => [s.name, s.image])));
+/** Digest-pinned image per service, worker and job: what `promoteFrom` in another stack reads. */
+export const images = pulumi.output(Object.fromEntries([...services, ...otherWorkloads].map((w) => [w.name, w.image])));
 export const clusterId = cluster.clusterIdentifier;
 // Outputs only some layouts have are exported only where they exist: an undefined output makes
 // the engine warn on every run. Stacks that share this one's cluster read `kubeconfig` and

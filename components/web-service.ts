@@ -1,64 +1,42 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceSettings } from "../config/schema";
-import { invariant, replicasProblem } from "../config/rules";
-import { autoscaler } from "./parts/autoscaler";
-import { disruptionBudget } from "./parts/disruption-budget";
+import { invariant, replicasProblem, singlePodProblem } from "../config/rules";
+import { DEPLOYMENT_DEFAULTS, rollingDeployment } from "./parts/deployment";
 import { migrationJob } from "./parts/migration-job";
-import { computeResources, envVars, hardenedContainer, hardenedPod, httpProbe, SecretKeyRef } from "./parts/pod-spec";
+import { httpProbe, PROBE_TIMINGS } from "./parts/pod-spec";
+import { WORKLOAD_DEFAULTS, WorkloadArgs, workloadParts } from "./parts/workload";
+import { hasPersistentPath } from "./parts/writable-paths";
 
 /** Defaults of {@link WebServiceArgs}, shaped like the stack file's service keys; applied once in the component. */
 export const WEB_SERVICE_DEFAULTS = {
+    ...WORKLOAD_DEFAULTS,
+    ...DEPLOYMENT_DEFAULTS,
     port: 8000,
-    replicas: 1,
     service: { type: "ClusterIP", port: 80 },
-    revisionHistoryLimit: 5,
-    rolloutTimeoutSeconds: 600,
-    runAsUser: 10001,
-    autoscaling: { cpuUtilizationPercent: 70 },
     probes: {
-        readiness: { path: "/readyz", initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
-        liveness: { path: "/healthz", initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-        // Holds off liveness for up to periodSeconds × failureThreshold (150 s); its path is the liveness path.
-        startup: { initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 30 },
+        readiness: { path: "/readyz", ...PROBE_TIMINGS.readiness },
+        liveness: { path: "/healthz", ...PROBE_TIMINGS.liveness },
+        // Its path is the liveness path.
+        startup: PROBE_TIMINGS.startup,
     },
-    resources: { requests: { cpuMillicores: 100, memoryMiB: 128 }, limits: { cpuMillicores: 500, memoryMiB: 256 } },
     metrics: { path: "/metrics" },
     migrate: { timeoutSeconds: 600, backoffLimit: 1 },
+    seed: { timeoutSeconds: 600, backoffLimit: 1 },
 } as const;
 
 /**
  * A service's stack-file keys (`esteira:services.<name>`, see config/schema.ts for each one's
  * meaning and default), and what the program wires in: namespace, image, pull secrets, database secret.
  */
-export type WebServiceArgs = Omit<ServiceSettings, "image" | "env" | "secretEnv"> & {
-    /** Namespace to run in. */
-    namespace: pulumi.Input<string>;
-    /** Image reference; a digest-pinned `repo@sha256:…` makes pods roll only when the content changes. */
-    image: pulumi.Input<string>;
-    /** Plain environment variables. Default: none. */
-    env?: Record<string, pulumi.Input<string>>;
-    /** Environment variables read from Secrets through `secretKeyRef`. Default: none. */
-    secretEnv?: Record<string, SecretKeyRef>;
-    /** Kubernetes object name of the Deployment, Service, HPA and PDB. Default: the component name. */
-    serviceName?: string;
-    /** Environment name for the `environment` label. Default: none. */
-    environment?: pulumi.Input<string>;
-    /** `app.kubernetes.io/part-of` label. Default: none. */
-    partOf?: pulumi.Input<string>;
-    /** Names of `kubernetes.io/dockerconfigjson` Secrets for pulling the image. Default: none. */
-    imagePullSecrets?: pulumi.Input<string>[];
-    /** UID/GID the container runs as (the image must not need root). Default: 10001. */
-    runAsUser?: number;
-    /**
-     * The Secret holding `DATABASE_URL` and `DATABASE_DIRECT_URL`; unless `database` is false, pods
-     * read `DATABASE_URL` from it and the migration the direct one. Default: none.
-     */
-    databaseSecretName?: pulumi.Input<string>;
-};
+export type WebServiceArgs = Omit<ServiceSettings, keyof WorkloadArgs> &
+    WorkloadArgs & {
+        /** Kubernetes object name of the Deployment, Service, HPA and PDB. Default: the component name. */
+        serviceName?: string;
+    };
 
 /**
- * One HTTP service: a hardened Deployment with probes and its Service; a migration Job, a
+ * One HTTP service: a hardened Deployment with probes and its Service; migration and seed Jobs, a
  * HorizontalPodAutoscaler and a PodDisruptionBudget when its settings call for them.
  */
 export class WebService extends pulumi.ComponentResource {
@@ -70,12 +48,16 @@ export class WebService extends pulumi.ComponentResource {
     public readonly disruptionBudget?: k8s.policy.v1.PodDisruptionBudget;
     /** Present when a migration is configured; the Deployment waits on it. */
     public readonly migration?: k8s.batch.v1.Job;
+    /** Present when a seed is configured; it runs after the migration, and the Deployment waits on it. */
+    public readonly seed?: k8s.batch.v1.Job;
     /** Where the service answers: the load balancer address, or the in-cluster DNS name. */
     public readonly endpoint: pulumi.Output<string>;
 
     constructor(name: string, args: WebServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:kubernetes:WebService", name, {}, opts);
         invariant(this, name, "replicas", replicasProblem(args.replicas, args.autoscaling));
+        const persistent = hasPersistentPath(args.writablePaths);
+        if (persistent) invariant(this, name, "writablePaths", singlePodProblem(args.replicas, args.autoscaling));
         // Objects inside a cluster this stack owns go with it: destroying the cluster does not wait on each one.
         const childOpts = { parent: this, deletedWith: opts?.deletedWith };
 
@@ -84,99 +66,84 @@ export class WebService extends pulumi.ComponentResource {
         const port = args.port ?? d.port;
         const servicePort = args.service?.port ?? d.service.port;
         const serviceType = args.service?.type ?? d.service.type;
-        const rolloutTimeout = `${args.rolloutTimeoutSeconds ?? d.rolloutTimeoutSeconds}s`;
-        const minReplicas = args.autoscaling?.minReplicas ?? args.replicas ?? d.replicas;
+        const parts = workloadParts(this, name, serviceName, args, childOpts);
+        const { selector, labels, metadata } = parts;
 
-        // The selector is immutable, so it holds only labels that never change for this service.
-        const selector = { "app.kubernetes.io/name": serviceName, "app.kubernetes.io/instance": serviceName };
-        const labels: Record<string, pulumi.Input<string>> = {
-            ...selector,
-            "app.kubernetes.io/managed-by": "pulumi",
-            ...(args.partOf !== undefined ? { "app.kubernetes.io/part-of": args.partOf } : {}),
-            ...(args.environment !== undefined ? { environment: args.environment } : {}),
-        };
-        const metadata = { name: serviceName, namespace: args.namespace, labels };
-
-        const pod = { runAsUser: args.runAsUser ?? d.runAsUser, imagePullSecrets: args.imagePullSecrets };
-        const resources = computeResources(
-            this,
-            name,
-            { ...d.resources.requests, ...args.resources?.requests },
-            { ...d.resources.limits, ...args.resources?.limits },
-        );
-        // Pods connect through the pool; migrations bypass it, since their advisory lock needs a session.
-        const database = (key: string): Record<string, SecretKeyRef> =>
-            args.databaseSecretName !== undefined && (args.database ?? true)
-                ? { DATABASE_URL: { secretName: args.databaseSecretName, key } }
-                : {};
-        const env = args.env ?? {};
-
-        if (args.migrate) {
-            const container = {
-                name: "migrate",
-                image: args.image,
-                command: args.migrate.command,
-                env: envVars(env, { ...database("DATABASE_URL"), ...args.secretEnv, ...database("DATABASE_DIRECT_URL") }),
-                resources,
-            };
-            this.migration = migrationJob(
-                `${name}-migrate`,
+        // Release steps run in order on the new image, each with the direct database URL, before the Deployment changes.
+        const releaseStep = (step: "migrate" | "seed", dependsOn: pulumi.Resource[]) => {
+            const settings = args[step];
+            if (!settings) return undefined;
+            return migrationJob(
+                `${name}-${step}`,
                 {
                     namespace: args.namespace,
                     labels,
                     workload: serviceName,
-                    pod: hardenedPod(pod, { containers: [hardenedContainer(container)] }),
-                    timeoutSeconds: args.migrate.timeoutSeconds ?? d.migrate.timeoutSeconds,
-                    backoffLimit: args.migrate.backoffLimit ?? d.migrate.backoffLimit,
+                    step,
+                    pod: parts.pod({
+                        containers: [parts.container({ name: step, command: settings.command, env: parts.env("DATABASE_DIRECT_URL") })],
+                    }),
+                    timeoutSeconds: settings.timeoutSeconds ?? d[step].timeoutSeconds,
+                    backoffLimit: settings.backoffLimit ?? d[step].backoffLimit,
                 },
-                childOpts,
+                { ...childOpts, dependsOn },
             );
-        }
+        };
+        this.migration = releaseStep("migrate", []);
+        // The seed runs on the migrated schema.
+        this.seed = releaseStep("seed", this.migration ? [this.migration] : []);
 
         const probes = args.probes;
-        const container = hardenedContainer({
+        const metricsPort = args.metrics && (args.metrics.port ?? port);
+        const container = parts.container({
             name: serviceName,
-            image: args.image,
+            command: args.command,
+            args: args.args,
             // Digest-pinned or immutable tags make pulling on every start unnecessary and stale `:latest` impossible.
             imagePullPolicy: "IfNotPresent",
-            ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
-            env: envVars(env, { ...database("DATABASE_URL"), ...args.secretEnv }),
+            ports: [
+                { name: "http", containerPort: port, protocol: "TCP" },
+                // A metrics port of its own is declared, and never exposed by the Service.
+                ...(metricsPort !== undefined && metricsPort !== port
+                    ? [{ name: "metrics", containerPort: metricsPort, protocol: "TCP" }]
+                    : []),
+            ],
+            env: parts.env("DATABASE_URL"),
             readinessProbe: httpProbe(probes?.readiness, d.probes.readiness, port),
             livenessProbe: httpProbe(probes?.liveness, d.probes.liveness, port),
             startupProbe: probes?.startup
                 ? httpProbe(probes.startup, { ...d.probes.startup, path: probes.liveness?.path ?? d.probes.liveness.path }, port)
                 : undefined,
-            resources,
         });
         const podAnnotations = args.metrics && {
             "prometheus.io/scrape": "true",
             "prometheus.io/path": args.metrics.path ?? d.metrics.path,
-            "prometheus.io/port": String(args.metrics.port ?? port),
+            "prometheus.io/port": String(metricsPort),
         };
 
-        this.deployment = new k8s.apps.v1.Deployment(
-            `${name}-deployment`,
+        const rollout = rollingDeployment(
+            this,
+            name,
             {
                 metadata,
-                spec: {
-                    // With an HPA the replica count is the autoscaler's: leaving it unset keeps
-                    // server-side apply from resetting it on every `pulumi up`.
-                    replicas: args.autoscaling ? undefined : (args.replicas ?? d.replicas),
-                    revisionHistoryLimit: args.revisionHistoryLimit ?? d.revisionHistoryLimit,
-                    selector: { matchLabels: selector },
-                    // maxUnavailable 0: a rollout whose new pods never become ready leaves the old ones serving.
-                    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-                    template: { metadata: { labels, annotations: podAnnotations }, spec: hardenedPod(pod, { containers: [container] }) },
+                selector,
+                podAnnotations,
+                pod: parts.pod({ containers: [container] }),
+                replicas: args.replicas ?? d.replicas,
+                autoscaling: args.autoscaling && {
+                    ...args.autoscaling,
+                    cpuUtilizationPercent: args.autoscaling.cpuUtilizationPercent ?? d.autoscaling.cpuUtilizationPercent,
                 },
+                revisionHistoryLimit: args.revisionHistoryLimit ?? d.revisionHistoryLimit,
+                rolloutTimeoutSeconds: args.rolloutTimeoutSeconds ?? d.rolloutTimeoutSeconds,
+                recreate: persistent,
+                dependsOn: [this.migration, this.seed].filter((job) => job !== undefined),
             },
-            {
-                ...childOpts,
-                dependsOn: this.migration ? [this.migration] : [],
-                // Fixed object names: a replacement must delete the old object before creating the new one.
-                deleteBeforeReplace: true,
-                customTimeouts: { create: rolloutTimeout, update: rolloutTimeout },
-            },
+            childOpts,
         );
+        this.deployment = rollout.deployment;
+        this.autoscaler = rollout.autoscaler;
+        this.disruptionBudget = rollout.disruptionBudget;
 
         this.service = new k8s.core.v1.Service(
             `${name}-service`,
@@ -186,23 +153,6 @@ export class WebService extends pulumi.ComponentResource {
             },
             { ...childOpts, deleteBeforeReplace: true },
         );
-
-        const named = { ...childOpts, deleteBeforeReplace: true };
-        if (args.autoscaling) {
-            const scaling = args.autoscaling;
-            this.autoscaler = autoscaler(
-                this,
-                `${name}-hpa`,
-                {
-                    ...scaling,
-                    metadata,
-                    deploymentName: this.deployment.metadata.name,
-                    cpuUtilizationPercent: scaling.cpuUtilizationPercent ?? d.autoscaling.cpuUtilizationPercent,
-                },
-                named,
-            );
-        }
-        if (minReplicas > 1) this.disruptionBudget = disruptionBudget(this, `${name}-pdb`, { metadata, selector, minReplicas }, named);
 
         this.endpoint =
             serviceType === "LoadBalancer"
@@ -219,6 +169,7 @@ export class WebService extends pulumi.ComponentResource {
             autoscaler: this.autoscaler,
             disruptionBudget: this.disruptionBudget,
             migration: this.migration,
+            seed: this.seed,
             endpoint: this.endpoint,
         });
     }

@@ -11,20 +11,45 @@ import type { ClusterArgs } from "../components/cluster";
 import { DATABASE_DEFAULTS, type DatabaseArgs } from "../components/database";
 import type { GitHubEnvironmentArgs } from "../components/github-environment";
 import type { ImageArgs } from "../components/image";
+import type { ScheduledJobArgs } from "../components/scheduled-job";
 import type { WebServiceArgs } from "../components/web-service";
+import type { WorkerArgs } from "../components/worker";
 import { ConfigError, describe, formatIssue } from "./errors";
 import { dns1123Label } from "./rules";
-import { ImageSource, RegistrySettings, SECRET_KEYS, SecretName, stackSchema, StackSettings } from "./schema";
+import { ImageSource, JobSettings, RegistrySettings, SECRET_KEYS, SecretName, stackSchema, StackSettings, WorkerSettings } from "./schema";
 
 type Secret = pulumi.Output<string>;
 
 /** The registry, with the pull token (for the pull secret) and the push token (for builds). */
 export type Registry = RegistrySettings & { readonly token: Secret; readonly pushToken: Secret };
 
-/** A service: the WebService's Args, with its image still to be built, promoted or taken as it is. */
-export type ServiceConfig = Omit<WebServiceArgs, "image" | "namespace" | "imagePullSecrets" | "databaseSecretName"> & {
+/** A workload's component Args, with its image still to be built, promoted or taken as it is, and nothing the program wires in. */
+export type Configured<Args> = Omit<Args, "image" | "namespace" | "imagePullSecrets" | "databaseSecretName"> & {
     readonly image: ImageSource<ImageArgs>;
 };
+/** A service: the WebService's Args. */
+export type ServiceConfig = Configured<WebServiceArgs>;
+/** A worker: the Worker's Args. */
+export type WorkerConfig = Configured<WorkerArgs>;
+/** A scheduled job: the ScheduledJob's Args. */
+export type JobConfig = Configured<ScheduledJobArgs>;
+
+/** The three kinds of workload, by their key in the stack file. */
+export const WORKLOAD_KINDS = ["services", "workers", "jobs"] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+
+type AnyWorkloadSettings = StackSettings["services"][string] | WorkerSettings | JobSettings;
+
+/** Every workload of a stack as `[kind, name, settings]`, services first. */
+function workloadsOf(plain: StackSettings): [WorkloadKind, string, AnyWorkloadSettings][] {
+    return WORKLOAD_KINDS.flatMap((kind) =>
+        Object.entries<AnyWorkloadSettings>(plain[kind] ?? {}).map(([name, settings]): [WorkloadKind, string, AnyWorkloadSettings] => [
+            kind,
+            name,
+            settings,
+        ]),
+    );
+}
 
 /** The validated configuration of one stack: each component's Args, secrets attached where they are used. */
 export interface EsteiraConfig {
@@ -43,6 +68,8 @@ export interface EsteiraConfig {
     /** The stack's GitHub environment; absent where the repository is not managed (local stacks). */
     readonly github?: Omit<GitHubEnvironmentArgs, "kubeconfig" | "registryPushToken" | "variables">;
     readonly services: Readonly<Record<string, ServiceConfig>>;
+    readonly workers: Readonly<Record<string, WorkerConfig>>;
+    readonly jobs: Readonly<Record<string, JobConfig>>;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -59,6 +86,9 @@ export interface RawConfig {
     readonly commitSha?: string;
 }
 
+/** How a message names one workload of each kind. */
+const KIND_NOUN: Record<WorkloadKind, string> = { services: "service", workers: "worker", jobs: "job" };
+
 /** Rules that span keys (and secrets), which no single key's schema can see. */
 function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
     const problems: string[] = [];
@@ -74,15 +104,27 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
     if (database?.mode === "external" && !secrets.databaseUrl) {
         missingSecret("databaseUrl", "when database.mode is external", "'postgresql://user:password@host:5432/db?sslmode=require'");
     }
-    for (const [name, svc] of Object.entries(plain.services)) {
-        if ("build" in svc.image && !plain.images) {
+    const owner = new Map<string, string>();
+    for (const [kind, name, workload] of workloadsOf(plain)) {
+        const other = owner.get(name);
+        if (other) {
             problems.push(
-                `${raw.stack}: services.${name}.image.build: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to push the image to`,
+                `${raw.stack}: ${kind}.${name}: the name "${name}" is taken by ${other}; services, workers and jobs name their Kubernetes objects and images alike, so use each name once`,
             );
         }
-        if (database && (svc.database ?? true) && (svc.env?.DATABASE_URL !== undefined || svc.secretEnv?.DATABASE_URL !== undefined)) {
+        owner.set(name, `${kind}.${name}`);
+        if ("build" in workload.image && !plain.images) {
             problems.push(
-                `${raw.stack}: services.${name}: DATABASE_URL comes from the ${database.secretName ?? DATABASE_DEFAULTS.secretName} secret when the stack has a database; remove it from env/secretEnv, or set database: false on the service`,
+                `${raw.stack}: ${kind}.${name}.image.build: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to push the image to`,
+            );
+        }
+        if (
+            database &&
+            (workload.database ?? true) &&
+            (workload.env?.DATABASE_URL !== undefined || workload.secretEnv?.DATABASE_URL !== undefined)
+        ) {
+            problems.push(
+                `${raw.stack}: ${kind}.${name}: DATABASE_URL comes from the ${database.secretName ?? DATABASE_DEFAULTS.secretName} secret when the stack has a database; remove it from env/secretEnv, or set database: false on the ${KIND_NOUN[kind]}`,
             );
         }
     }
@@ -141,12 +183,21 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
     };
     // Built images are tagged with the commit (when known) and the stack; pods use the digest.
     const tags = [...(raw.commitSha ? [`sha-${raw.commitSha.slice(0, 12)}`] : []), stack];
-    const imageOf = (name: string, image: ImageSource): ServiceConfig["image"] => {
+    const imageOf = (kind: WorkloadKind, name: string, image: ImageSource): ServiceConfig["image"] => {
         if (!("build" in image)) return image;
-        if (!plain.images) throw new ConfigError(stack, [`${stack}: services.${name}.image.build: needs esteira:images.repository`]);
+        if (!plain.images) throw new ConfigError(stack, [`${stack}: ${kind}.${name}.image.build: needs esteira:images.repository`]);
         const { repository, ...settings } = plain.images;
         return { build: { ...image.build, ...settings, repository: `${repository}/${name}`, tags, registry } };
     };
+
+    /** Each workload of a kind with the labels' values and its image to build, promote or take. */
+    const configured = <Settings extends { image: ImageSource }>(kind: WorkloadKind, workloads: Record<string, Settings> | undefined) =>
+        Object.fromEntries(
+            Object.entries(workloads ?? {}).map(([name, settings]) => [
+                name,
+                { ...settings, environment, partOf: project, image: imageOf(kind, name, settings.image) },
+            ]),
+        );
 
     const cluster = plain.cluster ?? { mode: "kubeconfig" };
     const database = plain.database;
@@ -174,11 +225,8 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
                     },
         registry,
         github: plain.github && { ...plain.github, environment: plain.github.environment ?? environment },
-        services: Object.fromEntries(
-            Object.entries(plain.services).map(([name, svc]) => [
-                name,
-                { ...svc, environment, partOf: project, image: imageOf(name, svc.image) },
-            ]),
-        ),
+        services: configured("services", plain.services),
+        workers: configured("workers", plain.workers),
+        jobs: configured("jobs", plain.jobs),
     };
 }

@@ -11,18 +11,23 @@ import { DATABASE_DEFAULTS } from "../components/database";
 import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namespace";
 import { GITHUB_ENVIRONMENT_DEFAULTS, MAX_REVIEWERS } from "../components/github-environment";
 import { IMAGE_DEFAULTS } from "../components/image";
+import { hasPersistentPath, writablePathsProblems } from "../components/parts/writable-paths";
+import { SCHEDULED_JOB_DEFAULTS } from "../components/scheduled-job";
 import { WEB_SERVICE_DEFAULTS } from "../components/web-service";
+import { WORKER_DEFAULTS } from "../components/worker";
 import {
     dns1035Label,
     dns1123Label,
     ENV_VAR_NAME,
     int,
+    isCronSchedule,
     nonEmpty,
     percent,
     portNumber,
     rangeProblem,
     replicasProblem,
     requestProblems,
+    singlePodProblem,
     stackName,
 } from "./rules";
 
@@ -39,6 +44,8 @@ function doc(description: string, dflt?: unknown) {
 }
 
 const ws = WEB_SERVICE_DEFAULTS;
+const wk = WORKER_DEFAULTS;
+const jd = SCHEDULED_JOB_DEFAULTS;
 
 // ---- services ------------------------------------------------------------------------------
 
@@ -82,7 +89,7 @@ const imageFields = z
     .strictObject(
         {
             ref: nonEmpty().optional().meta(doc("an image reference to run as it is")),
-            build: buildSchema.optional().meta(doc("build from a context and push to `<images.repository>/<service>`")),
+            build: buildSchema.optional().meta(doc("build from a context and push to `<images.repository>/<name>`")),
             promoteFrom: stackName("promoteFrom must be a stack name or <organization>/<project>/<stack>")
                 .optional()
                 .meta(doc("take the digest-pinned image another stack exports in its `images` output")),
@@ -116,28 +123,171 @@ export const imageSchema = z
 
 const secretKeyRef = z.strictObject({ secretName: dns1123Label("secretName"), key: nonEmpty() });
 
+/** A step run as a Job with the new image before each rollout (`migrate`, `seed`). */
+const releaseStep = (defaults: { timeoutSeconds: number; backoffLimit: number }, description: string) =>
+    z
+        .strictObject({
+            command: z
+                .array(nonEmpty())
+                .min(1, { error: "command must have at least one element" })
+                .meta(doc("command, e.g. `[node, dist/migrate.js]`")),
+            timeoutSeconds: int(1).optional().meta(doc("how long the Job may run", defaults.timeoutSeconds)),
+            backoffLimit: int(0).optional().meta(doc("retries before the Job fails", defaults.backoffLimit)),
+        })
+        .optional()
+        .meta(doc(description, text("none")));
+
+/** A probe that runs a command in the container or connects to one of its TCP ports (workers have no HTTP). */
+const commandProbe = (defaults: { initialDelaySeconds: number; periodSeconds: number; timeoutSeconds: number; failureThreshold: number }) =>
+    z
+        .strictObject({
+            exec: z
+                .array(nonEmpty())
+                .min(1, { error: "exec must have at least one element" })
+                .optional()
+                .meta(doc("command run in the container; exit 0 passes, e.g. `[celery, inspect, ping]`")),
+            tcpPort: portNumber.optional().meta(doc("port that must accept a TCP connection")),
+            initialDelaySeconds: int(0).optional().meta(doc("seconds before the first probe", defaults.initialDelaySeconds)),
+            periodSeconds: int(1).optional().meta(doc("seconds between probes", defaults.periodSeconds)),
+            timeoutSeconds: int(1).optional().meta(doc("seconds a probe may take", defaults.timeoutSeconds)),
+            failureThreshold: int(1).optional().meta(doc("failures in a row that count", defaults.failureThreshold)),
+        })
+        .superRefine((probe, ctx) => {
+            const set = (["exec", "tcpPort"] as const).filter((key) => probe[key] !== undefined);
+            if (set.length !== 1) {
+                ctx.addIssue({
+                    code: "custom",
+                    message: `set exactly one of exec or tcpPort; received ${set.length === 0 ? "none" : set.join(" and ")}`,
+                });
+            }
+        });
+
+const writablePathsSchema = z
+    .record(
+        z.string(),
+        z.strictObject({
+            sizeMiB: int(1).meta(doc("size limit of the emptyDir, or size of the persistent volume")),
+            persistent: z
+                .boolean()
+                .optional()
+                .meta(doc("a PersistentVolumeClaim (ReadWriteOnce) that outlives the pod; one pod at a time", false)),
+            storageClass: nonEmpty()
+                .optional()
+                .meta(doc("storage class of the persistent volume", text("the cluster's default (`do-block-storage` on DOKS)"))),
+        }),
+    )
+    .superRefine((paths, ctx) => {
+        for (const message of writablePathsProblems(paths)) ctx.addIssue({ code: "custom", message });
+    });
+
+/** Keys every workload kind (service, worker, scheduled job) has, with the same meaning. */
+const workloadKeys = {
+    image: imageSchema,
+    command: z
+        .array(nonEmpty())
+        .min(1, { error: "command must have at least one element" })
+        .optional()
+        .meta(doc("replaces the image's entrypoint", text("the image's"))),
+    args: z
+        .array(z.string())
+        .optional()
+        .meta(doc("arguments to the entrypoint", text("the image's"))),
+    // YAML turns `true` and `8000` into booleans and numbers; containers only take strings.
+    env: z
+        .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
+        .optional()
+        .meta(doc("plain variables (YAML booleans and numbers become strings)")),
+    secretEnv: z.record(z.string(), secretKeyRef).optional().meta(doc("variables from Secrets, through `secretKeyRef`")),
+    resources: z
+        .strictObject({
+            requests: compute(ws.resources.requests).optional().meta(doc("requests")),
+            limits: compute(ws.resources.limits).optional().meta(doc("limits; requests must not exceed them")),
+        })
+        .optional()
+        .meta(doc("container resources")),
+    runAsUser: int(1)
+        .optional()
+        .meta(doc("UID the containers run as; the image must work as that user (e.g. 101 for nginx-unprivileged)", ws.runAsUser)),
+    runAsGroup: int(0)
+        .optional()
+        .meta(doc("GID the containers run as, and the group that owns their volumes", text("runAsUser"))),
+    writablePaths: writablePathsSchema
+        .optional()
+        .meta(doc("absolute path → an emptyDir of `sizeMiB`, or a persistent volume; `/tmp` itself sets /tmp's size limit", text("none"))),
+    database: z
+        .boolean()
+        .optional()
+        .meta(doc("inject `DATABASE_URL` from the database secret", text("true when the stack has a database"))),
+};
+
+/** Keys of the workloads that run as a Deployment (services and workers). */
+const deploymentKeys = {
+    replicas: int(0).optional().meta(doc("fixed replicas; not with `autoscaling`", ws.replicas)),
+    autoscaling: z
+        .strictObject({
+            minReplicas: int(1).meta(doc("fewest replicas")),
+            maxReplicas: int(1).meta(doc("most replicas")),
+            cpuUtilizationPercent: percent
+                .optional()
+                .meta(doc("target CPU, in percent of the request", ws.autoscaling.cpuUtilizationPercent)),
+            memoryUtilizationPercent: percent.optional().meta(doc("target memory, in percent of the request", text("none"))),
+        })
+        .optional()
+        .meta(doc("HorizontalPodAutoscaler (autoscaling/v2); the Deployment then leaves `replicas` to it", text("off"))),
+    revisionHistoryLimit: int(0).optional().meta(doc("ReplicaSets kept for `kubectl rollout undo`", ws.revisionHistoryLimit)),
+    rolloutTimeoutSeconds: int(1).optional().meta(doc("how long `pulumi up` waits for the rollout", ws.rolloutTimeoutSeconds)),
+};
+
+type WorkloadShape = {
+    env?: Record<string, string>;
+    secretEnv?: Record<string, unknown>;
+    resources?: { requests?: { cpuMillicores?: number; memoryMiB?: number }; limits?: { cpuMillicores?: number; memoryMiB?: number } };
+    writablePaths?: Record<string, { persistent?: boolean }>;
+    replicas?: number;
+    autoscaling?: { minReplicas: number; maxReplicas: number };
+};
+
+/** The rules every workload kind shares, reported on its keys. */
+function workloadRules(workload: WorkloadShape, ctx: z.RefinementCtx, runsAsDeployment: boolean) {
+    const issue = (path: string, message: string | undefined) => message && ctx.addIssue({ code: "custom", path: [path], message });
+    const scaling = workload.autoscaling;
+    if (runsAsDeployment) {
+        if (scaling) issue("autoscaling", rangeProblem("minReplicas", scaling.minReplicas, "maxReplicas", scaling.maxReplicas));
+        issue("replicas", replicasProblem(workload.replicas, scaling));
+    }
+    for (const [field, names] of [
+        ["env", Object.keys(workload.env ?? {})],
+        ["secretEnv", Object.keys(workload.secretEnv ?? {})],
+    ] as const) {
+        for (const name of names.filter((n) => !ENV_VAR_NAME.test(n))) {
+            issue(field, `"${name}" is not a valid environment variable name: use letters, digits and '_', not starting with a digit`);
+        }
+    }
+    for (const name of Object.keys(workload.secretEnv ?? {})) {
+        if (ENV_VAR_NAME.test(name) && workload.env && name in workload.env) {
+            issue("secretEnv", `"${name}" is set in both env and secretEnv; keep it in one of them`);
+        }
+    }
+    for (const message of requestProblems(workload.resources?.requests, workload.resources?.limits)) issue("resources", message);
+    if (runsAsDeployment && hasPersistentPath(workload.writablePaths)) {
+        issue("writablePaths", singlePodProblem(workload.replicas, scaling));
+    }
+}
+
 export const serviceSchema = z
     .strictObject({
-        image: imageSchema,
-        migrate: z
-            .strictObject({
-                command: z
-                    .array(nonEmpty())
-                    .min(1, { error: "command must have at least one element" })
-                    .meta(doc("command, e.g. `[node, dist/migrate.js]`")),
-                timeoutSeconds: int(1).optional().meta(doc("how long the Job may run", ws.migrate.timeoutSeconds)),
-                backoffLimit: int(0).optional().meta(doc("retries before the Job fails", ws.migrate.backoffLimit)),
-            })
-            .optional()
-            .meta(doc("a migration Job run with the new image before each rollout", text("none"))),
+        image: workloadKeys.image,
+        migrate: releaseStep(ws.migrate, "a migration Job run with the new image before each rollout"),
+        seed: releaseStep(
+            ws.seed,
+            "a seed Job run with the new image after the migration, before the rollout; it must be safe to run twice",
+        ),
         port: portNumber.optional().meta(doc("container port", ws.port)),
-        replicas: int(0).optional().meta(doc("fixed replicas; not with `autoscaling`", ws.replicas)),
-        // YAML turns `true` and `8000` into booleans and numbers; containers only take strings.
-        env: z
-            .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
-            .optional()
-            .meta(doc("plain variables (YAML booleans and numbers become strings)")),
-        secretEnv: z.record(z.string(), secretKeyRef).optional().meta(doc("variables from Secrets, through `secretKeyRef`")),
+        replicas: deploymentKeys.replicas,
+        command: workloadKeys.command,
+        args: workloadKeys.args,
+        env: workloadKeys.env,
+        secretEnv: workloadKeys.secretEnv,
         probes: z
             .strictObject({
                 readiness: probe(ws.probes.readiness).optional().meta(doc("readiness probe")),
@@ -148,13 +298,7 @@ export const serviceSchema = z
             })
             .optional()
             .meta(doc("HTTP probes")),
-        resources: z
-            .strictObject({
-                requests: compute(ws.resources.requests).optional().meta(doc("requests")),
-                limits: compute(ws.resources.limits).optional().meta(doc("limits; requests must not exceed them")),
-            })
-            .optional()
-            .meta(doc("container resources")),
+        resources: workloadKeys.resources,
         service: z
             .strictObject({
                 type: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).optional().meta(doc("Service type", ws.service.type)),
@@ -163,17 +307,7 @@ export const serviceSchema = z
             })
             .optional()
             .meta(doc("the Service in front of the pods")),
-        autoscaling: z
-            .strictObject({
-                minReplicas: int(1).meta(doc("fewest replicas")),
-                maxReplicas: int(1).meta(doc("most replicas")),
-                cpuUtilizationPercent: percent
-                    .optional()
-                    .meta(doc("target CPU, in percent of the request", ws.autoscaling.cpuUtilizationPercent)),
-                memoryUtilizationPercent: percent.optional().meta(doc("target memory, in percent of the request", text("none"))),
-            })
-            .optional()
-            .meta(doc("HorizontalPodAutoscaler (autoscaling/v2); the Deployment then leaves `replicas` to it", text("off"))),
+        autoscaling: deploymentKeys.autoscaling,
         metrics: z
             .strictObject({
                 path: z
@@ -185,34 +319,91 @@ export const serviceSchema = z
             })
             .optional()
             .meta(doc("Prometheus scrape annotations on the pods; `{}` turns them on", text("off"))),
-        revisionHistoryLimit: int(0).optional().meta(doc("ReplicaSets kept for `kubectl rollout undo`", ws.revisionHistoryLimit)),
-        rolloutTimeoutSeconds: int(1).optional().meta(doc("how long `pulumi up` waits for the rollout", ws.rolloutTimeoutSeconds)),
-        database: z
-            .boolean()
-            .optional()
-            .meta(doc("inject `DATABASE_URL` from the database secret", text("true when the stack has a database"))),
+        revisionHistoryLimit: deploymentKeys.revisionHistoryLimit,
+        rolloutTimeoutSeconds: deploymentKeys.rolloutTimeoutSeconds,
+        database: workloadKeys.database,
+        runAsUser: workloadKeys.runAsUser,
+        runAsGroup: workloadKeys.runAsGroup,
+        writablePaths: workloadKeys.writablePaths,
     })
-    .superRefine((svc, ctx) => {
-        const issue = (path: string, message: string | undefined) => message && ctx.addIssue({ code: "custom", path: [path], message });
-        const scaling = svc.autoscaling;
-        if (scaling) issue("autoscaling", rangeProblem("minReplicas", scaling.minReplicas, "maxReplicas", scaling.maxReplicas));
-        issue("replicas", replicasProblem(svc.replicas, scaling));
-        for (const [field, names] of [
-            ["env", Object.keys(svc.env ?? {})],
-            ["secretEnv", Object.keys(svc.secretEnv ?? {})],
-        ] as const) {
-            for (const name of names.filter((n) => !ENV_VAR_NAME.test(n))) {
-                issue(field, `"${name}" is not a valid environment variable name: use letters, digits and '_', not starting with a digit`);
-            }
-        }
-        for (const name of Object.keys(svc.secretEnv ?? {})) {
-            if (ENV_VAR_NAME.test(name) && svc.env && name in svc.env) {
-                issue("secretEnv", `"${name}" is set in both env and secretEnv; keep it in one of them`);
-            }
-        }
-        for (const message of requestProblems(svc.resources?.requests, svc.resources?.limits)) issue("resources", message);
-    });
+    .superRefine((svc, ctx) => workloadRules(svc, ctx, true));
 export type ServiceSettings = z.infer<typeof serviceSchema>;
+
+export const workerSchema = z
+    .strictObject({
+        image: workloadKeys.image,
+        command: workloadKeys.command,
+        args: workloadKeys.args,
+        replicas: deploymentKeys.replicas,
+        env: workloadKeys.env,
+        secretEnv: workloadKeys.secretEnv,
+        probes: z
+            .strictObject({
+                readiness: commandProbe(wk.probes.readiness).optional().meta(doc("readiness probe")),
+                liveness: commandProbe(wk.probes.liveness).optional().meta(doc("liveness probe: the container restarts when it fails")),
+                startup: commandProbe(wk.probes.startup).optional().meta(doc("startup probe; holds off liveness until it passes")),
+            })
+            .optional()
+            .meta(doc("command (`exec`) or TCP probes, each `{exec: [...]}` or `{tcpPort: n}`", text("none"))),
+        resources: workloadKeys.resources,
+        autoscaling: deploymentKeys.autoscaling,
+        revisionHistoryLimit: deploymentKeys.revisionHistoryLimit,
+        rolloutTimeoutSeconds: deploymentKeys.rolloutTimeoutSeconds,
+        database: workloadKeys.database,
+        runAsUser: workloadKeys.runAsUser,
+        runAsGroup: workloadKeys.runAsGroup,
+        writablePaths: workloadKeys.writablePaths,
+    })
+    .superRefine((worker, ctx) => workloadRules(worker, ctx, true));
+export type WorkerSettings = z.infer<typeof workerSchema>;
+
+export const jobSchema = z
+    .strictObject({
+        image: workloadKeys.image,
+        schedule: z
+            .string({ error: (issue) => (issue.input === undefined ? 'is required: a cron schedule such as "0 3 * * *"' : undefined) })
+            .refine(isCronSchedule, {
+                error: (issue) =>
+                    `schedule must be a cron schedule of five fields, e.g. "*/15 * * * *", or @hourly, @daily, …; received ${JSON.stringify(issue.input)}`,
+            })
+            .meta(doc("cron schedule, e.g. `0 3 * * *` (03:00 every day)")),
+        timeZone: nonEmpty()
+            .optional()
+            .meta(doc("IANA time zone of the schedule, e.g. `America/Sao_Paulo`", text("the cluster's (UTC on DOKS)"))),
+        command: workloadKeys.command,
+        args: workloadKeys.args,
+        env: workloadKeys.env,
+        secretEnv: workloadKeys.secretEnv,
+        concurrencyPolicy: z
+            .enum(["Forbid", "Replace", "Allow"])
+            .optional()
+            .meta(doc("a run still going when the next is due: skip the new one, replace it, or run both", jd.concurrencyPolicy)),
+        startingDeadlineSeconds: int(1)
+            .optional()
+            .meta(doc("a run that could not start within this many seconds of its time is skipped", jd.startingDeadlineSeconds)),
+        timeoutSeconds: int(1).optional().meta(doc("how long a run may take before it is stopped", jd.timeoutSeconds)),
+        backoffLimit: int(0).optional().meta(doc("retries before a run fails", jd.backoffLimit)),
+        successfulJobsHistoryLimit: int(0).optional().meta(doc("finished runs kept (with their logs)", jd.successfulJobsHistoryLimit)),
+        failedJobsHistoryLimit: int(0).optional().meta(doc("failed runs kept (with their logs)", jd.failedJobsHistoryLimit)),
+        suspend: z.boolean().optional().meta(doc("schedule no new runs", jd.suspend)),
+        resources: workloadKeys.resources,
+        database: workloadKeys.database,
+        runAsUser: workloadKeys.runAsUser,
+        runAsGroup: workloadKeys.runAsGroup,
+        writablePaths: workloadKeys.writablePaths,
+    })
+    .superRefine((job, ctx) => {
+        workloadRules(job, ctx, false);
+        if (hasPersistentPath(job.writablePaths) && job.concurrencyPolicy === "Allow") {
+            ctx.addIssue({
+                code: "custom",
+                path: ["concurrencyPolicy"],
+                message:
+                    "Allow can run two pods at once, which a persistent writable path (ReadWriteOnce) cannot serve on two nodes; use Forbid or Replace",
+            });
+        }
+    });
+export type JobSettings = z.infer<typeof jobSchema>;
 
 // ---- cluster -------------------------------------------------------------------------------
 
@@ -479,6 +670,17 @@ export const stackSchema = z.strictObject({
         .record(dns1035Label("a service name"), serviceSchema)
         .refine((services) => Object.keys(services).length > 0, { error: "at least one service is required" })
         .meta(doc("one entry per service; the name is a DNS-1035 label")),
+    workers: z
+        .record(dns1035Label("a worker name"), workerSchema)
+        .optional()
+        .meta(doc("one entry per worker (a Deployment with no Service); the name is a DNS-1035 label", text("none"))),
+    jobs: z
+        .record(
+            dns1035Label("a job name").max(52, { error: "a job name must be at most 52 characters (each run's Job adds 11)" }),
+            jobSchema,
+        )
+        .optional()
+        .meta(doc("one entry per scheduled job (a CronJob); the name is a DNS-1035 label", text("none"))),
 });
 export type StackSettings = z.infer<typeof stackSchema>;
 

@@ -277,6 +277,161 @@ describe("config", () => {
         });
     });
 
+    describe("workload rules (services, workers, jobs), each with its exact message", () => {
+        const withWorkloads = (extra: Record<string, unknown>) => ({ ...valid(), ...extra });
+        const job = (settings: Record<string, unknown> = {}) => ({ image: "x", schedule: "0 3 * * *", ...settings });
+
+        it("accepts workers and jobs beside the services and hands each its Args", () => {
+            const config = parseConfig(
+                raw(
+                    withWorkloads({ workers: { mailer: { image: "x", command: ["celery"] } }, jobs: { backup: job({ timeZone: "UTC" }) } }),
+                ),
+            );
+            assert.deepStrictEqual(config.workers.mailer.command, ["celery"]);
+            assert.deepStrictEqual(config.workers.mailer.image, { ref: "x" });
+            assert.strictEqual(config.jobs.backup.schedule, "0 3 * * *");
+            assert.strictEqual(config.jobs.backup.environment, "homolog");
+            assert.deepStrictEqual(config.services.api.image, { ref: "ghcr.io/acme/api:1" });
+        });
+
+        it("a name is used once across services, workers and jobs", () => {
+            assertProblems(withWorkloads({ workers: { api: { image: "x" } }, jobs: { api: job() } }), [
+                'homolog: workers.api: the name "api" is taken by services.api; services, workers and jobs name their Kubernetes objects and images alike, so use each name once',
+                'homolog: jobs.api: the name "api" is taken by workers.api; services, workers and jobs name their Kubernetes objects and images alike, so use each name once',
+            ]);
+        });
+
+        it("a worker's probe is a command or a TCP port", () => {
+            assertProblems(withWorkloads({ workers: { mailer: { image: "x", probes: { liveness: { periodSeconds: 5 } } } } }), [
+                "homolog: workers.mailer.probes.liveness: set exactly one of exec or tcpPort; received none",
+            ]);
+        });
+
+        it("a worker's exec probe runs a command", () => {
+            assertProblems(withWorkloads({ workers: { mailer: { image: "x", probes: { readiness: { exec: [] } } } } }), [
+                "homolog: workers.mailer.probes.readiness.exec: exec must have at least one element; received []",
+            ]);
+        });
+
+        it("a worker has no HTTP keys", () => {
+            assertProblems(withWorkloads({ workers: { mailer: { image: "x", port: 8000 } } }), [
+                `homolog: workers.mailer: unknown key "port": check the spelling against the README's config reference`,
+            ]);
+        });
+
+        it("a worker's build needs esteira:images.repository", () => {
+            assertProblems(withWorkloads({ workers: { mailer: { image: { build: { context: "app" } } } } }), [
+                "homolog: workers.mailer.image.build: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to push the image to",
+            ]);
+        });
+
+        it("DATABASE_URL is not set by hand on a job that gets the database", () => {
+            assertProblems(
+                withWorkloads({ database: { mode: "external" }, jobs: { report: job({ env: { DATABASE_URL: "postgres://old" } }) } }),
+                [
+                    "homolog: jobs.report: DATABASE_URL comes from the db-credentials secret when the stack has a database; remove it from env/secretEnv, or set database: false on the job",
+                ],
+                { registryToken: token(), databaseUrl: token() },
+            );
+        });
+
+        it("a job has a schedule", () => {
+            assertProblems(withWorkloads({ jobs: { backup: { image: "x" } } }), [
+                'homolog: jobs.backup.schedule: is required: a cron schedule such as "0 3 * * *"',
+            ]);
+        });
+
+        it("a job's schedule is a cron schedule", () => {
+            assertProblems(withWorkloads({ jobs: { backup: job({ schedule: "every night" }) } }), [
+                'homolog: jobs.backup.schedule: schedule must be a cron schedule of five fields, e.g. "*/15 * * * *", or @hourly, @daily, …; received "every night"',
+            ]);
+        });
+
+        it("a job's name leaves room for its runs' names", () => {
+            const name = `b${"a".repeat(52)}`;
+            assertProblems(withWorkloads({ jobs: { [name]: job() } }), [
+                `homolog: jobs.${name}: a job name must be at most 52 characters (each run's Job adds 11); received "${name}"`,
+            ]);
+        });
+
+        it("a job's concurrencyPolicy is Forbid, Replace or Allow", () => {
+            assertProblems(withWorkloads({ jobs: { backup: job({ concurrencyPolicy: "forbid" }) } }), [
+                'homolog: jobs.backup.concurrencyPolicy: must be one of "Forbid", "Replace", "Allow"; received "forbid"',
+            ]);
+        });
+
+        it("a job with a persistent path never runs two pods at once", () => {
+            assertProblems(
+                withWorkloads({
+                    jobs: { backup: job({ concurrencyPolicy: "Allow", writablePaths: { "/backups": { sizeMiB: 10, persistent: true } } }) },
+                }),
+                [
+                    "homolog: jobs.backup.concurrencyPolicy: Allow can run two pods at once, which a persistent writable path (ReadWriteOnce) cannot serve on two nodes; use Forbid or Replace",
+                ],
+            );
+        });
+
+        it("writable paths are absolute and normalised", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", writablePaths: { "var/cache": { sizeMiB: 64 } } } } }, [
+                `homolog: services.api.writablePaths: "var/cache" must be an absolute path such as /var/cache/nginx (no trailing '/', '.' or '..')`,
+            ]);
+        });
+
+        it("writable paths do not share a volume name", () => {
+            assertProblems(
+                { ...valid(), services: { api: { image: "x", writablePaths: { "/a/b": { sizeMiB: 1 }, "/a-b": { sizeMiB: 1 } } } } },
+                [`homolog: services.api.writablePaths: "/a/b" and "/a-b" would share the volume name a-b; rename one`],
+            );
+        });
+
+        it("a writable path has a size", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", writablePaths: { "/cache": {} } } } }, [
+                "homolog: services.api.writablePaths./cache.sizeMiB: is required (expected number)",
+            ]);
+        });
+
+        it("a persistent path serves one replica", () => {
+            assertProblems(
+                withWorkloads({
+                    workers: { w: { image: "x", replicas: 2, writablePaths: { "/data": { sizeMiB: 1, persistent: true } } } },
+                }),
+                [
+                    "homolog: workers.w.writablePaths: a persistent writable path (ReadWriteOnce) serves one pod at a time; received replicas 2: set replicas to 1, or make the path an emptyDir (persistent: false)",
+                ],
+            );
+        });
+
+        it("a persistent path is not autoscaled", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    services: {
+                        api: {
+                            image: "x",
+                            autoscaling: { minReplicas: 1, maxReplicas: 2 },
+                            writablePaths: { "/data": { sizeMiB: 1, persistent: true } },
+                        },
+                    },
+                },
+                [
+                    "homolog: services.api.writablePaths: a persistent writable path (ReadWriteOnce) serves one pod at a time, so it cannot be autoscaled: remove autoscaling, or make the path an emptyDir (persistent: false)",
+                ],
+            );
+        });
+
+        it("containers never run as root", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", runAsUser: 0 } } }, [
+                "homolog: services.api.runAsUser: must be >= 1; received 0",
+            ]);
+        });
+
+        it("seed.command is not empty", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", seed: { command: [] } } } }, [
+                "homolog: services.api.seed.command: command must have at least one element; received []",
+            ]);
+        });
+    });
+
     describe("DigitalOcean rules, each with its exact message", () => {
         const doToken = () => ({ registryToken: token(), digitaloceanToken: token() });
         const doCluster = () => ({

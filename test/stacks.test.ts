@@ -30,6 +30,17 @@ const DOKS = "digitalocean:index/kubernetesCluster:KubernetesCluster";
 const DB_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster";
 const DB = "digitalocean:index/databaseDb:DatabaseDb";
 
+/** The pod template of every workload object the stack registers (Deployments, Jobs, CronJobs). */
+function podsOf(recorder: Recorder): { workload: { name: string }; pod: any }[] {
+    return [
+        ...recorder.all(DEPLOYMENT).map((workload) => ({ workload, pod: workload.inputs.spec.template.spec })),
+        ...recorder.all("kubernetes:batch/v1:Job").map((workload) => ({ workload, pod: workload.inputs.spec.template.spec })),
+        ...recorder
+            .all("kubernetes:batch/v1:CronJob")
+            .map((workload) => ({ workload, pod: workload.inputs.spec.jobTemplate.spec.template.spec })),
+    ];
+}
+
 function envOf(evaluation: Evaluation, deploymentName: string): Record<string, string> {
     const container = evaluation.recorder.get(DEPLOYMENT, deploymentName).inputs.spec.template.spec.containers[0];
     return Object.fromEntries(container.env.filter((e: any) => "value" in e).map((e: any) => [e.name, e.value]));
@@ -66,15 +77,25 @@ describe("stack files", () => {
                 assert.ok(isSecretInput(pullSecret, "stringData"), "the registry token stays secret");
             });
 
-            it("every Deployment pulls with the namespace's pull secret", () => {
+            it("every Deployment, Job and CronJob pulls with the namespace's pull secret and runs hardened", () => {
                 const { recorder } = evaluation;
                 const pullSecret = recorder.all(SECRET).find((s) => s.inputs.type === "kubernetes.io/dockerconfigjson")!;
-                for (const deployment of recorder.all(DEPLOYMENT)) {
+                for (const { workload, pod } of podsOf(recorder)) {
                     assert.deepStrictEqual(
-                        deployment.inputs.spec.template.spec.imagePullSecrets,
+                        pod.imagePullSecrets,
                         [{ name: pullSecret.inputs.metadata.name }],
-                        `${deployment.name} must reference the pull secret`,
+                        `${workload.name} must reference the pull secret`,
                     );
+                    assert.strictEqual(pod.securityContext.runAsNonRoot, true, `${workload.name} runs as non-root`);
+                    assert.strictEqual(pod.automountServiceAccountToken, false, `${workload.name} mounts no service-account token`);
+                    for (const container of pod.containers) {
+                        assert.strictEqual(container.securityContext.readOnlyRootFilesystem, true, `${workload.name}: read-only root`);
+                        assert.deepStrictEqual(
+                            container.securityContext.capabilities,
+                            { drop: ["ALL"] },
+                            `${workload.name}: no capability`,
+                        );
+                    }
                 }
             });
 
@@ -173,18 +194,27 @@ describe("stack files", () => {
                 }
             });
 
-            it("runs migrations as a Job, with the unpooled database URL, before the Deployment rolls", () => {
+            it("runs migrations, then seeds, as Jobs with the unpooled database URL, before the Deployment rolls", () => {
                 const { recorder } = evaluation;
-                const services = stackFileConfig(stack)["esteira:services"] as Record<string, { migrate?: unknown }>;
+                const services = stackFileConfig(stack)["esteira:services"] as Record<string, { migrate?: unknown; seed?: unknown }>;
                 for (const [name, svc] of Object.entries(services)) {
-                    if (!svc.migrate) continue;
-                    const job = recorder.get("kubernetes:batch/v1:Job", `${name}-migrate`);
                     const deployment = recorder.get(DEPLOYMENT, `${name}-deployment`);
-                    assert.ok(deployment.dependencies.includes(job.urn), `${name}'s Deployment waits for its migration`);
-                    const container = job.inputs.spec.template.spec.containers[0];
-                    assert.strictEqual(container.image, deployment.inputs.spec.template.spec.containers[0].image, "same image");
-                    const url = container.env.find((e: any) => e.name === "DATABASE_URL");
-                    assert.strictEqual(url.valueFrom.secretKeyRef.key, "DATABASE_DIRECT_URL");
+                    for (const step of ["migrate", "seed"] as const) {
+                        if (!svc[step]) continue;
+                        const job = recorder.get("kubernetes:batch/v1:Job", `${name}-${step}`);
+                        assert.ok(deployment.dependencies.includes(job.urn), `${name}'s Deployment waits for its ${step} Job`);
+                        const container = job.inputs.spec.template.spec.containers[0];
+                        assert.strictEqual(container.image, deployment.inputs.spec.template.spec.containers[0].image, "same image");
+                        const url = container.env.find((e: any) => e.name === "DATABASE_URL");
+                        assert.strictEqual(url.valueFrom.secretKeyRef.key, "DATABASE_DIRECT_URL");
+                    }
+                    if (svc.migrate && svc.seed) {
+                        const seed = recorder.get("kubernetes:batch/v1:Job", `${name}-seed`);
+                        assert.ok(
+                            seed.dependencies.includes(recorder.get("kubernetes:batch/v1:Job", `${name}-migrate`).urn),
+                            "seed after migration",
+                        );
+                    }
                 }
             });
 

@@ -41,9 +41,11 @@ export function keysSchema(): Node {
             });
         },
     }) as Node;
-    // A preprocessed key takes any input, so JSON Schema cannot see that `image` is required.
-    const service = (schema.properties?.services?.additionalProperties ?? {}) as Node;
-    service.required = ["image", ...(service.required ?? []).filter((key) => key !== "image")];
+    // A preprocessed key takes any input, so JSON Schema cannot see that a workload's `image` is required.
+    for (const kind of ["services", "workers", "jobs"]) {
+        const workload = schema.properties?.[kind]?.additionalProperties as Node | undefined;
+        if (workload) workload.required = ["image", ...(workload.required ?? []).filter((key) => key !== "image")];
+    }
     return schema;
 }
 

@@ -262,6 +262,76 @@ describe("WebService", () => {
         });
     });
 
+    describe("stock images: run-as user, command and writable paths", () => {
+        it("runs as the given user and group, which own the volumes", async () => {
+            const { deployment } = await build({ runAsUser: 101, runAsGroup: 0 });
+            assert.deepStrictEqual(deployment.inputs.spec.template.spec.securityContext, {
+                runAsNonRoot: true,
+                runAsUser: 101,
+                runAsGroup: 0,
+                fsGroup: 0,
+                seccompProfile: { type: "RuntimeDefault" },
+            });
+        });
+
+        it("replaces the entrypoint and its arguments when given", async () => {
+            const { container } = await build({ command: ["text-embeddings-router"], args: ["--port", "8080"] });
+            assert.deepStrictEqual(container.command, ["text-embeddings-router"]);
+            assert.deepStrictEqual(container.args, ["--port", "8080"]);
+        });
+
+        it("mounts each writable path as a size-limited emptyDir beside /tmp, the root filesystem staying read-only", async () => {
+            const { deployment, container } = await build({ writablePaths: { "/var/cache/nginx": { sizeMiB: 64 } } });
+            assert.deepStrictEqual(deployment.inputs.spec.template.spec.volumes, [
+                { name: "tmp", emptyDir: {} },
+                { name: "var-cache-nginx", emptyDir: { sizeLimit: "64Mi" } },
+            ]);
+            assert.deepStrictEqual(container.volumeMounts, [
+                { name: "tmp", mountPath: "/tmp" },
+                { name: "var-cache-nginx", mountPath: "/var/cache/nginx" },
+            ]);
+            assert.strictEqual(container.securityContext.readOnlyRootFilesystem, true);
+            assert.strictEqual(deployment.inputs.spec.strategy.type, "RollingUpdate", "an emptyDir keeps the rolling update");
+        });
+
+        it("a /tmp entry sets /tmp's own size limit", async () => {
+            const { deployment, container } = await build({ writablePaths: { "/tmp": { sizeMiB: 512 } } });
+            assert.deepStrictEqual(deployment.inputs.spec.template.spec.volumes, [{ name: "tmp", emptyDir: { sizeLimit: "512Mi" } }]);
+            assert.deepStrictEqual(container.volumeMounts, [{ name: "tmp", mountPath: "/tmp" }]);
+        });
+
+        it("a persistent path gets its claim, shared by the release Jobs, and a Recreate rollout", async () => {
+            const { recorder, deployment } = await build({
+                migrate: { command: ["migrate"] },
+                writablePaths: { "/models": { sizeMiB: 4096, persistent: true } },
+            });
+            const claim = recorder.get("kubernetes:core/v1:PersistentVolumeClaim", "api-volume-models");
+            assert.deepStrictEqual(claim.inputs.metadata, {
+                name: "api-models",
+                namespace: "shop-homolog",
+                labels: deployment.inputs.metadata.labels,
+            });
+            assert.ok(claim.deleteBeforeReplace);
+            assert.deepStrictEqual(deployment.inputs.spec.strategy, { type: "Recreate" });
+            const volume = { name: "models", persistentVolumeClaim: { claimName: "api-models" } };
+            assert.deepStrictEqual(deployment.inputs.spec.template.spec.volumes[1], volume);
+            assert.deepStrictEqual(recorder.get("kubernetes:batch/v1:Job", "api-migrate").inputs.spec.template.spec.volumes[1], volume);
+        });
+
+        it("declares a metrics port of its own beside http, and the Service still exposes http only", async () => {
+            const { recorder, container, deployment } = await build({ metrics: { port: 9100 } });
+            assert.deepStrictEqual(container.ports, [
+                { name: "http", containerPort: 8000, protocol: "TCP" },
+                { name: "metrics", containerPort: 9100, protocol: "TCP" },
+            ]);
+            assert.strictEqual(deployment.inputs.spec.template.metadata.annotations["prometheus.io/port"], "9100");
+            assert.deepStrictEqual(
+                recorder.get(SERVICE, "api-service").inputs.spec.ports.map((p: any) => p.targetPort),
+                ["http"],
+            );
+        });
+    });
+
     describe("invariants, enforced by the component itself", () => {
         const refuses = (args: Partial<WebServiceArgs>, message: string) =>
             assert.rejects(build(args), (err: Error) => {
@@ -279,6 +349,18 @@ describe("WebService", () => {
             refuses(
                 { replicas: 2, autoscaling: { minReplicas: 2, maxReplicas: 4 } },
                 "api: replicas: replicas (2) cannot be set together with autoscaling: the HorizontalPodAutoscaler owns the replica count; remove replicas or autoscaling",
+            ));
+
+        it("a persistent path serves a single pod, so no autoscaler", () =>
+            refuses(
+                { autoscaling: { minReplicas: 1, maxReplicas: 3 }, writablePaths: { "/models": { sizeMiB: 10, persistent: true } } },
+                "api: writablePaths: a persistent writable path (ReadWriteOnce) serves one pod at a time, so it cannot be autoscaled: remove autoscaling, or make the path an emptyDir (persistent: false)",
+            ));
+
+        it("writable paths are absolute", () =>
+            refuses(
+                { writablePaths: { "cache/": { sizeMiB: 10 } } },
+                `api: writablePaths: "cache/" must be an absolute path such as /var/cache/nginx (no trailing '/', '.' or '..')`,
             ));
 
         it("requests do not exceed limits, defaults included", () =>
@@ -363,6 +445,38 @@ describe("WebService", () => {
             const matches = Object.entries(selector).every(([key, value]) => labels[key] === value);
             assert.ok(!matches, "the Service selector must not match migration pods");
             assert.strictEqual(labels["app.kubernetes.io/component"], "migration");
+        });
+
+        it("runs the seed after the migration, on the same image and direct URL, before the Deployment", async () => {
+            const { recorder, deployment } = await build({
+                databaseSecretName: "db-credentials",
+                migrate,
+                seed: { command: ["node", "dist/seed.js"], timeoutSeconds: 60 },
+            });
+            const migration = recorder.get("kubernetes:batch/v1:Job", "api-migrate");
+            const seed = recorder.get("kubernetes:batch/v1:Job", "api-seed");
+            assert.ok(seed.dependencies.includes(migration.urn), "the seed runs on the migrated schema");
+            assert.ok(deployment.dependencies.includes(seed.urn), "the Deployment waits for the seed");
+            assert.ok(deployment.dependencies.includes(migration.urn), "and for the migration");
+            const container = seed.inputs.spec.template.spec.containers[0];
+            assert.strictEqual(container.name, "seed");
+            assert.deepStrictEqual(container.command, ["node", "dist/seed.js"]);
+            assert.strictEqual(container.image, "ghcr.io/acme/api@sha256:abc");
+            assert.strictEqual(container.env.find((e: any) => e.name === "DATABASE_URL").valueFrom.secretKeyRef.key, "DATABASE_DIRECT_URL");
+            assert.strictEqual(seed.inputs.metadata.name, undefined, "auto-named: a new image runs the seed again");
+            assert.strictEqual(seed.inputs.spec.activeDeadlineSeconds, 60);
+            assert.strictEqual(seed.inputs.spec.backoffLimit, 1);
+            assert.deepStrictEqual(
+                [seed.inputs.metadata.labels["app.kubernetes.io/name"], seed.inputs.metadata.labels["app.kubernetes.io/component"]],
+                ["api-seed", "seed"],
+            );
+        });
+
+        it("a seed without a migration runs alone before the Deployment", async () => {
+            const { recorder, deployment } = await build({ seed: { command: ["seed"] } });
+            const seed = recorder.get("kubernetes:batch/v1:Job", "api-seed");
+            assert.deepStrictEqual(seed.dependencies, []);
+            assert.ok(deployment.dependencies.includes(seed.urn));
         });
 
         it("defaults to a 600 s deadline and one retry; no Job without a migration", async () => {
