@@ -5,7 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./components/cluster";
-import type { Configured } from "./config/parse";
+import type { SecretKeyRef } from "./components/parts/pod-spec";
+import type { Configured, NamespaceConfig } from "./config/parse";
 import { Database } from "./components/database";
 import { EnvironmentNamespace } from "./components/environment-namespace";
 import { GitHubEnvironment } from "./components/github-environment";
@@ -26,14 +27,18 @@ const inCluster: pulumi.ComponentResourceOptions = { provider: cluster.provider,
 
 const database = config.database && new Database(env, { ...config.database, cluster });
 
+/** The Secrets a namespace holds: the database's where its workloads read it, and those of esteira:secrets they read. */
+function secretsOf(namespace: NamespaceConfig): Record<string, Record<string, pulumi.Input<string>>> {
+    return {
+        ...(database && namespace.database ? { [database.secretName]: database.secretData } : {}),
+        ...Object.fromEntries(namespace.secrets.map((name) => [name, config.appSecrets[name]])),
+    };
+}
+
+const [stackNamespace] = config.namespaces;
 const environment = new EnvironmentNamespace(
     env,
-    {
-        namespace: config.namespace,
-        environment: env,
-        registry: config.registry,
-        secrets: database && { [database.secretName]: database.secretData },
-    },
+    { namespace: stackNamespace.name, environment: env, registry: config.registry, secrets: secretsOf(stackNamespace) },
     inCluster,
 );
 
@@ -44,14 +49,24 @@ function imageOf(name: string, image: Configured<unknown>["image"]): pulumi.Outp
     return pulumi.output(image.ref);
 }
 
-/** What every workload runs with: its image, the namespace, its pull secret and the database secret. */
-function wiring<W extends Configured<unknown>>(name: string, workload: W) {
+/**
+ * What every workload runs with: its image, the namespace, its pull secret and the database
+ * secret; a Secret the stack creates is referenced through that Secret, so pods start after it exists.
+ */
+function wiring<W extends Configured<{ secretEnv?: Record<string, SecretKeyRef> }>>(name: string, workload: W) {
+    const secretNames = environment.secretNames;
     return {
         ...workload,
         image: imageOf(name, workload.image),
         namespace: environment.namespaceName,
         imagePullSecrets: [environment.pullSecretName],
-        databaseSecretName: database && environment.secretNames[database.secretName],
+        databaseSecretName: database && secretNames[database.secretName],
+        secretEnv: Object.fromEntries(
+            Object.entries(workload.secretEnv ?? {}).map(([variable, ref]) => [
+                variable,
+                { ...ref, secretName: secretNames[ref.secretName as string] ?? ref.secretName },
+            ]),
+        ),
     };
 }
 

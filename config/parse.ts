@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterArgs } from "../components/cluster";
 import { DATABASE_DEFAULTS, type DatabaseArgs } from "../components/database";
+import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namespace";
 import type { GitHubEnvironmentArgs } from "../components/github-environment";
 import type { ImageArgs } from "../components/image";
 import type { ScheduledJobArgs } from "../components/scheduled-job";
@@ -16,7 +17,20 @@ import type { WebServiceArgs } from "../components/web-service";
 import type { WorkerArgs } from "../components/worker";
 import { ConfigError, describe, formatIssue } from "./errors";
 import { dns1123Label } from "./rules";
-import { ImageSource, JobSettings, RegistrySettings, SECRET_KEYS, SecretName, stackSchema, StackSettings, WorkerSettings } from "./schema";
+import {
+    ImageSource,
+    JobSettings,
+    RegistrySettings,
+    SECRET_KEYS,
+    SECRET_MAPS,
+    SecretMapName,
+    SecretMaps,
+    secretMapsSchema,
+    SecretName,
+    stackSchema,
+    StackSettings,
+    WorkerSettings,
+} from "./schema";
 
 type Secret = pulumi.Output<string>;
 
@@ -61,6 +75,10 @@ export interface EsteiraConfig {
     readonly environment: string;
     /** Namespace the workloads run in. Default: `<project>-<environment>`. */
     readonly namespace: string;
+    /** Each namespace of the environment, the stack's own first, with the Secrets its workloads read. */
+    readonly namespaces: readonly NamespaceConfig[];
+    /** The Kubernetes Secrets the stack creates (esteira:secrets): name → key → value, each a Pulumi secret. */
+    readonly appSecrets: Readonly<Record<string, Readonly<Record<string, Secret>>>>;
     readonly cluster: ClusterArgs;
     /** Absent when the stack has no database; its link to the cluster is wired in index.ts. */
     readonly database?: DistributiveOmit<DatabaseArgs, "cluster">;
@@ -74,6 +92,22 @@ export interface EsteiraConfig {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
+/** A namespace of the environment, and the Secrets that go in it beside its workloads. */
+export interface NamespaceConfig {
+    readonly name: string;
+    /** Its workloads read the database Secret, so it holds a copy. */
+    readonly database: boolean;
+    /** The Secrets of esteira:secrets its workloads read, by name. */
+    readonly secrets: readonly string[];
+}
+
+/** A secret map as the loader reads it: its shape with each value a Pulumi secret (a non-string is `null`). */
+export interface RawSecretMap {
+    /** The stack file holds the values in plain text (not set with `--secret`). */
+    readonly plain: boolean;
+    readonly values: unknown;
+}
+
 /** What the parser needs from the stack: plain values and which secret keys are set. */
 export interface RawConfig {
     readonly stack: string;
@@ -82,12 +116,75 @@ export interface RawConfig {
     readonly values: Readonly<Record<string, unknown>>;
     /** Secret values that are set, by name. */
     readonly secrets: Readonly<Partial<Record<SecretName, Secret>>>;
+    /**
+     * Secret maps that are set, by name: their shape with each value a Pulumi secret (a non-string
+     * value is `null`), and whether the stack file holds them in plain text.
+     */
+    readonly secretMaps?: Partial<Record<SecretMapName, RawSecretMap>>;
     /** The commit being deployed, when known; tags built images. */
     readonly commitSha?: string;
 }
 
 /** How a message names one workload of each kind. */
 const KIND_NOUN: Record<WorkloadKind, string> = { services: "service", workers: "worker", jobs: "job" };
+
+/** Where a message points a user to set one value of a secret map. */
+function setSecretValue(stack: string, name: SecretMapName, path: string): string {
+    return `\`pulumi config set --secret --path '${SECRET_MAPS[name].key}.${path}' <value> -s ${stack}\``;
+}
+
+/** Each workload's Secret references that esteira creates: the database Secret's, and those of esteira:secrets. */
+function secretReferenceProblems(raw: RawConfig, plain: StackSettings, appSecrets: Record<string, Record<string, unknown>>): string[] {
+    const problems: string[] = [];
+    const databaseSecret = plain.database && (plain.database.secretName ?? DATABASE_DEFAULTS.secretName);
+    const read = new Set<string>();
+    for (const [kind, name, workload] of workloadsOf(plain)) {
+        for (const [variable, ref] of Object.entries(workload.secretEnv ?? {})) {
+            if (ref.external) continue;
+            const at = `${raw.stack}: ${kind}.${name}.secretEnv.${variable}`;
+            if (ref.secretName === databaseSecret) {
+                if (!DATABASE_KEYS.includes(ref.key)) {
+                    problems.push(
+                        `${at}: the database Secret "${databaseSecret}" has the keys ${DATABASE_KEYS.join(" and ")}; received key ${describe(ref.key)}`,
+                    );
+                }
+                continue;
+            }
+            const secret = appSecrets[ref.secretName];
+            if (!secret) {
+                problems.push(
+                    `${at}: the Secret "${ref.secretName}" is not created by this stack; set its values with ${setSecretValue(raw.stack, "secrets", `${ref.secretName}.${ref.key}`)}, or mark the reference external: true if something else creates it in the namespace`,
+                );
+                continue;
+            }
+            read.add(ref.secretName);
+            if (!(ref.key in secret)) {
+                problems.push(
+                    `${at}: the Secret "${ref.secretName}" has no key ${describe(ref.key)} (it has ${Object.keys(secret).join(", ")}); set it with ${setSecretValue(raw.stack, "secrets", `${ref.secretName}.${ref.key}`)}`,
+                );
+            }
+        }
+    }
+    for (const secretName of Object.keys(appSecrets)) {
+        const taken =
+            secretName === databaseSecret
+                ? "the database Secret (database.secretName)"
+                : secretName === (plain.registry.pullSecretName ?? ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName)
+                  ? "the registry pull secret (registry.pullSecretName)"
+                  : undefined;
+        if (taken) {
+            problems.push(`${raw.stack}: secrets.${secretName}: "${secretName}" is already ${taken}; name this Secret otherwise`);
+        } else if (!read.has(secretName)) {
+            problems.push(
+                `${raw.stack}: secrets.${secretName}: no service, worker or job reads this Secret; reference it in a secretEnv, or remove it with \`pulumi config rm --path '${SECRET_MAPS.secrets.key}.${secretName}' -s ${raw.stack}\``,
+            );
+        }
+    }
+    return problems;
+}
+
+/** The keys of the database Secret. */
+const DATABASE_KEYS = ["DATABASE_URL", "DATABASE_DIRECT_URL"];
 
 /** Rules that span keys (and secrets), which no single key's schema can see. */
 function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
@@ -154,6 +251,25 @@ function names(raw: RawConfig, plain: StackSettings): { environment: string; nam
     return { environment, namespace };
 }
 
+/** The secret maps' shapes, validated; each problem names a key, never a value. */
+function parseSecretMaps(raw: RawConfig, problems: string[]): SecretMaps | undefined {
+    const given = Object.entries(raw.secretMaps ?? {}) as [SecretMapName, RawSecretMap][];
+    for (const [name, map] of given) {
+        if (map.plain) {
+            problems.push(
+                `${raw.stack}: ${SECRET_MAPS[name].key}: the stack file holds these values in plain text; remove them (\`pulumi config rm ${SECRET_MAPS[name].key} -s ${raw.stack}\`), rotate them, and set each with ${setSecretValue(raw.stack, name, SECRET_MAPS[name].path)}`,
+            );
+        }
+    }
+    const values = Object.fromEntries(given.map(([name, map]) => [name, map.values]));
+    const parsed = secretMapsSchema.safeParse(values);
+    if (parsed.success) return parsed.data;
+    // Messages show where a value is, never the value: each one is masked.
+    const masked = JSON.parse(JSON.stringify(values, (_key, value) => (pulumi.Output.isInstance(value) ? "[secret]" : value)));
+    problems.push(...parsed.error.issues.map((issue) => formatIssue(raw.stack, issue, masked)));
+    return undefined;
+}
+
 /** Validates one stack's raw configuration and hands each component its Args. */
 export function parseConfig(raw: RawConfig): EsteiraConfig {
     const parsed = stackSchema.safeParse(raw.values);
@@ -163,8 +279,10 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
             `${raw.stack}: ${SECRET_KEYS.registryToken.key}: is required (a registry token with pull rights); set it with \`pulumi config set --secret ${SECRET_KEYS.registryToken.key} <token> -s ${raw.stack}\``,
         );
     }
+    const maps = parseSecretMaps(raw, problems);
     if (parsed.success) problems.push(...crossKeyProblems(raw, parsed.data));
-    if (problems.length > 0 || !parsed.success) throw new ConfigError(raw.stack, problems);
+    if (parsed.success && maps) problems.push(...secretReferenceProblems(raw, parsed.data, maps.secrets ?? {}));
+    if (problems.length > 0 || !parsed.success || !maps) throw new ConfigError(raw.stack, problems);
 
     const plain = parsed.data;
     const { environment, namespace } = names(raw, plain);
@@ -201,11 +319,24 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
 
     const cluster = plain.cluster ?? { mode: "kubeconfig" };
     const database = plain.database;
+    const databaseSecret = database && (database.secretName ?? DATABASE_DEFAULTS.secretName);
+    const workloads = workloadsOf(plain).map(([, , workload]) => workload);
+    /** A namespace holding the database Secret and the Secrets of esteira:secrets that its workloads read. */
+    const namespaceOf = (name: string, inIt: AnyWorkloadSettings[]): NamespaceConfig => {
+        const refs = inIt.flatMap((workload) => Object.values(workload.secretEnv ?? {}).filter((ref) => !ref.external));
+        return {
+            name,
+            database: Boolean(database) && inIt.some((w) => (w.database ?? true) || refs.some((ref) => ref.secretName === databaseSecret)),
+            secrets: [...new Set(refs.map((ref) => ref.secretName).filter((secretName) => secretName in (maps.secrets ?? {})))].sort(),
+        };
+    };
     return {
         stack,
         project,
         environment,
         namespace,
+        namespaces: [namespaceOf(namespace, workloads)],
+        appSecrets: maps.secrets ?? {},
         cluster:
             cluster.mode === "digitalocean"
                 ? { ...cluster, name: cluster.name ?? `${project}-${environment}`, apiToken: secret("digitaloceanToken"), protect }

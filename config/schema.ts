@@ -5,6 +5,7 @@
  * points at the component's defaults object, which the component applies with `??`; the README's
  * reference and the stack files' JSON Schema are generated from this file (`npm run docs`).
  */
+import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { CLUSTER_DEFAULTS } from "../components/cluster";
 import { DATABASE_DEFAULTS } from "../components/database";
@@ -121,7 +122,14 @@ export const imageSchema = z
     .transform((image) => image as ImageSource)
     .meta(doc("where the image comes from: a reference, `build: {…}` or `promoteFrom: <stack>`"));
 
-const secretKeyRef = z.strictObject({ secretName: dns1123Label("secretName"), key: nonEmpty() });
+const secretKeyRef = z.strictObject({
+    secretName: dns1123Label("secretName"),
+    key: nonEmpty(),
+    external: z
+        .boolean()
+        .optional()
+        .meta(doc("the Secret is created by something else (by hand, an operator); esteira does not check it exists", false)),
+});
 
 /** A step run as a Job with the new image before each rollout (`migrate`, `seed`). */
 const releaseStep = (defaults: { timeoutSeconds: number; backoffLimit: number }, description: string) =>
@@ -701,3 +709,41 @@ export const SECRET_KEYS = {
     digitaloceanToken: { key: "digitalocean:token", description: "DigitalOcean API token; required for `cluster.mode: digitalocean`" },
 } as const;
 export type SecretName = keyof typeof SECRET_KEYS;
+
+// ---- secret maps ---------------------------------------------------------------------------
+
+/** A Kubernetes Secret's data key. */
+export const SECRET_DATA_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/** A leaf of a secret map: its value, which the loader hands over only as a Pulumi secret. */
+const secretLeaf = z.custom<pulumi.Output<string>>((value) => pulumi.Output.isInstance(value), {
+    error: "must be a secret string, set with `pulumi config set --secret --path`",
+});
+
+/**
+ * Maps of secret values under one key each, every value set with `pulumi config set --secret
+ * --path '<key>.<path>'`: by name → full key, the path of one value, and description. The loader
+ * reads them only as Pulumi secrets; their names (the map's keys) are not secret.
+ */
+export const SECRET_MAPS = {
+    secrets: {
+        key: "esteira:secrets",
+        path: "<secret>.<KEY>",
+        description: "Kubernetes Secrets the stack creates, Secret name → key → value; workloads read them through `secretEnv`",
+    },
+} as const;
+export type SecretMapName = keyof typeof SECRET_MAPS;
+
+/** The shape of each secret map. */
+export const secretMapsSchema = z.strictObject({
+    secrets: z
+        .record(
+            dns1123Label("a Secret name"),
+            z.record(
+                z.string().max(253).regex(SECRET_DATA_KEY, { error: "a Secret key is letters, digits, '-', '_' and '.'" }),
+                secretLeaf,
+            ),
+        )
+        .optional(),
+});
+export type SecretMaps = z.infer<typeof secretMapsSchema>;

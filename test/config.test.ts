@@ -432,6 +432,125 @@ describe("config", () => {
         });
     });
 
+    describe("application secrets (esteira:secrets), each rule with its exact message", () => {
+        /** A secret map as the loader hands it over: each value a Pulumi secret. */
+        const secretMap = (tree: Record<string, Record<string, unknown>>, plain = false) => ({
+            secrets: {
+                plain,
+                values: Object.fromEntries(
+                    Object.entries(tree).map(([name, keys]) => [
+                        name,
+                        Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, typeof v === "string" ? pulumi.secret(v) : v])),
+                    ]),
+                ),
+            },
+        });
+        const reading = (secretEnv: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+            ...valid(),
+            services: { api: { image: "x", secretEnv } },
+            ...extra,
+        });
+        const parseWith = (
+            values: Record<string, unknown>,
+            maps: RawConfig["secretMaps"],
+            secrets: RawConfig["secrets"] = { registryToken: token() },
+        ) => parseConfig({ ...raw(values, secrets), secretMaps: maps });
+        const assertSecretProblems = (values: Record<string, unknown>, maps: RawConfig["secretMaps"], expected: string[]) =>
+            assert.throws(
+                () => parseWith(values, maps, { registryToken: token(), databaseUrl: token() }),
+                (err: unknown) => {
+                    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+                    assert.deepStrictEqual(err.problems, expected);
+                    return true;
+                },
+            );
+
+        it("hands over each Secret's values as Pulumi secrets, and puts the Secrets its services read in the namespace", async () => {
+            const config = parseWith(
+                reading({ AUTH_SECRET: { secretName: "api-secrets", key: "AUTH_SECRET" } }),
+                secretMap({ "api-secrets": { AUTH_SECRET: "s3cret", OTLP_HEADERS: "h" } }),
+            );
+            const value = config.appSecrets["api-secrets"].AUTH_SECRET;
+            assert.strictEqual(await promiseOf(value), "s3cret");
+            assert.ok(await isSecretOutput(value), "the value stays a Pulumi secret");
+            assert.deepStrictEqual(config.namespaces, [{ name: "esteira-homolog", database: false, secrets: ["api-secrets"] }]);
+        });
+
+        it("a Secret marked external is left to whoever creates it", () => {
+            const config = parseWith(reading({ TOKEN: { secretName: "vault-synced", key: "token", external: true } }), undefined);
+            assert.deepStrictEqual(config.namespaces[0].secrets, []);
+        });
+
+        it("secretEnv names a Secret the stack creates, or one marked external", () => {
+            assertSecretProblems(reading({ AUTH_SECRET: { secretName: "api-secrets", key: "AUTH_SECRET" } }), undefined, [
+                "homolog: services.api.secretEnv.AUTH_SECRET: the Secret \"api-secrets\" is not created by this stack; set its values with `pulumi config set --secret --path 'esteira:secrets.api-secrets.AUTH_SECRET' <value> -s homolog`, or mark the reference external: true if something else creates it in the namespace",
+            ]);
+        });
+
+        it("secretEnv names a key the Secret has", () => {
+            assertSecretProblems(
+                reading({ AUTH_SECRET: { secretName: "api-secrets", key: "AUTH" } }),
+                secretMap({ "api-secrets": { AUTH_SECRET: "s", JWT_KEY: "k" } }),
+                [
+                    'homolog: services.api.secretEnv.AUTH_SECRET: the Secret "api-secrets" has no key "AUTH" (it has AUTH_SECRET, JWT_KEY); set it with `pulumi config set --secret --path \'esteira:secrets.api-secrets.AUTH\' <value> -s homolog`',
+                ],
+            );
+        });
+
+        it("the database Secret has its two keys", () => {
+            assertSecretProblems(
+                reading({ DIRECT: { secretName: "db-credentials", key: "URL" } }, { database: { mode: "external" } }),
+                undefined,
+                [
+                    'homolog: services.api.secretEnv.DIRECT: the database Secret "db-credentials" has the keys DATABASE_URL and DATABASE_DIRECT_URL; received key "URL"',
+                ],
+            );
+        });
+
+        it("every declared Secret is read by a workload", () => {
+            assertSecretProblems(valid(), secretMap({ "old-secrets": { TOKEN: "t" } }), [
+                "homolog: secrets.old-secrets: no service, worker or job reads this Secret; reference it in a secretEnv, or remove it with `pulumi config rm --path 'esteira:secrets.old-secrets' -s homolog`",
+            ]);
+        });
+
+        it("a declared Secret does not take the database Secret's or the pull secret's name", () => {
+            assertSecretProblems(
+                reading(
+                    { A: { secretName: "db-credentials", key: "DATABASE_URL" } },
+                    { database: { mode: "external" }, registry: { server: "ghcr.io", username: "bot", pullSecretName: "ghcr-secret" } },
+                ),
+                secretMap({ "db-credentials": { X: "x" }, "ghcr-secret": { Y: "y" } }),
+                [
+                    'homolog: secrets.db-credentials: "db-credentials" is already the database Secret (database.secretName); name this Secret otherwise',
+                    'homolog: secrets.ghcr-secret: "ghcr-secret" is already the registry pull secret (registry.pullSecretName); name this Secret otherwise',
+                ],
+            );
+        });
+
+        it("values are set with --secret, never held in plain text", () => {
+            assertSecretProblems(
+                reading({ T: { secretName: "api-secrets", key: "TOKEN" } }),
+                secretMap({ "api-secrets": { TOKEN: "plain" } }, true),
+                [
+                    "homolog: esteira:secrets: the stack file holds these values in plain text; remove them (`pulumi config rm esteira:secrets -s homolog`), rotate them, and set each with `pulumi config set --secret --path 'esteira:secrets.<secret>.<KEY>' <value> -s homolog`",
+                ],
+            );
+        });
+
+        it("a Secret's name is a DNS-1123 label and its keys are letters, digits, '-', '_' and '.'", () => {
+            assertSecretProblems(valid(), secretMap({ API_Secrets: { TOKEN: "t" }, "api-secrets": { "BAD KEY": "t" } }), [
+                `homolog: secrets.API_Secrets: a Secret name must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit; received "API_Secrets"`,
+                `homolog: secrets.api-secrets.BAD KEY: a Secret key is letters, digits, '-', '_' and '.'; received "BAD KEY"`,
+            ]);
+        });
+
+        it("each value is a string, named by its path and never shown", () => {
+            assertSecretProblems(valid(), secretMap({ "api-secrets": { TOKEN: null } }), [
+                "homolog: secrets.api-secrets.TOKEN: must be a secret string, set with `pulumi config set --secret --path`",
+            ]);
+        });
+    });
+
     describe("DigitalOcean rules, each with its exact message", () => {
         const doToken = () => ({ registryToken: token(), digitaloceanToken: token() });
         const doCluster = () => ({
@@ -698,6 +817,41 @@ describe("config", () => {
             assert.ok(
                 config.cluster.mode === "kubeconfig" && (await isSecretOutput(pulumi.output(config.cluster.kubeconfig))),
                 "kubeconfig must be secret",
+            );
+        });
+
+        it("reads esteira:secrets only as Pulumi secrets, its names as plain keys", async () => {
+            setConfig(
+                {
+                    "esteira:protect": "false",
+                    "esteira:registry": valid().registry,
+                    "esteira:services": { api: { image: "x", secretEnv: { TOKEN: { secretName: "api-secrets", key: "TOKEN" } } } },
+                },
+                { "esteira:registryToken": "t0ken", "esteira:secrets": JSON.stringify({ "api-secrets": { TOKEN: "v4lue" } }) },
+            );
+            const config = loadConfig();
+            const value = config.appSecrets["api-secrets"].TOKEN;
+            assert.strictEqual(await promiseOf(value), "v4lue");
+            assert.ok(await isSecretOutput(value), "the value is a Pulumi secret from the read on");
+        });
+
+        it("refuses esteira:secrets held in plain text, without printing a value", () => {
+            setConfig(
+                {
+                    "esteira:protect": "false",
+                    "esteira:registry": valid().registry,
+                    "esteira:services": { api: { image: "x", secretEnv: { TOKEN: { secretName: "api-secrets", key: "TOKEN" } } } },
+                    "esteira:secrets": { "api-secrets": { TOKEN: "pl4intext" } },
+                },
+                { "esteira:registryToken": "t0ken" },
+            );
+            assert.throws(
+                () => loadConfig(),
+                (err: ConfigError) => {
+                    assert.match(err.problems[0], /^homolog: esteira:secrets: the stack file holds these values in plain text/);
+                    assert.ok(!err.message.includes("pl4intext"), "the value is never printed");
+                    return true;
+                },
             );
         });
 

@@ -3,6 +3,7 @@
  * Pulumi.<stack>.yaml, not a copy), with assertions on each environment's resource graph.
  */
 import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../config";
 import {
     Evaluation,
@@ -432,6 +433,48 @@ describe("stack files", () => {
                 assert.match(err.problems[0], /^PR_42: environment: the stack name "PR_42" is not a DNS-1123 label/);
                 return true;
             });
+        });
+    });
+
+    describe("application secrets", () => {
+        /** Every string in a resource's inputs that is not inside a Pulumi secret. */
+        const plainStrings = (value: any): string[] => {
+            if (value && value[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) return [];
+            if (typeof value === "string") return [value];
+            if (value && typeof value === "object") return Object.values(value).flatMap(plainStrings);
+            return [];
+        };
+
+        it("a Secret set with --secret --path lands in the namespace as a secret, and pods read it only through secretKeyRef", async () => {
+            const homolog = stackFileConfig("homolog") as Record<string, any>;
+            const { recorder } = await evaluateStack("homolog", {
+                overrides: {
+                    "esteira:services": {
+                        sample: {
+                            ...homolog["esteira:services"].sample,
+                            secretEnv: { AUTH_SECRET: { secretName: "api-secrets", key: "AUTH_SECRET" } },
+                        },
+                    },
+                    "esteira:secrets": { "api-secrets": { AUTH_SECRET: { secure: "v1:ciphertext" } } },
+                },
+            });
+            const plaintext = "test-secret:esteira:secrets.api-secrets.AUTH_SECRET";
+            const secret = recorder.get(SECRET, "homolog-secret-api-secrets");
+            assert.strictEqual(secret.inputs.metadata.namespace, "esteira-homolog");
+            assert.deepStrictEqual(secret.inputs.stringData, { AUTH_SECRET: plaintext });
+            assert.ok(isSecretInput(secret, "stringData"), "the value stays secret");
+            const deployment = recorder.get(DEPLOYMENT, "sample-deployment");
+            assert.deepStrictEqual(
+                deployment.inputs.spec.template.spec.containers[0].env.find((e: any) => e.name === "AUTH_SECRET"),
+                { name: "AUTH_SECRET", valueFrom: { secretKeyRef: { name: "api-secrets", key: "AUTH_SECRET" } } },
+            );
+            assert.ok(deployment.dependencies.includes(secret.urn), "pods start after the Secret exists");
+            for (const resource of recorder.resources) {
+                assert.ok(
+                    !plainStrings(resource.rawInputs).includes(plaintext),
+                    `${resource.type} ${resource.name} holds the value in plain text`,
+                );
+            }
         });
     });
 

@@ -4,7 +4,7 @@
  * written by hand twice; `npm run docs` regenerates both and `npm test` fails when they are stale.
  */
 import { z } from "zod";
-import { imageSchema, SECRET_KEYS, stackSchema } from "../config/schema";
+import { imageSchema, SECRET_KEYS, SECRET_MAPS, stackSchema } from "../config/schema";
 
 /** A JSON Schema node, as far as the reference reads it. */
 export interface Node {
@@ -62,6 +62,16 @@ export function stackFileSchema(): Node {
     const properties: Record<string, Node> = {};
     for (const [key, node] of Object.entries(keys.properties ?? {})) properties[`esteira:${key}`] = node;
     for (const secret of Object.values(SECRET_KEYS)) properties[secret.key] = { ...SECRET_VALUE, description: secret.description };
+    // A secret map nests one object per segment of its path, with a secret value at each leaf.
+    for (const map of Object.values(SECRET_MAPS)) {
+        const nested = map.path
+            .split(".")
+            .reduce<Node>((leaf) => ({ type: "object", additionalProperties: leaf }), { ...SECRET_VALUE, description: undefined });
+        properties[map.key] = {
+            ...nested,
+            description: `${map.description}; set each with \`pulumi config set --secret --path '${map.key}.${map.path}'\``,
+        };
+    }
     const known = Object.keys(properties).filter((key) => key.startsWith("esteira:"));
     return {
         $schema: "https://json-schema.org/draft/2020-12/schema",
@@ -190,7 +200,10 @@ export function referenceSections(): Record<string, string> {
             `| \`esteira:${key}\` | ${cell(type(node))} | ${cell(defaultOf(node, required.has(key), false))} | ${cell(node.description ?? "")} |`,
     );
     const secrets = Object.values(SECRET_KEYS).map((secret) => `| \`${secret.key}\` | secret string | — | ${cell(secret.description)} |`);
-    sections.top = table([...top, ...secrets]);
+    const maps = Object.values(SECRET_MAPS).map(
+        (map) => `| \`${map.key}\` | secret strings at \`${map.path}\` | — | ${cell(map.description)} |`,
+    );
+    sections.top = table([...top, ...secrets, ...maps]);
     for (const [key, node] of Object.entries(keys.properties ?? {})) {
         const modes = node.oneOf ?? node.anyOf;
         if (modes) {
