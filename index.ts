@@ -35,12 +35,18 @@ function secretsOf(namespace: NamespaceConfig): Record<string, Record<string, pu
     };
 }
 
-const [stackNamespace] = config.namespaces;
-const environment = new EnvironmentNamespace(
-    env,
-    { namespace: stackNamespace.name, environment: env, registry: config.registry, secrets: secretsOf(stackNamespace) },
-    inCluster,
+// The stack's own namespace is named after the environment; each other one after its key too.
+const namespaces = new Map(
+    config.namespaces.map((namespace) => [
+        namespace.key,
+        new EnvironmentNamespace(
+            namespace.key === undefined ? env : `${env}-${namespace.key}`,
+            { namespace: namespace.name, environment: env, registry: config.registry, secrets: secretsOf(namespace) },
+            inCluster,
+        ),
+    ]),
 );
+const environment = namespaces.get(undefined)!;
 
 /** A workload's image: built and pushed, promoted from another stack, or taken as it is. */
 function imageOf(name: string, image: Configured<unknown>["image"]): pulumi.Output<string> {
@@ -54,12 +60,13 @@ function imageOf(name: string, image: Configured<unknown>["image"]): pulumi.Outp
  * secret; a Secret the stack creates is referenced through that Secret, so pods start after it exists.
  */
 function wiring<W extends Configured<{ secretEnv?: Record<string, SecretKeyRef> }>>(name: string, workload: W) {
-    const secretNames = environment.secretNames;
+    const namespace = namespaces.get(workload.namespace)!;
+    const secretNames = namespace.secretNames;
     return {
         ...workload,
         image: imageOf(name, workload.image),
-        namespace: environment.namespaceName,
-        imagePullSecrets: [environment.pullSecretName],
+        namespace: namespace.namespaceName,
+        imagePullSecrets: [namespace.pullSecretName],
         databaseSecretName: database && secretNames[database.secretName],
         secretEnv: Object.fromEntries(
             Object.entries(workload.secretEnv ?? {}).map(([variable, ref]) => [
@@ -73,20 +80,21 @@ function wiring<W extends Configured<{ secretEnv?: Record<string, SecretKeyRef> 
 const services = Object.entries(config.services).map(([name, svc]) => {
     const args = wiring(name, svc);
     const service = new WebService(name, args, inCluster);
-    return { name, image: args.image, endpoint: service.endpoint };
+    return { name, image: args.image, namespace: args.namespace, endpoint: service.endpoint };
 });
 const otherWorkloads = [
     ...Object.entries(config.workers).map(([name, worker]) => {
         const args = wiring(name, worker);
         new Worker(name, args, inCluster);
-        return { name, image: args.image };
+        return { name, image: args.image, namespace: args.namespace };
     }),
     ...Object.entries(config.jobs).map(([name, job]) => {
         const args = wiring(name, job);
         new ScheduledJob(name, args, inCluster);
-        return { name, image: args.image };
+        return { name, image: args.image, namespace: args.namespace };
     }),
 ];
+const workloads = [...services, ...otherWorkloads];
 
 if (config.github) {
     new GitHubEnvironment(env, {
@@ -104,7 +112,9 @@ if (config.github) {
 export const namespace = environment.namespaceName;
 export const endpoints = pulumi.output(Object.fromEntries(services.map((s) => [s.name, s.endpoint])));
 /** Digest-pinned image per service, worker and job: what `promoteFrom` in another stack reads. */
-export const images = pulumi.output(Object.fromEntries([...services, ...otherWorkloads].map((w) => [w.name, w.image])));
+export const images = pulumi.output(Object.fromEntries(workloads.map((w) => [w.name, w.image])));
+/** The namespace each service, worker and job runs in (`namespace` is the stack's own). */
+export const workloadNamespaces = pulumi.output(Object.fromEntries(workloads.map((w) => [w.name, w.namespace])));
 export const clusterId = cluster.clusterIdentifier;
 // Outputs only some layouts have are exported only where they exist: an undefined output makes
 // the engine warn on every run. Stacks that share this one's cluster read `kubeconfig` and

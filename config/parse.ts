@@ -40,6 +40,8 @@ export type Registry = RegistrySettings & { readonly token: Secret; readonly pus
 /** A workload's component Args, with its image still to be built, promoted or taken as it is, and nothing the program wires in. */
 export type Configured<Args> = Omit<Args, "image" | "namespace" | "imagePullSecrets" | "databaseSecretName"> & {
     readonly image: ImageSource<ImageArgs>;
+    /** Key of the namespace (esteira:namespaces) to run in. Default: the stack's own namespace. */
+    readonly namespace?: string;
 };
 /** A service: the WebService's Args. */
 export type ServiceConfig = Configured<WebServiceArgs>;
@@ -94,6 +96,8 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 /** A namespace of the environment, and the Secrets that go in it beside its workloads. */
 export interface NamespaceConfig {
+    /** Its key in esteira:namespaces; absent for the stack's own namespace (esteira:namespace). */
+    readonly key?: string;
     readonly name: string;
     /** Its workloads read the database Secret, so it holds a copy. */
     readonly database: boolean;
@@ -210,6 +214,11 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
             );
         }
         owner.set(name, `${kind}.${name}`);
+        if (workload.namespace !== undefined && !(workload.namespace in (plain.namespaces ?? {}))) {
+            problems.push(
+                `${raw.stack}: ${kind}.${name}.namespace: ${describe(workload.namespace)} is not a key of esteira:namespaces; declare it there (esteira:namespaces: {${workload.namespace}: {}}), or remove the key to run in the stack's namespace`,
+            );
+        }
         if ("build" in workload.image && !plain.images) {
             problems.push(
                 `${raw.stack}: ${kind}.${name}.image.build: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to push the image to`,
@@ -249,6 +258,27 @@ function names(raw: RawConfig, plain: StackSettings): { environment: string; nam
         ]);
     }
     return { environment, namespace };
+}
+
+/** The name of each namespace of esteira:namespaces, by key: valid, and none of them another's or the stack's own. */
+function extraNamespaces(raw: RawConfig, plain: StackSettings, environment: string, namespace: string): [string, string][] {
+    const problems: string[] = [];
+    const taken = new Map<string, string>([[namespace, "the stack's namespace"]]);
+    const named = Object.entries(plain.namespaces ?? {}).map(([key, settings]): [string, string] => {
+        const name = settings.name ?? `${raw.project}-${environment}-${key}`;
+        if (settings.name === undefined && !dns1123Label("namespace").safeParse(name).success) {
+            problems.push(
+                `${raw.stack}: namespaces.${key}: the default "<project>-<environment>-<key>" gives ${describe(name)}, which is not a DNS-1123 label; set namespaces.${key}.name`,
+            );
+        }
+        const other = taken.get(name);
+        if (other)
+            problems.push(`${raw.stack}: namespaces.${key}: its name ${describe(name)} is already ${other}'s; give it a name of its own`);
+        taken.set(name, `namespaces.${key}`);
+        return [key, name];
+    });
+    if (problems.length > 0) throw new ConfigError(raw.stack, problems);
+    return named;
 }
 
 /** The secret maps' shapes, validated; each problem names a key, never a value. */
@@ -321,6 +351,7 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
     const database = plain.database;
     const databaseSecret = database && (database.secretName ?? DATABASE_DEFAULTS.secretName);
     const workloads = workloadsOf(plain).map(([, , workload]) => workload);
+    const inNamespace = (key?: string) => workloads.filter((workload) => workload.namespace === key);
     /** A namespace holding the database Secret and the Secrets of esteira:secrets that its workloads read. */
     const namespaceOf = (name: string, inIt: AnyWorkloadSettings[]): NamespaceConfig => {
         const refs = inIt.flatMap((workload) => Object.values(workload.secretEnv ?? {}).filter((ref) => !ref.external));
@@ -335,7 +366,10 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         project,
         environment,
         namespace,
-        namespaces: [namespaceOf(namespace, workloads)],
+        namespaces: [
+            namespaceOf(namespace, inNamespace(undefined)),
+            ...extraNamespaces(raw, plain, environment, namespace).map(([key, name]) => ({ key, ...namespaceOf(name, inNamespace(key)) })),
+        ],
         appSecrets: maps.secrets ?? {},
         cluster:
             cluster.mode === "digitalocean"

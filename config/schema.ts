@@ -191,6 +191,9 @@ const writablePathsSchema = z
 /** Keys every workload kind (service, worker, scheduled job) has, with the same meaning. */
 const workloadKeys = {
     image: imageSchema,
+    namespace: dns1123Label("namespace")
+        .optional()
+        .meta(doc("key of esteira:namespaces to run in", text("the stack's namespace (esteira:namespace)"))),
     command: z
         .array(nonEmpty())
         .min(1, { error: "command must have at least one element" })
@@ -285,6 +288,7 @@ function workloadRules(workload: WorkloadShape, ctx: z.RefinementCtx, runsAsDepl
 export const serviceSchema = z
     .strictObject({
         image: workloadKeys.image,
+        namespace: workloadKeys.namespace,
         migrate: releaseStep(ws.migrate, "a migration Job run with the new image before each rollout"),
         seed: releaseStep(
             ws.seed,
@@ -340,6 +344,7 @@ export type ServiceSettings = z.infer<typeof serviceSchema>;
 export const workerSchema = z
     .strictObject({
         image: workloadKeys.image,
+        namespace: workloadKeys.namespace,
         command: workloadKeys.command,
         args: workloadKeys.args,
         replicas: deploymentKeys.replicas,
@@ -368,6 +373,7 @@ export type WorkerSettings = z.infer<typeof workerSchema>;
 export const jobSchema = z
     .strictObject({
         image: workloadKeys.image,
+        namespace: workloadKeys.namespace,
         schedule: z
             .string({ error: (issue) => (issue.input === undefined ? 'is required: a cron schedule such as "0 3 * * *"' : undefined) })
             .refine(isCronSchedule, {
@@ -668,7 +674,18 @@ export const stackSchema = z.strictObject({
         .meta(doc("environment name, in the `environment` label", text("the stack name"))),
     namespace: dns1123Label("namespace")
         .optional()
-        .meta(doc("namespace the services run in", text("<project>-<environment>"))),
+        .meta(doc("namespace the workloads run in", text("<project>-<environment>"))),
+    namespaces: z
+        .record(
+            dns1123Label("a namespace key"),
+            z.strictObject({
+                name: dns1123Label("name")
+                    .optional()
+                    .meta(doc("the namespace's name", text("<project>-<environment>-<key>"))),
+            }),
+        )
+        .optional()
+        .meta(doc("more namespaces, by key; a workload's `namespace: <key>` runs it there", text("none"))),
     cluster: clusterSchema.optional().meta(doc("the Kubernetes cluster", text("{mode: kubeconfig}"))),
     database: databaseSchema.optional().meta(doc("the environment's PostgreSQL", text("none"))),
     registry: registrySchema.meta(doc("the container registry the pull secret and the pushes authenticate to")),

@@ -551,6 +551,59 @@ describe("config", () => {
         });
     });
 
+    describe("namespaces (esteira:namespaces), each rule with its exact message", () => {
+        it("runs each workload in its namespace, each namespace holding the Secrets its workloads read", () => {
+            const config = parseConfig({
+                ...raw(
+                    {
+                        ...valid(),
+                        database: { mode: "external" },
+                        namespaces: { payments: {}, batch: { name: "batch-hml" } },
+                        services: {
+                            api: { image: "x" },
+                            billing: { image: "x", namespace: "payments", secretEnv: { KEY: { secretName: "stripe", key: "KEY" } } },
+                        },
+                        jobs: { report: { image: "x", schedule: "@daily", namespace: "batch", database: false } },
+                    },
+                    { registryToken: token(), databaseUrl: token() },
+                ),
+                secretMaps: { secrets: { plain: false, values: { stripe: { KEY: pulumi.secret("sk") } } } },
+            });
+            assert.deepStrictEqual(config.namespaces, [
+                { name: "esteira-homolog", database: true, secrets: [] },
+                { key: "payments", name: "esteira-homolog-payments", database: true, secrets: ["stripe"] },
+                { key: "batch", name: "batch-hml", database: false, secrets: [] },
+            ]);
+            assert.strictEqual(config.services.billing.namespace, "payments");
+        });
+
+        it("a workload's namespace is declared", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", namespace: "payments" } } }, [
+                `homolog: services.api.namespace: "payments" is not a key of esteira:namespaces; declare it there (esteira:namespaces: {payments: {}}), or remove the key to run in the stack's namespace`,
+            ]);
+        });
+
+        it("a namespace's default name is a valid name", () => {
+            const key = "k".repeat(50);
+            assertProblems({ ...valid(), namespaces: { [key]: {} } }, [
+                `homolog: namespaces.${key}: the default "<project>-<environment>-<key>" gives "esteira-homolog-${key}", which is not a DNS-1123 label; set namespaces.${key}.name`,
+            ]);
+        });
+
+        it("no two namespaces share a name", () => {
+            assertProblems({ ...valid(), namespaces: { a: { name: "esteira-homolog" }, b: { name: "shared" }, c: { name: "shared" } } }, [
+                `homolog: namespaces.a: its name "esteira-homolog" is already the stack's namespace's; give it a name of its own`,
+                `homolog: namespaces.c: its name "shared" is already namespaces.b's; give it a name of its own`,
+            ]);
+        });
+
+        it("a namespace key is a DNS-1123 label", () => {
+            assertProblems({ ...valid(), namespaces: { Payments: {} } }, [
+                `homolog: namespaces.Payments: a namespace key must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit; received "Payments"`,
+            ]);
+        });
+    });
+
     describe("DigitalOcean rules, each with its exact message", () => {
         const doToken = () => ({ registryToken: token(), digitaloceanToken: token() });
         const doCluster = () => ({

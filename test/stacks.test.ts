@@ -478,6 +478,56 @@ describe("stack files", () => {
         });
     });
 
+    describe("several namespaces per environment", () => {
+        it("each namespace gets its own pull secret and the Secrets its workloads read, and each workload runs and pulls there", async () => {
+            const homolog = stackFileConfig("homolog") as Record<string, any>;
+            const { recorder, outputs } = await evaluateStack("homolog", {
+                overrides: {
+                    "esteira:namespaces": { payments: {} },
+                    "esteira:workers": {
+                        billing: {
+                            image: "ghcr.io/acme/billing@sha256:" + "b".repeat(64),
+                            namespace: "payments",
+                            secretEnv: { STRIPE_KEY: { secretName: "stripe", key: "STRIPE_KEY" } },
+                        },
+                    },
+                    "esteira:secrets": { stripe: { STRIPE_KEY: { secure: "v1:ciphertext" } } },
+                    "esteira:services": homolog["esteira:services"],
+                },
+            });
+            assert.deepStrictEqual(
+                recorder
+                    .all(NAMESPACE)
+                    .map((n) => n.inputs.metadata.name)
+                    .sort(),
+                ["esteira-homolog", "esteira-homolog-payments"],
+            );
+            const secretsIn = (namespace: string) =>
+                recorder
+                    .all(SECRET)
+                    .filter((s) => s.inputs.metadata.namespace === namespace)
+                    .map((s) => `${s.name}=${s.inputs.metadata.name}`)
+                    .sort();
+            assert.deepStrictEqual(secretsIn("esteira-homolog"), [
+                "homolog-pull-secret=ghcr-secret",
+                "homolog-secret-db-credentials=db-credentials",
+            ]);
+            assert.deepStrictEqual(secretsIn("esteira-homolog-payments"), [
+                "homolog-payments-pull-secret=ghcr-secret",
+                "homolog-payments-secret-db-credentials=db-credentials",
+                "homolog-payments-secret-stripe=stripe",
+            ]);
+            const billing = recorder.get(DEPLOYMENT, "billing-deployment");
+            assert.strictEqual(billing.inputs.metadata.namespace, "esteira-homolog-payments");
+            assert.deepStrictEqual(billing.inputs.spec.template.spec.imagePullSecrets, [{ name: "ghcr-secret" }]);
+            assert.strictEqual(recorder.get(DEPLOYMENT, "sample-deployment").inputs.metadata.namespace, "esteira-homolog");
+            assert.deepStrictEqual(await promiseOf(outputs.workloadNamespaces), {
+                sample: "esteira-homolog",
+                billing: "esteira-homolog-payments",
+            });
+        });
+    });
+
     describe("invalid configuration", () => {
         it("fails before any resource is registered, naming the stack and key", async () => {
             const recorder = new Recorder();
