@@ -22,6 +22,7 @@ import {
     JobSettings,
     RegistrySettings,
     SECRET_KEYS,
+    SECRET_LIKE_BUILD_ARG,
     SECRET_MAPS,
     SecretMapName,
     SecretMaps,
@@ -187,6 +188,35 @@ function secretReferenceProblems(raw: RawConfig, plain: StackSettings, appSecret
     return problems;
 }
 
+/** Build arguments that look like secrets, and the build secrets each build reads and the stack sets. */
+function buildSecretProblems(raw: RawConfig, plain: StackSettings, buildSecrets: Record<string, unknown>): string[] {
+    const problems: string[] = [];
+    const read = new Set<string>();
+    for (const [kind, name, workload] of workloadsOf(plain)) {
+        if (!("build" in workload.image)) continue;
+        const build = workload.image.build;
+        for (const arg of Object.keys(build.args ?? {}).filter((arg) => SECRET_LIKE_BUILD_ARG.test(arg))) {
+            problems.push(
+                `${raw.stack}: ${kind}.${name}.image.build.args.${arg}: looks like a secret, and a build argument is kept in plain text in the image's history and the stack's state; pass it as a BuildKit secret instead: set it with ${setSecretValue(raw.stack, "buildSecrets", arg)}, list it in image.build.secrets, and read it in the Dockerfile with RUN --mount=type=secret,id=${arg}`,
+            );
+        }
+        for (const id of build.secrets ?? []) {
+            read.add(id);
+            if (!(id in buildSecrets)) {
+                problems.push(
+                    `${raw.stack}: ${kind}.${name}.image.build.secrets: ${describe(id)} is not set; set it with ${setSecretValue(raw.stack, "buildSecrets", id)}`,
+                );
+            }
+        }
+    }
+    for (const id of Object.keys(buildSecrets).filter((id) => !read.has(id))) {
+        problems.push(
+            `${raw.stack}: buildSecrets.${id}: no image build reads it; list it in a build's image.build.secrets, or remove it with \`pulumi config rm --path '${SECRET_MAPS.buildSecrets.key}.${id}' -s ${raw.stack}\``,
+        );
+    }
+    return problems;
+}
+
 /** The keys of the database Secret. */
 const DATABASE_KEYS = ["DATABASE_URL", "DATABASE_DIRECT_URL"];
 
@@ -311,7 +341,10 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
     }
     const maps = parseSecretMaps(raw, problems);
     if (parsed.success) problems.push(...crossKeyProblems(raw, parsed.data));
-    if (parsed.success && maps) problems.push(...secretReferenceProblems(raw, parsed.data, maps.secrets ?? {}));
+    if (parsed.success && maps) {
+        problems.push(...secretReferenceProblems(raw, parsed.data, maps.secrets ?? {}));
+        problems.push(...buildSecretProblems(raw, parsed.data, maps.buildSecrets ?? {}));
+    }
     if (problems.length > 0 || !parsed.success || !maps) throw new ConfigError(raw.stack, problems);
 
     const plain = parsed.data;
@@ -335,7 +368,8 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         if (!("build" in image)) return image;
         if (!plain.images) throw new ConfigError(stack, [`${stack}: ${kind}.${name}.image.build: needs esteira:images.repository`]);
         const { repository, ...settings } = plain.images;
-        return { build: { ...image.build, ...settings, repository: `${repository}/${name}`, tags, registry } };
+        const secrets = image.build.secrets && Object.fromEntries(image.build.secrets.map((id) => [id, maps.buildSecrets![id]]));
+        return { build: { ...image.build, ...settings, secrets, repository: `${repository}/${name}`, tags, registry } };
     };
 
     /** Each workload of a kind with the labels' values and its image to build, promote or take. */

@@ -83,6 +83,10 @@ export const buildSchema = z.strictObject({
     target: nonEmpty()
         .optional()
         .meta(doc("build stage to stop at", text("the last stage"))),
+    secrets: z
+        .array(nonEmpty())
+        .optional()
+        .meta(doc("ids of esteira:buildSecrets the build reads as BuildKit secrets (`RUN --mount=type=secret,id=<id>`)", text("none"))),
 });
 export type BuildSettings = z.infer<typeof buildSchema>;
 
@@ -748,6 +752,12 @@ export const SECRET_MAPS = {
         path: "<secret>.<KEY>",
         description: "Kubernetes Secrets the stack creates, Secret name → key → value; workloads read them through `secretEnv`",
     },
+    buildSecrets: {
+        key: "esteira:buildSecrets",
+        path: "<id>",
+        description:
+            "BuildKit secrets, id → value (a package index or model hub token); a build lists the ids it reads in `image.build.secrets`",
+    },
 } as const;
 export type SecretMapName = keyof typeof SECRET_MAPS;
 
@@ -762,5 +772,11 @@ export const secretMapsSchema = z.strictObject({
             ),
         )
         .optional(),
+    buildSecrets: z
+        .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: "a build secret id is letters, digits, '-', '_' and '.'" }), secretLeaf)
+        .optional(),
 });
 export type SecretMaps = z.infer<typeof secretMapsSchema>;
+
+/** Build argument names that look like they carry a secret, which belongs in a BuildKit secret instead. */
+export const SECRET_LIKE_BUILD_ARG = /TOKEN|SECRET|PASSWORD|KEY/i;

@@ -551,6 +551,67 @@ describe("config", () => {
         });
     });
 
+    describe("build secrets (esteira:buildSecrets), each rule with its exact message", () => {
+        const building = (build: Record<string, unknown>) => ({
+            ...valid(),
+            images: { repository: "ghcr.io/acme/shop" },
+            services: { api: { image: { build: { context: "app", ...build } } } },
+        });
+        const maps = (values: Record<string, unknown>): RawConfig["secretMaps"] => ({ buildSecrets: { plain: false, values } });
+        const problemsOf = (values: Record<string, unknown>, secretMaps?: RawConfig["secretMaps"]) => {
+            try {
+                parseConfig({ ...raw(values), secretMaps });
+            } catch (err) {
+                if (err instanceof ConfigError) return err.problems;
+                throw err;
+            }
+            return [];
+        };
+
+        it("hands each build the secrets it lists, and only those, as Pulumi secrets", async () => {
+            const config = parseConfig({
+                ...raw({
+                    ...building({ secrets: ["PIP_INDEX_TOKEN"] }),
+                    workers: { embed: { image: { build: { context: "embed", secrets: ["HF_TOKEN"] } } } },
+                }),
+                secretMaps: maps({ PIP_INDEX_TOKEN: pulumi.secret("t0ken"), HF_TOKEN: pulumi.secret("hf") }),
+            });
+            const image = config.services.api.image;
+            assert.ok("build" in image);
+            assert.deepStrictEqual(Object.keys(image.build.secrets ?? {}), ["PIP_INDEX_TOKEN"]);
+            assert.strictEqual(await promiseOf(image.build.secrets!.PIP_INDEX_TOKEN), "t0ken");
+            assert.ok(await isSecretOutput(pulumi.output(image.build.secrets!.PIP_INDEX_TOKEN)));
+        });
+
+        it("a build argument named like a secret is refused, pointing to build secrets", () => {
+            assert.deepStrictEqual(problemsOf(building({ args: { NPM_TOKEN: "x", PYTHON_VERSION: "3.12", api_key: "y" } })), [
+                "homolog: services.api.image.build.args.NPM_TOKEN: looks like a secret, and a build argument is kept in plain text in the image's history and the stack's state; pass it as a BuildKit secret instead: set it with `pulumi config set --secret --path 'esteira:buildSecrets.NPM_TOKEN' <value> -s homolog`, list it in image.build.secrets, and read it in the Dockerfile with RUN --mount=type=secret,id=NPM_TOKEN",
+                "homolog: services.api.image.build.args.api_key: looks like a secret, and a build argument is kept in plain text in the image's history and the stack's state; pass it as a BuildKit secret instead: set it with `pulumi config set --secret --path 'esteira:buildSecrets.api_key' <value> -s homolog`, list it in image.build.secrets, and read it in the Dockerfile with RUN --mount=type=secret,id=api_key",
+            ]);
+            for (const name of ["GITHUB_TOKEN", "DB_PASSWORD", "CLIENT_SECRET", "SSH_KEY"]) {
+                assert.strictEqual(problemsOf(building({ args: { [name]: "x" } })).length, 1, `${name} looks like a secret`);
+            }
+        });
+
+        it("a build reads only build secrets the stack sets", () => {
+            assert.deepStrictEqual(problemsOf(building({ secrets: ["PIP_INDEX_TOKEN"] })), [
+                "homolog: services.api.image.build.secrets: \"PIP_INDEX_TOKEN\" is not set; set it with `pulumi config set --secret --path 'esteira:buildSecrets.PIP_INDEX_TOKEN' <value> -s homolog`",
+            ]);
+        });
+
+        it("every build secret the stack sets is read by a build", () => {
+            assert.deepStrictEqual(problemsOf(valid(), maps({ OLD_TOKEN: pulumi.secret("t") })), [
+                "homolog: buildSecrets.OLD_TOKEN: no image build reads it; list it in a build's image.build.secrets, or remove it with `pulumi config rm --path 'esteira:buildSecrets.OLD_TOKEN' -s homolog`",
+            ]);
+        });
+
+        it("a build secret id is letters, digits, '-', '_' and '.'", () => {
+            assert.deepStrictEqual(problemsOf(valid(), maps({ "PIP TOKEN": pulumi.secret("t") })), [
+                `homolog: buildSecrets.PIP TOKEN: a build secret id is letters, digits, '-', '_' and '.'; received "PIP TOKEN"`,
+            ]);
+        });
+    });
+
     describe("namespaces (esteira:namespaces), each rule with its exact message", () => {
         it("runs each workload in its namespace, each namespace holding the Secrets its workloads read", () => {
             const config = parseConfig({

@@ -478,6 +478,23 @@ describe("stack files", () => {
         });
     });
 
+    describe("build secrets", () => {
+        it("a token the build needs reaches BuildKit only as a secret, never as a build argument", async () => {
+            const homolog = stackFileConfig("homolog") as Record<string, any>;
+            const sample = homolog["esteira:services"].sample;
+            const { recorder } = await evaluateStack("homolog", {
+                overrides: {
+                    "esteira:services": { sample: { ...sample, image: { build: { ...sample.image.build, secrets: ["NPM_TOKEN"] } } } },
+                    "esteira:buildSecrets": { NPM_TOKEN: { secure: "v1:ciphertext" } },
+                },
+            });
+            const built = recorder.get("docker-build:index:Image", "sample-image");
+            assert.deepStrictEqual(built.inputs.secrets, { NPM_TOKEN: "test-secret:esteira:buildSecrets.NPM_TOKEN" });
+            assert.ok(isSecretInput(built, "secrets"), "the token stays secret");
+            assert.strictEqual(built.inputs.buildArgs, undefined);
+        });
+    });
+
     describe("several namespaces per environment", () => {
         it("each namespace gets its own pull secret and the Secrets its workloads read, and each workload runs and pulls there", async () => {
             const homolog = stackFileConfig("homolog") as Record<string, any>;
