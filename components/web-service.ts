@@ -1,3 +1,4 @@
+import * as digitalocean from "@pulumi/digitalocean";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceSettings } from "../config/schema";
@@ -5,6 +6,7 @@ import { invariant, replicasProblem, singlePodProblem } from "../config/rules";
 import { DEPLOYMENT_DEFAULTS, rollingDeployment } from "./parts/deployment";
 import { migrationJob } from "./parts/migration-job";
 import { httpProbe, PROBE_TIMINGS } from "./parts/pod-spec";
+import { HTTPS_PORT, loadBalancerCertificate, loadBalancerRecord, TLS_WAIVER_ANNOTATION, tlsAnnotations } from "./parts/tls";
 import { WORKLOAD_DEFAULTS, WorkloadArgs, workloadParts } from "./parts/workload";
 import { hasPersistentPath } from "./parts/writable-paths";
 
@@ -50,12 +52,25 @@ export class WebService extends pulumi.ComponentResource {
     public readonly migration?: k8s.batch.v1.Job;
     /** Present when a seed is configured; it runs after the migration, and the Deployment waits on it. */
     public readonly seed?: k8s.batch.v1.Job;
-    /** Where the service answers: the load balancer address, or the in-cluster DNS name. */
+    /** With `service.tls`: the certificate the load balancer terminates HTTPS with. */
+    public readonly certificate?: digitalocean.Certificate;
+    /** With `service.tls`: the DNS record pointing the hostname at the load balancer. */
+    public readonly dnsRecord?: digitalocean.DnsRecord;
+    /** Where the service answers: `https://<hostname>`, the load balancer address, or the in-cluster DNS name. */
     public readonly endpoint: pulumi.Output<string>;
 
     constructor(name: string, args: WebServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:kubernetes:WebService", name, {}, opts);
         invariant(this, name, "replicas", replicasProblem(args.replicas, args.autoscaling));
+        const tls = args.service?.tls;
+        invariant(
+            this,
+            name,
+            "service.tls",
+            tls && (args.service?.type ?? WEB_SERVICE_DEFAULTS.service.type) !== "LoadBalancer"
+                ? `TLS is terminated at a DigitalOcean load balancer, so it needs service.type LoadBalancer; received ${args.service?.type ?? WEB_SERVICE_DEFAULTS.service.type}`
+                : undefined,
+        );
         const persistent = hasPersistentPath(args.writablePaths);
         if (persistent) invariant(this, name, "writablePaths", singlePodProblem(args.replicas, args.autoscaling));
         // Objects inside a cluster this stack owns go with it: destroying the cluster does not wait on each one.
@@ -145,23 +160,48 @@ export class WebService extends pulumi.ComponentResource {
         this.autoscaler = rollout.autoscaler;
         this.disruptionBudget = rollout.disruptionBudget;
 
+        // DigitalOcean objects outside the cluster: never deleted with it.
+        const cloudOpts = { parent: this };
+        this.certificate = tls && loadBalancerCertificate(name, tls, cloudOpts);
+        const annotations = {
+            ...args.service?.annotations,
+            ...(this.certificate ? tlsAnnotations(this.certificate.name) : {}),
+            ...(args.service?.tlsWaiver !== undefined ? { [TLS_WAIVER_ANNOTATION]: args.service.tlsWaiver } : {}),
+        };
+        const http = { name: "http", port: servicePort, targetPort: "http", protocol: "TCP" };
         this.service = new k8s.core.v1.Service(
             `${name}-service`,
             {
-                metadata: { ...metadata, annotations: args.service?.annotations },
-                spec: { type: serviceType, selector, ports: [{ name: "http", port: servicePort, targetPort: "http", protocol: "TCP" }] },
+                metadata: { ...metadata, annotations: Object.keys(annotations).length > 0 ? annotations : undefined },
+                spec: {
+                    type: serviceType,
+                    selector,
+                    // HTTPS ends at the load balancer, which forwards it to the pods' HTTP port.
+                    ports: tls ? [http, { name: "https", port: HTTPS_PORT, targetPort: "http", protocol: "TCP" }] : [http],
+                },
             },
             { ...childOpts, deleteBeforeReplace: true },
         );
 
-        this.endpoint =
-            serviceType === "LoadBalancer"
-                ? this.service.status.apply((status) => {
-                      const ingress = status?.loadBalancer?.ingress?.[0];
-                      const host = ingress?.ip ?? ingress?.hostname;
-                      return host ? `http://${host}:${servicePort}` : "";
-                  })
-                : pulumi.interpolate`http://${this.service.metadata.name}.${this.service.metadata.namespace}.svc.cluster.local:${servicePort}`;
+        const address = this.service.status.apply((status) => {
+            const ingress = status?.loadBalancer?.ingress?.[0];
+            return ingress?.ip ?? ingress?.hostname;
+        });
+        if (tls) {
+            this.dnsRecord = loadBalancerRecord(
+                name,
+                tls,
+                address.apply((ip) => ip ?? ""),
+                cloudOpts,
+            );
+            // Known once the name resolves to the load balancer.
+            this.endpoint = pulumi.interpolate`https://${this.dnsRecord.fqdn}`;
+        } else {
+            this.endpoint =
+                serviceType === "LoadBalancer"
+                    ? address.apply((host) => (host ? `http://${host}:${servicePort}` : ""))
+                    : pulumi.interpolate`http://${this.service.metadata.name}.${this.service.metadata.namespace}.svc.cluster.local:${servicePort}`;
+        }
 
         this.registerOutputs({
             deployment: this.deployment,
@@ -170,6 +210,8 @@ export class WebService extends pulumi.ComponentResource {
             disruptionBudget: this.disruptionBudget,
             migration: this.migration,
             seed: this.seed,
+            certificate: this.certificate,
+            dnsRecord: this.dnsRecord,
             endpoint: this.endpoint,
         });
     }

@@ -13,7 +13,8 @@ import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namesp
 import type { GitHubEnvironmentArgs } from "../components/github-environment";
 import type { ImageArgs } from "../components/image";
 import type { ScheduledJobArgs } from "../components/scheduled-job";
-import type { WebServiceArgs } from "../components/web-service";
+import { zoneProblem, tlsAnnotations } from "../components/parts/tls";
+import { WEB_SERVICE_DEFAULTS, type WebServiceArgs } from "../components/web-service";
 import type { WorkerArgs } from "../components/worker";
 import { ConfigError, describe, formatIssue } from "./errors";
 import { dns1123Label } from "./rules";
@@ -28,6 +29,7 @@ import {
     SecretMaps,
     secretMapsSchema,
     SecretName,
+    ServiceSettings,
     stackSchema,
     StackSettings,
     WorkerSettings,
@@ -217,6 +219,48 @@ function buildSecretProblems(raw: RawConfig, plain: StackSettings, buildSecrets:
     return problems;
 }
 
+/** How a service is exposed: HTTPS where it is asked for (and, in production, wherever it is public), /metrics never public. */
+function exposureProblems(raw: RawConfig, plain: StackSettings, name: string, svc: ServiceSettings): string[] {
+    const problems: string[] = [];
+    const at = `${raw.stack}: services.${name}`;
+    const type = svc.service?.type ?? WEB_SERVICE_DEFAULTS.service.type;
+    const { tls, tlsWaiver } = svc.service ?? {};
+    const clusterMode = plain.cluster?.mode ?? "kubeconfig";
+    if (tls) {
+        if (type !== "LoadBalancer") {
+            problems.push(
+                `${at}.service.tls: TLS is terminated at a DigitalOcean load balancer, so it needs service.type LoadBalancer; received ${describe(type)}`,
+            );
+        }
+        if (clusterMode !== "digitalocean" && clusterMode !== "stack") {
+            problems.push(
+                `${at}.service.tls: the certificate, the DNS record and the load balancer are DigitalOcean's, so it needs cluster.mode "digitalocean" or "stack"; received cluster.mode ${describe(clusterMode)}`,
+            );
+        }
+        const outside = zoneProblem(tls);
+        if (outside) problems.push(`${at}.service.tls.hostname: ${outside}`);
+        for (const key of Object.keys(svc.service?.annotations ?? {}).filter((key) => key in tlsAnnotations(""))) {
+            problems.push(`${at}.service.annotations: ${describe(key)} is set by service.tls; remove it`);
+        }
+        if (tlsWaiver !== undefined) {
+            problems.push(
+                `${at}.service.tlsWaiver: a waiver is for a public service without TLS, and this one has service.tls; remove one of them`,
+            );
+        }
+    } else if (plain.production && type === "LoadBalancer" && tlsWaiver === undefined) {
+        problems.push(
+            `${at}.service: a production stack (esteira:production: true) serves its public services over HTTPS: set service.tls: {hostname: <a name in a DigitalOcean DNS zone>}, or record why this one may not with service.tlsWaiver: "<reason>"`,
+        );
+    }
+    const port = svc.port ?? WEB_SERVICE_DEFAULTS.port;
+    if (type === "LoadBalancer" && svc.metrics && (svc.metrics.port ?? port) === port) {
+        problems.push(
+            `${at}.metrics.port: /metrics would be served to the internet through the load balancer, on the container port ${port}; serve it on a port of its own (e.g. metrics: {port: 9100}), which the Service never exposes`,
+        );
+    }
+    return problems;
+}
+
 /** The keys of the database Secret. */
 const DATABASE_KEYS = ["DATABASE_URL", "DATABASE_DIRECT_URL"];
 
@@ -264,6 +308,7 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
             );
         }
     }
+    for (const [name, svc] of Object.entries(plain.services)) problems.push(...exposureProblems(raw, plain, name, svc));
     if (database?.mode === "digitalocean" && cluster?.mode !== "digitalocean" && cluster?.mode !== "stack") {
         problems.push(
             `${raw.stack}: database.mode: "digitalocean" admits only the DOKS cluster through its firewall, so it needs cluster.mode "digitalocean" or "stack"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")} (use database.mode "external" with esteira:databaseUrl instead)`,

@@ -320,6 +320,28 @@ export const serviceSchema = z
                 type: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).optional().meta(doc("Service type", ws.service.type)),
                 port: portNumber.optional().meta(doc("Service port, forwarded to the container port", ws.service.port)),
                 annotations: z.record(z.string(), z.string()).optional().meta(doc("e.g. DigitalOcean load balancer settings")),
+                tls: z
+                    .strictObject({
+                        hostname: z
+                            .string()
+                            .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z][-a-z0-9]*[a-z0-9]$/, {
+                                error: "hostname must be a fully qualified domain name in lower case, such as shop.example.com",
+                            })
+                            .meta(doc("the name the certificate is for and the DNS record points at the load balancer")),
+                        zone: nonEmpty()
+                            .optional()
+                            .meta(doc("the DigitalOcean DNS zone the hostname is in", text("the hostname without its first label"))),
+                    })
+                    .optional()
+                    .meta(
+                        doc(
+                            "HTTPS at the DigitalOcean load balancer: a Let's Encrypt certificate, HTTP redirected, an A record",
+                            text("none: plain HTTP"),
+                        ),
+                    ),
+                tlsWaiver: nonEmpty()
+                    .optional()
+                    .meta(doc("why a public service in a production stack may serve plain HTTP (a reviewed exception)", text("none"))),
             })
             .optional()
             .meta(doc("the Service in front of the pods")),
@@ -673,6 +695,10 @@ export const stackSchema = z.strictObject({
     protect: z
         .boolean()
         .meta(doc("`protect` on the cluster, the database cluster and the database (required in every stack; `true` in prod)")),
+    production: z
+        .boolean()
+        .optional()
+        .meta(doc("a production stack: its public services must serve HTTPS (`service.tls`) or say why not (`service.tlsWaiver`)", false)),
     environment: dns1123Label("environment")
         .optional()
         .meta(doc("environment name, in the `environment` label", text("the stack name"))),

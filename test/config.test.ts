@@ -665,6 +665,112 @@ describe("config", () => {
         });
     });
 
+    describe("HTTPS and public exposure, each rule with its exact message", () => {
+        const doCluster = {
+            mode: "digitalocean",
+            region: "nyc1",
+            version: "1.33.1-do.0",
+            nodePool: { size: "s-2vcpu-4gb", minNodes: 1, maxNodes: 2 },
+        };
+        const secrets = () => ({ registryToken: token(), digitaloceanToken: token() });
+        const exposing = (service: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+            ...valid(),
+            cluster: doCluster,
+            services: { api: { image: "x", ...service } },
+            ...extra,
+        });
+        const tls = { hostname: "shop.example.com" };
+
+        it("accepts HTTPS at a load balancer, and a production stack whose public services have it or a waiver", () => {
+            const config = parseConfig(raw(exposing({ service: { type: "LoadBalancer", tls } }, { production: true }), secrets()));
+            assert.deepStrictEqual(config.services.api.service?.tls, tls);
+            parseConfig(
+                raw(exposing({ service: { type: "LoadBalancer", tlsWaiver: "behind the office VPN" } }, { production: true }), secrets()),
+            );
+            parseConfig(raw(exposing({ service: { type: "LoadBalancer" } }), secrets()));
+        });
+
+        it("a production stack's public service serves HTTPS or carries a waiver", () => {
+            assertProblems(
+                exposing({ service: { type: "LoadBalancer" } }, { production: true }),
+                [
+                    'homolog: services.api.service: a production stack (esteira:production: true) serves its public services over HTTPS: set service.tls: {hostname: <a name in a DigitalOcean DNS zone>}, or record why this one may not with service.tlsWaiver: "<reason>"',
+                ],
+                secrets(),
+            );
+        });
+
+        it("TLS needs a load balancer", () => {
+            assertProblems(
+                exposing({ service: { tls } }),
+                [
+                    'homolog: services.api.service.tls: TLS is terminated at a DigitalOcean load balancer, so it needs service.type LoadBalancer; received "ClusterIP"',
+                ],
+                secrets(),
+            );
+        });
+
+        it("TLS needs a DigitalOcean cluster", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", service: { type: "LoadBalancer", tls } } } }, [
+                'homolog: services.api.service.tls: the certificate, the DNS record and the load balancer are DigitalOcean\'s, so it needs cluster.mode "digitalocean" or "stack"; received cluster.mode "kubeconfig"',
+            ]);
+        });
+
+        it("the hostname is in its zone", () => {
+            assertProblems(
+                exposing({ service: { type: "LoadBalancer", tls: { hostname: "shop.example.org", zone: "example.com" } } }),
+                [
+                    'homolog: services.api.service.tls.hostname: "shop.example.org" is not in the zone "example.com"; set tls.zone to the DigitalOcean DNS zone it belongs to',
+                ],
+                secrets(),
+            );
+        });
+
+        it("the hostname is a fully qualified name", () => {
+            assertProblems(
+                exposing({ service: { type: "LoadBalancer", tls: { hostname: "Shop" } } }),
+                [
+                    'homolog: services.api.service.tls.hostname: hostname must be a fully qualified domain name in lower case, such as shop.example.com; received "Shop"',
+                ],
+                secrets(),
+            );
+        });
+
+        it("TLS owns its load balancer annotations", () => {
+            assertProblems(
+                exposing({
+                    service: { type: "LoadBalancer", tls, annotations: { "service.beta.kubernetes.io/do-loadbalancer-tls-ports": "8443" } },
+                }),
+                [
+                    'homolog: services.api.service.annotations: "service.beta.kubernetes.io/do-loadbalancer-tls-ports" is set by service.tls; remove it',
+                ],
+                secrets(),
+            );
+        });
+
+        it("a waiver and TLS exclude each other", () => {
+            assertProblems(
+                exposing({ service: { type: "LoadBalancer", tls, tlsWaiver: "why" } }),
+                [
+                    "homolog: services.api.service.tlsWaiver: a waiver is for a public service without TLS, and this one has service.tls; remove one of them",
+                ],
+                secrets(),
+            );
+        });
+
+        it("/metrics is never on a public service's serving port", () => {
+            assertProblems(
+                exposing({ service: { type: "LoadBalancer" }, metrics: {} }),
+                [
+                    "homolog: services.api.metrics.port: /metrics would be served to the internet through the load balancer, on the container port 8000; serve it on a port of its own (e.g. metrics: {port: 9100}), which the Service never exposes",
+                ],
+                secrets(),
+            );
+            parseConfig(raw(exposing({ service: { type: "LoadBalancer" }, metrics: { port: 9100 } }), secrets()));
+            parseConfig(raw(exposing({ metrics: {} }), secrets()));
+        });
+    });
+
     describe("DigitalOcean rules, each with its exact message", () => {
         const doToken = () => ({ registryToken: token(), digitaloceanToken: token() });
         const doCluster = () => ({

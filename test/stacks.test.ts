@@ -219,6 +219,23 @@ describe("stack files", () => {
                 }
             });
 
+            it("serves /metrics only on a port the Services do not expose", () => {
+                const { recorder } = evaluation;
+                for (const service of recorder.all(SERVICE)) {
+                    const deployment = recorder.get(DEPLOYMENT, service.name.replace(/-service$/, "-deployment"));
+                    const annotations = deployment.inputs.spec.template.metadata.annotations;
+                    if (!annotations || service.inputs.spec.type !== "LoadBalancer") continue;
+                    const ports = deployment.inputs.spec.template.spec.containers[0].ports;
+                    const exposed = service.inputs.spec.ports.map(
+                        (p: any) => ports.find((c: any) => c.name === p.targetPort).containerPort,
+                    );
+                    assert.ok(
+                        !exposed.includes(Number(annotations["prometheus.io/port"])),
+                        `${service.name} exposes /metrics to the internet`,
+                    );
+                }
+            });
+
             it("exports an endpoint per service", async () => {
                 const endpoints = await promiseOf(evaluation.outputs.endpoints);
                 const services = evaluation.recorder.all("esteira:kubernetes:WebService").map((s) => s.name);
@@ -260,6 +277,23 @@ describe("stack files", () => {
             assert.strictEqual(service.inputs.spec.type, "LoadBalancer");
             assert.strictEqual(service.inputs.spec.ports[0].port, 80);
             assert.strictEqual(deployment.inputs.spec.template.spec.containers[0].ports[0].containerPort, 8000);
+        });
+
+        it("prod: serves HTTPS only, with its own certificate, a DNS record and HTTP redirected (the policy pack's TLS check)", async () => {
+            const { recorder, outputs } = await evaluated("prod");
+            const service = recorder.get(SERVICE, "sample-service");
+            const annotations = service.inputs.metadata.annotations;
+            const DO = "service.beta.kubernetes.io/do-loadbalancer-";
+            assert.strictEqual(
+                annotations[`${DO}certificate-name`],
+                recorder.get("digitalocean:index/certificate:Certificate", "sample-certificate").name + "-0a1b2c3",
+            );
+            assert.ok(annotations[`${DO}tls-ports`].split(",").includes("443"));
+            assert.strictEqual(annotations[`${DO}redirect-http-to-https`], "true");
+            assert.ok(service.inputs.spec.ports.some((p: any) => p.port === 443));
+            const record = recorder.get("digitalocean:index/dnsRecord:DnsRecord", "sample-dns");
+            assert.deepStrictEqual([record.inputs.type, record.inputs.value], ["A", "203.0.113.10"]);
+            assert.match((await promiseOf(outputs.endpoints))!.sample, /^https:\/\//);
         });
 
         it("prod: protected cluster and database, HA control plane, autoscaling pool, at least 2 database nodes", async () => {

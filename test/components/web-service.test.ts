@@ -332,6 +332,70 @@ describe("WebService", () => {
         });
     });
 
+    describe("HTTPS at a DigitalOcean load balancer", () => {
+        const CERTIFICATE = "digitalocean:index/certificate:Certificate";
+        const RECORD = "digitalocean:index/dnsRecord:DnsRecord";
+        const DO = "service.beta.kubernetes.io/do-loadbalancer-";
+
+        it("terminates TLS with a Let's Encrypt certificate, redirects HTTP, and points the name at the load balancer", async () => {
+            const { recorder, component } = await build({
+                service: { type: "LoadBalancer", tls: { hostname: "shop.example.com" }, annotations: { [`${DO}name`]: "shop" } },
+            });
+            const certificate = recorder.get(CERTIFICATE, "api-certificate");
+            assert.deepStrictEqual(certificate.inputs, { type: "lets_encrypt", domains: ["shop.example.com"] });
+            const service = recorder.get(SERVICE, "api-service");
+            assert.deepStrictEqual(service.inputs.metadata.annotations, {
+                [`${DO}name`]: "shop",
+                [`${DO}protocol`]: "http",
+                [`${DO}tls-ports`]: "443",
+                [`${DO}certificate-name`]: "api-certificate-0a1b2c3",
+                [`${DO}redirect-http-to-https`]: "true",
+                [`${DO}disable-lets-encrypt-dns-records`]: "true",
+            });
+            assert.deepStrictEqual(service.inputs.spec.ports, [
+                { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
+                { name: "https", port: 443, targetPort: "http", protocol: "TCP" },
+            ]);
+            assert.ok(service.dependencies.includes(certificate.urn), "the load balancer waits for its certificate");
+            const record = recorder.get(RECORD, "api-dns");
+            assert.deepStrictEqual(record.inputs, { domain: "example.com", name: "shop", type: "A", value: "203.0.113.10", ttl: 300 });
+            assert.strictEqual(await promiseOf(component.endpoint), "https://shop.example.com");
+        });
+
+        it("a record for the zone itself is @, in the zone given", async () => {
+            const { recorder } = await build({
+                service: { type: "LoadBalancer", tls: { hostname: "example.com.br", zone: "example.com.br" } },
+            });
+            assert.deepStrictEqual(
+                [recorder.get(RECORD, "api-dns").inputs.domain, recorder.get(RECORD, "api-dns").inputs.name],
+                ["example.com.br", "@"],
+            );
+        });
+
+        it("the certificate and the record are DigitalOcean's, never deleted with the cluster", async () => {
+            const recorder = new Recorder();
+            await recorder.install("test");
+            const owner = new FakeResource("owner");
+            new WebService(
+                "api",
+                { namespace: "ns", image: "img", service: { type: "LoadBalancer", tls: { hostname: "shop.example.com" } } },
+                { deletedWith: owner },
+            );
+            await recorder.settle();
+            for (const type of [CERTIFICATE, RECORD]) {
+                assert.strictEqual(recorder.all(type)[0].deletedWith, "", `${type} is DigitalOcean's, not the cluster's`);
+            }
+        });
+
+        it("a waiver is recorded on the Service, where the policy pack reads it", async () => {
+            const { recorder } = await build({ service: { type: "LoadBalancer", tlsWaiver: "internal tool behind the VPN" } });
+            assert.deepStrictEqual(recorder.get(SERVICE, "api-service").inputs.metadata.annotations, {
+                "esteira.dev/tls-waiver": "internal tool behind the VPN",
+            });
+            assert.deepStrictEqual(recorder.all(CERTIFICATE), []);
+        });
+    });
+
     describe("invariants, enforced by the component itself", () => {
         const refuses = (args: Partial<WebServiceArgs>, message: string) =>
             assert.rejects(build(args), (err: Error) => {
@@ -355,6 +419,12 @@ describe("WebService", () => {
             refuses(
                 { autoscaling: { minReplicas: 1, maxReplicas: 3 }, writablePaths: { "/models": { sizeMiB: 10, persistent: true } } },
                 "api: writablePaths: a persistent writable path (ReadWriteOnce) serves one pod at a time, so it cannot be autoscaled: remove autoscaling, or make the path an emptyDir (persistent: false)",
+            ));
+
+        it("TLS needs a load balancer", () =>
+            refuses(
+                { service: { tls: { hostname: "shop.example.com" } } },
+                "api: service.tls: TLS is terminated at a DigitalOcean load balancer, so it needs service.type LoadBalancer; received ClusterIP",
             ));
 
         it("writable paths are absolute", () =>
