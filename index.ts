@@ -10,6 +10,7 @@ import type { Configured, NamespaceConfig } from "./config/parse";
 import { Database } from "./components/database";
 import { EnvironmentNamespace } from "./components/environment-namespace";
 import { GitHubEnvironment } from "./components/github-environment";
+import { GitHubRepository } from "./components/github-repository";
 import { Image } from "./components/image";
 import { PromotedImage } from "./components/promoted-image";
 import { ScheduledJob } from "./components/scheduled-job";
@@ -97,17 +98,20 @@ const otherWorkloads = [
 const workloads = [...services, ...otherWorkloads];
 
 if (config.github) {
+    const { environmentVariables, ...github } = config.github;
     new GitHubEnvironment(env, {
-        ...config.github,
+        ...github,
         kubeconfig: cluster.kubeconfig,
         registryPushToken: config.registry.pushToken,
         variables: {
             ESTEIRA_STACK: config.stack,
             ESTEIRA_NAMESPACE: environment.namespaceName,
             ...Object.fromEntries(services.map((s) => [`ESTEIRA_${s.name.toUpperCase().replace(/-/g, "_")}_URL`, s.endpoint])),
+            ...environmentVariables,
         },
     });
 }
+if (config.githubRepository) new GitHubRepository(config.githubRepository.repository, config.githubRepository);
 
 export const namespace = environment.namespaceName;
 export const endpoints = pulumi.output(Object.fromEntries(services.map((s) => [s.name, s.endpoint])));

@@ -11,6 +11,7 @@ import type { ClusterArgs } from "../components/cluster";
 import { DATABASE_DEFAULTS, type DatabaseArgs } from "../components/database";
 import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namespace";
 import type { GitHubEnvironmentArgs } from "../components/github-environment";
+import type { GitHubRepositoryArgs } from "../components/github-repository";
 import type { ImageArgs } from "../components/image";
 import type { ScheduledJobArgs } from "../components/scheduled-job";
 import { zoneProblem, tlsAnnotations } from "../components/parts/tls";
@@ -89,7 +90,12 @@ export interface EsteiraConfig {
     readonly database?: DistributiveOmit<DatabaseArgs, "cluster">;
     readonly registry: Registry;
     /** The stack's GitHub environment; absent where the repository is not managed (local stacks). */
-    readonly github?: Omit<GitHubEnvironmentArgs, "kubeconfig" | "registryPushToken" | "variables">;
+    readonly github?: Omit<GitHubEnvironmentArgs, "kubeconfig" | "registryPushToken" | "variables"> & {
+        /** The stack file's own Actions environment variables, beside the ones the program writes. */
+        readonly environmentVariables?: Record<string, string>;
+    };
+    /** Repository-level Actions secrets and variables this stack owns; absent when it owns none. */
+    readonly githubRepository?: GitHubRepositoryArgs;
     readonly services: Readonly<Record<string, ServiceConfig>>;
     readonly workers: Readonly<Record<string, WorkerConfig>>;
     readonly jobs: Readonly<Record<string, JobConfig>>;
@@ -375,6 +381,20 @@ function parseSecretMaps(raw: RawConfig, problems: string[]): SecretMaps | undef
     return undefined;
 }
 
+/** The stack's GitHub environment, and the repository-level Actions secrets and variables it owns. */
+function github(plain: StackSettings, environment: string, maps: SecretMaps): Pick<EsteiraConfig, "github" | "githubRepository"> {
+    if (!plain.github) return {};
+    const { repositoryVariables, ...settings } = plain.github;
+    const repositorySecrets = maps.githubSecrets?.repository;
+    const ownsRepositoryValues = Object.keys({ ...repositoryVariables, ...repositorySecrets }).length > 0;
+    return {
+        github: { ...settings, environment: settings.environment ?? environment, secrets: maps.githubSecrets?.environment },
+        githubRepository: ownsRepositoryValues
+            ? { repository: settings.repository, secrets: repositorySecrets, variables: repositoryVariables }
+            : undefined,
+    };
+}
+
 /** Validates one stack's raw configuration and hands each component its Args. */
 export function parseConfig(raw: RawConfig): EsteiraConfig {
     const parsed = stackSchema.safeParse(raw.values);
@@ -387,6 +407,11 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
     const maps = parseSecretMaps(raw, problems);
     if (parsed.success) problems.push(...crossKeyProblems(raw, parsed.data));
     if (parsed.success && maps) {
+        if (maps.githubSecrets && !parsed.data.github) {
+            problems.push(
+                `${raw.stack}: ${SECRET_MAPS.githubSecrets.key}: needs esteira:github (its repository is where they are written); set esteira:github.repository`,
+            );
+        }
         problems.push(...secretReferenceProblems(raw, parsed.data, maps.secrets ?? {}));
         problems.push(...buildSecretProblems(raw, parsed.data, maps.buildSecrets ?? {}));
     }
@@ -468,7 +493,7 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
                         user: database.user ?? `${project}-${environment}`,
                     },
         registry,
-        github: plain.github && { ...plain.github, environment: plain.github.environment ?? environment },
+        ...github(plain, environment, maps),
         services: configured("services", plain.services),
         workers: configured("workers", plain.workers),
         jobs: configured("jobs", plain.jobs),

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { CLUSTER_DEFAULTS } from "../components/cluster";
 import { DATABASE_DEFAULTS } from "../components/database";
 import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namespace";
-import { GITHUB_ENVIRONMENT_DEFAULTS, MAX_REVIEWERS } from "../components/github-environment";
+import { GITHUB_ENVIRONMENT_DEFAULTS, GITHUB_ENVIRONMENT_SECRETS, MAX_REVIEWERS } from "../components/github-environment";
 import { IMAGE_DEFAULTS } from "../components/image";
 import { hasPersistentPath, writablePathsProblems } from "../components/parts/writable-paths";
 import { SCHEDULED_JOB_DEFAULTS } from "../components/scheduled-job";
@@ -625,6 +625,13 @@ export const imagesSchema = z.strictObject({
 });
 export type ImagesSettings = z.infer<typeof imagesSchema>;
 
+/** A GitHub Actions secret or variable name: letters, digits and '_', not starting with a digit or GITHUB_. */
+const actionsName = (what: string) =>
+    z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: `${what} is letters, digits and '_', not starting with a digit` })
+        .refine((name) => !name.toUpperCase().startsWith("GITHUB_"), { error: `${what} must not start with GITHUB_, which GitHub keeps` });
+
 const gd = GITHUB_ENVIRONMENT_DEFAULTS;
 export const githubSchema = z
     .strictObject({
@@ -667,8 +674,23 @@ export const githubSchema = z
             })
             .optional()
             .meta(doc("which Actions environment secrets to write")),
+        environmentVariables: z
+            .record(actionsName("an Actions variable name"), z.string())
+            .optional()
+            .meta(doc("Actions variables of the environment, beside esteira's `ESTEIRA_*` ones", text("none"))),
+        repositoryVariables: z
+            .record(actionsName("an Actions variable name"), z.string())
+            .optional()
+            .meta(doc("Actions variables of the repository; exactly one stack file sets each", text("none"))),
     })
     .superRefine((gh, ctx) => {
+        for (const name of Object.keys(gh.environmentVariables ?? {}).filter((name) => name.toUpperCase().startsWith("ESTEIRA_"))) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["environmentVariables"],
+                message: `"${name}": ESTEIRA_* are the variables esteira writes itself; choose another name`,
+            });
+        }
         const count = (gh.reviewers?.users?.length ?? 0) + (gh.reviewers?.teams?.length ?? 0);
         if (count > MAX_REVIEWERS) {
             ctx.addIssue({
@@ -778,6 +800,12 @@ export const SECRET_MAPS = {
         path: "<secret>.<KEY>",
         description: "Kubernetes Secrets the stack creates, Secret name → key → value; workloads read them through `secretEnv`",
     },
+    githubSecrets: {
+        key: "esteira:githubSecrets",
+        path: "{environment|repository}.<NAME>",
+        description:
+            "Actions secrets the stack writes: `environment.<NAME>` to its GitHub environment, `repository.<NAME>` to the repository (exactly one stack file sets each)",
+    },
     buildSecrets: {
         key: "esteira:buildSecrets",
         path: "<id>",
@@ -800,6 +828,19 @@ export const secretMapsSchema = z.strictObject({
         .optional(),
     buildSecrets: z
         .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: "a build secret id is letters, digits, '-', '_' and '.'" }), secretLeaf)
+        .optional(),
+    githubSecrets: z
+        .strictObject({
+            environment: z
+                .record(
+                    actionsName("an Actions secret name").refine((name) => !GITHUB_ENVIRONMENT_SECRETS.includes(name), {
+                        error: `${GITHUB_ENVIRONMENT_SECRETS.join(" and ")} are the environment secrets esteira writes itself (github.actionsSecrets); choose another name`,
+                    }),
+                    secretLeaf,
+                )
+                .optional(),
+            repository: z.record(actionsName("an Actions secret name"), secretLeaf).optional(),
+        })
         .optional(),
 });
 export type SecretMaps = z.infer<typeof secretMapsSchema>;

@@ -771,6 +771,66 @@ describe("config", () => {
         });
     });
 
+    describe("GitHub Actions secrets and variables of the stack, each rule with its exact message", () => {
+        const withGithub = (github: Record<string, unknown>) => ({ ...valid(), github: { repository: "shop", ...github } });
+        const githubSecrets = (values: Record<string, unknown>): RawConfig["secretMaps"] => ({ githubSecrets: { plain: false, values } });
+        const problemsOf = (values: Record<string, unknown>, secretMaps?: RawConfig["secretMaps"]) => {
+            try {
+                parseConfig({ ...raw(values), secretMaps });
+            } catch (err) {
+                if (err instanceof ConfigError) return err.problems;
+                throw err;
+            }
+            return [];
+        };
+
+        it("hands the environment its own secrets and variables, and the repository's to a component of their own", async () => {
+            const config = parseConfig({
+                ...raw(withGithub({ environmentVariables: { SMOKE_PATH: "/healthz" }, repositoryVariables: { REGISTRY: "ghcr.io" } })),
+                secretMaps: githubSecrets({
+                    environment: { SENTRY_AUTH_TOKEN: pulumi.secret("s") },
+                    repository: { NPM_TOKEN: pulumi.secret("n") },
+                }),
+            });
+            assert.deepStrictEqual(config.github?.environmentVariables, { SMOKE_PATH: "/healthz" });
+            assert.ok(await isSecretOutput(pulumi.output(config.github?.secrets?.SENTRY_AUTH_TOKEN)));
+            assert.strictEqual(config.githubRepository?.repository, "shop");
+            assert.deepStrictEqual(config.githubRepository?.variables, { REGISTRY: "ghcr.io" });
+            assert.strictEqual(await promiseOf(config.githubRepository?.secrets?.NPM_TOKEN), "n");
+            assert.strictEqual(parseConfig(raw(withGithub({}))).githubRepository, undefined, "no repository values, no component");
+        });
+
+        it("Actions names are letters, digits and '_'", () => {
+            assert.deepStrictEqual(problemsOf(withGithub({ repositoryVariables: { "BACKEND-URL": "x" } })), [
+                `homolog: github.repositoryVariables.BACKEND-URL: an Actions variable name is letters, digits and '_', not starting with a digit; received "BACKEND-URL"`,
+            ]);
+        });
+
+        it("Actions names do not start with GITHUB_", () => {
+            assert.deepStrictEqual(problemsOf(withGithub({}), githubSecrets({ repository: { GITHUB_PAT: pulumi.secret("x") } })), [
+                `homolog: githubSecrets.repository.GITHUB_PAT: an Actions secret name must not start with GITHUB_, which GitHub keeps; received "GITHUB_PAT"`,
+            ]);
+        });
+
+        it("ESTEIRA_* environment variables are esteira's own", () => {
+            assert.deepStrictEqual(problemsOf(withGithub({ environmentVariables: { ESTEIRA_STACK: "x" } })), [
+                `homolog: github.environmentVariables: "ESTEIRA_STACK": ESTEIRA_* are the variables esteira writes itself; choose another name`,
+            ]);
+        });
+
+        it("KUBECONFIG and REGISTRY_TOKEN environment secrets are esteira's own", () => {
+            assert.deepStrictEqual(problemsOf(withGithub({}), githubSecrets({ environment: { KUBECONFIG: pulumi.secret("x") } })), [
+                `homolog: githubSecrets.environment.KUBECONFIG: KUBECONFIG and REGISTRY_TOKEN are the environment secrets esteira writes itself (github.actionsSecrets); choose another name; received "KUBECONFIG"`,
+            ]);
+        });
+
+        it("Actions secrets need the stack's GitHub repository", () => {
+            assert.deepStrictEqual(problemsOf(valid(), githubSecrets({ repository: { NPM_TOKEN: pulumi.secret("x") } })), [
+                "homolog: esteira:githubSecrets: needs esteira:github (its repository is where they are written); set esteira:github.repository",
+            ]);
+        });
+    });
+
     describe("DigitalOcean rules, each with its exact message", () => {
         const doToken = () => ({ registryToken: token(), digitaloceanToken: token() });
         const doCluster = () => ({

@@ -404,6 +404,42 @@ describe("stack files", () => {
         }
     });
 
+    describe("GitHub repository secrets and variables", () => {
+        it("a stack writes the repository-level values it owns, secrets kept secret, beside its environment's", async () => {
+            const prod = stackFileConfig("prod") as Record<string, any>;
+            const { recorder } = await evaluateStack("prod", {
+                overrides: {
+                    "esteira:github": { ...prod["esteira:github"], repositoryVariables: { IMAGE_REGISTRY: "ghcr.io" } },
+                    "esteira:githubSecrets": {
+                        repository: { NPM_TOKEN: { secure: "v1:ciphertext" } },
+                        environment: { SENTRY_AUTH_TOKEN: { secure: "v1:ciphertext" } },
+                    },
+                },
+            });
+            const secret = recorder.get("github:index/actionsSecret:ActionsSecret", "esteira-secret-npm_token");
+            assert.strictEqual(secret.inputs.repository, "esteira");
+            assert.ok(isSecretInput(secret, "plaintextValue"), "the repository secret stays secret");
+            recorder.get("github:index/actionsVariable:ActionsVariable", "esteira-variable-image_registry");
+            const sentry = recorder.get("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret", "prod-secret-sentry_auth_token");
+            assert.ok(isSecretInput(sentry, "plaintextValue"), "the environment secret stays secret");
+        });
+
+        it("exactly one stack file sets each repository-level secret or variable, or stacks would overwrite each other's", () => {
+            const owners = new Map<string, string>();
+            for (const { stack, file } of stackCases()) {
+                const config = stackFileConfig(stack) as Record<string, any>;
+                const names = [
+                    ...Object.keys(config["esteira:github"]?.repositoryVariables ?? {}).map((name) => `variable ${name}`),
+                    ...Object.keys(config["esteira:githubSecrets"]?.repository ?? {}).map((name) => `secret ${name}`),
+                ];
+                for (const name of names) {
+                    assert.ok(!owners.has(name), `${file} and ${owners.get(name)} both set the repository ${name}`);
+                    owners.set(name, file);
+                }
+            }
+        });
+    });
+
     describe("ephemeral pull-request stacks (stacks/pr.template.yaml)", () => {
         let evaluation: Evaluation;
         before(async () => {

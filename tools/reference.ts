@@ -62,11 +62,21 @@ export function stackFileSchema(): Node {
     const properties: Record<string, Node> = {};
     for (const [key, node] of Object.entries(keys.properties ?? {})) properties[`esteira:${key}`] = node;
     for (const secret of Object.values(SECRET_KEYS)) properties[secret.key] = { ...SECRET_VALUE, description: secret.description };
-    // A secret map nests one object per segment of its path, with a secret value at each leaf.
+    // A secret map nests one object per segment of its path, with a secret value at each leaf; a
+    // segment `{a|b}` is one of those keys, any other a name of the user's.
     for (const map of Object.values(SECRET_MAPS)) {
         const nested = map.path
             .split(".")
-            .reduce<Node>((leaf) => ({ type: "object", additionalProperties: leaf }), { ...SECRET_VALUE, description: undefined });
+            .reverse()
+            .reduce<Node>(
+                (inner, segment) => {
+                    const fixed = /^\{(.+)\}$/.exec(segment)?.[1].split("|");
+                    return fixed
+                        ? { type: "object", properties: Object.fromEntries(fixed.map((key) => [key, inner])), additionalProperties: false }
+                        : { type: "object", additionalProperties: inner };
+                },
+                { ...SECRET_VALUE, description: undefined },
+            );
         properties[map.key] = {
             ...nested,
             description: `${map.description}; set each with \`pulumi config set --secret --path '${map.key}.${map.path}'\``,
