@@ -12,6 +12,7 @@ import { EnvironmentNamespace } from "./components/environment-namespace";
 import { GitHubEnvironment } from "./components/github-environment";
 import { GitHubRepository } from "./components/github-repository";
 import { Image } from "./components/image";
+import { Monitoring } from "./components/monitoring";
 import { PromotedImage } from "./components/promoted-image";
 import { ScheduledJob } from "./components/scheduled-job";
 import { WebService } from "./components/web-service";
@@ -112,6 +113,17 @@ if (config.github) {
     });
 }
 if (config.githubRepository) new GitHubRepository(config.githubRepository.repository, config.githubRepository);
+
+if (config.monitoring) {
+    const { checks, ...monitoring } = config.monitoring;
+    const endpoints = new Map(services.map((s) => [s.name, s.endpoint]));
+    new Monitoring(env, {
+        ...monitoring,
+        endpoints: Object.fromEntries(Object.entries(checks).map(([name, check]) => [name, { ...check, url: endpoints.get(name)! }])),
+        databaseClusterId: database?.databaseClusterId,
+        kubernetesClusterId: cluster.kubernetesCluster?.id,
+    });
+}
 
 export const namespace = environment.namespaceName;
 export const endpoints = pulumi.output(Object.fromEntries(services.map((s) => [s.name, s.endpoint])));

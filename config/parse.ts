@@ -12,6 +12,7 @@ import { DATABASE_DEFAULTS, type DatabaseArgs } from "../components/database";
 import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namespace";
 import type { GitHubEnvironmentArgs } from "../components/github-environment";
 import type { GitHubRepositoryArgs } from "../components/github-repository";
+import type { MonitoringArgs } from "../components/monitoring";
 import type { ImageArgs } from "../components/image";
 import type { ScheduledJobArgs } from "../components/scheduled-job";
 import { zoneProblem, tlsAnnotations } from "../components/parts/tls";
@@ -22,6 +23,7 @@ import { dns1123Label } from "./rules";
 import {
     ImageSource,
     JobSettings,
+    MonitoringSettings,
     RegistrySettings,
     SECRET_KEYS,
     SECRET_LIKE_BUILD_ARG,
@@ -96,6 +98,13 @@ export interface EsteiraConfig {
     };
     /** Repository-level Actions secrets and variables this stack owns; absent when it owns none. */
     readonly githubRepository?: GitHubRepositoryArgs;
+    /**
+     * DigitalOcean monitoring; the public services to check (service → the path checked and whether
+     * it is HTTPS) are wired to their endpoints in index.ts, with the clusters this stack owns.
+     */
+    readonly monitoring?: Omit<MonitoringArgs, "endpoints" | "databaseClusterId" | "kubernetesClusterId"> & {
+        readonly checks: Readonly<Record<string, { readonly path: string; readonly https: boolean }>>;
+    };
     readonly services: Readonly<Record<string, ServiceConfig>>;
     readonly workers: Readonly<Record<string, WorkerConfig>>;
     readonly jobs: Readonly<Record<string, JobConfig>>;
@@ -282,6 +291,20 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
     if (cluster?.mode === "digitalocean" && !secrets.digitaloceanToken) {
         missingSecret("digitaloceanToken", "when cluster.mode is digitalocean (the provider and the kubeconfig use it)", "<token>");
     }
+    const { monitoring } = plain;
+    if (monitoring?.slackChannel !== undefined && !secrets.alertSlackWebhookUrl) {
+        missingSecret("alertSlackWebhookUrl", "when monitoring.slackChannel is set", "'https://hooks.slack.com/services/…'");
+    }
+    if (secrets.alertSlackWebhookUrl && monitoring?.slackChannel === undefined) {
+        problems.push(
+            `${raw.stack}: ${SECRET_KEYS.alertSlackWebhookUrl.key}: is set, but monitoring.slackChannel is not; name the channel it posts to, or remove the secret`,
+        );
+    }
+    if (monitoring && cluster?.mode !== "digitalocean" && cluster?.mode !== "stack") {
+        problems.push(
+            `${raw.stack}: monitoring: DigitalOcean checks and alerts need a DigitalOcean account, so cluster.mode "digitalocean" or "stack"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")}`,
+        );
+    }
     if (database?.mode === "external" && !secrets.databaseUrl) {
         missingSecret("databaseUrl", "when database.mode is external", "'postgresql://user:password@host:5432/db?sslmode=require'");
     }
@@ -395,6 +418,20 @@ function github(plain: StackSettings, environment: string, maps: SecretMaps): Pi
     };
 }
 
+/** Monitoring, with the Slack webhook and the public services to check: each LoadBalancer service on its readiness path. */
+function monitoringOf(plain: StackSettings, settings: MonitoringSettings, slackUrl: Secret | undefined): EsteiraConfig["monitoring"] {
+    const { slackChannel, ...rest } = settings;
+    const checks = Object.fromEntries(
+        Object.entries(plain.services)
+            .filter(([, svc]) => (svc.service?.type ?? WEB_SERVICE_DEFAULTS.service.type) === "LoadBalancer")
+            .map(([name, svc]) => [
+                name,
+                { path: svc.probes?.readiness?.path ?? WEB_SERVICE_DEFAULTS.probes.readiness.path, https: svc.service?.tls !== undefined },
+            ]),
+    );
+    return { ...rest, slack: slackChannel !== undefined && slackUrl ? { channel: slackChannel, url: slackUrl } : undefined, checks };
+}
+
 /** Validates one stack's raw configuration and hands each component its Args. */
 export function parseConfig(raw: RawConfig): EsteiraConfig {
     const parsed = stackSchema.safeParse(raw.values);
@@ -494,6 +531,7 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
                     },
         registry,
         ...github(plain, environment, maps),
+        monitoring: plain.monitoring && monitoringOf(plain, plain.monitoring, raw.secrets.alertSlackWebhookUrl),
         services: configured("services", plain.services),
         workers: configured("workers", plain.workers),
         jobs: configured("jobs", plain.jobs),

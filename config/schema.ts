@@ -12,6 +12,7 @@ import { DATABASE_DEFAULTS } from "../components/database";
 import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namespace";
 import { GITHUB_ENVIRONMENT_DEFAULTS, GITHUB_ENVIRONMENT_SECRETS, MAX_REVIEWERS } from "../components/github-environment";
 import { IMAGE_DEFAULTS } from "../components/image";
+import { MONITORING_DEFAULTS } from "../components/monitoring";
 import { hasPersistentPath, writablePathsProblems } from "../components/parts/writable-paths";
 import { SCHEDULED_JOB_DEFAULTS } from "../components/scheduled-job";
 import { WEB_SERVICE_DEFAULTS } from "../components/web-service";
@@ -712,6 +713,55 @@ export type GitHubSettings = z.infer<typeof githubSchema>;
 
 // ---- the stack -----------------------------------------------------------------------------
 
+// ---- monitoring ----------------------------------------------------------------------------
+
+const md = MONITORING_DEFAULTS;
+export const monitoringSchema = z
+    .strictObject({
+        emails: z
+            .array(z.email({ error: "must be an email address" }))
+            .optional()
+            .meta(doc("addresses every alert is sent to")),
+        slackChannel: nonEmpty()
+            .optional()
+            .meta(doc("Slack channel alerts are posted to, through the secret esteira:alertSlackWebhookUrl", text("none"))),
+        windowMinutes: z
+            .literal([5, 10, 30, 60])
+            .optional()
+            .meta(doc("how long the database or a node must run high before an alert", md.windowMinutes)),
+        thresholds: z
+            .strictObject({
+                cpuPercent: percent.optional().meta(doc("CPU", md.thresholds.cpuPercent)),
+                memoryPercent: percent.optional().meta(doc("memory", md.thresholds.memoryPercent)),
+                diskPercent: percent.optional().meta(doc("disk", md.thresholds.diskPercent)),
+            })
+            .optional()
+            .meta(doc("alert above these, in percent, on the database cluster and on each node")),
+        uptime: z
+            .strictObject({
+                path: z
+                    .string()
+                    .startsWith("/", { error: "path must start with '/'" })
+                    .optional()
+                    .meta(doc("path checked on every public endpoint", text("each service's readiness path"))),
+                latencyMs: int(1).optional().meta(doc("alert when answers take longer", md.uptime.latencyMs)),
+                sslExpiryDays: int(1).optional().meta(doc("alert when an HTTPS certificate expires sooner", md.uptime.sslExpiryDays)),
+                regions: z
+                    .array(z.enum(["us_east", "us_west", "eu_west", "se_asia"]))
+                    .min(1)
+                    .optional()
+                    .meta(doc("where the checks run from", text("DigitalOcean's default"))),
+            })
+            .optional()
+            .meta(doc("the uptime check of each public (LoadBalancer) service")),
+    })
+    .superRefine((monitoring, ctx) => {
+        if ((monitoring.emails?.length ?? 0) === 0 && monitoring.slackChannel === undefined) {
+            ctx.addIssue({ code: "custom", message: "name where alerts go: emails, slackChannel, or both" });
+        }
+    });
+export type MonitoringSettings = z.infer<typeof monitoringSchema>;
+
 /** The plain (non-secret) keys under `esteira:`, as the stack file holds them. */
 export const stackSchema = z.strictObject({
     protect: z
@@ -743,6 +793,9 @@ export const stackSchema = z.strictObject({
     registry: registrySchema.meta(doc("the container registry the pull secret and the pushes authenticate to")),
     images: imagesSchema.optional().meta(doc("where built images are pushed, and how they are built", text("none: no builds"))),
     github: githubSchema.optional().meta(doc("the stack's GitHub deployment environment", text("none: the repository is not managed"))),
+    monitoring: monitoringSchema
+        .optional()
+        .meta(doc("DigitalOcean uptime checks and alerts on the public endpoints, the database and the nodes", text("none"))),
     services: z
         .record(dns1035Label("a service name"), serviceSchema)
         .refine((services) => Object.keys(services).length > 0, { error: "at least one service is required" })
@@ -774,6 +827,10 @@ export const SECRET_KEYS = {
     },
     kubeconfig: { key: "esteira:kubeconfig", description: "kubeconfig contents for `cluster.mode: kubeconfig`" },
     databaseUrl: { key: "esteira:databaseUrl", description: "connection URL for `database.mode: external`" },
+    alertSlackWebhookUrl: {
+        key: "esteira:alertSlackWebhookUrl",
+        description: "Slack incoming-webhook URL the alerts of `monitoring.slackChannel` are posted with",
+    },
     // The DigitalOcean provider's own key: the kubeconfig built for DOKS authenticates with it too.
     digitaloceanToken: { key: "digitalocean:token", description: "DigitalOcean API token; required for `cluster.mode: digitalocean`" },
 } as const;

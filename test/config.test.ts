@@ -831,6 +831,100 @@ describe("config", () => {
         });
     });
 
+    describe("monitoring (esteira:monitoring), each rule with its exact message", () => {
+        const doCluster = {
+            mode: "digitalocean",
+            region: "nyc1",
+            version: "1.33.1-do.0",
+            nodePool: { size: "s-2vcpu-4gb", minNodes: 1, maxNodes: 2 },
+        };
+        const monitored = (monitoring: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+            ...valid(),
+            cluster: doCluster,
+            monitoring,
+            ...extra,
+        });
+        const doSecrets = (extra: Partial<RawConfig["secrets"]> = {}) => ({ registryToken: token(), digitaloceanToken: token(), ...extra });
+
+        it("checks each public service on its readiness path, and posts to Slack with the webhook secret", async () => {
+            const config = parseConfig(
+                raw(
+                    monitored(
+                        { slackChannel: "#alerts" },
+                        {
+                            services: {
+                                api: { image: "x", service: { type: "LoadBalancer" }, probes: { readiness: { path: "/healthcheck" } } },
+                                internal: { image: "x" },
+                            },
+                        },
+                    ),
+                    doSecrets({ alertSlackWebhookUrl: pulumi.secret("https://hooks.slack.com/services/T/B/x") }),
+                ),
+            );
+            assert.deepStrictEqual(config.monitoring?.checks, { api: { path: "/healthcheck", https: false } });
+            assert.strictEqual(config.monitoring?.slack?.channel, "#alerts");
+            assert.ok(await isSecretOutput(pulumi.output(config.monitoring?.slack?.url)));
+        });
+
+        it("alerts go somewhere", () => {
+            assertProblems(
+                monitored({ thresholds: { cpuPercent: 90 } }),
+                ["homolog: monitoring: name where alerts go: emails, slackChannel, or both"],
+                doSecrets(),
+            );
+        });
+
+        it("emails are email addresses", () => {
+            assertProblems(
+                monitored({ emails: ["oncall"] }),
+                ['homolog: monitoring.emails.0: must be an email address; received "oncall"'],
+                doSecrets(),
+            );
+        });
+
+        it("a Slack channel needs its webhook URL, set as a secret", () => {
+            assertProblems(
+                monitored({ slackChannel: "#alerts" }),
+                [
+                    "homolog: esteira:alertSlackWebhookUrl: is required when monitoring.slackChannel is set; set it with `pulumi config set --secret esteira:alertSlackWebhookUrl 'https://hooks.slack.com/services/…' -s homolog`",
+                ],
+                doSecrets(),
+            );
+        });
+
+        it("a webhook URL needs its Slack channel", () => {
+            assertProblems(
+                monitored({ emails: ["oncall@example.com"] }),
+                [
+                    "homolog: esteira:alertSlackWebhookUrl: is set, but monitoring.slackChannel is not; name the channel it posts to, or remove the secret",
+                ],
+                doSecrets({ alertSlackWebhookUrl: token() }),
+            );
+        });
+
+        it("monitoring is DigitalOcean's", () => {
+            assertProblems({ ...valid(), monitoring: { emails: ["oncall@example.com"] } }, [
+                'homolog: monitoring: DigitalOcean checks and alerts need a DigitalOcean account, so cluster.mode "digitalocean" or "stack"; received cluster.mode "kubeconfig"',
+            ]);
+        });
+
+        it("the alert window is 5, 10, 30 or 60 minutes", () => {
+            assertProblems(
+                monitored({ emails: ["a@example.com"], windowMinutes: 15 }),
+                ["homolog: monitoring.windowMinutes: must be one of 5, 10, 30, 60; received 15"],
+                doSecrets(),
+            );
+        });
+
+        it("uptime checks run from DigitalOcean's regions", () => {
+            assertProblems(
+                monitored({ emails: ["a@example.com"], uptime: { regions: ["us-east"] } }),
+                ['homolog: monitoring.uptime.regions.0: must be one of "us_east", "us_west", "eu_west", "se_asia"; received "us-east"'],
+                doSecrets(),
+            );
+        });
+    });
+
     describe("DigitalOcean rules, each with its exact message", () => {
         const doToken = () => ({ registryToken: token(), digitaloceanToken: token() });
         const doCluster = () => ({

@@ -296,6 +296,18 @@ describe("stack files", () => {
             assert.match((await promiseOf(outputs.endpoints))!.sample, /^https:\/\//);
         });
 
+        it("prod: its HTTPS endpoint is checked from outside, and its database and nodes alert the on-call address", async () => {
+            const { recorder } = await evaluated("prod");
+            const check = recorder.get("digitalocean:index/uptimeCheck:UptimeCheck", "prod-uptime-sample");
+            assert.deepStrictEqual([check.inputs.type, check.inputs.target], ["https", "https://esteira.example.com/readyz"]);
+            const alerts = recorder.all("digitalocean:index/monitorAlert:MonitorAlert");
+            assert.deepStrictEqual(
+                alerts.map((a) => a.inputs.entities?.[0] ?? a.inputs.tags?.[0]).sort(),
+                [...Array(3).fill("k8s:prod-cluster-id"), ...Array(3).fill("prod-cluster-id")].sort(),
+            );
+            for (const alert of alerts) assert.deepStrictEqual(alert.inputs.alerts.emails, ["oncall@example.com"]);
+        });
+
         it("prod: protected cluster and database, HA control plane, autoscaling pool, at least 2 database nodes", async () => {
             const { recorder } = await evaluated("prod");
             const doks = recorder.get(DOKS, "prod-cluster");
