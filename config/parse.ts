@@ -338,6 +338,14 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
         }
     }
     for (const [name, svc] of Object.entries(plain.services)) problems.push(...exposureProblems(raw, plain, name, svc));
+    if (database?.mode === "digitalocean" && database.restoreFrom) {
+        const own = database.name ?? `${raw.project}-${plain.environment ?? raw.stack}-db`;
+        if (database.restoreFrom.cluster === own) {
+            problems.push(
+                `${raw.stack}: database.restoreFrom.cluster: ${describe(own)} is this stack's own database cluster; name the cluster whose backup to restore (e.g. esteira-prod-db)`,
+            );
+        }
+    }
     if (database?.mode === "digitalocean" && cluster?.mode !== "digitalocean" && cluster?.mode !== "stack") {
         problems.push(
             `${raw.stack}: database.mode: "digitalocean" admits only the DOKS cluster through its firewall, so it needs cluster.mode "digitalocean" or "stack"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")} (use database.mode "external" with esteira:databaseUrl instead)`,

@@ -554,6 +554,24 @@ const digitalOceanDatabase = z.strictObject({
         .meta(doc("PgBouncer pool; pods connect through it, migrations never do", text("none"))),
     secretName,
     tags: z.array(z.string()).optional().meta(doc("DigitalOcean tags")),
+    restoreFrom: z
+        .strictObject({
+            cluster: dns1123Label("cluster").meta(doc("name of the database cluster whose backup to restore, e.g. `esteira-prod-db`")),
+            at: z
+                .string()
+                .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/, {
+                    error: "at must be a UTC time such as 2026-03-01T02:30:00Z, within the source's last 7 days",
+                })
+                .optional()
+                .meta(doc("the point in time to restore to, UTC", text("the latest"))),
+        })
+        .optional()
+        .meta(
+            doc(
+                "create the cluster from another cluster's backup (its databases, users and data); only when the cluster is created",
+                text("none: an empty cluster"),
+            ),
+        ),
 });
 
 const externalDatabase = z.strictObject({

@@ -1015,6 +1015,52 @@ describe("config", () => {
             );
         });
 
+        it("accepts a restore from another cluster's backup at a point in time", () => {
+            const config = parseConfig(
+                raw(
+                    {
+                        ...valid(),
+                        cluster: doCluster(),
+                        database: {
+                            mode: "digitalocean",
+                            region: "nyc1",
+                            restoreFrom: { cluster: "esteira-prod-db", at: "2026-03-01T02:30:00Z" },
+                        },
+                    },
+                    doToken(),
+                ),
+            );
+            assert.ok(config.database?.mode === "digitalocean" && config.database.restoreFrom?.cluster === "esteira-prod-db");
+        });
+
+        it("database.restoreFrom.at is a UTC time", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    cluster: doCluster(),
+                    database: { mode: "digitalocean", region: "nyc1", restoreFrom: { cluster: "esteira-prod-db", at: "yesterday" } },
+                },
+                [
+                    `homolog: database.restoreFrom.at: at must be a UTC time such as 2026-03-01T02:30:00Z, within the source's last 7 days; received "yesterday"`,
+                ],
+                doToken(),
+            );
+        });
+
+        it("database.restoreFrom names another cluster", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    cluster: doCluster(),
+                    database: { mode: "digitalocean", region: "nyc1", restoreFrom: { cluster: "esteira-homolog-db" } },
+                },
+                [
+                    `homolog: database.restoreFrom.cluster: "esteira-homolog-db" is this stack's own database cluster; name the cluster whose backup to restore (e.g. esteira-prod-db)`,
+                ],
+                doToken(),
+            );
+        });
+
         it("a DigitalOcean database needs a DigitalOcean cluster for its firewall", () => {
             assertProblems({ ...valid(), database: { mode: "digitalocean", region: "nyc1" } }, [
                 'homolog: database.mode: "digitalocean" admits only the DOKS cluster through its firewall, so it needs cluster.mode "digitalocean" or "stack"; received cluster.mode "kubeconfig" (use database.mode "external" with esteira:databaseUrl instead)',
