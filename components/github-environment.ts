@@ -6,7 +6,7 @@ import type { GitHubSettings } from "../config/schema";
  * The stack file's `esteira:github` keys (config/schema.ts), with the environment's name set, plus
  * the values of the Actions secrets `actionsSecrets` turns on and the Actions variables.
  */
-export type GitHubEnvironmentArgs = Omit<GitHubSettings, "environment" | "environmentVariables" | "repositoryVariables"> & {
+export type GitHubEnvironmentArgs = Omit<GitHubSettings, "environment" | "environmentVariables" | "repositoryVariables" | "deployAfter"> & {
     /** Environment name. */
     environment: string;
     /** More Actions environment secrets, name → value (kept secret); not KUBECONFIG or REGISTRY_TOKEN. Default: none. */

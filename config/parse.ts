@@ -415,7 +415,8 @@ function parseSecretMaps(raw: RawConfig, problems: string[]): SecretMaps | undef
 /** The stack's GitHub environment, and the repository-level Actions secrets and variables it owns. */
 function github(plain: StackSettings, environment: string, maps: SecretMaps): Pick<EsteiraConfig, "github" | "githubRepository"> {
     if (!plain.github) return {};
-    const { repositoryVariables, ...settings } = plain.github;
+    // deployAfter orders the workflows' deploys (tools/stacks.ts); the program has no use for it.
+    const { repositoryVariables, deployAfter: _, ...settings } = plain.github;
     const repositorySecrets = maps.githubSecrets?.repository;
     const ownsRepositoryValues = Object.keys({ ...repositoryVariables, ...repositorySecrets }).length > 0;
     return {

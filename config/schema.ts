@@ -693,6 +693,15 @@ export const githubSchema = z
             })
             .optional()
             .meta(doc("which Actions environment secrets to write")),
+        deployAfter: z
+            .array(stackName())
+            .optional()
+            .meta(
+                doc(
+                    "stacks the workflows deploy (and smoke-test) first when one push or tag deploys this one too (`npm run -s stacks`)",
+                    text("none; a stack it promotes from or shares a cluster with comes first anyway"),
+                ),
+            ),
         environmentVariables: z
             .record(actionsName("an Actions variable name"), z.string())
             .optional()
