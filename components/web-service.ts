@@ -2,13 +2,12 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceSettings } from "../config/schema";
-import { invariant, replicasProblem, singlePodProblem } from "../config/rules";
+import { invariant } from "../config/rules";
 import { DEPLOYMENT_DEFAULTS, rollingDeployment } from "./parts/deployment";
 import { migrationJob } from "./parts/migration-job";
 import { httpProbe, PROBE_TIMINGS } from "./parts/pod-spec";
 import { HTTPS_PORT, loadBalancerCertificate, loadBalancerRecord, TLS_WAIVER_ANNOTATION, tlsAnnotations } from "./parts/tls";
 import { WORKLOAD_DEFAULTS, WorkloadArgs, workloadParts } from "./parts/workload";
-import { hasPersistentPath } from "./parts/writable-paths";
 
 /** Defaults of {@link WebServiceArgs}, shaped like the stack file's service keys; applied once in the component. */
 export const WEB_SERVICE_DEFAULTS = {
@@ -61,7 +60,6 @@ export class WebService extends pulumi.ComponentResource {
 
     constructor(name: string, args: WebServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:kubernetes:WebService", name, {}, opts);
-        invariant(this, name, "replicas", replicasProblem(args.replicas, args.autoscaling));
         const tls = args.service?.tls;
         invariant(
             this,
@@ -71,8 +69,6 @@ export class WebService extends pulumi.ComponentResource {
                 ? `TLS is terminated at a DigitalOcean load balancer, so it needs service.type LoadBalancer; received ${args.service?.type ?? WEB_SERVICE_DEFAULTS.service.type}`
                 : undefined,
         );
-        const persistent = hasPersistentPath(args.writablePaths);
-        if (persistent) invariant(this, name, "writablePaths", singlePodProblem(args.replicas, args.autoscaling));
         // Objects inside a cluster this stack owns go with it: destroying the cluster does not wait on each one.
         const childOpts = { parent: this, deletedWith: opts?.deletedWith };
 
@@ -144,14 +140,7 @@ export class WebService extends pulumi.ComponentResource {
                 selector,
                 podAnnotations,
                 pod: parts.pod({ containers: [container] }),
-                replicas: args.replicas ?? d.replicas,
-                autoscaling: args.autoscaling && {
-                    ...args.autoscaling,
-                    cpuUtilizationPercent: args.autoscaling.cpuUtilizationPercent ?? d.autoscaling.cpuUtilizationPercent,
-                },
-                revisionHistoryLimit: args.revisionHistoryLimit ?? d.revisionHistoryLimit,
-                rolloutTimeoutSeconds: args.rolloutTimeoutSeconds ?? d.rolloutTimeoutSeconds,
-                recreate: persistent,
+                settings: args,
                 dependsOn: [this.migration, this.seed].filter((job) => job !== undefined),
             },
             childOpts,

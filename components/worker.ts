@@ -1,11 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { WorkerSettings } from "../config/schema";
-import { invariant, replicasProblem, singlePodProblem } from "../config/rules";
 import { DEPLOYMENT_DEFAULTS, rollingDeployment } from "./parts/deployment";
 import { commandProbe, PROBE_TIMINGS } from "./parts/pod-spec";
 import { WORKLOAD_DEFAULTS, WorkloadArgs, workloadParts } from "./parts/workload";
-import { hasPersistentPath } from "./parts/writable-paths";
 
 /** Defaults of {@link WorkerArgs}, shaped like the stack file's worker keys; applied once in the component. */
 export const WORKER_DEFAULTS = {
@@ -38,9 +36,6 @@ export class Worker extends pulumi.ComponentResource {
 
     constructor(name: string, args: WorkerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:kubernetes:Worker", name, {}, opts);
-        invariant(this, name, "replicas", replicasProblem(args.replicas, args.autoscaling));
-        const persistent = hasPersistentPath(args.writablePaths);
-        if (persistent) invariant(this, name, "writablePaths", singlePodProblem(args.replicas, args.autoscaling));
         const childOpts = { parent: this, deletedWith: opts?.deletedWith };
 
         const d = WORKER_DEFAULTS;
@@ -68,14 +63,7 @@ export class Worker extends pulumi.ComponentResource {
                 metadata: parts.metadata,
                 selector: parts.selector,
                 pod: parts.pod({ containers: [container] }),
-                replicas: args.replicas ?? d.replicas,
-                autoscaling: args.autoscaling && {
-                    ...args.autoscaling,
-                    cpuUtilizationPercent: args.autoscaling.cpuUtilizationPercent ?? d.autoscaling.cpuUtilizationPercent,
-                },
-                revisionHistoryLimit: args.revisionHistoryLimit ?? d.revisionHistoryLimit,
-                rolloutTimeoutSeconds: args.rolloutTimeoutSeconds ?? d.rolloutTimeoutSeconds,
-                recreate: persistent,
+                settings: args,
             },
             childOpts,
         );

@@ -236,6 +236,16 @@ const workloadKeys = {
         .meta(doc("inject `DATABASE_URL` from the database secret", text("true when the stack has a database"))),
 };
 
+/** What a workload runs and where: first in every kind's keys. */
+const workloadSource = { image: workloadKeys.image, namespace: workloadKeys.namespace };
+/** What a workload's containers may read and write, and as whom: last in every kind's keys. */
+const workloadAccess = {
+    database: workloadKeys.database,
+    runAsUser: workloadKeys.runAsUser,
+    runAsGroup: workloadKeys.runAsGroup,
+    writablePaths: workloadKeys.writablePaths,
+};
+
 /** Keys of the workloads that run as a Deployment (services and workers). */
 const deploymentKeys = {
     replicas: int(0).optional().meta(doc("fixed replicas; not with `autoscaling`", ws.replicas)),
@@ -292,8 +302,7 @@ function workloadRules(workload: WorkloadShape, ctx: z.RefinementCtx, runsAsDepl
 
 export const serviceSchema = z
     .strictObject({
-        image: workloadKeys.image,
-        namespace: workloadKeys.namespace,
+        ...workloadSource,
         migrate: releaseStep(ws.migrate, "a migration Job run with the new image before each rollout"),
         seed: releaseStep(
             ws.seed,
@@ -360,18 +369,14 @@ export const serviceSchema = z
             .meta(doc("Prometheus scrape annotations on the pods; `{}` turns them on", text("off"))),
         revisionHistoryLimit: deploymentKeys.revisionHistoryLimit,
         rolloutTimeoutSeconds: deploymentKeys.rolloutTimeoutSeconds,
-        database: workloadKeys.database,
-        runAsUser: workloadKeys.runAsUser,
-        runAsGroup: workloadKeys.runAsGroup,
-        writablePaths: workloadKeys.writablePaths,
+        ...workloadAccess,
     })
     .superRefine((svc, ctx) => workloadRules(svc, ctx, true));
 export type ServiceSettings = z.infer<typeof serviceSchema>;
 
 export const workerSchema = z
     .strictObject({
-        image: workloadKeys.image,
-        namespace: workloadKeys.namespace,
+        ...workloadSource,
         command: workloadKeys.command,
         args: workloadKeys.args,
         replicas: deploymentKeys.replicas,
@@ -389,18 +394,14 @@ export const workerSchema = z
         autoscaling: deploymentKeys.autoscaling,
         revisionHistoryLimit: deploymentKeys.revisionHistoryLimit,
         rolloutTimeoutSeconds: deploymentKeys.rolloutTimeoutSeconds,
-        database: workloadKeys.database,
-        runAsUser: workloadKeys.runAsUser,
-        runAsGroup: workloadKeys.runAsGroup,
-        writablePaths: workloadKeys.writablePaths,
+        ...workloadAccess,
     })
     .superRefine((worker, ctx) => workloadRules(worker, ctx, true));
 export type WorkerSettings = z.infer<typeof workerSchema>;
 
 export const jobSchema = z
     .strictObject({
-        image: workloadKeys.image,
-        namespace: workloadKeys.namespace,
+        ...workloadSource,
         schedule: z
             .string({ error: (issue) => (issue.input === undefined ? 'is required: a cron schedule such as "0 3 * * *"' : undefined) })
             .refine(isCronSchedule, {
@@ -428,10 +429,7 @@ export const jobSchema = z
         failedJobsHistoryLimit: int(0).optional().meta(doc("failed runs kept (with their logs)", jd.failedJobsHistoryLimit)),
         suspend: z.boolean().optional().meta(doc("schedule no new runs", jd.suspend)),
         resources: workloadKeys.resources,
-        database: workloadKeys.database,
-        runAsUser: workloadKeys.runAsUser,
-        runAsGroup: workloadKeys.runAsGroup,
-        writablePaths: workloadKeys.writablePaths,
+        ...workloadAccess,
     })
     .superRefine((job, ctx) => {
         workloadRules(job, ctx, false);

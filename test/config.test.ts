@@ -18,6 +18,17 @@ function raw(values: Record<string, unknown>, secrets: RawConfig["secrets"] = { 
     return { stack: "homolog", project: "esteira", values, secrets };
 }
 
+/** The problems parsing reports (none when it succeeds), with the secret maps given. */
+function problemsOf(values: Record<string, unknown>, secretMaps?: RawConfig["secretMaps"]): readonly string[] {
+    try {
+        parseConfig({ ...raw(values), secretMaps });
+    } catch (err) {
+        if (err instanceof ConfigError) return err.problems;
+        throw err;
+    }
+    return [];
+}
+
 /** Asserts that parsing fails with exactly these problems, in order. */
 function assertProblems(values: Record<string, unknown>, expected: string[], secrets?: RawConfig["secrets"]) {
     assert.throws(
@@ -558,15 +569,6 @@ describe("config", () => {
             services: { api: { image: { build: { context: "app", ...build } } } },
         });
         const maps = (values: Record<string, unknown>): RawConfig["secretMaps"] => ({ buildSecrets: { plain: false, values } });
-        const problemsOf = (values: Record<string, unknown>, secretMaps?: RawConfig["secretMaps"]) => {
-            try {
-                parseConfig({ ...raw(values), secretMaps });
-            } catch (err) {
-                if (err instanceof ConfigError) return err.problems;
-                throw err;
-            }
-            return [];
-        };
 
         it("hands each build the secrets it lists, and only those, as Pulumi secrets", async () => {
             const config = parseConfig({
@@ -774,15 +776,6 @@ describe("config", () => {
     describe("GitHub Actions secrets and variables of the stack, each rule with its exact message", () => {
         const withGithub = (github: Record<string, unknown>) => ({ ...valid(), github: { repository: "shop", ...github } });
         const githubSecrets = (values: Record<string, unknown>): RawConfig["secretMaps"] => ({ githubSecrets: { plain: false, values } });
-        const problemsOf = (values: Record<string, unknown>, secretMaps?: RawConfig["secretMaps"]) => {
-            try {
-                parseConfig({ ...raw(values), secretMaps });
-            } catch (err) {
-                if (err instanceof ConfigError) return err.problems;
-                throw err;
-            }
-            return [];
-        };
 
         it("hands the environment its own secrets and variables, and the repository's to a component of their own", async () => {
             const config = parseConfig({

@@ -4,8 +4,10 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { invariant, replicasProblem, singlePodProblem } from "../../config/rules";
 import { autoscaler } from "./autoscaler";
 import { disruptionBudget } from "./disruption-budget";
+import { hasPersistentPath, WritablePaths } from "./writable-paths";
 
 /** Defaults of the replica and rollout keys services and workers share; each component's defaults object includes them. */
 export const DEPLOYMENT_DEFAULTS = {
@@ -15,21 +17,30 @@ export const DEPLOYMENT_DEFAULTS = {
     autoscaling: { cpuUtilizationPercent: 70 },
 } as const;
 
+/** A long-running workload's stack-file keys that shape its Deployment. */
+export interface DeploymentSettings {
+    /** Fixed replicas; not with `autoscaling`. Default: 1. */
+    replicas?: number;
+    /** Default: none; when set, cpuUtilizationPercent 70. */
+    autoscaling?: { minReplicas: number; maxReplicas: number; cpuUtilizationPercent?: number; memoryUtilizationPercent?: number };
+    /** Default: 5. */
+    revisionHistoryLimit?: number;
+    /** Default: 600. */
+    rolloutTimeoutSeconds?: number;
+    /**
+     * A persistent path means one pod, replaced Recreate: the old pod stops before the new one starts,
+     * the only way a ReadWriteOnce volume moves between pods that may land on different nodes.
+     * Default: none, and a rolling update that never removes a serving pod.
+     */
+    writablePaths?: WritablePaths;
+}
+
 export interface RollingDeploymentArgs {
     metadata: { name: string; namespace: pulumi.Input<string>; labels: Record<string, pulumi.Input<string>> };
     selector: Record<string, pulumi.Input<string>>;
     podAnnotations?: Record<string, pulumi.Input<string>>;
     pod: k8s.types.input.core.v1.PodSpec;
-    /** Fixed replicas; not with `autoscaling`. */
-    replicas: number | undefined;
-    autoscaling?: { minReplicas: number; maxReplicas: number; cpuUtilizationPercent: number; memoryUtilizationPercent?: number };
-    revisionHistoryLimit: number;
-    rolloutTimeoutSeconds: number;
-    /**
-     * Stop the old pod before the new one starts: the only way a ReadWriteOnce volume moves
-     * between pods that may land on different nodes. Default: a rolling update that never removes a serving pod.
-     */
-    recreate?: boolean;
+    settings: DeploymentSettings;
     /** What must be done before the Deployment changes (migration and seed Jobs). */
     dependsOn?: pulumi.Resource[];
 }
@@ -41,8 +52,14 @@ export function rollingDeployment(
     args: RollingDeploymentArgs,
     childOpts: pulumi.CustomResourceOptions,
 ) {
-    const { metadata, autoscaling } = args;
-    const rolloutTimeout = `${args.rolloutTimeoutSeconds}s`;
+    const d = DEPLOYMENT_DEFAULTS;
+    const { metadata, settings } = args;
+    const { autoscaling } = settings;
+    invariant(owner, name, "replicas", replicasProblem(settings.replicas, autoscaling));
+    const recreate = hasPersistentPath(settings.writablePaths);
+    if (recreate) invariant(owner, name, "writablePaths", singlePodProblem(settings.replicas, autoscaling));
+    const replicas = settings.replicas ?? d.replicas;
+    const rolloutTimeout = `${settings.rolloutTimeoutSeconds ?? d.rolloutTimeoutSeconds}s`;
     const deployment = new k8s.apps.v1.Deployment(
         `${name}-deployment`,
         {
@@ -50,13 +67,11 @@ export function rollingDeployment(
             spec: {
                 // With an HPA the replica count is the autoscaler's: leaving it unset keeps
                 // server-side apply from resetting it on every `pulumi up`.
-                replicas: autoscaling ? undefined : args.replicas,
-                revisionHistoryLimit: args.revisionHistoryLimit,
+                replicas: autoscaling ? undefined : replicas,
+                revisionHistoryLimit: settings.revisionHistoryLimit ?? d.revisionHistoryLimit,
                 selector: { matchLabels: args.selector },
                 // maxUnavailable 0: a rollout whose new pods never become ready leaves the old ones serving.
-                strategy: args.recreate
-                    ? { type: "Recreate" }
-                    : { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+                strategy: recreate ? { type: "Recreate" } : { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
                 template: { metadata: { labels: metadata.labels, annotations: args.podAnnotations }, spec: args.pod },
             },
         },
@@ -70,8 +85,19 @@ export function rollingDeployment(
     );
     const named = { ...childOpts, deleteBeforeReplace: true };
     const hpa =
-        autoscaling && autoscaler(owner, `${name}-hpa`, { ...autoscaling, metadata, deploymentName: deployment.metadata.name }, named);
-    const minReplicas = autoscaling?.minReplicas ?? args.replicas ?? 0;
+        autoscaling &&
+        autoscaler(
+            owner,
+            `${name}-hpa`,
+            {
+                ...autoscaling,
+                metadata,
+                deploymentName: deployment.metadata.name,
+                cpuUtilizationPercent: autoscaling.cpuUtilizationPercent ?? d.autoscaling.cpuUtilizationPercent,
+            },
+            named,
+        );
+    const minReplicas = autoscaling?.minReplicas ?? replicas;
     const pdb =
         minReplicas > 1 ? disruptionBudget(owner, `${name}-pdb`, { metadata, selector: args.selector, minReplicas }, named) : undefined;
     return { deployment, autoscaler: hpa || undefined, disruptionBudget: pdb };

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { ScheduledJob, ScheduledJobArgs } from "../../components/scheduled-job";
-import { FakeResource, Recorder } from "../mocks";
+import { assertHardened, FakeResource, Recorder } from "../mocks";
 
 const CRONJOB = "kubernetes:batch/v1:CronJob";
 
@@ -72,15 +72,7 @@ describe("ScheduledJob", () => {
         assert.deepStrictEqual(container.command, ["sh", "-c", "pg_dump"]);
         assert.strictEqual(container.image, "postgres@sha256:abc");
         assert.deepStrictEqual(pod.imagePullSecrets, [{ name: "ghcr-secret" }]);
-        assert.strictEqual(pod.automountServiceAccountToken, false);
-        assert.deepStrictEqual(pod.securityContext, {
-            runAsNonRoot: true,
-            runAsUser: 70,
-            runAsGroup: 70,
-            fsGroup: 70,
-            seccompProfile: { type: "RuntimeDefault" },
-        });
-        assert.strictEqual(container.securityContext.readOnlyRootFilesystem, true);
+        assertHardened(pod, container, 70);
         assert.deepStrictEqual(container.env, [
             { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "db-credentials", key: "DATABASE_URL" } } },
             { name: "SPACES_KEY", valueFrom: { secretKeyRef: { name: "backup-secrets", key: "SPACES_KEY" } } },

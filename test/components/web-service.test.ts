@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { WebService, WebServiceArgs } from "../../components/web-service";
-import { promiseOf, Recorder, FakeResource } from "../mocks";
+import { assertHardened, promiseOf, Recorder, FakeResource } from "../mocks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const SERVICE = "kubernetes:core/v1:Service";
@@ -88,21 +88,7 @@ describe("WebService", () => {
 
         it("hardens the pod and container", async () => {
             const { deployment, container } = await build();
-            const pod = deployment.inputs.spec.template.spec;
-            assert.deepStrictEqual(pod.securityContext, {
-                runAsNonRoot: true,
-                runAsUser: 10001,
-                runAsGroup: 10001,
-                fsGroup: 10001,
-                seccompProfile: { type: "RuntimeDefault" },
-            });
-            assert.deepStrictEqual(container.securityContext, {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-                capabilities: { drop: ["ALL"] },
-            });
-            assert.strictEqual(pod.automountServiceAccountToken, false);
+            assertHardened(deployment.inputs.spec.template.spec, container);
             assert.deepStrictEqual(container.volumeMounts, [{ name: "tmp", mountPath: "/tmp" }]);
         });
 
@@ -264,14 +250,8 @@ describe("WebService", () => {
 
     describe("stock images: run-as user, command and writable paths", () => {
         it("runs as the given user and group, which own the volumes", async () => {
-            const { deployment } = await build({ runAsUser: 101, runAsGroup: 0 });
-            assert.deepStrictEqual(deployment.inputs.spec.template.spec.securityContext, {
-                runAsNonRoot: true,
-                runAsUser: 101,
-                runAsGroup: 0,
-                fsGroup: 0,
-                seccompProfile: { type: "RuntimeDefault" },
-            });
+            const { deployment, container } = await build({ runAsUser: 101, runAsGroup: 0 });
+            assertHardened(deployment.inputs.spec.template.spec, container, 101, 0);
         });
 
         it("replaces the entrypoint and its arguments when given", async () => {

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { Worker, WorkerArgs } from "../../components/worker";
-import { FakeResource, Recorder } from "../mocks";
+import { assertHardened, FakeResource, Recorder } from "../mocks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
@@ -44,20 +44,7 @@ describe("Worker", () => {
 
     it("is hardened like a service and rolls out without removing a running pod", async () => {
         const { deployment, pod, container } = await build({ imagePullSecrets: ["ghcr-secret"] });
-        assert.deepStrictEqual(pod.securityContext, {
-            runAsNonRoot: true,
-            runAsUser: 10001,
-            runAsGroup: 10001,
-            fsGroup: 10001,
-            seccompProfile: { type: "RuntimeDefault" },
-        });
-        assert.deepStrictEqual(container.securityContext, {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            runAsNonRoot: true,
-            capabilities: { drop: ["ALL"] },
-        });
-        assert.strictEqual(pod.automountServiceAccountToken, false);
+        assertHardened(pod, container);
         assert.deepStrictEqual(pod.imagePullSecrets, [{ name: "ghcr-secret" }]);
         assert.deepStrictEqual(container.resources, {
             requests: { cpu: "100m", memory: "128Mi" },
