@@ -37,13 +37,24 @@ function secretsOf(namespace: NamespaceConfig): Record<string, Record<string, pu
     };
 }
 
+/** An environment's namespaces reach each other; a single namespace has no peers. */
+const peersOf = (namespace: NamespaceConfig) => config.namespaces.map((n) => n.name).filter((name) => name !== namespace.name);
+
 // The stack's own namespace is named after the environment; each other one after its key too.
 const namespaces = new Map(
     config.namespaces.map((namespace) => [
         namespace.key,
         new EnvironmentNamespace(
             namespace.key === undefined ? env : `${env}-${namespace.key}`,
-            { namespace: namespace.name, environment: env, registry: config.registry, secrets: secretsOf(namespace) },
+            {
+                namespace: namespace.name,
+                environment: env,
+                registry: config.registry,
+                secrets: secretsOf(namespace),
+                database: namespace.database ? database?.destination : undefined,
+                egress: config.networkPolicy?.egress,
+                peerNamespaces: peersOf(namespace),
+            },
             inCluster,
         ),
     ]),
@@ -63,12 +74,14 @@ function imageOf(name: string, image: Configured<unknown>["image"]): pulumi.Outp
  */
 function wiring<W extends Configured<{ secretEnv?: Record<string, SecretKeyRef> }>>(name: string, workload: W) {
     const namespace = namespaces.get(workload.namespace)!;
+    const own = config.namespaces.find((n) => n.key === workload.namespace)!;
     const secretNames = namespace.secretNames;
     return {
         ...workload,
         image: imageOf(name, workload.image),
         namespace: namespace.namespaceName,
         imagePullSecrets: [namespace.pullSecretName],
+        peerNamespaces: peersOf(own),
         databaseSecretName: database && secretNames[database.secretName],
         secretEnv: Object.fromEntries(
             Object.entries(workload.secretEnv ?? {}).map(([variable, ref]) => [

@@ -158,6 +158,10 @@ export class Cluster extends pulumi.ComponentResource {
                 context: args.mode === "kubeconfig" ? args.context : undefined,
                 // A new kubeconfig (rotated token, moved file) must not replace every Kubernetes object.
                 clusterIdentifier: this.clusterIdentifier,
+                // Secrets keep their names (teams read `db-credentials` and the pull secret by
+                // name), so a new value must update them in place: replaced, a Secret is deleted
+                // first and takes every workload that reads it down with it (a token rotation).
+                enableSecretMutable: true,
             },
             { parent: this },
         );

@@ -1,6 +1,7 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseSettings } from "../config/schema";
+import type { NetworkDestination } from "./parts/network-policy";
 import { readStack } from "./stack-reference";
 
 type Mode<M extends DatabaseSettings["mode"]> = Extract<DatabaseSettings, { mode: M }>;
@@ -43,7 +44,12 @@ export const DATABASE_DEFAULTS = {
     pool: { mode: "transaction" },
     secretName: "db-credentials",
     protect: false,
+    /** Where an external database may be: any address (on its URL's port). */
+    cidr: "0.0.0.0/0",
 } as const;
+
+/** PostgreSQL's port when a URL names none. */
+const POSTGRES_PORT = 5432;
 
 /** `postgresql://user:password@host:port/database?sslmode=require`, with user and password escaped. */
 export function postgresUrl(parts: {
@@ -83,6 +89,11 @@ export class Database extends pulumi.ComponentResource {
     public readonly secretName: string;
     /** The Secret's contents: `DATABASE_URL` (pooled when there is a pool) and `DATABASE_DIRECT_URL`. Secret. */
     public readonly secretData: Record<string, pulumi.Output<string>>;
+    /**
+     * Where pods connect to the database, for the namespace's egress policy: a managed cluster's VPC
+     * range and its ports (the pool's too), or an external database's `cidr` and its URL's port.
+     */
+    public readonly destination: NetworkDestination;
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:database:Database", name, {}, opts);
@@ -92,6 +103,10 @@ export class Database extends pulumi.ComponentResource {
         if (args.mode === "external") {
             this.connectionUrl = pulumi.secret(args.url);
             this.directUrl = this.connectionUrl;
+            // The port alone reveals nothing of the credentials, so it leaves the secret; the host
+            // is a name (no range to derive), so the range comes from `cidr`.
+            const port = pulumi.unsecret(this.connectionUrl.apply((url) => this.portOf(name, url)));
+            this.destination = { cidr: args.cidr ?? d.cidr, ports: [port] };
         } else if (args.mode === "shared") {
             const source = readStack(this, name, args.stack);
             // Read, not owned: destroying this stack removes its database and user, never the cluster.
@@ -103,6 +118,7 @@ export class Database extends pulumi.ComponentResource {
             );
             ({ directUrl: this.directUrl } = this.addDatabase(name, cluster, args.databaseName, args.user, false));
             this.connectionUrl = this.directUrl;
+            this.destination = { cidr: this.vpcRange(cluster), ports: [cluster.port] };
         } else {
             const protect = args.protect ?? d.protect;
             this.databaseCluster = new digitalocean.DatabaseCluster(
@@ -160,8 +176,10 @@ export class Database extends pulumi.ComponentResource {
                     port: pool.port,
                     database: pool.name,
                 });
+                this.destination = { cidr: this.vpcRange(cluster), ports: [cluster.port, pool.port] };
             } else {
                 this.connectionUrl = this.directUrl;
+                this.destination = { cidr: this.vpcRange(cluster), ports: [cluster.port] };
             }
         }
 
@@ -174,7 +192,30 @@ export class Database extends pulumi.ComponentResource {
             directUrl: this.directUrl,
             databaseCluster: this.databaseCluster,
             databaseClusterId: this.databaseClusterId,
+            destination: this.destination,
         });
+    }
+
+    /** A managed cluster's private network range: its private host is an address in it. */
+    private vpcRange(cluster: { privateNetworkUuid: pulumi.Output<string> }): pulumi.Output<string> {
+        return digitalocean.getVpcOutput({ id: cluster.privateNetworkUuid }, { parent: this }).ipRange;
+    }
+
+    /** The port a connection URL names (PostgreSQL's 5432 when none); a message never shows the URL. */
+    private portOf(name: string, url: string): number {
+        let parsed: URL | undefined;
+        try {
+            parsed = new URL(url);
+        } catch {
+            parsed = undefined;
+        }
+        if (!parsed?.hostname) {
+            throw new pulumi.ResourceError(
+                `${name}: url: is not a URL like postgresql://user:password@host:5432/database (its value is not shown)`,
+                this,
+            );
+        }
+        return parsed.port ? Number(parsed.port) : POSTGRES_PORT;
     }
 
     /**

@@ -56,7 +56,6 @@ export class ScheduledJob extends pulumi.ComponentResource {
             name: jobName,
             command: args.command,
             args: args.args,
-            imagePullPolicy: "IfNotPresent",
             env: parts.env("DATABASE_URL"),
         });
 

@@ -5,7 +5,8 @@ import type { ServiceSettings } from "../config/schema";
 import { invariant } from "../config/rules";
 import { DEPLOYMENT_DEFAULTS, rollingDeployment } from "./parts/deployment";
 import { migrationJob } from "./parts/migration-job";
-import { httpProbe, PROBE_TIMINGS } from "./parts/pod-spec";
+import { ingressPolicy } from "./parts/network-policy";
+import { httpProbe, preStopSleep, PROBE_TIMINGS } from "./parts/pod-spec";
 import { HTTPS_PORT, loadBalancerCertificate, loadBalancerRecord, TLS_WAIVER_ANNOTATION, tlsAnnotations } from "./parts/tls";
 import { WORKLOAD_DEFAULTS, WorkloadArgs, workloadParts } from "./parts/workload";
 
@@ -15,6 +16,9 @@ export const WEB_SERVICE_DEFAULTS = {
     ...DEPLOYMENT_DEFAULTS,
     port: 8000,
     service: { type: "ClusterIP", port: 80 },
+    // Endpoint removal reaches every node's kube-proxy (or load balancer) a moment after a pod is
+    // told to stop; until then it still gets new connections, which must not be refused.
+    shutdownDelaySeconds: 5,
     probes: {
         readiness: { path: "/readyz", ...PROBE_TIMINGS.readiness },
         liveness: { path: "/healthz", ...PROBE_TIMINGS.liveness },
@@ -22,6 +26,7 @@ export const WEB_SERVICE_DEFAULTS = {
         startup: PROBE_TIMINGS.startup,
     },
     metrics: { path: "/metrics" },
+    metricsNamespace: "monitoring",
     migrate: { timeoutSeconds: 600, backoffLimit: 1 },
     seed: { timeoutSeconds: 600, backoffLimit: 1 },
 } as const;
@@ -34,23 +39,30 @@ export type WebServiceArgs = Omit<ServiceSettings, keyof WorkloadArgs> &
     WorkloadArgs & {
         /** Kubernetes object name of the Deployment, Service, HPA and PDB. Default: the component name. */
         serviceName?: string;
+        /** Namespace of the Prometheus that may reach the metrics port (when `metrics` is set). Default: `monitoring`. */
+        metricsNamespace?: pulumi.Input<string>;
+        /** The environment's other namespaces, whose pods may reach this service. Default: none, only its own namespace. */
+        peerNamespaces?: pulumi.Input<string>[];
     };
 
 /**
- * One HTTP service: a hardened Deployment with probes and its Service; migration and seed Jobs, a
- * HorizontalPodAutoscaler and a PodDisruptionBudget when its settings call for them.
+ * One HTTP service: a hardened Deployment with probes, its Service and the NetworkPolicy admitting
+ * traffic to its port; migration and seed Jobs, a HorizontalPodAutoscaler and a
+ * PodDisruptionBudget when its settings call for them, and HTTPS at its load balancer when asked.
  */
 export class WebService extends pulumi.ComponentResource {
     public readonly deployment: k8s.apps.v1.Deployment;
     public readonly service: k8s.core.v1.Service;
     /** Present when autoscaling is configured. */
     public readonly autoscaler?: k8s.autoscaling.v2.HorizontalPodAutoscaler;
-    /** Present when the minimum replica count is above 1. */
+    /** Present when the service can run more than one replica (fixed, or the autoscaler's maximum). */
     public readonly disruptionBudget?: k8s.policy.v1.PodDisruptionBudget;
     /** Present when a migration is configured; the Deployment waits on it. */
     public readonly migration?: k8s.batch.v1.Job;
     /** Present when a seed is configured; it runs after the migration, and the Deployment waits on it. */
     public readonly seed?: k8s.batch.v1.Job;
+    /** What the pods admit: their port, and the metrics port from the scraper's namespace; nothing else, release Jobs included. */
+    public readonly networkPolicy: k8s.networking.v1.NetworkPolicy;
     /** With `service.tls`: the certificate the load balancer terminates HTTPS with. */
     public readonly certificate?: digitalocean.Certificate;
     /** With `service.tls`: the DNS record pointing the hostname at the load balancer. */
@@ -110,8 +122,6 @@ export class WebService extends pulumi.ComponentResource {
             name: serviceName,
             command: args.command,
             args: args.args,
-            // Digest-pinned or immutable tags make pulling on every start unnecessary and stale `:latest` impossible.
-            imagePullPolicy: "IfNotPresent",
             ports: [
                 { name: "http", containerPort: port, protocol: "TCP" },
                 // A metrics port of its own is declared, and never exposed by the Service.
@@ -125,6 +135,7 @@ export class WebService extends pulumi.ComponentResource {
             startupProbe: probes?.startup
                 ? httpProbe(probes.startup, { ...d.probes.startup, path: probes.liveness?.path ?? d.probes.liveness.path }, port)
                 : undefined,
+            lifecycle: preStopSleep(args.shutdownDelaySeconds ?? d.shutdownDelaySeconds),
         });
         const podAnnotations = args.metrics && {
             "prometheus.io/scrape": "true",
@@ -172,6 +183,21 @@ export class WebService extends pulumi.ComponentResource {
             { ...childOpts, deleteBeforeReplace: true },
         );
 
+        // Release pods carry their own name label, so this selects none of them: nothing reaches a migration or a seed.
+        this.networkPolicy = ingressPolicy(
+            `${name}-network-policy`,
+            {
+                metadata: { ...metadata, name: `${serviceName}-ingress` },
+                selector,
+                port,
+                public: serviceType !== "ClusterIP",
+                peerNamespaces: args.peerNamespaces,
+                metrics:
+                    metricsPort === undefined ? undefined : { port: metricsPort, namespace: args.metricsNamespace ?? d.metricsNamespace },
+            },
+            childOpts,
+        );
+
         const address = this.service.status.apply((status) => {
             const ingress = status?.loadBalancer?.ingress?.[0];
             return ingress?.ip ?? ingress?.hostname;
@@ -199,6 +225,7 @@ export class WebService extends pulumi.ComponentResource {
             disruptionBudget: this.disruptionBudget,
             migration: this.migration,
             seed: this.seed,
+            networkPolicy: this.networkPolicy,
             certificate: this.certificate,
             dnsRecord: this.dnsRecord,
             endpoint: this.endpoint,

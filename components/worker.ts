@@ -49,7 +49,6 @@ export class Worker extends pulumi.ComponentResource {
             name: workerName,
             command: args.command,
             args: args.args,
-            imagePullPolicy: "IfNotPresent",
             env: parts.env("DATABASE_URL"),
             readinessProbe: probe("readiness"),
             livenessProbe: probe("liveness"),

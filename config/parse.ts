@@ -24,6 +24,7 @@ import {
     ImageSource,
     JobSettings,
     MonitoringSettings,
+    NetworkPolicySettings,
     RegistrySettings,
     SECRET_KEYS,
     SECRET_LIKE_BUILD_ARG,
@@ -105,6 +106,8 @@ export interface EsteiraConfig {
     readonly monitoring?: Omit<MonitoringArgs, "endpoints" | "databaseClusterId" | "kubernetesClusterId"> & {
         readonly checks: Readonly<Record<string, { readonly path: string; readonly https: boolean }>>;
     };
+    /** The further egress every pod may have; the scraper's namespace is handed to each service. */
+    readonly networkPolicy?: NetworkPolicySettings;
     readonly services: Readonly<Record<string, ServiceConfig>>;
     readonly workers: Readonly<Record<string, WorkerConfig>>;
     readonly jobs: Readonly<Record<string, JobConfig>>;
@@ -489,11 +492,15 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
     };
 
     /** Each workload of a kind with the labels' values and its image to build, promote or take. */
-    const configured = <Settings extends { image: ImageSource }>(kind: WorkloadKind, workloads: Record<string, Settings> | undefined) =>
+    const configured = <Settings extends { image: ImageSource }>(
+        kind: WorkloadKind,
+        workloads: Record<string, Settings> | undefined,
+        stackWide: Record<string, unknown> = {},
+    ) =>
         Object.fromEntries(
             Object.entries(workloads ?? {}).map(([name, settings]) => [
                 name,
-                { ...settings, environment, partOf: project, image: imageOf(kind, name, settings.image) },
+                { ...settings, ...stackWide, environment, partOf: project, image: imageOf(kind, name, settings.image) },
             ]),
         );
 
@@ -541,7 +548,8 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         registry,
         ...github(plain, environment, maps),
         monitoring: plain.monitoring && monitoringOf(plain, plain.monitoring, raw.secrets.alertSlackWebhookUrl),
-        services: configured("services", plain.services),
+        networkPolicy: plain.networkPolicy,
+        services: configured("services", plain.services, { metricsNamespace: plain.networkPolicy?.metricsNamespace }),
         workers: configured("workers", plain.workers),
         jobs: configured("jobs", plain.jobs),
     };

@@ -71,11 +71,11 @@ export function isCronSchedule(schedule: string): boolean {
     return CRON_MACRO.test(schedule.trim()) || (fields.length === 5 && fields.every((field) => CRON_FIELD.test(field)));
 }
 
-type Compute = { cpuMillicores?: number; memoryMiB?: number };
+type Compute = { cpuMillicores?: number; memoryMiB?: number; ephemeralStorageMiB?: number };
 
 /** One message per quantity whose request exceeds its limit. */
 export function requestProblems(requests: Compute | undefined, limits: Compute | undefined): string[] {
-    return (["cpuMillicores", "memoryMiB"] as const).flatMap((field) => {
+    return (["cpuMillicores", "memoryMiB", "ephemeralStorageMiB"] as const).flatMap((field) => {
         const request = requests?.[field];
         const limit = limits?.[field];
         return request !== undefined && limit !== undefined && request > limit

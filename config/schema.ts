@@ -13,7 +13,9 @@ import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namesp
 import { GITHUB_ENVIRONMENT_DEFAULTS, GITHUB_ENVIRONMENT_SECRETS, MAX_REVIEWERS } from "../components/github-environment";
 import { IMAGE_DEFAULTS } from "../components/image";
 import { MONITORING_DEFAULTS } from "../components/monitoring";
-import { hasPersistentPath, writablePathsProblems } from "../components/parts/writable-paths";
+import type { Compute } from "../components/parts/pod-spec";
+import { WORKLOAD_DEFAULTS } from "../components/parts/workload";
+import { ephemeralStorageProblem, hasPersistentPath, writablePathsProblems } from "../components/parts/writable-paths";
 import { SCHEDULED_JOB_DEFAULTS } from "../components/scheduled-job";
 import { WEB_SERVICE_DEFAULTS } from "../components/web-service";
 import { WORKER_DEFAULTS } from "../components/worker";
@@ -49,6 +51,9 @@ const ws = WEB_SERVICE_DEFAULTS;
 const wk = WORKER_DEFAULTS;
 const jd = SCHEDULED_JOB_DEFAULTS;
 
+/** An IPv4 range, e.g. `10.10.0.0/16`. */
+const cidr = (what: string) => z.cidrv4({ error: `${what} must be an IPv4 range such as 10.10.0.0/16` });
+
 // ---- services ------------------------------------------------------------------------------
 
 const probe = (
@@ -68,10 +73,13 @@ const probe = (
         failureThreshold: int(1).optional().meta(doc("failures in a row that count", defaults.failureThreshold)),
     });
 
-const compute = (defaults: { cpuMillicores: number; memoryMiB: number }) =>
+const compute = (defaults: { cpuMillicores: number; memoryMiB: number; ephemeralStorageMiB: number }) =>
     z.strictObject({
         cpuMillicores: int(1).optional().meta(doc("CPU in millicores", defaults.cpuMillicores)),
         memoryMiB: int(1).optional().meta(doc("memory in MiB", defaults.memoryMiB)),
+        ephemeralStorageMiB: int(1)
+            .optional()
+            .meta(doc("local disk in MiB: container logs, writable layer and the /tmp emptyDir", defaults.ephemeralStorageMiB)),
     });
 
 /** How a service's image is built: paths are relative to the project. */
@@ -267,8 +275,8 @@ const deploymentKeys = {
 type WorkloadShape = {
     env?: Record<string, string>;
     secretEnv?: Record<string, unknown>;
-    resources?: { requests?: { cpuMillicores?: number; memoryMiB?: number }; limits?: { cpuMillicores?: number; memoryMiB?: number } };
-    writablePaths?: Record<string, { persistent?: boolean }>;
+    resources?: { requests?: Partial<Compute>; limits?: Partial<Compute> };
+    writablePaths?: Record<string, { sizeMiB: number; persistent?: boolean }>;
     replicas?: number;
     autoscaling?: { minReplicas: number; maxReplicas: number };
 };
@@ -295,6 +303,8 @@ function workloadRules(workload: WorkloadShape, ctx: z.RefinementCtx, runsAsDepl
         }
     }
     for (const message of requestProblems(workload.resources?.requests, workload.resources?.limits)) issue("resources", message);
+    const ephemeralLimit = workload.resources?.limits?.ephemeralStorageMiB ?? WORKLOAD_DEFAULTS.resources.limits.ephemeralStorageMiB;
+    issue("writablePaths", ephemeralStorageProblem(workload.writablePaths, ephemeralLimit));
     if (runsAsDeployment && hasPersistentPath(workload.writablePaths)) {
         issue("writablePaths", singlePodProblem(workload.replicas, scaling));
     }
@@ -369,6 +379,14 @@ export const serviceSchema = z
             .meta(doc("Prometheus scrape annotations on the pods; `{}` turns them on", text("off"))),
         revisionHistoryLimit: deploymentKeys.revisionHistoryLimit,
         rolloutTimeoutSeconds: deploymentKeys.rolloutTimeoutSeconds,
+        shutdownDelaySeconds: int(0, 120)
+            .optional()
+            .meta(
+                doc(
+                    "a stopping pod keeps serving this long (a `preStop` sleep) while every node stops routing to it; 0 turns it off",
+                    ws.shutdownDelaySeconds,
+                ),
+            ),
         ...workloadAccess,
     })
     .superRefine((svc, ctx) => workloadRules(svc, ctx, true));
@@ -575,6 +593,7 @@ const digitalOceanDatabase = z.strictObject({
 const externalDatabase = z.strictObject({
     mode: z.literal("external").meta(doc("a database this stack does not manage; its URL is the secret esteira:databaseUrl")),
     secretName,
+    cidr: cidr("cidr").optional().meta(doc("address range the database is in; pods may connect to its URL's port only there", dd.cidr)),
 });
 
 const sharedDatabase = z.strictObject({
@@ -736,6 +755,26 @@ export const githubSchema = z
     });
 export type GitHubSettings = z.infer<typeof githubSchema>;
 
+// ---- network policy ------------------------------------------------------------------------
+
+export const networkPolicySchema = z.strictObject({
+    metricsNamespace: dns1123Label("metricsNamespace")
+        .optional()
+        .meta(
+            doc("namespace of the Prometheus that scrapes services with `metrics`; it may reach their metrics port", ws.metricsNamespace),
+        ),
+    egress: z
+        .array(
+            z.strictObject({
+                cidr: cidr("cidr").meta(doc("IPv4 range, e.g. `203.0.113.0/24`; `0.0.0.0/0` is any address")),
+                ports: z.array(portNumber).min(1, { error: "ports must list at least one port" }).meta(doc("TCP ports")),
+            }),
+        )
+        .optional()
+        .meta(doc("further destinations every pod may reach (an API, a collector), beyond DNS and the database", text("none"))),
+});
+export type NetworkPolicySettings = z.infer<typeof networkPolicySchema>;
+
 // ---- the stack -----------------------------------------------------------------------------
 
 // ---- monitoring ----------------------------------------------------------------------------
@@ -821,6 +860,9 @@ export const stackSchema = z.strictObject({
     monitoring: monitoringSchema
         .optional()
         .meta(doc("DigitalOcean uptime checks and alerts on the public endpoints, the database and the nodes", text("none"))),
+    networkPolicy: networkPolicySchema
+        .optional()
+        .meta(doc("what the namespace's NetworkPolicies admit beyond DNS, the database and each service's port")),
     services: z
         .record(dns1035Label("a service name"), serviceSchema)
         .refine((services) => Object.keys(services).length > 0, { error: "at least one service is required" })

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/setup-local.sh
+# The suite previews with the policy pack, which runs from its own dependencies.
+[[ -d policy/node_modules ]] || npm --prefix policy ci --no-audit --no-fund
 # shellcheck source=scripts/env.sh
 source scripts/env.sh
 exec npx mocha --config .mocharc.e2e.json "$@"

@@ -32,6 +32,10 @@ export ESTEIRA_KUBE_VERSION=1.36.1
 export ESTEIRA_KWOK_VERSION=0.8.0
 # etcd line Kubernetes 1.36 is built against.
 export ESTEIRA_ETCD_VERSION=3.6.8
+# The local node's runtime (scripts/local-node.sh): containerd 2.x, which kubelet 1.36 supports
+# (Debian bookworm's 1.6 it does not), and the pause binary of scripts/go/pause.
+export ESTEIRA_CONTAINERD_VERSION=2.2.9
+export ESTEIRA_PAUSE_VERSION=1
 # Workflow linter (scripts/lint-workflows.sh).
 export ESTEIRA_ACTIONLINT_VERSION=1.7.12
 
@@ -67,6 +71,18 @@ export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export ESTEIRA_CLUSTER_NAME="${ESTEIRA_CLUSTER_NAME:-esteira}"
 export ESTEIRA_KUBECONFIG="${ESTEIRA_KUBECONFIG:-$ESTEIRA_CACHE/local/kubeconfig}"
 
+# --- local node (scripts/local-node.sh) ---------------------------------------
+# The node's address sits on an interface of its own (a portless bridge): the API server will not proxy logs, exec or
+# port-forward to a loopback address. Pods get addresses on a bridge of their own and reach the
+# host (PostgreSQL) at the node's address.
+export ESTEIRA_NODE_NAME="${ESTEIRA_NODE_NAME:-esteira-node}"
+export ESTEIRA_NODE_IFACE=esteira-node0
+export ESTEIRA_NODE_IP="${ESTEIRA_NODE_IP:-10.213.0.1}"
+export ESTEIRA_NODE_BRIDGE=esteira-br0
+export ESTEIRA_POD_CIDR="${ESTEIRA_POD_CIDR:-10.214.0.0/24}"
+export ESTEIRA_NODE_RUN=/run/esteira-node
+export ESTEIRA_CONTAINERD_SOCK="$ESTEIRA_NODE_RUN/containerd/containerd.sock"
+
 # --- local services (scripts/local-services.sh) -----------------------------
 export ESTEIRA_LOCAL_DIR="$ESTEIRA_CACHE/local"
 export ESTEIRA_DOCKER_SOCK="$ESTEIRA_LOCAL_DIR/docker/docker.sock"
@@ -80,7 +96,9 @@ export ESTEIRA_REGISTRY_USER="esteira"
 export ESTEIRA_REGISTRY_PASSWORD_FILE="$ESTEIRA_LOCAL_DIR/registry/password"
 export ESTEIRA_BASE_IMAGE_LOCAL="esteira/node-base:bookworm"
 export ESTEIRA_BASE_IMAGE="$ESTEIRA_REGISTRY/esteira/node-base:bookworm"
-export ESTEIRA_PG_HOST=127.0.0.1
+# PostgreSQL listens on loopback and on the node's address, where pods reach it; its URL names
+# the node's address so the same URL works from the host and from a pod.
+export ESTEIRA_PG_HOST="$ESTEIRA_NODE_IP"
 export ESTEIRA_PG_PORT=5433
 export ESTEIRA_PG_DB=esteira
 export ESTEIRA_PG_USER=esteira

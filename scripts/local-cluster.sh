@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# scripts/local-cluster.sh start|stop|status — a local Kubernetes cluster on
+# scripts/local-cluster.sh start|stop|status — a local Kubernetes control plane on
 # 127.0.0.1 for end-to-end tests: real kube-apiserver, controller-manager,
-# scheduler and etcd (built by toolchain.sh), with kwok faking the nodes and
-# the kubelet, so Deployments schedule, their pods turn Running/Ready and the
-# Deployments become Available without any container runtime or image pulls.
+# scheduler and etcd (built by toolchain.sh). Pods run on the real node that
+# scripts/local-node.sh joins to it. kwok stays for scale runs: with
+# ESTEIRA_CLUSTER_NODES=N it adds N fake nodes, tainted so that only pods that
+# tolerate kwok.x-k8s.io/node=fake land there; the kwok controller manages only
+# those (annotated) nodes, never the real one.
 #
 # kwokctl's "binary" runtime runs the processes; every binary is given by
 # local path because kwokctl would otherwise download them (no network here).
@@ -20,7 +22,7 @@ source "$ESTEIRA_SCRIPTS_DIR/toolchain.sh"
 LOG_PREFIX=local-cluster
 
 NAME="$ESTEIRA_CLUSTER_NAME"
-NODES="${ESTEIRA_CLUSTER_NODES:-2}"
+NODES="${ESTEIRA_CLUSTER_NODES:-0}"
 # kwokctl keeps cluster state, pids and logs under its work dir; keep it in
 # our cache rather than ~/.kwok.
 export KWOK_WORKDIR="$ESTEIRA_LOCAL_DIR/kwok"
@@ -53,12 +55,32 @@ cluster_start() {
     "$KWOKCTL" start cluster --name "$NAME" --wait 2m
   else
     log "cluster $NAME: creating (kube $ESTEIRA_KUBE_VERSION, etcd $ESTEIRA_ETCD_VERSION, kwok $ESTEIRA_KWOK_VERSION)"
-    # kwokctl binds every component to 0.0.0.0 by default; loopback only.
+    # kwokctl binds every component to 0.0.0.0 by default: loopback only. The API server
+    # reaches the real node's kubelet (logs, exec, port-forward) with the admin client
+    # certificate, at the node's InternalIP. The binary runtime makes the kwok controller
+    # manage every node; it must keep to its own fake ones.
+    local pki="$KWOK_WORKDIR/clusters/$NAME/pki"
     cat >"$KWOK_WORKDIR/kwokctl.yaml" <<EOF
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 options:
   bindAddress: 127.0.0.1
+componentsPatches:
+- name: kube-apiserver
+  extraArgs:
+  - key: kubelet-client-certificate
+    value: $pki/admin.crt
+  - key: kubelet-client-key
+    value: $pki/admin.key
+  - key: kubelet-preferred-address-types
+    value: InternalIP
+- name: kwok-controller
+  extraArgs:
+  - key: manage-all-nodes
+    value: "false"
+    override: true
+  - key: manage-nodes-with-annotation-selector
+    value: kwok.x-k8s.io/node=fake
 EOF
     "$KWOKCTL" create cluster --name "$NAME" \
       --config "$KWOK_WORKDIR/kwokctl.yaml" \
@@ -71,13 +93,13 @@ EOF
       --etcd-binary "$ESTEIRA_ETCD_BIN_DIR/etcd" \
       --wait 2m || { cluster_stop; die "kwokctl could not create the cluster (its output above; component logs under $KWOK_WORKDIR/clusters/$NAME/logs)" "fix what the logs name, then run this again"; }
   fi
-  # Fake nodes for the scheduler to place pods on; kwok plays their kubelet.
-  local have
-  have="$("${KUBECTL[@]}" get nodes --no-headers 2>/dev/null | wc -l)"
-  if [[ "$have" -lt "$NODES" ]]; then
+  # Fake nodes for scale runs only; kwok plays their kubelet. Tainted, so the stack's pods
+  # (which carry no kwok-specific field) land on the real node.
+  if [[ "$NODES" -gt 0 ]]; then
     "$KWOKCTL" scale node --name "$NAME" --replicas "$NODES"
+    "${KUBECTL[@]}" taint nodes -l type=kwok kwok.x-k8s.io/node=fake:NoSchedule --overwrite >/dev/null
+    "${KUBECTL[@]}" wait --for=condition=Ready node -l type=kwok --timeout=120s >/dev/null
   fi
-  "${KUBECTL[@]}" wait --for=condition=Ready node --all --timeout=120s >/dev/null
   # Pods need a ServiceAccount; the controller-manager creates "default" in
   # each namespace shortly after start. Wait so the first apply doesn't race it.
   wait_for 60 "${KUBECTL[@]}" -n default get serviceaccount default ||

@@ -243,12 +243,33 @@ registry_image_id() {
 
 stop_registry() { stop_pid registry "$REG_DIR/registry.pid"; }
 
+# --- the node's address -------------------------------------------------------------
+# node_network_up — the interface carrying $ESTEIRA_NODE_IP: the local node's address
+# (scripts/local-node.sh), where pods reach PostgreSQL. A bridge with no ports, because the
+# dummy driver is not always there: it only needs to hold a local address.
+node_network_up() {
+  ip link show "$ESTEIRA_NODE_IFACE" >/dev/null 2>&1 || ip link add "$ESTEIRA_NODE_IFACE" type bridge ||
+    die "cannot create the interface $ESTEIRA_NODE_IFACE" "the local stand-ins need root with CAP_NET_ADMIN"
+  ip addr show dev "$ESTEIRA_NODE_IFACE" | grep -q "inet $ESTEIRA_NODE_IP/" || ip addr add "$ESTEIRA_NODE_IP/32" dev "$ESTEIRA_NODE_IFACE"
+  ip link set "$ESTEIRA_NODE_IFACE" up
+}
+
+node_network_down() { ip link del "$ESTEIRA_NODE_IFACE" 2>/dev/null || true; }
+
 # --- postgres -------------------------------------------------------------------
 # The newest installed PostgreSQL's binaries (Debian: /usr/lib/postgresql/<major>/bin), or nothing.
 pg_bindir() { find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1; }
 PG_BIN="$(pg_bindir)"
 
-pg_up() { "$PG_BIN/pg_isready" -q -h "$ESTEIRA_PG_HOST" -p "$ESTEIRA_PG_PORT"; }
+pg_up() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$ESTEIRA_PG_PORT"; }
+
+# Pods connect from the pod network; nothing else beyond loopback is admitted.
+ensure_pg_hba() {
+  local hba="$PG_DATA/pg_hba.conf" line
+  for line in "host all all $ESTEIRA_NODE_IP/32 scram-sha-256" "host all all $ESTEIRA_POD_CIDR scram-sha-256"; do
+    grep -qxF "$line" "$hba" || printf '%s\n' "$line" >>"$hba"
+  done
+}
 
 start_postgres() {
   ensure_secret "$ESTEIRA_PG_PASSWORD_FILE"
@@ -269,9 +290,11 @@ start_postgres() {
     step_note "already running"
   else
     ensure_port_free "$ESTEIRA_PG_PORT" "the local PostgreSQL"
-    log "postgres: starting on $ESTEIRA_PG_HOST:$ESTEIRA_PG_PORT"
+    node_network_up
+    ensure_pg_hba
+    log "postgres: starting on 127.0.0.1 and $ESTEIRA_NODE_IP, port $ESTEIRA_PG_PORT"
     "${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 \
-      -o "-c listen_addresses=$ESTEIRA_PG_HOST -p $ESTEIRA_PG_PORT -c unix_socket_directories=$PG_SOCK_DIR" \
+      -o "-c listen_addresses=127.0.0.1,$ESTEIRA_NODE_IP -p $ESTEIRA_PG_PORT -c unix_socket_directories=$PG_SOCK_DIR" \
       start >/dev/null || { tail -20 "$PG_DATA/server.log" >&2; die "PostgreSQL did not start (its log above)" "fix what its log names, then run this again"; }
   fi
   # Role and database, idempotently; the password goes in on stdin, not argv.
@@ -316,13 +339,14 @@ services_steps() {
   step services-docker "Docker daemon" start_docker
   step services-registry "registry on $ESTEIRA_REGISTRY" start_registry
   step services-base-image "base image (debootstrap $BASE_SUITE)" ensure_base_image
-  step services-postgres "PostgreSQL on $ESTEIRA_PG_HOST:$ESTEIRA_PG_PORT" start_postgres
+  step services-postgres "PostgreSQL on 127.0.0.1 and $ESTEIRA_NODE_IP:$ESTEIRA_PG_PORT" start_postgres
 }
 
 services_stop() {
   stop_postgres
   stop_registry
   stop_docker
+  node_network_down
 }
 
 # Run as a script; sourced (setup-local.sh), it only defines the steps.

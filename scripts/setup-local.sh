@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/setup-local.sh — everything an end-to-end run needs, as numbered steps with progress:
 # the toolchain (built from the Go module proxy, or cached), the local stand-ins (Docker,
-# registry, base image, PostgreSQL) and the local cluster. Idempotent: seconds when warm.
+# registry, base image, PostgreSQL), the local control plane and its real node. Idempotent: seconds when warm.
 # If a step fails, it says what failed and what to do, and stops everything it started, so a
 # second run starts clean. Then: source scripts/env.sh
 set -euo pipefail
@@ -13,6 +13,8 @@ source "$dir/toolchain.sh"
 source "$dir/local-services.sh"
 # shellcheck source=scripts/local-cluster.sh
 source "$dir/local-cluster.sh"
+# shellcheck source=scripts/local-node.sh
+source "$dir/local-node.sh"
 LOG_PREFIX=setup-local
 
 teardown_on_failure() {
@@ -26,8 +28,9 @@ trap teardown_on_failure EXIT
 
 start=$SECONDS
 log "cache: $ESTEIRA_CACHE (a fresh one builds everything: see the README for the cold figures)"
-steps_begin $((${#TOOLCHAIN_TOOLS[@]} + SERVICES_STEP_COUNT + 1))
+steps_begin $((${#TOOLCHAIN_TOOLS[@]} + SERVICES_STEP_COUNT + 2))
 toolchain_steps "${TOOLCHAIN_TOOLS[@]}"
 services_steps
-step cluster "cluster $NAME (kwok)" cluster_start
+step cluster "control plane $NAME (kube-apiserver, etcd, kwok)" cluster_start
+step node "node $ESTEIRA_NODE_NAME (kubelet, kube-proxy, containerd)" node_start
 log "ready in $(fmt_duration $((SECONDS - start))); run: source $dir/env.sh"

@@ -34,18 +34,25 @@ GO_P="${ESTEIRA_GO_P:-2}"
 
 LOG_PREFIX=toolchain
 
+# Manifest linters (scripts/lint-manifests.sh); each must match its wrapper's go.mod.
+: "${ESTEIRA_KUBE_SCORE_VERSION:=1.20.0}" "${ESTEIRA_KUBECONFORM_VERSION:=0.7.0}"
+
 # Every tool, in build order, with the title its step shows.
-TOOLCHAIN_TOOLS=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-docker-build buildx kubernetes kwok etcd)
+TOOLCHAIN_TOOLS=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-docker-build buildx kubernetes kwok etcd containerd pause)
 declare -A TOOL_TITLE=(
   [pulumi]="Pulumi CLI $ESTEIRA_PULUMI_VERSION"
   [pulumi-language-nodejs]="Pulumi Node.js language host $ESTEIRA_PULUMI_NODEJS_HOST_VERSION"
   [pulumi-resource-kubernetes]="kubernetes provider $ESTEIRA_PROVIDER_KUBERNETES_VERSION"
   [pulumi-resource-docker-build]="docker-build provider $ESTEIRA_PROVIDER_DOCKER_BUILD_VERSION"
   [buildx]="docker-buildx $ESTEIRA_BUILDX_VERSION"
-  [kubernetes]="Kubernetes $ESTEIRA_KUBE_VERSION control plane and kubectl"
+  [kubernetes]="Kubernetes $ESTEIRA_KUBE_VERSION control plane, node and kubectl"
   [kwok]="kwok $ESTEIRA_KWOK_VERSION"
   [etcd]="etcd $ESTEIRA_ETCD_VERSION"
+  [containerd]="containerd $ESTEIRA_CONTAINERD_VERSION"
+  [pause]="pause (sandbox) $ESTEIRA_PAUSE_VERSION"
   [actionlint]="actionlint $ESTEIRA_ACTIONLINT_VERSION"
+  [kube-score]="kube-score $ESTEIRA_KUBE_SCORE_VERSION"
+  [kubeconform]="kubeconform $ESTEIRA_KUBECONFORM_VERSION"
 )
 
 # Hash of a wrapper dir's committed inputs (go.mod, go.sum, any Go files,
@@ -122,13 +129,18 @@ module_dir() {
   printf '%s\n' "$dir"
 }
 
-# The Node.js policy analyzer plugin (`pulumi preview --policy-pack`) is a script the SDK ships
-# beside the language host; the CLI's own release bundles it the same way.
+# The Node.js plugins the SDK ships as scripts beside the language host, laid out as the CLI's own
+# release bundles them: pulumi-resource-pulumi-nodejs runs dynamic providers (the engine looks for
+# it on PATH), pulumi-analyzer-policy runs a policy pack for a CLI that finds no Node.js host (this
+# CLI asks the host instead, which is why policy/analyzer launches the pack itself).
+NODEJS_PLUGIN_SCRIPTS=(pulumi-resource-pulumi-nodejs pulumi-analyzer-policy)
 # shellcheck disable=SC2317  # called by name from build()
 postbuild_pulumi_language_nodejs() {
-  local dir
+  local dir script
   dir="$(module_dir github.com/pulumi/pulumi/sdk/v3)"
-  install -m 755 "$dir/nodejs/dist/pulumi-analyzer-policy" "$1/pulumi-analyzer-policy"
+  for script in "${NODEJS_PLUGIN_SCRIPTS[@]}"; do
+    install -m 755 "$dir/nodejs/dist/$script" "$1/$script"
+  done
 }
 
 # The provider's main embeds a schema carrying its version and a minified
@@ -160,13 +172,18 @@ build_pulumi_language_nodejs() {
     github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
 }
 
-# The Node.js policy analyzer plugin (`pulumi preview --policy-pack`) is a script the SDK ships
-# beside the language host; the CLI's own release bundles it the same way.
+# The Node.js plugins the SDK ships as scripts beside the language host, laid out as the CLI's own
+# release bundles them: pulumi-resource-pulumi-nodejs runs dynamic providers (the engine looks for
+# it on PATH), pulumi-analyzer-policy runs a policy pack for a CLI that finds no Node.js host (this
+# CLI asks the host instead, which is why policy/analyzer launches the pack itself).
+NODEJS_PLUGIN_SCRIPTS=(pulumi-resource-pulumi-nodejs pulumi-analyzer-policy)
 # shellcheck disable=SC2317  # called by name from build()
 postbuild_pulumi_language_nodejs() {
-  local dir
+  local dir script
   dir="$(module_dir github.com/pulumi/pulumi/sdk/v3)"
-  install -m 755 "$dir/nodejs/dist/pulumi-analyzer-policy" "$1/pulumi-analyzer-policy"
+  for script in "${NODEJS_PLUGIN_SCRIPTS[@]}"; do
+    install -m 755 "$dir/nodejs/dist/$script" "$1/$script"
+  done
 }
 
 build_pulumi_resource_kubernetes() {
@@ -196,11 +213,14 @@ build_kubernetes() {
   for k in "gitVersion=v$v" gitMajor=1 "gitMinor=$minor" gitTreeState=clean buildDate=1970-01-01T00:00:00Z; do
     ld+=" -X k8s.io/client-go/pkg/version.$k -X k8s.io/component-base/version.$k"
   done
+  # One build for all: they share most packages, and the build cache compiles each once.
   build kubernetes "$v" "$ld" \
     k8s.io/kubernetes/cmd/kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler \
-    k8s.io/kubernetes/cmd/kubectl
+    k8s.io/kubernetes/cmd/kubectl \
+    k8s.io/kubernetes/cmd/kubelet \
+    k8s.io/kubernetes/cmd/kube-proxy
 }
 
 build_kwok() {
@@ -213,16 +233,40 @@ build_etcd() {
   build etcd "$ESTEIRA_ETCD_VERSION" "" .  # binary: etcd
 }
 
+# Static, and without the storage drivers the node never uses.
+build_containerd() {
+  local ld="-X github.com/containerd/containerd/v2/version.Version=v$ESTEIRA_CONTAINERD_VERSION"
+  CGO_ENABLED=0 build containerd "$ESTEIRA_CONTAINERD_VERSION" "$ld" \
+    -tags "no_btrfs no_devmapper no_zfs no_aufs" \
+    github.com/containerd/containerd/v2/cmd/containerd \
+    github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 \
+    github.com/containerd/containerd/v2/cmd/ctr
+}
+
+build_pause() {
+  CGO_ENABLED=0 build pause "$ESTEIRA_PAUSE_VERSION" "" .  # binary: pause
+}
+
 build_actionlint() {
   build actionlint "$ESTEIRA_ACTIONLINT_VERSION" "-X github.com/rhysd/actionlint.version=v$ESTEIRA_ACTIONLINT_VERSION" \
     github.com/rhysd/actionlint/cmd/actionlint
+}
+
+build_kube_score() {
+  build kube-score "$ESTEIRA_KUBE_SCORE_VERSION" "-X main.version=v$ESTEIRA_KUBE_SCORE_VERSION -X main.commit=esteira" \
+    github.com/zegl/kube-score/cmd/kube-score
+}
+
+build_kubeconform() {
+  build kubeconform "$ESTEIRA_KUBECONFORM_VERSION" "-X main.version=v$ESTEIRA_KUBECONFORM_VERSION" \
+    github.com/yannh/kubeconform/cmd/kubeconform
 }
 
 # Make the binaries findable the way the Pulumi engine looks for them.
 install_pulumi_layout() {
   # Language hosts are found next to the pulumi binary (or on PATH).
   local f
-  for f in pulumi-language-nodejs pulumi-analyzer-policy; do
+  for f in pulumi-language-nodejs "${NODEJS_PLUGIN_SCRIPTS[@]}"; do
     ln -sfn "$ESTEIRA_BIN/pulumi-language-nodejs-$ESTEIRA_PULUMI_NODEJS_HOST_VERSION/$f" "$ESTEIRA_PULUMI_BIN_DIR/$f"
   done
   # Resource providers: $PULUMI_HOME/plugins/resource-<name>-v<version>/pulumi-resource-<name>,
@@ -275,7 +319,7 @@ toolchain_steps() {
   local t
   toolchain_preflight
   for t in "$@"; do
-    [[ -n "${TOOL_TITLE[$t]:-}" ]] || die "unknown tool \"$t\"" "use one of: ${TOOLCHAIN_TOOLS[*]} actionlint"
+    [[ -n "${TOOL_TITLE[$t]:-}" ]] || die "unknown tool \"$t\"" "use one of: ${TOOLCHAIN_TOOLS[*]} actionlint kube-score kubeconform"
     step "tool-$t" "${TOOL_TITLE[$t]}" "build_${t//-/_}"
   done
   toolchain_install

@@ -275,6 +275,24 @@ describe("config", () => {
             );
         });
 
+        it("the ephemeral-storage request does not exceed its limit", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    services: {
+                        api: { image: "x", resources: { requests: { ephemeralStorageMiB: 1024 }, limits: { ephemeralStorageMiB: 512 } } },
+                    },
+                },
+                ["homolog: services.api.resources: requests.ephemeralStorageMiB (1024) must be <= limits.ephemeralStorageMiB (512)"],
+            );
+        });
+
+        it("ephemeral storage is at least 1 MiB", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", resources: { limits: { ephemeralStorageMiB: 0 } } } } }, [
+                "homolog: services.api.resources.limits.ephemeralStorageMiB: must be >= 1; received 0",
+            ]);
+        });
+
         it("probe paths start with /", () => {
             assertProblems({ ...valid(), services: { api: { image: "x", probes: { readiness: { path: "readyz" } } } } }, [
                 `homolog: services.api.probes.readiness.path: path must start with '/'; received "readyz"`,
@@ -392,6 +410,20 @@ describe("config", () => {
             assertProblems(
                 { ...valid(), services: { api: { image: "x", writablePaths: { "/a/b": { sizeMiB: 1 }, "/a-b": { sizeMiB: 1 } } } } },
                 [`homolog: services.api.writablePaths: "/a/b" and "/a-b" would share the volume name a-b; rename one`],
+            );
+        });
+
+        it("emptyDir writable paths fit in the ephemeral-storage limit they count against", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", writablePaths: { "/cache": { sizeMiB: 1024 } } } } }, [
+                "homolog: services.api.writablePaths: the emptyDir paths add up to 1024 MiB, more than resources.limits.ephemeralStorageMiB (512) they count against; raise that limit or make them smaller (or persistent)",
+            ]);
+            const fits = { "/cache": { sizeMiB: 1024 }, "/models": { sizeMiB: 8192, persistent: true } };
+            assert.deepStrictEqual(
+                problemsOf({
+                    ...valid(),
+                    services: { api: { image: "x", writablePaths: fits, resources: { limits: { ephemeralStorageMiB: 2048 } } } },
+                }),
+                [],
             );
         });
 
@@ -914,6 +946,47 @@ describe("config", () => {
                 monitored({ emails: ["a@example.com"], uptime: { regions: ["us-east"] } }),
                 ['homolog: monitoring.uptime.regions.0: must be one of "us_east", "us_west", "eu_west", "se_asia"; received "us-east"'],
                 doSecrets(),
+            );
+        });
+    });
+
+    describe("network policy rules, each with its exact message", () => {
+        it("hands the scraper's namespace to every service and keeps the further egress", () => {
+            const egress = [{ cidr: "203.0.113.0/24", ports: [443] }];
+            const config = parseConfig(raw({ ...valid(), networkPolicy: { metricsNamespace: "kube-prometheus-stack", egress } }));
+            assert.strictEqual(config.services.api.metricsNamespace, "kube-prometheus-stack");
+            assert.deepStrictEqual(config.networkPolicy?.egress, egress);
+        });
+
+        it("networkPolicy.metricsNamespace is a DNS-1123 label", () => {
+            assertProblems({ ...valid(), networkPolicy: { metricsNamespace: "Monitoring" } }, [
+                `homolog: networkPolicy.metricsNamespace: metricsNamespace must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit; received "Monitoring"`,
+            ]);
+        });
+
+        it("networkPolicy.egress names an IPv4 range, not a host name", () => {
+            assertProblems({ ...valid(), networkPolicy: { egress: [{ cidr: "api.example.com", ports: [443] }] } }, [
+                `homolog: networkPolicy.egress.0.cidr: cidr must be an IPv4 range such as 10.10.0.0/16; received "api.example.com"`,
+            ]);
+        });
+
+        it("networkPolicy.egress lists at least one port", () => {
+            assertProblems({ ...valid(), networkPolicy: { egress: [{ cidr: "10.0.0.0/8", ports: [] }] } }, [
+                "homolog: networkPolicy.egress.0.ports: ports must list at least one port; received []",
+            ]);
+        });
+
+        it("networkPolicy.egress ports are port numbers", () => {
+            assertProblems({ ...valid(), networkPolicy: { egress: [{ cidr: "10.0.0.0/8", ports: [0] }] } }, [
+                "homolog: networkPolicy.egress.0.ports.0: must be >= 1; received 0",
+            ]);
+        });
+
+        it("an external database's cidr is an IPv4 range", () => {
+            assertProblems(
+                { ...valid(), database: { mode: "external", cidr: "10.0.0.1" } },
+                [`homolog: database.cidr: cidr must be an IPv4 range such as 10.10.0.0/16; received "10.0.0.1"`],
+                { registryToken: token(), databaseUrl: pulumi.secret("postgresql://u:p@db/app") },
             );
         });
     });

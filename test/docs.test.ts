@@ -1,7 +1,7 @@
 /** What `npm run docs` generates from the program must match what is committed. */
 import * as assert from "assert";
 import * as fs from "fs";
-import { diagrams, readBlock, README, readmeBlocks, schemaText, STACK_FILE_SCHEMA } from "../tools/docs";
+import { diagrams, lintIgnores, readBlock, README, readmeBlocks, schemaText, STACK_FILE_SCHEMA } from "../tools/docs";
 
 const STALE = "stale: run `npm run docs` and commit the result";
 
@@ -17,6 +17,10 @@ describe("generated documentation", () => {
 
     it("the README's environment diagrams are drawn from the current program and stack files", async () => {
         assert.strictEqual(readBlock(readme, "diagrams"), await diagrams(), `README.md diagrams are ${STALE}`);
+    });
+
+    it("the README lists every linter finding lint/ignores.yaml accepts, with its reason", () => {
+        assert.strictEqual(readBlock(readme, "lint-ignores"), lintIgnores(), `README.md lint-ignores block is ${STALE}`);
     });
 
     it("stacks/stack.schema.json is the schema's", () => {

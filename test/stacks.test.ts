@@ -624,6 +624,21 @@ describe("stack files", () => {
                 sample: "esteira-homolog",
                 billing: "esteira-homolog-payments",
             });
+            // The environment's namespaces reach each other's pods; the namespace-wide denies still hold everything else.
+            const policy = (name: string) => recorder.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", name).inputs.spec;
+            assert.deepStrictEqual(policy("homolog-allow-namespace").egress[0].to, [
+                { podSelector: {} },
+                {
+                    namespaceSelector: {
+                        matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["esteira-homolog-payments"] }],
+                    },
+                },
+            ]);
+            assert.deepStrictEqual(
+                policy("homolog-payments-allow-namespace").egress[0].to[1].namespaceSelector.matchExpressions[0].values,
+                ["esteira-homolog"],
+            );
+            assert.ok(policy("homolog-payments-allow-database"), "payments reads the database, so it may reach it");
         });
     });
 

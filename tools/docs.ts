@@ -1,6 +1,7 @@
 /**
  * `npm run docs`: regenerates what is derived from the program — the README's configuration
- * reference and environment diagrams, and the stack files' JSON Schema (stacks/stack.schema.json).
+ * reference and environment diagrams, and the stack files' JSON Schema (stacks/stack.schema.json) —
+ * and the README's table of accepted linter findings (lint/ignores.yaml).
  * `npm test` (test/docs.test.ts) fails while any of them is stale.
  *
  *   npm run -s docs                       regenerate
@@ -8,12 +9,14 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { parse as parseYaml } from "yaml";
 import { evaluated, stackCases, REPO_ROOT, PR_STACK } from "../test/mocks";
 import { environmentDiagram } from "./diagram";
 import { referenceSections, stackFileSchema } from "./reference";
 
 export const README = path.join(REPO_ROOT, "README.md");
 export const STACK_FILE_SCHEMA = path.join(REPO_ROOT, "stacks", "stack.schema.json");
+export const LINT_IGNORES = path.join(REPO_ROOT, "lint", "ignores.yaml");
 
 const begin = (name: string) => `<!-- generated:${name} (npm run docs) -->`;
 const end = (name: string) => `<!-- end:${name} -->`;
@@ -52,11 +55,24 @@ export async function diagrams(): Promise<string> {
     return parts.join("\n\n");
 }
 
+/** The findings scripts/lint-manifests.sh accepts, one row each, with the stacks and the reason. */
+export function lintIgnores(): string {
+    const ignores = parseYaml(fs.readFileSync(LINT_IGNORES, "utf8")) ?? {};
+    const rows = (["kube-score", "kubeconform"] as const).flatMap((tool) =>
+        (ignores[tool] ?? []).map(
+            (entry: { test?: string; kind?: string; stacks?: string[]; reason: string }) =>
+                `| ${tool} | \`${entry.test ?? entry.kind}\` | ${entry.stacks ? entry.stacks.map((s) => `\`${s}\``).join(", ") : "all"} | ${entry.reason.trim().replace(/\|/g, "\\|")} |`,
+        ),
+    );
+    return ["| linter | check | stacks | why it is accepted |", "| --- | --- | --- | --- |", ...rows].join("\n");
+}
+
 /** Every generated README block, by name. */
 export async function readmeBlocks(): Promise<Record<string, string>> {
     const blocks: Record<string, string> = {};
     for (const [key, body] of Object.entries(referenceSections())) blocks[`reference:${key}`] = body;
     blocks.diagrams = await diagrams();
+    blocks["lint-ignores"] = lintIgnores();
     return blocks;
 }
 

@@ -130,6 +130,7 @@ function typeOf(node: Node): string {
     if (node.enum) return node.enum.map(code).join(" | ");
     if (node.format === "dns-1123-label" || node.format === "dns-1035-label") return "DNS label";
     if (node.format === "stack") return "stack name or `<org>/<project>/<stack>`";
+    if (node.format === "cidrv4") return "IPv4 range";
     switch (node.type) {
         case "boolean":
             return "boolean";

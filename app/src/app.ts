@@ -107,11 +107,10 @@ export function buildServer(config: Config, options: ServerOptions = {}): Fastif
         ? error.statusCode
         : 500;
     if (status >= 500) {
+      // The error (a database's message, a stack) is logged, never answered: the client may be anyone,
+      // DEBUG=true included. The request id lets whoever reports it find the log line.
       request.log.error({ err: error }, 'request failed');
-      return reply.code(status).send({
-        error: errorCode(status),
-        message: config.debug ? error.message : 'internal server error',
-      });
+      return reply.code(status).send({ error: errorCode(status), message: 'internal server error', requestId: request.id });
     }
     request.log.debug({ err: error }, 'request rejected');
     return reply.code(status).send({ error: errorCode(status), message: error.message });
@@ -138,10 +137,11 @@ export function buildServer(config: Config, options: ServerOptions = {}): Fastif
       lastReady = true;
       return { status: 'ok' };
     } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
+      // The database's own message (host names, user names) goes to the log, not to whoever asks.
       if (lastReady !== false) request.log.warn({ err }, 'database unreachable; not ready');
+      else request.log.debug({ err }, 'database still unreachable');
       lastReady = false;
-      return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable', detail });
+      return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable' });
     }
   });
 

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { invariant, replicasProblem, singlePodProblem } from "../../config/rules";
 import { autoscaler } from "./autoscaler";
 import { disruptionBudget } from "./disruption-budget";
+import { spreadAcrossNodes } from "./pod-spec";
 import { hasPersistentPath, WritablePaths } from "./writable-paths";
 
 /** Defaults of the replica and rollout keys services and workers share; each component's defaults object includes them. */
@@ -59,6 +60,8 @@ export function rollingDeployment(
     const recreate = hasPersistentPath(settings.writablePaths);
     if (recreate) invariant(owner, name, "writablePaths", singlePodProblem(settings.replicas, autoscaling));
     const replicas = settings.replicas ?? d.replicas;
+    // A workload that can run more than one replica is spread across nodes and gets a disruption budget.
+    const maxReplicas = autoscaling?.maxReplicas ?? replicas;
     const rolloutTimeout = `${settings.rolloutTimeoutSeconds ?? d.rolloutTimeoutSeconds}s`;
     const deployment = new k8s.apps.v1.Deployment(
         `${name}-deployment`,
@@ -72,7 +75,10 @@ export function rollingDeployment(
                 selector: { matchLabels: args.selector },
                 // maxUnavailable 0: a rollout whose new pods never become ready leaves the old ones serving.
                 strategy: recreate ? { type: "Recreate" } : { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-                template: { metadata: { labels: metadata.labels, annotations: args.podAnnotations }, spec: args.pod },
+                template: {
+                    metadata: { labels: metadata.labels, annotations: args.podAnnotations },
+                    spec: { ...args.pod, affinity: maxReplicas > 1 ? spreadAcrossNodes(args.selector) : undefined },
+                },
             },
         },
         {
@@ -97,8 +103,7 @@ export function rollingDeployment(
             },
             named,
         );
-    const minReplicas = autoscaling?.minReplicas ?? replicas;
     const pdb =
-        minReplicas > 1 ? disruptionBudget(owner, `${name}-pdb`, { metadata, selector: args.selector, minReplicas }, named) : undefined;
+        maxReplicas > 1 ? disruptionBudget(owner, `${name}-pdb`, { metadata, selector: args.selector, maxReplicas }, named) : undefined;
     return { deployment, autoscaler: hpa || undefined, disruptionBudget: pdb };
 }

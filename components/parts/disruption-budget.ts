@@ -1,4 +1,8 @@
-/** A PodDisruptionBudget that lets node drains take one pod at a time. */
+/**
+ * A PodDisruptionBudget that lets node drains take one pod at a time. With `maxUnavailable: 1` a
+ * workload running a single replica at the moment can still be drained (as without a budget);
+ * once scaled out, a drain never takes more than one of its pods.
+ */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { invariant } from "../../config/rules";
@@ -6,8 +10,8 @@ import { invariant } from "../../config/rules";
 export interface DisruptionBudgetArgs {
     metadata: k8s.types.input.meta.v1.ObjectMeta;
     selector: Record<string, pulumi.Input<string>>;
-    /** The fewest replicas that run; a budget for a single replica would block every drain. */
-    minReplicas: number;
+    /** The most replicas the workload can run (fixed, or the autoscaler's maximum); a budget matters only above 1. */
+    maxReplicas: number;
 }
 
 export function disruptionBudget(
@@ -19,8 +23,8 @@ export function disruptionBudget(
     invariant(
         owner,
         name,
-        "minReplicas",
-        args.minReplicas > 1 ? undefined : `a disruption budget needs more than one replica; received ${args.minReplicas}`,
+        "maxReplicas",
+        args.maxReplicas > 1 ? undefined : `a disruption budget needs more than one replica; received ${args.maxReplicas}`,
     );
     return new k8s.policy.v1.PodDisruptionBudget(
         name,

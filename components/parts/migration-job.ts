@@ -34,7 +34,13 @@ export function migrationJob(name: string, args: MigrationJobArgs, opts: pulumi.
         name,
         {
             // No fixed name: each new image gets a new Job (its template is immutable), created before the old one goes.
-            metadata: { namespace: args.namespace, labels },
+            metadata: {
+                namespace: args.namespace,
+                labels,
+                // A Job that failed (a bad migration, an image it could not pull) stays failed: the
+                // next `pulumi up` replaces it, so fixing the cause is enough to run it again.
+                annotations: { "pulumi.com/replaceUnready": "true" },
+            },
             spec: {
                 backoffLimit: args.backoffLimit,
                 activeDeadlineSeconds: args.timeoutSeconds,

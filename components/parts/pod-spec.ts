@@ -1,6 +1,7 @@
 /**
  * The pod every workload runs in, hardened the same way: non-root, read-only root filesystem with
- * a writable /tmp, all capabilities dropped, seccomp RuntimeDefault, no service-account token.
+ * a size-limited writable /tmp, all capabilities dropped, seccomp RuntimeDefault, no
+ * service-account token, images pulled only when the node lacks them.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -20,6 +21,7 @@ export interface SecretKeyRef {
 export interface Compute {
     cpuMillicores: number;
     memoryMiB: number;
+    ephemeralStorageMiB: number;
 }
 
 /** Plain variables first, then each Secret reference, in the order given. */
@@ -36,7 +38,11 @@ export function envVars(
 /** Requests and limits as Kubernetes quantities; a request above its limit is refused. */
 export function computeResources(owner: pulumi.Resource, component: string, requests: Compute, limits: Compute) {
     invariant(owner, component, "resources", requestProblems(requests, limits)[0]);
-    const quantities = (c: Compute) => ({ cpu: `${c.cpuMillicores}m`, memory: `${c.memoryMiB}Mi` });
+    const quantities = (c: Compute) => ({
+        cpu: `${c.cpuMillicores}m`,
+        memory: `${c.memoryMiB}Mi`,
+        "ephemeral-storage": `${c.ephemeralStorageMiB}Mi`,
+    });
     return { requests: quantities(requests), limits: quantities(limits) };
 }
 
@@ -104,13 +110,35 @@ export function commandProbe(
     return { ...check, ...timing(probe, defaults) };
 }
 
-/** The writable /tmp every container gets, since the root filesystem is read-only. */
-export const TMP_VOLUME: Volume = { name: "tmp", emptyDir: {} };
-const TMP_MOUNT: VolumeMount = { name: "tmp", mountPath: "/tmp" };
+/**
+ * Replicas of one workload placed on different nodes where the scheduler can: a node's loss or
+ * drain takes one of them, not all. Preferred, not required, so a rollout's surge pod or a
+ * one-node pool still schedules.
+ */
+export function spreadAcrossNodes(selector: Record<string, pulumi.Input<string>>): k8s.types.input.core.v1.Affinity {
+    return {
+        podAntiAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: selector } } },
+            ],
+        },
+    };
+}
+
+/** The writable /tmp every container gets, since the root filesystem is read-only; bounded, so it cannot fill the node's disk. */
+export function tmpVolume(sizeMiB: number): Volume {
+    return { name: "tmp", emptyDir: { sizeLimit: `${sizeMiB}Mi` } };
+}
+export const TMP_MOUNT: VolumeMount = { name: "tmp", mountPath: "/tmp" };
 
 /** A container with the hardening every workload gets, and its writable paths (default: /tmp). */
 export function hardenedContainer(container: Container, mounts: VolumeMount[] = [TMP_MOUNT]): Container {
     return {
+        // Digest-pinned or immutable tags make pulling on every start unnecessary and stale `:latest` impossible.
+        imagePullPolicy: "IfNotPresent",
+        // A container that fails reports the end of its log as its termination message, which the
+        // Kubernetes provider prints in the error of a failed `pulumi up` (a migration, a crash loop).
+        terminationMessagePolicy: "FallbackToLogsOnError",
         ...container,
         securityContext: {
             allowPrivilegeEscalation: false,
@@ -122,6 +150,14 @@ export function hardenedContainer(container: Container, mounts: VolumeMount[] = 
     };
 }
 
+/**
+ * A `preStop` sleep (Kubernetes' own sleep action: the image needs no `sleep` binary), or none for
+ * 0 seconds. It counts toward the pod's termination grace period (30 s).
+ */
+export function preStopSleep(seconds: number): k8s.types.input.core.v1.Lifecycle | undefined {
+    return seconds > 0 ? { preStop: { sleep: { seconds } } } : undefined;
+}
+
 /** Who the pod runs as and what it pulls with and mounts, around its hardened containers. */
 export interface PodSettings {
     /** UID of every container. */
@@ -129,8 +165,8 @@ export interface PodSettings {
     /** GID of every container, and the group that owns its volumes. Default: runAsUser. */
     runAsGroup?: number;
     imagePullSecrets?: pulumi.Input<string>[];
-    /** Default: an emptyDir for /tmp. */
-    volumes?: Volume[];
+    /** Its volumes: /tmp (see {@link tmpVolume}) and the writable paths. */
+    volumes: Volume[];
 }
 
 /** The pod around hardened containers, running as `runAsUser`/`runAsGroup`, pulling with the given secrets. */
@@ -146,7 +182,7 @@ export function hardenedPod(pod: PodSettings, spec: Omit<PodSpec, "securityConte
             fsGroup: group,
             seccompProfile: { type: "RuntimeDefault" },
         },
-        volumes: pod.volumes ?? [TMP_VOLUME],
+        volumes: pod.volumes,
         ...spec,
     };
 }

@@ -5,13 +5,17 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { computeResources, envVars, hardenedContainer, hardenedPod, SecretKeyRef } from "./pod-spec";
+import { Compute, computeResources, envVars, hardenedContainer, hardenedPod, SecretKeyRef } from "./pod-spec";
 import { WritablePaths, writableStorage } from "./writable-paths";
 
 /** Defaults every workload kind shares; each component's defaults object includes them. */
 export const WORKLOAD_DEFAULTS = {
     runAsUser: 10001,
-    resources: { requests: { cpuMillicores: 100, memoryMiB: 128 }, limits: { cpuMillicores: 500, memoryMiB: 256 } },
+    // Ephemeral storage: the kubelet caps container logs at 5 × 10 MiB; the rest is room for /tmp.
+    resources: {
+        requests: { cpuMillicores: 100, memoryMiB: 128, ephemeralStorageMiB: 64 },
+        limits: { cpuMillicores: 500, memoryMiB: 256, ephemeralStorageMiB: 512 },
+    },
 } as const;
 
 /** The arguments every workload kind takes: its stack-file keys, and what the program wires in. */
@@ -39,7 +43,7 @@ export interface WorkloadArgs {
     /** GID the containers run as, and the group that owns their volumes. Default: runAsUser. */
     runAsGroup?: number;
     /** Requests and limits, each merged over the defaults. */
-    resources?: { requests?: { cpuMillicores?: number; memoryMiB?: number }; limits?: { cpuMillicores?: number; memoryMiB?: number } };
+    resources?: { requests?: Partial<Compute>; limits?: Partial<Compute> };
     /** Writable paths besides /tmp. Default: none. */
     writablePaths?: WritablePaths;
     /** Read `DATABASE_URL` from the database secret. Default: true (when `databaseSecretName` is given). */
@@ -92,13 +96,15 @@ export function workloadParts(
         ...(args.environment !== undefined ? { environment: args.environment } : {}),
     };
     const metadata = { name: objectName, namespace: args.namespace, labels };
-    const resources = computeResources(
+    const limits = { ...d.resources.limits, ...args.resources?.limits };
+    const resources = computeResources(owner, name, { ...d.resources.requests, ...args.resources?.requests }, limits);
+    // /tmp may take what the container's own ephemeral-storage limit allows, and no more.
+    const storage = writableStorage(
         owner,
         name,
-        { ...d.resources.requests, ...args.resources?.requests },
-        { ...d.resources.limits, ...args.resources?.limits },
+        { paths: args.writablePaths, tmpSizeMiB: limits.ephemeralStorageMiB, objectName, namespace: args.namespace, labels },
+        childOpts,
     );
-    const storage = writableStorage(owner, name, { paths: args.writablePaths, objectName, namespace: args.namespace, labels }, childOpts);
     const database = (key: DatabaseKey): Record<string, SecretKeyRef> =>
         args.databaseSecretName !== undefined && (args.database ?? true)
             ? { DATABASE_URL: { secretName: args.databaseSecretName, key } }

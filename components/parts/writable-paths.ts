@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { invariant } from "../../config/rules";
-import { TMP_VOLUME } from "./pod-spec";
+import { TMP_MOUNT, tmpVolume } from "./pod-spec";
 
 /** One writable path: its size, and whether it outlives the pod. */
 export interface WritablePath {
@@ -23,6 +23,22 @@ export type WritablePaths = Record<string, WritablePath>;
 /** Whether any path is a persistent claim, which ties the workload to one pod at a time. */
 export function hasPersistentPath(paths: Record<string, { persistent?: boolean }> | undefined): boolean {
     return Object.values(paths ?? {}).some((path) => path.persistent);
+}
+
+/**
+ * The emptyDir paths (persistent ones live elsewhere) count against the pod's ephemeral storage,
+ * beside the containers' logs and /tmp: together beyond the limit, the kubelet evicts the pod.
+ */
+export function ephemeralStorageProblem(
+    paths: Record<string, { sizeMiB: number; persistent?: boolean }> | undefined,
+    limitMiB: number,
+): string | undefined {
+    const total = Object.values(paths ?? {})
+        .filter((path) => !path.persistent)
+        .reduce((sum, path) => sum + path.sizeMiB, 0);
+    return total > limitMiB
+        ? `the emptyDir paths add up to ${total} MiB, more than resources.limits.ephemeralStorageMiB (${limitMiB}) they count against; raise that limit or make them smaller (or persistent)`
+        : undefined;
 }
 
 /** Each path is absolute and normalised (not `/`), and no two share a volume name; one message per problem. */
@@ -56,6 +72,8 @@ export function volumeName(path: string): string {
 
 export interface WritableStorageArgs {
     paths?: WritablePaths;
+    /** Size limit of /tmp unless `paths` sets one: the containers' ephemeral-storage limit, which counts it too. */
+    tmpSizeMiB: number;
     /** Kubernetes name of the workload; claims are named `<objectName>-<volume>`. */
     objectName: string;
     namespace: pulumi.Input<string>;
@@ -68,10 +86,10 @@ export interface WritableStorageArgs {
  */
 export function writableStorage(owner: pulumi.Resource, name: string, args: WritableStorageArgs, opts: pulumi.CustomResourceOptions) {
     const paths = args.paths ?? {};
-    const volumes: k8s.types.input.core.v1.Volume[] = "/tmp" in paths ? [] : [TMP_VOLUME];
-    const mounts: k8s.types.input.core.v1.VolumeMount[] = "/tmp" in paths ? [] : [{ name: "tmp", mountPath: "/tmp" }];
+    const volumes: k8s.types.input.core.v1.Volume[] = "/tmp" in paths ? [] : [tmpVolume(args.tmpSizeMiB)];
+    const mounts: k8s.types.input.core.v1.VolumeMount[] = "/tmp" in paths ? [] : [TMP_MOUNT];
     const claims: k8s.core.v1.PersistentVolumeClaim[] = [];
-    invariant(owner, name, "writablePaths", writablePathsProblems(paths)[0]);
+    invariant(owner, name, "writablePaths", writablePathsProblems(paths)[0] ?? ephemeralStorageProblem(paths, args.tmpSizeMiB));
     for (const [mountPath, path] of Object.entries(paths)) {
         const volume = volumeName(mountPath);
         if (path.persistent) {
@@ -92,7 +110,7 @@ export function writableStorage(owner: pulumi.Resource, name: string, args: Writ
             claims.push(claim);
             volumes.push({ name: volume, persistentVolumeClaim: { claimName: claim.metadata.name } });
         } else {
-            volumes.push({ name: volume, emptyDir: { sizeLimit: `${path.sizeMiB}Mi` } });
+            volumes.push(volume === "tmp" ? tmpVolume(path.sizeMiB) : { name: volume, emptyDir: { sizeLimit: `${path.sizeMiB}Mi` } });
         }
         mounts.push({ name: volume, mountPath });
     }

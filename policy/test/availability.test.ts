@@ -25,15 +25,19 @@ describe("multi-replica-pod-disruption-budget", () => {
     it("reports replicas > 1 without a budget, naming the Deployment", async () => {
         const outcome = await run([web(3)]);
         assert.deepStrictEqual(outcome.violations, [
-            `${urnOf(web(3))}: Deployment "sample" keeps at least 3 replicas but no PodDisruptionBudget selects its pods`,
+            `${urnOf(web(3))}: Deployment "sample" can run 3 replicas but no PodDisruptionBudget selects its pods`,
         ]);
     });
 
-    it("takes the floor from the autoscaler's minReplicas", async () => {
-        const outcome = await run([web(undefined), { type: HPA, props: hpa(2) }]);
+    it("takes the most replicas from the autoscaler's maxReplicas, even when it scales from 1", async () => {
+        const outcome = await run([web(undefined), { type: HPA, props: hpa(1, 3) }]);
         assert.deepStrictEqual(outcome.violations, [
-            `${urnOf(web(undefined))}: Deployment "sample" keeps at least 2 replicas but no PodDisruptionBudget selects its pods`,
+            `${urnOf(web(undefined))}: Deployment "sample" can run 3 replicas but no PodDisruptionBudget selects its pods`,
         ]);
+    });
+
+    it("passes an autoscaler that never runs more than one replica", async () => {
+        assert.deepStrictEqual((await run([web(undefined), { type: HPA, props: hpa(1, 1) }])).violations, []);
     });
 
     it("does not count a budget in another namespace or selecting other pods", async () => {
@@ -61,7 +65,7 @@ describe("multi-replica-pod-disruption-budget", () => {
         };
         assert.deepStrictEqual((await run([statefulSet, { type: PDB, props: selecting }])).violations, []);
         assert.deepStrictEqual((await run([statefulSet, { type: PDB, props: excluding }])).violations, [
-            `${urnOf(statefulSet)}: StatefulSet "sample" keeps at least 2 replicas but no PodDisruptionBudget selects its pods`,
+            `${urnOf(statefulSet)}: StatefulSet "sample" can run 2 replicas but no PodDisruptionBudget selects its pods`,
         ]);
     });
 });

@@ -98,10 +98,10 @@ export function cronJob(
     };
 }
 
-export function hpa(minReplicas: number): Record<string, any> {
+export function hpa(minReplicas: number, maxReplicas = 6): Record<string, any> {
     return {
         metadata: { name: "sample", namespace: "esteira-homolog" },
-        spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "sample" }, minReplicas, maxReplicas: 6 },
+        spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "sample" }, minReplicas, maxReplicas },
     };
 }
 

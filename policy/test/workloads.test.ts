@@ -91,7 +91,7 @@ describe("workload-resources", () => {
 });
 
 describe("workload-ephemeral-storage", () => {
-    it("is advisory", () => assert.strictEqual(workloadEphemeralStorage.enforcementLevel, "advisory"));
+    it("is mandatory", () => assert.strictEqual(workloadEphemeralStorage.enforcementLevel, "mandatory"));
 
     it("passes a container with ephemeral-storage request and limit", async () => {
         assert.deepStrictEqual(
@@ -100,7 +100,7 @@ describe("workload-ephemeral-storage", () => {
         );
     });
 
-    it("reports a container without them (as esteira's WebService sets today)", async () => {
+    it("reports a container without them", async () => {
         const spec = podSpec([
             { ...container(), resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } } },
         ]);

@@ -16,6 +16,14 @@ async function build(args: ConstructorParameters<typeof Cluster>[1]) {
 
 describe("Cluster", () => {
     describe("kubeconfig mode", () => {
+        it("updates Secrets in place: a new token or URL never deletes the Secret the workloads read", async () => {
+            for (const args of [{ mode: "kubeconfig" as const }, { mode: "stack" as const, stack: "homolog" }]) {
+                const { provider } = await build(args);
+                // Provider inputs reach the engine JSON-encoded.
+                assert.strictEqual(provider.inputs.enableSecretMutable, "true", `${args.mode}: enableSecretMutable`);
+            }
+        });
+
         it("registers esteira:cluster:Cluster with its provider as a child", async () => {
             const { recorder, provider } = await build({ mode: "kubeconfig" });
             assert.strictEqual(recorder.parentOf(provider)?.urn, recorder.get("esteira:cluster:Cluster", "homolog").urn);

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { Database, DigitalOceanDatabaseArgs, SharedDatabaseArgs } from "../../components/database";
-import { defaultState, isSecretOutput, promiseOf, Recorder } from "../mocks";
+import { defaultState, FAKE_VPC_RANGE, isSecretOutput, promiseOf, Recorder } from "../mocks";
 
 const DB_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster";
 const FIREWALL = "digitalocean:index/databaseFirewall:DatabaseFirewall";
@@ -12,7 +12,7 @@ const POOL = "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool";
 const fakeState = (mock: { type: string; name: string; inputs: any }) => {
     switch (mock.type) {
         case DB_CLUSTER:
-            return { privateHost: "private-db.b.db.ondigitalocean.com", port: 25060 };
+            return { ...defaultState(mock as any), privateHost: "private-db.b.db.ondigitalocean.com", port: 25060 };
         case USER:
             return { password: "p@ss/word" };
         case POOL:
@@ -30,7 +30,7 @@ async function build(args: Parameters<typeof newDatabase>[0]) {
     return { recorder, database };
 }
 
-function newDatabase(extra: Partial<DigitalOceanDatabaseArgs> | { mode: "external"; url: string } | SharedDatabaseArgs) {
+function newDatabase(extra: Partial<DigitalOceanDatabaseArgs> | { mode: "external"; url: string; cidr?: string } | SharedDatabaseArgs) {
     if ("mode" in extra && (extra.mode === "external" || extra.mode === "shared")) return new Database("homolog", extra);
     return new Database("homolog", {
         mode: "digitalocean",
@@ -38,6 +38,14 @@ function newDatabase(extra: Partial<DigitalOceanDatabaseArgs> | { mode: "externa
         cluster: { clusterIdentifier: "doks-id", vpcId: "vpc-id" },
         ...extra,
     });
+}
+
+/** The database's network destination, resolved. */
+async function destinationOf(database: Database) {
+    return {
+        cidr: await promiseOf(database.destination.cidr),
+        ports: await Promise.all(database.destination.ports.map((port) => promiseOf(port))),
+    };
 }
 
 describe("Database", () => {
@@ -150,6 +158,19 @@ describe("Database", () => {
             const { database } = await build({});
             assert.strictEqual(await promiseOf(database.databaseClusterId), "homolog-cluster-id");
         });
+
+        it("is reached in its VPC's range, on the cluster's port and the pool's", async () => {
+            const plain = await build({});
+            assert.deepStrictEqual(await destinationOf(plain.database), { cidr: FAKE_VPC_RANGE, ports: [25060] });
+            const vpcLookups = plain.recorder.calls.filter((c) => c.token === "digitalocean:index/getVpc:getVpc");
+            assert.deepStrictEqual(
+                vpcLookups.map((c) => c.inputs),
+                [{ id: "vpc-id" }],
+                "the range of the VPC the database cluster is in",
+            );
+            const pooled = await build({ pool: { size: 10 } });
+            assert.deepStrictEqual(await destinationOf(pooled.database), { cidr: FAKE_VPC_RANGE, ports: [25060, 25061] });
+        });
     });
 
     describe("external mode", () => {
@@ -162,6 +183,29 @@ describe("Database", () => {
             assert.strictEqual(await promiseOf(database.connectionUrl), "postgresql://u:p@db:5432/app");
             assert.ok(await isSecretOutput(database.connectionUrl));
             assert.strictEqual(database.databaseClusterId, undefined);
+        });
+
+        it("is reached on its URL's port (5432 when it names none), which leaves the secret; anywhere unless a cidr is given", async () => {
+            const named = await build({ mode: "external", url: "postgresql://u:p@db.internal:5433/app" });
+            assert.deepStrictEqual(await destinationOf(named.database), { cidr: "0.0.0.0/0", ports: [5433] });
+            assert.strictEqual(await isSecretOutput(named.database.destination.ports[0] as any), false, "a port is no secret");
+            const unnamed = await build({ mode: "external", url: "postgresql://u:p@db.internal/app", cidr: "10.0.8.0/24" });
+            assert.deepStrictEqual(await destinationOf(unnamed.database), { cidr: "10.0.8.0/24", ports: [5432] });
+        });
+
+        it("refuses a URL it cannot read a port from, without showing it", async () => {
+            const { database } = await build({ mode: "external", url: "user:s3cret@db" });
+            await assert.rejects(promiseOf(database.destination.ports[0]), (err: Error) => {
+                // The engine may prefix where it met the error; the message itself names the key, never the value.
+                assert.ok(
+                    err.message.endsWith(
+                        "homolog: url: is not a URL like postgresql://user:password@host:5432/database (its value is not shown)",
+                    ),
+                    err.message,
+                );
+                assert.ok(!err.message.includes("s3cret"), "the URL is never shown");
+                return true;
+            });
         });
     });
 
@@ -185,6 +229,12 @@ describe("Database", () => {
             );
             assert.ok(await isSecretOutput(database.connectionUrl));
             assert.match((await promiseOf(database.connectionUrl))!, /^postgresql:\/\/esteira-pr-7:.*\/esteira-pr-7\?sslmode=require$/);
+            assert.deepStrictEqual(await destinationOf(database), { cidr: FAKE_VPC_RANGE, ports: [25060] });
+            assert.deepStrictEqual(
+                recorder.calls.filter((c) => c.token === "digitalocean:index/getVpc:getVpc").map((c) => c.inputs),
+                [{ id: "homolog-vpc-id" }],
+                "the range of the VPC the other stack's database cluster is in",
+            );
         });
     });
 });

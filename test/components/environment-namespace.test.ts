@@ -4,6 +4,16 @@ import { isSecretInput, promiseOf, Recorder, FakeResource } from "../mocks";
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const SECRET = "kubernetes:core/v1:Secret";
+const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+
+const RESTRICTED = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/enforce-version": "v1.33",
+    "pod-security.kubernetes.io/warn": "restricted",
+    "pod-security.kubernetes.io/warn-version": "latest",
+    "pod-security.kubernetes.io/audit": "restricted",
+    "pod-security.kubernetes.io/audit-version": "latest",
+};
 
 async function build(extra: Partial<ConstructorParameters<typeof EnvironmentNamespace>[1]> = {}) {
     const recorder = new Recorder();
@@ -31,9 +41,99 @@ describe("EnvironmentNamespace", () => {
         const namespace = recorder.get(NAMESPACE, "homolog-namespace");
         assert.deepStrictEqual(namespace.inputs.metadata, {
             name: "shop-homolog",
-            labels: { "app.kubernetes.io/managed-by": "pulumi", environment: "homolog", team: "checkout" },
+            labels: { "app.kubernetes.io/managed-by": "pulumi", environment: "homolog", team: "checkout", ...RESTRICTED },
         });
         assert.strictEqual(await promiseOf(component.namespaceName), "shop-homolog");
+    });
+
+    it("enforces the restricted Pod Security profile (pinned), warns and audits against the latest, whatever labels the caller adds", async () => {
+        const { recorder } = await build({ labels: { "pod-security.kubernetes.io/enforce": "privileged" } });
+        const labels = recorder.get(NAMESPACE, "homolog-namespace").inputs.metadata.labels;
+        for (const [key, value] of Object.entries(RESTRICTED)) assert.strictEqual(labels[key], value, key);
+        for (const secret of recorder.all(SECRET)) {
+            assert.ok(
+                !("pod-security.kubernetes.io/enforce-version" in secret.inputs.metadata.labels),
+                `${secret.name} carries no namespace-only label`,
+            );
+        }
+    });
+
+    describe("network policies", () => {
+        const policies = (recorder: Recorder) =>
+            Object.fromEntries(recorder.all(NETWORK_POLICY).map((p) => [p.inputs.metadata.name, p.inputs.spec]));
+
+        it("denies every ingress and egress of every pod by default, once the namespace's allows are in", async () => {
+            const { recorder } = await build({ database: { cidr: "10.116.0.0/20", ports: [25060] } });
+            assert.deepStrictEqual(policies(recorder)["default-deny"], { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+            const deny = recorder.get(NETWORK_POLICY, "homolog-default-deny");
+            for (const allow of recorder.all(NETWORK_POLICY).filter((p) => p !== deny)) {
+                assert.ok(deny.dependencies.includes(allow.urn), `default-deny waits for ${allow.name}`);
+            }
+            for (const policy of recorder.all(NETWORK_POLICY)) {
+                assert.strictEqual(policy.inputs.metadata.namespace, "shop-homolog", `${policy.name} is in the namespace`);
+                assert.strictEqual(policy.deleteBeforeReplace, true, `${policy.name} has a fixed name`);
+            }
+        });
+
+        it("lets every pod resolve names through kube-dns in kube-system, UDP and TCP 53, and nothing else there", async () => {
+            const { recorder } = await build();
+            assert.deepStrictEqual(policies(recorder)["allow-dns"], {
+                podSelector: {},
+                policyTypes: ["Egress"],
+                egress: [
+                    {
+                        to: [
+                            {
+                                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+                                podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+                            },
+                        ],
+                        ports: [
+                            { protocol: "UDP", port: 53 },
+                            { protocol: "TCP", port: 53 },
+                        ],
+                    },
+                ],
+            });
+        });
+
+        it("lets pods connect to the namespace's own pods (whose ingress policies admit only their ports)", async () => {
+            const { recorder } = await build();
+            assert.deepStrictEqual(policies(recorder)["allow-namespace-egress"], {
+                podSelector: {},
+                policyTypes: ["Egress"],
+                egress: [{ to: [{ podSelector: {} }] }],
+            });
+        });
+
+        it("without a database or further egress, allows no other egress", async () => {
+            const { recorder } = await build();
+            assert.deepStrictEqual(Object.keys(policies(recorder)).sort(), ["allow-dns", "allow-namespace-egress", "default-deny"]);
+        });
+
+        it("allows the database's range on its ports, and each further destination on its ports", async () => {
+            const { recorder } = await build({
+                database: { cidr: "10.116.0.0/20", ports: [25060, 25061] },
+                egress: [
+                    { cidr: "203.0.113.0/24", ports: [443] },
+                    { cidr: "0.0.0.0/0", ports: [4317, 4318] },
+                ],
+            });
+            const egress = (cidr: string, ports: number[]) => ({
+                to: [{ ipBlock: { cidr } }],
+                ports: ports.map((port) => ({ protocol: "TCP", port })),
+            });
+            assert.deepStrictEqual(policies(recorder)["allow-database"], {
+                podSelector: {},
+                policyTypes: ["Egress"],
+                egress: [egress("10.116.0.0/20", [25060, 25061])],
+            });
+            assert.deepStrictEqual(policies(recorder)["allow-egress"], {
+                podSelector: {},
+                policyTypes: ["Egress"],
+                egress: [egress("203.0.113.0/24", [443]), egress("0.0.0.0/0", [4317, 4318])],
+            });
+        });
     });
 
     it("creates a dockerconfigjson pull secret for the registry, in the namespace", async () => {
@@ -98,6 +198,7 @@ describe("EnvironmentNamespace", () => {
         for (const resource of recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
             assert.strictEqual(resource.deletedWith, ownerUrn, `${resource.name} must be deletedWith the cluster`);
         }
-        assert.strictEqual(recorder.resources.filter((r) => r.type.startsWith("kubernetes:")).length, 3);
+        // Namespace, pull secret, the extra secret and three network policies.
+        assert.strictEqual(recorder.resources.filter((r) => r.type.startsWith("kubernetes:")).length, 6);
     });
 });

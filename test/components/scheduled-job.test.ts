@@ -78,8 +78,8 @@ describe("ScheduledJob", () => {
             { name: "SPACES_KEY", valueFrom: { secretKeyRef: { name: "backup-secrets", key: "SPACES_KEY" } } },
         ]);
         assert.deepStrictEqual(container.resources, {
-            requests: { cpu: "100m", memory: "128Mi" },
-            limits: { cpu: "500m", memory: "256Mi" },
+            requests: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "64Mi" },
+            limits: { cpu: "500m", memory: "256Mi", "ephemeral-storage": "512Mi" },
         });
     });
 

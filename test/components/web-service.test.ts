@@ -6,6 +6,8 @@ const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const SERVICE = "kubernetes:core/v1:Service";
 const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
 const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
+const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+const JOB = "kubernetes:batch/v1:Job";
 
 async function build(args: Partial<WebServiceArgs> = {}, name = "api") {
     const recorder = new Recorder();
@@ -34,11 +36,12 @@ describe("WebService", () => {
             }
         });
 
-        it("creates no HPA and no PDB for a single fixed replica", async () => {
+        it("creates no HPA and no PDB, and sets no spreading, for a single fixed replica", async () => {
             const { recorder, deployment } = await build();
             assert.strictEqual(deployment.inputs.spec.replicas, 1);
             assert.deepStrictEqual(recorder.all(HPA), []);
             assert.deepStrictEqual(recorder.all(PDB), []);
+            assert.strictEqual(deployment.inputs.spec.template.spec.affinity, undefined);
         });
 
         it("names objects after the service and labels them app.kubernetes.io/*", async () => {
@@ -90,14 +93,20 @@ describe("WebService", () => {
             const { deployment, container } = await build();
             assertHardened(deployment.inputs.spec.template.spec, container);
             assert.deepStrictEqual(container.volumeMounts, [{ name: "tmp", mountPath: "/tmp" }]);
+            assert.strictEqual(container.imagePullPolicy, "IfNotPresent");
         });
 
-        it("requests and limits resources", async () => {
+        it("requests and limits CPU, memory and ephemeral storage", async () => {
             const { container } = await build();
             assert.deepStrictEqual(container.resources, {
-                requests: { cpu: "100m", memory: "128Mi" },
-                limits: { cpu: "500m", memory: "256Mi" },
+                requests: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "64Mi" },
+                limits: { cpu: "500m", memory: "256Mi", "ephemeral-storage": "512Mi" },
             });
+        });
+
+        it("bounds the writable /tmp by the container's ephemeral-storage limit", async () => {
+            const { deployment } = await build({ resources: { limits: { ephemeralStorageMiB: 2048 } } });
+            assert.deepStrictEqual(deployment.inputs.spec.template.spec.volumes, [{ name: "tmp", emptyDir: { sizeLimit: "2048Mi" } }]);
         });
 
         it("exposes a ClusterIP Service on port 80 forwarding to the container port", async () => {
@@ -177,11 +186,11 @@ describe("WebService", () => {
 
         it("merges requests and limits over the defaults", async () => {
             const { container } = await build({
-                resources: { requests: { memoryMiB: 256 }, limits: { cpuMillicores: 1000, memoryMiB: 512 } },
+                resources: { requests: { memoryMiB: 256, ephemeralStorageMiB: 128 }, limits: { cpuMillicores: 1000, memoryMiB: 512 } },
             });
             assert.deepStrictEqual(container.resources, {
-                requests: { cpu: "100m", memory: "256Mi" },
-                limits: { cpu: "1000m", memory: "512Mi" },
+                requests: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "128Mi" },
+                limits: { cpu: "1000m", memory: "512Mi", "ephemeral-storage": "512Mi" },
             });
         });
 
@@ -212,20 +221,37 @@ describe("WebService", () => {
             });
         });
 
-        it("adds a PodDisruptionBudget when more than one replica must run", async () => {
-            for (const args of [{ replicas: 3 }, { autoscaling: { minReplicas: 2, maxReplicas: 4 } }]) {
-                const { recorder } = await build(args);
+        it("adds a PodDisruptionBudget and spreads the pods across nodes whenever more than one replica can run", async () => {
+            const selector = { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" };
+            // An autoscaler from 1 runs several replicas once scaled out: those need the budget too.
+            for (const args of [
+                { replicas: 3 },
+                { autoscaling: { minReplicas: 2, maxReplicas: 4 } },
+                { autoscaling: { minReplicas: 1, maxReplicas: 3 } },
+            ]) {
+                const { recorder, deployment } = await build(args);
                 const pdb = recorder.get(PDB, "api-pdb");
+                // maxUnavailable 1, not minAvailable: a drain never hangs on a service scaled down to one pod.
                 assert.deepStrictEqual(pdb.inputs.spec, {
                     maxUnavailable: 1,
-                    selector: { matchLabels: { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" } },
+                    selector: { matchLabels: selector },
                     unhealthyPodEvictionPolicy: "AlwaysAllow",
+                });
+                assert.deepStrictEqual(deployment.inputs.spec.template.spec.affinity, {
+                    podAntiAffinity: {
+                        preferredDuringSchedulingIgnoredDuringExecution: [
+                            {
+                                weight: 100,
+                                podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: selector } },
+                            },
+                        ],
+                    },
                 });
             }
         });
 
-        it("creates no PDB for an autoscaler whose minimum is 1", async () => {
-            const { recorder } = await build({ autoscaling: { minReplicas: 1, maxReplicas: 3 } });
+        it("creates no PDB for an autoscaler that never runs more than one replica", async () => {
+            const { recorder } = await build({ autoscaling: { minReplicas: 1, maxReplicas: 1 } });
             assert.deepStrictEqual(recorder.all(PDB), []);
         });
 
@@ -263,7 +289,7 @@ describe("WebService", () => {
         it("mounts each writable path as a size-limited emptyDir beside /tmp, the root filesystem staying read-only", async () => {
             const { deployment, container } = await build({ writablePaths: { "/var/cache/nginx": { sizeMiB: 64 } } });
             assert.deepStrictEqual(deployment.inputs.spec.template.spec.volumes, [
-                { name: "tmp", emptyDir: {} },
+                { name: "tmp", emptyDir: { sizeLimit: "512Mi" } },
                 { name: "var-cache-nginx", emptyDir: { sizeLimit: "64Mi" } },
             ]);
             assert.deepStrictEqual(container.volumeMounts, [
@@ -310,6 +336,21 @@ describe("WebService", () => {
                 ["http"],
             );
         });
+    });
+
+    it("admits the environment's other namespaces to a cluster-internal service, besides its own", async () => {
+        const { recorder } = await build({ peerNamespaces: ["shop-homolog-payments"] });
+        assert.deepStrictEqual(
+            recorder.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "api-network-policy").inputs.spec.ingress[0].from,
+            [
+                { podSelector: {} },
+                {
+                    namespaceSelector: {
+                        matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["shop-homolog-payments"] }],
+                    },
+                },
+            ],
+        );
     });
 
     describe("HTTPS at a DigitalOcean load balancer", () => {
@@ -407,6 +448,12 @@ describe("WebService", () => {
                 "api: service.tls: TLS is terminated at a DigitalOcean load balancer, so it needs service.type LoadBalancer; received ClusterIP",
             ));
 
+        it("emptyDir writable paths fit in the ephemeral-storage limit", () =>
+            refuses(
+                { writablePaths: { "/cache": { sizeMiB: 600 } } },
+                "api: writablePaths: the emptyDir paths add up to 600 MiB, more than resources.limits.ephemeralStorageMiB (512) they count against; raise that limit or make them smaller (or persistent)",
+            ));
+
         it("writable paths are absolute", () =>
             refuses(
                 { writablePaths: { "cache/": { sizeMiB: 10 } } },
@@ -418,6 +465,12 @@ describe("WebService", () => {
                 { resources: { requests: { memoryMiB: 512 } } },
                 "api: resources: requests.memoryMiB (512) must be <= limits.memoryMiB (256)",
             ));
+
+        it("the ephemeral-storage request does not exceed its limit, defaults included", () =>
+            refuses(
+                { resources: { requests: { ephemeralStorageMiB: 1024 } } },
+                "api: resources: requests.ephemeralStorageMiB (1024) must be <= limits.ephemeralStorageMiB (512)",
+            ));
     });
 
     it("passes deletedWith on to every object it creates", async () => {
@@ -428,10 +481,60 @@ describe("WebService", () => {
         await recorder.settle();
         const ownerUrn = recorder.get("test:index:Cluster", "owner").urn;
         const objects = recorder.resources.filter((r) => r.type.startsWith("kubernetes:"));
-        assert.strictEqual(objects.length, 4, "Deployment, Service, HPA and PDB");
+        assert.strictEqual(objects.length, 5, "Deployment, Service, NetworkPolicy, HPA and PDB");
         for (const resource of objects) {
             assert.strictEqual(resource.deletedWith, ownerUrn, `${resource.name} must be deletedWith the cluster`);
         }
+    });
+
+    describe("network policy", () => {
+        const selector = { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "api" };
+        const policyOf = (recorder: Recorder) => recorder.get(NETWORK_POLICY, "api-network-policy").inputs;
+
+        it("a ClusterIP service admits its own namespace's pods on its port, nothing else", async () => {
+            const { recorder } = await build();
+            assert.deepStrictEqual(policyOf(recorder), {
+                apiVersion: "networking.k8s.io/v1",
+                kind: "NetworkPolicy",
+                metadata: {
+                    name: "api-ingress",
+                    namespace: "shop-homolog",
+                    labels: { ...selector, "app.kubernetes.io/managed-by": "pulumi" },
+                },
+                spec: {
+                    podSelector: { matchLabels: selector },
+                    policyTypes: ["Ingress"],
+                    ingress: [{ ports: [{ protocol: "TCP", port: 8000 }], from: [{ podSelector: {} }] }],
+                },
+            });
+        });
+
+        it("a public service admits its port from anywhere: load balancers arrive through the nodes", async () => {
+            for (const type of ["LoadBalancer", "NodePort"] as const) {
+                const { recorder } = await build({ port: 8080, service: { type } });
+                assert.deepStrictEqual(policyOf(recorder).spec.ingress, [{ ports: [{ protocol: "TCP", port: 8080 }] }], type);
+            }
+        });
+
+        it("admits the metrics scraper's namespace on the metrics port (monitoring unless told)", async () => {
+            const scraper = (namespace: string, port: number) => ({
+                ports: [{ protocol: "TCP", port }],
+                from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } }],
+            });
+            const byDefault = await build({ metrics: {} });
+            assert.deepStrictEqual(policyOf(byDefault.recorder).spec.ingress[1], scraper("monitoring", 8000));
+            const own = await build({ metrics: { port: 9100 }, metricsNamespace: "kube-prometheus-stack" });
+            assert.deepStrictEqual(policyOf(own.recorder).spec.ingress[1], scraper("kube-prometheus-stack", 9100));
+        });
+
+        it("selects no migration pod, so nothing reaches a migration", async () => {
+            const { recorder } = await build({ migrate: { command: ["migrate"] }, service: { type: "LoadBalancer" } });
+            const podLabels = recorder.get(JOB, "api-migrate").inputs.spec.template.metadata.labels;
+            for (const policy of recorder.all(NETWORK_POLICY)) {
+                const matches = Object.entries(policy.inputs.spec.podSelector.matchLabels).every(([k, v]) => podLabels[k] === v);
+                assert.ok(!matches, `${policy.name} must not admit traffic to migration pods`);
+            }
+        });
     });
 
     describe("database secret", () => {
@@ -449,6 +552,20 @@ describe("WebService", () => {
         it("a service with database: false gets no DATABASE_URL", async () => {
             const { container } = await build({ databaseSecretName: "db-credentials", database: false });
             assert.deepStrictEqual(container.env, []);
+        });
+    });
+
+    describe("shutdown", () => {
+        it("keeps a stopping pod serving 5 s by default (preStop sleep), while the nodes stop routing to it", async () => {
+            const { container } = await build();
+            assert.deepStrictEqual(container.lifecycle, { preStop: { sleep: { seconds: 5 } } });
+        });
+
+        it("takes shutdownDelaySeconds, and 0 turns the delay off", async () => {
+            assert.deepStrictEqual((await build({ shutdownDelaySeconds: 15 })).container.lifecycle, {
+                preStop: { sleep: { seconds: 15 } },
+            });
+            assert.strictEqual((await build({ shutdownDelaySeconds: 0 })).container.lifecycle, undefined);
         });
     });
 
@@ -477,6 +594,16 @@ describe("WebService", () => {
             ]);
             assert.strictEqual(container.securityContext.readOnlyRootFilesystem, true);
             assert.strictEqual(pod.securityContext.runAsNonRoot, true);
+        });
+
+        it("pulls the image as the Deployment does, and limits the Job's storage as the Deployment's", async () => {
+            const { recorder, deployment } = await build({ migrate });
+            const job = recorder.get(JOB, "api-migrate").inputs.spec.template.spec;
+            const app = deployment.inputs.spec.template.spec;
+            assert.strictEqual(job.containers[0].imagePullPolicy, "IfNotPresent");
+            assert.strictEqual(job.containers[0].imagePullPolicy, app.containers[0].imagePullPolicy);
+            assert.deepStrictEqual(job.containers[0].resources, app.containers[0].resources);
+            assert.deepStrictEqual(job.volumes, app.volumes);
         });
 
         it("gives the Job a fresh name per image and a bounded run", async () => {
@@ -527,6 +654,19 @@ describe("WebService", () => {
             const seed = recorder.get("kubernetes:batch/v1:Job", "api-seed");
             assert.deepStrictEqual(seed.dependencies, []);
             assert.ok(deployment.dependencies.includes(seed.urn));
+        });
+
+        it("a failed migration Job is replaced by the next up, so fixing its cause is enough to run it again", async () => {
+            const { recorder } = await build({ migrate });
+            const job = recorder.get("kubernetes:batch/v1:Job", "api-migrate");
+            assert.strictEqual(job.inputs.metadata.annotations["pulumi.com/replaceUnready"], "true");
+        });
+
+        it("a container that fails reports the end of its log, which a failed `pulumi up` prints", async () => {
+            const { recorder, container } = await build({ migrate });
+            const job = recorder.get("kubernetes:batch/v1:Job", "api-migrate");
+            assert.strictEqual(job.inputs.spec.template.spec.containers[0].terminationMessagePolicy, "FallbackToLogsOnError");
+            assert.strictEqual(container.terminationMessagePolicy, "FallbackToLogsOnError");
         });
 
         it("defaults to a 600 s deadline and one retry; no Job without a migration", async () => {

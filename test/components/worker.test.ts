@@ -47,8 +47,8 @@ describe("Worker", () => {
         assertHardened(pod, container);
         assert.deepStrictEqual(pod.imagePullSecrets, [{ name: "ghcr-secret" }]);
         assert.deepStrictEqual(container.resources, {
-            requests: { cpu: "100m", memory: "128Mi" },
-            limits: { cpu: "500m", memory: "256Mi" },
+            requests: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "64Mi" },
+            limits: { cpu: "500m", memory: "256Mi", "ephemeral-storage": "512Mi" },
         });
         assert.deepStrictEqual(deployment.inputs.spec.strategy, {
             type: "RollingUpdate",
@@ -101,7 +101,7 @@ describe("Worker", () => {
         const claim = recorder.get(PVC, "mailer-volume-data");
         assert.deepStrictEqual(claim.inputs.spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1024Mi" } } });
         assert.deepStrictEqual(pod.volumes, [
-            { name: "tmp", emptyDir: {} },
+            { name: "tmp", emptyDir: { sizeLimit: "512Mi" } },
             { name: "data", persistentVolumeClaim: { claimName: "mailer-data" } },
         ]);
         assert.deepStrictEqual(container.volumeMounts, [

@@ -19,6 +19,9 @@ export function fakeId(name: string): number {
     return parseInt(createHash("sha256").update(name).digest("hex").slice(0, 8), 16);
 }
 
+/** The IP range every fake VPC reports. */
+export const FAKE_VPC_RANGE = "10.116.0.0/20";
+
 /** Outputs of other stacks, as `StackReference`s read them: `<org>/<project>/<stack>` → outputs. */
 export const OTHER_STACK_OUTPUTS: Record<string, Record<string, unknown>> = {
     [`${ORGANIZATION}/${PROJECT}/homolog`]: {
@@ -45,7 +48,12 @@ export const defaultState: StateFaker = (args) => {
                 kubeConfigs: [{ clusterCaCertificate: "Q0EtREFUQQ==", rawConfig: "EXPIRING-RAW-CONFIG", token: "expiring" }],
             };
         case "digitalocean:index/databaseCluster:DatabaseCluster":
-            return { privateHost: `private-${args.name}.db.ondigitalocean.com`, port: 25060 };
+            // A cluster read from another stack reports the VPC it was created in.
+            return {
+                privateHost: `private-${args.name}.db.ondigitalocean.com`,
+                port: 25060,
+                privateNetworkUuid: args.inputs.privateNetworkUuid ?? "homolog-vpc-id",
+            };
         case "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool":
             return { privateHost: `private-${args.name}.db.ondigitalocean.com`, port: 25061 };
         case "digitalocean:index/databaseUser:DatabaseUser":
@@ -72,6 +80,9 @@ export function callResults(args: pulumi.runtime.MockCallArgs): Record<string, a
             return { ...args.inputs, id: String(fakeId(args.inputs.username)) };
         case "github:index/getTeam:getTeam":
             return { ...args.inputs, id: String(fakeId(args.inputs.slug)) };
+        // A VPC's range, as DigitalOcean reports it for the VPC's id.
+        case "digitalocean:index/getVpc:getVpc":
+            return { ...args.inputs, ipRange: FAKE_VPC_RANGE };
         default:
             return args.inputs;
     }

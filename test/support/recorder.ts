@@ -137,7 +137,8 @@ function recorded(req: any, res: any): RecordedResource {
     };
 }
 
-function isSecretValue(value: any): boolean {
+/** Whether a serialized input is a Pulumi secret (its value under `.value`). */
+export function isSecretValue(value: any): boolean {
     return Boolean(value && value[specialSigKey] === specialSecretSig);
 }
 

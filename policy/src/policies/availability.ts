@@ -47,7 +47,7 @@ export function selectorMatches(selector: Known<any>, labels: Record<string, str
 export const multiReplicaPodDisruptionBudget: StackValidationPolicy = {
     name: "multi-replica-pod-disruption-budget",
     description:
-        "A Deployment or StatefulSet that keeps more than one replica has a PodDisruptionBudget selecting its pods, so a node drain or cluster upgrade cannot evict them all at once; advisory, because a reviewer may accept a short outage of a service.",
+        "A Deployment or StatefulSet that can run more than one replica has a PodDisruptionBudget selecting its pods, so a node drain or cluster upgrade cannot evict them all at once, however far it has scaled out; advisory, because a reviewer may accept a short outage of a service.",
     enforcementLevel: "advisory",
     validateStack: (args, report) => {
         const autoscalers = args.resources.filter((r) => AUTOSCALER.test(r.type));
@@ -56,17 +56,18 @@ export const multiReplicaPodDisruptionBudget: StackValidationPolicy = {
             const kind = REPLICATED.exec(workload.type)![1];
             const name = read(() => workload.props.metadata?.name);
             const namespace = namespaceOf(workload);
-            // With an autoscaler the floor is its minReplicas; the Deployment's replicas is then unset.
+            // With an autoscaler the most replicas is its maxReplicas (the Deployment's replicas is then
+            // unset): a service autoscaling from 1 runs several pods once scaled out, and needs the budget then.
             const autoscaler = autoscalers.find(
                 (hpa) =>
                     sameNamespace(namespaceOf(hpa), namespace) &&
                     read(() => hpa.props.spec?.scaleTargetRef?.kind) === kind &&
                     read(() => hpa.props.spec?.scaleTargetRef?.name) === name,
             );
-            const replicas = autoscaler ? read(() => autoscaler.props.spec?.minReplicas) : read(() => workload.props.spec?.replicas);
+            const replicas = autoscaler ? read(() => autoscaler.props.spec?.maxReplicas) : read(() => workload.props.spec?.replicas);
             if (replicas === UNKNOWN) continue;
-            const floor = typeof replicas === "number" ? replicas : 1;
-            if (floor <= 1) continue;
+            const most = typeof replicas === "number" ? replicas : 1;
+            if (most <= 1) continue;
             const labels = readObject(() => workload.props.spec?.template?.metadata?.labels);
             if (labels === UNKNOWN) continue;
             const covered = budgets.some(
@@ -79,7 +80,7 @@ export const multiReplicaPodDisruptionBudget: StackValidationPolicy = {
             );
             if (!covered) {
                 const shown = name === UNKNOWN ? "(name not known yet)" : JSON.stringify(name);
-                report(`${kind} ${shown} keeps at least ${floor} replicas but no PodDisruptionBudget selects its pods`, workload.urn);
+                report(`${kind} ${shown} can run ${most} replicas but no PodDisruptionBudget selects its pods`, workload.urn);
             }
         }
     },

@@ -71,8 +71,9 @@ export const workloadResources = containerPolicy({
 export const workloadEphemeralStorage = containerPolicy({
     name: "workload-ephemeral-storage",
     description:
-        "Every container requests and limits ephemeral-storage, so a runaway log or /tmp cannot fill the node's disk; advisory, because the kubelet still evicts under disk pressure and a fitting size has to be measured first.",
-    enforcementLevel: "advisory",
+        "Every container requests and limits ephemeral-storage, so a runaway log or /tmp cannot fill the node's disk and take its neighbours' pods with it.",
+    // Mandatory since esteira sets both on every container it creates (defaults, overridable per service).
+    enforcementLevel: "mandatory",
     check: resourcesCheck(["ephemeral-storage"]),
 });
 

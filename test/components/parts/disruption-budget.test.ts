@@ -10,11 +10,11 @@ class Owner extends pulumi.ComponentResource {
 }
 
 describe("disruptionBudget (part)", () => {
-    it("refuses a budget for a single replica, which would block every node drain", async () => {
+    it("refuses a budget for a workload that can never run more than one replica", async () => {
         await new Recorder().install("test");
         const owner = new Owner();
-        assert.throws(() => disruptionBudget(owner, "api-pdb", { metadata: {}, selector: {}, minReplicas: 1 }, { parent: owner }), {
-            message: "api-pdb: minReplicas: a disruption budget needs more than one replica; received 1",
+        assert.throws(() => disruptionBudget(owner, "api-pdb", { metadata: {}, selector: {}, maxReplicas: 1 }, { parent: owner }), {
+            message: "api-pdb: maxReplicas: a disruption budget needs more than one replica; received 1",
         });
     });
 });

@@ -1,0 +1,243 @@
+/**
+ * What every end-to-end suite shares: the local stand-ins' coordinates (from scripts/env.sh),
+ * stacks of this program in throwaway working copies with a file backend, Kubernetes clients,
+ * the node's container runtime, PostgreSQL through psql, HTTP through a Service's ClusterIP
+ * (kube-proxy routes it from this host), and step timings for `npm run bench:e2e`.
+ */
+import * as k8s from "@kubernetes/client-node";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+
+export const REPO_ROOT = path.resolve(__dirname, "..");
+
+export function requireEnv(name: string): string {
+    const value = process.env[name];
+    if (!value) throw new Error(`${name} is not set: run the e2e suite with \`npm run test:e2e\` (it sources scripts/env.sh)`);
+    return value;
+}
+
+/** The local stand-ins, as scripts/env.sh and scripts/local-services.sh set them up. */
+export const local = {
+    kubeconfigPath: requireEnv("ESTEIRA_KUBECONFIG"),
+    registry: requireEnv("ESTEIRA_REGISTRY"),
+    registryUser: requireEnv("ESTEIRA_REGISTRY_USER"),
+    registryPassword: fs.readFileSync(requireEnv("ESTEIRA_REGISTRY_PASSWORD_FILE"), "utf8").trim(),
+    nodeName: requireEnv("ESTEIRA_NODE_NAME"),
+    pg: {
+        host: requireEnv("ESTEIRA_PG_HOST"),
+        port: requireEnv("ESTEIRA_PG_PORT"),
+        user: requireEnv("ESTEIRA_PG_USER"),
+        database: requireEnv("ESTEIRA_PG_DB"),
+        password: fs.readFileSync(requireEnv("ESTEIRA_PG_PASSWORD_FILE"), "utf8").trim(),
+    },
+    ctr: [
+        path.join(requireEnv("ESTEIRA_BIN"), `containerd-${requireEnv("ESTEIRA_CONTAINERD_VERSION")}`, "ctr"),
+        "--address",
+        requireEnv("ESTEIRA_CONTAINERD_SOCK"),
+        "--namespace",
+        "k8s.io",
+    ],
+};
+
+export const databaseUrl = `postgresql://${local.pg.user}:${encodeURIComponent(local.pg.password)}@${local.pg.host}:${local.pg.port}/${local.pg.database}`;
+
+// --- timings ---------------------------------------------------------------------------------------
+const timings: Record<string, number> = {};
+
+/** Runs a step and records how long it took (never asserted; bench/e2e-timings.ts prints them). */
+export async function timed<T>(step: string, run: () => Promise<T>): Promise<T> {
+    const start = Date.now();
+    try {
+        return await run();
+    } finally {
+        timings[step] = (Date.now() - start) / 1000;
+    }
+}
+
+/** Writes the timings where bench/e2e-timings.ts asked for them. */
+export function flushTimings(): void {
+    const file = process.env.ESTEIRA_E2E_TIMINGS;
+    if (!file) return;
+    const previous = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
+    fs.writeFileSync(file, JSON.stringify({ ...previous, ...timings }, null, 2));
+}
+
+// --- stacks ------------------------------------------------------------------------------------------
+export interface LocalStack {
+    readonly stack: Stack;
+    readonly workDir: string;
+    /** Edits the working copy's Pulumi.<stack>.yaml `config:` map in place. */
+    editConfig(edit: (config: Record<string, any>) => void): void;
+    /** Writes a file into the working copy (e.g. a change to the sample's build context). */
+    writeFile(relative: string, content: string): void;
+    removeFile(relative: string): void;
+    /** Removes the working copy (and with it the file backend). */
+    dispose(): void;
+}
+
+/**
+ * A stack of this program in a fresh working copy (scripts/local-workdir.sh) with its own file
+ * backend, its registry token and database URL set as secrets the way local-up.sh sets them.
+ */
+export async function localStack(stackName: string, options: { databaseUrl?: string } = {}): Promise<LocalStack> {
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `esteira-e2e-${stackName}-`));
+    execFileSync("bash", [path.join(REPO_ROOT, "scripts", "local-workdir.sh"), workDir], { stdio: "inherit" });
+    const stackFile = path.join(workDir, `Pulumi.${stackName}.yaml`);
+    const editConfig = (edit: (config: Record<string, any>) => void) => {
+        const file = parseYaml(fs.readFileSync(stackFile, "utf8"));
+        edit(file.config);
+        fs.writeFileSync(stackFile, stringifyYaml(file));
+    };
+    // The cluster's kubeconfig is wherever this machine's local cluster wrote it.
+    editConfig((config) => {
+        config["esteira:cluster"].kubeconfigPath = local.kubeconfigPath;
+    });
+    const backend = path.join(workDir, ".state");
+    fs.mkdirSync(backend);
+    const stack = await LocalWorkspace.createOrSelectStack(
+        { stackName, workDir },
+        {
+            envVars: {
+                PULUMI_BACKEND_URL: `file://${backend}`,
+                PULUMI_CONFIG_PASSPHRASE: "esteira-e2e",
+                PULUMI_SKIP_UPDATE_CHECK: "true",
+            },
+        },
+    );
+    await stack.setConfig("esteira:registryToken", { value: local.registryPassword, secret: true });
+    await stack.setConfig("esteira:databaseUrl", { value: options.databaseUrl ?? databaseUrl, secret: true });
+    return {
+        stack,
+        workDir,
+        editConfig,
+        writeFile: (relative, content) => fs.writeFileSync(path.join(workDir, relative), content),
+        removeFile: (relative) => fs.rmSync(path.join(workDir, relative), { force: true }),
+        dispose: () => fs.rmSync(workDir, { recursive: true, force: true }),
+    };
+}
+
+/** The operations of a preview or update summary other than `same`, e.g. `[["update", 1]]`. */
+export function changes(summary: Record<string, number | undefined> | undefined): [string, number][] {
+    return Object.entries(summary ?? {})
+        .filter(([op, count]) => op !== "same" && (count ?? 0) > 0)
+        .map(([op, count]) => [op, count ?? 0]);
+}
+
+// --- Kubernetes ----------------------------------------------------------------------------------------
+export function kube() {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(local.kubeconfigPath);
+    return {
+        core: kc.makeApiClient(k8s.CoreV1Api),
+        apps: kc.makeApiClient(k8s.AppsV1Api),
+        autoscaling: kc.makeApiClient(k8s.AutoscalingV2Api),
+        batch: kc.makeApiClient(k8s.BatchV1Api),
+        networking: kc.makeApiClient(k8s.NetworkingV1Api),
+        policy: kc.makeApiClient(k8s.PolicyV1Api),
+    };
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it returns something other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    while (Date.now() < deadline) {
+        try {
+            const value = await check();
+            if (value !== undefined) return value;
+        } catch (err) {
+            last = err;
+        }
+        await sleep(1000);
+    }
+    throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+/** Resolves once the namespace no longer exists. */
+export async function namespaceGone(name: string, timeoutMs = 120_000): Promise<void> {
+    const { core } = kube();
+    await eventually(
+        `namespace ${name} to be deleted`,
+        async () => {
+            try {
+                await core.readNamespace({ name });
+                return undefined;
+            } catch (err) {
+                if ((err as { code?: number }).code === 404) return true;
+                throw err;
+            }
+        },
+        timeoutMs,
+    );
+}
+
+/** `http://<ClusterIP>:<port>` of a Service: kube-proxy routes it from this host to the pods. */
+export async function serviceUrl(namespace: string, name: string): Promise<string> {
+    const service = await kube().core.readNamespacedService({ name, namespace });
+    return `http://${service.spec!.clusterIP}:${service.spec!.ports![0].port}`;
+}
+
+/** GETs `url` every `intervalMs` until stopped; counts what failed (anything but a 2xx answer). */
+export function requestLoop(url: string, intervalMs = 100) {
+    const stats = { ok: 0, failed: 0, errors: [] as string[] };
+    let running = true;
+    const loop = (async () => {
+        while (running) {
+            try {
+                const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+                await response.arrayBuffer();
+                if (response.ok) stats.ok++;
+                else {
+                    stats.failed++;
+                    stats.errors.push(`HTTP ${response.status}`);
+                }
+            } catch (err) {
+                stats.failed++;
+                stats.errors.push(String(err));
+            }
+            await sleep(intervalMs);
+        }
+    })();
+    return {
+        stats,
+        stop: async () => {
+            running = false;
+            await loop;
+            return stats;
+        },
+    };
+}
+
+// --- the node's runtime ---------------------------------------------------------------------------------
+export interface RuntimeContainer {
+    id: string;
+    labels: Record<string, string>;
+    /** The OCI runtime spec runc ran the container with. */
+    spec: { process: { user: { uid: number; gid: number } }; root: { readonly?: boolean } };
+}
+
+/** The containers the node's containerd holds for pods of a namespace (what `crictl ps -a` lists). */
+export function runtimeContainers(namespace: string): RuntimeContainer[] {
+    const [ctr, ...args] = local.ctr;
+    const ids = execFileSync(ctr, [...args, "containers", "ls", "-q", `labels."io.kubernetes.pod.namespace"==${namespace}`], {
+        encoding: "utf8",
+    })
+        .split("\n")
+        .filter(Boolean);
+    return ids.map((id) => {
+        const info = JSON.parse(execFileSync(ctr, [...args, "containers", "info", id], { encoding: "utf8" }));
+        return { id, labels: info.Labels ?? {}, spec: info.Spec };
+    });
+}
+
+// --- PostgreSQL -------------------------------------------------------------------------------------------
+/** Runs SQL with psql against a database URL and returns its unaligned, tuples-only output. */
+export function psql(sql: string, url = databaseUrl): string {
+    return execFileSync("psql", [url, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql], { encoding: "utf8" }).trim();
+}
