@@ -13,6 +13,7 @@ import { GitHubEnvironment } from "./components/github-environment";
 import { GitHubRepository } from "./components/github-repository";
 import { Image } from "./components/image";
 import { Monitoring } from "./components/monitoring";
+import { digestPinned, PinnedImage } from "./components/pinned-image";
 import { PromotedImage } from "./components/promoted-image";
 import { ScheduledJob } from "./components/scheduled-job";
 import { WebService } from "./components/web-service";
@@ -20,14 +21,18 @@ import { Worker } from "./components/worker";
 import { deployedCommit, loadConfig } from "./config";
 
 const config = loadConfig(deployedCommit());
-const env = config.environment;
+// The environment's components are named after the stack, which no stack file can change: setting
+// esteira:environment renames no resource. Stacks that set it earlier had their components named
+// after it; the alias carries those over (children follow their component's alias).
+const env = config.stack;
+const named: pulumi.ComponentResourceOptions = config.environment === env ? {} : { aliases: [{ name: config.environment }] };
 
-const cluster = new Cluster(env, config.cluster);
+const cluster = new Cluster(env, config.cluster, named);
 // Every Kubernetes object goes through the cluster's provider and, when this stack owns the
 // cluster, is deleted with it instead of one by one.
 const inCluster: pulumi.ComponentResourceOptions = { provider: cluster.provider, deletedWith: cluster.kubernetesCluster };
 
-const database = config.database && new Database(env, { ...config.database, cluster });
+const database = config.database && new Database(env, { ...config.database, cluster }, named);
 
 /** The Secrets a namespace holds: the database's where its workloads read it, and those of esteira:secrets they read. */
 function secretsOf(namespace: NamespaceConfig): Record<string, Record<string, pulumi.Input<string>>> {
@@ -40,7 +45,8 @@ function secretsOf(namespace: NamespaceConfig): Record<string, Record<string, pu
 /** An environment's namespaces reach each other; a single namespace has no peers. */
 const peersOf = (namespace: NamespaceConfig) => config.namespaces.map((n) => n.name).filter((name) => name !== namespace.name);
 
-// The stack's own namespace is named after the environment; each other one after its key too.
+// The stack's own namespace is named after the stack; each other one after its key too. Each is
+// refused when it exists already and is not this stack's, unless adopted.
 const namespaces = new Map(
     config.namespaces.map((namespace) => [
         namespace.key,
@@ -48,34 +54,41 @@ const namespaces = new Map(
             namespace.key === undefined ? env : `${env}-${namespace.key}`,
             {
                 namespace: namespace.name,
-                environment: env,
+                adoptNamespace: namespace.adoptNamespace,
+                lookUpNamespace: (name) => cluster.lookUpNamespace(name),
+                configKeys: namespace.configKeys,
+                environment: config.environment,
                 registry: config.registry,
                 secrets: secretsOf(namespace),
                 database: namespace.database ? database?.destination : undefined,
                 egress: config.networkPolicy?.egress,
                 peerNamespaces: peersOf(namespace),
             },
-            inCluster,
+            // Only the stack's own namespace was ever named after the environment.
+            { ...(namespace.key === undefined ? named : {}), ...inCluster },
         ),
     ]),
 );
 const environment = namespaces.get(undefined)!;
 
-/** A workload's image: built and pushed, promoted from another stack, or taken as it is. */
+/** A workload's image: built and pushed, promoted from another stack, or a reference pinned to its digest. */
 function imageOf(name: string, image: Configured<unknown>["image"]): pulumi.Output<string> {
     if ("build" in image) return new Image(name, image.build).ref;
     if ("promoteFrom" in image) return new PromotedImage(name, { promoteFrom: image.promoteFrom, service: name }).ref;
-    return pulumi.output(image.ref);
+    // Only a reference by tag is looked up, so other stacks never need the docker provider.
+    return digestPinned(image.ref) ? pulumi.output(image.ref) : new PinnedImage(name, { ref: image.ref, registry: config.registry }).ref;
 }
 
 /**
  * What every workload runs with: its image, the namespace, its pull secret and the database
- * secret; a Secret the stack creates is referenced through that Secret, so pods start after it exists.
+ * secret; a Secret the stack creates is referenced through that Secret, so pods start after it
+ * exists, and its checksum rolls the pods when its data changes.
  */
 function wiring<W extends Configured<{ secretEnv?: Record<string, SecretKeyRef> }>>(name: string, workload: W) {
     const namespace = namespaces.get(workload.namespace)!;
     const own = config.namespaces.find((n) => n.key === workload.namespace)!;
-    const secretNames = namespace.secretNames;
+    const { secretNames, secretChecksums } = namespace;
+    const read = new Set(Object.values(workload.secretEnv ?? {}).map((ref) => ref.secretName as string));
     return {
         ...workload,
         image: imageOf(name, workload.image),
@@ -83,12 +96,14 @@ function wiring<W extends Configured<{ secretEnv?: Record<string, SecretKeyRef> 
         imagePullSecrets: [namespace.pullSecretName],
         peerNamespaces: peersOf(own),
         databaseSecretName: database && secretNames[database.secretName],
+        databaseSecretChecksum: database && secretChecksums[database.secretName],
         secretEnv: Object.fromEntries(
             Object.entries(workload.secretEnv ?? {}).map(([variable, ref]) => [
                 variable,
                 { ...ref, secretName: secretNames[ref.secretName as string] ?? ref.secretName },
             ]),
         ),
+        secretChecksums: Object.fromEntries(Object.entries(secretChecksums).filter(([secretName]) => read.has(secretName))),
     };
 }
 
@@ -113,17 +128,21 @@ const workloads = [...services, ...otherWorkloads];
 
 if (config.github) {
     const { environmentVariables, ...github } = config.github;
-    new GitHubEnvironment(env, {
-        ...github,
-        kubeconfig: cluster.kubeconfig,
-        registryPushToken: config.registry.pushToken,
-        variables: {
-            ESTEIRA_STACK: config.stack,
-            ESTEIRA_NAMESPACE: environment.namespaceName,
-            ...Object.fromEntries(services.map((s) => [`ESTEIRA_${s.name.toUpperCase().replace(/-/g, "_")}_URL`, s.endpoint])),
-            ...environmentVariables,
+    new GitHubEnvironment(
+        env,
+        {
+            ...github,
+            kubeconfig: cluster.kubeconfig,
+            registryPushToken: config.registry.pushToken,
+            stack: config.stack,
+            variables: {
+                ESTEIRA_NAMESPACE: environment.namespaceName,
+                ...Object.fromEntries(services.map((s) => [`ESTEIRA_${s.name.toUpperCase().replace(/-/g, "_")}_URL`, s.endpoint])),
+                ...environmentVariables,
+            },
         },
-    });
+        named,
+    );
 }
 if (config.githubRepository) new GitHubRepository(config.githubRepository.repository, config.githubRepository);
 
@@ -147,6 +166,7 @@ export const workloadNamespaces = pulumi.output(Object.fromEntries(workloads.map
 export const clusterId = cluster.clusterIdentifier;
 // Outputs only some layouts have are exported only where they exist: an undefined output makes
 // the engine warn on every run. Stacks that share this one's cluster read `kubeconfig` and
-// `databaseClusterId` (the kubeconfig as a secret).
+// `databaseClusterId` or `databaseAdminUrl` (the kubeconfig and the admin URL as secrets).
 if (cluster.kubeconfig) module.exports.kubeconfig = cluster.kubeconfig;
 if (database?.databaseClusterId) module.exports.databaseClusterId = database.databaseClusterId;
+if (database?.adminUrl) module.exports.databaseAdminUrl = database.adminUrl;

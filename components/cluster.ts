@@ -5,7 +5,8 @@ import * as os from "os";
 import * as path from "path";
 import type { ClusterSettings } from "../config/schema";
 import { invariant, rangeProblem } from "../config/rules";
-import { readStack } from "./stack-reference";
+import type { NamespaceMetadata } from "./environment-namespace";
+import { readStack, stackOutput } from "./stack-reference";
 
 type Mode<M extends ClusterSettings["mode"]> = Extract<ClusterSettings, { mode: M }>;
 
@@ -22,7 +23,7 @@ export type DigitalOceanClusterArgs = Mode<"digitalocean"> & {
 
 /** An existing cluster reached through a kubeconfig (kind, minikube, or any other cluster). */
 export type KubeconfigClusterArgs = Mode<"kubeconfig"> & {
-    /** Kubeconfig contents (secret). Default: the file at `kubeconfigPath`, else the ambient kubeconfig. */
+    /** Kubeconfig contents (secret), used when `kubeconfigPath` is not set. Default: the ambient kubeconfig. */
     kubeconfig?: pulumi.Input<string>;
 };
 
@@ -36,6 +37,7 @@ export const CLUSTER_DEFAULTS = {
     ha: false,
     autoUpgrade: false,
     maintenance: { day: "sunday", startTime: "04:00" },
+    systemPool: { size: "s-2vcpu-4gb", nodeCount: 1 },
     protect: false,
 } as const;
 
@@ -82,6 +84,12 @@ export class Cluster extends pulumi.ComponentResource {
     public readonly kubernetesCluster?: digitalocean.KubernetesCluster;
     /** The cluster's VPC id, when this stack created it. */
     public readonly vpcId?: pulumi.Output<string>;
+    /** The cluster's region, when this stack created it: its database's too. */
+    public readonly region?: string;
+    /** The worker node pool, when this stack created the cluster. */
+    public readonly nodePool?: digitalocean.KubernetesNodePool;
+    /** How the provider reaches the cluster, once known (a cluster this deployment creates is not, in a preview). */
+    private access?: { kubeconfig?: string; kubeconfigPath?: string; context?: string };
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:cluster:Cluster", name, {}, opts);
@@ -95,9 +103,11 @@ export class Cluster extends pulumi.ComponentResource {
                 { parent: this },
             );
             this.vpcId = vpc.id;
+            this.region = args.region;
             const pool = args.nodePool;
             invariant(this, name, "nodePool", rangeProblem("minNodes", pool.minNodes, "maxNodes", pool.maxNodes));
             const autoScale = pool.maxNodes > pool.minNodes;
+            const system = args.systemPool;
             this.kubernetesCluster = new digitalocean.KubernetesCluster(
                 `${name}-cluster`,
                 {
@@ -114,25 +124,42 @@ export class Cluster extends pulumi.ComponentResource {
                     vpcUuid: vpc.id,
                     // Deleting the cluster also deletes its load balancers and volumes: nothing is left billing.
                     destroyAllAssociatedResources: true,
+                    // The pool DOKS requires: its size is fixed for the cluster's life (a new size
+                    // replaces the cluster), so it stays small and the workers get a pool of their own.
                     nodePool: {
-                        name: pool.name ?? `${clusterName}-pool`,
-                        size: pool.size,
-                        autoScale,
-                        minNodes: autoScale ? pool.minNodes : undefined,
-                        maxNodes: autoScale ? pool.maxNodes : undefined,
-                        nodeCount: autoScale ? undefined : pool.minNodes,
-                        labels: pool.labels,
+                        name: system?.name ?? `${clusterName}-pool`,
+                        size: system?.size ?? d.systemPool.size,
+                        autoScale: false,
+                        nodeCount: system?.nodeCount ?? d.systemPool.nodeCount,
                     },
+                    tags: args.tags,
+                },
+                { parent: this, protect: args.protect ?? d.protect },
+            );
+            const cluster = this.kubernetesCluster;
+            this.nodePool = new digitalocean.KubernetesNodePool(
+                `${name}-workers`,
+                {
+                    clusterId: cluster.id,
+                    // The size in the name: a new size creates a new pool (names are unique in a
+                    // cluster) before the old one drains, instead of deleting the workers first.
+                    name: `${pool.name ?? `${clusterName}-workers`}-${pool.size}`,
+                    size: pool.size,
+                    autoScale,
+                    minNodes: autoScale ? pool.minNodes : undefined,
+                    maxNodes: autoScale ? pool.maxNodes : undefined,
+                    nodeCount: autoScale ? undefined : pool.minNodes,
+                    labels: pool.labels,
                     tags: args.tags,
                 },
                 {
                     parent: this,
-                    protect: args.protect ?? d.protect,
+                    // Deleting the cluster deletes its pools; nothing waits on this one.
+                    deletedWith: cluster,
                     // The autoscaler owns the node count; reading it back must not produce a diff.
-                    ignoreChanges: autoScale ? ["nodePool.nodeCount", "nodePool.actualNodeCount"] : [],
+                    ignoreChanges: autoScale ? ["nodeCount", "actualNodeCount"] : [],
                 },
             );
-            const cluster = this.kubernetesCluster;
             this.kubeconfig = tokenKubeconfig({
                 clusterName: cluster.name,
                 endpoint: cluster.endpoint,
@@ -142,22 +169,42 @@ export class Cluster extends pulumi.ComponentResource {
             this.clusterIdentifier = cluster.id;
         } else if (args.mode === "stack") {
             const source = readStack(this, name, args.stack);
-            this.kubeconfig = pulumi.secret(source.requireOutput("kubeconfig") as pulumi.Output<string>);
-            this.clusterIdentifier = source.requireOutput("clusterId") as pulumi.Output<string>;
+            const output = (key: string, fix: string) =>
+                stackOutput<string>(source, { output: key, configKey: "cluster.stack", stack: args.stack, fix });
+            const deployFirst = `run \`pulumi up -s ${args.stack}\` first`;
+            this.kubeconfig = pulumi.secret(
+                output(
+                    "kubeconfig",
+                    `${deployFirst}; a stack exports its kubeconfig when it has cluster.mode digitalocean, or kubeconfig contents in esteira:kubeconfig`,
+                ),
+            );
+            this.clusterIdentifier = output("clusterId", deployFirst);
         } else {
             const identifier = args.clusterIdentifier ?? args.context ?? "kubeconfig";
-            this.kubeconfig = args.kubeconfig !== undefined ? pulumi.secret(args.kubeconfig) : undefined;
+            // A file named in the stack file wins over esteira:kubeconfig, as the reference says.
+            this.kubeconfig = args.kubeconfig !== undefined && !args.kubeconfigPath ? pulumi.secret(args.kubeconfig) : undefined;
             this.clusterIdentifier = pulumi.output(identifier);
         }
+
+        const kubeconfigPath = args.mode === "kubeconfig" && args.kubeconfigPath ? expandHome(args.kubeconfigPath) : undefined;
+        const context = args.mode === "kubeconfig" ? args.context : undefined;
+        // Kept for lookUpNamespace(); set only once the kubeconfig is known.
+        pulumi.output(this.kubeconfig).apply((kubeconfig) => {
+            this.access = { kubeconfig: kubeconfigPath ? undefined : kubeconfig, kubeconfigPath, context };
+        });
 
         this.provider = new k8s.Provider(
             `${name}-provider`,
             {
-                kubeconfig:
-                    this.kubeconfig ?? (args.mode === "kubeconfig" && args.kubeconfigPath ? expandHome(args.kubeconfigPath) : undefined),
-                context: args.mode === "kubeconfig" ? args.context : undefined,
+                kubeconfig: this.kubeconfig ?? kubeconfigPath,
+                context,
                 // A new kubeconfig (rotated token, moved file) must not replace every Kubernetes object.
                 clusterIdentifier: this.clusterIdentifier,
+                // A cluster another stack owns can be gone before this stack is destroyed (homolog torn
+                // down before a pull request closes); its objects went with it, so the provider drops
+                // them from the state instead of failing the destroy. Only here: where this stack owns
+                // the cluster, an outage must never cost it the record of its objects.
+                deleteUnreachable: args.mode === "stack" ? true : undefined,
                 // Secrets keep their names (teams read `db-credentials` and the pull secret by
                 // name), so a new value must update them in place: replaced, a Secret is deleted
                 // first and takes every workload that reads it down with it (a token rotation).
@@ -172,6 +219,32 @@ export class Cluster extends pulumi.ComponentResource {
             clusterIdentifier: this.clusterIdentifier,
             kubernetesCluster: this.kubernetesCluster,
             vpcId: this.vpcId,
+            region: this.region,
+            nodePool: this.nodePool,
         });
+    }
+
+    /**
+     * A namespace's labels and annotations, asked with the provider's own credentials: null when
+     * there is no such namespace, undefined when that cannot be known: the credentials are not (a
+     * cluster this deployment creates, in a preview) or the cluster does not answer (the provider
+     * then reports it).
+     */
+    public async lookUpNamespace(name: string): Promise<NamespaceMetadata | null | undefined> {
+        const access = this.access;
+        if (!access) return undefined;
+        // Loaded only when a namespace is about to be registered, so unit tests never pay for it.
+        const { CoreV1Api, KubeConfig } = await import("@kubernetes/client-node");
+        const config = new KubeConfig();
+        if (access.kubeconfig !== undefined) config.loadFromString(access.kubeconfig);
+        else if (access.kubeconfigPath !== undefined) config.loadFromFile(access.kubeconfigPath);
+        else config.loadFromDefault();
+        if (access.context !== undefined) config.setCurrentContext(access.context);
+        try {
+            const { metadata } = await config.makeApiClient(CoreV1Api).readNamespace({ name });
+            return { labels: metadata?.labels, annotations: metadata?.annotations };
+        } catch (err) {
+            return (err as { code?: number }).code === 404 ? null : undefined;
+        }
     }
 }

@@ -17,6 +17,14 @@ export type GitHubEnvironmentArgs = Omit<GitHubSettings, "environment" | "enviro
     registryPushToken?: pulumi.Input<string>;
     /** Actions environment variables (non-secret), name → value. Default: none. */
     variables?: Record<string, pulumi.Input<string>>;
+    /**
+     * The stack the environment belongs to, written to its `ESTEIRA_STACK` variable: an environment
+     * that already exists and names another stack there is refused, not taken over. Default: none
+     * (no such variable, no check).
+     */
+    stack?: string;
+    /** `protect` the environment, with its reviewers and deployment rules. Default: false. */
+    protect?: boolean;
 };
 
 /** Defaults of {@link GitHubEnvironmentArgs}, applied once in the component. */
@@ -25,10 +33,14 @@ export const GITHUB_ENVIRONMENT_DEFAULTS = {
     waitTimerMinutes: 0,
     deployFrom: "all",
     actionsSecrets: { kubeconfig: true, registryPushToken: false },
+    protect: false,
 } as const;
 
 /** The environment secrets esteira writes itself, by `actionsSecrets`. */
 export const GITHUB_ENVIRONMENT_SECRETS = ["KUBECONFIG", "REGISTRY_TOKEN"];
+
+/** The Actions variable that names the stack an environment belongs to. */
+export const STACK_VARIABLE = "ESTEIRA_STACK";
 
 /** GitHub allows at most this many reviewers (users and teams together) per environment. */
 export const MAX_REVIEWERS = 6;
@@ -38,7 +50,7 @@ export const MAX_REVIEWERS = 6;
  * Actions secrets and variables a workflow needs to reach this environment.
  */
 export class GitHubEnvironment extends pulumi.ComponentResource {
-    /** The environment's name, known once it exists. */
+    /** The environment's name, known once it exists; a RunError when another stack owns it. */
     public readonly environmentName: pulumi.Output<string>;
 
     constructor(name: string, args: GitHubEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -54,20 +66,24 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
         );
         const teams = (args.reviewers?.teams ?? []).map((slug) => github.getTeamOutput({ slug }, invokeOpts).id.apply((id) => Number(id)));
 
+        // Known once no other stack is found to own the environment: it is never taken over.
+        const unclaimed = args.stack === undefined ? pulumi.output(args.environment) : this.unclaimed(args, args.stack);
         const environment = new github.RepositoryEnvironment(
             `${name}-environment`,
             {
                 repository: args.repository,
-                environment: args.environment,
+                environment: unclaimed,
                 reviewers: users.length + teams.length > 0 ? [{ users, teams }] : undefined,
                 preventSelfReview: args.preventSelfReview ?? d.preventSelfReview,
                 waitTimer: args.waitTimerMinutes ?? d.waitTimerMinutes,
                 deploymentBranchPolicy:
                     from === "all" ? undefined : { protectedBranches: from === "protected", customBranchPolicies: patterns !== undefined },
             },
-            { parent: this },
+            // Deleting a protected environment would drop the approvals a deployment waits for.
+            { parent: this, protect: args.protect ?? d.protect },
         );
-        this.environmentName = environment.environment;
+        // Fails, as the environment's creation does, when another stack owns it.
+        this.environmentName = pulumi.all([unclaimed, environment.environment]).apply(([, created]) => created);
 
         if (patterns) {
             const policies = [
@@ -96,7 +112,8 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
                 { parent: this },
             );
         }
-        for (const [variableName, value] of Object.entries(args.variables ?? {})) {
+        const variables = { ...(args.stack !== undefined ? { [STACK_VARIABLE]: args.stack } : {}), ...args.variables };
+        for (const [variableName, value] of Object.entries(variables)) {
             new github.ActionsEnvironmentVariable(
                 `${name}-variable-${variableName.toLowerCase()}`,
                 { repository: args.repository, environment: this.environmentName, variableName, value },
@@ -105,5 +122,27 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
         }
 
         this.registerOutputs({ environmentName: this.environmentName });
+    }
+
+    /** The environment's name, once GitHub shows it is new or already this stack's; a RunError if another stack's. */
+    private unclaimed(args: GitHubEnvironmentArgs, stack: string): pulumi.Output<string> {
+        const invokeOpts = { parent: this };
+        const owner = github
+            .getRepositoryEnvironmentsOutput({ repository: args.repository }, invokeOpts)
+            .environments.apply((existing) =>
+                (existing ?? []).some((e) => e.name === args.environment)
+                    ? github
+                          .getActionsEnvironmentVariablesOutput({ name: args.repository, environment: args.environment }, invokeOpts)
+                          .variables.apply((vars) => (vars ?? []).find((v) => v.name === STACK_VARIABLE)?.value)
+                    : pulumi.output<string | undefined>(undefined),
+            );
+        return owner.apply((claimedBy) => {
+            if (claimedBy !== undefined && claimedBy !== stack) {
+                throw new pulumi.RunError(
+                    `${pulumi.getStack()}: github.environment: the GitHub environment ${JSON.stringify(args.environment)} belongs to stack ${JSON.stringify(claimedBy)} (its ${STACK_VARIABLE} variable); name another environment, or leave github.environment out (it defaults to this stack's environment name)`,
+                );
+            }
+            return args.environment;
+        });
     }
 }

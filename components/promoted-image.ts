@@ -23,7 +23,8 @@ export class PromotedImage extends pulumi.ComponentResource {
         super("esteira:image:PromotedImage", name, {}, opts);
 
         const source = readStack(this, name, args.promoteFrom);
-        this.ref = source.requireOutput("images").apply((images: Record<string, string> | undefined) => {
+        // getOutput, not requireOutput: a stack without images fails with the message below, not a stack trace.
+        this.ref = source.getOutput("images").apply((images: Record<string, string> | undefined) => {
             const ref = images?.[args.service];
             if (!ref) {
                 throw new pulumi.RunError(

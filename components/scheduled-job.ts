@@ -78,15 +78,17 @@ export class ScheduledJob extends pulumi.ComponentResource {
                             // The run is stopped (and fails) past its deadline, so a hung run never blocks the next ones.
                             activeDeadlineSeconds: args.timeoutSeconds ?? d.timeoutSeconds,
                             template: {
-                                metadata: { labels: parts.labels },
+                                // The checksums of the Secrets it reads: each run reads them afresh, and a
+                                // preview shows the CronJob change with them.
+                                metadata: { labels: parts.labels, annotations: parts.podAnnotations },
                                 spec: { ...parts.pod({ containers: [container] }), restartPolicy: "Never" },
                             },
                         },
                     },
                 },
             },
-            // Fixed object name: a replacement must delete the old object before creating the new one.
-            { ...childOpts, deleteBeforeReplace: true },
+            // No deleteBeforeReplace, as for every workload part: see rollingDeployment.
+            childOpts,
         );
 
         this.registerOutputs({ cronJob: this.cronJob });

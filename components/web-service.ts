@@ -106,6 +106,8 @@ export class WebService extends pulumi.ComponentResource {
                     pod: parts.pod({
                         containers: [parts.container({ name: step, command: settings.command, env: parts.env("DATABASE_DIRECT_URL") })],
                     }),
+                    // The Secrets' checksums: a changed value reruns the step, as it rolls the pods.
+                    annotations: parts.podAnnotations,
                     timeoutSeconds: settings.timeoutSeconds ?? d[step].timeoutSeconds,
                     backoffLimit: settings.backoffLimit ?? d[step].backoffLimit,
                 },
@@ -137,11 +139,12 @@ export class WebService extends pulumi.ComponentResource {
                 : undefined,
             lifecycle: preStopSleep(args.shutdownDelaySeconds ?? d.shutdownDelaySeconds),
         });
-        const podAnnotations = args.metrics && {
+        const metrics = args.metrics && {
             "prometheus.io/scrape": "true",
             "prometheus.io/path": args.metrics.path ?? d.metrics.path,
             "prometheus.io/port": String(metricsPort),
         };
+        const podAnnotations = metrics || parts.podAnnotations ? { ...metrics, ...parts.podAnnotations } : undefined;
 
         const rollout = rollingDeployment(
             this,
@@ -180,7 +183,7 @@ export class WebService extends pulumi.ComponentResource {
                     ports: tls ? [http, { name: "https", port: HTTPS_PORT, targetPort: "http", protocol: "TCP" }] : [http],
                 },
             },
-            { ...childOpts, deleteBeforeReplace: true },
+            childOpts,
         );
 
         // Release pods carry their own name label, so this selects none of them: nothing reaches a migration or a seed.

@@ -61,6 +61,7 @@ export class Worker extends pulumi.ComponentResource {
             {
                 metadata: parts.metadata,
                 selector: parts.selector,
+                podAnnotations: parts.podAnnotations,
                 pod: parts.pod({ containers: [container] }),
                 settings: args,
             },

@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "child_process";
+import * as fs from "fs";
 import { CONFIG_NAMESPACE } from "./errors";
 import { EsteiraConfig, parseConfig, RawSecretMap } from "./parse";
 import { SECRET_KEYS, SECRET_MAPS, SecretMapName, SecretName, stackSchema } from "./schema";
@@ -13,11 +14,14 @@ import { SECRET_KEYS, SECRET_MAPS, SecretMapName, SecretName, stackSchema } from
 export { ConfigError, CONFIG_NAMESPACE } from "./errors";
 export { parseConfig, type EsteiraConfig, type RawConfig } from "./parse";
 
+/**
+ * Whether the CLI handed a key over as a secret: the SDK's own test (what `Config.get` would warn
+ * with), exported at run time but left out of its typings.
+ */
+const { isConfigSecret } = pulumi.runtime as unknown as { isConfigSecret(key: string): boolean };
+
 /** Plain keys read from `esteira:`; everything else under the namespace is either secret or unknown. */
 const PLAIN_KEYS = Object.keys(stackSchema.shape);
-
-/** The SDK's own test of whether a config key was set as a secret (its typings leave it out). */
-const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
 
 /**
  * A secret map (`esteira:secrets`, …): its shape, with each leaf its value as a Pulumi secret
@@ -61,7 +65,8 @@ export function loadConfig(commitSha?: string): EsteiraConfig {
         ...Object.values(SECRET_KEYS).map((s) => s.key),
         ...Object.values(SECRET_MAPS).map((s) => s.key),
     ]);
-    for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
+    const all = Object.keys(pulumi.runtime.allConfig());
+    for (const fullKey of all) {
         const [namespace, key] = fullKey.split(":", 2);
         if (namespace === CONFIG_NAMESPACE && !known.has(fullKey)) values[key] = null;
     }
@@ -86,7 +91,23 @@ export function loadConfig(commitSha?: string): EsteiraConfig {
         const map = readSecretMap(key);
         if (map) secretMaps[name] = map;
     }
-    return parseConfig({ stack: pulumi.getStack(), project: pulumi.getProject(), values, secrets, secretMaps, commitSha });
+    // Which keys are secret is all the program learns of `--secret`: a value set with `--secret --path`
+    // inside a structured key marks the whole key.
+    const secretKeys = all.filter((key) => isConfigSecret(key));
+    return parseConfig({
+        stack: pulumi.getStack(),
+        project: pulumi.getProject(),
+        organization: pulumi.getOrganization(),
+        values,
+        secrets,
+        secretMaps,
+        secretKeys,
+        commitSha,
+        // The GitHub provider reads the owner from its config, else from GITHUB_OWNER.
+        githubOwner: new pulumi.Config("github").get("owner") ?? process.env.GITHUB_OWNER,
+        // Pulumi runs the program in the project directory, where build paths start.
+        pathExists: (file) => fs.existsSync(file),
+    });
 }
 
 /** The commit being deployed: GITHUB_SHA in Actions, else the checkout's HEAD, else unknown. */

@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterArgs } from "../components/cluster";
 import { DATABASE_DEFAULTS, type DatabaseArgs } from "../components/database";
-import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namespace";
+import { ENVIRONMENT_NAMESPACE_DEFAULTS, type NamespaceConfigKeys, STACK_NAMESPACE_KEYS } from "../components/environment-namespace";
 import type { GitHubEnvironmentArgs } from "../components/github-environment";
 import type { GitHubRepositoryArgs } from "../components/github-repository";
 import type { MonitoringArgs } from "../components/monitoring";
@@ -18,8 +18,9 @@ import type { ScheduledJobArgs } from "../components/scheduled-job";
 import { zoneProblem, tlsAnnotations } from "../components/parts/tls";
 import { WEB_SERVICE_DEFAULTS, type WebServiceArgs } from "../components/web-service";
 import type { WorkerArgs } from "../components/worker";
-import { ConfigError, describe, formatIssue } from "./errors";
-import { dns1123Label } from "./rules";
+import * as path from "path";
+import { CONFIG_NAMESPACE, ConfigError, describe, formatIssue } from "./errors";
+import { dns1123Label, fullStackName, imageHost, registryHost } from "./rules";
 import {
     ImageSource,
     JobSettings,
@@ -45,7 +46,10 @@ type Secret = pulumi.Output<string>;
 export type Registry = RegistrySettings & { readonly token: Secret; readonly pushToken: Secret };
 
 /** A workload's component Args, with its image still to be built, promoted or taken as it is, and nothing the program wires in. */
-export type Configured<Args> = Omit<Args, "image" | "namespace" | "imagePullSecrets" | "databaseSecretName"> & {
+export type Configured<Args> = Omit<
+    Args,
+    "image" | "namespace" | "imagePullSecrets" | "databaseSecretName" | "databaseSecretChecksum" | "secretChecksums"
+> & {
     readonly image: ImageSource<ImageArgs>;
     /** Key of the namespace (esteira:namespaces) to run in. Default: the stack's own namespace. */
     readonly namespace?: string;
@@ -84,6 +88,8 @@ export interface EsteiraConfig {
     readonly environment: string;
     /** Namespace the workloads run in. Default: `<project>-<environment>`. */
     readonly namespace: string;
+    /** The namespace exists already and the stack uses it without owning it. Default: false. */
+    readonly adoptNamespace?: boolean;
     /** Each namespace of the environment, the stack's own first, with the Secrets its workloads read. */
     readonly namespaces: readonly NamespaceConfig[];
     /** The Kubernetes Secrets the stack creates (esteira:secrets): name → key → value, each a Pulumi secret. */
@@ -124,6 +130,10 @@ export interface NamespaceConfig {
     readonly database: boolean;
     /** The Secrets of esteira:secrets its workloads read, by name. */
     readonly secrets: readonly string[];
+    /** It exists already and the stack uses it without owning it. Default: false. */
+    readonly adoptNamespace?: boolean;
+    /** The stack-file keys that name and adopt it, for messages. */
+    readonly configKeys: NamespaceConfigKeys;
 }
 
 /** A secret map as the loader reads it: its shape with each value a Pulumi secret (a non-string is `null`). */
@@ -146,8 +156,19 @@ export interface RawConfig {
      * value is `null`), and whether the stack file holds them in plain text.
      */
     readonly secretMaps?: Partial<Record<SecretMapName, RawSecretMap>>;
+    /**
+     * The full config keys Pulumi holds as secrets (set with `--secret`): a plain key among them is
+     * refused, and so is a secret key missing from them (set in plain text).
+     */
+    readonly secretKeys: readonly string[];
     /** The commit being deployed, when known; tags built images. */
     readonly commitSha?: string;
+    /** The organization the stack belongs to (`pulumi.getOrganization()`), for full stack names. */
+    readonly organization?: string;
+    /** `github:owner` (or GITHUB_OWNER), which owns `esteira:github.repository`. */
+    readonly githubOwner?: string;
+    /** Whether a path (relative to the project) exists; given, build contexts and Dockerfiles are checked. */
+    readonly pathExists?: (path: string) => boolean;
 }
 
 /** How a message names one workload of each kind. */
@@ -281,6 +302,18 @@ function exposureProblems(raw: RawConfig, plain: StackSettings, name: string, sv
 
 /** The keys of the database Secret. */
 const DATABASE_KEYS = ["DATABASE_URL", "DATABASE_DIRECT_URL"];
+/** Namespaces every cluster has from the start: no stack ever creates them. */
+const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/** GitHub allows at most this many Actions variables per environment. */
+export const MAX_ENVIRONMENT_VARIABLES = 100;
+/** Actions variables besides one URL per service: ESTEIRA_STACK and ESTEIRA_NAMESPACE. */
+const FIXED_VARIABLES = 2;
+/**
+ * Longest service name that can migrate: its Job is auto-named `<name>-migrate-<8 characters>`, and
+ * Kubernetes copies a Job's name into a label of its pods, at most 63 characters.
+ */
+export const MAX_MIGRATING_SERVICE_NAME = 63 - "-migrate-".length - 8;
 
 /** Rules that span keys (and secrets), which no single key's schema can see. */
 function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
@@ -311,6 +344,41 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
     if (database?.mode === "external" && !secrets.databaseUrl) {
         missingSecret("databaseUrl", "when database.mode is external", "'postgresql://user:password@host:5432/db?sslmode=require'");
     }
+    if (database?.mode === "server" && database.stack === undefined && !secrets.databaseAdminUrl) {
+        missingSecret(
+            "databaseAdminUrl",
+            "when database.mode is server and database.stack names no stack to read it from",
+            "'postgresql://admin:password@host:5432/postgres?sslmode=require'",
+        );
+    }
+    if (database?.mode === "server" && database.stack !== undefined && secrets.databaseAdminUrl) {
+        problems.push(
+            `${raw.stack}: database.stack: ${describe(database.stack)} and the secret esteira:databaseAdminUrl both name an admin connection; keep one (\`pulumi config rm esteira:databaseAdminUrl -s ${raw.stack}\`, or remove database.stack)`,
+        );
+    }
+    if (plain.namespace !== undefined && SYSTEM_NAMESPACES.includes(plain.namespace) && !plain.adoptNamespace) {
+        problems.push(
+            `${raw.stack}: namespace: ${describe(plain.namespace)} is one Kubernetes creates itself: this stack would take it over and delete it, with everything in it, when it goes; name a namespace of the stack's own, or set esteira:adoptNamespace: true to use it without ever deleting it`,
+        );
+    }
+    const here = { organization: raw.organization, project: raw.project };
+    const self = fullStackName(raw.stack, here);
+    const selfReference = (key: string, stack: string | undefined, fix: string) => {
+        if (stack !== undefined && fullStackName(stack, here) === self) {
+            problems.push(`${raw.stack}: ${key}: names this stack itself (${describe(stack)}); ${fix}`);
+        }
+    };
+    selfReference(
+        "cluster.stack",
+        cluster?.mode === "stack" ? cluster.stack : undefined,
+        "name the stack that owns the cluster, or use cluster.mode digitalocean or kubeconfig",
+    );
+    selfReference(
+        "database.stack",
+        database?.mode === "shared" || database?.mode === "server" ? database.stack : undefined,
+        "name the stack that owns the database cluster, or use database.mode digitalocean or external",
+    );
+    const hasDatabase = database !== undefined;
     const owner = new Map<string, string>();
     for (const [kind, name, workload] of workloadsOf(plain)) {
         const other = owner.get(name);
@@ -328,6 +396,38 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
         if ("build" in workload.image && !plain.images) {
             problems.push(
                 `${raw.stack}: ${kind}.${name}.image.build: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to push the image to`,
+            );
+        }
+        if ("build" in workload.image && raw.pathExists) {
+            const { context, dockerfile } = workload.image.build;
+            const file = dockerfile ?? path.posix.join(context, "Dockerfile");
+            if (!raw.pathExists(context)) {
+                problems.push(
+                    `${raw.stack}: ${kind}.${name}.image.build.context: ${describe(context)} does not exist (paths are relative to the project directory, where Pulumi.yaml is)`,
+                );
+            } else if (!raw.pathExists(file)) {
+                problems.push(
+                    `${raw.stack}: ${kind}.${name}.image.build.dockerfile: ${describe(file)} does not exist (paths are relative to the project directory, where Pulumi.yaml is)`,
+                );
+            }
+        }
+        if ("promoteFrom" in workload.image) {
+            selfReference(
+                `${kind}.${name}.image.promoteFrom`,
+                workload.image.promoteFrom,
+                "promote from the stack before this one in the line, or build the image here (image.build)",
+            );
+        }
+        const svc = kind === "services" ? (workload as ServiceSettings) : undefined;
+        if (svc?.migrate && name.length > MAX_MIGRATING_SERVICE_NAME) {
+            problems.push(
+                `${raw.stack}: services.${name}: a service with migrate has a name of at most ${MAX_MIGRATING_SERVICE_NAME} characters: its migration Job is named <name>-migrate-<8 characters>, which Kubernetes copies into a label of at most 63; received ${name.length} characters`,
+            );
+        }
+        const getsDatabase = hasDatabase && (workload.database ?? true);
+        if (svc?.migrate && !getsDatabase && svc.env?.DATABASE_URL === undefined && svc.secretEnv?.DATABASE_URL === undefined) {
+            problems.push(
+                `${raw.stack}: services.${name}.migrate: would run with no DATABASE_URL: ${hasDatabase ? "the service sets database: false" : "the stack has no esteira:database"}; give it one (esteira:database, or secretEnv.DATABASE_URL), or remove migrate`,
             );
         }
         if (
@@ -349,10 +449,49 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
             );
         }
     }
-    if (database?.mode === "digitalocean" && cluster?.mode !== "digitalocean" && cluster?.mode !== "stack") {
+    // A managed database joins the VPC of the DOKS cluster this stack creates and admits only that
+    // cluster; a cluster of another stack's has no VPC here.
+    if (database?.mode === "digitalocean" && cluster?.mode === "digitalocean" && database.region && database.region !== cluster.region) {
         problems.push(
-            `${raw.stack}: database.mode: "digitalocean" admits only the DOKS cluster through its firewall, so it needs cluster.mode "digitalocean" or "stack"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")} (use database.mode "external" with esteira:databaseUrl instead)`,
+            `${raw.stack}: database.region: must be the cluster's region (${describe(cluster.region)}), the one region its private network reaches; received ${describe(database.region)} (leave it out: it defaults to the cluster's)`,
         );
+    }
+    if (database?.mode === "digitalocean" && cluster?.mode !== "digitalocean") {
+        problems.push(
+            `${raw.stack}: database.mode: "digitalocean" joins the VPC of the DOKS cluster this stack creates and admits only that cluster through its firewall, so it needs cluster.mode "digitalocean"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")} (use database.mode "shared" with the stack that owns the cluster, or "external" with esteira:databaseUrl)`,
+        );
+    }
+    // A shared database cluster's firewall admits its owner's Kubernetes cluster, and no other.
+    if (
+        database?.mode === "shared" &&
+        (cluster?.mode !== "stack" || fullStackName(cluster.stack, here) !== fullStackName(database.stack, here))
+    ) {
+        const received =
+            cluster?.mode === "stack"
+                ? `cluster.stack ${describe(cluster.stack)}`
+                : `cluster.mode ${describe(cluster?.mode ?? "kubeconfig")}`;
+        problems.push(
+            `${raw.stack}: database.mode: "shared" uses stack ${describe(database.stack)}'s database cluster, whose firewall admits only that stack's Kubernetes cluster, so it needs cluster.mode "stack" with cluster.stack ${describe(database.stack)}; received ${received}`,
+        );
+    }
+    const { images, registry } = plain;
+    if (images && imageHost(images.repository) !== registryHost(registry.server)) {
+        problems.push(
+            `${raw.stack}: images.repository: pushes to ${describe(imageHost(images.repository))}, but esteira:registry.server is ${describe(registry.server)}, the only registry the push token authenticates to; put the images on ${registryHost(registry.server)} or point esteira:registry at ${imageHost(images.repository)}`,
+        );
+    }
+    if (plain.github) {
+        if (!raw.githubOwner) {
+            problems.push(
+                `${raw.stack}: github:owner: is required when esteira:github is set (the owner of esteira:github.repository); set it with \`pulumi config set github:owner <owner> -s ${raw.stack}\``,
+            );
+        }
+        const variables = FIXED_VARIABLES + Object.keys(plain.services).length;
+        if (variables > MAX_ENVIRONMENT_VARIABLES) {
+            problems.push(
+                `${raw.stack}: github: the environment would get ${variables} Actions variables (ESTEIRA_STACK, ESTEIRA_NAMESPACE and one URL per service), more than the ${MAX_ENVIRONMENT_VARIABLES} GitHub allows; split the services across stacks`,
+            );
+        }
     }
     return problems;
 }
@@ -389,6 +528,11 @@ function extraNamespaces(raw: RawConfig, plain: StackSettings, environment: stri
         const other = taken.get(name);
         if (other)
             problems.push(`${raw.stack}: namespaces.${key}: its name ${describe(name)} is already ${other}'s; give it a name of its own`);
+        if (SYSTEM_NAMESPACES.includes(name) && !settings.adoptNamespace) {
+            problems.push(
+                `${raw.stack}: namespaces.${key}: ${describe(name)} is one Kubernetes creates itself: this stack would take it over and delete it, with everything in it, when it goes; name a namespace of the stack's own, or set namespaces.${key}.adoptNamespace: true to use it without ever deleting it`,
+            );
+        }
         taken.set(name, `namespaces.${key}`);
         return [key, name];
     });
@@ -416,14 +560,19 @@ function parseSecretMaps(raw: RawConfig, problems: string[]): SecretMaps | undef
 }
 
 /** The stack's GitHub environment, and the repository-level Actions secrets and variables it owns. */
-function github(plain: StackSettings, environment: string, maps: SecretMaps): Pick<EsteiraConfig, "github" | "githubRepository"> {
+function github(
+    plain: StackSettings,
+    environment: string,
+    maps: SecretMaps,
+    protect: boolean,
+): Pick<EsteiraConfig, "github" | "githubRepository"> {
     if (!plain.github) return {};
     // deployAfter orders the workflows' deploys (tools/stacks.ts); the program has no use for it.
     const { repositoryVariables, deployAfter: _, ...settings } = plain.github;
     const repositorySecrets = maps.githubSecrets?.repository;
     const ownsRepositoryValues = Object.keys({ ...repositoryVariables, ...repositorySecrets }).length > 0;
     return {
-        github: { ...settings, environment: settings.environment ?? environment, secrets: maps.githubSecrets?.environment },
+        github: { ...settings, environment: settings.environment ?? environment, secrets: maps.githubSecrets?.environment, protect },
         githubRepository: ownsRepositoryValues
             ? { repository: settings.repository, secrets: repositorySecrets, variables: repositoryVariables }
             : undefined,
@@ -444,18 +593,44 @@ function monitoringOf(plain: StackSettings, settings: MonitoringSettings, slackU
     return { ...rest, slack: slackChannel !== undefined && slackUrl ? { channel: slackChannel, url: slackUrl } : undefined, checks };
 }
 
+/**
+ * Secrets where the program would not keep them secret: a plain key holding a value set with
+ * `--secret` (anywhere inside it: `pulumi config set --secret --path` marks the whole key), and a
+ * secret key set in plain text. Names the key, never the value.
+ */
+function secretProblems(raw: RawConfig, secretPlainKeys: readonly string[]): string[] {
+    const { stack } = raw;
+    const encrypted = new Set(raw.secretKeys);
+    const inPlainKeys = secretPlainKeys.map((key) => {
+        const full = `${CONFIG_NAMESPACE}:${key}`;
+        return `${stack}: ${key}: holds a value set with --secret, but ${full} is plain configuration that the program would write in plain text into resources, the state and the preview; remove it (the \`secure:\` entry under ${full} in Pulumi.${stack}.yaml, or \`pulumi config rm --path '${full}.<path>' -s ${stack}\`) and give pods secrets through secretEnv (a Kubernetes Secret) or a secret the stack declares`;
+    });
+    const inPlainText = (Object.keys(SECRET_KEYS) as SecretName[])
+        .filter((name) => raw.secrets[name] !== undefined && !encrypted.has(SECRET_KEYS[name].key))
+        .map((name) => {
+            const key = SECRET_KEYS[name].key;
+            return `${stack}: ${key}: is set in plain text, so the stack file stores it unencrypted; set it again with \`pulumi config set --secret ${key} <value> -s ${stack}\``;
+        });
+    return [...inPlainKeys, ...inPlainText];
+}
+
 /** Validates one stack's raw configuration and hands each component its Args. */
 export function parseConfig(raw: RawConfig): EsteiraConfig {
     const parsed = stackSchema.safeParse(raw.values);
-    const problems = parsed.success ? [] : parsed.error.issues.map((issue) => formatIssue(raw.stack, issue, raw.values));
+    // A plain key that holds a secret is reported once, by name: no message may show what it holds.
+    const secretPlainKeys = Object.keys(raw.values).filter((key) => raw.secretKeys.includes(`${CONFIG_NAMESPACE}:${key}`));
+    const issues = parsed.success ? [] : parsed.error.issues.filter((issue) => !secretPlainKeys.includes(String(issue.path[0])));
+    const problems = [...issues.map((issue) => formatIssue(raw.stack, issue, raw.values)), ...secretProblems(raw, secretPlainKeys)];
     if (!raw.secrets.registryToken) {
         problems.push(
             `${raw.stack}: ${SECRET_KEYS.registryToken.key}: is required (a registry token with pull rights); set it with \`pulumi config set --secret ${SECRET_KEYS.registryToken.key} <token> -s ${raw.stack}\``,
         );
     }
     const maps = parseSecretMaps(raw, problems);
-    if (parsed.success) problems.push(...crossKeyProblems(raw, parsed.data));
-    if (parsed.success && maps) {
+    // Rules across keys quote values, so they wait until no key holds a secret.
+    const acrossKeys = parsed.success && secretPlainKeys.length === 0;
+    if (acrossKeys) problems.push(...crossKeyProblems(raw, parsed.data));
+    if (acrossKeys && maps) {
         if (maps.githubSecrets && !parsed.data.github) {
             problems.push(
                 `${raw.stack}: ${SECRET_MAPS.githubSecrets.key}: needs esteira:github (its repository is where they are written); set esteira:github.repository`,
@@ -510,7 +685,7 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
     const workloads = workloadsOf(plain).map(([, , workload]) => workload);
     const inNamespace = (key?: string) => workloads.filter((workload) => workload.namespace === key);
     /** A namespace holding the database Secret and the Secrets of esteira:secrets that its workloads read. */
-    const namespaceOf = (name: string, inIt: AnyWorkloadSettings[]): NamespaceConfig => {
+    const namespaceOf = (name: string, inIt: AnyWorkloadSettings[]): Pick<NamespaceConfig, "name" | "database" | "secrets"> => {
         const refs = inIt.flatMap((workload) => Object.values(workload.secretEnv ?? {}).filter((ref) => !ref.external));
         return {
             name,
@@ -523,9 +698,15 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         project,
         environment,
         namespace,
+        adoptNamespace: plain.adoptNamespace,
         namespaces: [
-            namespaceOf(namespace, inNamespace(undefined)),
-            ...extraNamespaces(raw, plain, environment, namespace).map(([key, name]) => ({ key, ...namespaceOf(name, inNamespace(key)) })),
+            { ...namespaceOf(namespace, inNamespace(undefined)), adoptNamespace: plain.adoptNamespace, configKeys: STACK_NAMESPACE_KEYS },
+            ...extraNamespaces(raw, plain, environment, namespace).map(([key, name]) => ({
+                key,
+                ...namespaceOf(name, inNamespace(key)),
+                adoptNamespace: plain.namespaces?.[key]?.adoptNamespace,
+                configKeys: { namespace: `namespaces.${key}`, adopt: `namespaces.${key}.adoptNamespace` },
+            })),
         ],
         appSecrets: maps.secrets ?? {},
         cluster:
@@ -538,15 +719,25 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
             database?.mode === "digitalocean"
                 ? { ...database, name: database.name ?? `${project}-${environment}-db`, protect }
                 : database?.mode === "external"
-                  ? { ...database, url: secret("databaseUrl") }
-                  : database && {
-                        ...database,
-                        // Named after the environment, so each pull request's database is its own.
-                        databaseName: database.databaseName ?? `${project}-${environment}`,
-                        user: database.user ?? `${project}-${environment}`,
-                    },
+                  ? { ...database, url: secret("databaseUrl"), adminUrl: raw.secrets.databaseAdminUrl }
+                  : database?.mode === "server"
+                    ? {
+                          ...database,
+                          protect,
+                          adminUrl: database.stack === undefined ? secret("databaseAdminUrl") : undefined,
+                          // Named after the environment, so each pull request's database is its own.
+                          databaseName: database.databaseName ?? `${project}-${environment}`,
+                          user: database.user ?? `${project}-${environment}`,
+                      }
+                    : database && {
+                          ...database,
+                          protect,
+                          // Named after the environment, so each pull request's database is its own.
+                          databaseName: database.databaseName ?? `${project}-${environment}`,
+                          user: database.user ?? `${project}-${environment}`,
+                      },
         registry,
-        ...github(plain, environment, maps),
+        ...github(plain, environment, maps, protect),
         monitoring: plain.monitoring && monitoringOf(plain, plain.monitoring, raw.secrets.alertSlackWebhookUrl),
         networkPolicy: plain.networkPolicy,
         services: configured("services", plain.services, { metricsNamespace: plain.networkPolicy?.metricsNamespace }),

@@ -22,16 +22,21 @@ import { WORKER_DEFAULTS } from "../components/worker";
 import {
     dns1035Label,
     dns1123Label,
+    DOKS_VERSION_SLUG,
     ENV_VAR_NAME,
+    imageReferenceProblem,
     int,
     isCronSchedule,
     nonEmpty,
     percent,
     portNumber,
+    POSTGRES_MAJOR,
     rangeProblem,
+    regionSlug,
     replicasProblem,
     requestProblems,
     singlePodProblem,
+    sizeSlug,
     stackName,
 } from "./rules";
 
@@ -102,7 +107,13 @@ export type BuildSettings = z.infer<typeof buildSchema>;
 const imageFields = z
     .strictObject(
         {
-            ref: nonEmpty().optional().meta(doc("an image reference to run as it is")),
+            ref: nonEmpty()
+                .superRefine((ref, ctx) => {
+                    const problem = imageReferenceProblem(ref);
+                    if (problem) ctx.addIssue({ code: "custom", message: `${problem}; received ${JSON.stringify(ref)}` });
+                })
+                .optional()
+                .meta(doc("an image reference; one by tag runs on the digest the tag points at when deployed")),
             build: buildSchema.optional().meta(doc("build from a context and push to `<images.repository>/<name>`")),
             promoteFrom: stackName("promoteFrom must be a stack name or <organization>/<project>/<stack>")
                 .optional()
@@ -216,11 +227,25 @@ const workloadKeys = {
         .array(z.string())
         .optional()
         .meta(doc("arguments to the entrypoint", text("the image's"))),
-    // YAML turns `true` and `8000` into booleans and numbers; containers only take strings.
+    // YAML turns `true` and `8000` into booleans and numbers; containers only take strings. Only
+    // whole numbers survive that as written: `1.10` arrives as 1.1, and long numbers lose digits.
     env: z
-        .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
+        .record(
+            z.string(),
+            z
+                .union([z.string(), z.number(), z.boolean()])
+                .superRefine((value, ctx) => {
+                    if (typeof value === "number" && !Number.isSafeInteger(value)) {
+                        ctx.addIssue({
+                            code: "custom",
+                            message: `YAML read this as the number ${value}, which may not be what the file says (1.10 reads as 1.1, long numbers lose digits): quote it`,
+                        });
+                    }
+                })
+                .transform(String),
+        )
         .optional()
-        .meta(doc("plain variables (YAML booleans and numbers become strings)")),
+        .meta(doc("plain variables: strings, booleans and whole numbers (quote anything else)")),
     secretEnv: z.record(z.string(), secretKeyRef).optional().meta(doc("variables from Secrets, through `secretKeyRef`")),
     resources: z
         .strictObject({
@@ -268,7 +293,12 @@ const deploymentKeys = {
         })
         .optional()
         .meta(doc("HorizontalPodAutoscaler (autoscaling/v2); the Deployment then leaves `replicas` to it", text("off"))),
-    revisionHistoryLimit: int(0).optional().meta(doc("ReplicaSets kept for `kubectl rollout undo`", ws.revisionHistoryLimit)),
+    revisionHistoryLimit: z
+        .number()
+        .int()
+        .min(1, { error: "0 keeps no earlier ReplicaSet, so `kubectl rollout undo` has nothing to return to; use at least 1" })
+        .optional()
+        .meta(doc("ReplicaSets kept for `kubectl rollout undo`", ws.revisionHistoryLimit)),
     rolloutTimeoutSeconds: int(1).optional().meta(doc("how long `pulumi up` waits for the rollout", ws.rolloutTimeoutSeconds)),
 };
 
@@ -302,7 +332,9 @@ function workloadRules(workload: WorkloadShape, ctx: z.RefinementCtx, runsAsDepl
             issue("secretEnv", `"${name}" is set in both env and secretEnv; keep it in one of them`);
         }
     }
-    for (const message of requestProblems(workload.resources?.requests, workload.resources?.limits)) issue("resources", message);
+    for (const message of requestProblems(workload.resources?.requests, workload.resources?.limits, WORKLOAD_DEFAULTS.resources.limits)) {
+        issue("resources", message);
+    }
     const ephemeralLimit = workload.resources?.limits?.ephemeralStorageMiB ?? WORKLOAD_DEFAULTS.resources.limits.ephemeralStorageMiB;
     issue("writablePaths", ephemeralStorageProblem(workload.writablePaths, ephemeralLimit));
     if (runsAsDeployment && hasPersistentPath(workload.writablePaths)) {
@@ -469,12 +501,17 @@ const cd = CLUSTER_DEFAULTS;
 
 const nodePoolSchema = z
     .strictObject({
-        size: nonEmpty().meta(doc("Droplet size slug, e.g. `s-2vcpu-4gb`")),
+        size: sizeSlug("s-2vcpu-4gb", "doctl kubernetes options sizes").meta(doc("Droplet size slug, e.g. `s-2vcpu-4gb`")),
         minNodes: int(1).meta(doc("fewest nodes")),
         maxNodes: int(1).meta(doc("most nodes; above `minNodes` the pool autoscales")),
         name: nonEmpty()
             .optional()
-            .meta(doc("node pool name", text("<cluster name>-pool"))),
+            .meta(
+                doc(
+                    "node pool name; the size is appended, so a new size brings a new pool up before the old one drains",
+                    text("<cluster name>-workers"),
+                ),
+            ),
         labels: z.record(z.string(), z.string()).optional().meta(doc("Kubernetes labels of the nodes")),
     })
     .superRefine((pool, ctx) => {
@@ -482,13 +519,28 @@ const nodePoolSchema = z
         if (message) ctx.addIssue({ code: "custom", message });
     });
 
+const systemPoolSchema = z.strictObject({
+    size: sizeSlug("s-2vcpu-4gb", "doctl kubernetes options sizes")
+        .optional()
+        .meta(doc("Droplet size slug; fixed for the cluster's life: a new size replaces the cluster", cd.systemPool.size)),
+    nodeCount: int(1).optional().meta(doc("nodes", cd.systemPool.nodeCount)),
+    name: nonEmpty()
+        .optional()
+        .meta(doc("node pool name", text("<cluster name>-pool"))),
+});
+
 const digitalOceanCluster = z.strictObject({
     mode: z.literal("digitalocean").meta(doc("this stack creates a VPC and a DOKS cluster in it")),
     name: dns1123Label("name")
         .optional()
         .meta(doc("cluster name", text("<project>-<environment>"))),
-    region: nonEmpty().meta(doc("region slug, e.g. `nyc1`")),
-    version: nonEmpty().meta(doc("pinned DOKS version slug (`doctl kubernetes options versions`)")),
+    region: regionSlug().meta(doc("region slug, e.g. `nyc1`")),
+    version: z
+        .string()
+        .regex(DOKS_VERSION_SLUG, {
+            error: "version must be a pinned DOKS version slug such as 1.33.1-do.0 (`doctl kubernetes options versions`), so an upgrade is a reviewed change",
+        })
+        .meta(doc("pinned DOKS version slug (`doctl kubernetes options versions`)")),
     ha: z.boolean().optional().meta(doc("highly available control plane", cd.ha)),
     autoUpgrade: z.boolean().optional().meta(doc("let DigitalOcean apply patch upgrades in the maintenance window", cd.autoUpgrade)),
     maintenance: z
@@ -502,10 +554,35 @@ const digitalOceanCluster = z.strictObject({
         })
         .optional()
         .meta(doc("maintenance window")),
-    vpcIpRange: nonEmpty()
+    vpcIpRange: z
+        .cidrv4({ error: "vpcIpRange must be an IPv4 CIDR range such as 10.10.0.0/16" })
+        .superRefine((range, ctx) => {
+            // zod goes on after a failed format; only a well-formed range is checked further.
+            if (!z.cidrv4().safeParse(range).success) return;
+            const [address, prefix] = range.split("/");
+            const [a, b] = address.split(".").map(Number);
+            const isPrivate = a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+            if (!isPrivate || Number(prefix) < 16 || Number(prefix) > 28) {
+                ctx.addIssue({
+                    code: "custom",
+                    message: `vpcIpRange must be a private range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) from /16 to /28, as DigitalOcean requires; received ${JSON.stringify(range)}`,
+                });
+            }
+        })
         .optional()
         .meta(doc("IP range of the VPC, e.g. `10.10.0.0/16`", text("chosen by DigitalOcean"))),
-    nodePool: nodePoolSchema.meta(doc("the node pool; the autoscaled node count never shows up as a diff")),
+    nodePool: nodePoolSchema.meta(
+        doc(
+            "the workers: a node pool of its own, so a new size replaces the pool, never the cluster; the autoscaled node count never shows up as a diff",
+        ),
+    ),
+    systemPool: systemPoolSchema
+        .optional()
+        .meta(
+            doc(
+                "the cluster's own node pool, which DOKS requires and whose size cannot change without replacing the cluster: keep it small",
+            ),
+        ),
     tags: z.array(z.string()).optional().meta(doc("DigitalOcean tags")),
 });
 
@@ -546,18 +623,27 @@ const secretName = dns1123Label("secretName")
 
 const digitalOceanDatabase = z.strictObject({
     mode: z.literal("digitalocean").meta(doc("a managed PostgreSQL cluster in the Kubernetes cluster's VPC, reachable only from it")),
-    region: z
-        .string({
-            error: (issue) =>
-                issue.input === undefined ? "is required in digitalocean mode (e.g. nyc1, the cluster's region)" : undefined,
-        })
-        .min(1)
-        .meta(doc("region slug; use the cluster's")),
+    region: regionSlug()
+        .optional()
+        .meta(doc("region slug; only the cluster's, the one region its private network reaches", text("the cluster's region"))),
+    retainOnDelete: z
+        .boolean()
+        .optional()
+        .meta(
+            doc(
+                "a replaced or destroyed database cluster, with its database, user and firewall, is left in DigitalOcean, data and all, instead of deleted (delete it by hand when done)",
+                dd.retainOnDelete,
+            ),
+        ),
     name: dns1123Label("name")
         .optional()
         .meta(doc("database cluster name", text("<project>-<environment>-db"))),
-    version: nonEmpty().optional().meta(doc("PostgreSQL major version", dd.version)),
-    size: nonEmpty().optional().meta(doc("size slug", dd.size)),
+    version: z
+        .string()
+        .regex(POSTGRES_MAJOR, { error: "version must be a PostgreSQL major version such as 16" })
+        .optional()
+        .meta(doc("PostgreSQL major version", dd.version)),
+    size: sizeSlug("db-s-1vcpu-1gb", "doctl databases options slugs --engine pg").optional().meta(doc("size slug", dd.size)),
     nodeCount: int(1, 3).optional().meta(doc("nodes; 2 or more keeps a hot standby", dd.nodeCount)),
     databaseName: nonEmpty().optional().meta(doc("database", dd.databaseName)),
     user: nonEmpty().optional().meta(doc("database user (DigitalOcean generates its password)", dd.user)),
@@ -608,8 +694,29 @@ const sharedDatabase = z.strictObject({
     secretName,
 });
 
-export const databaseSchema = z.discriminatedUnion("mode", [digitalOceanDatabase, externalDatabase, sharedDatabase], {
-    error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: digitalocean, external, shared` : undefined),
+const serverDatabase = z.strictObject({
+    mode: z
+        .literal("server")
+        .meta(doc("a database and role of this stack's own in any PostgreSQL server, made through its admin connection")),
+    stack: stackName()
+        .optional()
+        .meta(
+            doc(
+                "stack whose `databaseAdminUrl` output is the admin connection (the base of pull-request stacks); else the secret esteira:databaseAdminUrl",
+            ),
+        ),
+    databaseName: nonEmpty()
+        .optional()
+        .meta(doc("database", text("<project>-<environment>"))),
+    user: nonEmpty()
+        .optional()
+        .meta(doc("its owner, a login role with a generated password", text("<project>-<environment>"))),
+    cidr: cidr("cidr").optional().meta(doc("address range the server is in; pods may connect to its port only there", dd.cidr)),
+    secretName,
+});
+
+export const databaseSchema = z.discriminatedUnion("mode", [digitalOceanDatabase, externalDatabase, sharedDatabase, serverDatabase], {
+    error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: digitalocean, external, shared, server` : undefined),
 });
 export type DatabaseSettings = z.infer<typeof databaseSchema>;
 
@@ -669,6 +776,9 @@ const actionsName = (what: string) =>
         .refine((name) => !name.toUpperCase().startsWith("GITHUB_"), { error: `${what} must not start with GITHUB_, which GitHub keeps` });
 
 const gd = GITHUB_ENVIRONMENT_DEFAULTS;
+// GitHub's own rules: logins of letters, digits and single inner hyphens; team slugs in lower case.
+const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
+const GITHUB_TEAM_SLUG = /^[a-z0-9][a-z0-9_-]*$/;
 export const githubSchema = z
     .strictObject({
         repository: z
@@ -680,8 +790,18 @@ export const githubSchema = z
             .meta(doc("GitHub environment name", text("the environment name"))),
         reviewers: z
             .strictObject({
-                users: z.array(nonEmpty()).optional().meta(doc("logins")),
-                teams: z.array(nonEmpty()).optional().meta(doc("team slugs")),
+                users: z
+                    .array(z.string().regex(GITHUB_LOGIN, { error: 'a user is a GitHub login alone, e.g. "alice" (no "@")' }))
+                    .optional()
+                    .meta(doc("logins")),
+                teams: z
+                    .array(
+                        z.string().regex(GITHUB_TEAM_SLUG, {
+                            error: 'a team is its slug alone, e.g. "platform" (its organization is github:owner; no "@" or "org/")',
+                        }),
+                    )
+                    .optional()
+                    .meta(doc("team slugs")),
             })
             .optional()
             .meta(doc(`whose approval a deployment waits for; at most ${MAX_REVIEWERS} in all`, text("none"))),
@@ -830,7 +950,11 @@ export type MonitoringSettings = z.infer<typeof monitoringSchema>;
 export const stackSchema = z.strictObject({
     protect: z
         .boolean()
-        .meta(doc("`protect` on the cluster, the database cluster and the database (required in every stack; `true` in prod)")),
+        .meta(
+            doc(
+                "`protect` on the cluster, the database cluster, the database and its user, and the GitHub environment (required in every stack; `true` in prod)",
+            ),
+        ),
     production: z
         .boolean()
         .optional()
@@ -841,6 +965,15 @@ export const stackSchema = z.strictObject({
     namespace: dns1123Label("namespace")
         .optional()
         .meta(doc("namespace the workloads run in", text("<project>-<environment>"))),
+    adoptNamespace: z
+        .boolean()
+        .optional()
+        .meta(
+            doc(
+                "`namespace` exists already and this stack uses it without creating it or ever deleting it; otherwise an existing namespace is refused",
+                ENVIRONMENT_NAMESPACE_DEFAULTS.adoptNamespace,
+            ),
+        ),
     namespaces: z
         .record(
             dns1123Label("a namespace key"),
@@ -848,6 +981,15 @@ export const stackSchema = z.strictObject({
                 name: dns1123Label("name")
                     .optional()
                     .meta(doc("the namespace's name", text("<project>-<environment>-<key>"))),
+                adoptNamespace: z
+                    .boolean()
+                    .optional()
+                    .meta(
+                        doc(
+                            "the namespace exists already and this stack uses it without creating it or ever deleting it; otherwise an existing namespace is refused",
+                            ENVIRONMENT_NAMESPACE_DEFAULTS.adoptNamespace,
+                        ),
+                    ),
             }),
         )
         .optional()
@@ -894,6 +1036,11 @@ export const SECRET_KEYS = {
     },
     kubeconfig: { key: "esteira:kubeconfig", description: "kubeconfig contents for `cluster.mode: kubeconfig`" },
     databaseUrl: { key: "esteira:databaseUrl", description: "connection URL for `database.mode: external`" },
+    databaseAdminUrl: {
+        key: "esteira:databaseAdminUrl",
+        description:
+            "admin connection URL of a PostgreSQL server (a role with CREATEDB and CREATEROLE): `database.mode: server` uses it; a stack exports it as `databaseAdminUrl` for the stacks that name it in `database.stack`",
+    },
     alertSlackWebhookUrl: {
         key: "esteira:alertSlackWebhookUrl",
         description: "Slack incoming-webhook URL the alerts of `monitoring.slackChannel` are posted with",

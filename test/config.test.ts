@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig, parseConfig, RawConfig } from "../config";
+import { SECRET_KEYS } from "../config/schema";
 import { isSecretOutput, promiseOf, Recorder, setConfig } from "./mocks";
 
 const token = () => pulumi.secret("t0ken");
@@ -14,8 +15,11 @@ function valid(): Record<string, any> {
     };
 }
 
+/** Every secret key was set with `--secret`, as it must be. */
+const ENCRYPTED = Object.values(SECRET_KEYS).map((secret) => secret.key);
+
 function raw(values: Record<string, unknown>, secrets: RawConfig["secrets"] = { registryToken: token() }): RawConfig {
-    return { stack: "homolog", project: "esteira", values, secrets };
+    return { stack: "homolog", project: "esteira", organization: "acme", values, secrets, secretKeys: ENCRYPTED, githubOwner: "acme" };
 }
 
 /** The problems parsing reports (none when it succeeds), with the secret maps given. */
@@ -516,7 +520,15 @@ describe("config", () => {
             const value = config.appSecrets["api-secrets"].AUTH_SECRET;
             assert.strictEqual(await promiseOf(value), "s3cret");
             assert.ok(await isSecretOutput(value), "the value stays a Pulumi secret");
-            assert.deepStrictEqual(config.namespaces, [{ name: "esteira-homolog", database: false, secrets: ["api-secrets"] }]);
+            assert.deepStrictEqual(config.namespaces, [
+                {
+                    name: "esteira-homolog",
+                    database: false,
+                    secrets: ["api-secrets"],
+                    adoptNamespace: undefined,
+                    configKeys: { namespace: "namespace", adopt: "esteira:adoptNamespace" },
+                },
+            ]);
         });
 
         it("a Secret marked external is left to whoever creates it", () => {
@@ -653,7 +665,7 @@ describe("config", () => {
                     {
                         ...valid(),
                         database: { mode: "external" },
-                        namespaces: { payments: {}, batch: { name: "batch-hml" } },
+                        namespaces: { payments: {}, batch: { name: "batch-hml", adoptNamespace: true } },
                         services: {
                             api: { image: "x" },
                             billing: { image: "x", namespace: "payments", secretEnv: { KEY: { secretName: "stripe", key: "KEY" } } },
@@ -664,10 +676,31 @@ describe("config", () => {
                 ),
                 secretMaps: { secrets: { plain: false, values: { stripe: { KEY: pulumi.secret("sk") } } } },
             });
+            // Each namespace is adopted on its own key, and named by it in the message refusing an existing one.
             assert.deepStrictEqual(config.namespaces, [
-                { name: "esteira-homolog", database: true, secrets: [] },
-                { key: "payments", name: "esteira-homolog-payments", database: true, secrets: ["stripe"] },
-                { key: "batch", name: "batch-hml", database: false, secrets: [] },
+                {
+                    name: "esteira-homolog",
+                    database: true,
+                    secrets: [],
+                    adoptNamespace: undefined,
+                    configKeys: { namespace: "namespace", adopt: "esteira:adoptNamespace" },
+                },
+                {
+                    key: "payments",
+                    name: "esteira-homolog-payments",
+                    database: true,
+                    secrets: ["stripe"],
+                    adoptNamespace: undefined,
+                    configKeys: { namespace: "namespaces.payments", adopt: "namespaces.payments.adoptNamespace" },
+                },
+                {
+                    key: "batch",
+                    name: "batch-hml",
+                    database: false,
+                    secrets: [],
+                    adoptNamespace: true,
+                    configKeys: { namespace: "namespaces.batch", adopt: "namespaces.batch.adoptNamespace" },
+                },
             ]);
             assert.strictEqual(config.services.billing.namespace, "payments");
         });
@@ -690,6 +723,13 @@ describe("config", () => {
                 `homolog: namespaces.a: its name "esteira-homolog" is already the stack's namespace's; give it a name of its own`,
                 `homolog: namespaces.c: its name "shared" is already namespaces.b's; give it a name of its own`,
             ]);
+        });
+
+        it("a namespace Kubernetes creates itself is used only when adopted", () => {
+            assertProblems({ ...valid(), namespaces: { system: { name: "kube-system" } } }, [
+                `homolog: namespaces.system: "kube-system" is one Kubernetes creates itself: this stack would take it over and delete it, with everything in it, when it goes; name a namespace of the stack's own, or set namespaces.system.adoptNamespace: true to use it without ever deleting it`,
+            ]);
+            assert.deepStrictEqual(problemsOf({ ...valid(), namespaces: { system: { name: "kube-system", adoptNamespace: true } } }), []);
         });
 
         it("a namespace key is a DNS-1123 label", () => {
@@ -950,6 +990,56 @@ describe("config", () => {
         });
     });
 
+    describe("secret rules, each with its exact message", () => {
+        it("a plain key holding a value set with --secret is refused, and what it holds is never shown", () => {
+            const values = valid();
+            // `pulumi config set --secret --path esteira:services.api.env.API_KEY …` marks all of esteira:services.
+            values.services.api.env = { API_KEY: "sk-live-0123456789" };
+            values.services.api.port = "sk-live-0123456789";
+            assert.throws(
+                () => parseConfig({ ...raw(values), secretKeys: [...ENCRYPTED, "esteira:services"] }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        "homolog: services: holds a value set with --secret, but esteira:services is plain configuration that the program would write in plain text into resources, the state and the preview; remove it (the `secure:` entry under esteira:services in Pulumi.homolog.yaml, or `pulumi config rm --path 'esteira:services.<path>' -s homolog`) and give pods secrets through secretEnv (a Kubernetes Secret) or a secret the stack declares",
+                    ]);
+                    assert.ok(!err.message.includes("sk-live"), "the message never shows the secret");
+                    return true;
+                },
+            );
+        });
+
+        it("every secret key set in plain text is refused, naming the key and never the value", () => {
+            const plain = pulumi.output("plain-value");
+            assert.throws(
+                () =>
+                    parseConfig({
+                        ...raw(
+                            { ...valid(), database: { mode: "external" } },
+                            {
+                                registryToken: token(),
+                                registryPushToken: plain,
+                                kubeconfig: plain,
+                                databaseUrl: plain,
+                                digitaloceanToken: plain,
+                            },
+                        ),
+                        secretKeys: ["esteira:registryToken"],
+                    }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(
+                        err.problems,
+                        ["esteira:registryPushToken", "esteira:kubeconfig", "esteira:databaseUrl", "digitalocean:token"].map(
+                            (key) =>
+                                `homolog: ${key}: is set in plain text, so the stack file stores it unencrypted; set it again with \`pulumi config set --secret ${key} <value> -s homolog\``,
+                        ),
+                    );
+                    assert.ok(!err.message.includes("plain-value"));
+                    return true;
+                },
+            );
+        });
+    });
+
     describe("network policy rules, each with its exact message", () => {
         it("hands the scraper's namespace to every service and keeps the further egress", () => {
             const egress = [{ cidr: "203.0.113.0/24", ports: [443] }];
@@ -1053,14 +1143,21 @@ describe("config", () => {
 
         it("database.mode must be known", () => {
             assertProblems({ ...valid(), database: { mode: "rds" } }, [
-                'homolog: database.mode: mode must be one of: digitalocean, external, shared; received "rds"',
+                'homolog: database.mode: mode must be one of: digitalocean, external, shared, server; received "rds"',
             ]);
         });
 
-        it("database.region is required in digitalocean mode", () => {
+        it("database.region is the cluster's: it defaults to it, and no other is accepted", () => {
+            const config = parseConfig(raw({ ...valid(), cluster: doCluster(), database: { mode: "digitalocean" } }, doToken()));
+            assert.ok(
+                config.database?.mode === "digitalocean" && config.database.region === undefined,
+                "the component takes the cluster's",
+            );
             assertProblems(
-                { ...valid(), cluster: doCluster(), database: { mode: "digitalocean" } },
-                ["homolog: database.region: is required in digitalocean mode (e.g. nyc1, the cluster's region)"],
+                { ...valid(), cluster: doCluster(), database: { mode: "digitalocean", region: "sfo3" } },
+                [
+                    'homolog: database.region: must be the cluster\'s region ("nyc1"), the one region its private network reaches; received "sfo3" (leave it out: it defaults to the cluster\'s)',
+                ],
                 doToken(),
             );
         });
@@ -1127,16 +1224,45 @@ describe("config", () => {
             );
         });
 
-        it("a DigitalOcean database needs a DigitalOcean cluster for its firewall", () => {
-            assertProblems({ ...valid(), database: { mode: "digitalocean", region: "nyc1" } }, [
-                'homolog: database.mode: "digitalocean" admits only the DOKS cluster through its firewall, so it needs cluster.mode "digitalocean" or "stack"; received cluster.mode "kubeconfig" (use database.mode "external" with esteira:databaseUrl instead)',
-            ]);
+        // The rule's message changed with issue 12: a cluster of another stack's (mode stack) has no VPC here.
+        it("a DigitalOcean database needs a DigitalOcean cluster of this stack's, for its VPC and firewall", () => {
+            const message = (mode: string) =>
+                `homolog: database.mode: "digitalocean" joins the VPC of the DOKS cluster this stack creates and admits only that cluster through its firewall, so it needs cluster.mode "digitalocean"; received cluster.mode "${mode}" (use database.mode "shared" with the stack that owns the cluster, or "external" with esteira:databaseUrl)`;
+            assertProblems({ ...valid(), database: { mode: "digitalocean", region: "nyc1" } }, [message("kubeconfig")]);
+            assertProblems(
+                { ...valid(), cluster: { mode: "stack", stack: "homolog-base" }, database: { mode: "digitalocean", region: "nyc1" } },
+                [message("stack")],
+            );
         });
 
         it("esteira:databaseUrl is required for an external database", () => {
             assertProblems({ ...valid(), database: { mode: "external" } }, [
                 "homolog: esteira:databaseUrl: is required when database.mode is external; set it with `pulumi config set --secret esteira:databaseUrl 'postgresql://user:password@host:5432/db?sslmode=require' -s homolog`",
             ]);
+        });
+
+        it("a server-mode database needs an admin connection: the secret, or a stack that exports it", () => {
+            assertProblems({ ...valid(), database: { mode: "server" } }, [
+                "homolog: esteira:databaseAdminUrl: is required when database.mode is server and database.stack names no stack to read it from; set it with `pulumi config set --secret esteira:databaseAdminUrl 'postgresql://admin:password@host:5432/postgres?sslmode=require' -s homolog`",
+            ]);
+        });
+
+        it("a server-mode database takes its admin connection from one place only", () => {
+            assertProblems(
+                { ...valid(), database: { mode: "server", stack: "review" } },
+                [
+                    'homolog: database.stack: "review" and the secret esteira:databaseAdminUrl both name an admin connection; keep one (`pulumi config rm esteira:databaseAdminUrl -s homolog`, or remove database.stack)',
+                ],
+                { registryToken: token(), databaseAdminUrl: token() },
+            );
+        });
+
+        it("a server-mode database and its role are named after the environment unless given", () => {
+            const config = parseConfig(raw({ ...valid(), database: { mode: "server", stack: "review" } }));
+            assert.ok(config.database?.mode === "server");
+            assert.strictEqual(config.database.databaseName, "esteira-homolog");
+            assert.strictEqual(config.database.user, "esteira-homolog");
+            assert.strictEqual(config.database.adminUrl, undefined, "read from the stack, not from a secret");
         });
 
         it("DATABASE_URL is not also set by hand on a service that gets the database", () => {
@@ -1171,8 +1297,8 @@ describe("config", () => {
                 "the image's own repository: <images.repository>/<service>",
             );
             assert.deepStrictEqual(built.build.tags, ["homolog"], "tagged with the stack (and the commit, when known)");
-            assert.deepStrictEqual(parseConfig(raw(withImage({ promoteFrom: "homolog" }))).services.api.image, {
-                promoteFrom: "homolog",
+            assert.deepStrictEqual(parseConfig(raw(withImage({ promoteFrom: "staging" }))).services.api.image, {
+                promoteFrom: "staging",
             });
         });
 
@@ -1282,6 +1408,234 @@ describe("config", () => {
         });
     });
 
+    describe("accepted-but-wrong rules (issue 12), each with its exact message", () => {
+        const doToken = () => ({ registryToken: token(), digitaloceanToken: token() });
+        const doCluster = (extra: Record<string, unknown> = {}) => ({
+            mode: "digitalocean",
+            region: "nyc1",
+            version: "1.33.1-do.0",
+            nodePool: { size: "s-2vcpu-4gb", minNodes: 1, maxNodes: 3 },
+            ...extra,
+        });
+        const service = (extra: Record<string, unknown>) => ({ ...valid(), services: { api: { image: "ghcr.io/acme/api:1", ...extra } } });
+
+        it("a stack never names itself: cluster.stack, database.stack and promoteFrom, bare or in full", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    cluster: { mode: "stack", stack: "homolog" },
+                    database: { mode: "shared", stack: "acme/esteira/homolog" },
+                    services: { api: { image: { promoteFrom: "esteira/homolog" } } },
+                },
+                [
+                    'homolog: cluster.stack: names this stack itself ("homolog"); name the stack that owns the cluster, or use cluster.mode digitalocean or kubeconfig',
+                    'homolog: database.stack: names this stack itself ("acme/esteira/homolog"); name the stack that owns the database cluster, or use database.mode digitalocean or external',
+                    'homolog: services.api.image.promoteFrom: names this stack itself ("esteira/homolog"); promote from the stack before this one in the line, or build the image here (image.build)',
+                ],
+            );
+            // The same stack name in another project or organization is another stack.
+            const config = parseConfig(raw({ ...valid(), services: { api: { image: { promoteFrom: "other/esteira/homolog" } } } }));
+            assert.deepStrictEqual(config.services.api.image, { promoteFrom: "other/esteira/homolog" });
+        });
+
+        it("a shared database needs the cluster its firewall admits: the same stack's", () => {
+            const message = (received: string) =>
+                `homolog: database.mode: "shared" uses stack "base"'s database cluster, whose firewall admits only that stack's Kubernetes cluster, so it needs cluster.mode "stack" with cluster.stack "base"; received ${received}`;
+            assertProblems({ ...valid(), cluster: { mode: "stack", stack: "other" }, database: { mode: "shared", stack: "base" } }, [
+                message('cluster.stack "other"'),
+            ]);
+            assertProblems(
+                { ...valid(), cluster: doCluster(), database: { mode: "shared", stack: "base" } },
+                [message('cluster.mode "digitalocean"')],
+                doToken(),
+            );
+            const config = parseConfig(
+                raw({ ...valid(), cluster: { mode: "stack", stack: "acme/esteira/base" }, database: { mode: "shared", stack: "base" } }),
+            );
+            assert.strictEqual(config.database?.mode, "shared");
+        });
+
+        it("env takes strings, booleans and whole numbers; anything YAML may have changed must be quoted", () => {
+            const message = (value: number) =>
+                `homolog: services.api.env.VERSION: YAML read this as the number ${value}, which may not be what the file says (1.10 reads as 1.1, long numbers lose digits): quote it`;
+            assertProblems(service({ env: { VERSION: 1.1 } }), [message(1.1)]);
+            // A long number, as YAML hands it over: rounded to the nearest double.
+            const long = Number("12345678901234567890");
+            assertProblems(service({ env: { VERSION: long } }), [message(long)]);
+            assert.deepStrictEqual(parseConfig(raw(service({ env: { WORKERS: 4, DEBUG: false, NAME: "1.10" } }))).services.api.env, {
+                WORKERS: "4",
+                DEBUG: "false",
+                NAME: "1.10",
+            });
+        });
+
+        it("requests do not exceed the default limits either", () => {
+            assertProblems(service({ resources: { requests: { cpuMillicores: 1000 } } }), [
+                "homolog: services.api.resources: requests.cpuMillicores (1000) must be <= limits.cpuMillicores (500, the default); set limits.cpuMillicores too",
+            ]);
+        });
+
+        it("a service that migrates has a name short enough for its Job's pod label", () => {
+            const name = "a".repeat(47);
+            assertProblems(
+                { ...valid(), database: { mode: "external" }, services: { [name]: { image: "x", migrate: { command: ["m"] } } } },
+                [
+                    `homolog: services.${name}: a service with migrate has a name of at most 46 characters: its migration Job is named <name>-migrate-<8 characters>, which Kubernetes copies into a label of at most 63; received 47 characters`,
+                ],
+                { registryToken: token(), databaseUrl: token() },
+            );
+        });
+
+        it("revisionHistoryLimit keeps at least one ReplicaSet to roll back to", () => {
+            assertProblems(service({ revisionHistoryLimit: 0 }), [
+                "homolog: services.api.revisionHistoryLimit: 0 keeps no earlier ReplicaSet, so `kubectl rollout undo` has nothing to return to; use at least 1; received 0",
+            ]);
+        });
+
+        it("migrate needs a DATABASE_URL", () => {
+            assertProblems(service({ migrate: { command: ["m"] } }), [
+                "homolog: services.api.migrate: would run with no DATABASE_URL: the stack has no esteira:database; give it one (esteira:database, or secretEnv.DATABASE_URL), or remove migrate",
+            ]);
+            assertProblems(
+                { ...service({ migrate: { command: ["m"] }, database: false }), database: { mode: "external" } },
+                [
+                    "homolog: services.api.migrate: would run with no DATABASE_URL: the service sets database: false; give it one (esteira:database, or secretEnv.DATABASE_URL), or remove migrate",
+                ],
+                { registryToken: token(), databaseUrl: token() },
+            );
+            const own = service({
+                migrate: { command: ["m"] },
+                secretEnv: { DATABASE_URL: { secretName: "db", key: "url", external: true } },
+            });
+            assert.ok(parseConfig(raw(own)).services.api.migrate);
+        });
+
+        it("an image ref is a valid reference", () => {
+            assertProblems(service({ image: "ghcr.io/Acme/api:1" }), [
+                'homolog: services.api.image.ref: is not an image reference (invalid reference format: repository name must be lowercase): write <registry>/<repository>[:<tag>][@sha256:<digest>] in lower case, e.g. ghcr.io/acme/api:1.4.2; received "ghcr.io/Acme/api:1"',
+            ]);
+        });
+
+        it("images.repository is on the registry the push token authenticates to", () => {
+            assertProblems({ ...valid(), images: { repository: "docker.io/acme/shop" } }, [
+                'homolog: images.repository: pushes to "docker.io", but esteira:registry.server is "ghcr.io", the only registry the push token authenticates to; put the images on ghcr.io or point esteira:registry at docker.io',
+            ]);
+        });
+
+        it("a build context and its Dockerfile exist", () => {
+            const values = {
+                ...valid(),
+                images: { repository: "ghcr.io/acme/shop" },
+                services: { api: { image: { build: { context: "services/api" } } } },
+            };
+            const exists = (present: string[]) => (file: string) => present.includes(file);
+            assert.throws(
+                () => parseConfig({ ...raw(values), pathExists: exists([]) }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        'homolog: services.api.image.build.context: "services/api" does not exist (paths are relative to the project directory, where Pulumi.yaml is)',
+                    ]);
+                    return true;
+                },
+            );
+            assert.throws(
+                () => parseConfig({ ...raw(values), pathExists: exists(["services/api"]) }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        'homolog: services.api.image.build.dockerfile: "services/api/Dockerfile" does not exist (paths are relative to the project directory, where Pulumi.yaml is)',
+                    ]);
+                    return true;
+                },
+            );
+            assert.ok(parseConfig({ ...raw(values), pathExists: exists(["services/api", "services/api/Dockerfile"]) }));
+        });
+
+        it("a worker's or job's image is checked as a service's: its build context exists, its promoteFrom names another stack", () => {
+            const values = {
+                ...valid(),
+                images: { repository: "ghcr.io/acme/shop" },
+                workers: { mailer: { image: { build: { context: "services/mailer" } } } },
+                jobs: { report: { image: { promoteFrom: "homolog" }, schedule: "@daily" } },
+            };
+            assert.throws(
+                () => parseConfig({ ...raw(values), pathExists: () => false }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        'homolog: workers.mailer.image.build.context: "services/mailer" does not exist (paths are relative to the project directory, where Pulumi.yaml is)',
+                        'homolog: jobs.report.image.promoteFrom: names this stack itself ("homolog"); promote from the stack before this one in the line, or build the image here (image.build)',
+                    ]);
+                    return true;
+                },
+            );
+        });
+
+        it("DigitalOcean slugs and ranges that cannot be right fail before the API", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    cluster: doCluster({
+                        region: "new-york-1",
+                        version: "1.33",
+                        vpcIpRange: "10.10.0.0/33",
+                        nodePool: { size: "latest", minNodes: 1, maxNodes: 1 },
+                    }),
+                },
+                [
+                    'homolog: cluster.region: region must be a DigitalOcean region slug such as nyc1, ams3 or sgp1 (`doctl compute region list`); received "new-york-1"',
+                    'homolog: cluster.version: version must be a pinned DOKS version slug such as 1.33.1-do.0 (`doctl kubernetes options versions`), so an upgrade is a reviewed change; received "1.33"',
+                    'homolog: cluster.vpcIpRange: vpcIpRange must be an IPv4 CIDR range such as 10.10.0.0/16; received "10.10.0.0/33"',
+                    'homolog: cluster.nodePool.size: size must be a DigitalOcean size slug such as s-2vcpu-4gb (`doctl kubernetes options sizes`); received "latest"',
+                ],
+                doToken(),
+            );
+            assertProblems(
+                { ...valid(), cluster: doCluster({ version: "latest", vpcIpRange: "8.8.0.0/16" }) },
+                [
+                    'homolog: cluster.version: version must be a pinned DOKS version slug such as 1.33.1-do.0 (`doctl kubernetes options versions`), so an upgrade is a reviewed change; received "latest"',
+                    'homolog: cluster.vpcIpRange: vpcIpRange must be a private range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) from /16 to /28, as DigitalOcean requires; received "8.8.0.0/16"',
+                ],
+                doToken(),
+            );
+            assertProblems(
+                { ...valid(), cluster: doCluster(), database: { mode: "digitalocean", region: "NYC", size: "big", version: "16.2" } },
+                [
+                    'homolog: database.region: region must be a DigitalOcean region slug such as nyc1, ams3 or sgp1 (`doctl compute region list`); received "NYC"',
+                    'homolog: database.version: version must be a PostgreSQL major version such as 16; received "16.2"',
+                    'homolog: database.size: size must be a DigitalOcean size slug such as db-s-1vcpu-1gb (`doctl databases options slugs --engine pg`); received "big"',
+                ],
+                doToken(),
+            );
+        });
+
+        it("a namespace Kubernetes creates itself is refused unless the stack adopts it", () => {
+            assertProblems({ ...valid(), namespace: "kube-system" }, [
+                'homolog: namespace: "kube-system" is one Kubernetes creates itself: this stack would take it over and delete it, with everything in it, when it goes; name a namespace of the stack\'s own, or set esteira:adoptNamespace: true to use it without ever deleting it',
+            ]);
+            const config = parseConfig(raw({ ...valid(), namespace: "default", adoptNamespace: true }));
+            assert.strictEqual(config.adoptNamespace, true);
+        });
+
+        it("GitHub: an owner, logins and team slugs alone, at most 100 variables", () => {
+            assert.throws(
+                () => parseConfig({ ...raw({ ...valid(), github: { repository: "shop" } }), githubOwner: undefined }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        "homolog: github:owner: is required when esteira:github is set (the owner of esteira:github.repository); set it with `pulumi config set github:owner <owner> -s homolog`",
+                    ]);
+                    return true;
+                },
+            );
+            assertProblems({ ...valid(), github: { repository: "shop", reviewers: { users: ["@alice"], teams: ["acme/qa"] } } }, [
+                'homolog: github.reviewers.users.0: a user is a GitHub login alone, e.g. "alice" (no "@"); received "@alice"',
+                'homolog: github.reviewers.teams.0: a team is its slug alone, e.g. "platform" (its organization is github:owner; no "@" or "org/"); received "acme/qa"',
+            ]);
+            const services = Object.fromEntries(Array.from({ length: 99 }, (_, i) => [`svc${i}`, { image: "x" }]));
+            assertProblems({ ...valid(), github: { repository: "shop" }, services }, [
+                "homolog: github: the environment would get 101 Actions variables (ESTEIRA_STACK, ESTEIRA_NAMESPACE and one URL per service), more than the 100 GitHub allows; split the services across stacks",
+            ]);
+        });
+    });
+
     describe("loadConfig", () => {
         before(async () => {
             await new Recorder().install("homolog");
@@ -1321,6 +1675,35 @@ describe("config", () => {
             assert.ok(await isSecretOutput(value), "the value is a Pulumi secret from the read on");
         });
 
+        it("takes every secret key issue 13 adds, set with --secret, as a secret and never as a plain key holding one", async () => {
+            const build = { context: "app", secrets: ["NPM_TOKEN"] };
+            setConfig(
+                {
+                    "esteira:protect": "false",
+                    "esteira:registry": valid().registry,
+                    "esteira:cluster": { mode: "stack", stack: "base" },
+                    "esteira:images": { repository: "ghcr.io/acme/shop" },
+                    "esteira:github": { repository: "shop" },
+                    "github:owner": "acme",
+                    "esteira:monitoring": { slackChannel: "#alerts" },
+                    "esteira:services": {
+                        api: { image: { build }, secretEnv: { TOKEN: { secretName: "api-secrets", key: "TOKEN" } } },
+                    },
+                },
+                {
+                    "esteira:registryToken": "t0ken",
+                    "esteira:secrets": JSON.stringify({ "api-secrets": { TOKEN: "v4lue" } }),
+                    "esteira:buildSecrets": JSON.stringify({ NPM_TOKEN: "npm-t0ken" }),
+                    "esteira:githubSecrets": JSON.stringify({ environment: { SENTRY_TOKEN: "s3ntry" } }),
+                    "esteira:alertSlackWebhookUrl": "https://hooks.slack.com/services/T/B/x",
+                },
+            );
+            const config = loadConfig();
+            assert.ok(await isSecretOutput(config.appSecrets["api-secrets"].TOKEN));
+            assert.ok(await isSecretOutput(pulumi.output(config.github?.secrets?.SENTRY_TOKEN)));
+            assert.ok(await isSecretOutput(pulumi.output(config.monitoring?.slack?.url)));
+        });
+
         it("refuses esteira:secrets held in plain text, without printing a value", () => {
             setConfig(
                 {
@@ -1336,6 +1719,25 @@ describe("config", () => {
                 (err: ConfigError) => {
                     assert.match(err.problems[0], /^homolog: esteira:secrets: the stack file holds these values in plain text/);
                     assert.ok(!err.message.includes("pl4intext"), "the value is never printed");
+                    return true;
+                },
+            );
+        });
+
+        it("sees a value set with --secret --path as a secret plain key", () => {
+            setConfig(
+                { "esteira:protect": "false", "esteira:registry": valid().registry },
+                {
+                    "esteira:registryToken": "t0ken",
+                    // What the CLI hands the program for `pulumi config set --secret --path esteira:services.api.env.API_KEY`.
+                    "esteira:services": JSON.stringify({ api: { image: "x", env: { API_KEY: "sk-live-0123456789" } } }),
+                },
+            );
+            assert.throws(
+                () => loadConfig(),
+                (err: ConfigError) => {
+                    assert.match(err.problems[0], /^homolog: services: holds a value set with --secret/);
+                    assert.ok(!err.message.includes("sk-live"));
                     return true;
                 },
             );

@@ -118,14 +118,17 @@ for (const { stack, file } of stackCases()) {
         });
 
         it("pods reach only DNS, the namespace's own pods and the database (images are pulled by the node)", () => {
-            const database = stackFileConfig(stack)["esteira:database"] as { mode: string; pool?: unknown } | undefined;
-            // The fake VPC's range and DigitalOcean's ports; an external database's URL names 5432 in the tests.
+            const database = stackFileConfig(stack)["esteira:database"] as { mode: string; pool?: unknown; cidr?: string } | undefined;
+            // The fake VPC's range and DigitalOcean's ports; an external database's URL names 5432 in the tests,
+            // and a server's is the port of the admin connection its base exports (5433, the local PostgreSQL).
             const databasePeers =
                 database?.mode === "external"
                     ? [{ cidr: "0.0.0.0/0", ports: [5432] }]
-                    : database
-                      ? [{ cidr: FAKE_VPC_RANGE, ports: database.pool ? [25060, 25061] : [25060] }]
-                      : [];
+                    : database?.mode === "server"
+                      ? [{ cidr: database.cidr ?? "0.0.0.0/0", ports: [5433] }]
+                      : database
+                        ? [{ cidr: FAKE_VPC_RANGE, ports: database.pool ? [25060, 25061] : [25060] }]
+                        : [];
             const allowed = new Set(
                 [
                     { to: "kube-system/kube-dns", ports: ["UDP/53", "TCP/53"] },

@@ -9,6 +9,7 @@ import {
     Evaluation,
     evaluated,
     evaluateStack,
+    fakeDigest,
     isSecretInput,
     isSecretOutput,
     OTHER_STACK_OUTPUTS,
@@ -19,6 +20,7 @@ import {
     stackCases,
     stackFileConfig,
     stackFiles,
+    TEST_SECRETS,
 } from "./mocks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
@@ -78,6 +80,27 @@ describe("stack files", () => {
                 assert.ok(isSecretInput(pullSecret, "stringData"), "the registry token stays secret");
             });
 
+            it("marks each namespace it creates as its own, and deletes it with the stack; an adopted one it leaves", () => {
+                const config = stackFileConfig(stack);
+                const extra = (config["esteira:namespaces"] ?? {}) as Record<string, { adoptNamespace?: boolean }>;
+                const namespaces = [
+                    { component: stack, adopt: config["esteira:adoptNamespace"] === true },
+                    ...Object.entries(extra).map(([key, settings]) => ({
+                        component: `${stack}-${key}`,
+                        adopt: settings.adoptNamespace === true,
+                    })),
+                ];
+                assert.strictEqual(evaluation.recorder.all(NAMESPACE).length, namespaces.length);
+                for (const { component, adopt } of namespaces) {
+                    const namespace = evaluation.recorder.get(NAMESPACE, `${component}-namespace`);
+                    assert.strictEqual(
+                        namespace.inputs.metadata.annotations?.["esteira.dev/stack"],
+                        adopt ? undefined : `organization/esteira/${stack}`,
+                    );
+                    assert.strictEqual(namespace.retainOnDelete, adopt);
+                }
+            });
+
             it("every Deployment, Job and CronJob pulls with the namespace's pull secret and runs hardened", () => {
                 const { recorder } = evaluation;
                 const pullSecret = recorder.all(SECRET).find((s) => s.inputs.type === "kubernetes.io/dockerconfigjson")!;
@@ -90,6 +113,11 @@ describe("stack files", () => {
                     assert.strictEqual(pod.securityContext.runAsNonRoot, true, `${workload.name} runs as non-root`);
                     assert.strictEqual(pod.automountServiceAccountToken, false, `${workload.name} mounts no service-account token`);
                     for (const container of pod.containers) {
+                        assert.strictEqual(
+                            container.terminationMessagePolicy,
+                            "FallbackToLogsOnError",
+                            `${workload.name}: reports its log`,
+                        );
                         assert.strictEqual(container.securityContext.readOnlyRootFilesystem, true, `${workload.name}: read-only root`);
                         assert.deepStrictEqual(
                             container.securityContext.capabilities,
@@ -97,6 +125,12 @@ describe("stack files", () => {
                             `${workload.name}: no capability`,
                         );
                     }
+                }
+            });
+
+            it("leaves delete-first to the providers: no resource sets deleteBeforeReplace", () => {
+                for (const resource of evaluation.recorder.resources) {
+                    assert.strictEqual(resource.deleteBeforeReplace, false, `${resource.type} ${resource.name}`);
                 }
             });
 
@@ -110,15 +144,26 @@ describe("stack files", () => {
                 }
             });
 
+            it("drops unreachable objects from the state only where another stack owns the cluster", () => {
+                const provider = evaluation.recorder.all("pulumi:providers:kubernetes")[0];
+                const mode = (stackFileConfig(stack)["esteira:cluster"] as { mode?: string } | undefined)?.mode;
+                // Provider configuration reaches the engine as strings.
+                assert.strictEqual(provider.inputs.deleteUnreachable, mode === "stack" ? "true" : undefined);
+            });
+
             it("gives pods DATABASE_URL only through secretKeyRef on the database secret", function () {
                 const { recorder } = evaluation;
-                const database = stackFileConfig(stack)["esteira:database"] as { secretName?: string } | undefined;
+                const database = stackFileConfig(stack)["esteira:database"] as { mode: string; secretName?: string } | undefined;
                 if (!database) this.skip();
                 const secretName = database.secretName ?? "db-credentials";
                 const secret = recorder.all(SECRET).find((s) => s.inputs.metadata.name === secretName);
                 assert.ok(secret, `the ${secretName} Secret exists in the namespace`);
                 assert.ok(isSecretInput(secret, "stringData"), "the connection URL stays secret");
-                assert.match(secret.inputs.stringData.DATABASE_URL, /^postgresql:\/\/.*sslmode=require$/);
+                assert.match(secret.inputs.stringData.DATABASE_URL, /^postgresql:\/\//);
+                // DigitalOcean's managed PostgreSQL takes TLS only; another server's URL keeps its admin connection's mode.
+                if (database.mode === "digitalocean" || database.mode === "shared") {
+                    assert.match(secret.inputs.stringData.DATABASE_URL, /sslmode=require$/);
+                }
                 for (const deployment of recorder.all(DEPLOYMENT)) {
                     const env = deployment.inputs.spec.template.spec.containers[0].env;
                     assert.deepStrictEqual(
@@ -130,6 +175,9 @@ describe("stack files", () => {
                         !JSON.stringify(deployment.inputs).includes("postgresql://"),
                         `${deployment.name} never holds the URL itself`,
                     );
+                    // Pods roll when the URL changes, through a checksum that is not itself secret.
+                    assert.match(deployment.inputs.spec.template.metadata.annotations["checksum/database-secret"], /^[0-9a-f]{32}$/);
+                    assert.ok(!isSecretInput(deployment, "spec.template.metadata.annotations"), `${deployment.name}'s checksum is plain`);
                 }
             });
 
@@ -137,6 +185,12 @@ describe("stack files", () => {
                 const { outputs } = evaluation;
                 if (outputs.kubeconfig === undefined) this.skip();
                 assert.ok(await isSecretOutput(outputs.kubeconfig), "kubeconfig must be secret");
+            });
+
+            it("exports its database server's admin connection only as a secret", async function () {
+                const { outputs } = evaluation;
+                if (outputs.databaseAdminUrl === undefined) this.skip();
+                assert.ok(await isSecretOutput(outputs.databaseAdminUrl), "databaseAdminUrl must be secret");
             });
 
             it("on DigitalOcean: non-expiring kubeconfig, cluster id as provider identity, objects deleted with the cluster, DB firewall admits only the cluster", async function () {
@@ -167,11 +221,23 @@ describe("stack files", () => {
             it("protects exactly what esteira:protect says", () => {
                 const { recorder } = evaluation;
                 const protect = stackFileConfig(stack)["esteira:protect"];
-                for (const resource of [...recorder.all(DOKS), ...recorder.all(DB_CLUSTER), ...recorder.all(DB)]) {
+                const stateful = [
+                    ...recorder.all(DOKS),
+                    ...recorder.all(DB_CLUSTER),
+                    ...recorder.all(DB),
+                    ...recorder.all("digitalocean:index/databaseUser:DatabaseUser"),
+                    ...recorder.all("github:index/repositoryEnvironment:RepositoryEnvironment"),
+                ];
+                for (const resource of stateful) {
                     assert.strictEqual(resource.protect, protect, `${resource.type} ${resource.name} protect`);
                 }
                 for (const resource of recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
                     assert.strictEqual(resource.protect, false, `${resource.type} ${resource.name} is not protected`);
+                }
+                // And retains the database cluster exactly where the stack file says so.
+                const retain = (stackFileConfig(stack)["esteira:database"] as { retainOnDelete?: boolean } | undefined)?.retainOnDelete;
+                for (const resource of recorder.all(DB_CLUSTER)) {
+                    assert.strictEqual(resource.retainOnDelete, retain ?? false, `${resource.name} retainOnDelete`);
                 }
             });
 
@@ -234,6 +300,17 @@ describe("stack files", () => {
                         `${service.name} exposes /metrics to the internet`,
                     );
                 }
+            });
+
+            it("looks a tag up only for images given by tag: one registry lookup each, none otherwise", () => {
+                const { recorder } = evaluation;
+                const services = stackFileConfig(stack)["esteira:services"] as Record<string, { image: any }>;
+                const byTag = Object.entries(services).filter(([, svc]) => {
+                    const ref = typeof svc.image === "string" ? svc.image : svc.image.ref;
+                    return ref !== undefined && !ref.includes("@sha256:");
+                });
+                const lookups = recorder.resources.filter((r) => r.type === "pulumi-nodejs:dynamic:Resource" && r.name.endsWith("-digest"));
+                assert.deepStrictEqual(lookups.map((r) => r.name).sort(), byTag.map(([name]) => `${name}-digest`).sort());
             });
 
             it("exports an endpoint per service", async () => {
@@ -313,8 +390,9 @@ describe("stack files", () => {
             const doks = recorder.get(DOKS, "prod-cluster");
             assert.strictEqual(doks.protect, true);
             assert.strictEqual(doks.inputs.ha, true);
-            assert.strictEqual(doks.inputs.nodePool.autoScale, true);
-            assert.ok(doks.inputs.nodePool.minNodes >= 2);
+            const workers = recorder.get("digitalocean:index/kubernetesNodePool:KubernetesNodePool", "prod-workers");
+            assert.strictEqual(workers.inputs.autoScale, true);
+            assert.ok(workers.inputs.minNodes >= 2);
             const database = recorder.get(DB_CLUSTER, "prod-cluster");
             assert.strictEqual(database.protect, true);
             assert.ok(database.inputs.nodeCount >= 2, "prod keeps a standby database node");
@@ -507,6 +585,8 @@ describe("stack files", () => {
         it("reaches homolog's cluster by its id and runs ClusterIP services", () => {
             const { recorder } = evaluation;
             assert.strictEqual(recorder.all("pulumi:providers:kubernetes")[0].inputs.clusterIdentifier, "homolog-doks-id");
+            // Destroying the pull request's stack after homolog's cluster is gone drops its objects from the state.
+            assert.strictEqual(recorder.all("pulumi:providers:kubernetes")[0].inputs.deleteUnreachable, "true");
             for (const service of recorder.all(SERVICE)) assert.strictEqual(service.inputs.spec.type, "ClusterIP");
         });
 
@@ -639,6 +719,36 @@ describe("stack files", () => {
                 ["esteira-homolog"],
             );
             assert.ok(policy("homolog-payments-allow-database"), "payments reads the database, so it may reach it");
+            // The worker rolls when either Secret it reads changes; the service reads no esteira:secrets.
+            const annotations = billing.inputs.spec.template.metadata.annotations;
+            assert.match(annotations["checksum/database-secret"], /^[0-9a-f]{32}$/);
+            assert.match(annotations["checksum/secrets"], /^stripe=[0-9a-f]{32}$/);
+            assert.strictEqual(
+                recorder.get(DEPLOYMENT, "sample-deployment").inputs.spec.template.metadata.annotations["checksum/secrets"],
+                undefined,
+            );
+            // Each namespace is marked as the stack's, which the guard against taking one over reads.
+            assert.strictEqual(
+                recorder.get(NAMESPACE, "homolog-payments-namespace").inputs.metadata.annotations["esteira.dev/stack"],
+                "organization/esteira/homolog",
+            );
+        });
+    });
+
+    describe("images given by tag", () => {
+        it("run on the digest the tag points at when deployed, the Deployment and its migration alike", async () => {
+            const services = structuredClone(stackFileConfig("homolog")["esteira:services"]) as Record<string, any>;
+            services.sample.image = "ghcr.io/esteira-dev/esteira/sample:1.4.2";
+            const { recorder, outputs } = await evaluateStack("homolog", { overrides: { "esteira:services": services } });
+            const pinned = `ghcr.io/esteira-dev/esteira/sample:1.4.2@${fakeDigest("ghcr.io/esteira-dev/esteira/sample:1.4.2")}`;
+            assert.strictEqual(recorder.get(DEPLOYMENT, "sample-deployment").inputs.spec.template.spec.containers[0].image, pinned);
+            assert.strictEqual(
+                recorder.get("kubernetes:batch/v1:Job", "sample-migrate").inputs.spec.template.spec.containers[0].image,
+                pinned,
+            );
+            assert.strictEqual(((await promiseOf(outputs.images)) as Record<string, string>).sample, pinned, "what prod promotes");
+            const lookup = recorder.get("pulumi-nodejs:dynamic:Resource", "sample-digest");
+            assert.ok(isSecretInput(lookup, "password"), "the registry token stays secret");
         });
     });
 
@@ -659,6 +769,24 @@ describe("stack files", () => {
                 },
             );
             assert.deepStrictEqual(recorder.resources, [], "no resource may be registered");
+        });
+
+        it("refuses a secret under a plain key before any resource is registered, never showing it", async () => {
+            const recorder = new Recorder();
+            const services = structuredClone(stackFileConfig("homolog")["esteira:services"]) as Record<string, any>;
+            services.sample.env.API_KEY = "sk-live-0123456789";
+            await assert.rejects(
+                evaluateStack("homolog", {
+                    recorder,
+                    secrets: { ...TEST_SECRETS, "esteira:services": JSON.stringify(services) },
+                }),
+                (err: ConfigError) => {
+                    assert.match(err.problems[0], /^homolog: services: holds a value set with --secret/);
+                    assert.ok(!err.message.includes("sk-live"), "the secret is never shown");
+                    return true;
+                },
+            );
+            assert.deepStrictEqual(recorder.resources, []);
         });
 
         it("fails without the registry token", async () => {

@@ -84,12 +84,12 @@ export function rollingDeployment(
         {
             ...childOpts,
             dependsOn: args.dependsOn ?? [],
-            // Fixed object names: a replacement must delete the old object before creating the new one.
-            deleteBeforeReplace: true,
+            // No deleteBeforeReplace on any part: the Kubernetes provider deletes first by itself
+            // when a replacement keeps the name and namespace, and otherwise (a new namespace)
+            // brings the new objects up before the old ones go, so the workload stays up.
             customTimeouts: { create: rolloutTimeout, update: rolloutTimeout },
         },
     );
-    const named = { ...childOpts, deleteBeforeReplace: true };
     const hpa =
         autoscaling &&
         autoscaler(
@@ -101,9 +101,9 @@ export function rollingDeployment(
                 deploymentName: deployment.metadata.name,
                 cpuUtilizationPercent: autoscaling.cpuUtilizationPercent ?? d.autoscaling.cpuUtilizationPercent,
             },
-            named,
+            childOpts,
         );
     const pdb =
-        maxReplicas > 1 ? disruptionBudget(owner, `${name}-pdb`, { metadata, selector: args.selector, maxReplicas }, named) : undefined;
+        maxReplicas > 1 ? disruptionBudget(owner, `${name}-pdb`, { metadata, selector: args.selector, maxReplicas }, childOpts) : undefined;
     return { deployment, autoscaler: hpa || undefined, disruptionBudget: pdb };
 }

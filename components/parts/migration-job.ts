@@ -16,6 +16,8 @@ export interface MigrationJobArgs {
     workload: string;
     /** The pod spec, hardened as the workload's, with the step's container. */
     pod: k8s.types.input.core.v1.PodSpec;
+    /** Pod-template annotations, e.g. the checksum of the Secret the migration reads. Default: none. */
+    annotations?: Record<string, pulumi.Input<string>>;
     timeoutSeconds: number;
     backoffLimit: number;
     /** Which step. Default: migrate. */
@@ -44,7 +46,7 @@ export function migrationJob(name: string, args: MigrationJobArgs, opts: pulumi.
             spec: {
                 backoffLimit: args.backoffLimit,
                 activeDeadlineSeconds: args.timeoutSeconds,
-                template: { metadata: { labels }, spec: { ...args.pod, restartPolicy: "Never" } },
+                template: { metadata: { labels, annotations: args.annotations }, spec: { ...args.pod, restartPolicy: "Never" } },
             },
         },
         {

@@ -58,7 +58,9 @@ export function namespacePolicies(name: string, args: NamespacePoliciesArgs, opt
         new k8s.networking.v1.NetworkPolicy(
             `${name}-${role}`,
             { metadata: { name: objectName, namespace: args.namespace, labels: args.labels }, spec },
-            { ...opts, deleteBeforeReplace: true, dependsOn: after },
+            // No deleteBeforeReplace: the provider deletes first by itself when a replacement keeps the
+            // name and namespace; in a new namespace the new policies go in before the old ones go.
+            { ...opts, dependsOn: after },
         );
     const everyPod = {};
     const egress = (rules: Rule[]) => ({ podSelector: everyPod, policyTypes: ["Egress"], egress: rules });
@@ -109,6 +111,7 @@ export function ingressPolicy(name: string, args: IngressPolicyArgs, opts: pulum
     return new k8s.networking.v1.NetworkPolicy(
         name,
         { metadata: args.metadata, spec: { podSelector: { matchLabels: args.selector }, policyTypes: ["Ingress"], ingress } },
-        { ...opts, deleteBeforeReplace: true },
+        // No deleteBeforeReplace, as for every workload part: see namespacePolicies.
+        opts,
     );
 }

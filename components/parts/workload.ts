@@ -53,6 +53,18 @@ export interface WorkloadArgs {
      * containers read `DATABASE_URL` from it. Default: none.
      */
     databaseSecretName?: pulumi.Input<string>;
+    /**
+     * A checksum of the database Secret's data (never the data): written to the pod templates that
+     * read the Secret, so a new URL (another user, the pool turned on or off) rolls the pods and
+     * reruns the migration. Default: none.
+     */
+    databaseSecretChecksum?: pulumi.Input<string>;
+    /**
+     * Checksums of the data (never the data) of the Secrets the stack creates that `secretEnv`
+     * reads, by Secret name: written to the pod templates, so a changed value rolls the pods and
+     * reruns the release Jobs. Default: none.
+     */
+    secretChecksums?: Record<string, pulumi.Input<string>>;
 }
 
 /** Which database URL a container gets: pods use the pool's; migrations and seeds bypass it (their locks need a session). */
@@ -64,6 +76,12 @@ export interface WorkloadParts {
     selector: Record<string, pulumi.Input<string>>;
     labels: Record<string, pulumi.Input<string>>;
     metadata: { name: string; namespace: pulumi.Input<string>; labels: Record<string, pulumi.Input<string>> };
+    /**
+     * Pod-template annotations every pod of the workload gets: the checksums of the Secrets it reads
+     * (`checksum/database-secret`, `checksum/secrets`), since Kubernetes never restarts pods for a
+     * changed Secret. Absent when it reads none.
+     */
+    podAnnotations?: Record<string, pulumi.Input<string>>;
     /** The claims of the persistent writable paths. */
     claims: k8s.core.v1.PersistentVolumeClaim[];
     /** The environment a container gets, with the database URL under `DATABASE_URL` read from `key`. */
@@ -105,10 +123,22 @@ export function workloadParts(
         { paths: args.writablePaths, tmpSizeMiB: limits.ephemeralStorageMiB, objectName, namespace: args.namespace, labels },
         childOpts,
     );
+    const readsDatabase = args.databaseSecretName !== undefined && (args.database ?? true);
     const database = (key: DatabaseKey): Record<string, SecretKeyRef> =>
-        args.databaseSecretName !== undefined && (args.database ?? true)
-            ? { DATABASE_URL: { secretName: args.databaseSecretName, key } }
-            : {};
+        readsDatabase ? { DATABASE_URL: { secretName: args.databaseSecretName!, key } } : {};
+    // Kubernetes never restarts pods for a changed Secret: its checksum in the template does. The
+    // app Secrets' go in one annotation, `<name>=<checksum>` each, so a preview shows which changed.
+    const appSecrets = Object.entries(args.secretChecksums ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    const checksums = {
+        ...(readsDatabase && args.databaseSecretChecksum !== undefined ? { "checksum/database-secret": args.databaseSecretChecksum } : {}),
+        ...(appSecrets.length > 0
+            ? {
+                  "checksum/secrets": pulumi
+                      .all(appSecrets.map(([secret, sum]) => pulumi.interpolate`${secret}=${sum}`))
+                      .apply((s) => s.join(",")),
+              }
+            : {}),
+    };
     const pod = {
         runAsUser: args.runAsUser ?? d.runAsUser,
         runAsGroup: args.runAsGroup,
@@ -119,6 +149,7 @@ export function workloadParts(
         selector,
         labels,
         metadata,
+        podAnnotations: Object.keys(checksums).length > 0 ? checksums : undefined,
         claims: storage.claims,
         env: (key) => envVars(args.env ?? {}, { ...database(key), ...args.secretEnv }),
         container: (container) => hardenedContainer({ ...container, image: args.image, resources }, storage.mounts),

@@ -104,8 +104,9 @@ export function writableStorage(owner: pulumi.Resource, name: string, args: Writ
                         resources: { requests: { storage: `${path.sizeMiB}Mi` } },
                     },
                 },
-                // Fixed name; a claim must never be replaced behind its data's back without deleting it first.
-                { ...opts, deleteBeforeReplace: true },
+                // No deleteBeforeReplace, as for every workload part: the provider deletes first by
+                // itself when a replacement keeps the name and namespace.
+                opts,
             );
             claims.push(claim);
             volumes.push({ name: volume, persistentVolumeClaim: { claimName: claim.metadata.name } });

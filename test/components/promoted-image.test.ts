@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { PromotedImage } from "../../components/promoted-image";
 import { stackReferenceName } from "../../components/stack-reference";
-import { fakeDigest, OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
+import { assertRunError, fakeDigest, OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
 
 async function promote(promoteFrom: string, service = "sample") {
     const recorder = new Recorder();
@@ -44,6 +44,15 @@ describe("PromotedImage", () => {
             err.message.endsWith(
                 'stack "homolog" exports no image for service "api": run `pulumi up -s homolog` first, or build the image here (image.build)',
             ),
+        );
+    });
+
+    it("fails with its message, not a stack trace, when the stack exports no images at all", async () => {
+        OTHER_STACK_OUTPUTS["organization/esteira/staging"] = {};
+        const { ref } = await promote("staging");
+        await assertRunError(
+            ref,
+            'stack "staging" exports no image for service "sample": run `pulumi up -s staging` first, or build the image here (image.build)',
         );
     });
 

@@ -20,7 +20,19 @@ describe("ScheduledJob", () => {
         assert.strictEqual(recorder.parentOf(cronJob)?.urn, recorder.get("esteira:kubernetes:ScheduledJob", "backup").urn);
         assert.strictEqual(cronJob.inputs.metadata.name, "backup");
         assert.strictEqual(cronJob.inputs.metadata.labels["app.kubernetes.io/component"], "scheduled-job");
-        assert.ok(cronJob.deleteBeforeReplace, "a fixed name is replaced delete-first");
+        assert.strictEqual(cronJob.deleteBeforeReplace, false, "it leaves delete-first to the provider");
+    });
+
+    it("its runs carry the checksums of the Secrets they read, so a preview shows the CronJob change with them", async () => {
+        const { cronJob } = await build({
+            databaseSecretName: "db-credentials",
+            databaseSecretChecksum: "c0ffee",
+            secretChecksums: { "backup-target": "beef" },
+        });
+        assert.deepStrictEqual(cronJob.inputs.spec.jobTemplate.spec.template.metadata.annotations, {
+            "checksum/database-secret": "c0ffee",
+            "checksum/secrets": "backup-target=beef",
+        });
     });
 
     it("defaults: no overlapping runs, a five-minute start deadline, a one-hour run, two retries, three runs of each outcome kept", async () => {

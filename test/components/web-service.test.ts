@@ -117,13 +117,17 @@ describe("WebService", () => {
             assert.strictEqual(await promiseOf(component.endpoint), "http://api.shop-homolog.svc.cluster.local:80");
         });
 
-        it("waits up to 600 s for the rollout and replaces named objects delete-first", async () => {
-            const { recorder, deployment } = await build();
+        it("waits up to 600 s for the rollout", async () => {
+            const { deployment } = await build();
             assert.strictEqual(deployment.customTimeouts?.create, "600s");
             assert.strictEqual(deployment.customTimeouts?.update, "600s");
-            for (const resource of [deployment, recorder.get(SERVICE, "api-service")]) {
-                assert.ok(resource.deleteBeforeReplace, `${resource.name} has a fixed name and must be replaced delete-first`);
-            }
+        });
+
+        it("a replacement never deletes a part before its successor is up: the provider deletes first only when the name and namespace stay", async () => {
+            const { recorder } = await build({ autoscaling: { minReplicas: 2, maxReplicas: 4 }, migrate: { command: ["migrate"] } });
+            const parts = recorder.resources.filter((r) => r.type.startsWith("kubernetes:"));
+            assert.strictEqual(parts.length, 6, "Deployment, Service, ingress policy, HPA, PDB and migration Job");
+            for (const part of parts) assert.strictEqual(part.deleteBeforeReplace, false, `${part.type} ${part.name}`);
         });
 
         it("adds no Prometheus annotations unless asked", async () => {
@@ -317,7 +321,7 @@ describe("WebService", () => {
                 namespace: "shop-homolog",
                 labels: deployment.inputs.metadata.labels,
             });
-            assert.ok(claim.deleteBeforeReplace);
+            assert.strictEqual(claim.deleteBeforeReplace, false, "the claim leaves delete-first to the provider");
             assert.deepStrictEqual(deployment.inputs.spec.strategy, { type: "Recreate" });
             const volume = { name: "models", persistentVolumeClaim: { claimName: "api-models" } };
             assert.deepStrictEqual(deployment.inputs.spec.template.spec.volumes[1], volume);
@@ -553,6 +557,42 @@ describe("WebService", () => {
             const { container } = await build({ databaseSecretName: "db-credentials", database: false });
             assert.deepStrictEqual(container.env, []);
         });
+
+        it("pods roll and the migration reruns when the database secret changes: its checksum is in both pod templates", async () => {
+            const { recorder, deployment } = await build({
+                databaseSecretName: "db-credentials",
+                databaseSecretChecksum: "c0ffee",
+                migrate: { command: ["migrate"] },
+                metrics: {},
+            });
+            assert.strictEqual(deployment.inputs.spec.template.metadata.annotations["checksum/database-secret"], "c0ffee");
+            assert.strictEqual(deployment.inputs.spec.template.metadata.annotations["prometheus.io/scrape"], "true");
+            const job = recorder.get("kubernetes:batch/v1:Job", "api-migrate");
+            assert.deepStrictEqual(job.inputs.spec.template.metadata.annotations, { "checksum/database-secret": "c0ffee" });
+        });
+
+        it("pods roll and the release Jobs rerun when a Secret of esteira:secrets they read changes: each one's checksum, by name", async () => {
+            const { recorder, deployment } = await build({
+                secretEnv: { TOKEN: { secretName: "api-secrets", key: "TOKEN" }, KEY: { secretName: "oauth", key: "KEY" } },
+                secretChecksums: { oauth: "f00d", "api-secrets": "beef" },
+                migrate: { command: ["migrate"] },
+                seed: { command: ["seed"] },
+            });
+            const expected = { "checksum/secrets": "api-secrets=beef,oauth=f00d" };
+            assert.deepStrictEqual(deployment.inputs.spec.template.metadata.annotations, expected);
+            for (const job of ["api-migrate", "api-seed"]) {
+                assert.deepStrictEqual(
+                    recorder.get("kubernetes:batch/v1:Job", job).inputs.spec.template.metadata.annotations,
+                    expected,
+                    job,
+                );
+            }
+        });
+
+        it("a service that does not read the database does not roll with its secret", async () => {
+            const { deployment } = await build({ databaseSecretName: "db-credentials", databaseSecretChecksum: "c0ffee", database: false });
+            assert.strictEqual(deployment.inputs.spec.template.metadata.annotations, undefined);
+        });
     });
 
     describe("shutdown", () => {
@@ -660,6 +700,19 @@ describe("WebService", () => {
             const { recorder } = await build({ migrate });
             const job = recorder.get("kubernetes:batch/v1:Job", "api-migrate");
             assert.strictEqual(job.inputs.metadata.annotations["pulumi.com/replaceUnready"], "true");
+        });
+
+        it("a failed seed Job is replaced by the next up as well, and reports the end of its log", async () => {
+            const { recorder } = await build({ seed: { command: ["seed"] } });
+            const job = recorder.get("kubernetes:batch/v1:Job", "api-seed");
+            assert.strictEqual(job.inputs.metadata.annotations["pulumi.com/replaceUnready"], "true");
+            assert.strictEqual(job.inputs.spec.template.spec.containers[0].terminationMessagePolicy, "FallbackToLogsOnError");
+            assert.strictEqual(
+                job.inputs.spec.template.spec.containers[0].lifecycle,
+                undefined,
+                "nothing routes to a Job: no preStop sleep",
+            );
+            assert.strictEqual(job.deleteBeforeReplace, false);
         });
 
         it("a container that fails reports the end of its log, which a failed `pulumi up` prints", async () => {

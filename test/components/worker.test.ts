@@ -56,6 +56,28 @@ describe("Worker", () => {
         });
     });
 
+    it("has no preStop sleep (nothing routes to it), and leaves delete-first to the provider", async () => {
+        const { recorder, container } = await build({ autoscaling: { minReplicas: 2, maxReplicas: 4 } });
+        assert.strictEqual(container.lifecycle, undefined);
+        for (const part of [...recorder.all(DEPLOYMENT), ...recorder.all(HPA), ...recorder.all(PDB)]) {
+            assert.strictEqual(part.deleteBeforeReplace, false, `${part.type} ${part.name}`);
+        }
+    });
+
+    it("rolls when a Secret it reads changes: the database's, and each of esteira:secrets by name", async () => {
+        const { deployment } = await build({
+            databaseSecretName: "db-credentials",
+            databaseSecretChecksum: "c0ffee",
+            secretEnv: { STRIPE_KEY: { secretName: "stripe", key: "STRIPE_KEY" } },
+            secretChecksums: { stripe: "beef" },
+        });
+        assert.deepStrictEqual(deployment.inputs.spec.template.metadata.annotations, {
+            "checksum/database-secret": "c0ffee",
+            "checksum/secrets": "stripe=beef",
+        });
+        assert.strictEqual((await build()).deployment.inputs.spec.template.metadata.annotations, undefined, "none when it reads none");
+    });
+
     it("probes by a command or a TCP port, each timing defaulted like a service's", async () => {
         const { container } = await build({
             probes: { liveness: { exec: ["celery", "inspect", "ping"], timeoutSeconds: 10 }, readiness: { tcpPort: 5555 } },

@@ -29,8 +29,18 @@ export const OTHER_STACK_OUTPUTS: Record<string, Record<string, unknown>> = {
         kubeconfig: '{"apiVersion":"v1","kind":"Config","current-context":"esteira-homolog"}',
         clusterId: "homolog-doks-id",
         databaseClusterId: "homolog-db-cluster-id",
+        databaseAdminUrl: "postgresql://doadmin:admin-password@private-homolog-db.b.db.ondigitalocean.com:25060/defaultdb?sslmode=require",
+    },
+    // The local stack, base of the local pull-request stacks (stacks/pr.local.template.yaml).
+    [`${ORGANIZATION}/${PROJECT}/local`]: {
+        kubeconfig: '{"apiVersion":"v1","kind":"Config","current-context":"kwok-esteira"}',
+        clusterId: "esteira-local",
+        databaseAdminUrl: "postgresql://esteira_admin:admin-password@10.213.0.1:5433/postgres",
     },
 };
+
+/** GitHub environments that exist already, as the GitHub provider reads them: repository → environment → variables. */
+export const GITHUB_ENVIRONMENTS: Record<string, Record<string, Record<string, string>>> = {};
 
 /** Fake state for resources whose outputs the program reads (e.g. a LoadBalancer's address). */
 export type StateFaker = (args: pulumi.runtime.MockResourceArgs) => Record<string, any> | undefined;
@@ -65,6 +75,14 @@ export const defaultState: StateFaker = (args) => {
             return { name: `${args.name}-0a1b2c3`, uuid: `${args.name}-uuid` };
         case "docker-build:index:Image":
             return { digest: fakeDigest(args.name) };
+        // Dynamic resources: a PostgreSQL role (parts/postgres.ts) reports the password it generated;
+        // a registry lookup (parts/registry-digest.ts) the digest the tag points at, stable per reference.
+        case "pulumi-nodejs:dynamic:Resource":
+            if (args.name.endsWith("-role")) return { password: "generated-role-password" };
+            if (args.name.endsWith("-digest")) {
+                return { digest: fakeDigest(`${args.inputs.domain}/${args.inputs.repository}:${args.inputs.tag}`) };
+            }
+            return undefined;
         case "pulumi:pulumi:StackReference":
             return { outputs: OTHER_STACK_OUTPUTS[args.inputs.name] ?? {}, secretOutputNames: [] };
         default:
@@ -83,6 +101,15 @@ export function callResults(args: pulumi.runtime.MockCallArgs): Record<string, a
         // A VPC's range, as DigitalOcean reports it for the VPC's id.
         case "digitalocean:index/getVpc:getVpc":
             return { ...args.inputs, ipRange: FAKE_VPC_RANGE };
+        case "github:index/getRepositoryEnvironments:getRepositoryEnvironments":
+            return {
+                ...args.inputs,
+                environments: Object.keys(GITHUB_ENVIRONMENTS[args.inputs.repository] ?? {}).map((name) => ({ name, nodeId: name })),
+            };
+        case "github:index/getActionsEnvironmentVariables:getActionsEnvironmentVariables": {
+            const variables = GITHUB_ENVIRONMENTS[args.inputs.name]?.[args.inputs.environment] ?? {};
+            return { ...args.inputs, variables: Object.entries(variables).map(([name, value]) => ({ name, value })) };
+        }
         default:
             return args.inputs;
     }

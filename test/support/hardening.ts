@@ -17,4 +17,6 @@ export function assertHardened(pod: any, container: any, user = 10001, group = u
         capabilities: { drop: ["ALL"] },
     });
     assert.strictEqual(pod.automountServiceAccountToken, false);
+    // A failed container reports the end of its log, which a failed `pulumi up` prints.
+    assert.strictEqual(container.terminationMessagePolicy, "FallbackToLogsOnError");
 }
