@@ -314,6 +314,8 @@ const FIXED_VARIABLES = 2;
  * Kubernetes copies a Job's name into a label of its pods, at most 63 characters.
  */
 export const MAX_MIGRATING_SERVICE_NAME = 63 - "-migrate-".length - 8;
+/** Longest service name that can seed: its Job is auto-named `<name>-seed-<8 characters>`, as the migration's. */
+export const MAX_SEEDING_SERVICE_NAME = 63 - "-seed-".length - 8;
 
 /** Rules that span keys (and secrets), which no single key's schema can see. */
 function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
@@ -418,18 +420,7 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
                 "promote from the stack before this one in the line, or build the image here (image.build)",
             );
         }
-        const svc = kind === "services" ? (workload as ServiceSettings) : undefined;
-        if (svc?.migrate && name.length > MAX_MIGRATING_SERVICE_NAME) {
-            problems.push(
-                `${raw.stack}: services.${name}: a service with migrate has a name of at most ${MAX_MIGRATING_SERVICE_NAME} characters: its migration Job is named <name>-migrate-<8 characters>, which Kubernetes copies into a label of at most 63; received ${name.length} characters`,
-            );
-        }
-        const getsDatabase = hasDatabase && (workload.database ?? true);
-        if (svc?.migrate && !getsDatabase && svc.env?.DATABASE_URL === undefined && svc.secretEnv?.DATABASE_URL === undefined) {
-            problems.push(
-                `${raw.stack}: services.${name}.migrate: would run with no DATABASE_URL: ${hasDatabase ? "the service sets database: false" : "the stack has no esteira:database"}; give it one (esteira:database, or secretEnv.DATABASE_URL), or remove migrate`,
-            );
-        }
+        if (kind === "services") problems.push(...releaseStepProblems(raw, name, workload as ServiceSettings, hasDatabase));
         if (
             database &&
             (workload.database ?? true) &&
@@ -490,6 +481,32 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
         if (variables > MAX_ENVIRONMENT_VARIABLES) {
             problems.push(
                 `${raw.stack}: github: the environment would get ${variables} Actions variables (ESTEIRA_STACK, ESTEIRA_NAMESPACE and one URL per service), more than the ${MAX_ENVIRONMENT_VARIABLES} GitHub allows; split the services across stacks`,
+            );
+        }
+    }
+    return problems;
+}
+
+/** The steps a service runs as Jobs before its rollout, by key, with the suffix of their Jobs' names and the longest name that allows. */
+const RELEASE_STEPS = [
+    { step: "migrate", job: "migration Job is named <name>-migrate-<8 characters>", max: MAX_MIGRATING_SERVICE_NAME },
+    { step: "seed", job: "seed Job is named <name>-seed-<8 characters>", max: MAX_SEEDING_SERVICE_NAME },
+] as const;
+
+/** A service's migration and seed: a name their Jobs can carry, and a DATABASE_URL to run with. */
+function releaseStepProblems(raw: RawConfig, name: string, svc: ServiceSettings, hasDatabase: boolean): string[] {
+    const problems: string[] = [];
+    const getsDatabase = hasDatabase && (svc.database ?? true);
+    for (const { step, job, max } of RELEASE_STEPS) {
+        if (!svc[step]) continue;
+        if (name.length > max) {
+            problems.push(
+                `${raw.stack}: services.${name}: a service with ${step} has a name of at most ${max} characters: its ${job}, which Kubernetes copies into a label of at most 63; received ${name.length} characters`,
+            );
+        }
+        if (!getsDatabase && svc.env?.DATABASE_URL === undefined && svc.secretEnv?.DATABASE_URL === undefined) {
+            problems.push(
+                `${raw.stack}: services.${name}.${step}: would run with no DATABASE_URL: ${hasDatabase ? "the service sets database: false" : "the stack has no esteira:database"}; give it one (esteira:database, or secretEnv.DATABASE_URL), or remove ${step}`,
             );
         }
     }

@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig, parseConfig, RawConfig } from "../config";
+import { MAX_SEEDING_SERVICE_NAME } from "../config/parse";
 import { SECRET_KEYS } from "../config/schema";
 import { isSecretOutput, promiseOf, Recorder, setConfig } from "./mocks";
 
@@ -1508,6 +1509,20 @@ describe("config", () => {
                 secretEnv: { DATABASE_URL: { secretName: "db", key: "url", external: true } },
             });
             assert.ok(parseConfig(raw(own)).services.api.migrate);
+        });
+
+        it("seed, like migrate, needs a name its Job can carry and a DATABASE_URL", () => {
+            const name = `s${"e".repeat(MAX_SEEDING_SERVICE_NAME)}`;
+            assertProblems(
+                { ...valid(), database: { mode: "external" }, services: { [name]: { image: "x", seed: { command: ["s"] } } } },
+                [
+                    `homolog: services.${name}: a service with seed has a name of at most 49 characters: its seed Job is named <name>-seed-<8 characters>, which Kubernetes copies into a label of at most 63; received 50 characters`,
+                ],
+                { registryToken: token(), databaseUrl: token() },
+            );
+            assertProblems(service({ seed: { command: ["s"] } }), [
+                "homolog: services.api.seed: would run with no DATABASE_URL: the stack has no esteira:database; give it one (esteira:database, or secretEnv.DATABASE_URL), or remove seed",
+            ]);
         });
 
         it("an image ref is a valid reference", () => {
