@@ -478,9 +478,14 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
             );
         }
         const variables = FIXED_VARIABLES + Object.keys(plain.services).length;
+        const own = Object.keys(plain.github.environmentVariables ?? {}).length;
         if (variables > MAX_ENVIRONMENT_VARIABLES) {
             problems.push(
                 `${raw.stack}: github: the environment would get ${variables} Actions variables (ESTEIRA_STACK, ESTEIRA_NAMESPACE and one URL per service), more than the ${MAX_ENVIRONMENT_VARIABLES} GitHub allows; split the services across stacks`,
+            );
+        } else if (variables + own > MAX_ENVIRONMENT_VARIABLES) {
+            problems.push(
+                `${raw.stack}: github.environmentVariables: ${own} variables beside the ${variables} esteira writes (ESTEIRA_STACK, ESTEIRA_NAMESPACE and one URL per service) make ${variables + own}, more than the ${MAX_ENVIRONMENT_VARIABLES} GitHub allows per environment; keep at most ${MAX_ENVIRONMENT_VARIABLES - variables}, or move some to github.repositoryVariables`,
             );
         }
     }

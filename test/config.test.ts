@@ -1649,6 +1649,15 @@ describe("config", () => {
                 "homolog: github: the environment would get 101 Actions variables (ESTEIRA_STACK, ESTEIRA_NAMESPACE and one URL per service), more than the 100 GitHub allows; split the services across stacks",
             ]);
         });
+
+        it("github.environmentVariables fit beside esteira's own under GitHub's 100", () => {
+            const environmentVariables = Object.fromEntries(Array.from({ length: 98 }, (_, i) => [`VAR_${i}`, "x"]));
+            assertProblems({ ...valid(), github: { repository: "shop", environmentVariables } }, [
+                "homolog: github.environmentVariables: 98 variables beside the 3 esteira writes (ESTEIRA_STACK, ESTEIRA_NAMESPACE and one URL per service) make 101, more than the 100 GitHub allows per environment; keep at most 97, or move some to github.repositoryVariables",
+            ]);
+            delete environmentVariables.VAR_0;
+            assert.deepStrictEqual(problemsOf({ ...valid(), github: { repository: "shop", environmentVariables } }), []);
+        });
     });
 
     describe("loadConfig", () => {
