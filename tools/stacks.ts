@@ -36,7 +36,8 @@ export function workflowStacks(configs: Record<string, Record<string, any>>): Wo
             const reads = [
                 ...workloads.map((workload) => workload?.image?.promoteFrom),
                 config["esteira:cluster"]?.mode === "stack" ? config["esteira:cluster"].stack : undefined,
-                config["esteira:database"]?.mode === "shared" ? config["esteira:database"].stack : undefined,
+                // A shared database's cluster, or a server's admin connection (database.mode server).
+                ["shared", "server"].includes(config["esteira:database"]?.mode) ? config["esteira:database"].stack : undefined,
             ];
             const after = [...(github.data.deployAfter ?? []), ...reads.filter((s): s is string => typeof s === "string")].map(stackOf);
             return { stack, deployFrom: github.data.deployFrom ?? "all", after: [...new Set(after)].sort() };

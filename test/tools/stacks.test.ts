@@ -29,6 +29,17 @@ describe("the workflows' stacks (tools/stacks.ts, npm run -s stacks)", () => {
         assert.deepStrictEqual(deployOrder(line, "refs/tags/v2.0.0"), ["prod"]);
     });
 
+    it("a stack that makes its database on another stack's server deploys after it", () => {
+        const line = workflowStacks({
+            qa: {
+                "esteira:github": { repository: "shop" },
+                "esteira:database": { mode: "server", stack: "staging" },
+            },
+            staging: { "esteira:github": { repository: "shop" } },
+        });
+        assert.deepStrictEqual(deployOrder(line), ["staging", "qa"]);
+    });
+
     it("match refs the way deployFrom means them", () => {
         assert.ok(deploysOn("all", "refs/tags/anything"));
         assert.ok(deploysOn("protected", "refs/heads/main") && !deploysOn("protected", "refs/tags/v1"));
