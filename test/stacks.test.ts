@@ -723,6 +723,10 @@ describe("stack files", () => {
             const annotations = billing.inputs.spec.template.metadata.annotations;
             assert.match(annotations["checksum/database-secret"], /^[0-9a-f]{32}$/);
             assert.match(annotations["checksum/secrets"], /^stripe=[0-9a-f]{32}$/);
+            assert.ok(
+                !isSecretInput(billing, "spec.template.metadata.annotations"),
+                "the checksums are plain, so a preview shows them change",
+            );
             assert.strictEqual(
                 recorder.get(DEPLOYMENT, "sample-deployment").inputs.spec.template.metadata.annotations["checksum/secrets"],
                 undefined,
