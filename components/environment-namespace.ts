@@ -45,6 +45,8 @@ export interface EnvironmentNamespaceArgs {
     database?: NetworkDestination;
     /** Further destinations the namespace's pods may reach (`esteira:networkPolicy.egress`). Default: none. */
     egress?: NetworkDestination[];
+    /** The environment's other namespaces (`esteira:namespaces`), whose pods this one's may reach. Default: none. */
+    peerNamespaces?: pulumi.Input<string>[];
     /**
      * The namespace exists already and the stack uses it: it is never deleted by this stack
      * (retainOnDelete), only what the stack creates in it is. Default: false.
@@ -60,6 +62,11 @@ export interface EnvironmentNamespaceArgs {
     lookUpNamespace?: (name: pulumi.Input<string>) => pulumi.Output<NamespaceMetadata | null | undefined>;
     /** The stack, `<organization>/<project>/<stack>`, that its namespace is marked with. Default: the running stack. */
     stack?: string;
+    /**
+     * The stack-file keys that name and adopt the namespace, for the message refusing an existing
+     * one. Default: {@link STACK_NAMESPACE_KEYS}.
+     */
+    configKeys?: NamespaceConfigKeys;
 }
 
 export interface NamespaceMetadata {
@@ -80,9 +87,18 @@ export function ownNamespace(found: NamespaceMetadata, stack: string, environmen
     return found.labels?.["app.kubernetes.io/managed-by"] === "pulumi" && found.labels?.environment === environment;
 }
 
+/** Where a stack file names a namespace, and the key that adopts it. */
+export interface NamespaceConfigKeys {
+    namespace: string;
+    adopt: string;
+}
+
+/** The stack's own namespace: `esteira:namespace`, adopted with `esteira:adoptNamespace`. */
+export const STACK_NAMESPACE_KEYS: NamespaceConfigKeys = { namespace: "namespace", adopt: "esteira:adoptNamespace" };
+
 /** What a stack that is about to create a namespace is told when it exists already. */
-export function existingNamespaceMessage(stack: string, namespace: string): string {
-    return `${stack}: namespace: ${JSON.stringify(namespace)} exists already and this stack did not create it: creating it would take it over, and the stack would delete it, with everything in it, when it goes; name a namespace of the stack's own, or set esteira:adoptNamespace: true to use it without ever deleting it`;
+export function existingNamespaceMessage(stack: string, namespace: string, keys: NamespaceConfigKeys = STACK_NAMESPACE_KEYS): string {
+    return `${stack}: ${keys.namespace}: ${JSON.stringify(namespace)} exists already and this stack did not create it: creating it would take it over, and the stack would delete it, with everything in it, when it goes; name a namespace of the stack's own, or set ${keys.adopt}: true to use it without ever deleting it`;
 }
 
 /**
@@ -136,7 +152,7 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
             !adopt && lookup
                 ? pulumi.all([args.namespace, args.environment, lookup(args.namespace)]).apply(([wanted, environment, found]) => {
                       if (found && !ownNamespace(found, stack, environment)) {
-                          throw new pulumi.RunError(existingNamespaceMessage(pulumi.getStack(), wanted));
+                          throw new pulumi.RunError(existingNamespaceMessage(pulumi.getStack(), wanted, args.configKeys));
                       }
                       return wanted;
                   })
@@ -207,7 +223,7 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
 
         this.networkPolicies = namespacePolicies(
             name,
-            { namespace: this.namespaceName, labels, database: args.database, egress: args.egress },
+            { namespace: this.namespaceName, labels, database: args.database, egress: args.egress, peerNamespaces: args.peerNamespaces },
             childOpts,
         );
 

@@ -253,6 +253,29 @@ describe("EnvironmentNamespace", () => {
             );
         });
 
+        it("names the keys that name and adopt it, for a namespace of esteira:namespaces", async () => {
+            const keys = { namespace: "namespaces.payments", adopt: "namespaces.payments.adoptNamespace" };
+            const message =
+                'homolog: namespaces.payments: "shop-homolog-payments" exists already and this stack did not create it: creating it would take it over, and the stack would delete it, with everything in it, when it goes; name a namespace of the stack\'s own, or set namespaces.payments.adoptNamespace: true to use it without ever deleting it';
+            assert.strictEqual(existingNamespaceMessage("homolog", "shop-homolog-payments", keys), message);
+            const recorder = new Recorder();
+            await recorder.install("homolog");
+            const component = new EnvironmentNamespace("homolog-payments", {
+                ...baseArgs,
+                namespace: "shop-homolog-payments",
+                stack: STACK,
+                configKeys: keys,
+                lookUpNamespace: async () => ({}),
+            });
+            const error = promiseOf(component.namespaceName).then(
+                () => undefined,
+                (err: Error) => err,
+            );
+            await recorder.settle();
+            assert.ok((await error)?.message.endsWith(message), `${await error}`);
+            assert.deepStrictEqual(recorder.all(NAMESPACE), [], "nothing is registered");
+        });
+
         it("is this stack's own when marked with its name, or labelled by esteira for this environment before the mark existed", async () => {
             for (const found of [
                 { annotations: { [OWNER_ANNOTATION]: STACK } },
