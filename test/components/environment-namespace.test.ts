@@ -265,7 +265,7 @@ describe("EnvironmentNamespace", () => {
                 namespace: "shop-homolog-payments",
                 stack: STACK,
                 configKeys: keys,
-                lookUpNamespace: async () => ({}),
+                lookUpNamespace: () => pulumi.output({}),
             });
             const error = promiseOf(component.namespaceName).then(
                 () => undefined,
