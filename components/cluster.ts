@@ -6,7 +6,8 @@ import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import type { ClusterSettings } from "../config/schema";
 import { invariant, rangeProblem } from "../config/rules";
-import { readStack } from "./stack-reference";
+import type { NamespaceMetadata } from "./environment-namespace";
+import { readStack, stackOutput } from "./stack-reference";
 
 type Mode<M extends ClusterSettings["mode"]> = Extract<ClusterSettings, { mode: M }>;
 
@@ -26,7 +27,7 @@ export type DigitalOceanClusterArgs = Mode<"digitalocean"> & {
 
 /** An existing cluster reached through a kubeconfig (kind, minikube, or any other cluster). */
 export type KubeconfigClusterArgs = Mode<"kubeconfig"> & {
-    /** Kubeconfig contents (secret). Default: the file at `kubeconfigPath`, else the ambient kubeconfig. */
+    /** Kubeconfig contents (secret), used when `kubeconfigPath` is not set. Default: the ambient kubeconfig. */
     kubeconfig?: pulumi.Input<string>;
 };
 
@@ -41,6 +42,7 @@ export const CLUSTER_DEFAULTS = {
     autoUpgrade: false,
     maintenance: { day: "sunday", startTime: "04:00" },
     tokenFromEnvironment: false,
+    systemPool: { size: "s-2vcpu-4gb", nodeCount: 1 },
     protect: false,
 } as const;
 
@@ -113,15 +115,15 @@ export function environmentTokenKubeconfig(args: {
     );
 }
 
-/** The API endpoint and CA (base64 PEM) of a kubeconfig's current context, when it names both. */
-export function kubeconfigCluster(text: string): { server: string; certificateAuthorityData: string } | undefined {
+/** The API endpoint and CA (base64 PEM) of a kubeconfig's context (default: its current one), when it names both. */
+export function kubeconfigCluster(text: string, context?: string): { server: string; certificateAuthorityData: string } | undefined {
     let config: any;
     try {
         config = parseYaml(text);
     } catch {
         return undefined;
     }
-    const contextName = config?.["current-context"];
+    const contextName = context ?? config?.["current-context"];
     const clusterName = (config?.contexts ?? []).find((c: any) => c?.name === contextName)?.context?.cluster;
     const cluster = (config?.clusters ?? []).find((c: any) => c?.name === clusterName)?.cluster;
     const server = cluster?.server;
@@ -142,7 +144,7 @@ export class Cluster extends pulumi.ComponentResource {
      * workflows get the least-privilege one of its EnvironmentAccess instead.
      */
     public readonly kubeconfig?: pulumi.Output<string>;
-    /** The API server's URL, when the stack knows it: a DigitalOcean cluster, or one shared by its owner (not kubeconfig mode). */
+    /** The API server's URL, when the stack knows it: a DigitalOcean cluster, one shared by its owner, or kubeconfig contents (not a file). */
     public readonly endpoint?: pulumi.Output<string>;
     /** The API server's CA certificate (base64 PEM), whenever {@link endpoint} is known. */
     public readonly certificateAuthorityData?: pulumi.Output<string>;
@@ -152,6 +154,12 @@ export class Cluster extends pulumi.ComponentResource {
     public readonly kubernetesCluster?: digitalocean.KubernetesCluster;
     /** The cluster's VPC id, when this stack created it. */
     public readonly vpcId?: pulumi.Output<string>;
+    /** The cluster's region, when this stack created it: its database's too. */
+    public readonly region?: string;
+    /** The worker node pool, when this stack created the cluster. */
+    public readonly nodePool?: digitalocean.KubernetesNodePool;
+    /** How the provider reaches the cluster: unknown in a preview of a cluster this deployment creates. */
+    private readonly access: pulumi.Output<{ kubeconfig?: string; kubeconfigPath?: string; context?: string }>;
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:cluster:Cluster", name, {}, opts);
@@ -165,9 +173,11 @@ export class Cluster extends pulumi.ComponentResource {
                 { parent: this },
             );
             this.vpcId = vpc.id;
+            this.region = args.region;
             const pool = args.nodePool;
             invariant(this, name, "nodePool", rangeProblem("minNodes", pool.minNodes, "maxNodes", pool.maxNodes));
             const autoScale = pool.maxNodes > pool.minNodes;
+            const system = args.systemPool;
             this.kubernetesCluster = new digitalocean.KubernetesCluster(
                 `${name}-cluster`,
                 {
@@ -184,25 +194,42 @@ export class Cluster extends pulumi.ComponentResource {
                     vpcUuid: vpc.id,
                     // Deleting the cluster also deletes its load balancers and volumes: nothing is left billing.
                     destroyAllAssociatedResources: true,
+                    // The pool DOKS requires: its size is fixed for the cluster's life (a new size
+                    // replaces the cluster), so it stays small and the workers get a pool of their own.
                     nodePool: {
-                        name: pool.name ?? `${clusterName}-pool`,
-                        size: pool.size,
-                        autoScale,
-                        minNodes: autoScale ? pool.minNodes : undefined,
-                        maxNodes: autoScale ? pool.maxNodes : undefined,
-                        nodeCount: autoScale ? undefined : pool.minNodes,
-                        labels: pool.labels,
+                        name: system?.name ?? `${clusterName}-pool`,
+                        size: system?.size ?? d.systemPool.size,
+                        autoScale: false,
+                        nodeCount: system?.nodeCount ?? d.systemPool.nodeCount,
                     },
+                    tags: args.tags,
+                },
+                { parent: this, protect: args.protect ?? d.protect },
+            );
+            const cluster = this.kubernetesCluster;
+            this.nodePool = new digitalocean.KubernetesNodePool(
+                `${name}-workers`,
+                {
+                    clusterId: cluster.id,
+                    // The size in the name: a new size creates a new pool (names are unique in a
+                    // cluster) before the old one drains, instead of deleting the workers first.
+                    name: `${pool.name ?? `${clusterName}-workers`}-${pool.size}`,
+                    size: pool.size,
+                    autoScale,
+                    minNodes: autoScale ? pool.minNodes : undefined,
+                    maxNodes: autoScale ? pool.maxNodes : undefined,
+                    nodeCount: autoScale ? undefined : pool.minNodes,
+                    labels: pool.labels,
                     tags: args.tags,
                 },
                 {
                     parent: this,
-                    protect: args.protect ?? d.protect,
+                    // Deleting the cluster deletes its pools; nothing waits on this one.
+                    deletedWith: cluster,
                     // The autoscaler owns the node count; reading it back must not produce a diff.
-                    ignoreChanges: autoScale ? ["nodePool.nodeCount", "nodePool.actualNodeCount"] : [],
+                    ignoreChanges: autoScale ? ["nodeCount", "actualNodeCount"] : [],
                 },
             );
-            const cluster = this.kubernetesCluster;
             const endpoint = {
                 clusterName: cluster.name,
                 endpoint: cluster.endpoint,
@@ -224,8 +251,16 @@ export class Cluster extends pulumi.ComponentResource {
             this.clusterIdentifier = cluster.id;
         } else if (args.mode === "stack") {
             const source = readStack(this, name, args.stack);
+            const output = (key: string, fix: string) =>
+                stackOutput<string>(source, { output: key, configKey: "cluster.stack", stack: args.stack, fix });
+            const deployFirst = `run \`pulumi up -s ${args.stack}\` first`;
             // The kubeconfig the owner made for the stacks it hosts (esteira:tenants), never its own credential.
-            this.kubeconfig = pulumi.secret(source.requireOutput("tenantKubeconfig") as pulumi.Output<string>);
+            this.kubeconfig = pulumi.secret(
+                output(
+                    "tenantKubeconfig",
+                    `${deployFirst}; a stack exports it when it sets esteira:tenants and its cluster's endpoint is known (cluster.mode digitalocean, or kubeconfig contents in esteira:kubeconfig)`,
+                ),
+            );
             const owner = this.kubeconfig.apply((text) => {
                 const found = kubeconfigCluster(text);
                 if (!found) {
@@ -238,22 +273,51 @@ export class Cluster extends pulumi.ComponentResource {
             });
             this.endpoint = owner.server;
             this.certificateAuthorityData = owner.certificateAuthorityData;
-            this.clusterIdentifier = source.requireOutput("clusterId") as pulumi.Output<string>;
+            this.clusterIdentifier = output("clusterId", deployFirst);
         } else {
             const identifier = args.clusterIdentifier ?? args.context ?? "kubeconfig";
-            // The endpoint stays unknown here: the provider alone reads the file, and contents may name a CA file.
-            this.kubeconfig = args.kubeconfig !== undefined ? pulumi.secret(args.kubeconfig) : undefined;
+            // A file named in the stack file wins over esteira:kubeconfig, as the reference says.
+            this.kubeconfig = args.kubeconfig !== undefined && !args.kubeconfigPath ? pulumi.secret(args.kubeconfig) : undefined;
+            if (this.kubeconfig) {
+                // Contents name the API server and, flattened, its CA: what the identities the stack
+                // makes (EnvironmentAccess) put in their kubeconfigs. A file is read by the provider alone.
+                const own = this.kubeconfig.apply((text) => {
+                    const found = kubeconfigCluster(text, args.context);
+                    if (!found) {
+                        throw new pulumi.ResourceError(
+                            `${name}: esteira:kubeconfig names no server with inline certificate-authority-data for ${args.context ? `context "${args.context}"` : "its current context"}; give it flattened (\`kubectl config view --raw --flatten\`)`,
+                            this,
+                        );
+                    }
+                    return found;
+                });
+                this.endpoint = pulumi.unsecret(own.server);
+                this.certificateAuthorityData = pulumi.unsecret(own.certificateAuthorityData);
+            }
             this.clusterIdentifier = pulumi.output(identifier);
         }
+
+        const kubeconfigPath = args.mode === "kubeconfig" && args.kubeconfigPath ? expandHome(args.kubeconfigPath) : undefined;
+        const context = args.mode === "kubeconfig" ? args.context : undefined;
+        // For lookUpNamespace(): what the provider below is given.
+        this.access = pulumi.output(this.kubeconfig).apply((kubeconfig) => ({
+            kubeconfig: kubeconfigPath ? undefined : kubeconfig,
+            kubeconfigPath,
+            context,
+        }));
 
         this.provider = new k8s.Provider(
             `${name}-provider`,
             {
-                kubeconfig:
-                    this.kubeconfig ?? (args.mode === "kubeconfig" && args.kubeconfigPath ? expandHome(args.kubeconfigPath) : undefined),
-                context: args.mode === "kubeconfig" ? args.context : undefined,
+                kubeconfig: this.kubeconfig ?? kubeconfigPath,
+                context,
                 // A new kubeconfig (rotated token, moved file) must not replace every Kubernetes object.
                 clusterIdentifier: this.clusterIdentifier,
+                // A cluster another stack owns can be gone before this stack is destroyed (homolog torn
+                // down before a pull request closes); its objects went with it, so the provider drops
+                // them from the state instead of failing the destroy. Only here: where this stack owns
+                // the cluster, an outage must never cost it the record of its objects.
+                deleteUnreachable: args.mode === "stack" ? true : undefined,
                 // Secrets keep their names (teams read `db-credentials` and the pull secret by
                 // name), so a new value must update them in place: replaced, a Secret is deleted
                 // first and takes every workload that reads it down with it (a token rotation).
@@ -270,6 +334,38 @@ export class Cluster extends pulumi.ComponentResource {
             clusterIdentifier: this.clusterIdentifier,
             kubernetesCluster: this.kubernetesCluster,
             vpcId: this.vpcId,
+            region: this.region,
+            nodePool: this.nodePool,
         });
+    }
+
+    /**
+     * A namespace's labels and annotations, asked with the provider's own credentials: null when
+     * there is no such namespace, undefined when the cluster does not answer (the provider then
+     * reports it). Unknown, like the credentials, in a preview of a cluster this deployment creates.
+     * Not secret, though the credentials are.
+     */
+    public lookUpNamespace(name: pulumi.Input<string>): pulumi.Output<NamespaceMetadata | null | undefined> {
+        return pulumi.unsecret(pulumi.all([this.access, name]).apply(([access, namespace]) => readNamespace(access, namespace)));
+    }
+}
+
+/** Reads a namespace with a kubeconfig (contents or file) and context; see {@link Cluster.lookUpNamespace}. */
+async function readNamespace(
+    access: { kubeconfig?: string; kubeconfigPath?: string; context?: string },
+    name: string,
+): Promise<NamespaceMetadata | null | undefined> {
+    // Loaded only when a namespace is registered, so unit tests never pay for it.
+    const { CoreV1Api, KubeConfig } = await import("@kubernetes/client-node");
+    const config = new KubeConfig();
+    if (access.kubeconfig !== undefined) config.loadFromString(access.kubeconfig);
+    else if (access.kubeconfigPath !== undefined) config.loadFromFile(access.kubeconfigPath);
+    else config.loadFromDefault();
+    if (access.context !== undefined) config.setCurrentContext(access.context);
+    try {
+        const { metadata } = await config.makeApiClient(CoreV1Api).readNamespace({ name });
+        return { labels: metadata?.labels, annotations: metadata?.annotations };
+    } catch (err) {
+        return (err as { code?: number }).code === 404 ? null : undefined;
     }
 }

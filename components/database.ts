@@ -2,7 +2,8 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseSettings } from "../config/schema";
 import type { NetworkDestination } from "./parts/network-policy";
-import { readStack } from "./stack-reference";
+import { PostgresDatabase, PostgresRole, roleUrl } from "./parts/postgres";
+import { readStack, stackOutput } from "./stack-reference";
 
 type Mode<M extends DatabaseSettings["mode"]> = Extract<DatabaseSettings, { mode: M }>;
 
@@ -11,6 +12,8 @@ export interface DatabaseClusterLink {
     /** Default: the region's default VPC. */
     vpcId?: pulumi.Input<string>;
     clusterIdentifier: pulumi.Input<string>;
+    /** The Kubernetes cluster's region, where its database belongs. Default: none (then `region` is required). */
+    region?: string;
 }
 
 /**
@@ -19,20 +22,43 @@ export interface DatabaseClusterLink {
  */
 export type DigitalOceanDatabaseArgs = Mode<"digitalocean"> & {
     cluster: DatabaseClusterLink;
-    /** `protect` the database cluster and the database. Default: false. */
+    /** `protect` the database cluster, the database and its user. Default: false. */
     protect?: boolean;
 };
+// `region` defaults to the Kubernetes cluster's (`cluster.region`); one of them must be known.
 
 /** The other modes take the cluster too, unused, so every mode is wired the same way. */
 type AnyCluster = { cluster?: DatabaseClusterLink };
 
-/** A database this stack does not manage, given by its connection URL (secret). */
-export type ExternalDatabaseArgs = Mode<"external"> & AnyCluster & { url: pulumi.Input<string> };
+/**
+ * A database this stack does not manage, given by its connection URL (secret); with the server's
+ * admin URL (secret), the stack exports it for stacks that make their own databases there.
+ */
+export type ExternalDatabaseArgs = Mode<"external"> & AnyCluster & { url: pulumi.Input<string>; adminUrl?: pulumi.Input<string> };
+
+/**
+ * A database and its owning role of this stack's own in any PostgreSQL server, made through the
+ * server's admin connection: the secret `adminUrl`, or the `databaseAdminUrl` output of `stack`.
+ */
+export type ServerDatabaseArgs = Mode<"server"> &
+    AnyCluster & {
+        databaseName: string;
+        user: string;
+        adminUrl?: pulumi.Input<string>;
+        /** `protect` the database and its role. Default: false. */
+        protect?: boolean;
+    };
 
 /** A database and user of this stack's own inside a database cluster another stack owns; name both uniquely per stack. */
-export type SharedDatabaseArgs = Mode<"shared"> & AnyCluster & { databaseName: string; user: string };
+export type SharedDatabaseArgs = Mode<"shared"> &
+    AnyCluster & {
+        databaseName: string;
+        user: string;
+        /** `protect` the database and its user (the cluster is the other stack's). Default: false. */
+        protect?: boolean;
+    };
 
-export type DatabaseArgs = DigitalOceanDatabaseArgs | ExternalDatabaseArgs | SharedDatabaseArgs;
+export type DatabaseArgs = DigitalOceanDatabaseArgs | ExternalDatabaseArgs | SharedDatabaseArgs | ServerDatabaseArgs;
 
 /** Defaults of {@link DigitalOceanDatabaseArgs}, applied once in the component. */
 export const DATABASE_DEFAULTS = {
@@ -43,6 +69,7 @@ export const DATABASE_DEFAULTS = {
     user: "app",
     pool: { mode: "transaction" },
     secretName: "db-credentials",
+    retainOnDelete: false,
     protect: false,
     /** Where an external database may be: any address (on its URL's port). */
     cidr: "0.0.0.0/0",
@@ -85,6 +112,11 @@ export class Database extends pulumi.ComponentResource {
     public readonly databaseCluster?: digitalocean.DatabaseCluster;
     /** The managed cluster's id, when this stack created one (for stacks that share it). */
     public readonly databaseClusterId?: pulumi.Output<string>;
+    /**
+     * The server's admin connection, for stacks that make their own databases there
+     * (`database.mode: server`): the managed cluster's, or the external server's when given. Secret.
+     */
+    public readonly adminUrl?: pulumi.Output<string>;
     /** The Kubernetes Secret the URLs belong in, as `DATABASE_URL` and `DATABASE_DIRECT_URL`. */
     public readonly secretName: string;
     /** The Secret's contents: `DATABASE_URL` (pooled when there is a pool) and `DATABASE_DIRECT_URL`. Secret. */
@@ -107,20 +139,38 @@ export class Database extends pulumi.ComponentResource {
             // is a name (no range to derive), so the range comes from `cidr`.
             const port = pulumi.unsecret(this.connectionUrl.apply((url) => this.portOf(name, url)));
             this.destination = { cidr: args.cidr ?? d.cidr, ports: [port] };
+            this.adminUrl = args.adminUrl === undefined ? undefined : pulumi.secret(args.adminUrl);
+        } else if (args.mode === "server") {
+            // Read, not owned: destroying this stack drops its database and role, never the server.
+            const adminUrl = pulumi.secret(args.adminUrl ?? this.adminUrlOf(name, args.stack));
+            const keep = { parent: this, protect: args.protect ?? d.protect };
+            const role = new PostgresRole(`${name}-role`, { adminUrl, name: args.user }, keep);
+            const database = new PostgresDatabase(`${name}-db`, { adminUrl, name: args.databaseName, owner: role.name }, keep);
+            this.directUrl = roleUrl(adminUrl, role.name, role.password, database.name);
+            this.connectionUrl = this.directUrl;
+            const port = pulumi.unsecret(adminUrl.apply((url) => this.portOf(name, url)));
+            this.destination = { cidr: args.cidr ?? d.cidr, ports: [port] };
         } else if (args.mode === "shared") {
             const source = readStack(this, name, args.stack);
             // Read, not owned: destroying this stack removes its database and user, never the cluster.
-            const cluster = digitalocean.DatabaseCluster.get(
-                `${name}-cluster`,
-                source.requireOutput("databaseClusterId") as pulumi.Output<string>,
-                undefined,
-                { parent: this },
-            );
-            ({ directUrl: this.directUrl } = this.addDatabase(name, cluster, args.databaseName, args.user, false));
+            const clusterId = stackOutput<string>(source, {
+                output: "databaseClusterId",
+                configKey: "database.stack",
+                stack: args.stack,
+                fix: `run \`pulumi up -s ${args.stack}\` first; only a stack with database.mode digitalocean has a database cluster to share (use database.mode external otherwise)`,
+            });
+            const cluster = digitalocean.DatabaseCluster.get(`${name}-cluster`, clusterId, undefined, { parent: this });
+            ({ directUrl: this.directUrl } = this.addDatabase(name, cluster, args.databaseName, args.user, {
+                protect: args.protect ?? d.protect,
+            }));
             this.connectionUrl = this.directUrl;
             this.destination = { cidr: this.vpcRange(cluster), ports: [cluster.port] };
         } else {
-            const protect = args.protect ?? d.protect;
+            const region = args.region ?? args.cluster.region;
+            if (region === undefined) throw new pulumi.ResourceError(`${name}: region: is required when the cluster's is unknown`, this);
+            // What keeps the data when a change replaces the cluster or the database: protect refuses
+            // the replacement; retainOnDelete lets it happen and leaves the old ones, data and all.
+            const keep = { protect: args.protect ?? d.protect, retainOnDelete: args.retainOnDelete ?? d.retainOnDelete };
             this.databaseCluster = new digitalocean.DatabaseCluster(
                 `${name}-cluster`,
                 {
@@ -129,27 +179,34 @@ export class Database extends pulumi.ComponentResource {
                     version: args.version ?? d.version,
                     size: args.size ?? d.size,
                     nodeCount: args.nodeCount ?? d.nodeCount,
-                    region: args.region,
+                    // The cluster's region: its VPC, the only private network the pods reach, is there.
+                    region,
                     privateNetworkUuid: args.cluster.vpcId,
                     tags: args.tags,
+                    // DigitalOcean restores only when it creates the cluster; later changes here do nothing.
+                    backupRestore: args.restoreFrom && { databaseName: args.restoreFrom.cluster, backupCreatedAt: args.restoreFrom.at },
                 },
-                { parent: this, protect },
+                { parent: this, ...keep },
             );
             const cluster = this.databaseCluster;
             this.databaseClusterId = cluster.id;
+            this.adminUrl = pulumi.secret(cluster.privateUri);
+            const restored = args.restoreFrom !== undefined;
 
             new digitalocean.DatabaseFirewall(
                 `${name}-firewall`,
                 // Only the Kubernetes cluster's nodes may connect; the port is never public.
                 { clusterId: cluster.id, rules: [{ type: "k8s", value: args.cluster.clusterIdentifier }] },
-                { parent: this },
+                // A retained cluster keeps its firewall: with no rules it would admit every address.
+                { parent: this, retainOnDelete: keep.retainOnDelete },
             );
             const { database, user, directUrl } = this.addDatabase(
                 name,
                 cluster,
                 args.databaseName ?? d.databaseName,
                 args.user ?? d.user,
-                protect,
+                keep,
+                restored,
             );
             this.directUrl = directUrl;
             if (args.pool) {
@@ -188,7 +245,23 @@ export class Database extends pulumi.ComponentResource {
             directUrl: this.directUrl,
             databaseCluster: this.databaseCluster,
             databaseClusterId: this.databaseClusterId,
+            adminUrl: this.adminUrl,
             destination: this.destination,
+        });
+    }
+
+    /** The admin connection another stack exports for the stacks that make their databases on its server. */
+    private adminUrlOf(name: string, stack: string | undefined): pulumi.Output<string> {
+        if (stack === undefined) {
+            throw new pulumi.RunError(
+                `database ${name}: server mode needs an admin connection: adminUrl, or a stack that exports databaseAdminUrl`,
+            );
+        }
+        return stackOutput<string>(readStack(this, name, stack), {
+            output: "databaseAdminUrl",
+            configKey: "database.stack",
+            stack,
+            fix: `run \`pulumi up -s ${stack}\` first; a stack exports its server's admin connection when its database is managed by DigitalOcean, or external with esteira:databaseAdminUrl set`,
         });
     }
 
@@ -214,20 +287,40 @@ export class Database extends pulumi.ComponentResource {
         return parsed.port ? Number(parsed.port) : POSTGRES_PORT;
     }
 
-    /** The environment's database and user in a managed cluster, and the URL straight to it. */
+    /**
+     * The environment's database and user in a managed cluster, and the URL straight to it. In a
+     * cluster restored from a backup they already exist (with the source's data and password), so
+     * they are read, on every run: a password reset after the restore reaches the Secret on the next `up`.
+     */
     private addDatabase(
         name: string,
         cluster: { id: pulumi.Output<string>; privateHost: pulumi.Output<string>; port: pulumi.Output<number> },
         databaseName: string,
         userName: string,
-        protect: boolean,
+        keep: { protect: boolean; retainOnDelete?: boolean },
+        restored = false,
     ) {
-        const database = new digitalocean.DatabaseDb(
-            `${name}-db`,
-            { clusterId: cluster.id, name: databaseName },
-            { parent: this, protect },
-        );
-        const user = new digitalocean.DatabaseUser(`${name}-user`, { clusterId: cluster.id, name: userName }, { parent: this });
+        const opts = { parent: this };
+        const database = restored
+            ? digitalocean.DatabaseDb.get(
+                  `${name}-db`,
+                  pulumi.interpolate`${cluster.id}/database/${databaseName}`,
+                  {
+                      clusterId: cluster.id,
+                      name: databaseName,
+                  },
+                  opts,
+              )
+            : new digitalocean.DatabaseDb(`${name}-db`, { clusterId: cluster.id, name: databaseName }, { ...opts, ...keep });
+        // The user is kept too: deleting it cuts every pod off the database.
+        const user = restored
+            ? digitalocean.DatabaseUser.get(
+                  `${name}-user`,
+                  pulumi.interpolate`${cluster.id}/user/${userName}`,
+                  { clusterId: cluster.id, name: userName },
+                  opts,
+              )
+            : new digitalocean.DatabaseUser(`${name}-user`, { clusterId: cluster.id, name: userName }, { ...opts, ...keep });
         const directUrl = postgresUrl({
             user: user.name,
             password: user.password,

@@ -70,6 +70,11 @@ export interface EnvironmentAccessArgs {
     role: keyof typeof ENVIRONMENT_ACCESS_DEFAULTS;
     /** Namespace the ServiceAccount and its token live in (for `role: environment`, the one it may read). */
     namespace: pulumi.Input<string>;
+    /**
+     * For `role: environment`: the environment's other namespaces (esteira:namespaces key → name),
+     * where its workloads also run; the same Role is granted in each. Default: none.
+     */
+    namespaces?: Record<string, pulumi.Input<string>>;
     /** ServiceAccount, Role and RoleBinding name. Default: `esteira-ci` (environment), `esteira-tenants` (tenants). */
     serviceAccountName?: string;
     /**
@@ -152,16 +157,22 @@ export class EnvironmentAccess extends pulumi.ComponentResource {
                 childOpts,
             );
         } else {
-            const role = new k8s.rbac.v1.Role(`${name}-role`, { metadata, rules: d.rules }, childOpts);
-            new k8s.rbac.v1.RoleBinding(
-                `${name}-role-binding`,
-                {
-                    metadata,
-                    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
-                    subjects: [subject],
-                },
-                childOpts,
-            );
+            // The same Role in each namespace the environment's workloads run in, bound to the one ServiceAccount.
+            const grant = (suffix: string, namespace: pulumi.Input<string>) => {
+                const roleMetadata = { ...metadata, namespace };
+                const role = new k8s.rbac.v1.Role(`${name}-role${suffix}`, { metadata: roleMetadata, rules: d.rules }, childOpts);
+                new k8s.rbac.v1.RoleBinding(
+                    `${name}-role-binding${suffix}`,
+                    {
+                        metadata: roleMetadata,
+                        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+                        subjects: [subject],
+                    },
+                    childOpts,
+                );
+            };
+            grant("", args.namespace);
+            for (const [key, namespace] of Object.entries(args.namespaces ?? {})) grant(`-${key}`, namespace);
         }
 
         // A long-lived token the token controller fills in (the provider waits for it): workflows

@@ -6,15 +6,25 @@ import type { GitHubSettings } from "../config/schema";
  * The stack file's `esteira:github` keys (config/schema.ts), with the environment's name set, plus
  * the values of the Actions secrets `actionsSecrets` turns on and the Actions variables.
  */
-export type GitHubEnvironmentArgs = Omit<GitHubSettings, "environment"> & {
+export type GitHubEnvironmentArgs = Omit<GitHubSettings, "environment" | "environmentVariables" | "repositoryVariables" | "deployAfter"> & {
     /** Environment name. */
     environment: string;
+    /** More Actions environment secrets, name → value (kept secret); not KUBECONFIG or REGISTRY_TOKEN. Default: none. */
+    secrets?: Record<string, pulumi.Input<string>>;
     /** Value of the `KUBECONFIG` secret; written when `actionsSecrets.kubeconfig` is on and this is given. */
     kubeconfig?: pulumi.Input<string>;
     /** Value of the `REGISTRY_TOKEN` secret; written when `actionsSecrets.registryPushToken` is on. */
     registryPushToken?: pulumi.Input<string>;
     /** Actions environment variables (non-secret), name → value. Default: none. */
     variables?: Record<string, pulumi.Input<string>>;
+    /**
+     * The stack the environment belongs to, written to its `ESTEIRA_STACK` variable: an environment
+     * that already exists and names another stack there is refused, not taken over. Default: none
+     * (no such variable, no check).
+     */
+    stack?: string;
+    /** `protect` the environment, with its reviewers and deployment rules. Default: false. */
+    protect?: boolean;
 };
 
 /** Defaults of {@link GitHubEnvironmentArgs}, applied once in the component. */
@@ -24,7 +34,14 @@ export const GITHUB_ENVIRONMENT_DEFAULTS = {
     deployFrom: "all",
     canAdminsBypass: true,
     actionsSecrets: { kubeconfig: true, registryPushToken: false },
+    protect: false,
 } as const;
+
+/** The environment secrets esteira writes itself, by `actionsSecrets`. */
+export const GITHUB_ENVIRONMENT_SECRETS = ["KUBECONFIG", "REGISTRY_TOKEN"];
+
+/** The Actions variable that names the stack an environment belongs to. */
+export const STACK_VARIABLE = "ESTEIRA_STACK";
 
 /** GitHub allows at most this many reviewers (users and teams together) per environment. */
 export const MAX_REVIEWERS = 6;
@@ -34,7 +51,7 @@ export const MAX_REVIEWERS = 6;
  * Actions secrets and variables a workflow needs to reach this environment.
  */
 export class GitHubEnvironment extends pulumi.ComponentResource {
-    /** The environment's name, known once it exists. */
+    /** The environment's name, known once it exists; a RunError when another stack owns it. */
     public readonly environmentName: pulumi.Output<string>;
 
     constructor(name: string, args: GitHubEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -50,11 +67,13 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
         );
         const teams = (args.reviewers?.teams ?? []).map((slug) => github.getTeamOutput({ slug }, invokeOpts).id.apply((id) => Number(id)));
 
+        // Known once no other stack is found to own the environment: it is never taken over.
+        const unclaimed = args.stack === undefined ? pulumi.output(args.environment) : this.unclaimed(args, args.stack);
         const environment = new github.RepositoryEnvironment(
             `${name}-environment`,
             {
                 repository: args.repository,
-                environment: args.environment,
+                environment: unclaimed,
                 reviewers: users.length + teams.length > 0 ? [{ users, teams }] : undefined,
                 preventSelfReview: args.preventSelfReview ?? d.preventSelfReview,
                 waitTimer: args.waitTimerMinutes ?? d.waitTimerMinutes,
@@ -62,9 +81,11 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
                 deploymentBranchPolicy:
                     from === "all" ? undefined : { protectedBranches: from === "protected", customBranchPolicies: patterns !== undefined },
             },
-            { parent: this },
+            // Deleting a protected environment would drop the approvals a deployment waits for.
+            { parent: this, protect: args.protect ?? d.protect },
         );
-        this.environmentName = environment.environment;
+        // Fails, as the environment's creation does, when another stack owns it.
+        this.environmentName = pulumi.all([unclaimed, environment.environment]).apply(([, created]) => created);
 
         if (patterns) {
             const policies = [
@@ -82,6 +103,7 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
 
         const wanted = { ...d.actionsSecrets, ...args.actionsSecrets };
         const secrets = {
+            ...args.secrets,
             ...(wanted.kubeconfig && args.kubeconfig !== undefined ? { KUBECONFIG: args.kubeconfig } : {}),
             ...(wanted.registryPushToken && args.registryPushToken !== undefined ? { REGISTRY_TOKEN: args.registryPushToken } : {}),
         };
@@ -92,7 +114,8 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
                 { parent: this },
             );
         }
-        for (const [variableName, value] of Object.entries(args.variables ?? {})) {
+        const variables = { ...(args.stack !== undefined ? { [STACK_VARIABLE]: args.stack } : {}), ...args.variables };
+        for (const [variableName, value] of Object.entries(variables)) {
             new github.ActionsEnvironmentVariable(
                 `${name}-variable-${variableName.toLowerCase()}`,
                 { repository: args.repository, environment: this.environmentName, variableName, value },
@@ -101,5 +124,27 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
         }
 
         this.registerOutputs({ environmentName: this.environmentName });
+    }
+
+    /** The environment's name, once GitHub shows it is new or already this stack's; a RunError if another stack's. */
+    private unclaimed(args: GitHubEnvironmentArgs, stack: string): pulumi.Output<string> {
+        const invokeOpts = { parent: this };
+        const owner = github
+            .getRepositoryEnvironmentsOutput({ repository: args.repository }, invokeOpts)
+            .environments.apply((existing) =>
+                (existing ?? []).some((e) => e.name === args.environment)
+                    ? github
+                          .getActionsEnvironmentVariablesOutput({ name: args.repository, environment: args.environment }, invokeOpts)
+                          .variables.apply((vars) => (vars ?? []).find((v) => v.name === STACK_VARIABLE)?.value)
+                    : pulumi.output<string | undefined>(undefined),
+            );
+        return owner.apply((claimedBy) => {
+            if (claimedBy !== undefined && claimedBy !== stack) {
+                throw new pulumi.RunError(
+                    `${pulumi.getStack()}: github.environment: the GitHub environment ${JSON.stringify(args.environment)} belongs to stack ${JSON.stringify(claimedBy)} (its ${STACK_VARIABLE} variable); name another environment, or leave github.environment out (it defaults to this stack's environment name)`,
+                );
+            }
+            return args.environment;
+        });
     }
 }

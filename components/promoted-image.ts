@@ -1,5 +1,7 @@
-import * as docker from "@pulumi/docker";
+import { parseFamiliarName } from "@swimlane/docker-reference";
 import * as pulumi from "@pulumi/pulumi";
+import { registryHost } from "../config/rules";
+import { RegistryDigest } from "./parts/registry-digest";
 import { readStack } from "./stack-reference";
 
 /** Promotion of whatever another stack exports in its `images` output, read through a StackReference. */
@@ -16,23 +18,26 @@ export interface StackPromotionArgs {
 /**
  * Promotion of the bytes a stage verified for one commit: the digest the registry holds under the
  * tag `verified-<stage>-<first 12 of the commit>`, which the deploy workflow pushes only after that
- * stage's smoke test passed (scripts/mark-verified.sh). Resolved during preview too, so a preview
- * shows the digest that will ship.
+ * stage's smoke test passed (scripts/mark-verified.sh).
  */
 export interface VerifiedPromotionArgs {
     /** The stage (stack name) whose verification to promote, e.g. `dev` for homolog, `homolog` for prod. */
     verifiedIn: string;
-    /** Service, for messages. */
+    /** Service, worker or job, for messages. */
     service: string;
-    /** The service's image repository, e.g. `ghcr.io/acme/shop/api`. */
+    /** The workload's image repository, e.g. `ghcr.io/acme/shop/api`. */
     repository: string;
     /** The commit being deployed (full or at least 12 characters). */
     commit: string;
-    /** Registry credentials with pull rights, to read the tag; the token stays secret. */
-    registry: { server: pulumi.Input<string>; username: pulumi.Input<string>; token: pulumi.Input<string> };
     /**
-     * A digest-pinned reference that replaces the lookup (esteira:pins: a rollback, a chosen digest,
-     * prod's approved release). Default: none, the verified tag's digest.
+     * Registry credentials with pull rights, to read the tag; given to the lookup only for the
+     * repository's own registry, and the token stays secret.
+     */
+    registry: { server: string; username: pulumi.Input<string>; token: pulumi.Input<string> };
+    /**
+     * A digest-pinned reference that replaces the verified tag (esteira:pins: a rollback, a chosen
+     * digest, prod's approved release); the lookup then checks that the registry holds it. Default:
+     * none, the verified tag's digest.
      */
     pin?: string;
 }
@@ -45,6 +50,18 @@ const DIGEST = /@sha256:[0-9a-f]{64}$/;
 export function verifiedTag(stage: string, commit: string): string {
     return `verified-${stage}-${commit.slice(0, 12)}`;
 }
+
+/** What a promotion of a commit the stage never verified is told to do (after the registry's "no such tag"). */
+export function notVerifiedHint(stage: string, commit: string): string {
+    return (
+        `no image verified in ${stage} for commit ${commit.slice(0, 12)}: deploy and smoke-test this commit in ${stage} first, ` +
+        `or deploy a verified digest with the deploy workflow's "Run workflow"`
+    );
+}
+
+/** What a pin the registry does not hold is told. */
+export const PIN_NOT_FOUND =
+    "the digest esteira:pins names is not in the registry; pin a digest a stage verified (scripts/verified-images.sh)";
 
 /**
  * A service image promoted from an earlier stage instead of built: the digest-pinned reference
@@ -63,7 +80,8 @@ export class PromotedImage extends pulumi.ComponentResource {
 
     private fromStack(name: string, args: StackPromotionArgs): pulumi.Output<string> {
         const source = readStack(this, name, args.promoteFrom);
-        return source.requireOutput("images").apply((images: Record<string, string> | undefined) => {
+        // getOutput, not requireOutput: a stack without images fails with the message below, not a stack trace.
+        return source.getOutput("images").apply((images: Record<string, string> | undefined) => {
             const ref = images?.[args.service];
             if (!ref) {
                 throw new pulumi.RunError(
@@ -79,31 +97,33 @@ export class PromotedImage extends pulumi.ComponentResource {
         });
     }
 
+    /**
+     * The registry is asked over its own API (parts/registry-digest.ts: no Docker daemon, no provider
+     * plugin) on every preview and `up`, so a tag that moved shows as a change. Pinned or not, the
+     * lookup is the same resource, so a rollback adds or removes nothing; pinned, it only checks that
+     * the registry holds the pinned digest, and the pin itself is the image, known to a preview.
+     */
     private verified(name: string, args: VerifiedPromotionArgs): pulumi.Output<string> {
-        // Always registered, pinned or not, so a rollback does not add or remove a resource.
-        const registry = new docker.Provider(
-            `${name}-registry`,
+        const wanted = parseFamiliarName(args.pin ?? `${args.repository}:${verifiedTag(args.verifiedIn, args.commit)}`);
+        const { domain, repository } = wanted;
+        // The config's rules refuse such a reference first; this guards other callers.
+        if (!domain || !repository) {
+            throw new pulumi.RunError(`${name}: image ${JSON.stringify(args.pin ?? args.repository)} names no repository`);
+        }
+        // The stack's token goes to its own registry only.
+        const own = registryHost(args.registry.server) === domain;
+        const lookup = new RegistryDigest(
+            `${name}-digest`,
             {
-                registryAuth: [
-                    { address: args.registry.server, username: args.registry.username, password: pulumi.secret(args.registry.token) },
-                ],
-                // Only the registry is asked: the job needs no Docker daemon.
-                disableDockerDaemonCheck: true,
+                domain,
+                repository,
+                tag: wanted.digest ?? wanted.tag ?? "latest",
+                username: own ? args.registry.username : undefined,
+                password: own ? args.registry.token : undefined,
+                notFound: args.pin === undefined ? notVerifiedHint(args.verifiedIn, args.commit) : PIN_NOT_FOUND,
             },
             { parent: this },
         );
-        if (args.pin !== undefined) return pulumi.output(args.pin);
-
-        const tag = `${args.repository}:${verifiedTag(args.verifiedIn, args.commit)}`;
-        const lookup = docker.getRegistryImage({ name: tag }, { parent: this, provider: registry }).then(
-            (image) => `${args.repository}@${image.sha256Digest}`,
-            (err: Error) => {
-                throw new pulumi.RunError(
-                    `service "${args.service}": no image verified in ${args.verifiedIn} for commit ${args.commit.slice(0, 12)} (${tag}): ` +
-                        `deploy and smoke-test this commit in ${args.verifiedIn} first, or deploy a verified digest with the deploy workflow's "Run workflow" (registry: ${err.message})`,
-                );
-            },
-        );
-        return pulumi.output(lookup);
+        return args.pin !== undefined ? pulumi.output(args.pin) : pulumi.interpolate`${domain}/${repository}@${lookup.digest}`;
     }
 }

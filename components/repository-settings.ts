@@ -7,6 +7,8 @@ import { GitHubEnvironment } from "./github-environment";
 export type RepositorySettingsArgs = Settings & {
     /** Repository name; its owner is the GitHub provider's `github:owner`. */
     repository: string;
+    /** `protect` the rulesets and the environments, as the stack's own environment is. Default: false. */
+    protect?: boolean;
 };
 
 /** Defaults of {@link RepositorySettingsArgs}, applied once in the component. */
@@ -15,6 +17,7 @@ export const REPOSITORY_SETTINGS_DEFAULTS = {
     // The aggregate job of .github/workflows/ci.yml: it fails when any check failed or was skipped.
     requiredChecks: ["gate"],
     requiredApprovals: 1,
+    protect: false,
 } as const;
 
 /**
@@ -35,10 +38,11 @@ export class RepositorySettings extends pulumi.ComponentResource {
         const d = REPOSITORY_SETTINGS_DEFAULTS;
         const repository = args.repository;
         const releaseTags = `refs/tags/${args.releaseTags ?? d.releaseTags}`;
-        const childOpts = { parent: this };
+        // Deleting a ruleset or a protected environment would drop a gate every deploy relies on.
+        const childOpts = { parent: this, protect: args.protect ?? d.protect };
         const releaseManagers = args.releaseManagers.map((slug) => ({
             actorType: "Team",
-            actorId: github.getTeamOutput({ slug }, childOpts).id.apply((id) => Number(id)),
+            actorId: github.getTeamOutput({ slug }, { parent: this }).id.apply((id) => Number(id)),
             bypassMode: "always",
         }));
 
@@ -104,7 +108,11 @@ export class RepositorySettings extends pulumi.ComponentResource {
         this.rulesetIds = [defaultBranch.id, tagCreation.id, tagImmutability.id];
 
         for (const [environment, protection] of Object.entries(args.environments ?? {})) {
-            new GitHubEnvironment(environment, { ...protection, repository: args.repository, environment }, childOpts);
+            new GitHubEnvironment(
+                environment,
+                { ...protection, repository: args.repository, environment, protect: args.protect ?? d.protect },
+                { parent: this },
+            );
         }
 
         this.registerOutputs({ rulesetIds: this.rulesetIds });

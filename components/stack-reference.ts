@@ -15,3 +15,31 @@ export function stackReferenceName(stack: string): string {
 export function readStack(parent: pulumi.Resource, name: string, stack: string): pulumi.StackReference {
     return new pulumi.StackReference(`${name}-source`, { name: stackReferenceName(stack) }, { parent });
 }
+
+/**
+ * One output of another stack. When the stack does not export it (not deployed yet, or laid out
+ * differently), the program fails with one line — no stack trace — naming this stack, the config
+ * key that points at the other stack, and the fix.
+ */
+export function stackOutput<T>(
+    source: pulumi.StackReference,
+    args: {
+        /** The output to read, e.g. `kubeconfig`. */
+        output: string;
+        /** The config key that names the other stack, e.g. `cluster.stack`. */
+        configKey: string;
+        /** The other stack, as the config gives it. */
+        stack: string;
+        /** What to do about it, e.g. "run `pulumi up -s homolog` first". */
+        fix: string;
+    },
+): pulumi.Output<T> {
+    return source.getOutput(args.output).apply((value: T | undefined | null) => {
+        if (value === undefined || value === null) {
+            throw new pulumi.RunError(
+                `${pulumi.getStack()}: ${args.configKey}: stack "${args.stack}" exports no \`${args.output}\` output; ${args.fix}`,
+            );
+        }
+        return value;
+    });
+}

@@ -57,7 +57,9 @@ export function formatIssue(stack: string, issue: z.core.$ZodIssue, input: unkno
             message = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}: check the spelling against the README's config reference`;
             break;
         case "too_small":
-            if (issue.origin === "array") message = `${issue.message}; received ${describe(received)}`;
+            // zod's own messages start with "Too small"; anything else is a schema's own wording.
+            if (issue.origin === "array" || !issue.message.startsWith("Too small"))
+                message = `${issue.message}; received ${describe(received)}`;
             else if (issue.origin === "string" && issue.minimum === 1) message = `must not be empty; received ${describe(received)}`;
             else message = `must be ${issue.inclusive ? ">=" : ">"} ${issue.minimum}; received ${describe(received)}`;
             break;

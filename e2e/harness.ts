@@ -6,7 +6,7 @@
  */
 import * as k8s from "@kubernetes/client-node";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { execFileSync } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -44,6 +44,10 @@ export const local = {
 };
 
 export const databaseUrl = `postgresql://${local.pg.user}:${encodeURIComponent(local.pg.password)}@${local.pg.host}:${local.pg.port}/${local.pg.database}`;
+/** The local server's admin connection (a CREATEDB, CREATEROLE role), which the local stack exports. */
+export const databaseAdminUrl = `postgresql://${requireEnv("ESTEIRA_PG_ADMIN_USER")}:${encodeURIComponent(
+    fs.readFileSync(requireEnv("ESTEIRA_PG_ADMIN_PASSWORD_FILE"), "utf8").trim(),
+)}@${local.pg.host}:${local.pg.port}/postgres`;
 
 // --- timings ---------------------------------------------------------------------------------------
 const timings: Record<string, number> = {};
@@ -79,45 +83,81 @@ export interface LocalStack {
     dispose(): void;
 }
 
-/**
- * A stack of this program in a fresh working copy (scripts/local-workdir.sh) with its own file
- * backend, its registry token and database URL set as secrets the way local-up.sh sets them.
- */
-export async function localStack(stackName: string, options: { databaseUrl?: string } = {}): Promise<LocalStack> {
-    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `esteira-e2e-${stackName}-`));
-    execFileSync("bash", [path.join(REPO_ROOT, "scripts", "local-workdir.sh"), workDir], { stdio: "inherit" });
-    const stackFile = path.join(workDir, `Pulumi.${stackName}.yaml`);
+/** A working copy of the program (scripts/local-workdir.sh) with a file backend of its own. */
+export interface WorkDir {
+    readonly dir: string;
+    /** The environment pulumi (and scripts/pr-stack.sh) runs with here: backend, passphrase. */
+    readonly env: Record<string, string>;
+}
+
+export function workDir(name: string): WorkDir {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `esteira-e2e-${name}-`));
+    execFileSync("bash", [path.join(REPO_ROOT, "scripts", "local-workdir.sh"), dir], { stdio: "inherit" });
+    const backend = path.join(dir, ".state");
+    fs.mkdirSync(backend);
+    return {
+        dir,
+        env: { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "esteira-e2e", PULUMI_SKIP_UPDATE_CHECK: "true" },
+    };
+}
+
+/** The local cluster's kubeconfig with its certificates inline, as local-up.sh gives it to the stack. */
+export function flatKubeconfig(): string {
+    return execFileSync(
+        path.join(requireEnv("ESTEIRA_KUBE_BIN_DIR"), "kubectl"),
+        ["--kubeconfig", local.kubeconfigPath, "config", "view", "--raw", "--flatten"],
+        {
+            encoding: "utf8",
+        },
+    );
+}
+
+/** Stack `stackName` in a working copy (a fresh one unless given), selected or created. */
+export async function openStack(stackName: string, work: WorkDir): Promise<LocalStack> {
+    const stackFile = path.join(work.dir, `Pulumi.${stackName}.yaml`);
     const editConfig = (edit: (config: Record<string, any>) => void) => {
         const file = parseYaml(fs.readFileSync(stackFile, "utf8"));
         edit(file.config);
         fs.writeFileSync(stackFile, stringifyYaml(file));
     };
-    // The cluster's kubeconfig is wherever this machine's local cluster wrote it.
-    editConfig((config) => {
-        config["esteira:cluster"].kubeconfigPath = local.kubeconfigPath;
-    });
-    const backend = path.join(workDir, ".state");
-    fs.mkdirSync(backend);
-    const stack = await LocalWorkspace.createOrSelectStack(
-        { stackName, workDir },
-        {
-            envVars: {
-                PULUMI_BACKEND_URL: `file://${backend}`,
-                PULUMI_CONFIG_PASSPHRASE: "esteira-e2e",
-                PULUMI_SKIP_UPDATE_CHECK: "true",
-            },
-        },
-    );
-    await stack.setConfig("esteira:registryToken", { value: local.registryPassword, secret: true });
-    await stack.setConfig("esteira:databaseUrl", { value: options.databaseUrl ?? databaseUrl, secret: true });
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName, workDir: work.dir }, { envVars: work.env });
     return {
         stack,
-        workDir,
+        workDir: work.dir,
         editConfig,
-        writeFile: (relative, content) => fs.writeFileSync(path.join(workDir, relative), content),
-        removeFile: (relative) => fs.rmSync(path.join(workDir, relative), { force: true }),
-        dispose: () => fs.rmSync(workDir, { recursive: true, force: true }),
+        writeFile: (relative, content) => fs.writeFileSync(path.join(work.dir, relative), content),
+        removeFile: (relative) => fs.rmSync(path.join(work.dir, relative), { force: true }),
+        dispose: () => fs.rmSync(work.dir, { recursive: true, force: true }),
     };
+}
+
+/**
+ * The `local` stack in a working copy (a fresh one unless given), with its secrets set the way
+ * local-up.sh sets them: kubeconfig, registry token, database URL, and the server's admin URL it
+ * exports to pull-request stacks.
+ */
+export async function localStack(stackName: string, options: { databaseUrl?: string; work?: WorkDir } = {}): Promise<LocalStack> {
+    const opened = await openStack(stackName, options.work ?? workDir(stackName));
+    const { stack } = opened;
+    await stack.setConfig("esteira:kubeconfig", { value: flatKubeconfig(), secret: true });
+    await stack.setConfig("esteira:registryToken", { value: local.registryPassword, secret: true });
+    await stack.setConfig("esteira:databaseUrl", { value: options.databaseUrl ?? databaseUrl, secret: true });
+    await stack.setConfig("esteira:databaseAdminUrl", { value: databaseAdminUrl, secret: true });
+    return opened;
+}
+
+/** Runs scripts/pr-stack.sh in a working copy, as review.yml does on GitHub; resolves with its output. */
+export function prStackScript(work: WorkDir, args: string[]): Promise<{ code: number; output: string }> {
+    return new Promise((resolve) => {
+        const child = spawn("bash", [path.join(REPO_ROOT, "scripts", "pr-stack.sh"), ...args], {
+            cwd: work.dir,
+            env: { ...process.env, ...work.env, REGISTRY_TOKEN: local.registryPassword },
+        });
+        let output = "";
+        child.stdout.on("data", (d) => (output += d));
+        child.stderr.on("data", (d) => (output += d));
+        child.on("close", (code) => resolve({ code: code ?? -1, output }));
+    });
 }
 
 /** The operations of a preview or update summary other than `same`, e.g. `[["update", 1]]`. */

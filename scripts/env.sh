@@ -103,15 +103,23 @@ export ESTEIRA_PG_PORT=5433
 export ESTEIRA_PG_DB=esteira
 export ESTEIRA_PG_USER=esteira
 export ESTEIRA_PG_PASSWORD_FILE="$ESTEIRA_LOCAL_DIR/postgres/password"
+# A role that may create databases and roles (not a superuser): what stacks with
+# `database.mode: server` (pull-request stacks on the local base) make theirs with.
+export ESTEIRA_PG_ADMIN_USER=esteira_admin
+export ESTEIRA_PG_ADMIN_PASSWORD_FILE="$ESTEIRA_LOCAL_DIR/postgres/admin-password"
 # URL without the password (it stays in the file, never in the environment's
 # printed form); esteira_database_url below builds the full one on demand.
 export ESTEIRA_DATABASE_URL_NOPASS="postgresql://$ESTEIRA_PG_USER@$ESTEIRA_PG_HOST:$ESTEIRA_PG_PORT/$ESTEIRA_PG_DB"
 
-# Prints the full DATABASE_URL (with password) for a consumer to capture,
-# e.g. DATABASE_URL="$(esteira_database_url)".
-esteira_database_url() {
+# esteira_postgres_url USER PASSWORD-FILE DATABASE — prints a URL with the password from the file,
+# for a consumer to capture or pipe (never printed to a terminal by these scripts).
+esteira_postgres_url() {
   local pw
-  pw="$(cat "$ESTEIRA_PG_PASSWORD_FILE")"
+  pw="$(cat "$2")"
   pw="$(node -e 'process.stdout.write(encodeURIComponent(process.argv[1]))' "$pw" 2>/dev/null || printf '%s' "$pw")"
-  printf 'postgresql://%s:%s@%s:%s/%s\n' "$ESTEIRA_PG_USER" "$pw" "$ESTEIRA_PG_HOST" "$ESTEIRA_PG_PORT" "$ESTEIRA_PG_DB"
+  printf 'postgresql://%s:%s@%s:%s/%s\n' "$1" "$pw" "$ESTEIRA_PG_HOST" "$ESTEIRA_PG_PORT" "$3"
 }
+# The local stack's DATABASE_URL, e.g. DATABASE_URL="$(esteira_database_url)".
+esteira_database_url() { esteira_postgres_url "$ESTEIRA_PG_USER" "$ESTEIRA_PG_PASSWORD_FILE" "$ESTEIRA_PG_DB"; }
+# The server's admin connection, which the local stack exports to pull-request stacks.
+esteira_database_admin_url() { esteira_postgres_url "$ESTEIRA_PG_ADMIN_USER" "$ESTEIRA_PG_ADMIN_PASSWORD_FILE" postgres; }

@@ -297,13 +297,17 @@ start_postgres() {
       -o "-c listen_addresses=127.0.0.1,$ESTEIRA_NODE_IP -p $ESTEIRA_PG_PORT -c unix_socket_directories=$PG_SOCK_DIR" \
       start >/dev/null || { tail -20 "$PG_DATA/server.log" >&2; die "PostgreSQL did not start (its log above)" "fix what its log names, then run this again"; }
   fi
-  # Role and database, idempotently; the password goes in on stdin, not argv.
-  local pw
+  # Roles and database, idempotently; the passwords go in on stdin, not argv.
+  ensure_secret "$ESTEIRA_PG_ADMIN_PASSWORD_FILE"
+  local pw apw
   pw="$(cat "$ESTEIRA_PG_PASSWORD_FILE")"
+  apw="$(cat "$ESTEIRA_PG_ADMIN_PASSWORD_FILE")"
   "${PG_RUN[@]}" "$PG_BIN/psql" -q -v ON_ERROR_STOP=1 -h "$PG_SOCK_DIR" -p "$ESTEIRA_PG_PORT" -U postgres -d postgres >/dev/null <<SQL
 SELECT 'CREATE ROLE $ESTEIRA_PG_USER LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$ESTEIRA_PG_USER')\gexec
 ALTER ROLE $ESTEIRA_PG_USER WITH LOGIN PASSWORD '$pw';
 SELECT 'CREATE DATABASE $ESTEIRA_PG_DB OWNER $ESTEIRA_PG_USER' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$ESTEIRA_PG_DB')\gexec
+SELECT 'CREATE ROLE $ESTEIRA_PG_ADMIN_USER LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$ESTEIRA_PG_ADMIN_USER')\gexec
+ALTER ROLE $ESTEIRA_PG_ADMIN_USER WITH LOGIN CREATEDB CREATEROLE PASSWORD '$apw';
 SQL
 }
 

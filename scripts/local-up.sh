@@ -4,7 +4,9 @@
 # (about 30 minutes on a fresh machine, seconds when warm). State lives in a file backend under
 # the cache; secrets come from the stand-ins' password files and are never printed.
 #   bash scripts/local-up.sh --yes           # deploy
-#   bash scripts/local-up.sh --yes --destroy # (not a pulumi flag) tear the local stack down
+#   bash scripts/local-up.sh --yes --destroy # (not a pulumi flag) tear the local stack down;
+#                                            # refused while pr-<n> stacks are built on it
+#                                            # (add --with-pr-stacks to take them down too)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -21,14 +23,19 @@ export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-esteira-local}"
 
 cd "$work"
 pulumi stack select --create local >/dev/null
-pulumi config set --path 'esteira:cluster.kubeconfigPath' "$ESTEIRA_KUBECONFIG" -s local
-# Read from stdin, so the values never appear in a process list.
+# Secrets go in on stdin, so they never appear in a process list. The kubeconfig is flattened
+# (certificates inline): the stack exports it to the pull-request stacks that run on this cluster.
+"$ESTEIRA_KUBE_BIN_DIR/kubectl" --kubeconfig "$ESTEIRA_KUBECONFIG" config view --raw --flatten |
+  pulumi config set --secret esteira:kubeconfig -s local
 pulumi config set --secret esteira:registryToken -s local <"$ESTEIRA_REGISTRY_PASSWORD_FILE"
 esteira_database_url | pulumi config set --secret esteira:databaseUrl -s local
+# Exported as databaseAdminUrl: pull-request stacks make their own database and role with it.
+esteira_database_admin_url | pulumi config set --secret esteira:databaseAdminUrl -s local
 
 if [[ " $* " == *" --destroy "* ]]; then
-  args=()
-  for arg in "$@"; do [[ "$arg" == --destroy ]] || args+=("$arg"); done
-  exec pulumi destroy -s local "${args[@]}"
+  # Refused while pull-request stacks are built on it, unless --with-pr-stacks takes them down too.
+  with=()
+  [[ " $* " != *" --with-pr-stacks "* ]] || with=(--with-pr-stacks)
+  exec bash "$repo/scripts/pr-stack.sh" destroy-base local "${with[@]}"
 fi
 exec pulumi up -s local "$@"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/local-workdir.sh DIR — lays out a working copy of the program in DIR for the `local`
-# stack: the code, Pulumi.yaml, Pulumi.local.yaml and app/ are copied fresh, node_modules is
-# linked. Pulumi writes the stack's encryption salt and secrets into the working copy's
+# stack (and the pull-request stacks built on it): the code, Pulumi.yaml, Pulumi.local.yaml, the
+# PR templates and app/ are copied fresh, node_modules is linked. Pulumi writes the stack's encryption salt and secrets into the working copy's
 # Pulumi.local.yaml, so the repository's file is never modified. Used by local-up.sh and the e2e suite.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,7 +11,7 @@ mkdir -p "$dir"
 for file in Pulumi.yaml Pulumi.local.yaml package.json tsconfig.json index.ts; do
   cp "$repo/$file" "$dir/$file"
 done
-for sub in config components; do
+for sub in config components stacks; do
   rm -rf "${dir:?}/$sub"
   cp -r "$repo/$sub" "$dir/$sub"
 done

@@ -1,6 +1,8 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig, parseConfig, RawConfig } from "../config";
+import { MAX_SEEDING_SERVICE_NAME } from "../config/parse";
+import { SECRET_KEYS } from "../config/schema";
 import { isSecretOutput, promiseOf, Recorder, setConfig } from "./mocks";
 
 const token = () => pulumi.secret("t0ken");
@@ -14,8 +16,22 @@ function valid(): Record<string, any> {
     };
 }
 
+/** Every secret key was set with `--secret`, as it must be. */
+const ENCRYPTED = Object.values(SECRET_KEYS).map((secret) => secret.key);
+
 function raw(values: Record<string, unknown>, secrets: RawConfig["secrets"] = { registryToken: token() }): RawConfig {
-    return { stack: "homolog", project: "esteira", values, secrets };
+    return { stack: "homolog", project: "esteira", organization: "acme", values, secrets, secretKeys: ENCRYPTED, githubOwner: "acme" };
+}
+
+/** The problems parsing reports (none when it succeeds), with the secret maps given. */
+function problemsOf(values: Record<string, unknown>, secretMaps?: RawConfig["secretMaps"]): readonly string[] {
+    try {
+        parseConfig({ ...raw(values), secretMaps });
+    } catch (err) {
+        if (err instanceof ConfigError) return err.problems;
+        throw err;
+    }
+    return [];
 }
 
 /** Asserts that parsing fails with exactly these problems, in order. */
@@ -295,6 +311,736 @@ describe("config", () => {
         });
     });
 
+    describe("workload rules (services, workers, jobs), each with its exact message", () => {
+        const withWorkloads = (extra: Record<string, unknown>) => ({ ...valid(), ...extra });
+        const job = (settings: Record<string, unknown> = {}) => ({ image: "x", schedule: "0 3 * * *", ...settings });
+
+        it("accepts workers and jobs beside the services and hands each its Args", () => {
+            const config = parseConfig(
+                raw(
+                    withWorkloads({ workers: { mailer: { image: "x", command: ["celery"] } }, jobs: { backup: job({ timeZone: "UTC" }) } }),
+                ),
+            );
+            assert.deepStrictEqual(config.workers.mailer.command, ["celery"]);
+            assert.deepStrictEqual(config.workers.mailer.image, { ref: "x" });
+            assert.strictEqual(config.jobs.backup.schedule, "0 3 * * *");
+            assert.strictEqual(config.jobs.backup.environment, "homolog");
+            assert.deepStrictEqual(config.services.api.image, { ref: "ghcr.io/acme/api:1" });
+        });
+
+        it("a name is used once across services, workers and jobs", () => {
+            assertProblems(withWorkloads({ workers: { api: { image: "x" } }, jobs: { api: job() } }), [
+                'homolog: workers.api: the name "api" is taken by services.api; services, workers and jobs name their Kubernetes objects and images alike, so use each name once',
+                'homolog: jobs.api: the name "api" is taken by workers.api; services, workers and jobs name their Kubernetes objects and images alike, so use each name once',
+            ]);
+        });
+
+        it("a worker's probe is a command or a TCP port", () => {
+            assertProblems(withWorkloads({ workers: { mailer: { image: "x", probes: { liveness: { periodSeconds: 5 } } } } }), [
+                "homolog: workers.mailer.probes.liveness: set exactly one of exec or tcpPort; received none",
+            ]);
+        });
+
+        it("a worker's exec probe runs a command", () => {
+            assertProblems(withWorkloads({ workers: { mailer: { image: "x", probes: { readiness: { exec: [] } } } } }), [
+                "homolog: workers.mailer.probes.readiness.exec: exec must have at least one element; received []",
+            ]);
+        });
+
+        it("a worker has no HTTP keys", () => {
+            assertProblems(withWorkloads({ workers: { mailer: { image: "x", port: 8000 } } }), [
+                `homolog: workers.mailer: unknown key "port": check the spelling against the README's config reference`,
+            ]);
+        });
+
+        it("a worker's build needs esteira:images.repository", () => {
+            assertProblems(withWorkloads({ workers: { mailer: { image: { build: { context: "app" } } } } }), [
+                "homolog: workers.mailer.image.build: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to push the image to",
+            ]);
+        });
+
+        it("DATABASE_URL is not set by hand on a job that gets the database", () => {
+            assertProblems(
+                withWorkloads({ database: { mode: "external" }, jobs: { report: job({ env: { DATABASE_URL: "postgres://old" } }) } }),
+                [
+                    "homolog: jobs.report: DATABASE_URL comes from the db-credentials secret when the stack has a database; remove it from env/secretEnv, or set database: false on the job",
+                ],
+                { registryToken: token(), databaseUrl: token() },
+            );
+        });
+
+        it("a job has a schedule", () => {
+            assertProblems(withWorkloads({ jobs: { backup: { image: "x" } } }), [
+                'homolog: jobs.backup.schedule: is required: a cron schedule such as "0 3 * * *"',
+            ]);
+        });
+
+        it("a job's schedule is a cron schedule", () => {
+            assertProblems(withWorkloads({ jobs: { backup: job({ schedule: "every night" }) } }), [
+                'homolog: jobs.backup.schedule: schedule must be a cron schedule of five fields, e.g. "*/15 * * * *", or @hourly, @daily, …; received "every night"',
+            ]);
+        });
+
+        it("a job's name leaves room for its runs' names", () => {
+            const name = `b${"a".repeat(52)}`;
+            assertProblems(withWorkloads({ jobs: { [name]: job() } }), [
+                `homolog: jobs.${name}: a job name must be at most 52 characters (each run's Job adds 11); received "${name}"`,
+            ]);
+        });
+
+        it("a job's concurrencyPolicy is Forbid, Replace or Allow", () => {
+            assertProblems(withWorkloads({ jobs: { backup: job({ concurrencyPolicy: "forbid" }) } }), [
+                'homolog: jobs.backup.concurrencyPolicy: must be one of "Forbid", "Replace", "Allow"; received "forbid"',
+            ]);
+        });
+
+        it("a job with a persistent path never runs two pods at once", () => {
+            assertProblems(
+                withWorkloads({
+                    jobs: { backup: job({ concurrencyPolicy: "Allow", writablePaths: { "/backups": { sizeMiB: 10, persistent: true } } }) },
+                }),
+                [
+                    "homolog: jobs.backup.concurrencyPolicy: Allow can run two pods at once, which a persistent writable path (ReadWriteOnce) cannot serve on two nodes; use Forbid or Replace",
+                ],
+            );
+        });
+
+        it("writable paths are absolute and normalised", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", writablePaths: { "var/cache": { sizeMiB: 64 } } } } }, [
+                `homolog: services.api.writablePaths: "var/cache" must be an absolute path such as /var/cache/nginx (no trailing '/', '.' or '..')`,
+            ]);
+        });
+
+        it("writable paths do not share a volume name", () => {
+            assertProblems(
+                { ...valid(), services: { api: { image: "x", writablePaths: { "/a/b": { sizeMiB: 1 }, "/a-b": { sizeMiB: 1 } } } } },
+                [`homolog: services.api.writablePaths: "/a/b" and "/a-b" would share the volume name a-b; rename one`],
+            );
+        });
+
+        it("emptyDir writable paths fit in the ephemeral-storage limit they count against", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", writablePaths: { "/cache": { sizeMiB: 1024 } } } } }, [
+                "homolog: services.api.writablePaths: the emptyDir paths add up to 1024 MiB, more than resources.limits.ephemeralStorageMiB (512) they count against; raise that limit or make them smaller (or persistent)",
+            ]);
+            const fits = { "/cache": { sizeMiB: 1024 }, "/models": { sizeMiB: 8192, persistent: true } };
+            assert.deepStrictEqual(
+                problemsOf({
+                    ...valid(),
+                    services: { api: { image: "x", writablePaths: fits, resources: { limits: { ephemeralStorageMiB: 2048 } } } },
+                }),
+                [],
+            );
+        });
+
+        it("a writable path has a size", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", writablePaths: { "/cache": {} } } } }, [
+                "homolog: services.api.writablePaths./cache.sizeMiB: is required (expected number)",
+            ]);
+        });
+
+        it("a persistent path serves one replica", () => {
+            assertProblems(
+                withWorkloads({
+                    workers: { w: { image: "x", replicas: 2, writablePaths: { "/data": { sizeMiB: 1, persistent: true } } } },
+                }),
+                [
+                    "homolog: workers.w.writablePaths: a persistent writable path (ReadWriteOnce) serves one pod at a time; received replicas 2: set replicas to 1, or make the path an emptyDir (persistent: false)",
+                ],
+            );
+        });
+
+        it("a persistent path is not autoscaled", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    services: {
+                        api: {
+                            image: "x",
+                            autoscaling: { minReplicas: 1, maxReplicas: 2 },
+                            writablePaths: { "/data": { sizeMiB: 1, persistent: true } },
+                        },
+                    },
+                },
+                [
+                    "homolog: services.api.writablePaths: a persistent writable path (ReadWriteOnce) serves one pod at a time, so it cannot be autoscaled: remove autoscaling, or make the path an emptyDir (persistent: false)",
+                ],
+            );
+        });
+
+        it("containers never run as root", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", runAsUser: 0 } } }, [
+                "homolog: services.api.runAsUser: must be >= 1; received 0",
+            ]);
+        });
+
+        it("seed.command is not empty", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", seed: { command: [] } } } }, [
+                "homolog: services.api.seed.command: command must have at least one element; received []",
+            ]);
+        });
+    });
+
+    describe("application secrets (esteira:secrets), each rule with its exact message", () => {
+        /** A secret map as the loader hands it over: each value a Pulumi secret. */
+        const secretMap = (tree: Record<string, Record<string, unknown>>, plain = false) => ({
+            secrets: {
+                plain,
+                values: Object.fromEntries(
+                    Object.entries(tree).map(([name, keys]) => [
+                        name,
+                        Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, typeof v === "string" ? pulumi.secret(v) : v])),
+                    ]),
+                ),
+            },
+        });
+        const reading = (secretEnv: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+            ...valid(),
+            services: { api: { image: "x", secretEnv } },
+            ...extra,
+        });
+        const parseWith = (
+            values: Record<string, unknown>,
+            maps: RawConfig["secretMaps"],
+            secrets: RawConfig["secrets"] = { registryToken: token() },
+        ) => parseConfig({ ...raw(values, secrets), secretMaps: maps });
+        const assertSecretProblems = (values: Record<string, unknown>, maps: RawConfig["secretMaps"], expected: string[]) =>
+            assert.throws(
+                () => parseWith(values, maps, { registryToken: token(), databaseUrl: token() }),
+                (err: unknown) => {
+                    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+                    assert.deepStrictEqual(err.problems, expected);
+                    return true;
+                },
+            );
+
+        it("hands over each Secret's values as Pulumi secrets, and puts the Secrets its services read in the namespace", async () => {
+            const config = parseWith(
+                reading({ AUTH_SECRET: { secretName: "api-secrets", key: "AUTH_SECRET" } }),
+                secretMap({ "api-secrets": { AUTH_SECRET: "s3cret", OTLP_HEADERS: "h" } }),
+            );
+            const value = config.appSecrets["api-secrets"].AUTH_SECRET;
+            assert.strictEqual(await promiseOf(value), "s3cret");
+            assert.ok(await isSecretOutput(value), "the value stays a Pulumi secret");
+            assert.deepStrictEqual(config.namespaces, [
+                {
+                    name: "esteira-homolog",
+                    database: false,
+                    secrets: ["api-secrets"],
+                    adoptNamespace: undefined,
+                    configKeys: { namespace: "namespace", adopt: "esteira:adoptNamespace" },
+                },
+            ]);
+        });
+
+        it("a Secret marked external is left to whoever creates it", () => {
+            const config = parseWith(reading({ TOKEN: { secretName: "vault-synced", key: "token", external: true } }), undefined);
+            assert.deepStrictEqual(config.namespaces[0].secrets, []);
+        });
+
+        it("secretEnv names a Secret the stack creates, or one marked external", () => {
+            assertSecretProblems(reading({ AUTH_SECRET: { secretName: "api-secrets", key: "AUTH_SECRET" } }), undefined, [
+                "homolog: services.api.secretEnv.AUTH_SECRET: the Secret \"api-secrets\" is not created by this stack; set its values with `pulumi config set --secret --path 'esteira:secrets.api-secrets.AUTH_SECRET' <value> -s homolog`, or mark the reference external: true if something else creates it in the namespace",
+            ]);
+        });
+
+        it("secretEnv names a key the Secret has", () => {
+            assertSecretProblems(
+                reading({ AUTH_SECRET: { secretName: "api-secrets", key: "AUTH" } }),
+                secretMap({ "api-secrets": { AUTH_SECRET: "s", JWT_KEY: "k" } }),
+                [
+                    'homolog: services.api.secretEnv.AUTH_SECRET: the Secret "api-secrets" has no key "AUTH" (it has AUTH_SECRET, JWT_KEY); set it with `pulumi config set --secret --path \'esteira:secrets.api-secrets.AUTH\' <value> -s homolog`',
+                ],
+            );
+        });
+
+        it("the database Secret has its two keys", () => {
+            assertSecretProblems(
+                reading({ DIRECT: { secretName: "db-credentials", key: "URL" } }, { database: { mode: "external" } }),
+                undefined,
+                [
+                    'homolog: services.api.secretEnv.DIRECT: the database Secret "db-credentials" has the keys DATABASE_URL and DATABASE_DIRECT_URL; received key "URL"',
+                ],
+            );
+        });
+
+        it("every declared Secret is read by a workload", () => {
+            assertSecretProblems(valid(), secretMap({ "old-secrets": { TOKEN: "t" } }), [
+                "homolog: secrets.old-secrets: no service, worker or job reads this Secret; reference it in a secretEnv, or remove it with `pulumi config rm --path 'esteira:secrets.old-secrets' -s homolog`",
+            ]);
+        });
+
+        it("a declared Secret does not take the database Secret's or the pull secret's name", () => {
+            assertSecretProblems(
+                reading(
+                    { A: { secretName: "db-credentials", key: "DATABASE_URL" } },
+                    { database: { mode: "external" }, registry: { server: "ghcr.io", username: "bot", pullSecretName: "ghcr-secret" } },
+                ),
+                secretMap({ "db-credentials": { X: "x" }, "ghcr-secret": { Y: "y" } }),
+                [
+                    'homolog: secrets.db-credentials: "db-credentials" is already the database Secret (database.secretName); name this Secret otherwise',
+                    'homolog: secrets.ghcr-secret: "ghcr-secret" is already the registry pull secret (registry.pullSecretName); name this Secret otherwise',
+                ],
+            );
+        });
+
+        it("values are set with --secret, never held in plain text", () => {
+            assertSecretProblems(
+                reading({ T: { secretName: "api-secrets", key: "TOKEN" } }),
+                secretMap({ "api-secrets": { TOKEN: "plain" } }, true),
+                [
+                    "homolog: esteira:secrets: the stack file holds these values in plain text; remove them (`pulumi config rm esteira:secrets -s homolog`), rotate them, and set each with `pulumi config set --secret --path 'esteira:secrets.<secret>.<KEY>' <value> -s homolog`",
+                ],
+            );
+        });
+
+        it("a Secret's name is a DNS-1123 label and its keys are letters, digits, '-', '_' and '.'", () => {
+            assertSecretProblems(valid(), secretMap({ API_Secrets: { TOKEN: "t" }, "api-secrets": { "BAD KEY": "t" } }), [
+                `homolog: secrets.API_Secrets: a Secret name must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit; received "API_Secrets"`,
+                `homolog: secrets.api-secrets.BAD KEY: a Secret key is letters, digits, '-', '_' and '.'; received "BAD KEY"`,
+            ]);
+        });
+
+        it("each value is a string, named by its path and never shown", () => {
+            assertSecretProblems(valid(), secretMap({ "api-secrets": { TOKEN: null } }), [
+                "homolog: secrets.api-secrets.TOKEN: must be a secret string, set with `pulumi config set --secret --path`",
+            ]);
+        });
+    });
+
+    describe("build secrets (esteira:buildSecrets), each rule with its exact message", () => {
+        const building = (build: Record<string, unknown>) => ({
+            ...valid(),
+            images: { repository: "ghcr.io/acme/shop" },
+            services: { api: { image: { build: { context: "app", ...build } } } },
+        });
+        const maps = (values: Record<string, unknown>): RawConfig["secretMaps"] => ({ buildSecrets: { plain: false, values } });
+
+        it("hands each build the secrets it lists, and only those, as Pulumi secrets", async () => {
+            const config = parseConfig({
+                ...raw({
+                    ...building({ secrets: ["PIP_INDEX_TOKEN"] }),
+                    workers: { embed: { image: { build: { context: "embed", secrets: ["HF_TOKEN"] } } } },
+                }),
+                secretMaps: maps({ PIP_INDEX_TOKEN: pulumi.secret("t0ken"), HF_TOKEN: pulumi.secret("hf") }),
+            });
+            const image = config.services.api.image;
+            assert.ok("build" in image);
+            assert.deepStrictEqual(Object.keys(image.build.secrets ?? {}), ["PIP_INDEX_TOKEN"]);
+            assert.strictEqual(await promiseOf(image.build.secrets!.PIP_INDEX_TOKEN), "t0ken");
+            assert.ok(await isSecretOutput(pulumi.output(image.build.secrets!.PIP_INDEX_TOKEN)));
+        });
+
+        it("a build argument named like a secret is refused, pointing to build secrets", () => {
+            assert.deepStrictEqual(problemsOf(building({ args: { NPM_TOKEN: "x", PYTHON_VERSION: "3.12", api_key: "y" } })), [
+                "homolog: services.api.image.build.args.NPM_TOKEN: looks like a secret, and a build argument is kept in plain text in the image's history and the stack's state; pass it as a BuildKit secret instead: set it with `pulumi config set --secret --path 'esteira:buildSecrets.NPM_TOKEN' <value> -s homolog`, list it in image.build.secrets, and read it in the Dockerfile with RUN --mount=type=secret,id=NPM_TOKEN",
+                "homolog: services.api.image.build.args.api_key: looks like a secret, and a build argument is kept in plain text in the image's history and the stack's state; pass it as a BuildKit secret instead: set it with `pulumi config set --secret --path 'esteira:buildSecrets.api_key' <value> -s homolog`, list it in image.build.secrets, and read it in the Dockerfile with RUN --mount=type=secret,id=api_key",
+            ]);
+            for (const name of ["GITHUB_TOKEN", "DB_PASSWORD", "CLIENT_SECRET", "SSH_KEY"]) {
+                assert.strictEqual(problemsOf(building({ args: { [name]: "x" } })).length, 1, `${name} looks like a secret`);
+            }
+        });
+
+        it("a build reads only build secrets the stack sets", () => {
+            assert.deepStrictEqual(problemsOf(building({ secrets: ["PIP_INDEX_TOKEN"] })), [
+                "homolog: services.api.image.build.secrets: \"PIP_INDEX_TOKEN\" is not set; set it with `pulumi config set --secret --path 'esteira:buildSecrets.PIP_INDEX_TOKEN' <value> -s homolog`",
+            ]);
+        });
+
+        it("every build secret the stack sets is read by a build", () => {
+            assert.deepStrictEqual(problemsOf(valid(), maps({ OLD_TOKEN: pulumi.secret("t") })), [
+                "homolog: buildSecrets.OLD_TOKEN: no image build reads it; list it in a build's image.build.secrets, or remove it with `pulumi config rm --path 'esteira:buildSecrets.OLD_TOKEN' -s homolog`",
+            ]);
+        });
+
+        it("a build secret id is letters, digits, '-', '_' and '.'", () => {
+            assert.deepStrictEqual(problemsOf(valid(), maps({ "PIP TOKEN": pulumi.secret("t") })), [
+                `homolog: buildSecrets.PIP TOKEN: a build secret id is letters, digits, '-', '_' and '.'; received "PIP TOKEN"`,
+            ]);
+        });
+    });
+
+    describe("namespaces (esteira:namespaces), each rule with its exact message", () => {
+        it("runs each workload in its namespace, each namespace holding the Secrets its workloads read", () => {
+            const config = parseConfig({
+                ...raw(
+                    {
+                        ...valid(),
+                        database: { mode: "external" },
+                        namespaces: { payments: {}, batch: { name: "batch-hml", adoptNamespace: true } },
+                        services: {
+                            api: { image: "x" },
+                            billing: { image: "x", namespace: "payments", secretEnv: { KEY: { secretName: "stripe", key: "KEY" } } },
+                        },
+                        jobs: { report: { image: "x", schedule: "@daily", namespace: "batch", database: false } },
+                    },
+                    { registryToken: token(), databaseUrl: token() },
+                ),
+                secretMaps: { secrets: { plain: false, values: { stripe: { KEY: pulumi.secret("sk") } } } },
+            });
+            // Each namespace is adopted on its own key, and named by it in the message refusing an existing one.
+            assert.deepStrictEqual(config.namespaces, [
+                {
+                    name: "esteira-homolog",
+                    database: true,
+                    secrets: [],
+                    adoptNamespace: undefined,
+                    configKeys: { namespace: "namespace", adopt: "esteira:adoptNamespace" },
+                },
+                {
+                    key: "payments",
+                    name: "esteira-homolog-payments",
+                    database: true,
+                    secrets: ["stripe"],
+                    adoptNamespace: undefined,
+                    configKeys: { namespace: "namespaces.payments", adopt: "namespaces.payments.adoptNamespace" },
+                },
+                {
+                    key: "batch",
+                    name: "batch-hml",
+                    database: false,
+                    secrets: [],
+                    adoptNamespace: true,
+                    configKeys: { namespace: "namespaces.batch", adopt: "namespaces.batch.adoptNamespace" },
+                },
+            ]);
+            assert.strictEqual(config.services.billing.namespace, "payments");
+        });
+
+        it("a workload's namespace is declared", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", namespace: "payments" } } }, [
+                `homolog: services.api.namespace: "payments" is not a key of esteira:namespaces; declare it there (esteira:namespaces: {payments: {}}), or remove the key to run in the stack's namespace`,
+            ]);
+        });
+
+        it("a namespace's default name is a valid name", () => {
+            const key = "k".repeat(50);
+            assertProblems({ ...valid(), namespaces: { [key]: {} } }, [
+                `homolog: namespaces.${key}: the default "<project>-<environment>-<key>" gives "esteira-homolog-${key}", which is not a DNS-1123 label; set namespaces.${key}.name`,
+            ]);
+        });
+
+        it("no two namespaces share a name", () => {
+            assertProblems({ ...valid(), namespaces: { a: { name: "esteira-homolog" }, b: { name: "shared" }, c: { name: "shared" } } }, [
+                `homolog: namespaces.a: its name "esteira-homolog" is already the stack's namespace's; give it a name of its own`,
+                `homolog: namespaces.c: its name "shared" is already namespaces.b's; give it a name of its own`,
+            ]);
+        });
+
+        it("a namespace Kubernetes creates itself is used only when adopted", () => {
+            assertProblems({ ...valid(), namespaces: { system: { name: "kube-system" } } }, [
+                `homolog: namespaces.system: "kube-system" is one Kubernetes creates itself: this stack would take it over and delete it, with everything in it, when it goes; name a namespace of the stack's own, or set namespaces.system.adoptNamespace: true to use it without ever deleting it`,
+            ]);
+            assert.deepStrictEqual(problemsOf({ ...valid(), namespaces: { system: { name: "kube-system", adoptNamespace: true } } }), []);
+        });
+
+        it("a namespace key is a DNS-1123 label", () => {
+            assertProblems({ ...valid(), namespaces: { Payments: {} } }, [
+                `homolog: namespaces.Payments: a namespace key must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit; received "Payments"`,
+            ]);
+        });
+    });
+
+    describe("HTTPS and public exposure, each rule with its exact message", () => {
+        const doCluster = {
+            mode: "digitalocean",
+            region: "nyc1",
+            version: "1.33.1-do.0",
+            nodePool: { size: "s-2vcpu-4gb", minNodes: 1, maxNodes: 2 },
+        };
+        const secrets = () => ({ registryToken: token(), digitaloceanToken: token() });
+        const exposing = (service: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+            ...valid(),
+            cluster: doCluster,
+            services: { api: { image: "x", ...service } },
+            ...extra,
+        });
+        const tls = { hostname: "shop.example.com" };
+
+        it("accepts HTTPS at a load balancer, and a production stack whose public services have it or a waiver", () => {
+            const config = parseConfig(raw(exposing({ service: { type: "LoadBalancer", tls } }, { production: true }), secrets()));
+            assert.deepStrictEqual(config.services.api.service?.tls, tls);
+            parseConfig(
+                raw(exposing({ service: { type: "LoadBalancer", tlsWaiver: "behind the office VPN" } }, { production: true }), secrets()),
+            );
+            parseConfig(raw(exposing({ service: { type: "LoadBalancer" } }), secrets()));
+        });
+
+        it("a production stack's public service serves HTTPS or carries a waiver", () => {
+            assertProblems(
+                exposing({ service: { type: "LoadBalancer" } }, { production: true }),
+                [
+                    'homolog: services.api.service: a production stack (esteira:production: true) serves its public services over HTTPS: set service.tls: {hostname: <a name in a DigitalOcean DNS zone>}, or record why this one may not with service.tlsWaiver: "<reason>"',
+                ],
+                secrets(),
+            );
+        });
+
+        it("TLS needs a load balancer", () => {
+            assertProblems(
+                exposing({ service: { tls } }),
+                [
+                    'homolog: services.api.service.tls: TLS is terminated at a DigitalOcean load balancer, so it needs service.type LoadBalancer; received "ClusterIP"',
+                ],
+                secrets(),
+            );
+        });
+
+        it("TLS needs a DigitalOcean cluster", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", service: { type: "LoadBalancer", tls } } } }, [
+                'homolog: services.api.service.tls: the certificate, the DNS record and the load balancer are DigitalOcean\'s, so it needs cluster.mode "digitalocean" or "stack"; received cluster.mode "kubeconfig"',
+            ]);
+        });
+
+        it("the hostname is in its zone", () => {
+            assertProblems(
+                exposing({ service: { type: "LoadBalancer", tls: { hostname: "shop.example.org", zone: "example.com" } } }),
+                [
+                    'homolog: services.api.service.tls.hostname: "shop.example.org" is not in the zone "example.com"; set tls.zone to the DigitalOcean DNS zone it belongs to',
+                ],
+                secrets(),
+            );
+        });
+
+        it("the hostname is a fully qualified name", () => {
+            assertProblems(
+                exposing({ service: { type: "LoadBalancer", tls: { hostname: "Shop" } } }),
+                [
+                    'homolog: services.api.service.tls.hostname: hostname must be a fully qualified domain name in lower case, such as shop.example.com; received "Shop"',
+                ],
+                secrets(),
+            );
+        });
+
+        it("TLS owns its load balancer annotations", () => {
+            assertProblems(
+                exposing({
+                    service: { type: "LoadBalancer", tls, annotations: { "service.beta.kubernetes.io/do-loadbalancer-tls-ports": "8443" } },
+                }),
+                [
+                    'homolog: services.api.service.annotations: "service.beta.kubernetes.io/do-loadbalancer-tls-ports" is set by service.tls; remove it',
+                ],
+                secrets(),
+            );
+        });
+
+        it("a waiver and TLS exclude each other", () => {
+            assertProblems(
+                exposing({ service: { type: "LoadBalancer", tls, tlsWaiver: "why" } }),
+                [
+                    "homolog: services.api.service.tlsWaiver: a waiver is for a public service without TLS, and this one has service.tls; remove one of them",
+                ],
+                secrets(),
+            );
+        });
+
+        it("/metrics is never on a public service's serving port", () => {
+            assertProblems(
+                exposing({ service: { type: "LoadBalancer" }, metrics: {} }),
+                [
+                    "homolog: services.api.metrics.port: /metrics would be served to the internet through the load balancer, on the container port 8000; serve it on a port of its own (e.g. metrics: {port: 9100}), which the Service never exposes",
+                ],
+                secrets(),
+            );
+            parseConfig(raw(exposing({ service: { type: "LoadBalancer" }, metrics: { port: 9100 } }), secrets()));
+            parseConfig(raw(exposing({ metrics: {} }), secrets()));
+        });
+    });
+
+    describe("GitHub Actions secrets and variables of the stack, each rule with its exact message", () => {
+        const withGithub = (github: Record<string, unknown>) => ({ ...valid(), github: { repository: "shop", ...github } });
+        const githubSecrets = (values: Record<string, unknown>): RawConfig["secretMaps"] => ({ githubSecrets: { plain: false, values } });
+
+        it("hands the environment its own secrets and variables, and the repository's to a component of their own", async () => {
+            const config = parseConfig({
+                ...raw(withGithub({ environmentVariables: { SMOKE_PATH: "/healthz" }, repositoryVariables: { REGISTRY: "ghcr.io" } })),
+                secretMaps: githubSecrets({
+                    environment: { SENTRY_AUTH_TOKEN: pulumi.secret("s") },
+                    repository: { NPM_TOKEN: pulumi.secret("n") },
+                }),
+            });
+            assert.deepStrictEqual(config.github?.environmentVariables, { SMOKE_PATH: "/healthz" });
+            assert.ok(await isSecretOutput(pulumi.output(config.github?.secrets?.SENTRY_AUTH_TOKEN)));
+            assert.strictEqual(config.githubRepository?.repository, "shop");
+            assert.deepStrictEqual(config.githubRepository?.variables, { REGISTRY: "ghcr.io" });
+            assert.strictEqual(await promiseOf(config.githubRepository?.secrets?.NPM_TOKEN), "n");
+            assert.strictEqual(parseConfig(raw(withGithub({}))).githubRepository, undefined, "no repository values, no component");
+        });
+
+        it("Actions names are letters, digits and '_'", () => {
+            assert.deepStrictEqual(problemsOf(withGithub({ repositoryVariables: { "BACKEND-URL": "x" } })), [
+                `homolog: github.repositoryVariables.BACKEND-URL: an Actions variable name is letters, digits and '_', not starting with a digit; received "BACKEND-URL"`,
+            ]);
+        });
+
+        it("Actions names do not start with GITHUB_", () => {
+            assert.deepStrictEqual(problemsOf(withGithub({}), githubSecrets({ repository: { GITHUB_PAT: pulumi.secret("x") } })), [
+                `homolog: githubSecrets.repository.GITHUB_PAT: an Actions secret name must not start with GITHUB_, which GitHub keeps; received "GITHUB_PAT"`,
+            ]);
+        });
+
+        it("ESTEIRA_* environment variables are esteira's own", () => {
+            assert.deepStrictEqual(problemsOf(withGithub({ environmentVariables: { ESTEIRA_STACK: "x" } })), [
+                `homolog: github.environmentVariables: "ESTEIRA_STACK": ESTEIRA_* are the variables esteira writes itself; choose another name`,
+            ]);
+        });
+
+        it("KUBECONFIG and REGISTRY_TOKEN environment secrets are esteira's own", () => {
+            assert.deepStrictEqual(problemsOf(withGithub({}), githubSecrets({ environment: { KUBECONFIG: pulumi.secret("x") } })), [
+                `homolog: githubSecrets.environment.KUBECONFIG: KUBECONFIG and REGISTRY_TOKEN are the environment secrets esteira writes itself (github.actionsSecrets); choose another name; received "KUBECONFIG"`,
+            ]);
+        });
+
+        it("Actions secrets need the stack's GitHub repository", () => {
+            assert.deepStrictEqual(problemsOf(valid(), githubSecrets({ repository: { NPM_TOKEN: pulumi.secret("x") } })), [
+                "homolog: esteira:githubSecrets: needs esteira:github (its repository is where they are written); set esteira:github.repository",
+            ]);
+        });
+    });
+
+    describe("monitoring (esteira:monitoring), each rule with its exact message", () => {
+        const doCluster = {
+            mode: "digitalocean",
+            region: "nyc1",
+            version: "1.33.1-do.0",
+            nodePool: { size: "s-2vcpu-4gb", minNodes: 1, maxNodes: 2 },
+        };
+        const monitored = (monitoring: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+            ...valid(),
+            cluster: doCluster,
+            monitoring,
+            ...extra,
+        });
+        const doSecrets = (extra: Partial<RawConfig["secrets"]> = {}) => ({ registryToken: token(), digitaloceanToken: token(), ...extra });
+
+        it("checks each public service on its readiness path, and posts to Slack with the webhook secret", async () => {
+            const config = parseConfig(
+                raw(
+                    monitored(
+                        { slackChannel: "#alerts" },
+                        {
+                            services: {
+                                api: { image: "x", service: { type: "LoadBalancer" }, probes: { readiness: { path: "/healthcheck" } } },
+                                internal: { image: "x" },
+                            },
+                        },
+                    ),
+                    doSecrets({ alertSlackWebhookUrl: pulumi.secret("https://hooks.slack.com/services/T/B/x") }),
+                ),
+            );
+            assert.deepStrictEqual(config.monitoring?.checks, { api: { path: "/healthcheck", https: false } });
+            assert.strictEqual(config.monitoring?.slack?.channel, "#alerts");
+            assert.ok(await isSecretOutput(pulumi.output(config.monitoring?.slack?.url)));
+        });
+
+        it("alerts go somewhere", () => {
+            assertProblems(
+                monitored({ thresholds: { cpuPercent: 90 } }),
+                ["homolog: monitoring: name where alerts go: emails, slackChannel, or both"],
+                doSecrets(),
+            );
+        });
+
+        it("emails are email addresses", () => {
+            assertProblems(
+                monitored({ emails: ["oncall"] }),
+                ['homolog: monitoring.emails.0: must be an email address; received "oncall"'],
+                doSecrets(),
+            );
+        });
+
+        it("a Slack channel needs its webhook URL, set as a secret", () => {
+            assertProblems(
+                monitored({ slackChannel: "#alerts" }),
+                [
+                    "homolog: esteira:alertSlackWebhookUrl: is required when monitoring.slackChannel is set; set it with `pulumi config set --secret esteira:alertSlackWebhookUrl 'https://hooks.slack.com/services/…' -s homolog`",
+                ],
+                doSecrets(),
+            );
+        });
+
+        it("a webhook URL needs its Slack channel", () => {
+            assertProblems(
+                monitored({ emails: ["oncall@example.com"] }),
+                [
+                    "homolog: esteira:alertSlackWebhookUrl: is set, but monitoring.slackChannel is not; name the channel it posts to, or remove the secret",
+                ],
+                doSecrets({ alertSlackWebhookUrl: token() }),
+            );
+        });
+
+        it("monitoring is DigitalOcean's", () => {
+            assertProblems({ ...valid(), monitoring: { emails: ["oncall@example.com"] } }, [
+                'homolog: monitoring: DigitalOcean checks and alerts need a DigitalOcean account, so cluster.mode "digitalocean" or "stack"; received cluster.mode "kubeconfig"',
+            ]);
+        });
+
+        it("the alert window is 5, 10, 30 or 60 minutes", () => {
+            assertProblems(
+                monitored({ emails: ["a@example.com"], windowMinutes: 15 }),
+                ["homolog: monitoring.windowMinutes: must be one of 5, 10, 30, 60; received 15"],
+                doSecrets(),
+            );
+        });
+
+        it("uptime checks run from DigitalOcean's regions", () => {
+            assertProblems(
+                monitored({ emails: ["a@example.com"], uptime: { regions: ["us-east"] } }),
+                ['homolog: monitoring.uptime.regions.0: must be one of "us_east", "us_west", "eu_west", "se_asia"; received "us-east"'],
+                doSecrets(),
+            );
+        });
+    });
+
+    describe("secret rules, each with its exact message", () => {
+        it("a plain key holding a value set with --secret is refused, and what it holds is never shown", () => {
+            const values = valid();
+            // `pulumi config set --secret --path esteira:services.api.env.API_KEY …` marks all of esteira:services.
+            values.services.api.env = { API_KEY: "sk-live-0123456789" };
+            values.services.api.port = "sk-live-0123456789";
+            assert.throws(
+                () => parseConfig({ ...raw(values), secretKeys: [...ENCRYPTED, "esteira:services"] }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        "homolog: services: holds a value set with --secret, but esteira:services is plain configuration that the program would write in plain text into resources, the state and the preview; remove it (the `secure:` entry under esteira:services in Pulumi.homolog.yaml, or `pulumi config rm --path 'esteira:services.<path>' -s homolog`) and give pods secrets through secretEnv (a Kubernetes Secret) or a secret the stack declares",
+                    ]);
+                    assert.ok(!err.message.includes("sk-live"), "the message never shows the secret");
+                    return true;
+                },
+            );
+        });
+
+        it("every secret key set in plain text is refused, naming the key and never the value", () => {
+            const plain = pulumi.output("plain-value");
+            assert.throws(
+                () =>
+                    parseConfig({
+                        ...raw(
+                            { ...valid(), database: { mode: "external" } },
+                            {
+                                registryToken: token(),
+                                registryPushToken: plain,
+                                kubeconfig: plain,
+                                databaseUrl: plain,
+                                digitaloceanToken: plain,
+                            },
+                        ),
+                        secretKeys: ["esteira:registryToken"],
+                    }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(
+                        err.problems,
+                        ["esteira:registryPushToken", "esteira:kubeconfig", "esteira:databaseUrl", "digitalocean:token"].map(
+                            (key) =>
+                                `homolog: ${key}: is set in plain text, so the stack file stores it unencrypted; set it again with \`pulumi config set --secret ${key} <value> -s homolog\``,
+                        ),
+                    );
+                    assert.ok(!err.message.includes("plain-value"));
+                    return true;
+                },
+            );
+        });
+    });
+
     describe("network policy rules, each with its exact message", () => {
         it("hands the scraper's namespace to every service and keeps the further egress", () => {
             const egress = [{ cidr: "203.0.113.0/24", ports: [443] }];
@@ -412,14 +1158,21 @@ describe("config", () => {
 
         it("database.mode must be known", () => {
             assertProblems({ ...valid(), database: { mode: "rds" } }, [
-                'homolog: database.mode: mode must be one of: digitalocean, external, shared; received "rds"',
+                'homolog: database.mode: mode must be one of: digitalocean, external, shared, server; received "rds"',
             ]);
         });
 
-        it("database.region is required in digitalocean mode", () => {
+        it("database.region is the cluster's: it defaults to it, and no other is accepted", () => {
+            const config = parseConfig(raw({ ...valid(), cluster: doCluster(), database: { mode: "digitalocean" } }, doToken()));
+            assert.ok(
+                config.database?.mode === "digitalocean" && config.database.region === undefined,
+                "the component takes the cluster's",
+            );
             assertProblems(
-                { ...valid(), cluster: doCluster(), database: { mode: "digitalocean" } },
-                ["homolog: database.region: is required in digitalocean mode (e.g. nyc1, the cluster's region)"],
+                { ...valid(), cluster: doCluster(), database: { mode: "digitalocean", region: "sfo3" } },
+                [
+                    'homolog: database.region: must be the cluster\'s region ("nyc1"), the one region its private network reaches; received "sfo3" (leave it out: it defaults to the cluster\'s)',
+                ],
                 doToken(),
             );
         });
@@ -440,16 +1193,91 @@ describe("config", () => {
             );
         });
 
-        it("a DigitalOcean database needs a DigitalOcean cluster for its firewall", () => {
-            assertProblems({ ...valid(), database: { mode: "digitalocean", region: "nyc1" } }, [
-                'homolog: database.mode: "digitalocean" admits only the DOKS cluster through its firewall, so it needs cluster.mode "digitalocean" or "stack"; received cluster.mode "kubeconfig" (use database.mode "external" with esteira:databaseUrl instead)',
-            ]);
+        it("accepts a restore from another cluster's backup at a point in time", () => {
+            const config = parseConfig(
+                raw(
+                    {
+                        ...valid(),
+                        cluster: doCluster(),
+                        database: {
+                            mode: "digitalocean",
+                            region: "nyc1",
+                            restoreFrom: { cluster: "esteira-prod-db", at: "2026-03-01T02:30:00Z" },
+                        },
+                    },
+                    doToken(),
+                ),
+            );
+            assert.ok(config.database?.mode === "digitalocean" && config.database.restoreFrom?.cluster === "esteira-prod-db");
+        });
+
+        it("database.restoreFrom.at is a UTC time", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    cluster: doCluster(),
+                    database: { mode: "digitalocean", region: "nyc1", restoreFrom: { cluster: "esteira-prod-db", at: "yesterday" } },
+                },
+                [
+                    `homolog: database.restoreFrom.at: at must be a UTC time such as 2026-03-01T02:30:00Z, within the source's last 7 days; received "yesterday"`,
+                ],
+                doToken(),
+            );
+        });
+
+        it("database.restoreFrom names another cluster", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    cluster: doCluster(),
+                    database: { mode: "digitalocean", region: "nyc1", restoreFrom: { cluster: "esteira-homolog-db" } },
+                },
+                [
+                    `homolog: database.restoreFrom.cluster: "esteira-homolog-db" is this stack's own database cluster; name the cluster whose backup to restore (e.g. esteira-prod-db)`,
+                ],
+                doToken(),
+            );
+        });
+
+        // The rule's message changed with issue 12: a cluster of another stack's (mode stack) has no VPC here.
+        it("a DigitalOcean database needs a DigitalOcean cluster of this stack's, for its VPC and firewall", () => {
+            const message = (mode: string) =>
+                `homolog: database.mode: "digitalocean" joins the VPC of the DOKS cluster this stack creates and admits only that cluster through its firewall, so it needs cluster.mode "digitalocean"; received cluster.mode "${mode}" (use database.mode "shared" with the stack that owns the cluster, or "external" with esteira:databaseUrl)`;
+            assertProblems({ ...valid(), database: { mode: "digitalocean", region: "nyc1" } }, [message("kubeconfig")]);
+            assertProblems(
+                { ...valid(), cluster: { mode: "stack", stack: "homolog-base" }, database: { mode: "digitalocean", region: "nyc1" } },
+                [message("stack")],
+            );
         });
 
         it("esteira:databaseUrl is required for an external database", () => {
             assertProblems({ ...valid(), database: { mode: "external" } }, [
                 "homolog: esteira:databaseUrl: is required when database.mode is external; set it with `pulumi config set --secret esteira:databaseUrl 'postgresql://user:password@host:5432/db?sslmode=require' -s homolog`",
             ]);
+        });
+
+        it("a server-mode database needs an admin connection: the secret, or a stack that exports it", () => {
+            assertProblems({ ...valid(), database: { mode: "server" } }, [
+                "homolog: esteira:databaseAdminUrl: is required when database.mode is server and database.stack names no stack to read it from; set it with `pulumi config set --secret esteira:databaseAdminUrl 'postgresql://admin:password@host:5432/postgres?sslmode=require' -s homolog`",
+            ]);
+        });
+
+        it("a server-mode database takes its admin connection from one place only", () => {
+            assertProblems(
+                { ...valid(), database: { mode: "server", stack: "review" } },
+                [
+                    'homolog: database.stack: "review" and the secret esteira:databaseAdminUrl both name an admin connection; keep one (`pulumi config rm esteira:databaseAdminUrl -s homolog`, or remove database.stack)',
+                ],
+                { registryToken: token(), databaseAdminUrl: token() },
+            );
+        });
+
+        it("a server-mode database and its role are named after the environment unless given", () => {
+            const config = parseConfig(raw({ ...valid(), database: { mode: "server", stack: "review" } }));
+            assert.ok(config.database?.mode === "server");
+            assert.strictEqual(config.database.databaseName, "esteira-homolog");
+            assert.strictEqual(config.database.user, "esteira-homolog");
+            assert.strictEqual(config.database.adminUrl, undefined, "read from the stack, not from a secret");
         });
 
         it("DATABASE_URL is not also set by hand on a service that gets the database", () => {
@@ -484,8 +1312,8 @@ describe("config", () => {
                 "the image's own repository: <images.repository>/<service>",
             );
             assert.deepStrictEqual(built.build.tags, ["homolog"], "tagged with the stack (and the commit, when known)");
-            assert.deepStrictEqual(parseConfig(raw(withImage({ promoteFrom: "homolog" }))).services.api.image, {
-                promoteFrom: "homolog",
+            assert.deepStrictEqual(parseConfig(raw(withImage({ promoteFrom: "staging" }))).services.api.image, {
+                promoteFrom: "staging",
                 service: "api",
             });
         });
@@ -551,7 +1379,7 @@ describe("config", () => {
 
         it("a pin replaces a reference, a build or a promotion from a stack", () => {
             const pin = `ghcr.io/acme/shop/api@sha256:${"b".repeat(64)}`;
-            for (const source of ["ghcr.io/acme/api:1", { build: { context: "app" } }, { promoteFrom: "homolog" }]) {
+            for (const source of ["ghcr.io/acme/api:1", { build: { context: "app" } }, { promoteFrom: "dev" }]) {
                 assert.deepStrictEqual(parseConfig(raw(withImage(source, { pins: { api: pin } }))).services.api.image, { ref: pin });
             }
         });
@@ -562,10 +1390,28 @@ describe("config", () => {
             ]);
         });
 
-        it("a pin names a service of the stack", () => {
+        it("a pin names a service, worker or job of the stack", () => {
             assertProblems(withImage("ghcr.io/acme/api:1", { pins: { web: `ghcr.io/acme/shop/web@sha256:${"c".repeat(64)}` } }), [
-                'homolog: pins.web: no service "web" in esteira:services; pin only services the stack runs',
+                'homolog: pins.web: no service, worker or job "web" in this stack; pin only workloads the stack runs',
             ]);
+        });
+
+        it("a pin replaces a worker's or a job's image too", () => {
+            const pin = `ghcr.io/acme/shop/mailer@sha256:${"d".repeat(64)}`;
+            const config = parseConfig(
+                raw(
+                    withImage("ghcr.io/acme/api:1", {
+                        workers: { mailer: { image: { verifiedIn: "dev" } } },
+                        jobs: { report: { image: { build: { context: "app" } }, schedule: "0 3 * * *" } },
+                        pins: { mailer: pin, report: pin },
+                    }),
+                ),
+            );
+            const mailer = config.workers.mailer.image;
+            assert.ok("verifiedIn" in mailer, "a pinned promotion keeps its lookup, which checks the pin");
+            assert.strictEqual(mailer.pin, pin);
+            assert.strictEqual(mailer.repository, "ghcr.io/acme/shop/mailer");
+            assert.deepStrictEqual(config.jobs.report.image, { ref: pin });
         });
 
         it("images.cacheFrom names repositories, read per service", () => {
@@ -725,6 +1571,8 @@ describe("config", () => {
                 releaseManagers: ["rm"],
                 environments: { "prod-preview": { deployFrom: { tags: ["v*"] } } },
                 repository: "shop",
+                // As esteira:protect says: the rulesets and environments are protected with the stack's own.
+                protect: false,
             });
             assertProblems({ ...valid(), github, repository: { releaseManagers: ["rm"], environments: { review: { deployFrom: {} } } } }, [
                 "homolog: repository.environments.review.deployFrom: name at least one branch or tag pattern, or use all / protected",
@@ -742,6 +1590,257 @@ describe("config", () => {
                 `homolog: cluster.stack: must be a stack name or <organization>/<project>/<stack>; received "home log"`,
                 `homolog: database.stack: must be a stack name or <organization>/<project>/<stack>; received "a/b/c/d"`,
             ]);
+        });
+    });
+
+    describe("accepted-but-wrong rules (issue 12), each with its exact message", () => {
+        const doToken = () => ({ registryToken: token(), digitaloceanToken: token() });
+        const doCluster = (extra: Record<string, unknown> = {}) => ({
+            mode: "digitalocean",
+            region: "nyc1",
+            version: "1.33.1-do.0",
+            nodePool: { size: "s-2vcpu-4gb", minNodes: 1, maxNodes: 3 },
+            ...extra,
+        });
+        const service = (extra: Record<string, unknown>) => ({ ...valid(), services: { api: { image: "ghcr.io/acme/api:1", ...extra } } });
+
+        it("a stack never names itself: cluster.stack, database.stack and promoteFrom, bare or in full", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    cluster: { mode: "stack", stack: "homolog" },
+                    database: { mode: "shared", stack: "acme/esteira/homolog" },
+                    services: { api: { image: { promoteFrom: "esteira/homolog" } } },
+                },
+                [
+                    'homolog: cluster.stack: names this stack itself ("homolog"); name the stack that owns the cluster, or use cluster.mode digitalocean or kubeconfig',
+                    'homolog: database.stack: names this stack itself ("acme/esteira/homolog"); name the stack that owns the database cluster, or use database.mode digitalocean or external',
+                    'homolog: services.api.image.promoteFrom: names this stack itself ("esteira/homolog"); promote from the stack before this one in the line, or build the image here (image.build)',
+                ],
+            );
+            // The same stack name in another project or organization is another stack.
+            const config = parseConfig(raw({ ...valid(), services: { api: { image: { promoteFrom: "other/esteira/homolog" } } } }));
+            assert.deepStrictEqual(config.services.api.image, { promoteFrom: "other/esteira/homolog", service: "api" });
+        });
+
+        it("a shared database needs the cluster its firewall admits: the same stack's", () => {
+            const message = (received: string) =>
+                `homolog: database.mode: "shared" uses stack "base"'s database cluster, whose firewall admits only that stack's Kubernetes cluster, so it needs cluster.mode "stack" with cluster.stack "base"; received ${received}`;
+            assertProblems({ ...valid(), cluster: { mode: "stack", stack: "other" }, database: { mode: "shared", stack: "base" } }, [
+                message('cluster.stack "other"'),
+            ]);
+            assertProblems(
+                { ...valid(), cluster: doCluster(), database: { mode: "shared", stack: "base" } },
+                [message('cluster.mode "digitalocean"')],
+                doToken(),
+            );
+            const config = parseConfig(
+                raw({ ...valid(), cluster: { mode: "stack", stack: "acme/esteira/base" }, database: { mode: "shared", stack: "base" } }),
+            );
+            assert.strictEqual(config.database?.mode, "shared");
+        });
+
+        it("env takes strings, booleans and whole numbers; anything YAML may have changed must be quoted", () => {
+            const message = (value: number) =>
+                `homolog: services.api.env.VERSION: YAML read this as the number ${value}, which may not be what the file says (1.10 reads as 1.1, long numbers lose digits): quote it`;
+            assertProblems(service({ env: { VERSION: 1.1 } }), [message(1.1)]);
+            // A long number, as YAML hands it over: rounded to the nearest double.
+            const long = Number("12345678901234567890");
+            assertProblems(service({ env: { VERSION: long } }), [message(long)]);
+            assert.deepStrictEqual(parseConfig(raw(service({ env: { WORKERS: 4, DEBUG: false, NAME: "1.10" } }))).services.api.env, {
+                WORKERS: "4",
+                DEBUG: "false",
+                NAME: "1.10",
+            });
+        });
+
+        it("requests do not exceed the default limits either", () => {
+            assertProblems(service({ resources: { requests: { cpuMillicores: 1000 } } }), [
+                "homolog: services.api.resources: requests.cpuMillicores (1000) must be <= limits.cpuMillicores (500, the default); set limits.cpuMillicores too",
+            ]);
+        });
+
+        it("a service that migrates has a name short enough for its Job's pod label", () => {
+            const name = "a".repeat(47);
+            assertProblems(
+                { ...valid(), database: { mode: "external" }, services: { [name]: { image: "x", migrate: { command: ["m"] } } } },
+                [
+                    `homolog: services.${name}: a service with migrate has a name of at most 46 characters: its migration Job is named <name>-migrate-<8 characters>, which Kubernetes copies into a label of at most 63; received 47 characters`,
+                ],
+                { registryToken: token(), databaseUrl: token() },
+            );
+        });
+
+        it("revisionHistoryLimit keeps at least one ReplicaSet to roll back to", () => {
+            assertProblems(service({ revisionHistoryLimit: 0 }), [
+                "homolog: services.api.revisionHistoryLimit: 0 keeps no earlier ReplicaSet, so `kubectl rollout undo` has nothing to return to; use at least 1; received 0",
+            ]);
+        });
+
+        it("migrate needs a DATABASE_URL", () => {
+            assertProblems(service({ migrate: { command: ["m"] } }), [
+                "homolog: services.api.migrate: would run with no DATABASE_URL: the stack has no esteira:database; give it one (esteira:database, or secretEnv.DATABASE_URL), or remove migrate",
+            ]);
+            assertProblems(
+                { ...service({ migrate: { command: ["m"] }, database: false }), database: { mode: "external" } },
+                [
+                    "homolog: services.api.migrate: would run with no DATABASE_URL: the service sets database: false; give it one (esteira:database, or secretEnv.DATABASE_URL), or remove migrate",
+                ],
+                { registryToken: token(), databaseUrl: token() },
+            );
+            const own = service({
+                migrate: { command: ["m"] },
+                secretEnv: { DATABASE_URL: { secretName: "db", key: "url", external: true } },
+            });
+            assert.ok(parseConfig(raw(own)).services.api.migrate);
+        });
+
+        it("seed, like migrate, needs a name its Job can carry and a DATABASE_URL", () => {
+            const name = `s${"e".repeat(MAX_SEEDING_SERVICE_NAME)}`;
+            assertProblems(
+                { ...valid(), database: { mode: "external" }, services: { [name]: { image: "x", seed: { command: ["s"] } } } },
+                [
+                    `homolog: services.${name}: a service with seed has a name of at most 49 characters: its seed Job is named <name>-seed-<8 characters>, which Kubernetes copies into a label of at most 63; received 50 characters`,
+                ],
+                { registryToken: token(), databaseUrl: token() },
+            );
+            assertProblems(service({ seed: { command: ["s"] } }), [
+                "homolog: services.api.seed: would run with no DATABASE_URL: the stack has no esteira:database; give it one (esteira:database, or secretEnv.DATABASE_URL), or remove seed",
+            ]);
+        });
+
+        it("an image ref is a valid reference", () => {
+            assertProblems(service({ image: "ghcr.io/Acme/api:1" }), [
+                'homolog: services.api.image.ref: is not an image reference (invalid reference format: repository name must be lowercase): write <registry>/<repository>[:<tag>][@sha256:<digest>] in lower case, e.g. ghcr.io/acme/api:1.4.2; received "ghcr.io/Acme/api:1"',
+            ]);
+        });
+
+        it("images.repository is on the registry the push token authenticates to", () => {
+            assertProblems({ ...valid(), images: { repository: "docker.io/acme/shop" } }, [
+                'homolog: images.repository: pushes to "docker.io", but esteira:registry.server is "ghcr.io", the only registry the push token authenticates to; put the images on ghcr.io or point esteira:registry at docker.io',
+            ]);
+        });
+
+        it("a build context and its Dockerfile exist", () => {
+            const values = {
+                ...valid(),
+                images: { repository: "ghcr.io/acme/shop" },
+                services: { api: { image: { build: { context: "services/api" } } } },
+            };
+            const exists = (present: string[]) => (file: string) => present.includes(file);
+            assert.throws(
+                () => parseConfig({ ...raw(values), pathExists: exists([]) }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        'homolog: services.api.image.build.context: "services/api" does not exist (paths are relative to the project directory, where Pulumi.yaml is)',
+                    ]);
+                    return true;
+                },
+            );
+            assert.throws(
+                () => parseConfig({ ...raw(values), pathExists: exists(["services/api"]) }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        'homolog: services.api.image.build.dockerfile: "services/api/Dockerfile" does not exist (paths are relative to the project directory, where Pulumi.yaml is)',
+                    ]);
+                    return true;
+                },
+            );
+            assert.ok(parseConfig({ ...raw(values), pathExists: exists(["services/api", "services/api/Dockerfile"]) }));
+        });
+
+        it("a worker's or job's image is checked as a service's: its build context exists, its promoteFrom names another stack", () => {
+            const values = {
+                ...valid(),
+                images: { repository: "ghcr.io/acme/shop" },
+                workers: { mailer: { image: { build: { context: "services/mailer" } } } },
+                jobs: { report: { image: { promoteFrom: "homolog" }, schedule: "@daily" } },
+            };
+            assert.throws(
+                () => parseConfig({ ...raw(values), pathExists: () => false }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        'homolog: workers.mailer.image.build.context: "services/mailer" does not exist (paths are relative to the project directory, where Pulumi.yaml is)',
+                        'homolog: jobs.report.image.promoteFrom: names this stack itself ("homolog"); promote from the stack before this one in the line, or build the image here (image.build)',
+                    ]);
+                    return true;
+                },
+            );
+        });
+
+        it("DigitalOcean slugs and ranges that cannot be right fail before the API", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    cluster: doCluster({
+                        region: "new-york-1",
+                        version: "1.33",
+                        vpcIpRange: "10.10.0.0/33",
+                        nodePool: { size: "latest", minNodes: 1, maxNodes: 1 },
+                    }),
+                },
+                [
+                    'homolog: cluster.region: region must be a DigitalOcean region slug such as nyc1, ams3 or sgp1 (`doctl compute region list`); received "new-york-1"',
+                    'homolog: cluster.version: version must be a pinned DOKS version slug such as 1.33.1-do.0 (`doctl kubernetes options versions`), so an upgrade is a reviewed change; received "1.33"',
+                    'homolog: cluster.vpcIpRange: vpcIpRange must be an IPv4 CIDR range such as 10.10.0.0/16; received "10.10.0.0/33"',
+                    'homolog: cluster.nodePool.size: size must be a DigitalOcean size slug such as s-2vcpu-4gb (`doctl kubernetes options sizes`); received "latest"',
+                ],
+                doToken(),
+            );
+            assertProblems(
+                { ...valid(), cluster: doCluster({ version: "latest", vpcIpRange: "8.8.0.0/16" }) },
+                [
+                    'homolog: cluster.version: version must be a pinned DOKS version slug such as 1.33.1-do.0 (`doctl kubernetes options versions`), so an upgrade is a reviewed change; received "latest"',
+                    'homolog: cluster.vpcIpRange: vpcIpRange must be a private range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) from /16 to /28, as DigitalOcean requires; received "8.8.0.0/16"',
+                ],
+                doToken(),
+            );
+            assertProblems(
+                { ...valid(), cluster: doCluster(), database: { mode: "digitalocean", region: "NYC", size: "big", version: "16.2" } },
+                [
+                    'homolog: database.region: region must be a DigitalOcean region slug such as nyc1, ams3 or sgp1 (`doctl compute region list`); received "NYC"',
+                    'homolog: database.version: version must be a PostgreSQL major version such as 16; received "16.2"',
+                    'homolog: database.size: size must be a DigitalOcean size slug such as db-s-1vcpu-1gb (`doctl databases options slugs --engine pg`); received "big"',
+                ],
+                doToken(),
+            );
+        });
+
+        it("a namespace Kubernetes creates itself is refused unless the stack adopts it", () => {
+            assertProblems({ ...valid(), namespace: "kube-system" }, [
+                'homolog: namespace: "kube-system" is one Kubernetes creates itself: this stack would take it over and delete it, with everything in it, when it goes; name a namespace of the stack\'s own, or set esteira:adoptNamespace: true to use it without ever deleting it',
+            ]);
+            const config = parseConfig(raw({ ...valid(), namespace: "default", adoptNamespace: true }));
+            assert.strictEqual(config.adoptNamespace, true);
+        });
+
+        it("GitHub: an owner, logins and team slugs alone, at most 100 variables", () => {
+            assert.throws(
+                () => parseConfig({ ...raw({ ...valid(), github: { repository: "shop" } }), githubOwner: undefined }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        "homolog: github:owner: is required when esteira:github is set (the owner of esteira:github.repository); set it with `pulumi config set github:owner <owner> -s homolog`",
+                    ]);
+                    return true;
+                },
+            );
+            assertProblems({ ...valid(), github: { repository: "shop", reviewers: { users: ["@alice"], teams: ["acme/qa"] } } }, [
+                'homolog: github.reviewers.users.0: a user is a GitHub login alone, e.g. "alice" (no "@"); received "@alice"',
+                'homolog: github.reviewers.teams.0: a team is its slug alone, e.g. "platform" (its organization is github:owner; no "@" or "org/"); received "acme/qa"',
+            ]);
+            const services = Object.fromEntries(Array.from({ length: 99 }, (_, i) => [`svc${i}`, { image: "x" }]));
+            assertProblems({ ...valid(), github: { repository: "shop" }, services }, [
+                "homolog: github: the environment would get 101 Actions variables (ESTEIRA_STACK, ESTEIRA_NAMESPACE and one URL per service), more than the 100 GitHub allows; split the services across stacks",
+            ]);
+        });
+
+        it("github.environmentVariables fit beside esteira's own under GitHub's 100", () => {
+            const environmentVariables = Object.fromEntries(Array.from({ length: 98 }, (_, i) => [`VAR_${i}`, "x"]));
+            assertProblems({ ...valid(), github: { repository: "shop", environmentVariables } }, [
+                "homolog: github.environmentVariables: 98 variables beside the 3 esteira writes (ESTEIRA_STACK, ESTEIRA_NAMESPACE and one URL per service) make 101, more than the 100 GitHub allows per environment; keep at most 97, or move some to github.repositoryVariables",
+            ]);
+            delete environmentVariables.VAR_0;
+            assert.deepStrictEqual(problemsOf({ ...valid(), github: { repository: "shop", environmentVariables } }), []);
         });
     });
 
@@ -766,6 +1865,89 @@ describe("config", () => {
             assert.ok(
                 config.cluster.mode === "kubeconfig" && (await isSecretOutput(pulumi.output(config.cluster.kubeconfig))),
                 "kubeconfig must be secret",
+            );
+        });
+
+        it("reads esteira:secrets only as Pulumi secrets, its names as plain keys", async () => {
+            setConfig(
+                {
+                    "esteira:protect": "false",
+                    "esteira:registry": valid().registry,
+                    "esteira:services": { api: { image: "x", secretEnv: { TOKEN: { secretName: "api-secrets", key: "TOKEN" } } } },
+                },
+                { "esteira:registryToken": "t0ken", "esteira:secrets": JSON.stringify({ "api-secrets": { TOKEN: "v4lue" } }) },
+            );
+            const config = loadConfig();
+            const value = config.appSecrets["api-secrets"].TOKEN;
+            assert.strictEqual(await promiseOf(value), "v4lue");
+            assert.ok(await isSecretOutput(value), "the value is a Pulumi secret from the read on");
+        });
+
+        it("takes every secret key issue 13 adds, set with --secret, as a secret and never as a plain key holding one", async () => {
+            const build = { context: "app", secrets: ["NPM_TOKEN"] };
+            setConfig(
+                {
+                    "esteira:protect": "false",
+                    "esteira:registry": valid().registry,
+                    "esteira:cluster": { mode: "stack", stack: "base" },
+                    "esteira:images": { repository: "ghcr.io/acme/shop" },
+                    "esteira:github": { repository: "shop" },
+                    "github:owner": "acme",
+                    "esteira:monitoring": { slackChannel: "#alerts" },
+                    "esteira:services": {
+                        api: { image: { build }, secretEnv: { TOKEN: { secretName: "api-secrets", key: "TOKEN" } } },
+                    },
+                },
+                {
+                    "esteira:registryToken": "t0ken",
+                    "esteira:secrets": JSON.stringify({ "api-secrets": { TOKEN: "v4lue" } }),
+                    "esteira:buildSecrets": JSON.stringify({ NPM_TOKEN: "npm-t0ken" }),
+                    "esteira:githubSecrets": JSON.stringify({ environment: { SENTRY_TOKEN: "s3ntry" } }),
+                    "esteira:alertSlackWebhookUrl": "https://hooks.slack.com/services/T/B/x",
+                },
+            );
+            const config = loadConfig();
+            assert.ok(await isSecretOutput(config.appSecrets["api-secrets"].TOKEN));
+            assert.ok(await isSecretOutput(pulumi.output(config.github?.secrets?.SENTRY_TOKEN)));
+            assert.ok(await isSecretOutput(pulumi.output(config.monitoring?.slack?.url)));
+        });
+
+        it("refuses esteira:secrets held in plain text, without printing a value", () => {
+            setConfig(
+                {
+                    "esteira:protect": "false",
+                    "esteira:registry": valid().registry,
+                    "esteira:services": { api: { image: "x", secretEnv: { TOKEN: { secretName: "api-secrets", key: "TOKEN" } } } },
+                    "esteira:secrets": { "api-secrets": { TOKEN: "pl4intext" } },
+                },
+                { "esteira:registryToken": "t0ken" },
+            );
+            assert.throws(
+                () => loadConfig(),
+                (err: ConfigError) => {
+                    assert.match(err.problems[0], /^homolog: esteira:secrets: the stack file holds these values in plain text/);
+                    assert.ok(!err.message.includes("pl4intext"), "the value is never printed");
+                    return true;
+                },
+            );
+        });
+
+        it("sees a value set with --secret --path as a secret plain key", () => {
+            setConfig(
+                { "esteira:protect": "false", "esteira:registry": valid().registry },
+                {
+                    "esteira:registryToken": "t0ken",
+                    // What the CLI hands the program for `pulumi config set --secret --path esteira:services.api.env.API_KEY`.
+                    "esteira:services": JSON.stringify({ api: { image: "x", env: { API_KEY: "sk-live-0123456789" } } }),
+                },
+            );
+            assert.throws(
+                () => loadConfig(),
+                (err: ConfigError) => {
+                    assert.match(err.problems[0], /^homolog: services: holds a value set with --secret/);
+                    assert.ok(!err.message.includes("sk-live"));
+                    return true;
+                },
             );
         });
 

@@ -6,9 +6,8 @@ import * as assert from "assert";
 import Ajv2020 from "ajv/dist/2020";
 import * as fs from "fs";
 import * as path from "path";
-import { parse as parseYaml } from "yaml";
 import { restatedDefaults } from "../tools/reference";
-import { REPO_ROOT, stackCases, stackFileConfig } from "./mocks";
+import { parseStackFile, REPO_ROOT, stackCases, stackFileConfig } from "./mocks";
 
 /** The `esteira:` values of a stack file, keyed as the schema knows them (`services`, not `esteira:services`). */
 function esteiraValues(stack: string): Record<string, unknown> {
@@ -33,7 +32,7 @@ describe("stack files as data", () => {
             });
 
             it("passes the JSON Schema", () => {
-                assert.ok(validate(parseYaml(text)), `${file}: ${JSON.stringify(validate.errors, null, 2)}`);
+                assert.ok(validate(parseStackFile(text)), `${file}: ${JSON.stringify(validate.errors, null, 2)}`);
             });
 
             it("restates no default", () => {
@@ -51,6 +50,24 @@ describe("stack files as data", () => {
             });
         });
     }
+
+    it("stack files may share blocks through YAML merge keys, which the CLI expands", () => {
+        const text = [
+            "config:",
+            "  esteira:services:",
+            "    api: &api",
+            "      image: ghcr.io/acme/api:1",
+            "      env: { LOG_LEVEL: INFO }",
+            "    worker:",
+            "      <<: *api",
+            "      port: 9000",
+        ].join("\n");
+        assert.deepStrictEqual(parseStackFile(text).config["esteira:services"].worker, {
+            image: "ghcr.io/acme/api:1",
+            env: { LOG_LEVEL: "INFO" },
+            port: 9000,
+        });
+    });
 
     it("the JSON Schema refuses a misspelt esteira: key and a wrong type, and leaves other providers' keys alone", () => {
         const minimal = {

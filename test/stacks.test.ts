@@ -3,6 +3,7 @@
  * Pulumi.<stack>.yaml, not a copy), with assertions on each environment's resource graph.
  */
 import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { TENANT_DEPLOYER_RULES } from "../components/environment-access";
 import { ConfigError } from "../config";
 import {
@@ -12,6 +13,7 @@ import {
     fakeDigest,
     isSecretInput,
     isSecretOutput,
+    OTHER_STACK_OUTPUTS,
     PR_STACK,
     projectFile,
     promiseOf,
@@ -21,6 +23,7 @@ import {
     stackFiles,
     TEST_COMMIT,
     TEST_DIGITALOCEAN_TOKEN,
+    TEST_SECRETS,
     TENANT_KUBECONFIG,
 } from "./mocks";
 
@@ -33,6 +36,17 @@ const SECRET = "kubernetes:core/v1:Secret";
 const DOKS = "digitalocean:index/kubernetesCluster:KubernetesCluster";
 const DB_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster";
 const DB = "digitalocean:index/databaseDb:DatabaseDb";
+
+/** The pod template of every workload object the stack registers (Deployments, Jobs, CronJobs). */
+function podsOf(recorder: Recorder): { workload: { name: string }; pod: any }[] {
+    return [
+        ...recorder.all(DEPLOYMENT).map((workload) => ({ workload, pod: workload.inputs.spec.template.spec })),
+        ...recorder.all("kubernetes:batch/v1:Job").map((workload) => ({ workload, pod: workload.inputs.spec.template.spec })),
+        ...recorder
+            .all("kubernetes:batch/v1:CronJob")
+            .map((workload) => ({ workload, pod: workload.inputs.spec.jobTemplate.spec.template.spec })),
+    ];
+}
 
 function envOf(evaluation: Evaluation, deploymentName: string): Record<string, string> {
     const container = evaluation.recorder.get(DEPLOYMENT, deploymentName).inputs.spec.template.spec.containers[0];
@@ -83,15 +97,57 @@ describe("stack files", () => {
                 assert.ok(isSecretInput(pullSecret, "stringData"), "the registry token stays secret");
             });
 
-            it("every Deployment pulls with the namespace's pull secret", () => {
+            it("marks each namespace it creates as its own, and deletes it with the stack; an adopted one it leaves", () => {
+                const config = stackFileConfig(stack);
+                const extra = (config["esteira:namespaces"] ?? {}) as Record<string, { adoptNamespace?: boolean }>;
+                const namespaces = [
+                    { component: stack, adopt: config["esteira:adoptNamespace"] === true },
+                    ...Object.entries(extra).map(([key, settings]) => ({
+                        component: `${stack}-${key}`,
+                        adopt: settings.adoptNamespace === true,
+                    })),
+                ];
+                assert.strictEqual(evaluation.recorder.all(NAMESPACE).length, namespaces.length);
+                for (const { component, adopt } of namespaces) {
+                    const namespace = evaluation.recorder.get(NAMESPACE, `${component}-namespace`);
+                    assert.strictEqual(
+                        namespace.inputs.metadata.annotations?.["esteira.dev/stack"],
+                        adopt ? undefined : `organization/esteira/${stack}`,
+                    );
+                    assert.strictEqual(namespace.retainOnDelete, adopt);
+                }
+            });
+
+            it("every Deployment, Job and CronJob pulls with the namespace's pull secret and runs hardened", () => {
                 const { recorder } = evaluation;
                 const pullSecret = recorder.all(SECRET).find((s) => s.inputs.type === "kubernetes.io/dockerconfigjson")!;
-                for (const deployment of recorder.all(DEPLOYMENT)) {
+                for (const { workload, pod } of podsOf(recorder)) {
                     assert.deepStrictEqual(
-                        deployment.inputs.spec.template.spec.imagePullSecrets,
+                        pod.imagePullSecrets,
                         [{ name: pullSecret.inputs.metadata.name }],
-                        `${deployment.name} must reference the pull secret`,
+                        `${workload.name} must reference the pull secret`,
                     );
+                    assert.strictEqual(pod.securityContext.runAsNonRoot, true, `${workload.name} runs as non-root`);
+                    assert.strictEqual(pod.automountServiceAccountToken, false, `${workload.name} mounts no service-account token`);
+                    for (const container of pod.containers) {
+                        assert.strictEqual(
+                            container.terminationMessagePolicy,
+                            "FallbackToLogsOnError",
+                            `${workload.name}: reports its log`,
+                        );
+                        assert.strictEqual(container.securityContext.readOnlyRootFilesystem, true, `${workload.name}: read-only root`);
+                        assert.deepStrictEqual(
+                            container.securityContext.capabilities,
+                            { drop: ["ALL"] },
+                            `${workload.name}: no capability`,
+                        );
+                    }
+                }
+            });
+
+            it("leaves delete-first to the providers: no resource sets deleteBeforeReplace", () => {
+                for (const resource of evaluation.recorder.resources) {
+                    assert.strictEqual(resource.deleteBeforeReplace, false, `${resource.type} ${resource.name}`);
                 }
             });
 
@@ -105,15 +161,27 @@ describe("stack files", () => {
                 }
             });
 
+            it("drops unreachable objects from the state only where another stack owns the cluster", () => {
+                const provider = evaluation.recorder.all("pulumi:providers:kubernetes")[0];
+                const mode = (stackFileConfig(stack)["esteira:cluster"] as { mode?: string } | undefined)?.mode;
+                // Provider configuration reaches the engine as strings.
+                assert.strictEqual(provider.inputs.deleteUnreachable, mode === "stack" ? "true" : undefined);
+            });
+
             it("gives pods DATABASE_URL only through secretKeyRef on the database secret", function () {
                 const { recorder } = evaluation;
-                const database = stackFileConfig(stack)["esteira:database"] as { secretName?: string } | undefined;
+                const database = stackFileConfig(stack)["esteira:database"] as { mode: string; secretName?: string } | undefined;
+                // A base stack (esteira:tenants) runs no workload, so holds no database Secret.
                 if (!database || !stackFileConfig(stack)["esteira:services"]) this.skip();
                 const secretName = database.secretName ?? "db-credentials";
                 const secret = recorder.all(SECRET).find((s) => s.inputs.metadata.name === secretName);
                 assert.ok(secret, `the ${secretName} Secret exists in the namespace`);
                 assert.ok(isSecretInput(secret, "stringData"), "the connection URL stays secret");
-                assert.match(secret.inputs.stringData.DATABASE_URL, /^postgresql:\/\/.*sslmode=require$/);
+                assert.match(secret.inputs.stringData.DATABASE_URL, /^postgresql:\/\//);
+                // DigitalOcean's managed PostgreSQL takes TLS only; another server's URL keeps its admin connection's mode.
+                if (database.mode === "digitalocean" || database.mode === "shared") {
+                    assert.match(secret.inputs.stringData.DATABASE_URL, /sslmode=require$/);
+                }
                 for (const deployment of recorder.all(DEPLOYMENT)) {
                     const env = deployment.inputs.spec.template.spec.containers[0].env;
                     assert.deepStrictEqual(
@@ -125,6 +193,9 @@ describe("stack files", () => {
                         !JSON.stringify(deployment.inputs).includes("postgresql://"),
                         `${deployment.name} never holds the URL itself`,
                     );
+                    // Pods roll when the URL changes, through a checksum that is not itself secret.
+                    assert.match(deployment.inputs.spec.template.metadata.annotations["checksum/database-secret"], /^[0-9a-f]{32}$/);
+                    assert.ok(!isSecretInput(deployment, "spec.template.metadata.annotations"), `${deployment.name}'s checksum is plain`);
                 }
             });
 
@@ -138,6 +209,12 @@ describe("stack files", () => {
                     assert.ok(!text.includes(TEST_DIGITALOCEAN_TOKEN["digitalocean:token"]), "never the account token");
                     assert.deepStrictEqual(Object.keys(JSON.parse(text).users[0].user), ["token"], "a ServiceAccount's bearer token");
                 }
+            });
+
+            it("exports its database server's admin connection only as a secret", async function () {
+                const { outputs } = evaluation;
+                if (outputs.databaseAdminUrl === undefined) this.skip();
+                assert.ok(await isSecretOutput(outputs.databaseAdminUrl), "databaseAdminUrl must be secret");
             });
 
             it("on DigitalOcean: the token comes from the environment, cluster id as provider identity, objects deleted with the cluster, DB firewall admits only the cluster", async function () {
@@ -193,11 +270,23 @@ describe("stack files", () => {
             it("protects exactly what esteira:protect says", () => {
                 const { recorder } = evaluation;
                 const protect = stackFileConfig(stack)["esteira:protect"];
-                for (const resource of [...recorder.all(DOKS), ...recorder.all(DB_CLUSTER), ...recorder.all(DB)]) {
+                const stateful = [
+                    ...recorder.all(DOKS),
+                    ...recorder.all(DB_CLUSTER),
+                    ...recorder.all(DB),
+                    ...recorder.all("digitalocean:index/databaseUser:DatabaseUser"),
+                    ...recorder.all("github:index/repositoryEnvironment:RepositoryEnvironment"),
+                ];
+                for (const resource of stateful) {
                     assert.strictEqual(resource.protect, protect, `${resource.type} ${resource.name} protect`);
                 }
                 for (const resource of recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
                     assert.strictEqual(resource.protect, false, `${resource.type} ${resource.name} is not protected`);
+                }
+                // And retains the database cluster exactly where the stack file says so.
+                const retain = (stackFileConfig(stack)["esteira:database"] as { retainOnDelete?: boolean } | undefined)?.retainOnDelete;
+                for (const resource of recorder.all(DB_CLUSTER)) {
+                    assert.strictEqual(resource.retainOnDelete, retain ?? false, `${resource.name} retainOnDelete`);
                 }
             });
 
@@ -221,19 +310,63 @@ describe("stack files", () => {
                 }
             });
 
-            it("runs migrations as a Job, with the unpooled database URL, before the Deployment rolls", () => {
+            it("runs migrations, then seeds, as Jobs with the unpooled database URL, before the Deployment rolls", () => {
                 const { recorder } = evaluation;
-                const services = (stackFileConfig(stack)["esteira:services"] ?? {}) as Record<string, { migrate?: unknown }>;
+                const services = (stackFileConfig(stack)["esteira:services"] ?? {}) as Record<
+                    string,
+                    { migrate?: unknown; seed?: unknown }
+                >;
                 for (const [name, svc] of Object.entries(services)) {
-                    if (!svc.migrate) continue;
-                    const job = recorder.get("kubernetes:batch/v1:Job", `${name}-migrate`);
                     const deployment = recorder.get(DEPLOYMENT, `${name}-deployment`);
-                    assert.ok(deployment.dependencies.includes(job.urn), `${name}'s Deployment waits for its migration`);
-                    const container = job.inputs.spec.template.spec.containers[0];
-                    assert.strictEqual(container.image, deployment.inputs.spec.template.spec.containers[0].image, "same image");
-                    const url = container.env.find((e: any) => e.name === "DATABASE_URL");
-                    assert.strictEqual(url.valueFrom.secretKeyRef.key, "DATABASE_DIRECT_URL");
+                    for (const step of ["migrate", "seed"] as const) {
+                        if (!svc[step]) continue;
+                        const job = recorder.get("kubernetes:batch/v1:Job", `${name}-${step}`);
+                        assert.ok(deployment.dependencies.includes(job.urn), `${name}'s Deployment waits for its ${step} Job`);
+                        const container = job.inputs.spec.template.spec.containers[0];
+                        assert.strictEqual(container.image, deployment.inputs.spec.template.spec.containers[0].image, "same image");
+                        const url = container.env.find((e: any) => e.name === "DATABASE_URL");
+                        assert.strictEqual(url.valueFrom.secretKeyRef.key, "DATABASE_DIRECT_URL");
+                    }
+                    if (svc.migrate && svc.seed) {
+                        const seed = recorder.get("kubernetes:batch/v1:Job", `${name}-seed`);
+                        assert.ok(
+                            seed.dependencies.includes(recorder.get("kubernetes:batch/v1:Job", `${name}-migrate`).urn),
+                            "seed after migration",
+                        );
+                    }
                 }
+            });
+
+            it("serves /metrics only on a port the Services do not expose", () => {
+                const { recorder } = evaluation;
+                for (const service of recorder.all(SERVICE)) {
+                    const deployment = recorder.get(DEPLOYMENT, service.name.replace(/-service$/, "-deployment"));
+                    const annotations = deployment.inputs.spec.template.metadata.annotations;
+                    if (!annotations || service.inputs.spec.type !== "LoadBalancer") continue;
+                    const ports = deployment.inputs.spec.template.spec.containers[0].ports;
+                    const exposed = service.inputs.spec.ports.map(
+                        (p: any) => ports.find((c: any) => c.name === p.targetPort).containerPort,
+                    );
+                    assert.ok(
+                        !exposed.includes(Number(annotations["prometheus.io/port"])),
+                        `${service.name} exposes /metrics to the internet`,
+                    );
+                }
+            });
+
+            it("looks a tag up only for images given by tag or promoted by verification: one registry lookup each, none otherwise", () => {
+                const { recorder } = evaluation;
+                const config = stackFileConfig(stack);
+                const workloads = ["esteira:services", "esteira:workers", "esteira:jobs"].flatMap((key) =>
+                    Object.entries((config[key] ?? {}) as Record<string, { image: any }>),
+                );
+                const byTag = workloads.filter(([, workload]) => {
+                    if (typeof workload.image === "object" && workload.image.verifiedIn !== undefined) return true;
+                    const ref = typeof workload.image === "string" ? workload.image : workload.image.ref;
+                    return ref !== undefined && !ref.includes("@sha256:");
+                });
+                const lookups = recorder.resources.filter((r) => r.type === "pulumi-nodejs:dynamic:Resource" && r.name.endsWith("-digest"));
+                assert.deepStrictEqual(lookups.map((r) => r.name).sort(), byTag.map(([name]) => `${name}-digest`).sort());
             });
 
             it("exports an endpoint per service", async () => {
@@ -279,13 +412,43 @@ describe("stack files", () => {
             assert.strictEqual(deployment.inputs.spec.template.spec.containers[0].ports[0].containerPort, 8000);
         });
 
+        it("prod: serves HTTPS only, with its own certificate, a DNS record and HTTP redirected (the policy pack's TLS check)", async () => {
+            const { recorder, outputs } = await evaluated("prod");
+            const service = recorder.get(SERVICE, "sample-service");
+            const annotations = service.inputs.metadata.annotations;
+            const DO = "service.beta.kubernetes.io/do-loadbalancer-";
+            assert.strictEqual(
+                annotations[`${DO}certificate-name`],
+                recorder.get("digitalocean:index/certificate:Certificate", "sample-certificate").name + "-0a1b2c3",
+            );
+            assert.ok(annotations[`${DO}tls-ports`].split(",").includes("443"));
+            assert.strictEqual(annotations[`${DO}redirect-http-to-https`], "true");
+            assert.ok(service.inputs.spec.ports.some((p: any) => p.port === 443));
+            const record = recorder.get("digitalocean:index/dnsRecord:DnsRecord", "sample-dns");
+            assert.deepStrictEqual([record.inputs.type, record.inputs.value], ["A", "203.0.113.10"]);
+            assert.match((await promiseOf(outputs.endpoints))!.sample, /^https:\/\//);
+        });
+
+        it("prod: its HTTPS endpoint is checked from outside, and its database and nodes alert the on-call address", async () => {
+            const { recorder } = await evaluated("prod");
+            const check = recorder.get("digitalocean:index/uptimeCheck:UptimeCheck", "prod-uptime-sample");
+            assert.deepStrictEqual([check.inputs.type, check.inputs.target], ["https", "https://esteira.example.com/readyz"]);
+            const alerts = recorder.all("digitalocean:index/monitorAlert:MonitorAlert");
+            assert.deepStrictEqual(
+                alerts.map((a) => a.inputs.entities?.[0] ?? a.inputs.tags?.[0]).sort(),
+                [...Array(3).fill("k8s:prod-cluster-id"), ...Array(3).fill("prod-cluster-id")].sort(),
+            );
+            for (const alert of alerts) assert.deepStrictEqual(alert.inputs.alerts.emails, ["oncall@example.com"]);
+        });
+
         it("prod: protected cluster and database, HA control plane, autoscaling pool, at least 2 database nodes", async () => {
             const { recorder } = await evaluated("prod");
             const doks = recorder.get(DOKS, "prod-cluster");
             assert.strictEqual(doks.protect, true);
             assert.strictEqual(doks.inputs.ha, true);
-            assert.strictEqual(doks.inputs.nodePool.autoScale, true);
-            assert.ok(doks.inputs.nodePool.minNodes >= 2);
+            const workers = recorder.get("digitalocean:index/kubernetesNodePool:KubernetesNodePool", "prod-workers");
+            assert.strictEqual(workers.inputs.autoScale, true);
+            assert.ok(workers.inputs.minNodes >= 2);
             const database = recorder.get(DB_CLUSTER, "prod-cluster");
             assert.strictEqual(database.protect, true);
             assert.ok(database.inputs.nodeCount >= 2, "prod keeps a standby database node");
@@ -314,22 +477,19 @@ describe("stack files", () => {
                 const image = recorder.get(DEPLOYMENT, "sample-deployment").inputs.spec.template.spec.containers[0].image;
                 const tag = `ghcr.io/esteira-dev/esteira/sample:verified-${stage}-${TEST_COMMIT.slice(0, 12)}`;
                 assert.strictEqual(image, `ghcr.io/esteira-dev/esteira/sample@${fakeDigest(tag)}`);
-                assert.deepStrictEqual(
-                    recorder.calls.filter((c) => c.token === "docker:index/getRegistryImage:getRegistryImage").map((c) => c.inputs.name),
-                    [tag],
-                );
+                const lookup = recorder.get("pulumi-nodejs:dynamic:Resource", "sample-digest");
+                assert.strictEqual(`${lookup.inputs.domain}/${lookup.inputs.repository}:${lookup.inputs.tag}`, tag);
+                assert.ok(isSecretInput(lookup, "password"), "the pull token stays secret");
+                assert.deepStrictEqual(recorder.all("pulumi:providers:docker"), [], "no provider plugin is needed");
                 assert.deepStrictEqual(recorder.reads, [], `${stack} reads no other stack's state`);
             });
         }
 
-        it("a pin (a rollback, prod's approved release) replaces the lookup with exactly that digest", async () => {
+        it("a pin (a rollback, prod's approved release) runs exactly that digest, which the lookup only checks is there", async () => {
             const pin = `ghcr.io/esteira-dev/esteira/sample@${fakeDigest("last-good")}`;
             const { recorder } = await evaluateStack("prod", { overrides: { "esteira:pins": { sample: pin } } });
             assert.strictEqual(recorder.get(DEPLOYMENT, "sample-deployment").inputs.spec.template.spec.containers[0].image, pin);
-            assert.deepStrictEqual(
-                recorder.calls.filter((c) => c.token === "docker:index/getRegistryImage:getRegistryImage"),
-                [],
-            );
+            assert.strictEqual(recorder.get("pulumi-nodejs:dynamic:Resource", "sample-digest").inputs.tag, fakeDigest("last-good"));
         });
 
         it("dev: builds app/ and tags it with the commit and the stack", async () => {
@@ -470,6 +630,42 @@ describe("stack files", () => {
         }
     });
 
+    describe("GitHub repository secrets and variables", () => {
+        it("a stack writes the repository-level values it owns, secrets kept secret, beside its environment's", async () => {
+            const prod = stackFileConfig("prod") as Record<string, any>;
+            const { recorder } = await evaluateStack("prod", {
+                overrides: {
+                    "esteira:github": { ...prod["esteira:github"], repositoryVariables: { IMAGE_REGISTRY: "ghcr.io" } },
+                    "esteira:githubSecrets": {
+                        repository: { NPM_TOKEN: { secure: "v1:ciphertext" } },
+                        environment: { SENTRY_AUTH_TOKEN: { secure: "v1:ciphertext" } },
+                    },
+                },
+            });
+            const secret = recorder.get("github:index/actionsSecret:ActionsSecret", "esteira-secret-npm_token");
+            assert.strictEqual(secret.inputs.repository, "esteira");
+            assert.ok(isSecretInput(secret, "plaintextValue"), "the repository secret stays secret");
+            recorder.get("github:index/actionsVariable:ActionsVariable", "esteira-variable-image_registry");
+            const sentry = recorder.get("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret", "prod-secret-sentry_auth_token");
+            assert.ok(isSecretInput(sentry, "plaintextValue"), "the environment secret stays secret");
+        });
+
+        it("exactly one stack file sets each repository-level secret or variable, or stacks would overwrite each other's", () => {
+            const owners = new Map<string, string>();
+            for (const { stack, file } of stackCases()) {
+                const config = stackFileConfig(stack) as Record<string, any>;
+                const names = [
+                    ...Object.keys(config["esteira:github"]?.repositoryVariables ?? {}).map((name) => `variable ${name}`),
+                    ...Object.keys(config["esteira:githubSecrets"]?.repository ?? {}).map((name) => `secret ${name}`),
+                ];
+                for (const name of names) {
+                    assert.ok(!owners.has(name), `${file} and ${owners.get(name)} both set the repository ${name}`);
+                    owners.set(name, file);
+                }
+            }
+        });
+    });
+
     describe("ephemeral pull-request stacks (stacks/pr.template.yaml)", () => {
         let evaluation: Evaluation;
         before(async () => {
@@ -483,10 +679,36 @@ describe("stack files", () => {
             }
             const reads = recorder.reads.map((r) => `${r.type} ${r.id}`).sort();
             assert.deepStrictEqual(reads, [
-                `${DB_CLUSTER} review-db-cluster-id`,
                 "pulumi:pulumi:StackReference organization/esteira/review",
                 "pulumi:pulumi:StackReference organization/esteira/review",
             ]);
+        });
+
+        it("needs no DigitalOcean token: nothing it registers, reads or invokes is DigitalOcean's", () => {
+            const { recorder } = evaluation;
+            const touched = [
+                ...recorder.resources.map((r) => r.type),
+                ...recorder.reads.map((r) => r.type),
+                ...recorder.calls.map((c) => c.token),
+            ];
+            assert.deepStrictEqual(
+                touched.filter((type) => type.startsWith("digitalocean:") || type === "pulumi:providers:digitalocean"),
+                [],
+            );
+        });
+
+        it("makes its own database and role in the review base's server, through the admin connection the base exports", () => {
+            const { recorder } = evaluation;
+            const role = recorder.get("pulumi-nodejs:dynamic:Resource", "pr-42-role");
+            const database = recorder.get("pulumi-nodejs:dynamic:Resource", "pr-42-db");
+            assert.strictEqual(role.inputs.name, "esteira-pr-42");
+            assert.strictEqual(database.inputs.name, "esteira-pr-42");
+            assert.strictEqual(
+                database.inputs.adminUrl,
+                OTHER_STACK_OUTPUTS["organization/esteira/review"].databaseAdminUrl,
+                "the review base's databaseAdminUrl",
+            );
+            assert.ok(isSecretInput(database, "adminUrl"), "the admin connection stays secret");
         });
 
         it("deploys with the base's tenant ServiceAccount, and gives its own workflows a read-only one in its namespace", async () => {
@@ -516,14 +738,14 @@ describe("stack files", () => {
             );
         });
 
-        it("creates only namespaced objects, its own database and user, and Pulumi's own wiring", () => {
+        it("creates only namespaced objects, its own database and role, and Pulumi's own wiring", () => {
             const { recorder } = evaluation;
             const owned = new Set(recorder.resources.filter((r) => r.custom).map((r) => r.type));
             for (const type of owned) {
                 assert.ok(
                     type.startsWith("kubernetes:") ||
-                        type === DB ||
-                        type === "digitalocean:index/databaseUser:DatabaseUser" ||
+                        // Its database and role (parts/postgres.ts).
+                        type === "pulumi-nodejs:dynamic:Resource" ||
                         type === "docker-build:index:Image" ||
                         type.startsWith("pulumi:providers:"),
                     `a PR stack must not create ${type}`,
@@ -535,8 +757,8 @@ describe("stack files", () => {
         it("derives every name from the pull request number", () => {
             const { recorder } = evaluation;
             assert.strictEqual(recorder.all(NAMESPACE)[0].inputs.metadata.name, "esteira-pr-42");
-            assert.strictEqual(recorder.get(DB, "pr-42-db").inputs.name, "esteira-pr-42");
-            assert.strictEqual(recorder.get("digitalocean:index/databaseUser:DatabaseUser", "pr-42-user").inputs.name, "esteira-pr-42");
+            assert.strictEqual(recorder.get("pulumi-nodejs:dynamic:Resource", "pr-42-db").inputs.name, "esteira-pr-42");
+            assert.strictEqual(recorder.get("pulumi-nodejs:dynamic:Resource", "pr-42-role").inputs.name, "esteira-pr-42");
             const built = recorder.get("docker-build:index:Image", "sample-image");
             assert.ok(built.inputs.tags.includes("ghcr.io/esteira-dev/esteira/pr/sample:pr-42"));
         });
@@ -573,6 +795,8 @@ describe("stack files", () => {
         it("reaches the review base's cluster by its id and runs ClusterIP services", () => {
             const { recorder } = evaluation;
             assert.strictEqual(recorder.all("pulumi:providers:kubernetes")[0].inputs.clusterIdentifier, "review-doks-id");
+            // Destroying the pull request's stack after the review base's cluster is gone drops its objects from the state.
+            assert.strictEqual(recorder.all("pulumi:providers:kubernetes")[0].inputs.deleteUnreachable, "true");
             for (const service of recorder.all(SERVICE)) assert.strictEqual(service.inputs.spec.type, "ClusterIP");
         });
 
@@ -595,6 +819,7 @@ describe("stack files", () => {
             assert.strictEqual(role.inputs.metadata.name, "esteira-tenants");
             assert.deepStrictEqual(await promiseOf(outputs.clusterId), "review-cluster-id");
             assert.deepStrictEqual(await promiseOf(outputs.databaseClusterId), "review-cluster-id");
+            assert.ok(await isSecretOutput(outputs.databaseAdminUrl), "the pull requests' admin connection, a secret");
             const tenant = JSON.parse((await promiseOf(outputs.tenantKubeconfig)) as string);
             assert.deepStrictEqual(tenant.users[0].user, { token: "token-of-review-tenants-token" });
             assert.strictEqual(outputs.kubeconfig, undefined);
@@ -615,6 +840,177 @@ describe("stack files", () => {
         });
     });
 
+    describe("application secrets", () => {
+        /** Every string in a resource's inputs that is not inside a Pulumi secret. */
+        const plainStrings = (value: any): string[] => {
+            if (value && value[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) return [];
+            if (typeof value === "string") return [value];
+            if (value && typeof value === "object") return Object.values(value).flatMap(plainStrings);
+            return [];
+        };
+
+        it("a Secret set with --secret --path lands in the namespace as a secret, and pods read it only through secretKeyRef", async () => {
+            const homolog = stackFileConfig("homolog") as Record<string, any>;
+            const { recorder } = await evaluateStack("homolog", {
+                overrides: {
+                    "esteira:services": {
+                        sample: {
+                            ...homolog["esteira:services"].sample,
+                            secretEnv: { AUTH_SECRET: { secretName: "api-secrets", key: "AUTH_SECRET" } },
+                        },
+                    },
+                    "esteira:secrets": { "api-secrets": { AUTH_SECRET: { secure: "v1:ciphertext" } } },
+                },
+            });
+            const plaintext = "test-secret:esteira:secrets.api-secrets.AUTH_SECRET";
+            const secret = recorder.get(SECRET, "homolog-secret-api-secrets");
+            assert.strictEqual(secret.inputs.metadata.namespace, "esteira-homolog");
+            assert.deepStrictEqual(secret.inputs.stringData, { AUTH_SECRET: plaintext });
+            assert.ok(isSecretInput(secret, "stringData"), "the value stays secret");
+            const deployment = recorder.get(DEPLOYMENT, "sample-deployment");
+            assert.deepStrictEqual(
+                deployment.inputs.spec.template.spec.containers[0].env.find((e: any) => e.name === "AUTH_SECRET"),
+                { name: "AUTH_SECRET", valueFrom: { secretKeyRef: { name: "api-secrets", key: "AUTH_SECRET" } } },
+            );
+            assert.ok(deployment.dependencies.includes(secret.urn), "pods start after the Secret exists");
+            for (const resource of recorder.resources) {
+                assert.ok(
+                    !plainStrings(resource.rawInputs).includes(plaintext),
+                    `${resource.type} ${resource.name} holds the value in plain text`,
+                );
+            }
+        });
+    });
+
+    describe("build secrets", () => {
+        it("a token the build needs reaches BuildKit only as a secret, never as a build argument", async () => {
+            // dev builds; homolog and prod promote what dev built.
+            const dev = stackFileConfig("dev") as Record<string, any>;
+            const sample = dev["esteira:services"].sample;
+            const { recorder } = await evaluateStack("dev", {
+                overrides: {
+                    "esteira:services": { sample: { ...sample, image: { build: { ...sample.image.build, secrets: ["NPM_TOKEN"] } } } },
+                    "esteira:buildSecrets": { NPM_TOKEN: { secure: "v1:ciphertext" } },
+                },
+            });
+            const built = recorder.get("docker-build:index:Image", "sample-image");
+            assert.deepStrictEqual(built.inputs.secrets, { NPM_TOKEN: "test-secret:esteira:buildSecrets.NPM_TOKEN" });
+            assert.ok(isSecretInput(built, "secrets"), "the token stays secret");
+            assert.strictEqual(built.inputs.buildArgs, undefined);
+        });
+    });
+
+    describe("several namespaces per environment", () => {
+        it("each namespace gets its own pull secret and the Secrets its workloads read, and each workload runs and pulls there", async () => {
+            const homolog = stackFileConfig("homolog") as Record<string, any>;
+            const { recorder, outputs } = await evaluateStack("homolog", {
+                overrides: {
+                    "esteira:namespaces": { payments: {} },
+                    "esteira:workers": {
+                        billing: {
+                            image: "ghcr.io/acme/billing@sha256:" + "b".repeat(64),
+                            namespace: "payments",
+                            secretEnv: { STRIPE_KEY: { secretName: "stripe", key: "STRIPE_KEY" } },
+                        },
+                    },
+                    "esteira:secrets": { stripe: { STRIPE_KEY: { secure: "v1:ciphertext" } } },
+                    "esteira:services": homolog["esteira:services"],
+                },
+            });
+            assert.deepStrictEqual(
+                recorder
+                    .all(NAMESPACE)
+                    .map((n) => n.inputs.metadata.name)
+                    .sort(),
+                ["esteira-homolog", "esteira-homolog-payments"],
+            );
+            const secretsIn = (namespace: string) =>
+                recorder
+                    .all(SECRET)
+                    .filter((s) => s.inputs.metadata.namespace === namespace)
+                    .map((s) => `${s.name}=${s.inputs.metadata.name}`)
+                    .sort();
+            assert.deepStrictEqual(secretsIn("esteira-homolog"), [
+                "homolog-pull-secret=ghcr-secret",
+                "homolog-secret-db-credentials=db-credentials",
+                // The environment's own identity lives in the stack's namespace only.
+                "homolog-token=esteira-ci-token",
+            ]);
+            assert.deepStrictEqual(secretsIn("esteira-homolog-payments"), [
+                "homolog-payments-pull-secret=ghcr-secret",
+                "homolog-payments-secret-db-credentials=db-credentials",
+                "homolog-payments-secret-stripe=stripe",
+            ]);
+            const billing = recorder.get(DEPLOYMENT, "billing-deployment");
+            assert.strictEqual(billing.inputs.metadata.namespace, "esteira-homolog-payments");
+            assert.deepStrictEqual(billing.inputs.spec.template.spec.imagePullSecrets, [{ name: "ghcr-secret" }]);
+            assert.strictEqual(recorder.get(DEPLOYMENT, "sample-deployment").inputs.metadata.namespace, "esteira-homolog");
+            assert.deepStrictEqual(await promiseOf(outputs.workloadNamespaces), {
+                sample: "esteira-homolog",
+                billing: "esteira-homolog-payments",
+            });
+            // The environment's namespaces reach each other's pods; the namespace-wide denies still hold everything else.
+            const policy = (name: string) => recorder.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", name).inputs.spec;
+            assert.deepStrictEqual(policy("homolog-allow-namespace").egress[0].to, [
+                { podSelector: {} },
+                {
+                    namespaceSelector: {
+                        matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["esteira-homolog-payments"] }],
+                    },
+                },
+            ]);
+            assert.deepStrictEqual(
+                policy("homolog-payments-allow-namespace").egress[0].to[1].namespaceSelector.matchExpressions[0].values,
+                ["esteira-homolog"],
+            );
+            assert.ok(policy("homolog-payments-allow-database"), "payments reads the database, so it may reach it");
+            // The worker rolls when either Secret it reads changes; the service reads no esteira:secrets.
+            const annotations = billing.inputs.spec.template.metadata.annotations;
+            assert.match(annotations["checksum/database-secret"], /^[0-9a-f]{32}$/);
+            assert.match(annotations["checksum/secrets"], /^stripe=[0-9a-f]{32}$/);
+            assert.ok(
+                !isSecretInput(billing, "spec.template.metadata.annotations"),
+                "the checksums are plain, so a preview shows them change",
+            );
+            assert.strictEqual(
+                recorder.get(DEPLOYMENT, "sample-deployment").inputs.spec.template.metadata.annotations["checksum/secrets"],
+                undefined,
+            );
+            // Each namespace is marked as the stack's, which the guard against taking one over reads.
+            assert.strictEqual(
+                recorder.get(NAMESPACE, "homolog-payments-namespace").inputs.metadata.annotations["esteira.dev/stack"],
+                "organization/esteira/homolog",
+            );
+            // The smoke test reads every namespace the workloads run in, with the one ServiceAccount.
+            const role = recorder.get("kubernetes:rbac.authorization.k8s.io/v1:Role", "homolog-role-payments");
+            assert.strictEqual(role.inputs.metadata.namespace, "esteira-homolog-payments");
+            assert.deepStrictEqual(
+                role.inputs.rules,
+                recorder.get("kubernetes:rbac.authorization.k8s.io/v1:Role", "homolog-role").inputs.rules,
+            );
+            const binding = recorder.get("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "homolog-role-binding-payments");
+            assert.strictEqual(binding.inputs.metadata.namespace, "esteira-homolog-payments");
+            assert.deepStrictEqual(binding.inputs.subjects, [{ kind: "ServiceAccount", name: "esteira-ci", namespace: "esteira-homolog" }]);
+        });
+    });
+
+    describe("images given by tag", () => {
+        it("run on the digest the tag points at when deployed, the Deployment and its migration alike", async () => {
+            const services = structuredClone(stackFileConfig("homolog")["esteira:services"]) as Record<string, any>;
+            services.sample.image = "ghcr.io/esteira-dev/esteira/sample:1.4.2";
+            const { recorder, outputs } = await evaluateStack("homolog", { overrides: { "esteira:services": services } });
+            const pinned = `ghcr.io/esteira-dev/esteira/sample:1.4.2@${fakeDigest("ghcr.io/esteira-dev/esteira/sample:1.4.2")}`;
+            assert.strictEqual(recorder.get(DEPLOYMENT, "sample-deployment").inputs.spec.template.spec.containers[0].image, pinned);
+            assert.strictEqual(
+                recorder.get("kubernetes:batch/v1:Job", "sample-migrate").inputs.spec.template.spec.containers[0].image,
+                pinned,
+            );
+            assert.strictEqual(((await promiseOf(outputs.images)) as Record<string, string>).sample, pinned, "what prod promotes");
+            const lookup = recorder.get("pulumi-nodejs:dynamic:Resource", "sample-digest");
+            assert.ok(isSecretInput(lookup, "password"), "the registry token stays secret");
+        });
+    });
+
     describe("invalid configuration", () => {
         it("fails before any resource is registered, naming the stack and key", async () => {
             const recorder = new Recorder();
@@ -632,6 +1028,24 @@ describe("stack files", () => {
                 },
             );
             assert.deepStrictEqual(recorder.resources, [], "no resource may be registered");
+        });
+
+        it("refuses a secret under a plain key before any resource is registered, never showing it", async () => {
+            const recorder = new Recorder();
+            const services = structuredClone(stackFileConfig("homolog")["esteira:services"]) as Record<string, any>;
+            services.sample.env.API_KEY = "sk-live-0123456789";
+            await assert.rejects(
+                evaluateStack("homolog", {
+                    recorder,
+                    secrets: { ...TEST_SECRETS, "esteira:services": JSON.stringify(services) },
+                }),
+                (err: ConfigError) => {
+                    assert.match(err.problems[0], /^homolog: services: holds a value set with --secret/);
+                    assert.ok(!err.message.includes("sk-live"), "the secret is never shown");
+                    return true;
+                },
+            );
+            assert.deepStrictEqual(recorder.resources, []);
         });
 
         it("fails without the registry token", async () => {

@@ -3,9 +3,10 @@ import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { Cluster, DigitalOceanClusterArgs, kubeconfigCluster } from "../../components/cluster";
-import { isSecretInput, isSecretOutput, promiseOf, Recorder, TENANT_KUBECONFIG } from "../mocks";
+import { assertRunError, isSecretInput, isSecretOutput, OTHER_STACK_OUTPUTS, promiseOf, Recorder, TENANT_KUBECONFIG } from "../mocks";
 
 const PROVIDER = "pulumi:providers:kubernetes";
+const NODE_POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool";
 
 async function build(args: ConstructorParameters<typeof Cluster>[1]) {
     const recorder = new Recorder();
@@ -33,6 +34,7 @@ describe("Cluster", () => {
         it("uses the ambient kubeconfig when none is given", async () => {
             const { provider, cluster } = await build({ mode: "kubeconfig" });
             assert.strictEqual(provider.inputs.kubeconfig, undefined);
+            assert.strictEqual(provider.inputs.deleteUnreachable, undefined, "an outage must not drop objects from the state");
             assert.strictEqual(provider.inputs.clusterIdentifier, "kubeconfig");
             assert.strictEqual(cluster.kubeconfig, undefined);
         });
@@ -43,6 +45,16 @@ describe("Cluster", () => {
             assert.strictEqual(provider.inputs.context, "kind-esteira");
             assert.strictEqual(provider.inputs.clusterIdentifier, "kind-esteira");
             assert.strictEqual(await promiseOf(cluster.clusterIdentifier), "kind-esteira");
+        });
+
+        it("a kubeconfig file named in the stack file wins over esteira:kubeconfig, as the reference says", async () => {
+            const { provider, cluster } = await build({
+                mode: "kubeconfig",
+                kubeconfigPath: "/etc/kubeconfig",
+                kubeconfig: "apiVersion: v1",
+            });
+            assert.strictEqual(provider.inputs.kubeconfig, "/etc/kubeconfig");
+            assert.strictEqual(cluster.kubeconfig, undefined, "no kubeconfig output the provider does not use");
         });
 
         it("keeps given kubeconfig contents secret, in the provider and the output", async () => {
@@ -127,22 +139,52 @@ describe("Cluster", () => {
             assert.strictEqual(doks.protect, true, "a protected environment's cluster carries protect");
         });
 
-        it("autoscales the node pool without pinning a node count, and ignores the count it reads back", async () => {
-            const { doks } = await buildDo();
-            assert.deepStrictEqual(doks.inputs.nodePool, {
-                name: "esteira-homolog-pool",
+        it("runs the workers in a node pool of their own, autoscaled without pinning a node count, ignoring the count it reads back", async () => {
+            const { recorder, doks } = await buildDo();
+            const workers = recorder.get(NODE_POOL, "homolog-workers");
+            assert.strictEqual(recorder.parentOf(workers)?.urn, recorder.get("esteira:cluster:Cluster", "homolog").urn);
+            assert.deepStrictEqual(workers.inputs, {
+                clusterId: "homolog-cluster-id",
+                name: "esteira-homolog-workers-s-2vcpu-4gb",
                 size: "s-2vcpu-4gb",
                 autoScale: true,
                 minNodes: 2,
                 maxNodes: 5,
             });
-            assert.ok(doks.ignoreChanges.includes("nodePool.nodeCount"), "the autoscaled node count must not cause a diff");
+            assert.deepStrictEqual(
+                workers.ignoreChanges,
+                ["nodeCount", "actualNodeCount"],
+                "the autoscaled node count must not cause a diff",
+            );
+            assert.strictEqual(workers.deletedWith, doks.urn, "deleting the cluster deletes its pools");
+            assert.strictEqual(workers.protect, false, "a new size replaces the pool");
         });
 
-        it("uses a fixed node count when minNodes equals maxNodes", async () => {
-            const { doks } = await buildDo({ nodePool: { size: "s-1vcpu-2gb", minNodes: 1, maxNodes: 1, name: "small" } });
-            assert.deepStrictEqual(doks.inputs.nodePool, { name: "small", size: "s-1vcpu-2gb", autoScale: false, nodeCount: 1 });
+        it("keeps the cluster's own pool small and fixed: one s-2vcpu-4gb node by default, or what systemPool says", async () => {
+            const { doks } = await buildDo();
+            assert.deepStrictEqual(doks.inputs.nodePool, {
+                name: "esteira-homolog-pool",
+                size: "s-2vcpu-4gb",
+                autoScale: false,
+                nodeCount: 1,
+            });
             assert.deepStrictEqual(doks.ignoreChanges, []);
+            const custom = await buildDo({ systemPool: { size: "s-4vcpu-8gb", nodeCount: 2, name: "system" } });
+            assert.deepStrictEqual(custom.doks.inputs.nodePool, { name: "system", size: "s-4vcpu-8gb", autoScale: false, nodeCount: 2 });
+        });
+
+        it("a new worker size is a new pool with another name, so it comes up before the old one drains", async () => {
+            const { recorder } = await buildDo({ nodePool: { size: "s-1vcpu-2gb", minNodes: 1, maxNodes: 1, name: "small" } });
+            const workers = recorder.get(NODE_POOL, "homolog-workers");
+            assert.deepStrictEqual(workers.inputs, {
+                clusterId: "homolog-cluster-id",
+                name: "small-s-1vcpu-2gb",
+                size: "s-1vcpu-2gb",
+                autoScale: false,
+                nodeCount: 1,
+            });
+            assert.deepStrictEqual(workers.ignoreChanges, []);
+            assert.strictEqual(workers.deleteBeforeReplace, false);
         });
 
         it("refuses a node pool whose minNodes exceeds maxNodes, as the config does", async () => {
@@ -266,6 +308,31 @@ describe("Cluster", () => {
             identifier.catch(() => undefined);
             await recorder.settle();
             await assert.rejects(identifier, /tenantKubeconfig/);
+        });
+
+        it("lets a destroy succeed once the owner's cluster is gone: the provider drops unreachable objects", async () => {
+            const { provider } = await build({ mode: "stack", stack: "review" });
+            // Provider configuration reaches the engine as strings.
+            assert.strictEqual(provider.inputs.deleteUnreachable, "true");
+        });
+
+        it("fails with one line naming cluster.stack, the stack and the fix when the stack exports no tenantKubeconfig", async () => {
+            // A stack that runs on a cluster it reaches by a kubeconfig file exports no tenant kubeconfig.
+            OTHER_STACK_OUTPUTS["organization/esteira/lab"] = { clusterId: "lab" };
+            try {
+                const recorder = new Recorder();
+                await recorder.install("pr-7");
+                const cluster = new Cluster("pr-7", { mode: "stack", stack: "lab" });
+                const kubeconfig = promiseOf(cluster.kubeconfig);
+                kubeconfig.catch(() => undefined);
+                await recorder.settle();
+                await assertRunError(
+                    kubeconfig,
+                    'pr-7: cluster.stack: stack "lab" exports no `tenantKubeconfig` output; run `pulumi up -s lab` first; a stack exports it when it sets esteira:tenants and its cluster\'s endpoint is known (cluster.mode digitalocean, or kubeconfig contents in esteira:kubeconfig)',
+                );
+            } finally {
+                delete OTHER_STACK_OUTPUTS["organization/esteira/lab"];
+            }
         });
     });
 

@@ -1,6 +1,7 @@
 import * as assert from "assert";
-import { Database, DigitalOceanDatabaseArgs, SharedDatabaseArgs } from "../../components/database";
-import { defaultState, FAKE_VPC_RANGE, isSecretOutput, promiseOf, Recorder } from "../mocks";
+import * as pulumi from "@pulumi/pulumi";
+import { Database, DigitalOceanDatabaseArgs, ServerDatabaseArgs, SharedDatabaseArgs } from "../../components/database";
+import { defaultState, FAKE_VPC_RANGE, isSecretInput, isSecretOutput, promiseOf, Recorder } from "../mocks";
 
 const DB_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster";
 const FIREWALL = "digitalocean:index/databaseFirewall:DatabaseFirewall";
@@ -30,8 +31,11 @@ async function build(args: Parameters<typeof newDatabase>[0]) {
     return { recorder, database };
 }
 
-function newDatabase(extra: Partial<DigitalOceanDatabaseArgs> | { mode: "external"; url: string; cidr?: string } | SharedDatabaseArgs) {
-    if ("mode" in extra && (extra.mode === "external" || extra.mode === "shared")) return new Database("homolog", extra);
+function newDatabase(
+    extra: Partial<DigitalOceanDatabaseArgs> | { mode: "external"; url: string; cidr?: string } | SharedDatabaseArgs | ServerDatabaseArgs,
+) {
+    if ("mode" in extra && (extra.mode === "external" || extra.mode === "shared" || extra.mode === "server"))
+        return new Database("homolog", extra);
     return new Database("homolog", {
         mode: "digitalocean",
         region: "nyc1",
@@ -49,6 +53,39 @@ async function destinationOf(database: Database) {
 }
 
 describe("Database", () => {
+    describe("digitalocean mode, restored from another cluster's backup", () => {
+        it("creates the cluster from the backup at the point in time, and reads the database and user it brings", async () => {
+            const { recorder, database } = await build({
+                restoreFrom: { cluster: "esteira-prod-db", at: "2026-03-01T02:30:00Z" },
+                protect: true,
+            });
+            const cluster = recorder.get(DB_CLUSTER, "homolog-cluster");
+            assert.deepStrictEqual(cluster.inputs.backupRestore, {
+                databaseName: "esteira-prod-db",
+                backupCreatedAt: "2026-03-01T02:30:00Z",
+            });
+            assert.deepStrictEqual(recorder.all(DB), [], "the restored database is not created again");
+            assert.deepStrictEqual(recorder.all(USER), [], "nor its user");
+            const reads = recorder.reads.map((r) => [r.type, r.name, r.id]);
+            assert.deepStrictEqual(reads, [
+                [DB, "homolog-db", "homolog-cluster-id/database/app"],
+                [USER, "homolog-user", "homolog-cluster-id/user/app"],
+            ]);
+            assert.strictEqual(
+                await promiseOf(database.directUrl),
+                "postgresql://app:p%40ss%2Fword@private-db.b.db.ondigitalocean.com:25060/app?sslmode=require",
+                "the URL carries the restored user's password, read from DigitalOcean",
+            );
+            assert.ok(await isSecretOutput(database.directUrl));
+            recorder.get(FIREWALL, "homolog-firewall");
+        });
+
+        it("restores the latest backup when no time is given", async () => {
+            const { recorder } = await build({ restoreFrom: { cluster: "esteira-prod-db" } });
+            assert.deepStrictEqual(recorder.get(DB_CLUSTER, "homolog-cluster").inputs.backupRestore, { databaseName: "esteira-prod-db" });
+        });
+    });
+
     describe("digitalocean mode", () => {
         it("creates a PostgreSQL cluster in the Kubernetes cluster's VPC, with defaults", async () => {
             const { recorder } = await build({});
@@ -104,7 +141,7 @@ describe("Database", () => {
             );
         });
 
-        it("protects the database cluster and the database, and takes size, version and nodes", async () => {
+        it("protects the database cluster, the database and its user, and takes size, version and nodes", async () => {
             const { recorder } = await build({
                 protect: true,
                 nodeCount: 2,
@@ -115,10 +152,30 @@ describe("Database", () => {
             const cluster = recorder.get(DB_CLUSTER, "homolog-cluster");
             assert.strictEqual(cluster.protect, true);
             assert.strictEqual(recorder.get(DB, "homolog-db").protect, true);
+            assert.strictEqual(recorder.get(USER, "homolog-user").protect, true, "deleting the user cuts every pod off");
             assert.strictEqual(cluster.inputs.nodeCount, 2);
             assert.strictEqual(cluster.inputs.size, "db-s-2vcpu-4gb");
             assert.strictEqual(cluster.inputs.version, "17");
             assert.strictEqual(cluster.inputs.name, "shop-db");
+        });
+
+        it("lives in the Kubernetes cluster's region unless told, the one its private network reaches", async () => {
+            const { recorder } = await build({
+                region: undefined,
+                cluster: { clusterIdentifier: "doks-id", vpcId: "vpc-id", region: "ams3" },
+            });
+            assert.strictEqual(recorder.get(DB_CLUSTER, "homolog-cluster").inputs.region, "ams3");
+            await assert.rejects(build({ region: undefined, cluster: { clusterIdentifier: "doks-id" } }), {
+                message: "homolog: region: is required when the cluster's is unknown",
+            });
+        });
+
+        it("retainOnDelete leaves a replaced or destroyed database behind, data, user and firewall included; off by default", async () => {
+            const kept = [DB_CLUSTER, DB, USER, FIREWALL];
+            const { recorder } = await build({ retainOnDelete: true });
+            for (const type of kept) assert.strictEqual(recorder.all(type)[0].retainOnDelete, true, type);
+            const plain = await build({});
+            for (const type of kept) assert.strictEqual(plain.recorder.all(type)[0].retainOnDelete, false, type);
         });
 
         it("exports the database cluster id for stacks that share it", async () => {
@@ -177,6 +234,12 @@ describe("Database", () => {
     });
 
     describe("shared mode", () => {
+        it("protects its own database and user when asked", async () => {
+            const { recorder } = await build({ mode: "shared", stack: "homolog", databaseName: "d", user: "u", protect: true });
+            assert.strictEqual(recorder.get(DB, "homolog-db").protect, true);
+            assert.strictEqual(recorder.get(USER, "homolog-user").protect, true);
+        });
+
         it("adds its own database and user to the other stack's database cluster, which it only reads", async () => {
             const { recorder, database } = await build({
                 mode: "shared",
@@ -202,6 +265,78 @@ describe("Database", () => {
                 [{ id: "homolog-vpc-id" }],
                 "the range of the VPC the other stack's database cluster is in",
             );
+        });
+    });
+
+    describe("server mode", () => {
+        const DYNAMIC = "pulumi-nodejs:dynamic:Resource";
+        const adminUrl = "postgresql://admin:s3cret@10.213.0.1:5433/postgres?sslmode=disable";
+        const server = (extra: Partial<ServerDatabaseArgs> = {}): ServerDatabaseArgs => ({
+            mode: "server",
+            databaseName: "esteira-pr-7",
+            user: "esteira-pr-7",
+            adminUrl: pulumi.secret(adminUrl),
+            ...extra,
+        });
+
+        it("makes its own role and database on the server, through the secret admin connection", async () => {
+            const { recorder } = await build(server());
+            const role = recorder.get(DYNAMIC, "homolog-role");
+            const db = recorder.get(DYNAMIC, "homolog-db");
+            assert.strictEqual(role.inputs.name, "esteira-pr-7");
+            assert.strictEqual(db.inputs.name, "esteira-pr-7");
+            assert.strictEqual(db.inputs.owner, "esteira-pr-7", "the role owns the database");
+            for (const resource of [role, db]) {
+                assert.strictEqual(recorder.parentOf(resource)?.type, "esteira:database:Database");
+                assert.ok(isSecretInput(resource, "adminUrl"), `${resource.name}: the admin URL stays secret`);
+            }
+            assert.deepStrictEqual(role.additionalSecretOutputs, ["password"], "the generated password is a secret output");
+            assert.ok(db.dependencies.includes(role.urn), "the database waits for its owner (and is dropped before it)");
+        });
+
+        it("pods connect as the role, to its database, on the admin connection's server and TLS mode", async () => {
+            const { database } = await build(server());
+            assert.strictEqual(
+                await promiseOf(database.connectionUrl),
+                "postgresql://esteira-pr-7:generated-role-password@10.213.0.1:5433/esteira-pr-7?sslmode=disable",
+            );
+            assert.ok(await isSecretOutput(database.connectionUrl));
+            assert.strictEqual(await promiseOf(database.directUrl), await promiseOf(database.connectionUrl), "no pool: one URL");
+            assert.deepStrictEqual(await promiseOf(database.destination.ports[0]), 5433, "pods may reach the server's port");
+        });
+
+        it("reads the admin connection from the stack that exports it", async () => {
+            const { recorder, database } = await build(server({ adminUrl: undefined, stack: "homolog" }));
+            assert.strictEqual(recorder.reads.find((r) => r.type === "pulumi:pulumi:StackReference")?.id, "organization/esteira/homolog");
+            assert.match(
+                (await promiseOf(database.connectionUrl)) as string,
+                /^postgresql:\/\/esteira-pr-7:.*@private-homolog-db\.b\.db\.ondigitalocean\.com:25060\/esteira-pr-7\?sslmode=require$/,
+            );
+        });
+
+        it("exports no admin connection of its own: a stack making its database on a server is nobody's base", async () => {
+            const { database } = await build(server());
+            assert.strictEqual(database.adminUrl, undefined);
+        });
+    });
+
+    describe("the admin connection a base stack exports", () => {
+        it("a managed cluster's private admin URI, as a secret", async () => {
+            const { database } = await build({});
+            assert.ok(database.adminUrl, "a DigitalOcean database cluster exports its admin connection");
+            assert.ok(await isSecretOutput(database.adminUrl));
+        });
+
+        it("an external server's, when the stack is given one; none otherwise", async () => {
+            const given = await build({
+                mode: "external",
+                url: "postgresql://u:p@db:5432/app",
+                adminUrl: pulumi.secret("postgresql://admin:a@db:5432/postgres"),
+            } as any);
+            assert.strictEqual(await promiseOf(given.database.adminUrl), "postgresql://admin:a@db:5432/postgres");
+            assert.ok(await isSecretOutput(given.database.adminUrl));
+            const none = await build({ mode: "external", url: "postgresql://u:p@db:5432/app" });
+            assert.strictEqual(none.database.adminUrl, undefined);
         });
     });
 });

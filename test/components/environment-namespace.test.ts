@@ -1,6 +1,13 @@
 import * as assert from "assert";
-import { EnvironmentNamespace } from "../../components/environment-namespace";
-import { isSecretInput, promiseOf, Recorder, FakeResource } from "../mocks";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    EnvironmentNamespace,
+    existingNamespaceMessage,
+    NamespaceMetadata,
+    OWNER_ANNOTATION,
+    secretChecksum,
+} from "../../components/environment-namespace";
+import { isSecretInput, isSecretOutput, promiseOf, Recorder, FakeResource } from "../mocks";
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const SECRET = "kubernetes:core/v1:Secret";
@@ -15,15 +22,16 @@ const RESTRICTED = {
     "pod-security.kubernetes.io/audit-version": "latest",
 };
 
+const baseArgs = {
+    namespace: "shop-homolog",
+    environment: "homolog",
+    registry: { server: "ghcr.io", username: "bot", token: "s3cret" },
+};
+
 async function build(extra: Partial<ConstructorParameters<typeof EnvironmentNamespace>[1]> = {}) {
     const recorder = new Recorder();
     await recorder.install("test");
-    const component = new EnvironmentNamespace("homolog", {
-        namespace: "shop-homolog",
-        environment: "homolog",
-        registry: { server: "ghcr.io", username: "bot", token: "s3cret" },
-        ...extra,
-    });
+    const component = new EnvironmentNamespace("homolog", { ...baseArgs, ...extra });
     await recorder.settle();
     return { recorder, component };
 }
@@ -42,7 +50,7 @@ describe("EnvironmentNamespace", () => {
         assert.deepStrictEqual(namespace.inputs.metadata, {
             name: "shop-homolog",
             labels: { "app.kubernetes.io/managed-by": "pulumi", environment: "homolog", team: "checkout", ...RESTRICTED },
-            annotations: { "pulumi.com/patchForce": "true" },
+            annotations: { "pulumi.com/patchForce": "true", [OWNER_ANNOTATION]: "organization/esteira/test" },
         });
         assert.strictEqual(await promiseOf(component.namespaceName), "shop-homolog");
     });
@@ -72,7 +80,9 @@ describe("EnvironmentNamespace", () => {
             }
             for (const policy of recorder.all(NETWORK_POLICY)) {
                 assert.strictEqual(policy.inputs.metadata.namespace, "shop-homolog", `${policy.name} is in the namespace`);
-                assert.strictEqual(policy.deleteBeforeReplace, true, `${policy.name} has a fixed name`);
+                // The provider deletes first by itself when a replacement keeps the name and namespace;
+                // in a new namespace the new policies go in before the old ones go.
+                assert.strictEqual(policy.deleteBeforeReplace, false, `${policy.name} leaves delete-first to the provider`);
             }
         });
 
@@ -193,6 +203,120 @@ describe("EnvironmentNamespace", () => {
         assert.deepStrictEqual(secret.inputs.stringData, { DATABASE_URL: "postgresql://u:p@db/app" });
         assert.ok(isSecretInput(secret, "stringData"), "the values must be secret");
         assert.strictEqual(await promiseOf(component.secretNames["db-credentials"]), "db-credentials");
+    });
+
+    it("gives each opaque secret a checksum that changes with its data, is not secret and does not reveal it", async () => {
+        const url = "postgresql://u:p@db/app";
+        const { component } = await build({ secrets: { "db-credentials": { DATABASE_URL: url } } });
+        const checksum = component.secretChecksums["db-credentials"];
+        assert.ok(!(await isSecretOutput(checksum)), "a preview shows the checksum change");
+        const value = (await promiseOf(checksum))!;
+        assert.match(value, /^[0-9a-f]{32}$/);
+        assert.ok(!value.includes("postgresql"));
+        assert.strictEqual(
+            await promiseOf(secretChecksum({ DATABASE_URL: pulumi.secret(url) })),
+            value,
+            "the same data, the same checksum",
+        );
+        const other = await promiseOf(secretChecksum({ DATABASE_URL: "postgresql://u:p@db/other" }));
+        assert.notStrictEqual(other, value, "other data, another checksum");
+    });
+
+    describe("a namespace that exists already", () => {
+        const STACK = "organization/esteira/homolog";
+
+        async function withLookup(found: NamespaceMetadata | null | undefined, extra: { adoptNamespace?: boolean } = {}) {
+            const asked: string[] = [];
+            const recorder = new Recorder();
+            await recorder.install("homolog");
+            const component = new EnvironmentNamespace("homolog", {
+                ...baseArgs,
+                ...extra,
+                stack: STACK,
+                lookUpNamespace: (name) =>
+                    pulumi.output(name).apply((wanted) => {
+                        asked.push(wanted);
+                        return found;
+                    }),
+            });
+            const name = promiseOf(component.namespaceName).then(
+                () => undefined,
+                (err: Error) => err,
+            );
+            await recorder.settle();
+            return { recorder, asked, error: await name, namespaces: recorder.all(NAMESPACE) };
+        }
+
+        it("is refused, before the namespace is registered, when another stack's or nobody's", async () => {
+            for (const found of [
+                {},
+                { annotations: { [OWNER_ANNOTATION]: "organization/esteira/prod" } },
+                { labels: { environment: "homolog" } },
+            ]) {
+                const { asked, error, namespaces } = await withLookup(found);
+                assert.deepStrictEqual(asked, ["shop-homolog"]);
+                // The SDK prefixes where it met the error (the namespace's name, inside its metadata).
+                assert.ok(
+                    error?.message.endsWith(existingNamespaceMessage("homolog", "shop-homolog")),
+                    `${JSON.stringify(found)}: ${error}`,
+                );
+                assert.deepStrictEqual(namespaces, [], "nothing is registered");
+            }
+            assert.strictEqual(
+                existingNamespaceMessage("homolog", "team-x"),
+                'homolog: namespace: "team-x" exists already and this stack did not create it: creating it would take it over, and the stack would delete it, with everything in it, when it goes; name a namespace of the stack\'s own, or set esteira:adoptNamespace: true to use it without ever deleting it',
+            );
+        });
+
+        it("names the keys that name and adopt it, for a namespace of esteira:namespaces", async () => {
+            const keys = { namespace: "namespaces.payments", adopt: "namespaces.payments.adoptNamespace" };
+            const message =
+                'homolog: namespaces.payments: "shop-homolog-payments" exists already and this stack did not create it: creating it would take it over, and the stack would delete it, with everything in it, when it goes; name a namespace of the stack\'s own, or set namespaces.payments.adoptNamespace: true to use it without ever deleting it';
+            assert.strictEqual(existingNamespaceMessage("homolog", "shop-homolog-payments", keys), message);
+            const recorder = new Recorder();
+            await recorder.install("homolog");
+            const component = new EnvironmentNamespace("homolog-payments", {
+                ...baseArgs,
+                namespace: "shop-homolog-payments",
+                stack: STACK,
+                configKeys: keys,
+                lookUpNamespace: () => pulumi.output({}),
+            });
+            const error = promiseOf(component.namespaceName).then(
+                () => undefined,
+                (err: Error) => err,
+            );
+            await recorder.settle();
+            assert.ok((await error)?.message.endsWith(message), `${await error}`);
+            assert.deepStrictEqual(recorder.all(NAMESPACE), [], "nothing is registered");
+        });
+
+        it("is this stack's own when marked with its name, or labelled by esteira for this environment before the mark existed", async () => {
+            for (const found of [
+                { annotations: { [OWNER_ANNOTATION]: STACK } },
+                { labels: { "app.kubernetes.io/managed-by": "pulumi", environment: "homolog" } },
+            ]) {
+                const { error, namespaces } = await withLookup(found);
+                assert.strictEqual(error, undefined, JSON.stringify(found));
+                assert.strictEqual(namespaces.length, 1);
+            }
+        });
+
+        it("is created when absent, or when the cluster cannot tell (the provider reports an unreachable cluster)", async () => {
+            for (const found of [null, undefined]) {
+                const { error, namespaces } = await withLookup(found);
+                assert.strictEqual(error, undefined);
+                assert.strictEqual(namespaces[0].inputs.metadata.annotations[OWNER_ANNOTATION], STACK, "marked as this stack's");
+                assert.strictEqual(namespaces[0].retainOnDelete, false, "a namespace the stack creates goes with it");
+            }
+        });
+
+        it("is used, unmarked, never looked up and never deleted, when the stack says adoptNamespace", async () => {
+            const { asked, namespaces } = await withLookup({}, { adoptNamespace: true });
+            assert.deepStrictEqual(asked, []);
+            assert.strictEqual(namespaces[0].inputs.metadata.annotations, undefined);
+            assert.strictEqual(namespaces[0].retainOnDelete, true, "destroying the stack leaves the namespace");
+        });
     });
 
     it("passes deletedWith on to every object it creates", async () => {

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { GitHubEnvironment, GitHubEnvironmentArgs } from "../../components/github-environment";
-import { fakeId, isSecretInput, Recorder } from "../mocks";
+import { assertRunError, fakeId, GITHUB_ENVIRONMENTS, isSecretInput, promiseOf, Recorder } from "../mocks";
 
 const ENVIRONMENT = "github:index/repositoryEnvironment:RepositoryEnvironment";
 const POLICY = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy";
@@ -36,6 +36,53 @@ describe("GitHubEnvironment", () => {
     it("can deny repository admins the bypass of its reviewers (prod)", async () => {
         const { environment } = await build({ reviewers: { teams: ["platform"] }, canAdminsBypass: false });
         assert.strictEqual(environment.inputs.canAdminsBypass, false);
+    });
+
+    it("protects the environment, with its approvals, when asked; not by default", async () => {
+        assert.strictEqual((await build()).environment.protect, false);
+        assert.strictEqual((await build({ protect: true })).environment.protect, true);
+    });
+
+    describe("an environment that exists already", () => {
+        afterEach(() => {
+            delete GITHUB_ENVIRONMENTS.shop;
+        });
+
+        async function claim(stack: string) {
+            const recorder = new Recorder();
+            await recorder.install(stack);
+            const component = new GitHubEnvironment("prod", { repository: "shop", environment: "prod", stack });
+            const name = promiseOf(component.environmentName);
+            name.catch(() => undefined);
+            await recorder.settle();
+            return { recorder, name };
+        }
+
+        it("marks the environment with its stack in ESTEIRA_STACK", async () => {
+            const { recorder, name } = await claim("prod");
+            assert.strictEqual(await name, "prod");
+            const variable = recorder.get(VARIABLE, "prod-variable-esteira_stack");
+            assert.deepStrictEqual(variable.inputs, {
+                repository: "shop",
+                environment: "prod",
+                variableName: "ESTEIRA_STACK",
+                value: "prod",
+            });
+        });
+
+        it("is this stack's again when its ESTEIRA_STACK names this stack", async () => {
+            GITHUB_ENVIRONMENTS.shop = { prod: { ESTEIRA_STACK: "prod" } };
+            assert.strictEqual(await (await claim("prod")).name, "prod");
+        });
+
+        it("is refused, not taken over, when its ESTEIRA_STACK names another stack", async () => {
+            GITHUB_ENVIRONMENTS.shop = { prod: { ESTEIRA_STACK: "prod", ESTEIRA_NAMESPACE: "esteira-prod" } };
+            const { name } = await claim("pr-7");
+            await assertRunError(
+                name,
+                'pr-7: github.environment: the GitHub environment "prod" belongs to stack "prod" (its ESTEIRA_STACK variable); name another environment, or leave github.environment out (it defaults to this stack\'s environment name)',
+            );
+        });
     });
 
     it("resolves reviewers by name to ids", async () => {
@@ -89,5 +136,14 @@ describe("GitHubEnvironment", () => {
         const environment = recorder.get(ENVIRONMENT, "prod-environment");
         assert.strictEqual(environment.inputs.waitTimer, 10);
         assert.strictEqual(environment.inputs.preventSelfReview, false);
+    });
+
+    it("writes the stack's own environment secrets beside esteira's, kept secret", async () => {
+        const { recorder } = await build({ kubeconfig: "kc", secrets: { SENTRY_AUTH_TOKEN: "s3ntry" } });
+        const secrets = recorder.all(SECRET);
+        assert.deepStrictEqual(secrets.map((s) => s.inputs.secretName).sort(), ["KUBECONFIG", "SENTRY_AUTH_TOKEN"]);
+        const sentry = recorder.get(SECRET, "prod-secret-sentry_auth_token");
+        assert.strictEqual(sentry.inputs.plaintextValue, "s3ntry");
+        assert.ok(isSecretInput(sentry, "plaintextValue"), "the value stays secret");
     });
 });

@@ -1,7 +1,10 @@
 import * as assert from "assert";
-import { PromotedImage, VerifiedPromotionArgs, verifiedTag } from "../../components/promoted-image";
+import * as http from "http";
+import { AddressInfo } from "net";
+import { lookUpDigest, RegistryDigestInputs } from "../../components/parts/registry-digest";
+import { PIN_NOT_FOUND, PromotedImage, VerifiedPromotionArgs, verifiedTag } from "../../components/promoted-image";
 import { stackReferenceName } from "../../components/stack-reference";
-import { fakeDigest, isSecretInput, OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
+import { assertRunError, fakeDigest, isSecretInput, OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
 
 async function promote(promoteFrom: string, service = "sample") {
     const recorder = new Recorder();
@@ -47,6 +50,15 @@ describe("PromotedImage, from another stack's output (promoteFrom)", () => {
         );
     });
 
+    it("fails with its message, not a stack trace, when the stack exports no images at all", async () => {
+        OTHER_STACK_OUTPUTS["organization/esteira/staging"] = {};
+        const { ref } = await promote("staging");
+        await assertRunError(
+            ref,
+            'stack "staging" exports no image for service "sample": run `pulumi up -s staging` first, or build the image here (image.build)',
+        );
+    });
+
     it("refuses a reference that is not pinned by digest", async () => {
         OTHER_STACK_OUTPUTS["organization/esteira/staging"] = { images: { sample: "ghcr.io/acme/sample:latest" } };
         const { ref } = await promote("staging");
@@ -59,6 +71,7 @@ describe("PromotedImage, from another stack's output (promoteFrom)", () => {
 });
 
 const COMMIT = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+const LOOKUP = "pulumi-nodejs:dynamic:Resource";
 
 async function verified(extra: Partial<VerifiedPromotionArgs> = {}) {
     const recorder = new Recorder();
@@ -82,47 +95,63 @@ describe("PromotedImage, from a stage's verification (verifiedIn)", () => {
         assert.strictEqual(verifiedTag("homolog", COMMIT), "verified-homolog-4b825dc642cb");
     });
 
-    it("runs the digest the registry holds under the stage's verified tag of this commit, looked up through its own registry provider", async () => {
+    it("runs the digest the registry holds under the stage's verified tag of this commit, asked by a lookup of its own", async () => {
         const { recorder, ref } = await verified();
         const tag = "ghcr.io/acme/shop/sample:verified-homolog-4b825dc642cb";
         assert.strictEqual(await ref, `ghcr.io/acme/shop/sample@${fakeDigest(tag)}`);
-        const lookup = recorder.calls.find((c) => c.token === "docker:index/getRegistryImage:getRegistryImage");
-        assert.deepStrictEqual(lookup?.inputs, { name: tag });
-        const provider = recorder.get("pulumi:providers:docker", "sample-registry");
-        assert.strictEqual(
-            lookup?.provider,
-            `${provider.urn}::${provider.name}-id`,
-            "the lookup authenticates with the stack's pull token",
-        );
-        assert.strictEqual(recorder.parentOf(provider)?.urn, recorder.get("esteira:image:PromotedImage", "sample").urn);
-        assert.ok(isSecretInput(provider, "registryAuth"), "the pull token stays secret");
-        // Provider inputs travel as JSON strings.
-        assert.strictEqual(provider.inputs.disableDockerDaemonCheck, "true", "a registry lookup needs no Docker daemon");
+        const lookup = recorder.get(LOOKUP, "sample-digest");
+        assert.strictEqual(recorder.parentOf(lookup)?.urn, recorder.get("esteira:image:PromotedImage", "sample").urn);
+        assert.strictEqual(lookup.inputs.domain, "ghcr.io");
+        assert.strictEqual(lookup.inputs.repository, "acme/shop/sample");
+        assert.strictEqual(lookup.inputs.tag, "verified-homolog-4b825dc642cb");
+        assert.strictEqual(lookup.inputs.username, "bot", "the lookup authenticates with the stack's pull token");
+        assert.ok(isSecretInput(lookup, "password"), "the pull token stays secret");
+        assert.strictEqual(recorder.all("pulumi:providers:docker").length, 0, "no provider plugin is needed");
         assert.deepStrictEqual(recorder.all("docker-build:index:Image"), [], "nothing is built");
         assert.deepStrictEqual(recorder.reads, [], "no other stack is read");
     });
 
-    it("fails with what to do when the stage never verified this commit", async () => {
-        const { ref } = await verified({ verifiedIn: "missing" });
-        await assert.rejects(ref, (err: Error) => {
-            assert.match(
-                err.message,
-                /service "sample": no image verified in missing for commit 4b825dc642cb \(ghcr\.io\/acme\/shop\/sample:verified-missing-4b825dc642cb\): deploy and smoke-test this commit in missing first/,
-            );
-            assert.ok(!err.message.includes("pull-token"), "the message never holds the token");
-            return true;
+    it("fails with what to do when the stage never verified this commit, never showing the token", async () => {
+        const { recorder } = await verified({ verifiedIn: "dev" });
+        const inputs = recorder.get(LOOKUP, "sample-digest").inputs as RegistryDigestInputs;
+        await withEmptyRegistry(async (domain) => {
+            await assert.rejects(lookUpDigest({ ...inputs, domain }), (err: Error) => {
+                assert.strictEqual(
+                    err.message,
+                    `${domain}/acme/shop/sample:verified-dev-4b825dc642cb: no such tag: no image verified in dev for commit 4b825dc642cb: deploy and smoke-test this commit in dev first, or deploy a verified digest with the deploy workflow's "Run workflow"`,
+                );
+                assert.ok(!err.message.includes("pull-token"), "the message never holds the token");
+                return true;
+            });
         });
     });
 
-    it("takes a pin as it is, keeping its registry provider so that pinning adds or removes no resource", async () => {
+    it("takes a pin as it is, and its lookup only checks the registry holds it: pinning adds or removes no resource", async () => {
         const pin = `ghcr.io/acme/shop/sample@${fakeDigest("last-good")}`;
         const { recorder, ref } = await verified({ pin });
-        assert.strictEqual(await ref, pin);
-        assert.deepStrictEqual(
-            recorder.calls.filter((c) => c.token === "docker:index/getRegistryImage:getRegistryImage"),
-            [],
-            "no lookup",
-        );
-        recorder.get("pulumi:providers:docker", "sample-registry");
+        assert.strictEqual(await ref, pin, "the pin itself, known to a preview");
+        const lookup = recorder.get(LOOKUP, "sample-digest");
+        assert.strictEqual(lookup.inputs.repository, "acme/shop/sample");
+        assert.strictEqual(lookup.inputs.tag, fakeDigest("last-good"));
+        assert.strictEqual(lookup.inputs.notFound, PIN_NOT_FOUND);
+    });
+
+    it("asks another registry than the stack's anonymously", async () => {
+        const { recorder } = await verified({ pin: `docker.io/acme/sample@${fakeDigest("elsewhere")}` });
+        const lookup = recorder.get(LOOKUP, "sample-digest");
+        assert.strictEqual(lookup.inputs.domain, "docker.io");
+        assert.strictEqual(lookup.inputs.username, undefined);
+        assert.strictEqual(lookup.inputs.password, undefined);
     });
 });
+
+/** A registry on loopback that holds no tag at all. */
+async function withEmptyRegistry(run: (domain: string) => Promise<void>) {
+    const server = http.createServer((_req, res) => res.writeHead(404).end());
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+        await run(`127.0.0.1:${(server.address() as AddressInfo).port}`);
+    } finally {
+        server.close();
+    }
+}

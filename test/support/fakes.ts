@@ -31,6 +31,16 @@ export const TENANT_KUBECONFIG = JSON.stringify({
     "current-context": "review",
 });
 
+/** The kubeconfig the local stack exports for the pull-request stacks it hosts. */
+export const LOCAL_TENANT_KUBECONFIG = JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: "esteira-local", cluster: { server: "https://127.0.0.1:6443", "certificate-authority-data": "TE9DQUwtQ0E=" } }],
+    users: [{ name: "esteira-local", user: { token: "local-tenant-token" } }],
+    contexts: [{ name: "esteira-local", context: { cluster: "esteira-local", user: "esteira-local" } }],
+    "current-context": "esteira-local",
+});
+
 /** The IP range every fake VPC reports. */
 export const FAKE_VPC_RANGE = "10.116.0.0/20";
 
@@ -40,13 +50,24 @@ export const OTHER_STACK_OUTPUTS: Record<string, Record<string, unknown>> = {
         images: { sample: `ghcr.io/esteira-dev/esteira/sample@${fakeDigest("homolog-sample")}` },
         clusterId: "homolog-doks-id",
         databaseClusterId: "homolog-db-cluster-id",
+        databaseAdminUrl: "postgresql://doadmin:admin-password@private-homolog-db.b.db.ondigitalocean.com:25060/defaultdb?sslmode=require",
+    },
+    // The local stack, base of the local pull-request stacks (stacks/pr.local.template.yaml).
+    [`${ORGANIZATION}/${PROJECT}/local`]: {
+        tenantKubeconfig: LOCAL_TENANT_KUBECONFIG,
+        clusterId: "esteira-local",
+        databaseAdminUrl: "postgresql://esteira_admin:admin-password@10.213.0.1:5433/postgres",
     },
     [`${ORGANIZATION}/${PROJECT}/review`]: {
         tenantKubeconfig: TENANT_KUBECONFIG,
         clusterId: "review-doks-id",
         databaseClusterId: "review-db-cluster-id",
+        databaseAdminUrl: "postgresql://doadmin:admin-password@private-review-db.b.db.ondigitalocean.com:25060/defaultdb?sslmode=require",
     },
 };
+
+/** GitHub environments that exist already, as the GitHub provider reads them: repository → environment → variables. */
+export const GITHUB_ENVIRONMENTS: Record<string, Record<string, Record<string, string>>> = {};
 
 /** Fake state for resources whose outputs the program reads (e.g. a LoadBalancer's address). */
 export type StateFaker = (args: pulumi.runtime.MockResourceArgs) => Record<string, any> | undefined;
@@ -74,6 +95,11 @@ export const defaultState: StateFaker = (args) => {
             return { privateHost: `private-${args.name}.db.ondigitalocean.com`, port: 25061 };
         case "digitalocean:index/databaseUser:DatabaseUser":
             return { password: "generated-password" };
+        case "digitalocean:index/dnsRecord:DnsRecord":
+            return { fqdn: args.inputs.name === "@" ? args.inputs.domain : `${args.inputs.name}.${args.inputs.domain}` };
+        case "digitalocean:index/certificate:Certificate":
+            // Auto-named by the provider.
+            return { name: `${args.name}-0a1b2c3`, uuid: `${args.name}-uuid` };
         case "docker-build:index:Image":
             return { digest: fakeDigest(args.name) };
         case "kubernetes:core/v1:Secret":
@@ -81,6 +107,14 @@ export const defaultState: StateFaker = (args) => {
             return args.inputs.type === "kubernetes.io/service-account-token"
                 ? { data: { token: Buffer.from(`token-of-${args.name}`).toString("base64"), "ca.crt": "Q0EtREFUQQ==" } }
                 : undefined;
+        // Dynamic resources: a PostgreSQL role (parts/postgres.ts) reports the password it generated;
+        // a registry lookup (parts/registry-digest.ts) the digest the tag points at, stable per reference.
+        case "pulumi-nodejs:dynamic:Resource":
+            if (args.name.endsWith("-role")) return { password: "generated-role-password" };
+            if (args.name.endsWith("-digest")) {
+                return { digest: fakeDigest(`${args.inputs.domain}/${args.inputs.repository}:${args.inputs.tag}`) };
+            }
+            return undefined;
         case "pulumi:pulumi:StackReference":
             return { outputs: OTHER_STACK_OUTPUTS[args.inputs.name] ?? {}, secretOutputNames: [] };
         default:
@@ -103,6 +137,15 @@ export function callResults(args: pulumi.runtime.MockCallArgs): Record<string, a
         // A VPC's range, as DigitalOcean reports it for the VPC's id.
         case "digitalocean:index/getVpc:getVpc":
             return { ...args.inputs, ipRange: FAKE_VPC_RANGE };
+        case "github:index/getRepositoryEnvironments:getRepositoryEnvironments":
+            return {
+                ...args.inputs,
+                environments: Object.keys(GITHUB_ENVIRONMENTS[args.inputs.repository] ?? {}).map((name) => ({ name, nodeId: name })),
+            };
+        case "github:index/getActionsEnvironmentVariables:getActionsEnvironmentVariables": {
+            const variables = GITHUB_ENVIRONMENTS[args.inputs.name]?.[args.inputs.environment] ?? {};
+            return { ...args.inputs, variables: Object.entries(variables).map(([name, value]) => ({ name, value })) };
+        }
         default:
             return args.inputs;
     }

@@ -2,7 +2,9 @@
  * A Pulumi mock monitor that records every registration (type, name, inputs, parent, options)
  * and every read, so tests can assert on the resource graph the way a policy would.
  */
+import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
+import * as runtimeState from "@pulumi/pulumi/runtime/state";
 import { callResults, defaultState, ORGANIZATION, PROJECT, StateFaker } from "./fakes";
 
 const { specialSigKey, specialSecretSig } = pulumi.runtime;
@@ -26,6 +28,8 @@ export interface RecordedResource {
     ignoreChanges: string[];
     deleteBeforeReplace: boolean;
     customTimeouts?: { create: string; update: string };
+    /** Aliases as the SDK sends them (e.g. `{ name }` for a former name). */
+    aliases: { name?: string }[];
 }
 
 /** A resource the program read rather than created (`StackReference`, `Resource.get`). */
@@ -58,6 +62,18 @@ export class Recorder {
     /** Installs the mocks and wraps the mock monitor so every registration request is recorded. */
     async install(stack: string, preview = false): Promise<void> {
         await pulumi.runtime.setMocks(this.mocks, PROJECT, stack, preview, ORGANIZATION);
+        // The engine this project runs (the CLI 3.259.0 built from the module proxy) serves no
+        // resource or error hooks: it answers UNIMPLEMENTED and the program fails. The mocks would
+        // accept them, so they refuse them here as the engine does (and no callback port is opened).
+        const refuse = async (hook: { name: string }) => {
+            throw new Error(`hook ${hook.name}: the Pulumi engine this project runs serves no resource or error hooks`);
+        };
+        store().callbacks = {
+            registerResourceHook: refuse,
+            registerErrorHook: refuse,
+            awaitStackRegistrations: async () => undefined,
+            shutdown: () => undefined,
+        };
         const monitor = pulumi.runtime.getMonitor() as any;
         const register = monitor.registerResource.bind(monitor);
         monitor.registerResource = (req: any, callback: (err: any, res: any) => void) =>
@@ -115,6 +131,11 @@ export class Recorder {
     }
 }
 
+/** The SDK's run-time state, where the program's callback server lives (left out of its typings). */
+function store(): { callbacks?: unknown } {
+    return (runtimeState as unknown as { getStore(): { callbacks?: unknown } }).getStore();
+}
+
 function recorded(req: any, res: any): RecordedResource {
     const rawInputs = req.getObject()?.toJavaScript() ?? {};
     return {
@@ -134,6 +155,10 @@ function recorded(req: any, res: any): RecordedResource {
         ignoreChanges: req.getIgnorechangesList(),
         deleteBeforeReplace: req.getDeletebeforereplace(),
         customTimeouts: req.getCustomtimeouts()?.toObject(),
+        // Only the fields an alias spec sets (the rest default to the resource's own).
+        aliases: req
+            .getAliasesList()
+            .map((alias: any) => Object.fromEntries(Object.entries(alias.getSpec()?.toObject() ?? {}).filter(([, value]) => value))),
     };
 }
 
@@ -167,6 +192,22 @@ export function promiseOf<T>(output: pulumi.Input<T> | undefined): Promise<T | u
     if (output === undefined) return Promise.resolve(undefined);
     // `promise()` is the SDK's own accessor; unlike `apply`, it rejects when the value failed.
     return (pulumi.output(output) as unknown as { promise(): Promise<T> }).promise();
+}
+
+/**
+ * Asserts that a value fails the way the program must tell a person about a problem: a RunError,
+ * which Pulumi prints without a stack trace, ending with `line` (the engine may prefix where the
+ * value surfaced, e.g. `error serializing property …:`).
+ */
+export async function assertRunError(value: Promise<unknown>, line: string): Promise<void> {
+    await assert.rejects(value, (err: Error) => {
+        assert.ok(pulumi.RunError.isInstance(err), `a RunError, printed without a stack trace: ${err.stack}`);
+        assert.ok(
+            err.message === line || err.message.endsWith(`: ${line}`),
+            `expected the message to end with:\n${line}\ngot:\n${err.message}`,
+        );
+        return true;
+    });
 }
 
 /** Whether an Output is a secret. */

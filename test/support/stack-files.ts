@@ -17,10 +17,17 @@ export function stackFiles(): string[] {
 /** The stack the PR template is evaluated as, standing for every `pr-<number>` stack. */
 export const PR_STACK = "pr-42";
 export const PR_TEMPLATE = path.join("stacks", "pr.template.yaml");
+/** The local PR template (over the `local` base), evaluated as this stack. */
+export const LOCAL_PR_STACK = "pr-7";
+export const LOCAL_PR_TEMPLATE = path.join("stacks", "pr.local.template.yaml");
+const TEMPLATES: Record<string, string> = { [PR_STACK]: PR_TEMPLATE, [LOCAL_PR_STACK]: LOCAL_PR_TEMPLATE };
 
-/** Each stack file, and the PR template as {@link PR_STACK}: what `npm test` evaluates. */
+/** Each stack file, and each PR template as the stack it stands for: what `npm test` evaluates. */
 export function stackCases(): { stack: string; file: string }[] {
-    return [...stackFiles().map((stack) => ({ stack, file: `Pulumi.${stack}.yaml` })), { stack: PR_STACK, file: PR_TEMPLATE }];
+    return [
+        ...stackFiles().map((stack) => ({ stack, file: `Pulumi.${stack}.yaml` })),
+        ...Object.entries(TEMPLATES).map(([stack, file]) => ({ stack, file })),
+    ];
 }
 
 export interface ProjectConfigKey {
@@ -30,12 +37,20 @@ export interface ProjectConfigKey {
     default?: unknown;
 }
 
-export function projectFile(): { name: string; config: Record<string, ProjectConfigKey> } {
-    return parseYaml(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8"));
+/**
+ * A Pulumi YAML file as the CLI reads it: merge keys (`<<: *anchor`) included, which YAML 1.2
+ * dropped but the CLI's parser still expands.
+ */
+export function parseStackFile(text: string): any {
+    return parseYaml(text, { merge: true });
 }
 
-/** The `config:` map of a stack's file (the PR template for {@link PR_STACK}), keys as written (`esteira:services`, …). */
+export function projectFile(): { name: string; config: Record<string, ProjectConfigKey> } {
+    return parseStackFile(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8"));
+}
+
+/** The `config:` map of a stack's file (a PR template for the stack it stands for), keys as written (`esteira:services`, …). */
 export function stackFileConfig(stack: string): Record<string, unknown> {
-    const file = stack === PR_STACK ? PR_TEMPLATE : `Pulumi.${stack}.yaml`;
-    return parseYaml(fs.readFileSync(path.join(REPO_ROOT, file), "utf8"))?.config ?? {};
+    const file = TEMPLATES[stack] ?? `Pulumi.${stack}.yaml`;
+    return parseStackFile(fs.readFileSync(path.join(REPO_ROOT, file), "utf8"))?.config ?? {};
 }
