@@ -105,6 +105,20 @@ describe("workflows", () => {
         );
     });
 
+    it("the review zone holds no DigitalOcean token: a pull request's stack reads its cluster and database server from the base", () => {
+        const inReview = workflows.flatMap((w) =>
+            Object.entries(w.doc.jobs)
+                .filter(([, job]: [string, any]) => job.environment === "review")
+                .map(([name, job]) => ({ name: `${w.file}/${name}`, job })),
+        );
+        assert.deepStrictEqual(
+            inReview.map(({ name }) => name),
+            [".github/workflows/review.yml/up", ".github/workflows/review.yml/down", ".github/workflows/sweep.yml/sweep"],
+        );
+        for (const { name, job } of inReview) assert.ok(!/DIGITALOCEAN_TOKEN/.test(JSON.stringify(job)), `${name} holds no cloud token`);
+        assert.strictEqual((stackFileConfig("pr-42")["esteira:database"] as { mode?: string }).mode, "server");
+    });
+
     it("deploys prod only from an approved job that pins the digests its read-only preview showed", () => {
         const deploy = workflows.find((w) => w.file.endsWith("/deploy.yml"))!.doc;
         assert.strictEqual(deploy.jobs.prod.environment, "prod");
@@ -154,10 +168,26 @@ describe("workflows", () => {
             secrets: inherit
         `);
             assert.deepStrictEqual(pullRequestSecrets(wf), [
-                ".github/workflows/bad.yml: jobs.preview: a job a pull request reaches must not hold ESTEIRA_GITHUB_TOKEN (allowed: the review zone's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, DIGITALOCEAN_TOKEN, PULUMI_ACCESS_TOKEN, PULUMI_CONFIG_PASSPHRASE, REGISTRY_TOKEN)",
+                ".github/workflows/bad.yml: jobs.preview: a job a pull request reaches must not hold ESTEIRA_GITHUB_TOKEN (allowed: the review zone's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, PULUMI_ACCESS_TOKEN, PULUMI_CONFIG_PASSPHRASE, REGISTRY_TOKEN)",
                 ".github/workflows/bad.yml: jobs.preview: holds ESTEIRA_GITHUB_TOKEN, PULUMI_CONFIG_PASSPHRASE on a pull request's event outside the review environment",
                 ".github/workflows/bad.yml: jobs.preview: vars.PROD_KUBECONFIG looks like a credential; a pull request's job must not get one (keep credentials in an environment's secrets)",
                 '.github/workflows/bad.yml: jobs.call: "secrets: inherit" hands every secret to the called workflow',
+            ]);
+        });
+
+        it("a pull request's job holding a cloud token, even in the review environment", () => {
+            const wf = bad(`
+        on: pull_request
+        jobs:
+          up:
+            environment: review
+            steps:
+              - run: pulumi up
+                env:
+                  DIGITALOCEAN_TOKEN: \${{ secrets.DIGITALOCEAN_TOKEN }}
+        `);
+            assert.deepStrictEqual(pullRequestSecrets(wf), [
+                ".github/workflows/bad.yml: jobs.up: a job a pull request reaches must not hold DIGITALOCEAN_TOKEN (allowed: the review zone's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, PULUMI_ACCESS_TOKEN, PULUMI_CONFIG_PASSPHRASE, REGISTRY_TOKEN)",
             ]);
         });
 

@@ -110,7 +110,6 @@ export const REVIEW_ZONE = {
     secrets: [
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
-        "DIGITALOCEAN_TOKEN",
         "PULUMI_ACCESS_TOKEN",
         "PULUMI_CONFIG_PASSPHRASE",
         "REGISTRY_TOKEN",
