@@ -119,6 +119,28 @@ describe("workflows", () => {
         assert.strictEqual((stackFileConfig("pr-42")["esteira:database"] as { mode?: string }).mode, "server");
     });
 
+    it("pull requests' stacks come up, go and are swept only through scripts/pr-stack.sh, the path the e2e suite proves", () => {
+        const runs = (file: string, job: string) =>
+            workflows
+                .find((w) => w.file.endsWith(`/${file}`))!
+                .doc.jobs[job].steps.map((step: any) => step.run ?? "")
+                .join("\n");
+        assert.match(runs("review.yml", "up"), /scripts\/pr-stack\.sh up "\$PR_NUMBER"/);
+        assert.match(runs("review.yml", "down"), /scripts\/pr-stack\.sh destroy "\$PR_NUMBER"/);
+        assert.match(runs("sweep.yml", "sweep"), /scripts\/pr-stack\.sh sweep/);
+        for (const [file, job] of [
+            ["review.yml", "up"],
+            ["review.yml", "down"],
+            ["sweep.yml", "sweep"],
+        ]) {
+            assert.doesNotMatch(
+                runs(file, job),
+                /\bpulumi\s+(up|destroy|stack\s+(rm|select|init))\b/,
+                `${file} ${job} goes around pr-stack.sh`,
+            );
+        }
+    });
+
     it("deploys prod only from an approved job that pins the digests its read-only preview showed", () => {
         const deploy = workflows.find((w) => w.file.endsWith("/deploy.yml"))!.doc;
         assert.strictEqual(deploy.jobs.prod.environment, "prod");

@@ -72,7 +72,7 @@ const CREDENTIAL_NAME = /TOKEN|PASSWORD|PASSPHRASE|SECRET|KEY|KUBECONFIG|CREDENT
 
 /** Commands and scripts that change a stack, and so need the stack's environment. */
 const MUTATING =
-    /\bpulumi\s+(up|update|destroy|refresh|cancel|import|stack\s+rm|state)\b|scripts\/(deploy|rollback|converge|review-up|review-down|sweep-review-stacks|recover|dispatch-deploy|mark-verified)\.sh/;
+    /\bpulumi\s+(up|update|destroy|refresh|cancel|import|stack\s+rm|state)\b|scripts\/(deploy|rollback|converge|pr-stack|recover|dispatch-deploy|mark-verified)\.sh/;
 
 const runsOf = (job: any): string =>
     stepsOf(job)
@@ -107,13 +107,7 @@ export function unpinnedUses(wf: Workflow): string[] {
 /** The review zone: the only environment, and the only secrets, a job a pull request reaches may use. */
 export const REVIEW_ZONE = {
     environment: "review",
-    secrets: [
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "PULUMI_ACCESS_TOKEN",
-        "PULUMI_CONFIG_PASSPHRASE",
-        "REGISTRY_TOKEN",
-    ],
+    secrets: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "REGISTRY_TOKEN"],
 };
 
 /**
@@ -288,7 +282,8 @@ export const SETUP_ACTION = "./.github/actions/setup";
  */
 export function setupBeforePulumi(wf: Workflow): string[] {
     const problems: string[] = [];
-    const runsProgram = /\bpulumi\s+(preview|up)\b|scripts\/(deploy|rollback|review-up|release-preview|dispatch-deploy)\.sh/;
+    const runsProgram =
+        /\bpulumi\s+(preview|up)\b|scripts\/(deploy|rollback|release-preview|dispatch-deploy)\.sh|scripts\/pr-stack\.sh\s+up\b/;
     for (const { name, job } of jobsOf(wf)) {
         const steps = stepsOf(job);
         const first = steps.findIndex((s) => typeof s.run === "string" && runsProgram.test(s.run));
