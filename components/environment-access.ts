@@ -22,23 +22,25 @@ export const SMOKE_TEST_RULES: PolicyRule[] = [
 
 /**
  * What a stack that deploys into another stack's cluster (`cluster.mode: stack`, a pull request's
- * environment) registers: its namespace, the objects inside it, and its own {@link SMOKE_TEST_RULES}
- * identity (creating a Role needs every permission it grants). No nodes, no cluster roles, no
- * webhooks or CRDs: it cannot grant itself more than this.
+ * environment) registers: its namespaces, the objects inside them (every workload kind: services,
+ * workers, scheduled jobs, release Jobs, claims), and its own {@link SMOKE_TEST_RULES} identity
+ * (creating a Role needs every permission it grants); and what the Kubernetes provider reads while
+ * it waits for them (a Deployment's ReplicaSets, pods and claims, a Service's Endpoints, a Job's
+ * pods). No nodes, no cluster roles, no webhooks or CRDs: it cannot grant itself more than this.
  */
 export const TENANT_DEPLOYER_RULES: PolicyRule[] = [
     { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
     {
         apiGroups: [""],
-        resources: ["secrets", "services", "serviceaccounts", "configmaps"],
+        resources: ["secrets", "services", "serviceaccounts", "configmaps", "persistentvolumeclaims"],
         verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
     },
-    { apiGroups: [""], resources: ["pods", "events"], verbs: ["get", "list", "watch"] },
+    { apiGroups: [""], resources: ["pods", "events", "endpoints"], verbs: ["get", "list", "watch"] },
     { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
     { apiGroups: [""], resources: ["pods/portforward"], verbs: ["get", "create"] },
     { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
     { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get", "list", "watch"] },
-    { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+    { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
     {
         apiGroups: ["autoscaling"],
         resources: ["horizontalpodautoscalers"],

@@ -27,6 +27,24 @@ import {
     TENANT_KUBECONFIG,
 } from "./mocks";
 
+/** The Kubernetes types a stack registers. */
+const kubernetesKinds = (recorder: Recorder): string[] => [
+    ...new Set(recorder.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:")).map((r) => r.type)),
+];
+
+/** What the review base's tenant ServiceAccount may not do to those types, that a PR stack's up or destroy does. */
+function beyondTenantRules(types: string[]): string[] {
+    return types.flatMap((type) => {
+        const [, apiVersion, kind] = /^kubernetes:([^:]+):(\w+)$/.exec(type)!;
+        const group = apiVersion.includes("/") ? apiVersion.split("/")[0].replace(/^core$/, "") : "";
+        const plural = kind.toLowerCase().replace(/y$/, "ie") + "s";
+        const verbs = (TENANT_DEPLOYER_RULES as any[])
+            .filter((rule) => rule.apiGroups.includes(group) && rule.resources.includes(plural))
+            .flatMap((rule) => rule.verbs);
+        return ["get", "create", "patch", "delete"].filter((verb) => !verbs.includes(verb)).map((verb) => `${verb} ${plural} (${type})`);
+    });
+}
+
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const SERVICE = "kubernetes:core/v1:Service";
 const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
@@ -772,24 +790,31 @@ describe("stack files", () => {
         });
 
         it("registers only kinds of object the review base's tenant ServiceAccount may create, change and delete", () => {
-            const plural = (kind: string) => kind.toLowerCase().replace(/y$/, "ie") + "s";
-            const kinds = new Set(
-                evaluation.recorder.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:")).map((r) => r.type),
-            );
-            assert.ok(kinds.size > 5, "a pull request's stack registers Kubernetes objects");
-            for (const type of kinds) {
-                const [, apiVersion, kind] = /^kubernetes:([^:]+):(\w+)$/.exec(type)!;
-                const group = apiVersion.includes("/") ? apiVersion.split("/")[0].replace(/^core$/, "") : "";
-                const verbs = (TENANT_DEPLOYER_RULES as any[])
-                    .filter((rule) => rule.apiGroups.includes(group) && rule.resources.includes(plural(kind)))
-                    .flatMap((rule) => rule.verbs);
-                for (const verb of ["get", "create", "patch", "delete"]) {
-                    assert.ok(
-                        verbs.includes(verb),
-                        `the tenant deployer cannot ${verb} ${plural(kind)} (${type}): a PR stack's up or destroy would fail`,
-                    );
-                }
-            }
+            const kinds = kubernetesKinds(evaluation.recorder);
+            assert.ok(kinds.length > 5, "a pull request's stack registers Kubernetes objects");
+            assert.deepStrictEqual(beyondTenantRules(kinds), []);
+        });
+
+        it("stays within the tenant ServiceAccount's rules with every workload kind: a worker with a claim, a scheduled job, another namespace", async () => {
+            const template = stackFileConfig(PR_STACK) as Record<string, any>;
+            const { recorder } = await evaluateStack(PR_STACK, {
+                overrides: {
+                    "esteira:namespaces": { batch: {} },
+                    "esteira:workers": {
+                        indexer: {
+                            image: { build: { context: "app" } },
+                            command: ["node", "dist/worker.js"],
+                            writablePaths: { "/data": { sizeMiB: 512, persistent: true } },
+                        },
+                    },
+                    "esteira:jobs": { report: { image: { build: { context: "app" } }, schedule: "0 3 * * *", namespace: "batch" } },
+                    "esteira:services": template["esteira:services"],
+                },
+            });
+            const kinds = kubernetesKinds(recorder);
+            for (const type of ["kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:batch/v1:CronJob"])
+                assert.ok(kinds.includes(type), type);
+            assert.deepStrictEqual(beyondTenantRules(kinds), []);
         });
 
         it("reaches the review base's cluster by its id and runs ClusterIP services", () => {

@@ -128,6 +128,23 @@ describe("EnvironmentAccess", () => {
         });
     });
 
+    describe("an environment with several namespaces", () => {
+        it("grants the same Role in each namespace its workloads run in, bound to its one ServiceAccount", async () => {
+            const { recorder, access } = await build({ namespaces: { payments: "esteira-prod-payments" } });
+            const own = recorder.get(ROLE, "prod-role");
+            const other = recorder.get(ROLE, "prod-role-payments");
+            assert.strictEqual(other.inputs.metadata.namespace, "esteira-prod-payments");
+            assert.deepStrictEqual(other.inputs.rules, own.inputs.rules);
+            const binding = recorder.get(ROLE_BINDING, "prod-role-binding-payments");
+            assert.strictEqual(binding.inputs.metadata.namespace, "esteira-prod-payments");
+            assert.deepStrictEqual(binding.inputs.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "esteira-ci" });
+            assert.deepStrictEqual(binding.inputs.subjects, [{ kind: "ServiceAccount", name: "esteira-ci", namespace: "esteira-prod" }]);
+            assert.deepStrictEqual(recorder.all(SA).length, 1, "one identity");
+            const kubeconfig = JSON.parse((await promiseOf(access.kubeconfig))!);
+            assert.strictEqual(kubeconfig.contexts[0].context.namespace, "esteira-prod", "its default namespace is the stack's own");
+        });
+    });
+
     describe("a base stack's tenants' identity (role tenants)", () => {
         it("grants cluster-wide what a hosted stack registers, bound to its own ServiceAccount", async () => {
             const { recorder, access } = await build({ role: "tenants", namespace: "esteira-review" }, "review-tenants");
@@ -180,6 +197,18 @@ describe("EnvironmentAccess", () => {
                 ),
                 "no wildcards, no escalate or bind",
             );
+        });
+
+        it("lets the provider wait for what a hosted stack creates: a Deployment's ReplicaSets, pods and claims, a Service's Endpoints, a Job's pods", () => {
+            const rules = TENANT_DEPLOYER_RULES as any[];
+            // The provider's awaiters list and watch these (pulumi-kubernetes provider/pkg/await): a
+            // watch it may not open never syncs, and the up waits until its timeout.
+            for (const resource of ["apps/replicasets", "/pods", "/persistentvolumeclaims", "/endpoints", "/events", "batch/jobs"]) {
+                for (const verb of ["get", "list", "watch"]) assert.ok(verbs(rules, resource).includes(verb), `${verb} ${resource}`);
+            }
+            for (const resource of ["batch/cronjobs", "/persistentvolumeclaims", "networking.k8s.io/networkpolicies"]) {
+                for (const verb of ["create", "patch", "delete"]) assert.ok(verbs(rules, resource).includes(verb), `${verb} ${resource}`);
+            }
         });
 
         it("takes a ServiceAccount name", async () => {
