@@ -5,11 +5,11 @@ import { OWNED_BY_PULUMI } from "./parts/ownership";
 type PolicyRule = k8s.types.input.rbac.v1.PolicyRule;
 
 /**
- * What the workflows do in an environment's namespace, and nothing more: scripts/smoke-test.sh
- * waits for rollouts (deployments get/watch), reads probe paths and the Service's port, port-forwards
- * to a pod behind the Service (services get, pods get/list, pods/portforward) and, on failure, prints
- * pods, events, the migration Jobs and container logs. Rollback goes through `pulumi up`, so nothing
- * here writes.
+ * What the workflows do in each of an environment's namespaces, and nothing more: scripts/smoke-test.sh
+ * waits for the services' and workers' rollouts (deployments get/watch), reads probe paths and the
+ * Service's port, port-forwards to a pod behind the Service (services get, pods get/list,
+ * pods/portforward) and, on failure, prints pods, events, the release Jobs and container logs.
+ * Rollback goes through `pulumi up`, so nothing here writes.
  */
 export const SMOKE_TEST_RULES: PolicyRule[] = [
     { apiGroups: ["apps"], resources: ["deployments", "replicasets"], verbs: ["get", "list", "watch"] },

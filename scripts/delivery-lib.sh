@@ -44,16 +44,18 @@ config_json() {
   jq -c . <<<"$out" 2>/dev/null || jq -cn --arg v "$out" '$v'
 }
 
-# promotable_services STACK — "<service> <repository>" for each service whose image is built or
-# promoted by verification (references and promoteFrom are left alone).
+# promotable_services STACK — "<name> <repository>" for each service, worker and job whose image is
+# built or promoted by verification (references and promoteFrom are left alone).
 promotable_services() {
-  local services images
+  local services workers jobs images
   services="$(config_json "$1" esteira:services)"
+  workers="$(config_json "$1" esteira:workers)"
+  jobs="$(config_json "$1" esteira:jobs)"
   images="$(config_json "$1" esteira:images)"
-  jq -r --argjson images "$images" '
-    to_entries[]
+  jq -rn --argjson images "$images" --argjson services "$services" --argjson workers "$workers" --argjson jobs "$jobs" '
+    [$services, $workers, $jobs] | map(. // {}) | add | to_entries[]
     | select((.value.image | type) == "object" and (.value.image.build != null or .value.image.verifiedIn != null))
-    | "\(.key) \($images.repository // error("esteira:images.repository is not set"))/\(.key)"' <<<"$services"
+    | "\(.key) \($images.repository // error("esteira:images.repository is not set"))/\(.key)"'
 }
 
 # registry_login STACK pull|push — logs Docker in to the stack's registry with its pull or push

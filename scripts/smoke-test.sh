@@ -5,14 +5,17 @@
 #
 # Usage: scripts/smoke-test.sh <stack>
 #
-# It reads the stack's outputs (`namespace`, `endpoints`: service -> URL, `kubeconfig`), then for
-# each service: waits for the Deployment's rollout, port-forwards the Service and GETs the pod's
-# liveness and readiness paths (taken from the Deployment's probes; default /healthz and /readyz).
-# Endpoints that are not in-cluster names (LoadBalancer: http://<ip>:80) are also requested from
-# outside, on the readiness path. A failing service's pods, events and logs are printed.
+# It reads the stack's outputs (`namespace`, `endpoints`: service -> URL, `workloadNamespaces`:
+# service, worker or job -> the namespace it runs in, `kubeconfig`), then for each service: waits
+# for the Deployment's rollout, port-forwards the Service and GETs the pod's liveness and readiness
+# paths (taken from the Deployment's probes; default /healthz and /readyz), in the service's own
+# namespace. Endpoints that are not in-cluster names (LoadBalancer: http://<ip>:80) are also
+# requested from outside, on the readiness path. Each worker (a Deployment with no Service) must
+# finish its rollout; a scheduled job has nothing to wait for. A failing workload's pods, events
+# and logs are printed.
 #
 # The kubeconfig is the stack's `kubeconfig` output: its EnvironmentAccess ServiceAccount, which
-# may read its namespace and port-forward, nothing more (a rollback goes through `pulumi up`,
+# may read its namespaces and port-forward, nothing more (a rollback goes through `pulumi up`,
 # scripts/rollback.sh). It is written with mode 0600 to a temporary directory (under $RUNNER_TEMP
 # in Actions) and deleted on exit; a stack that exports none (cluster.mode: kubeconfig) uses the
 # ambient KUBECONFIG. A stack without services (a base stack) has nothing to check.
@@ -62,9 +65,14 @@ if ! namespace="$(pulumi stack output namespace -s "$stack" 2>"$workdir/err")" |
   exit 1
 fi
 pulumi stack output endpoints --json -s "$stack" >"$workdir/endpoints.json"
+# Stacks deployed before the output existed run everything in their own namespace.
+if ! pulumi stack output workloadNamespaces --json -s "$stack" >"$workdir/namespaces.json" 2>/dev/null; then
+  jq --arg ns "$namespace" 'map_values($ns)' "$workdir/endpoints.json" >"$workdir/namespaces.json"
+fi
 mapfile -t services < <(jq -r 'keys[]' "$workdir/endpoints.json")
-if [[ ${#services[@]} -eq 0 ]]; then
-  log "stack $stack runs no service (a base stack): nothing to check"
+mapfile -t others < <(jq -r --slurpfile services "$workdir/endpoints.json" 'keys[] | select(in($services[0]) | not)' "$workdir/namespaces.json")
+if [[ ${#services[@]} -eq 0 && ${#others[@]} -eq 0 ]]; then
+  log "stack $stack runs no workload (a base stack): nothing to check"
   exit 0
 fi
 
@@ -76,19 +84,27 @@ if [[ -s "$workdir/kubeconfig" ]]; then
 else
   log "stack exports no kubeconfig; using the ambient one (${KUBECONFIG:-~/.kube/config})"
 fi
-kc() { kubectl -n "$namespace" "$@"; }
+# The namespace a workload runs in.
+namespace_of() { jq -r --arg w "$1" --arg ns "$namespace" '.[$w] // $ns' "$workdir/namespaces.json"; }
+# kc WORKLOAD ARGS… — kubectl in the workload's namespace.
+kc() {
+  local ns
+  ns="$(namespace_of "$1")"
+  shift
+  kubectl -n "$ns" "$@"
+}
 
-# diagnose SERVICE — what a failing service's pods, events and logs say (what its Role may read).
+# diagnose WORKLOAD — what a failing workload's pods, events and logs say (what its Role may read).
 diagnose() {
-  kc get pods -l "app.kubernetes.io/name=$1" -o wide >&2 || true
-  kc get events --sort-by=.lastTimestamp 2>/dev/null | tail -n 20 >&2 || true
-  kc logs -l "app.kubernetes.io/name=$1" --all-containers --tail=50 --prefix >&2 || true
+  kc "$1" get pods -l "app.kubernetes.io/name=$1" -o wide >&2 || true
+  kc "$1" get events --sort-by=.lastTimestamp 2>/dev/null | tail -n 20 >&2 || true
+  kc "$1" logs -l "app.kubernetes.io/name=$1" --all-containers --tail=50 --prefix >&2 || true
 }
 
 # --- check ---------------------------------------------------------------------
 # probe_path SERVICE KIND DEFAULT — the httpGet path of the first container's probe.
 probe_path() {
-  kc get deployment "$1" -o json |
+  kc "$1" get deployment "$1" -o json |
     jq -r --arg kind "$2" --arg fallback "$3" '.spec.template.spec.containers[0][$kind].httpGet.path // $fallback'
 }
 
@@ -101,7 +117,7 @@ failed=0
 for svc in "${services[@]}"; do
   url="$(jq -r --arg s "$svc" '.[$s]' "$workdir/endpoints.json")"
   log "deployment/$svc: waiting for the rollout (timeout $ROLLOUT_TIMEOUT)"
-  if ! kc rollout status "deployment/$svc" --timeout="$ROLLOUT_TIMEOUT"; then
+  if ! kc "$svc" rollout status "deployment/$svc" --timeout="$ROLLOUT_TIMEOUT"; then
     error "deployment/$svc did not finish its rollout"
     diagnose "$svc"
     failed=1
@@ -115,9 +131,9 @@ for svc in "${services[@]}"; do
 
   live="$(probe_path "$svc" livenessProbe /healthz)"
   ready="$(probe_path "$svc" readinessProbe /readyz)"
-  port="$(kc get service "$svc" -o jsonpath='{.spec.ports[0].port}' || true)"
+  port="$(kc "$svc" get service "$svc" -o jsonpath='{.spec.ports[0].port}' || true)"
   if [[ -z "$port" ]]; then
-    error "service/$svc not found in namespace $namespace"
+    error "service/$svc not found in namespace $(namespace_of "$svc")"
     failed=1
     continue
   fi
@@ -125,7 +141,7 @@ for svc in "${services[@]}"; do
   # A local port chosen by kubectl (":<port>"), read back from its output.
   pf_log="$workdir/port-forward-$svc.log"
   # kubectl itself, not the kc function: $! must be kubectl's pid, not a subshell's.
-  kubectl -n "$namespace" port-forward --address 127.0.0.1 "service/$svc" ":$port" >"$pf_log" 2>&1 &
+  kubectl -n "$(namespace_of "$svc")" port-forward --address 127.0.0.1 "service/$svc" ":$port" >"$pf_log" 2>&1 &
   pf=$!
   pids+=("$pf")
   local_port=""
@@ -163,8 +179,26 @@ for svc in "${services[@]}"; do
   fi
 done
 
+# Workers are Deployments with no Service; a scheduled job is a CronJob, with no Deployment.
+workers=0
+for workload in "${others[@]}"; do
+  if ! found="$(kc "$workload" get deployment "$workload" --ignore-not-found -o name)"; then
+    error "cannot read deployment/$workload in namespace $(namespace_of "$workload")"
+    failed=1
+    continue
+  fi
+  [[ -n "$found" ]] || continue
+  workers=$((workers + 1))
+  log "deployment/$workload (worker): waiting for the rollout (timeout $ROLLOUT_TIMEOUT)"
+  if ! kc "$workload" rollout status "deployment/$workload" --timeout="$ROLLOUT_TIMEOUT"; then
+    error "deployment/$workload did not finish its rollout"
+    diagnose "$workload"
+    failed=1
+  fi
+done
+
 if [[ $failed -ne 0 ]]; then
   error "smoke test of stack $stack failed"
   exit 1
 fi
-log "all ${#services[@]} service(s) healthy"
+log "all ${#services[@]} service(s) and $workers worker(s) healthy"

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# scripts/verified-images.sh — the digests a stage verified for a commit, for the services of a
-# stack: prints a JSON map service -> <repository>@sha256:<digest> (the form of esteira:pins),
-# resolving each `<images.repository>/<service>:verified-<stage>-<first 12 of the commit>` in the
+# scripts/verified-images.sh — the digests a stage verified for a commit, for the services, workers
+# and jobs of a stack: prints a JSON map name -> <repository>@sha256:<digest> (the form of
+# esteira:pins), resolving each `<images.repository>/<name>:verified-<stage>-<first 12 of the commit>` in the
 # registry without pulling it. Fails, naming every missing tag, when the stage never verified the
 # commit for a service.
 #
 # Usage: scripts/verified-images.sh <stack> <stage> <commit> [service…]
-#        (default: every service of the stack that builds or promotes by verification)
+#        (default: every service, worker and job of the stack that builds or promotes by verification)
 #
 # Reads the registry with the stack's esteira:registryToken.
 set -euo pipefail
@@ -27,7 +27,7 @@ LOG_PREFIX="verified $stack"
 [[ "$commit" =~ ^[0-9a-f]{12,40}$ ]] || die "not a commit sha: '$commit'" "give the commit's full sha"
 tag="$(verified_tag "$stage" "$commit")"
 mapfile -t services < <(promotable_services "$stack")
-[[ ${#services[@]} -gt 0 ]] || die "stack $stack has no service that builds or promotes by verification" "check Pulumi.$stack.yaml"
+[[ ${#services[@]} -gt 0 ]] || die "stack $stack has no service, worker or job that builds or promotes by verification" "check Pulumi.$stack.yaml"
 
 trap 'rm -rf "${DOCKER_CONFIG:-}"' EXIT
 registry_login "$stack" pull
@@ -45,7 +45,7 @@ for line in "${services[@]}"; do
   result="$(jq -c --arg s "$service" --arg r "$repository@$digest" '. + {($s): $r}' <<<"$result")"
 done
 for wanted in "${only[@]}"; do
-  [[ " ${found[*]} " == *" $wanted "* ]] || die "stack $stack has no promotable service '$wanted'" "choose among: ${services[*]%% *}"
+  [[ " ${found[*]} " == *" $wanted "* ]] || die "stack $stack has no promotable service, worker or job '$wanted'" "choose among: ${services[*]%% *}"
 done
 if [[ ${#missing[@]} -gt 0 ]]; then
   die "no image verified in $stage for commit ${commit:0:12}: ${missing[*]}" \
