@@ -1179,7 +1179,11 @@ export const SECRET_KEYS = {
         // Least privilege keeps the pushing token apart from the pull token.
         description: "token that pushes built images (GHCR: `write:packages`); default: esteira:registryToken",
     },
-    kubeconfig: { key: "esteira:kubeconfig", description: "kubeconfig contents for `cluster.mode: kubeconfig`" },
+    kubeconfig: {
+        key: "esteira:kubeconfig",
+        description:
+            "kubeconfig contents for `cluster.mode: kubeconfig`, flattened (`kubectl config view --raw --flatten`): the stack's identities take its API server and CA from it",
+    },
     databaseUrl: { key: "esteira:databaseUrl", description: "connection URL for `database.mode: external`" },
     databaseAdminUrl: {
         key: "esteira:databaseAdminUrl",

@@ -58,10 +58,46 @@ describe("Cluster", () => {
         });
 
         it("keeps given kubeconfig contents secret, in the provider and the output", async () => {
-            const { provider, cluster } = await build({ mode: "kubeconfig", kubeconfig: "apiVersion: v1", clusterIdentifier: "lab" });
+            const { provider, cluster } = await build({ mode: "kubeconfig", kubeconfig: TENANT_KUBECONFIG, clusterIdentifier: "lab" });
             assert.ok(isSecretInput(provider, "kubeconfig"), "provider kubeconfig must be secret");
             assert.ok(await isSecretOutput(cluster.kubeconfig), "kubeconfig output must be secret");
             assert.strictEqual(provider.inputs.clusterIdentifier, "lab");
+        });
+
+        it("takes the API server and CA from given contents, so the stack's identities get kubeconfigs (the local base's tenants)", async () => {
+            const contents = JSON.stringify({
+                ...JSON.parse(TENANT_KUBECONFIG),
+                clusters: [
+                    ...JSON.parse(TENANT_KUBECONFIG).clusters,
+                    { name: "lab", cluster: { server: "https://127.0.0.1:6443", "certificate-authority-data": "TEFCLUNB" } },
+                ],
+                contexts: [...JSON.parse(TENANT_KUBECONFIG).contexts, { name: "lab", context: { cluster: "lab", user: "review" } }],
+            });
+            const current = (await build({ mode: "kubeconfig", kubeconfig: contents })).cluster;
+            assert.strictEqual(await promiseOf(current.endpoint), "https://review.k8s.ondigitalocean.com");
+            assert.strictEqual(await promiseOf(current.certificateAuthorityData), "UkVWSUVXLUNB");
+            const chosen = (await build({ mode: "kubeconfig", kubeconfig: contents, context: "lab" })).cluster;
+            assert.strictEqual(await promiseOf(chosen.endpoint), "https://127.0.0.1:6443", "the context the provider uses");
+            assert.strictEqual(await promiseOf(chosen.certificateAuthorityData), "TEFCLUNB");
+            assert.strictEqual((await build({ mode: "kubeconfig", kubeconfigPath: "~/.kube/local" })).cluster.endpoint, undefined);
+        });
+
+        it("fails, saying to flatten it, when given contents name no inline CA", async () => {
+            const recorder = new Recorder();
+            await recorder.install("test");
+            const cluster = new Cluster("local", { mode: "kubeconfig", kubeconfig: "apiVersion: v1\nkind: Config\n" });
+            const endpoint = promiseOf(cluster.endpoint);
+            endpoint.catch(() => undefined);
+            await recorder.settle().catch(() => undefined);
+            await assert.rejects(endpoint, (err: Error) => {
+                assert.ok(
+                    err.message.endsWith(
+                        "local: esteira:kubeconfig names no server with inline certificate-authority-data for its current context; give it flattened (`kubectl config view --raw --flatten`)",
+                    ),
+                    err.message,
+                );
+                return true;
+            });
         });
     });
 
