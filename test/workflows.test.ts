@@ -5,6 +5,7 @@
  */
 import * as assert from "assert";
 import { REPOSITORY_SETTINGS_DEFAULTS } from "../components/repository-settings";
+import { deployOrder, repositoryStacks } from "../tools/stacks";
 import { stackFileConfig, stackFiles } from "./mocks";
 import {
     aggregateGate,
@@ -138,6 +139,34 @@ describe("workflows", () => {
                 /\bpulumi\s+(up|destroy|stack\s+(rm|select|init))\b/,
                 `${file} ${job} goes around pr-stack.sh`,
             );
+        }
+    });
+
+    it("deploy.yml deploys what the stack files say a ref deploys, in their order (npm run -s stacks)", () => {
+        const jobs = workflows.find((w) => w.file.endsWith("/deploy.yml"))!.doc.jobs as Record<string, any>;
+        const needs = (name: string): string[] => [jobs[name].needs ?? []].flat();
+        /** The ref a job runs on: its own `if`, or the one of the job it needs. */
+        const refOf = (name: string): string | undefined => {
+            const condition = String(jobs[name].if ?? "");
+            if (condition.includes("refs/heads/main")) return "refs/heads/main";
+            if (condition.includes("refs/tags/v")) return "refs/tags/v1.0.0";
+            return needs(name).map(refOf).find(Boolean);
+        };
+        /** A job's environment stacks before it, through `needs`. */
+        const before = (name: string): string[] => needs(name).flatMap((n) => [...before(n), jobs[n].environment]);
+        const stacks = repositoryStacks();
+        for (const ref of ["refs/heads/main", "refs/tags/v1.0.0"]) {
+            const expected = deployOrder(stacks, ref);
+            const deploying = Object.keys(jobs).filter((name) => refOf(name) === ref && stackFiles().includes(jobs[name].environment));
+            assert.deepStrictEqual(
+                deploying.map((name) => jobs[name].environment).sort(),
+                [...expected].sort(),
+                `${ref}: deploy.yml's jobs against the stack files' deployFrom`,
+            );
+            expected.slice(1).forEach((stack, i) => {
+                const job = deploying.find((name) => jobs[name].environment === stack)!;
+                assert.ok(before(job).includes(expected[i]), `${ref}: the ${stack} job waits (needs) for ${expected[i]}'s`);
+            });
         }
     });
 
