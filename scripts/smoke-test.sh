@@ -108,6 +108,16 @@ probe_path() {
     jq -r --arg kind "$2" --arg fallback "$3" '.spec.template.spec.containers[0][$kind].httpGet.path // $fallback'
 }
 
+# rolled_out WORKLOAD [WHAT] — waits for the workload's Deployment to finish its rollout; when it
+# does not, says so with its pods, events and logs.
+rolled_out() {
+  log "deployment/$1${2:+ ($2)}: waiting for the rollout (timeout $ROLLOUT_TIMEOUT)"
+  kc "$1" rollout status "deployment/$1" --timeout="$ROLLOUT_TIMEOUT" && return 0
+  error "deployment/$1 did not finish its rollout"
+  diagnose "$1"
+  return 1
+}
+
 # get URL — curl with the retries a fresh rollout or load balancer needs.
 get() {
   curl -fsS --retry 10 --retry-connrefused --retry-delay 2 --connect-timeout 5 --max-time 15 -o /dev/null "$1"
@@ -116,10 +126,7 @@ get() {
 failed=0
 for svc in "${services[@]}"; do
   url="$(jq -r --arg s "$svc" '.[$s]' "$workdir/endpoints.json")"
-  log "deployment/$svc: waiting for the rollout (timeout $ROLLOUT_TIMEOUT)"
-  if ! kc "$svc" rollout status "deployment/$svc" --timeout="$ROLLOUT_TIMEOUT"; then
-    error "deployment/$svc did not finish its rollout"
-    diagnose "$svc"
+  if ! rolled_out "$svc"; then
     failed=1
     continue
   fi
@@ -189,12 +196,7 @@ for workload in "${others[@]}"; do
   fi
   [[ -n "$found" ]] || continue
   workers=$((workers + 1))
-  log "deployment/$workload (worker): waiting for the rollout (timeout $ROLLOUT_TIMEOUT)"
-  if ! kc "$workload" rollout status "deployment/$workload" --timeout="$ROLLOUT_TIMEOUT"; then
-    error "deployment/$workload did not finish its rollout"
-    diagnose "$workload"
-    failed=1
-  fi
+  rolled_out "$workload" worker || failed=1
 done
 
 if [[ $failed -ne 0 ]]; then
