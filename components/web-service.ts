@@ -6,6 +6,7 @@ import { invariant } from "../config/rules";
 import { DEPLOYMENT_DEFAULTS, rollingDeployment } from "./parts/deployment";
 import { migrationJob } from "./parts/migration-job";
 import { ingressPolicy } from "./parts/network-policy";
+import { OWNED_BY_PULUMI } from "./parts/ownership";
 import { httpProbe, preStopSleep, PROBE_TIMINGS } from "./parts/pod-spec";
 import { HTTPS_PORT, loadBalancerCertificate, loadBalancerRecord, TLS_WAIVER_ANNOTATION, tlsAnnotations } from "./parts/tls";
 import { WORKLOAD_DEFAULTS, WorkloadArgs, workloadParts } from "./parts/workload";
@@ -168,6 +169,8 @@ export class WebService extends pulumi.ComponentResource {
         this.certificate = tls && loadBalancerCertificate(name, tls, cloudOpts);
         const annotations = {
             ...args.service?.annotations,
+            // Owned entirely: the next `up` takes back whatever a `kubectl edit` changed.
+            ...OWNED_BY_PULUMI,
             ...(this.certificate ? tlsAnnotations(this.certificate.name) : {}),
             ...(args.service?.tlsWaiver !== undefined ? { [TLS_WAIVER_ANNOTATION]: args.service.tlsWaiver } : {}),
         };
@@ -175,7 +178,7 @@ export class WebService extends pulumi.ComponentResource {
         this.service = new k8s.core.v1.Service(
             `${name}-service`,
             {
-                metadata: { ...metadata, annotations: Object.keys(annotations).length > 0 ? annotations : undefined },
+                metadata: { ...metadata, annotations },
                 spec: {
                     type: serviceType,
                     selector,
