@@ -172,20 +172,6 @@ build_pulumi_language_nodejs() {
     github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
 }
 
-# The Node.js plugins the SDK ships as scripts beside the language host, laid out as the CLI's own
-# release bundles them: pulumi-resource-pulumi-nodejs runs dynamic providers (the engine looks for
-# it on PATH), pulumi-analyzer-policy runs a policy pack for a CLI that finds no Node.js host (this
-# CLI asks the host instead, which is why policy/analyzer launches the pack itself).
-NODEJS_PLUGIN_SCRIPTS=(pulumi-resource-pulumi-nodejs pulumi-analyzer-policy)
-# shellcheck disable=SC2317  # called by name from build()
-postbuild_pulumi_language_nodejs() {
-  local dir script
-  dir="$(module_dir github.com/pulumi/pulumi/sdk/v3)"
-  for script in "${NODEJS_PLUGIN_SCRIPTS[@]}"; do
-    install -m 755 "$dir/nodejs/dist/$script" "$1/$script"
-  done
-}
-
 build_pulumi_resource_kubernetes() {
   build pulumi-resource-kubernetes "$ESTEIRA_PROVIDER_KUBERNETES_VERSION" \
     "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$ESTEIRA_PROVIDER_KUBERNETES_VERSION" \
