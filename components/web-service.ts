@@ -84,6 +84,20 @@ export type WebServiceArgs = Omit<ServiceSettings, "image" | "env" | "secretEnv"
 };
 
 /**
+ * What `pulumi up` waits for once the Service exists. The Kubernetes provider's own wait lasts
+ * until the Service has ready endpoints and then 10 s more for them to settle: it waits for the
+ * pods, which the Deployment's rollout wait already does (that wait is what fails a bad release
+ * and keeps the old pods serving), so for a ClusterIP or NodePort Service it adds nothing but
+ * 10 s per service. A LoadBalancer's address is the `endpoint` output, read from its status:
+ * `up` waits for that address and nothing else.
+ */
+export function serviceAwait(type: string): Record<string, string> {
+    return type === "LoadBalancer"
+        ? { "pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}" }
+        : { "pulumi.com/skipAwait": "true" };
+}
+
+/**
  * One HTTP service: a hardened Deployment with probes, its Service and the NetworkPolicy admitting
  * traffic to its port; a migration Job, a HorizontalPodAutoscaler and a PodDisruptionBudget when
  * its settings call for them.
@@ -225,7 +239,8 @@ export class WebService extends pulumi.ComponentResource {
         this.service = new k8s.core.v1.Service(
             `${name}-service`,
             {
-                metadata: { ...metadata, annotations: args.service?.annotations },
+                // The stack file's annotations go last: a team can still ask for another wait.
+                metadata: { ...metadata, annotations: { ...serviceAwait(serviceType), ...args.service?.annotations } },
                 spec: { type: serviceType, selector, ports: [{ name: "http", port: servicePort, targetPort: "http", protocol: "TCP" }] },
             },
             childOpts,

@@ -218,8 +218,33 @@ describe("WebService", () => {
             });
             const service = recorder.get(SERVICE, "api-service");
             assert.strictEqual(service.inputs.spec.type, "LoadBalancer");
-            assert.deepStrictEqual(service.inputs.metadata.annotations, { "service.beta.kubernetes.io/do-loadbalancer-name": "shop" });
+            assert.deepStrictEqual(service.inputs.metadata.annotations, {
+                "pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}",
+                "service.beta.kubernetes.io/do-loadbalancer-name": "shop",
+            });
             assert.strictEqual(await promiseOf(component.endpoint), "http://203.0.113.10:80");
+        });
+
+        it("waits for a LoadBalancer's address only, the endpoint output, not for its pods to settle", async () => {
+            const { recorder } = await build({ service: { type: "LoadBalancer" } });
+            const annotations = recorder.get(SERVICE, "api-service").inputs.metadata.annotations;
+            assert.strictEqual(annotations["pulumi.com/waitFor"], "jsonpath={.status.loadBalancer.ingress}");
+            assert.strictEqual(annotations["pulumi.com/skipAwait"], undefined, "the LoadBalancer's address must be waited for");
+        });
+
+        for (const type of ["ClusterIP", "NodePort"] as const) {
+            it(`does not wait on a ${type} Service, while the Deployment's rollout is still waited for`, async () => {
+                const { recorder, deployment } = await build({ service: { type } });
+                const service = recorder.get(SERVICE, "api-service");
+                assert.deepStrictEqual(service.inputs.metadata.annotations, { "pulumi.com/skipAwait": "true" });
+                assert.strictEqual(deployment.inputs.metadata.annotations?.["pulumi.com/skipAwait"], undefined, "rollouts stay awaited");
+                assert.strictEqual(deployment.inputs.metadata.annotations?.["pulumi.com/waitFor"], undefined, "rollouts stay awaited");
+            });
+        }
+
+        it("lets the stack file's Service annotations override the wait", async () => {
+            const { recorder } = await build({ service: { annotations: { "pulumi.com/skipAwait": "false" } } });
+            assert.deepStrictEqual(recorder.get(SERVICE, "api-service").inputs.metadata.annotations, { "pulumi.com/skipAwait": "false" });
         });
 
         it("leaves replicas to the HPA when autoscaling", async () => {
