@@ -6,6 +6,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { create } from "ts-node";
 import * as ts from "typescript";
 import { parse as parseYaml } from "yaml";
 import { REPO_ROOT } from "./mocks";
@@ -38,6 +39,14 @@ describe("type-checking at deploy time", () => {
         const { noCheck, ...deploy } = compilerOptions(PULUMI_TSCONFIG);
         assert.strictEqual(noCheck, true);
         assert.deepStrictEqual(deploy, compilerOptions("tsconfig.json"), `${PULUMI_TSCONFIG} has drifted from tsconfig.json`);
+    });
+
+    it(`ts-node transpiles the program with SWC under ${PULUMI_TSCONFIG}, as the SDK registers it`, () => {
+        // What the SDK's cmd/run does with the file: a missing @swc/wasm would fail every preview.
+        const service = create({ project: path.join(REPO_ROOT, PULUMI_TSCONFIG), transpileOnly: true });
+        assert.strictEqual(service.options.swc, true);
+        const js = service.compile("export const port: number = 8000;\n", path.join(REPO_ROOT, "probe.ts"));
+        assert.match(js, /const port = 8000;/);
     });
 
     it("type errors still fail `npm run typecheck`, which runs tsc over tsconfig.json with checks on", () => {
