@@ -5,14 +5,19 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./components/cluster";
-import type { ServiceConfig } from "./config/parse";
+import type { SecretKeyRef } from "./components/parts/pod-spec";
+import type { Configured, NamespaceConfig } from "./config/parse";
 import { Database } from "./components/database";
 import { EnvironmentNamespace } from "./components/environment-namespace";
 import { GitHubEnvironment } from "./components/github-environment";
+import { GitHubRepository } from "./components/github-repository";
 import { Image } from "./components/image";
+import { Monitoring } from "./components/monitoring";
 import { digestPinned, PinnedImage } from "./components/pinned-image";
 import { PromotedImage } from "./components/promoted-image";
+import { ScheduledJob } from "./components/scheduled-job";
 import { WebService } from "./components/web-service";
+import { Worker } from "./components/worker";
 import { deployedCommit, loadConfig } from "./config";
 
 const config = loadConfig(deployedCommit());
@@ -29,67 +34,135 @@ const inCluster: pulumi.ComponentResourceOptions = { provider: cluster.provider,
 
 const database = config.database && new Database(env, { ...config.database, cluster }, named);
 
-const environment = new EnvironmentNamespace(
-    env,
-    {
-        namespace: config.namespace,
-        adoptNamespace: config.adoptNamespace,
-        namespaceExists: (name) => cluster.namespaceExists(name),
-        environment: config.environment,
-        registry: config.registry,
-        secrets: database && { [database.secretName]: database.secretData },
-        database: database?.destination,
-        egress: config.networkPolicy?.egress,
-    },
-    { ...named, ...inCluster },
-);
+/** The Secrets a namespace holds: the database's where its workloads read it, and those of esteira:secrets they read. */
+function secretsOf(namespace: NamespaceConfig): Record<string, Record<string, pulumi.Input<string>>> {
+    return {
+        ...(database && namespace.database ? { [database.secretName]: database.secretData } : {}),
+        ...Object.fromEntries(namespace.secrets.map((name) => [name, config.appSecrets[name]])),
+    };
+}
 
-/** The service's image: built and pushed, promoted from another stack, or a reference pinned to its digest. */
-function imageOf(name: string, image: ServiceConfig["image"]): pulumi.Input<string> {
+/** An environment's namespaces reach each other; a single namespace has no peers. */
+const peersOf = (namespace: NamespaceConfig) => config.namespaces.map((n) => n.name).filter((name) => name !== namespace.name);
+
+// The stack's own namespace is named after the stack; each other one after its key too. Each is
+// refused when it exists already and is not this stack's, unless adopted.
+const namespaces = new Map(
+    config.namespaces.map((namespace) => [
+        namespace.key,
+        new EnvironmentNamespace(
+            namespace.key === undefined ? env : `${env}-${namespace.key}`,
+            {
+                namespace: namespace.name,
+                adoptNamespace: namespace.adoptNamespace,
+                lookUpNamespace: (name) => cluster.lookUpNamespace(name),
+                configKeys: namespace.configKeys,
+                environment: config.environment,
+                registry: config.registry,
+                secrets: secretsOf(namespace),
+                database: namespace.database ? database?.destination : undefined,
+                egress: config.networkPolicy?.egress,
+                peerNamespaces: peersOf(namespace),
+            },
+            // Only the stack's own namespace was ever named after the environment.
+            { ...(namespace.key === undefined ? named : {}), ...inCluster },
+        ),
+    ]),
+);
+const environment = namespaces.get(undefined)!;
+
+/** A workload's image: built and pushed, promoted from another stack, or a reference pinned to its digest. */
+function imageOf(name: string, image: Configured<unknown>["image"]): pulumi.Output<string> {
     if ("build" in image) return new Image(name, image.build).ref;
     if ("promoteFrom" in image) return new PromotedImage(name, { promoteFrom: image.promoteFrom, service: name }).ref;
     // Only a reference by tag is looked up, so other stacks never need the docker provider.
-    return digestPinned(image.ref) ? image.ref : new PinnedImage(name, { ref: image.ref, registry: config.registry }).ref;
+    return digestPinned(image.ref) ? pulumi.output(image.ref) : new PinnedImage(name, { ref: image.ref, registry: config.registry }).ref;
+}
+
+/**
+ * What every workload runs with: its image, the namespace, its pull secret and the database
+ * secret; a Secret the stack creates is referenced through that Secret, so pods start after it
+ * exists, and its checksum rolls the pods when its data changes.
+ */
+function wiring<W extends Configured<{ secretEnv?: Record<string, SecretKeyRef> }>>(name: string, workload: W) {
+    const namespace = namespaces.get(workload.namespace)!;
+    const own = config.namespaces.find((n) => n.key === workload.namespace)!;
+    const { secretNames, secretChecksums } = namespace;
+    const read = new Set(Object.values(workload.secretEnv ?? {}).map((ref) => ref.secretName as string));
+    return {
+        ...workload,
+        image: imageOf(name, workload.image),
+        namespace: namespace.namespaceName,
+        imagePullSecrets: [namespace.pullSecretName],
+        peerNamespaces: peersOf(own),
+        databaseSecretName: database && secretNames[database.secretName],
+        databaseSecretChecksum: database && secretChecksums[database.secretName],
+        secretEnv: Object.fromEntries(
+            Object.entries(workload.secretEnv ?? {}).map(([variable, ref]) => [
+                variable,
+                { ...ref, secretName: secretNames[ref.secretName as string] ?? ref.secretName },
+            ]),
+        ),
+        secretChecksums: Object.fromEntries(Object.entries(secretChecksums).filter(([secretName]) => read.has(secretName))),
+    };
 }
 
 const services = Object.entries(config.services).map(([name, svc]) => {
-    const image = pulumi.output(imageOf(name, svc.image));
-    const service = new WebService(
-        name,
-        {
-            ...svc,
-            image,
-            namespace: environment.namespaceName,
-            imagePullSecrets: [environment.pullSecretName],
-            databaseSecretName: database && environment.secretNames[database.secretName],
-            databaseSecretChecksum: database && environment.secretChecksums[database.secretName],
-        },
-        inCluster,
-    );
-    return { name, image, endpoint: service.endpoint };
+    const args = wiring(name, svc);
+    const service = new WebService(name, args, inCluster);
+    return { name, image: args.image, namespace: args.namespace, endpoint: service.endpoint };
 });
+const otherWorkloads = [
+    ...Object.entries(config.workers).map(([name, worker]) => {
+        const args = wiring(name, worker);
+        new Worker(name, args, inCluster);
+        return { name, image: args.image, namespace: args.namespace };
+    }),
+    ...Object.entries(config.jobs).map(([name, job]) => {
+        const args = wiring(name, job);
+        new ScheduledJob(name, args, inCluster);
+        return { name, image: args.image, namespace: args.namespace };
+    }),
+];
+const workloads = [...services, ...otherWorkloads];
 
 if (config.github) {
+    const { environmentVariables, ...github } = config.github;
     new GitHubEnvironment(
         env,
         {
-            ...config.github,
+            ...github,
             kubeconfig: cluster.kubeconfig,
             registryPushToken: config.registry.pushToken,
             stack: config.stack,
             variables: {
                 ESTEIRA_NAMESPACE: environment.namespaceName,
                 ...Object.fromEntries(services.map((s) => [`ESTEIRA_${s.name.toUpperCase().replace(/-/g, "_")}_URL`, s.endpoint])),
+                ...environmentVariables,
             },
         },
         named,
     );
 }
+if (config.githubRepository) new GitHubRepository(config.githubRepository.repository, config.githubRepository);
+
+if (config.monitoring) {
+    const { checks, ...monitoring } = config.monitoring;
+    const endpoints = new Map(services.map((s) => [s.name, s.endpoint]));
+    new Monitoring(env, {
+        ...monitoring,
+        endpoints: Object.fromEntries(Object.entries(checks).map(([name, check]) => [name, { ...check, url: endpoints.get(name)! }])),
+        databaseClusterId: database?.databaseClusterId,
+        kubernetesClusterId: cluster.kubernetesCluster?.id,
+    });
+}
 
 export const namespace = environment.namespaceName;
 export const endpoints = pulumi.output(Object.fromEntries(services.map((s) => [s.name, s.endpoint])));
-/** Digest-pinned image per service: what `promoteFrom` in another stack reads. */
-export const images = pulumi.output(Object.fromEntries(services.map((s) => [s.name, s.image])));
+/** Digest-pinned image per service, worker and job: what `promoteFrom` in another stack reads. */
+export const images = pulumi.output(Object.fromEntries(workloads.map((w) => [w.name, w.image])));
+/** The namespace each service, worker and job runs in (`namespace` is the stack's own). */
+export const workloadNamespaces = pulumi.output(Object.fromEntries(workloads.map((w) => [w.name, w.namespace])));
 export const clusterId = cluster.clusterIdentifier;
 // Outputs only some layouts have are exported only where they exist: an undefined output makes
 // the engine warn on every run. Stacks that share this one's cluster read `kubeconfig` and

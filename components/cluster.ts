@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import type { ClusterSettings } from "../config/schema";
 import { invariant, rangeProblem } from "../config/rules";
+import type { NamespaceMetadata } from "./environment-namespace";
 import { readStack, stackOutput } from "./stack-reference";
 
 type Mode<M extends ClusterSettings["mode"]> = Extract<ClusterSettings, { mode: M }>;
@@ -87,8 +88,8 @@ export class Cluster extends pulumi.ComponentResource {
     public readonly region?: string;
     /** The worker node pool, when this stack created the cluster. */
     public readonly nodePool?: digitalocean.KubernetesNodePool;
-    /** How the provider reaches the cluster, once known (a cluster this deployment creates is not, in a preview). */
-    private access?: { kubeconfig?: string; kubeconfigPath?: string; context?: string };
+    /** How the provider reaches the cluster: unknown in a preview of a cluster this deployment creates. */
+    private readonly access: pulumi.Output<{ kubeconfig?: string; kubeconfigPath?: string; context?: string }>;
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:cluster:Cluster", name, {}, opts);
@@ -187,10 +188,12 @@ export class Cluster extends pulumi.ComponentResource {
 
         const kubeconfigPath = args.mode === "kubeconfig" && args.kubeconfigPath ? expandHome(args.kubeconfigPath) : undefined;
         const context = args.mode === "kubeconfig" ? args.context : undefined;
-        // Kept for namespaceExists(); set only once the kubeconfig is known.
-        pulumi.output(this.kubeconfig).apply((kubeconfig) => {
-            this.access = { kubeconfig: kubeconfigPath ? undefined : kubeconfig, kubeconfigPath, context };
-        });
+        // For lookUpNamespace(): what the provider below is given.
+        this.access = pulumi.output(this.kubeconfig).apply((kubeconfig) => ({
+            kubeconfig: kubeconfigPath ? undefined : kubeconfig,
+            kubeconfigPath,
+            context,
+        }));
 
         this.provider = new k8s.Provider(
             `${name}-provider`,
@@ -224,25 +227,32 @@ export class Cluster extends pulumi.ComponentResource {
     }
 
     /**
-     * Whether a namespace exists in the cluster, asked with the provider's own credentials; undefined
-     * when that cannot be known: the credentials are not (a cluster this deployment creates, in a
-     * preview) or the cluster does not answer (the provider then reports it).
+     * A namespace's labels and annotations, asked with the provider's own credentials: null when
+     * there is no such namespace, undefined when the cluster does not answer (the provider then
+     * reports it). Unknown, like the credentials, in a preview of a cluster this deployment creates.
+     * Not secret, though the credentials are.
      */
-    public async namespaceExists(name: string): Promise<boolean | undefined> {
-        const access = this.access;
-        if (!access) return undefined;
-        // Loaded only when a namespace is about to be created, so evaluations never pay for it.
-        const { CoreV1Api, KubeConfig } = await import("@kubernetes/client-node");
-        const config = new KubeConfig();
-        if (access.kubeconfig !== undefined) config.loadFromString(access.kubeconfig);
-        else if (access.kubeconfigPath !== undefined) config.loadFromFile(access.kubeconfigPath);
-        else config.loadFromDefault();
-        if (access.context !== undefined) config.setCurrentContext(access.context);
-        try {
-            await config.makeApiClient(CoreV1Api).readNamespace({ name });
-            return true;
-        } catch (err) {
-            return (err as { code?: number }).code === 404 ? false : undefined;
-        }
+    public lookUpNamespace(name: pulumi.Input<string>): pulumi.Output<NamespaceMetadata | null | undefined> {
+        return pulumi.unsecret(pulumi.all([this.access, name]).apply(([access, namespace]) => readNamespace(access, namespace)));
+    }
+}
+
+/** Reads a namespace with a kubeconfig (contents or file) and context; see {@link Cluster.lookUpNamespace}. */
+async function readNamespace(
+    access: { kubeconfig?: string; kubeconfigPath?: string; context?: string },
+    name: string,
+): Promise<NamespaceMetadata | null | undefined> {
+    // Loaded only when a namespace is registered, so unit tests never pay for it.
+    const { CoreV1Api, KubeConfig } = await import("@kubernetes/client-node");
+    const config = new KubeConfig();
+    if (access.kubeconfig !== undefined) config.loadFromString(access.kubeconfig);
+    else if (access.kubeconfigPath !== undefined) config.loadFromFile(access.kubeconfigPath);
+    else config.loadFromDefault();
+    if (access.context !== undefined) config.setCurrentContext(access.context);
+    try {
+        const { metadata } = await config.makeApiClient(CoreV1Api).readNamespace({ name });
+        return { labels: metadata?.labels, annotations: metadata?.annotations };
+    } catch (err) {
+        return (err as { code?: number }).code === 404 ? null : undefined;
     }
 }

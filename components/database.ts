@@ -183,12 +183,15 @@ export class Database extends pulumi.ComponentResource {
                     region,
                     privateNetworkUuid: args.cluster.vpcId,
                     tags: args.tags,
+                    // DigitalOcean restores only when it creates the cluster; later changes here do nothing.
+                    backupRestore: args.restoreFrom && { databaseName: args.restoreFrom.cluster, backupCreatedAt: args.restoreFrom.at },
                 },
                 { parent: this, ...keep },
             );
             const cluster = this.databaseCluster;
             this.databaseClusterId = cluster.id;
             this.adminUrl = pulumi.secret(cluster.privateUri);
+            const restored = args.restoreFrom !== undefined;
 
             new digitalocean.DatabaseFirewall(
                 `${name}-firewall`,
@@ -203,6 +206,7 @@ export class Database extends pulumi.ComponentResource {
                 args.databaseName ?? d.databaseName,
                 args.user ?? d.user,
                 keep,
+                restored,
             );
             this.directUrl = directUrl;
             if (args.pool) {
@@ -283,21 +287,40 @@ export class Database extends pulumi.ComponentResource {
         return parsed.port ? Number(parsed.port) : POSTGRES_PORT;
     }
 
-    /** The environment's database and user in a managed cluster, and the URL straight to it. */
+    /**
+     * The environment's database and user in a managed cluster, and the URL straight to it. In a
+     * cluster restored from a backup they already exist (with the source's data and password), so
+     * they are read, on every run: a password reset after the restore reaches the Secret on the next `up`.
+     */
     private addDatabase(
         name: string,
         cluster: { id: pulumi.Output<string>; privateHost: pulumi.Output<string>; port: pulumi.Output<number> },
         databaseName: string,
         userName: string,
         keep: { protect: boolean; retainOnDelete?: boolean },
+        restored = false,
     ) {
-        const database = new digitalocean.DatabaseDb(
-            `${name}-db`,
-            { clusterId: cluster.id, name: databaseName },
-            { parent: this, ...keep },
-        );
+        const opts = { parent: this };
+        const database = restored
+            ? digitalocean.DatabaseDb.get(
+                  `${name}-db`,
+                  pulumi.interpolate`${cluster.id}/database/${databaseName}`,
+                  {
+                      clusterId: cluster.id,
+                      name: databaseName,
+                  },
+                  opts,
+              )
+            : new digitalocean.DatabaseDb(`${name}-db`, { clusterId: cluster.id, name: databaseName }, { ...opts, ...keep });
         // The user is kept too: deleting it cuts every pod off the database.
-        const user = new digitalocean.DatabaseUser(`${name}-user`, { clusterId: cluster.id, name: userName }, { parent: this, ...keep });
+        const user = restored
+            ? digitalocean.DatabaseUser.get(
+                  `${name}-user`,
+                  pulumi.interpolate`${cluster.id}/user/${userName}`,
+                  { clusterId: cluster.id, name: userName },
+                  opts,
+              )
+            : new digitalocean.DatabaseUser(`${name}-user`, { clusterId: cluster.id, name: userName }, { ...opts, ...keep });
         const directUrl = postgresUrl({
             user: user.name,
             password: user.password,

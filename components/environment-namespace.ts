@@ -45,23 +45,60 @@ export interface EnvironmentNamespaceArgs {
     database?: NetworkDestination;
     /** Further destinations the namespace's pods may reach (`esteira:networkPolicy.egress`). Default: none. */
     egress?: NetworkDestination[];
+    /** The environment's other namespaces (`esteira:namespaces`), whose pods this one's may reach. Default: none. */
+    peerNamespaces?: pulumi.Input<string>[];
     /**
      * The namespace exists already and the stack uses it: it is never deleted by this stack
      * (retainOnDelete), only what the stack creates in it is. Default: false.
      */
     adoptNamespace?: boolean;
     /**
-     * Whether a namespace exists in the cluster (undefined when that cannot be known). Given, and
-     * unless `adoptNamespace`, a namespace that exists already is refused before the stack creates
-     * it: creating it would take it over, and the stack would later delete it with everything in it.
-     * Default: none (no check).
+     * A namespace's labels and annotations as the cluster has them: null when there is no such
+     * namespace, undefined when that cannot be known. Given, and unless `adoptNamespace`, a namespace
+     * that exists already and is not this stack's is refused before anything is created: creating it
+     * would take it over, and the stack would later delete it with everything in it. Default: none
+     * (no check).
      */
-    namespaceExists?: (name: string) => Promise<boolean | undefined>;
+    lookUpNamespace?: (name: pulumi.Input<string>) => pulumi.Output<NamespaceMetadata | null | undefined>;
+    /** The stack, `<organization>/<project>/<stack>`, that its namespace is marked with. Default: the running stack. */
+    stack?: string;
+    /**
+     * The stack-file keys that name and adopt the namespace, for the message refusing an existing
+     * one. Default: {@link STACK_NAMESPACE_KEYS}.
+     */
+    configKeys?: NamespaceConfigKeys;
 }
 
+export interface NamespaceMetadata {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+}
+
+/** The annotation that says which stack created a namespace: its owner, which may delete it. */
+export const OWNER_ANNOTATION = "esteira.dev/stack";
+
+/**
+ * Whether a namespace that exists is this stack's: marked with its name, or (created before the
+ * mark existed) labelled by esteira for this environment and marked by no other stack.
+ */
+export function ownNamespace(found: NamespaceMetadata, stack: string, environment: string): boolean {
+    const owner = found.annotations?.[OWNER_ANNOTATION];
+    if (owner !== undefined) return owner === stack;
+    return found.labels?.["app.kubernetes.io/managed-by"] === "pulumi" && found.labels?.environment === environment;
+}
+
+/** Where a stack file names a namespace, and the key that adopts it. */
+export interface NamespaceConfigKeys {
+    namespace: string;
+    adopt: string;
+}
+
+/** The stack's own namespace: `esteira:namespace`, adopted with `esteira:adoptNamespace`. */
+export const STACK_NAMESPACE_KEYS: NamespaceConfigKeys = { namespace: "namespace", adopt: "esteira:adoptNamespace" };
+
 /** What a stack that is about to create a namespace is told when it exists already. */
-export function existingNamespaceMessage(stack: string, namespace: string): string {
-    return `${stack}: namespace: ${JSON.stringify(namespace)} exists already and this stack did not create it: creating it would take it over, and the stack would delete it, with everything in it, when it goes; name a namespace of the stack's own, or set esteira:adoptNamespace: true to use it without ever deleting it`;
+export function existingNamespaceMessage(stack: string, namespace: string, keys: NamespaceConfigKeys = STACK_NAMESPACE_KEYS): string {
+    return `${stack}: ${keys.namespace}: ${JSON.stringify(namespace)} exists already and this stack did not create it: creating it would take it over, and the stack would delete it, with everything in it, when it goes; name a namespace of the stack's own, or set ${keys.adopt}: true to use it without ever deleting it`;
 }
 
 /**
@@ -107,27 +144,31 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
         };
 
         const adopt = args.adoptNamespace ?? ENVIRONMENT_NAMESPACE_DEFAULTS.adoptNamespace;
-        const lookup = args.namespaceExists;
-        // Only when the namespace is about to be created (previews included): a namespace this
-        // stack created long ago is never looked up again.
-        const refuseExisting =
+        const stack = args.stack ?? `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+        // The namespace is registered only once the cluster says it is absent or this stack's: every
+        // preview and up asks (one read), since this engine runs no resource hooks before a create.
+        const lookup = args.lookUpNamespace;
+        const namespaceName =
             !adopt && lookup
-                ? new pulumi.ResourceHook(
-                      `${name}-namespace-is-new`,
-                      async ({ newInputs }) => {
-                          const namespaceName = newInputs?.metadata?.name as string;
-                          if (await lookup(namespaceName)) throw new Error(existingNamespaceMessage(pulumi.getStack(), namespaceName));
-                      },
-                      { onDryRun: true },
-                  )
-                : undefined;
+                ? pulumi.all([args.namespace, args.environment, lookup(args.namespace)]).apply(([wanted, environment, found]) => {
+                      if (found && !ownNamespace(found, stack, environment)) {
+                          throw new pulumi.RunError(existingNamespaceMessage(pulumi.getStack(), wanted, args.configKeys));
+                      }
+                      return wanted;
+                  })
+                : args.namespace;
         const namespace = new k8s.core.v1.Namespace(
             `${name}-namespace`,
-            // After the caller's labels: a namespace's pods are always held to the restricted profile.
-            { metadata: { name: args.namespace, labels: { ...labels, ...POD_SECURITY_LABELS } } },
+            {
+                metadata: {
+                    name: namespaceName,
+                    // After the caller's labels: a namespace's pods are always held to the restricted profile.
+                    labels: { ...labels, ...POD_SECURITY_LABELS },
+                    annotations: adopt ? undefined : { [OWNER_ANNOTATION]: stack },
+                },
+            },
             {
                 ...childOpts,
-                hooks: refuseExisting && { beforeCreate: [refuseExisting] },
                 // A namespace the stack did not create outlives it.
                 retainOnDelete: adopt || undefined,
             },
@@ -182,7 +223,7 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
 
         this.networkPolicies = namespacePolicies(
             name,
-            { namespace: this.namespaceName, labels, database: args.database, egress: args.egress },
+            { namespace: this.namespaceName, labels, database: args.database, egress: args.egress, peerNamespaces: args.peerNamespaces },
             childOpts,
         );
 

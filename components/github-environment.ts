@@ -6,9 +6,11 @@ import type { GitHubSettings } from "../config/schema";
  * The stack file's `esteira:github` keys (config/schema.ts), with the environment's name set, plus
  * the values of the Actions secrets `actionsSecrets` turns on and the Actions variables.
  */
-export type GitHubEnvironmentArgs = Omit<GitHubSettings, "environment"> & {
+export type GitHubEnvironmentArgs = Omit<GitHubSettings, "environment" | "environmentVariables" | "repositoryVariables" | "deployAfter"> & {
     /** Environment name. */
     environment: string;
+    /** More Actions environment secrets, name → value (kept secret); not KUBECONFIG or REGISTRY_TOKEN. Default: none. */
+    secrets?: Record<string, pulumi.Input<string>>;
     /** Value of the `KUBECONFIG` secret; written when `actionsSecrets.kubeconfig` is on and this is given. */
     kubeconfig?: pulumi.Input<string>;
     /** Value of the `REGISTRY_TOKEN` secret; written when `actionsSecrets.registryPushToken` is on. */
@@ -33,6 +35,9 @@ export const GITHUB_ENVIRONMENT_DEFAULTS = {
     actionsSecrets: { kubeconfig: true, registryPushToken: false },
     protect: false,
 } as const;
+
+/** The environment secrets esteira writes itself, by `actionsSecrets`. */
+export const GITHUB_ENVIRONMENT_SECRETS = ["KUBECONFIG", "REGISTRY_TOKEN"];
 
 /** The Actions variable that names the stack an environment belongs to. */
 export const STACK_VARIABLE = "ESTEIRA_STACK";
@@ -96,6 +101,7 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
 
         const wanted = { ...d.actionsSecrets, ...args.actionsSecrets };
         const secrets = {
+            ...args.secrets,
             ...(wanted.kubeconfig && args.kubeconfig !== undefined ? { KUBECONFIG: args.kubeconfig } : {}),
             ...(wanted.registryPushToken && args.registryPushToken !== undefined ? { REGISTRY_TOKEN: args.registryPushToken } : {}),
         };

@@ -7,8 +7,10 @@ import type { BuildSettings, ImagesSettings } from "../config/schema";
  * A service's `image.build` keys and the stack's `esteira:images` keys (config/schema.ts), with the
  * image's own repository, its tags and the registry to push to.
  */
-export type ImageArgs = BuildSettings &
+export type ImageArgs = Omit<BuildSettings, "secrets"> &
     Omit<ImagesSettings, "repository"> & {
+        /** BuildKit secrets the build reads (`RUN --mount=type=secret,id=<id>`), id → value; kept secret. Default: none. */
+        secrets?: Record<string, pulumi.Input<string>>;
         /** Image repository without tag, e.g. `ghcr.io/acme/shop/api`. */
         repository: string;
         /** Tags pushed besides the digest, e.g. `sha-<commit>` and the stack name. Default: none. */
@@ -62,6 +64,10 @@ export class Image extends pulumi.ComponentResource {
                         password: pulumi.secret(args.registry.pushToken),
                     },
                 ],
+                // Never build args: those stay in the image's history and the state in plain text.
+                secrets: args.secrets && pulumi.secret(args.secrets),
+                // A rotated token is no new content: it must not rebuild the image.
+                ignoreSecretsInDiffCalculation: args.secrets && Object.keys(args.secrets),
                 cacheFrom: cache ? [{ registry: { ref: cacheRef } }] : undefined,
                 cacheTo: cache ? [{ registry: { ref: cacheRef, mode: "max", imageManifest: true, ociMediaTypes: true } }] : undefined,
             },

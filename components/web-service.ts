@@ -1,87 +1,49 @@
+import * as digitalocean from "@pulumi/digitalocean";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceSettings } from "../config/schema";
-import { invariant, replicasProblem } from "../config/rules";
-import { autoscaler } from "./parts/autoscaler";
-import { disruptionBudget } from "./parts/disruption-budget";
+import { invariant } from "../config/rules";
+import { DEPLOYMENT_DEFAULTS, rollingDeployment } from "./parts/deployment";
 import { migrationJob } from "./parts/migration-job";
 import { ingressPolicy } from "./parts/network-policy";
-import {
-    computeResources,
-    envVars,
-    hardenedContainer,
-    hardenedPod,
-    httpProbe,
-    preStopSleep,
-    SecretKeyRef,
-    spreadAcrossNodes,
-} from "./parts/pod-spec";
+import { httpProbe, preStopSleep, PROBE_TIMINGS } from "./parts/pod-spec";
+import { HTTPS_PORT, loadBalancerCertificate, loadBalancerRecord, TLS_WAIVER_ANNOTATION, tlsAnnotations } from "./parts/tls";
+import { WORKLOAD_DEFAULTS, WorkloadArgs, workloadParts } from "./parts/workload";
 
 /** Defaults of {@link WebServiceArgs}, shaped like the stack file's service keys; applied once in the component. */
 export const WEB_SERVICE_DEFAULTS = {
+    ...WORKLOAD_DEFAULTS,
+    ...DEPLOYMENT_DEFAULTS,
     port: 8000,
-    replicas: 1,
     service: { type: "ClusterIP", port: 80 },
-    revisionHistoryLimit: 5,
-    rolloutTimeoutSeconds: 600,
     // Endpoint removal reaches every node's kube-proxy (or load balancer) a moment after a pod is
     // told to stop; until then it still gets new connections, which must not be refused.
     shutdownDelaySeconds: 5,
-    runAsUser: 10001,
-    autoscaling: { cpuUtilizationPercent: 70 },
     probes: {
-        readiness: { path: "/readyz", initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
-        liveness: { path: "/healthz", initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-        // Holds off liveness for up to periodSeconds × failureThreshold (150 s); its path is the liveness path.
-        startup: { initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 30 },
-    },
-    // Ephemeral storage: the kubelet caps container logs at 5 × 10 MiB; the rest is room for /tmp.
-    resources: {
-        requests: { cpuMillicores: 100, memoryMiB: 128, ephemeralStorageMiB: 64 },
-        limits: { cpuMillicores: 500, memoryMiB: 256, ephemeralStorageMiB: 512 },
+        readiness: { path: "/readyz", ...PROBE_TIMINGS.readiness },
+        liveness: { path: "/healthz", ...PROBE_TIMINGS.liveness },
+        // Its path is the liveness path.
+        startup: PROBE_TIMINGS.startup,
     },
     metrics: { path: "/metrics" },
     metricsNamespace: "monitoring",
     migrate: { timeoutSeconds: 600, backoffLimit: 1 },
+    seed: { timeoutSeconds: 600, backoffLimit: 1 },
 } as const;
 
 /**
  * A service's stack-file keys (`esteira:services.<name>`, see config/schema.ts for each one's
  * meaning and default), and what the program wires in: namespace, image, pull secrets, database secret.
  */
-export type WebServiceArgs = Omit<ServiceSettings, "image" | "env" | "secretEnv"> & {
-    /** Namespace to run in. */
-    namespace: pulumi.Input<string>;
-    /** Image reference; a digest-pinned `repo@sha256:…` makes pods roll only when the content changes. */
-    image: pulumi.Input<string>;
-    /** Plain environment variables. Default: none. */
-    env?: Record<string, pulumi.Input<string>>;
-    /** Environment variables read from Secrets through `secretKeyRef`. Default: none. */
-    secretEnv?: Record<string, SecretKeyRef>;
-    /** Kubernetes object name of the Deployment, Service, HPA and PDB. Default: the component name. */
-    serviceName?: string;
-    /** Environment name for the `environment` label. Default: none. */
-    environment?: pulumi.Input<string>;
-    /** `app.kubernetes.io/part-of` label. Default: none. */
-    partOf?: pulumi.Input<string>;
-    /** Names of `kubernetes.io/dockerconfigjson` Secrets for pulling the image. Default: none. */
-    imagePullSecrets?: pulumi.Input<string>[];
-    /** UID/GID the container runs as (the image must not need root). Default: 10001. */
-    runAsUser?: number;
-    /** Namespace of the Prometheus that may reach the metrics port (when `metrics` is set). Default: `monitoring`. */
-    metricsNamespace?: pulumi.Input<string>;
-    /**
-     * The Secret holding `DATABASE_URL` and `DATABASE_DIRECT_URL`; unless `database` is false, pods
-     * read `DATABASE_URL` from it and the migration the direct one. Default: none.
-     */
-    databaseSecretName?: pulumi.Input<string>;
-    /**
-     * A checksum of the database Secret's data (never the data): written to the pod templates that
-     * read the Secret, so a new URL (another user, the pool turned on or off) rolls the pods and
-     * reruns the migration. Default: none.
-     */
-    databaseSecretChecksum?: pulumi.Input<string>;
-};
+export type WebServiceArgs = Omit<ServiceSettings, keyof WorkloadArgs> &
+    WorkloadArgs & {
+        /** Kubernetes object name of the Deployment, Service, HPA and PDB. Default: the component name. */
+        serviceName?: string;
+        /** Namespace of the Prometheus that may reach the metrics port (when `metrics` is set). Default: `monitoring`. */
+        metricsNamespace?: pulumi.Input<string>;
+        /** The environment's other namespaces, whose pods may reach this service. Default: none, only its own namespace. */
+        peerNamespaces?: pulumi.Input<string>[];
+    };
 
 /**
  * What `pulumi up` waits for once the Service exists. The Kubernetes provider's own wait lasts
@@ -99,8 +61,8 @@ export function serviceAwait(type: string): Record<string, string> {
 
 /**
  * One HTTP service: a hardened Deployment with probes, its Service and the NetworkPolicy admitting
- * traffic to its port; a migration Job, a HorizontalPodAutoscaler and a PodDisruptionBudget when
- * its settings call for them.
+ * traffic to its port; migration and seed Jobs, a HorizontalPodAutoscaler and a
+ * PodDisruptionBudget when its settings call for them, and HTTPS at its load balancer when asked.
  */
 export class WebService extends pulumi.ComponentResource {
     public readonly deployment: k8s.apps.v1.Deployment;
@@ -111,14 +73,28 @@ export class WebService extends pulumi.ComponentResource {
     public readonly disruptionBudget?: k8s.policy.v1.PodDisruptionBudget;
     /** Present when a migration is configured; the Deployment waits on it. */
     public readonly migration?: k8s.batch.v1.Job;
-    /** What the pods admit: their port, and the metrics port from the scraper's namespace; nothing else, migrations included. */
+    /** Present when a seed is configured; it runs after the migration, and the Deployment waits on it. */
+    public readonly seed?: k8s.batch.v1.Job;
+    /** What the pods admit: their port, and the metrics port from the scraper's namespace; nothing else, release Jobs included. */
     public readonly networkPolicy: k8s.networking.v1.NetworkPolicy;
-    /** Where the service answers: the load balancer address, or the in-cluster DNS name. */
+    /** With `service.tls`: the certificate the load balancer terminates HTTPS with. */
+    public readonly certificate?: digitalocean.Certificate;
+    /** With `service.tls`: the DNS record pointing the hostname at the load balancer. */
+    public readonly dnsRecord?: digitalocean.DnsRecord;
+    /** Where the service answers: `https://<hostname>`, the load balancer address, or the in-cluster DNS name. */
     public readonly endpoint: pulumi.Output<string>;
 
     constructor(name: string, args: WebServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:kubernetes:WebService", name, {}, opts);
-        invariant(this, name, "replicas", replicasProblem(args.replicas, args.autoscaling));
+        const tls = args.service?.tls;
+        invariant(
+            this,
+            name,
+            "service.tls",
+            tls && (args.service?.type ?? WEB_SERVICE_DEFAULTS.service.type) !== "LoadBalancer"
+                ? `TLS is terminated at a DigitalOcean load balancer, so it needs service.type LoadBalancer; received ${args.service?.type ?? WEB_SERVICE_DEFAULTS.service.type}`
+                : undefined,
+        );
         // Objects inside a cluster this stack owns go with it: destroying the cluster does not wait on each one.
         const childOpts = { parent: this, deletedWith: opts?.deletedWith };
 
@@ -127,126 +103,106 @@ export class WebService extends pulumi.ComponentResource {
         const port = args.port ?? d.port;
         const servicePort = args.service?.port ?? d.service.port;
         const serviceType = args.service?.type ?? d.service.type;
-        const rolloutTimeout = `${args.rolloutTimeoutSeconds ?? d.rolloutTimeoutSeconds}s`;
-        // A service that can run more than one replica is spread across nodes and gets a disruption budget.
-        const maxReplicas = args.autoscaling?.maxReplicas ?? args.replicas ?? d.replicas;
+        const parts = workloadParts(this, name, serviceName, args, childOpts);
+        const { selector, labels, metadata } = parts;
 
-        // The selector is immutable, so it holds only labels that never change for this service.
-        const selector = { "app.kubernetes.io/name": serviceName, "app.kubernetes.io/instance": serviceName };
-        const labels: Record<string, pulumi.Input<string>> = {
-            ...selector,
-            "app.kubernetes.io/managed-by": "pulumi",
-            ...(args.partOf !== undefined ? { "app.kubernetes.io/part-of": args.partOf } : {}),
-            ...(args.environment !== undefined ? { environment: args.environment } : {}),
-        };
-        const metadata = { name: serviceName, namespace: args.namespace, labels };
-
-        const limits = { ...d.resources.limits, ...args.resources?.limits };
-        const resources = computeResources(this, name, { ...d.resources.requests, ...args.resources?.requests }, limits);
-        // /tmp may take what the container's own ephemeral-storage limit allows, and no more.
-        const pod = {
-            runAsUser: args.runAsUser ?? d.runAsUser,
-            imagePullSecrets: args.imagePullSecrets,
-            tmpSizeMiB: limits.ephemeralStorageMiB,
-        };
-        // Pods connect through the pool; migrations bypass it, since their advisory lock needs a session.
-        const readsDatabase = args.databaseSecretName !== undefined && (args.database ?? true);
-        const database = (key: string): Record<string, SecretKeyRef> =>
-            readsDatabase ? { DATABASE_URL: { secretName: args.databaseSecretName!, key } } : {};
-        // Kubernetes never restarts pods for a changed Secret: its checksum in the template does.
-        const checksums =
-            readsDatabase && args.databaseSecretChecksum !== undefined
-                ? { "checksum/database-secret": args.databaseSecretChecksum }
-                : undefined;
-        const env = args.env ?? {};
-
-        if (args.migrate) {
-            const container = {
-                name: "migrate",
-                image: args.image,
-                command: args.migrate.command,
-                env: envVars(env, { ...database("DATABASE_URL"), ...args.secretEnv, ...database("DATABASE_DIRECT_URL") }),
-                resources,
-            };
-            this.migration = migrationJob(
-                `${name}-migrate`,
+        // Release steps run in order on the new image, each with the direct database URL, before the Deployment changes.
+        const releaseStep = (step: "migrate" | "seed", dependsOn: pulumi.Resource[]) => {
+            const settings = args[step];
+            if (!settings) return undefined;
+            return migrationJob(
+                `${name}-${step}`,
                 {
                     namespace: args.namespace,
                     labels,
                     workload: serviceName,
-                    pod: hardenedPod(pod, { containers: [hardenedContainer(container)] }),
-                    annotations: checksums,
-                    timeoutSeconds: args.migrate.timeoutSeconds ?? d.migrate.timeoutSeconds,
-                    backoffLimit: args.migrate.backoffLimit ?? d.migrate.backoffLimit,
+                    step,
+                    pod: parts.pod({
+                        containers: [parts.container({ name: step, command: settings.command, env: parts.env("DATABASE_DIRECT_URL") })],
+                    }),
+                    // The Secrets' checksums: a changed value reruns the step, as it rolls the pods.
+                    annotations: parts.podAnnotations,
+                    timeoutSeconds: settings.timeoutSeconds ?? d[step].timeoutSeconds,
+                    backoffLimit: settings.backoffLimit ?? d[step].backoffLimit,
                 },
-                childOpts,
+                { ...childOpts, dependsOn },
             );
-        }
+        };
+        this.migration = releaseStep("migrate", []);
+        // The seed runs on the migrated schema.
+        this.seed = releaseStep("seed", this.migration ? [this.migration] : []);
 
         const probes = args.probes;
-        const container = hardenedContainer({
+        const metricsPort = args.metrics && (args.metrics.port ?? port);
+        const container = parts.container({
             name: serviceName,
-            image: args.image,
-            ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
-            env: envVars(env, { ...database("DATABASE_URL"), ...args.secretEnv }),
+            command: args.command,
+            args: args.args,
+            ports: [
+                { name: "http", containerPort: port, protocol: "TCP" },
+                // A metrics port of its own is declared, and never exposed by the Service.
+                ...(metricsPort !== undefined && metricsPort !== port
+                    ? [{ name: "metrics", containerPort: metricsPort, protocol: "TCP" }]
+                    : []),
+            ],
+            env: parts.env("DATABASE_URL"),
             readinessProbe: httpProbe(probes?.readiness, d.probes.readiness, port),
             livenessProbe: httpProbe(probes?.liveness, d.probes.liveness, port),
             startupProbe: probes?.startup
                 ? httpProbe(probes.startup, { ...d.probes.startup, path: probes.liveness?.path ?? d.probes.liveness.path }, port)
                 : undefined,
-            resources,
             lifecycle: preStopSleep(args.shutdownDelaySeconds ?? d.shutdownDelaySeconds),
         });
-        const metricsPort = args.metrics && (args.metrics.port ?? port);
         const metrics = args.metrics && {
             "prometheus.io/scrape": "true",
             "prometheus.io/path": args.metrics.path ?? d.metrics.path,
             "prometheus.io/port": String(metricsPort),
         };
-        const podAnnotations = metrics || checksums ? { ...metrics, ...checksums } : undefined;
+        const podAnnotations = metrics || parts.podAnnotations ? { ...metrics, ...parts.podAnnotations } : undefined;
 
-        this.deployment = new k8s.apps.v1.Deployment(
-            `${name}-deployment`,
+        const rollout = rollingDeployment(
+            this,
+            name,
             {
                 metadata,
-                spec: {
-                    // With an HPA the replica count is the autoscaler's: leaving it unset keeps
-                    // server-side apply from resetting it on every `pulumi up`.
-                    replicas: args.autoscaling ? undefined : (args.replicas ?? d.replicas),
-                    revisionHistoryLimit: args.revisionHistoryLimit ?? d.revisionHistoryLimit,
-                    selector: { matchLabels: selector },
-                    // maxUnavailable 0: a rollout whose new pods never become ready leaves the old ones serving.
-                    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-                    template: {
-                        metadata: { labels, annotations: podAnnotations },
-                        spec: hardenedPod(pod, {
-                            containers: [container],
-                            affinity: maxReplicas > 1 ? spreadAcrossNodes(selector) : undefined,
-                        }),
-                    },
-                },
+                selector,
+                podAnnotations,
+                pod: parts.pod({ containers: [container] }),
+                settings: args,
+                dependsOn: [this.migration, this.seed].filter((job) => job !== undefined),
             },
-            {
-                ...childOpts,
-                dependsOn: this.migration ? [this.migration] : [],
-                // No deleteBeforeReplace on any part: the Kubernetes provider deletes first by itself
-                // when a replacement keeps the name and namespace, and otherwise (a new namespace)
-                // brings the new objects up before the old ones go, so the service stays up.
-                customTimeouts: { create: rolloutTimeout, update: rolloutTimeout },
-            },
+            childOpts,
         );
+        this.deployment = rollout.deployment;
+        this.autoscaler = rollout.autoscaler;
+        this.disruptionBudget = rollout.disruptionBudget;
 
+        // DigitalOcean objects outside the cluster: never deleted with it.
+        const cloudOpts = { parent: this };
+        this.certificate = tls && loadBalancerCertificate(name, tls, cloudOpts);
+        const annotations = {
+            // Before the stack file's annotations: a team can still ask for another wait.
+            ...serviceAwait(serviceType),
+            ...args.service?.annotations,
+            ...(this.certificate ? tlsAnnotations(this.certificate.name) : {}),
+            ...(args.service?.tlsWaiver !== undefined ? { [TLS_WAIVER_ANNOTATION]: args.service.tlsWaiver } : {}),
+        };
+        const http = { name: "http", port: servicePort, targetPort: "http", protocol: "TCP" };
         this.service = new k8s.core.v1.Service(
             `${name}-service`,
             {
-                // The stack file's annotations go last: a team can still ask for another wait.
-                metadata: { ...metadata, annotations: { ...serviceAwait(serviceType), ...args.service?.annotations } },
-                spec: { type: serviceType, selector, ports: [{ name: "http", port: servicePort, targetPort: "http", protocol: "TCP" }] },
+                metadata: { ...metadata, annotations },
+                spec: {
+                    type: serviceType,
+                    selector,
+                    // HTTPS ends at the load balancer, which forwards it to the pods' HTTP port.
+                    ports: tls ? [http, { name: "https", port: HTTPS_PORT, targetPort: "http", protocol: "TCP" }] : [http],
+                },
             },
             childOpts,
         );
 
-        // Migration pods carry their own name label, so this selects none of them: nothing reaches a migration.
+        // Release pods carry their own name label, so this selects none of them: nothing reaches a migration or a seed.
         this.networkPolicy = ingressPolicy(
             `${name}-network-policy`,
             {
@@ -254,35 +210,32 @@ export class WebService extends pulumi.ComponentResource {
                 selector,
                 port,
                 public: serviceType !== "ClusterIP",
+                peerNamespaces: args.peerNamespaces,
                 metrics:
                     metricsPort === undefined ? undefined : { port: metricsPort, namespace: args.metricsNamespace ?? d.metricsNamespace },
             },
             childOpts,
         );
-        if (args.autoscaling) {
-            const scaling = args.autoscaling;
-            this.autoscaler = autoscaler(
-                this,
-                `${name}-hpa`,
-                {
-                    ...scaling,
-                    metadata,
-                    deploymentName: this.deployment.metadata.name,
-                    cpuUtilizationPercent: scaling.cpuUtilizationPercent ?? d.autoscaling.cpuUtilizationPercent,
-                },
-                childOpts,
-            );
-        }
-        if (maxReplicas > 1) this.disruptionBudget = disruptionBudget(this, `${name}-pdb`, { metadata, selector, maxReplicas }, childOpts);
 
-        this.endpoint =
-            serviceType === "LoadBalancer"
-                ? this.service.status.apply((status) => {
-                      const ingress = status?.loadBalancer?.ingress?.[0];
-                      const host = ingress?.ip ?? ingress?.hostname;
-                      return host ? `http://${host}:${servicePort}` : "";
-                  })
-                : pulumi.interpolate`http://${this.service.metadata.name}.${this.service.metadata.namespace}.svc.cluster.local:${servicePort}`;
+        const address = this.service.status.apply((status) => {
+            const ingress = status?.loadBalancer?.ingress?.[0];
+            return ingress?.ip ?? ingress?.hostname;
+        });
+        if (tls) {
+            this.dnsRecord = loadBalancerRecord(
+                name,
+                tls,
+                address.apply((ip) => ip ?? ""),
+                cloudOpts,
+            );
+            // Known once the name resolves to the load balancer.
+            this.endpoint = pulumi.interpolate`https://${this.dnsRecord.fqdn}`;
+        } else {
+            this.endpoint =
+                serviceType === "LoadBalancer"
+                    ? address.apply((host) => (host ? `http://${host}:${servicePort}` : ""))
+                    : pulumi.interpolate`http://${this.service.metadata.name}.${this.service.metadata.namespace}.svc.cluster.local:${servicePort}`;
+        }
 
         this.registerOutputs({
             deployment: this.deployment,
@@ -290,7 +243,10 @@ export class WebService extends pulumi.ComponentResource {
             autoscaler: this.autoscaler,
             disruptionBudget: this.disruptionBudget,
             migration: this.migration,
+            seed: this.seed,
             networkPolicy: this.networkPolicy,
+            certificate: this.certificate,
+            dnsRecord: this.dnsRecord,
             endpoint: this.endpoint,
         });
     }

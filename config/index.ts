@@ -8,8 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import { CONFIG_NAMESPACE } from "./errors";
-import { EsteiraConfig, parseConfig } from "./parse";
-import { SECRET_KEYS, SecretName, stackSchema } from "./schema";
+import { EsteiraConfig, parseConfig, RawSecretMap } from "./parse";
+import { SECRET_KEYS, SECRET_MAPS, SecretMapName, SecretName, stackSchema } from "./schema";
 
 export { ConfigError, CONFIG_NAMESPACE } from "./errors";
 export { parseConfig, type EsteiraConfig, type RawConfig } from "./parse";
@@ -24,6 +24,34 @@ const { isConfigSecret } = pulumi.runtime as unknown as { isConfigSecret(key: st
 const PLAIN_KEYS = Object.keys(stackSchema.shape);
 
 /**
+ * A secret map (`esteira:secrets`, …): its shape, with each leaf its value as a Pulumi secret
+ * taken from the SDK's secret read (`requireSecretObject`), never a plain string; a leaf that is no
+ * string stays `null`, so validation can name it without its value. `plain` says the stack file
+ * holds the values in plain text (not set with `--secret`).
+ */
+function readSecretMap(fullKey: string): RawSecretMap | undefined {
+    const text = pulumi.runtime.getConfig(fullKey);
+    if (text === undefined) return undefined;
+    const [namespace, key] = fullKey.split(":", 2);
+    const secret = new pulumi.Config(namespace).requireSecretObject<unknown>(key);
+    let shape: unknown;
+    try {
+        shape = JSON.parse(text);
+    } catch {
+        shape = null;
+    }
+    const at = (path: string[]) => secret.apply((root) => path.reduce<any>((node, segment) => node?.[segment], root) as string);
+    const leaves = (node: unknown, path: string[]): unknown => {
+        if (typeof node === "string") return at(path);
+        if (node !== null && typeof node === "object" && !Array.isArray(node)) {
+            return Object.fromEntries(Object.entries(node).map(([name, child]) => [name, leaves(child, [...path, name])]));
+        }
+        return null;
+    };
+    return { plain: !isConfigSecret(fullKey), values: leaves(shape, []) };
+}
+
+/**
  * Reads the running stack's configuration and validates it. Call before registering any resource.
  * `commitSha` is the commit being deployed, when known (see {@link deployedCommit}).
  */
@@ -35,6 +63,7 @@ export function loadConfig(commitSha?: string): EsteiraConfig {
     const known = new Set<string>([
         ...PLAIN_KEYS.map((key) => `${CONFIG_NAMESPACE}:${key}`),
         ...Object.values(SECRET_KEYS).map((s) => s.key),
+        ...Object.values(SECRET_MAPS).map((s) => s.key),
     ]);
     const all = Object.keys(pulumi.runtime.allConfig());
     for (const fullKey of all) {
@@ -57,6 +86,11 @@ export function loadConfig(commitSha?: string): EsteiraConfig {
         const value = new pulumi.Config(namespace).getSecret(key);
         if (value !== undefined) secrets[name] = value;
     }
+    const secretMaps: Partial<Record<SecretMapName, RawSecretMap>> = {};
+    for (const [name, { key }] of Object.entries(SECRET_MAPS) as [SecretMapName, { key: string }][]) {
+        const map = readSecretMap(key);
+        if (map) secretMaps[name] = map;
+    }
     // Which keys are secret is all the program learns of `--secret`: a value set with `--secret --path`
     // inside a structured key marks the whole key.
     const secretKeys = all.filter((key) => isConfigSecret(key));
@@ -66,6 +100,7 @@ export function loadConfig(commitSha?: string): EsteiraConfig {
         organization: pulumi.getOrganization(),
         values,
         secrets,
+        secretMaps,
         secretKeys,
         commitSha,
         // The GitHub provider reads the owner from its config, else from GITHUB_OWNER.

@@ -9,23 +9,74 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterArgs } from "../components/cluster";
 import { DATABASE_DEFAULTS, type DatabaseArgs } from "../components/database";
+import { ENVIRONMENT_NAMESPACE_DEFAULTS, type NamespaceConfigKeys, STACK_NAMESPACE_KEYS } from "../components/environment-namespace";
 import type { GitHubEnvironmentArgs } from "../components/github-environment";
+import type { GitHubRepositoryArgs } from "../components/github-repository";
+import type { MonitoringArgs } from "../components/monitoring";
 import type { ImageArgs } from "../components/image";
-import type { WebServiceArgs } from "../components/web-service";
+import type { ScheduledJobArgs } from "../components/scheduled-job";
+import { zoneProblem, tlsAnnotations } from "../components/parts/tls";
+import { WEB_SERVICE_DEFAULTS, type WebServiceArgs } from "../components/web-service";
+import type { WorkerArgs } from "../components/worker";
 import * as path from "path";
 import { CONFIG_NAMESPACE, ConfigError, describe, formatIssue } from "./errors";
 import { dns1123Label, fullStackName, imageHost, registryHost } from "./rules";
-import { ImageSource, NetworkPolicySettings, RegistrySettings, SECRET_KEYS, SecretName, stackSchema, StackSettings } from "./schema";
+import {
+    ImageSource,
+    JobSettings,
+    MonitoringSettings,
+    NetworkPolicySettings,
+    RegistrySettings,
+    SECRET_KEYS,
+    SECRET_LIKE_BUILD_ARG,
+    SECRET_MAPS,
+    SecretMapName,
+    SecretMaps,
+    secretMapsSchema,
+    SecretName,
+    ServiceSettings,
+    stackSchema,
+    StackSettings,
+    WorkerSettings,
+} from "./schema";
 
 type Secret = pulumi.Output<string>;
 
 /** The registry, with the pull token (for the pull secret) and the push token (for builds). */
 export type Registry = RegistrySettings & { readonly token: Secret; readonly pushToken: Secret };
 
-/** A service: the WebService's Args, with its image still to be built, promoted or taken as it is. */
-export type ServiceConfig = Omit<WebServiceArgs, "image" | "namespace" | "imagePullSecrets" | "databaseSecretName"> & {
+/** A workload's component Args, with its image still to be built, promoted or taken as it is, and nothing the program wires in. */
+export type Configured<Args> = Omit<
+    Args,
+    "image" | "namespace" | "imagePullSecrets" | "databaseSecretName" | "databaseSecretChecksum" | "secretChecksums"
+> & {
     readonly image: ImageSource<ImageArgs>;
+    /** Key of the namespace (esteira:namespaces) to run in. Default: the stack's own namespace. */
+    readonly namespace?: string;
 };
+/** A service: the WebService's Args. */
+export type ServiceConfig = Configured<WebServiceArgs>;
+/** A worker: the Worker's Args. */
+export type WorkerConfig = Configured<WorkerArgs>;
+/** A scheduled job: the ScheduledJob's Args. */
+export type JobConfig = Configured<ScheduledJobArgs>;
+
+/** The three kinds of workload, by their key in the stack file. */
+export const WORKLOAD_KINDS = ["services", "workers", "jobs"] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+
+type AnyWorkloadSettings = StackSettings["services"][string] | WorkerSettings | JobSettings;
+
+/** Every workload of a stack as `[kind, name, settings]`, services first. */
+function workloadsOf(plain: StackSettings): [WorkloadKind, string, AnyWorkloadSettings][] {
+    return WORKLOAD_KINDS.flatMap((kind) =>
+        Object.entries<AnyWorkloadSettings>(plain[kind] ?? {}).map(([name, settings]): [WorkloadKind, string, AnyWorkloadSettings] => [
+            kind,
+            name,
+            settings,
+        ]),
+    );
+}
 
 /** The validated configuration of one stack: each component's Args, secrets attached where they are used. */
 export interface EsteiraConfig {
@@ -39,18 +90,58 @@ export interface EsteiraConfig {
     readonly namespace: string;
     /** The namespace exists already and the stack uses it without owning it. Default: false. */
     readonly adoptNamespace?: boolean;
+    /** Each namespace of the environment, the stack's own first, with the Secrets its workloads read. */
+    readonly namespaces: readonly NamespaceConfig[];
+    /** The Kubernetes Secrets the stack creates (esteira:secrets): name → key → value, each a Pulumi secret. */
+    readonly appSecrets: Readonly<Record<string, Readonly<Record<string, Secret>>>>;
     readonly cluster: ClusterArgs;
     /** Absent when the stack has no database; its link to the cluster is wired in index.ts. */
     readonly database?: DistributiveOmit<DatabaseArgs, "cluster">;
     readonly registry: Registry;
     /** The stack's GitHub environment; absent where the repository is not managed (local stacks). */
-    readonly github?: Omit<GitHubEnvironmentArgs, "kubeconfig" | "registryPushToken" | "variables">;
+    readonly github?: Omit<GitHubEnvironmentArgs, "kubeconfig" | "registryPushToken" | "variables"> & {
+        /** The stack file's own Actions environment variables, beside the ones the program writes. */
+        readonly environmentVariables?: Record<string, string>;
+    };
+    /** Repository-level Actions secrets and variables this stack owns; absent when it owns none. */
+    readonly githubRepository?: GitHubRepositoryArgs;
+    /**
+     * DigitalOcean monitoring; the public services to check (service → the path checked and whether
+     * it is HTTPS) are wired to their endpoints in index.ts, with the clusters this stack owns.
+     */
+    readonly monitoring?: Omit<MonitoringArgs, "endpoints" | "databaseClusterId" | "kubernetesClusterId"> & {
+        readonly checks: Readonly<Record<string, { readonly path: string; readonly https: boolean }>>;
+    };
     /** The further egress every pod may have; the scraper's namespace is handed to each service. */
     readonly networkPolicy?: NetworkPolicySettings;
     readonly services: Readonly<Record<string, ServiceConfig>>;
+    readonly workers: Readonly<Record<string, WorkerConfig>>;
+    readonly jobs: Readonly<Record<string, JobConfig>>;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A namespace of the environment, and the Secrets that go in it beside its workloads. */
+export interface NamespaceConfig {
+    /** Its key in esteira:namespaces; absent for the stack's own namespace (esteira:namespace). */
+    readonly key?: string;
+    readonly name: string;
+    /** Its workloads read the database Secret, so it holds a copy. */
+    readonly database: boolean;
+    /** The Secrets of esteira:secrets its workloads read, by name. */
+    readonly secrets: readonly string[];
+    /** It exists already and the stack uses it without owning it. Default: false. */
+    readonly adoptNamespace?: boolean;
+    /** The stack-file keys that name and adopt it, for messages. */
+    readonly configKeys: NamespaceConfigKeys;
+}
+
+/** A secret map as the loader reads it: its shape with each value a Pulumi secret (a non-string is `null`). */
+export interface RawSecretMap {
+    /** The stack file holds the values in plain text (not set with `--secret`). */
+    readonly plain: boolean;
+    readonly values: unknown;
+}
 
 /** What the parser needs from the stack: plain values and which secret keys are set. */
 export interface RawConfig {
@@ -60,6 +151,11 @@ export interface RawConfig {
     readonly values: Readonly<Record<string, unknown>>;
     /** Secret values that are set, by name. */
     readonly secrets: Readonly<Partial<Record<SecretName, Secret>>>;
+    /**
+     * Secret maps that are set, by name: their shape with each value a Pulumi secret (a non-string
+     * value is `null`), and whether the stack file holds them in plain text.
+     */
+    readonly secretMaps?: Partial<Record<SecretMapName, RawSecretMap>>;
     /**
      * The full config keys Pulumi holds as secrets (set with `--secret`): a plain key among them is
      * refused, and so is a secret key missing from them (set in plain text).
@@ -75,6 +171,137 @@ export interface RawConfig {
     readonly pathExists?: (path: string) => boolean;
 }
 
+/** How a message names one workload of each kind. */
+const KIND_NOUN: Record<WorkloadKind, string> = { services: "service", workers: "worker", jobs: "job" };
+
+/** Where a message points a user to set one value of a secret map. */
+function setSecretValue(stack: string, name: SecretMapName, path: string): string {
+    return `\`pulumi config set --secret --path '${SECRET_MAPS[name].key}.${path}' <value> -s ${stack}\``;
+}
+
+/** Each workload's Secret references that esteira creates: the database Secret's, and those of esteira:secrets. */
+function secretReferenceProblems(raw: RawConfig, plain: StackSettings, appSecrets: Record<string, Record<string, unknown>>): string[] {
+    const problems: string[] = [];
+    const databaseSecret = plain.database && (plain.database.secretName ?? DATABASE_DEFAULTS.secretName);
+    const read = new Set<string>();
+    for (const [kind, name, workload] of workloadsOf(plain)) {
+        for (const [variable, ref] of Object.entries(workload.secretEnv ?? {})) {
+            if (ref.external) continue;
+            const at = `${raw.stack}: ${kind}.${name}.secretEnv.${variable}`;
+            if (ref.secretName === databaseSecret) {
+                if (!DATABASE_KEYS.includes(ref.key)) {
+                    problems.push(
+                        `${at}: the database Secret "${databaseSecret}" has the keys ${DATABASE_KEYS.join(" and ")}; received key ${describe(ref.key)}`,
+                    );
+                }
+                continue;
+            }
+            const secret = appSecrets[ref.secretName];
+            if (!secret) {
+                problems.push(
+                    `${at}: the Secret "${ref.secretName}" is not created by this stack; set its values with ${setSecretValue(raw.stack, "secrets", `${ref.secretName}.${ref.key}`)}, or mark the reference external: true if something else creates it in the namespace`,
+                );
+                continue;
+            }
+            read.add(ref.secretName);
+            if (!(ref.key in secret)) {
+                problems.push(
+                    `${at}: the Secret "${ref.secretName}" has no key ${describe(ref.key)} (it has ${Object.keys(secret).join(", ")}); set it with ${setSecretValue(raw.stack, "secrets", `${ref.secretName}.${ref.key}`)}`,
+                );
+            }
+        }
+    }
+    for (const secretName of Object.keys(appSecrets)) {
+        const taken =
+            secretName === databaseSecret
+                ? "the database Secret (database.secretName)"
+                : secretName === (plain.registry.pullSecretName ?? ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName)
+                  ? "the registry pull secret (registry.pullSecretName)"
+                  : undefined;
+        if (taken) {
+            problems.push(`${raw.stack}: secrets.${secretName}: "${secretName}" is already ${taken}; name this Secret otherwise`);
+        } else if (!read.has(secretName)) {
+            problems.push(
+                `${raw.stack}: secrets.${secretName}: no service, worker or job reads this Secret; reference it in a secretEnv, or remove it with \`pulumi config rm --path '${SECRET_MAPS.secrets.key}.${secretName}' -s ${raw.stack}\``,
+            );
+        }
+    }
+    return problems;
+}
+
+/** Build arguments that look like secrets, and the build secrets each build reads and the stack sets. */
+function buildSecretProblems(raw: RawConfig, plain: StackSettings, buildSecrets: Record<string, unknown>): string[] {
+    const problems: string[] = [];
+    const read = new Set<string>();
+    for (const [kind, name, workload] of workloadsOf(plain)) {
+        if (!("build" in workload.image)) continue;
+        const build = workload.image.build;
+        for (const arg of Object.keys(build.args ?? {}).filter((arg) => SECRET_LIKE_BUILD_ARG.test(arg))) {
+            problems.push(
+                `${raw.stack}: ${kind}.${name}.image.build.args.${arg}: looks like a secret, and a build argument is kept in plain text in the image's history and the stack's state; pass it as a BuildKit secret instead: set it with ${setSecretValue(raw.stack, "buildSecrets", arg)}, list it in image.build.secrets, and read it in the Dockerfile with RUN --mount=type=secret,id=${arg}`,
+            );
+        }
+        for (const id of build.secrets ?? []) {
+            read.add(id);
+            if (!(id in buildSecrets)) {
+                problems.push(
+                    `${raw.stack}: ${kind}.${name}.image.build.secrets: ${describe(id)} is not set; set it with ${setSecretValue(raw.stack, "buildSecrets", id)}`,
+                );
+            }
+        }
+    }
+    for (const id of Object.keys(buildSecrets).filter((id) => !read.has(id))) {
+        problems.push(
+            `${raw.stack}: buildSecrets.${id}: no image build reads it; list it in a build's image.build.secrets, or remove it with \`pulumi config rm --path '${SECRET_MAPS.buildSecrets.key}.${id}' -s ${raw.stack}\``,
+        );
+    }
+    return problems;
+}
+
+/** How a service is exposed: HTTPS where it is asked for (and, in production, wherever it is public), /metrics never public. */
+function exposureProblems(raw: RawConfig, plain: StackSettings, name: string, svc: ServiceSettings): string[] {
+    const problems: string[] = [];
+    const at = `${raw.stack}: services.${name}`;
+    const type = svc.service?.type ?? WEB_SERVICE_DEFAULTS.service.type;
+    const { tls, tlsWaiver } = svc.service ?? {};
+    const clusterMode = plain.cluster?.mode ?? "kubeconfig";
+    if (tls) {
+        if (type !== "LoadBalancer") {
+            problems.push(
+                `${at}.service.tls: TLS is terminated at a DigitalOcean load balancer, so it needs service.type LoadBalancer; received ${describe(type)}`,
+            );
+        }
+        if (clusterMode !== "digitalocean" && clusterMode !== "stack") {
+            problems.push(
+                `${at}.service.tls: the certificate, the DNS record and the load balancer are DigitalOcean's, so it needs cluster.mode "digitalocean" or "stack"; received cluster.mode ${describe(clusterMode)}`,
+            );
+        }
+        const outside = zoneProblem(tls);
+        if (outside) problems.push(`${at}.service.tls.hostname: ${outside}`);
+        for (const key of Object.keys(svc.service?.annotations ?? {}).filter((key) => key in tlsAnnotations(""))) {
+            problems.push(`${at}.service.annotations: ${describe(key)} is set by service.tls; remove it`);
+        }
+        if (tlsWaiver !== undefined) {
+            problems.push(
+                `${at}.service.tlsWaiver: a waiver is for a public service without TLS, and this one has service.tls; remove one of them`,
+            );
+        }
+    } else if (plain.production && type === "LoadBalancer" && tlsWaiver === undefined) {
+        problems.push(
+            `${at}.service: a production stack (esteira:production: true) serves its public services over HTTPS: set service.tls: {hostname: <a name in a DigitalOcean DNS zone>}, or record why this one may not with service.tlsWaiver: "<reason>"`,
+        );
+    }
+    const port = svc.port ?? WEB_SERVICE_DEFAULTS.port;
+    if (type === "LoadBalancer" && svc.metrics && (svc.metrics.port ?? port) === port) {
+        problems.push(
+            `${at}.metrics.port: /metrics would be served to the internet through the load balancer, on the container port ${port}; serve it on a port of its own (e.g. metrics: {port: 9100}), which the Service never exposes`,
+        );
+    }
+    return problems;
+}
+
+/** The keys of the database Secret. */
+const DATABASE_KEYS = ["DATABASE_URL", "DATABASE_DIRECT_URL"];
 /** Namespaces every cluster has from the start: no stack ever creates them. */
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
@@ -87,6 +314,8 @@ const FIXED_VARIABLES = 2;
  * Kubernetes copies a Job's name into a label of its pods, at most 63 characters.
  */
 export const MAX_MIGRATING_SERVICE_NAME = 63 - "-migrate-".length - 8;
+/** Longest service name that can seed: its Job is auto-named `<name>-seed-<8 characters>`, as the migration's. */
+export const MAX_SEEDING_SERVICE_NAME = 63 - "-seed-".length - 8;
 
 /** Rules that span keys (and secrets), which no single key's schema can see. */
 function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
@@ -99,6 +328,20 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
     const { cluster, database } = plain;
     if (cluster?.mode === "digitalocean" && !secrets.digitaloceanToken) {
         missingSecret("digitaloceanToken", "when cluster.mode is digitalocean (the provider and the kubeconfig use it)", "<token>");
+    }
+    const { monitoring } = plain;
+    if (monitoring?.slackChannel !== undefined && !secrets.alertSlackWebhookUrl) {
+        missingSecret("alertSlackWebhookUrl", "when monitoring.slackChannel is set", "'https://hooks.slack.com/services/…'");
+    }
+    if (secrets.alertSlackWebhookUrl && monitoring?.slackChannel === undefined) {
+        problems.push(
+            `${raw.stack}: ${SECRET_KEYS.alertSlackWebhookUrl.key}: is set, but monitoring.slackChannel is not; name the channel it posts to, or remove the secret`,
+        );
+    }
+    if (monitoring && cluster?.mode !== "digitalocean" && cluster?.mode !== "stack") {
+        problems.push(
+            `${raw.stack}: monitoring: DigitalOcean checks and alerts need a DigitalOcean account, so cluster.mode "digitalocean" or "stack"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")}`,
+        );
     }
     if (database?.mode === "external" && !secrets.databaseUrl) {
         missingSecret("databaseUrl", "when database.mode is external", "'postgresql://user:password@host:5432/db?sslmode=require'");
@@ -138,46 +381,62 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
         "name the stack that owns the database cluster, or use database.mode digitalocean or external",
     );
     const hasDatabase = database !== undefined;
-    for (const [name, svc] of Object.entries(plain.services)) {
-        if ("build" in svc.image && !plain.images) {
+    const owner = new Map<string, string>();
+    for (const [kind, name, workload] of workloadsOf(plain)) {
+        const other = owner.get(name);
+        if (other) {
             problems.push(
-                `${raw.stack}: services.${name}.image.build: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to push the image to`,
+                `${raw.stack}: ${kind}.${name}: the name "${name}" is taken by ${other}; services, workers and jobs name their Kubernetes objects and images alike, so use each name once`,
             );
         }
-        if ("build" in svc.image && raw.pathExists) {
-            const { context, dockerfile } = svc.image.build;
+        owner.set(name, `${kind}.${name}`);
+        if (workload.namespace !== undefined && !(workload.namespace in (plain.namespaces ?? {}))) {
+            problems.push(
+                `${raw.stack}: ${kind}.${name}.namespace: ${describe(workload.namespace)} is not a key of esteira:namespaces; declare it there (esteira:namespaces: {${workload.namespace}: {}}), or remove the key to run in the stack's namespace`,
+            );
+        }
+        if ("build" in workload.image && !plain.images) {
+            problems.push(
+                `${raw.stack}: ${kind}.${name}.image.build: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to push the image to`,
+            );
+        }
+        if ("build" in workload.image && raw.pathExists) {
+            const { context, dockerfile } = workload.image.build;
             const file = dockerfile ?? path.posix.join(context, "Dockerfile");
             if (!raw.pathExists(context)) {
                 problems.push(
-                    `${raw.stack}: services.${name}.image.build.context: ${describe(context)} does not exist (paths are relative to the project directory, where Pulumi.yaml is)`,
+                    `${raw.stack}: ${kind}.${name}.image.build.context: ${describe(context)} does not exist (paths are relative to the project directory, where Pulumi.yaml is)`,
                 );
             } else if (!raw.pathExists(file)) {
                 problems.push(
-                    `${raw.stack}: services.${name}.image.build.dockerfile: ${describe(file)} does not exist (paths are relative to the project directory, where Pulumi.yaml is)`,
+                    `${raw.stack}: ${kind}.${name}.image.build.dockerfile: ${describe(file)} does not exist (paths are relative to the project directory, where Pulumi.yaml is)`,
                 );
             }
         }
-        if ("promoteFrom" in svc.image) {
+        if ("promoteFrom" in workload.image) {
             selfReference(
-                `services.${name}.image.promoteFrom`,
-                svc.image.promoteFrom,
+                `${kind}.${name}.image.promoteFrom`,
+                workload.image.promoteFrom,
                 "promote from the stack before this one in the line, or build the image here (image.build)",
             );
         }
-        if (svc.migrate && name.length > MAX_MIGRATING_SERVICE_NAME) {
+        if (kind === "services") problems.push(...releaseStepProblems(raw, name, workload as ServiceSettings, hasDatabase));
+        if (
+            database &&
+            (workload.database ?? true) &&
+            (workload.env?.DATABASE_URL !== undefined || workload.secretEnv?.DATABASE_URL !== undefined)
+        ) {
             problems.push(
-                `${raw.stack}: services.${name}: a service with migrate has a name of at most ${MAX_MIGRATING_SERVICE_NAME} characters: its migration Job is named <name>-migrate-<8 characters>, which Kubernetes copies into a label of at most 63; received ${name.length} characters`,
+                `${raw.stack}: ${kind}.${name}: DATABASE_URL comes from the ${database.secretName ?? DATABASE_DEFAULTS.secretName} secret when the stack has a database; remove it from env/secretEnv, or set database: false on the ${KIND_NOUN[kind]}`,
             );
         }
-        const getsDatabase = hasDatabase && (svc.database ?? true);
-        if (svc.migrate && !getsDatabase && svc.env?.DATABASE_URL === undefined && svc.secretEnv?.DATABASE_URL === undefined) {
+    }
+    for (const [name, svc] of Object.entries(plain.services)) problems.push(...exposureProblems(raw, plain, name, svc));
+    if (database?.mode === "digitalocean" && database.restoreFrom) {
+        const own = database.name ?? `${raw.project}-${plain.environment ?? raw.stack}-db`;
+        if (database.restoreFrom.cluster === own) {
             problems.push(
-                `${raw.stack}: services.${name}.migrate: would run with no DATABASE_URL: ${hasDatabase ? "the service sets database: false" : "the stack has no esteira:database"}; give it one (esteira:database, or secretEnv.DATABASE_URL), or remove migrate`,
-            );
-        }
-        if (database && (svc.database ?? true) && (svc.env?.DATABASE_URL !== undefined || svc.secretEnv?.DATABASE_URL !== undefined)) {
-            problems.push(
-                `${raw.stack}: services.${name}: DATABASE_URL comes from the ${database.secretName ?? DATABASE_DEFAULTS.secretName} secret when the stack has a database; remove it from env/secretEnv, or set database: false on the service`,
+                `${raw.stack}: database.restoreFrom.cluster: ${describe(own)} is this stack's own database cluster; name the cluster whose backup to restore (e.g. esteira-prod-db)`,
             );
         }
     }
@@ -219,9 +478,40 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
             );
         }
         const variables = FIXED_VARIABLES + Object.keys(plain.services).length;
+        const own = Object.keys(plain.github.environmentVariables ?? {}).length;
         if (variables > MAX_ENVIRONMENT_VARIABLES) {
             problems.push(
                 `${raw.stack}: github: the environment would get ${variables} Actions variables (ESTEIRA_STACK, ESTEIRA_NAMESPACE and one URL per service), more than the ${MAX_ENVIRONMENT_VARIABLES} GitHub allows; split the services across stacks`,
+            );
+        } else if (variables + own > MAX_ENVIRONMENT_VARIABLES) {
+            problems.push(
+                `${raw.stack}: github.environmentVariables: ${own} variables beside the ${variables} esteira writes (ESTEIRA_STACK, ESTEIRA_NAMESPACE and one URL per service) make ${variables + own}, more than the ${MAX_ENVIRONMENT_VARIABLES} GitHub allows per environment; keep at most ${MAX_ENVIRONMENT_VARIABLES - variables}, or move some to github.repositoryVariables`,
+            );
+        }
+    }
+    return problems;
+}
+
+/** The steps a service runs as Jobs before its rollout, by key, with the suffix of their Jobs' names and the longest name that allows. */
+const RELEASE_STEPS = [
+    { step: "migrate", job: "migration Job is named <name>-migrate-<8 characters>", max: MAX_MIGRATING_SERVICE_NAME },
+    { step: "seed", job: "seed Job is named <name>-seed-<8 characters>", max: MAX_SEEDING_SERVICE_NAME },
+] as const;
+
+/** A service's migration and seed: a name their Jobs can carry, and a DATABASE_URL to run with. */
+function releaseStepProblems(raw: RawConfig, name: string, svc: ServiceSettings, hasDatabase: boolean): string[] {
+    const problems: string[] = [];
+    const getsDatabase = hasDatabase && (svc.database ?? true);
+    for (const { step, job, max } of RELEASE_STEPS) {
+        if (!svc[step]) continue;
+        if (name.length > max) {
+            problems.push(
+                `${raw.stack}: services.${name}: a service with ${step} has a name of at most ${max} characters: its ${job}, which Kubernetes copies into a label of at most 63; received ${name.length} characters`,
+            );
+        }
+        if (!getsDatabase && svc.env?.DATABASE_URL === undefined && svc.secretEnv?.DATABASE_URL === undefined) {
+            problems.push(
+                `${raw.stack}: services.${name}.${step}: would run with no DATABASE_URL: ${hasDatabase ? "the service sets database: false" : "the stack has no esteira:database"}; give it one (esteira:database, or secretEnv.DATABASE_URL), or remove ${step}`,
             );
         }
     }
@@ -244,6 +534,85 @@ function names(raw: RawConfig, plain: StackSettings): { environment: string; nam
         ]);
     }
     return { environment, namespace };
+}
+
+/** The name of each namespace of esteira:namespaces, by key: valid, and none of them another's or the stack's own. */
+function extraNamespaces(raw: RawConfig, plain: StackSettings, environment: string, namespace: string): [string, string][] {
+    const problems: string[] = [];
+    const taken = new Map<string, string>([[namespace, "the stack's namespace"]]);
+    const named = Object.entries(plain.namespaces ?? {}).map(([key, settings]): [string, string] => {
+        const name = settings.name ?? `${raw.project}-${environment}-${key}`;
+        if (settings.name === undefined && !dns1123Label("namespace").safeParse(name).success) {
+            problems.push(
+                `${raw.stack}: namespaces.${key}: the default "<project>-<environment>-<key>" gives ${describe(name)}, which is not a DNS-1123 label; set namespaces.${key}.name`,
+            );
+        }
+        const other = taken.get(name);
+        if (other)
+            problems.push(`${raw.stack}: namespaces.${key}: its name ${describe(name)} is already ${other}'s; give it a name of its own`);
+        if (SYSTEM_NAMESPACES.includes(name) && !settings.adoptNamespace) {
+            problems.push(
+                `${raw.stack}: namespaces.${key}: ${describe(name)} is one Kubernetes creates itself: this stack would take it over and delete it, with everything in it, when it goes; name a namespace of the stack's own, or set namespaces.${key}.adoptNamespace: true to use it without ever deleting it`,
+            );
+        }
+        taken.set(name, `namespaces.${key}`);
+        return [key, name];
+    });
+    if (problems.length > 0) throw new ConfigError(raw.stack, problems);
+    return named;
+}
+
+/** The secret maps' shapes, validated; each problem names a key, never a value. */
+function parseSecretMaps(raw: RawConfig, problems: string[]): SecretMaps | undefined {
+    const given = Object.entries(raw.secretMaps ?? {}) as [SecretMapName, RawSecretMap][];
+    for (const [name, map] of given) {
+        if (map.plain) {
+            problems.push(
+                `${raw.stack}: ${SECRET_MAPS[name].key}: the stack file holds these values in plain text; remove them (\`pulumi config rm ${SECRET_MAPS[name].key} -s ${raw.stack}\`), rotate them, and set each with ${setSecretValue(raw.stack, name, SECRET_MAPS[name].path)}`,
+            );
+        }
+    }
+    const values = Object.fromEntries(given.map(([name, map]) => [name, map.values]));
+    const parsed = secretMapsSchema.safeParse(values);
+    if (parsed.success) return parsed.data;
+    // Messages show where a value is, never the value: each one is masked.
+    const masked = JSON.parse(JSON.stringify(values, (_key, value) => (pulumi.Output.isInstance(value) ? "[secret]" : value)));
+    problems.push(...parsed.error.issues.map((issue) => formatIssue(raw.stack, issue, masked)));
+    return undefined;
+}
+
+/** The stack's GitHub environment, and the repository-level Actions secrets and variables it owns. */
+function github(
+    plain: StackSettings,
+    environment: string,
+    maps: SecretMaps,
+    protect: boolean,
+): Pick<EsteiraConfig, "github" | "githubRepository"> {
+    if (!plain.github) return {};
+    // deployAfter orders the workflows' deploys (tools/stacks.ts); the program has no use for it.
+    const { repositoryVariables, deployAfter: _, ...settings } = plain.github;
+    const repositorySecrets = maps.githubSecrets?.repository;
+    const ownsRepositoryValues = Object.keys({ ...repositoryVariables, ...repositorySecrets }).length > 0;
+    return {
+        github: { ...settings, environment: settings.environment ?? environment, secrets: maps.githubSecrets?.environment, protect },
+        githubRepository: ownsRepositoryValues
+            ? { repository: settings.repository, secrets: repositorySecrets, variables: repositoryVariables }
+            : undefined,
+    };
+}
+
+/** Monitoring, with the Slack webhook and the public services to check: each LoadBalancer service on its readiness path. */
+function monitoringOf(plain: StackSettings, settings: MonitoringSettings, slackUrl: Secret | undefined): EsteiraConfig["monitoring"] {
+    const { slackChannel, ...rest } = settings;
+    const checks = Object.fromEntries(
+        Object.entries(plain.services)
+            .filter(([, svc]) => (svc.service?.type ?? WEB_SERVICE_DEFAULTS.service.type) === "LoadBalancer")
+            .map(([name, svc]) => [
+                name,
+                { path: svc.probes?.readiness?.path ?? WEB_SERVICE_DEFAULTS.probes.readiness.path, https: svc.service?.tls !== undefined },
+            ]),
+    );
+    return { ...rest, slack: slackChannel !== undefined && slackUrl ? { channel: slackChannel, url: slackUrl } : undefined, checks };
 }
 
 /**
@@ -279,9 +648,20 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
             `${raw.stack}: ${SECRET_KEYS.registryToken.key}: is required (a registry token with pull rights); set it with \`pulumi config set --secret ${SECRET_KEYS.registryToken.key} <token> -s ${raw.stack}\``,
         );
     }
+    const maps = parseSecretMaps(raw, problems);
     // Rules across keys quote values, so they wait until no key holds a secret.
-    if (parsed.success && secretPlainKeys.length === 0) problems.push(...crossKeyProblems(raw, parsed.data));
-    if (problems.length > 0 || !parsed.success) throw new ConfigError(raw.stack, problems);
+    const acrossKeys = parsed.success && secretPlainKeys.length === 0;
+    if (acrossKeys) problems.push(...crossKeyProblems(raw, parsed.data));
+    if (acrossKeys && maps) {
+        if (maps.githubSecrets && !parsed.data.github) {
+            problems.push(
+                `${raw.stack}: ${SECRET_MAPS.githubSecrets.key}: needs esteira:github (its repository is where they are written); set esteira:github.repository`,
+            );
+        }
+        problems.push(...secretReferenceProblems(raw, parsed.data, maps.secrets ?? {}));
+        problems.push(...buildSecretProblems(raw, parsed.data, maps.buildSecrets ?? {}));
+    }
+    if (problems.length > 0 || !parsed.success || !maps) throw new ConfigError(raw.stack, problems);
 
     const plain = parsed.data;
     const { environment, namespace } = names(raw, plain);
@@ -300,21 +680,57 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
     };
     // Built images are tagged with the commit (when known) and the stack; pods use the digest.
     const tags = [...(raw.commitSha ? [`sha-${raw.commitSha.slice(0, 12)}`] : []), stack];
-    const imageOf = (name: string, image: ImageSource): ServiceConfig["image"] => {
+    const imageOf = (kind: WorkloadKind, name: string, image: ImageSource): ServiceConfig["image"] => {
         if (!("build" in image)) return image;
-        if (!plain.images) throw new ConfigError(stack, [`${stack}: services.${name}.image.build: needs esteira:images.repository`]);
+        if (!plain.images) throw new ConfigError(stack, [`${stack}: ${kind}.${name}.image.build: needs esteira:images.repository`]);
         const { repository, ...settings } = plain.images;
-        return { build: { ...image.build, ...settings, repository: `${repository}/${name}`, tags, registry } };
+        const secrets = image.build.secrets && Object.fromEntries(image.build.secrets.map((id) => [id, maps.buildSecrets![id]]));
+        return { build: { ...image.build, ...settings, secrets, repository: `${repository}/${name}`, tags, registry } };
     };
+
+    /** Each workload of a kind with the labels' values and its image to build, promote or take. */
+    const configured = <Settings extends { image: ImageSource }>(
+        kind: WorkloadKind,
+        workloads: Record<string, Settings> | undefined,
+        stackWide: Record<string, unknown> = {},
+    ) =>
+        Object.fromEntries(
+            Object.entries(workloads ?? {}).map(([name, settings]) => [
+                name,
+                { ...settings, ...stackWide, environment, partOf: project, image: imageOf(kind, name, settings.image) },
+            ]),
+        );
 
     const cluster = plain.cluster ?? { mode: "kubeconfig" };
     const database = plain.database;
+    const databaseSecret = database && (database.secretName ?? DATABASE_DEFAULTS.secretName);
+    const workloads = workloadsOf(plain).map(([, , workload]) => workload);
+    const inNamespace = (key?: string) => workloads.filter((workload) => workload.namespace === key);
+    /** A namespace holding the database Secret and the Secrets of esteira:secrets that its workloads read. */
+    const namespaceOf = (name: string, inIt: AnyWorkloadSettings[]): Pick<NamespaceConfig, "name" | "database" | "secrets"> => {
+        const refs = inIt.flatMap((workload) => Object.values(workload.secretEnv ?? {}).filter((ref) => !ref.external));
+        return {
+            name,
+            database: Boolean(database) && inIt.some((w) => (w.database ?? true) || refs.some((ref) => ref.secretName === databaseSecret)),
+            secrets: [...new Set(refs.map((ref) => ref.secretName).filter((secretName) => secretName in (maps.secrets ?? {})))].sort(),
+        };
+    };
     return {
         stack,
         project,
         environment,
         namespace,
         adoptNamespace: plain.adoptNamespace,
+        namespaces: [
+            { ...namespaceOf(namespace, inNamespace(undefined)), adoptNamespace: plain.adoptNamespace, configKeys: STACK_NAMESPACE_KEYS },
+            ...extraNamespaces(raw, plain, environment, namespace).map(([key, name]) => ({
+                key,
+                ...namespaceOf(name, inNamespace(key)),
+                adoptNamespace: plain.namespaces?.[key]?.adoptNamespace,
+                configKeys: { namespace: `namespaces.${key}`, adopt: `namespaces.${key}.adoptNamespace` },
+            })),
+        ],
+        appSecrets: maps.secrets ?? {},
         cluster:
             cluster.mode === "digitalocean"
                 ? { ...cluster, name: cluster.name ?? `${project}-${environment}`, apiToken: secret("digitaloceanToken"), protect }
@@ -343,19 +759,11 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
                           user: database.user ?? `${project}-${environment}`,
                       },
         registry,
-        github: plain.github && { ...plain.github, environment: plain.github.environment ?? environment, protect },
+        ...github(plain, environment, maps, protect),
+        monitoring: plain.monitoring && monitoringOf(plain, plain.monitoring, raw.secrets.alertSlackWebhookUrl),
         networkPolicy: plain.networkPolicy,
-        services: Object.fromEntries(
-            Object.entries(plain.services).map(([name, svc]) => [
-                name,
-                {
-                    ...svc,
-                    environment,
-                    partOf: project,
-                    metricsNamespace: plain.networkPolicy?.metricsNamespace,
-                    image: imageOf(name, svc.image),
-                },
-            ]),
-        ),
+        services: configured("services", plain.services, { metricsNamespace: plain.networkPolicy?.metricsNamespace }),
+        workers: configured("workers", plain.workers),
+        jobs: configured("jobs", plain.jobs),
     };
 }

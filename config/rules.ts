@@ -101,6 +101,25 @@ export function replicasProblem(replicas: number | undefined, autoscaling: unkno
         : undefined;
 }
 
+/** A persistent writable path (a ReadWriteOnce volume) serves one pod at a time: one replica, no autoscaler. */
+export function singlePodProblem(replicas: number | undefined, autoscaling: unknown): string | undefined {
+    if (autoscaling) {
+        return "a persistent writable path (ReadWriteOnce) serves one pod at a time, so it cannot be autoscaled: remove autoscaling, or make the path an emptyDir (persistent: false)";
+    }
+    return replicas !== undefined && replicas > 1
+        ? `a persistent writable path (ReadWriteOnce) serves one pod at a time; received replicas ${replicas}: set replicas to 1, or make the path an emptyDir (persistent: false)`
+        : undefined;
+}
+
+const CRON_MACRO = /^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/;
+const CRON_FIELD = /^[0-9A-Za-z*?/,-]+$/;
+
+/** A CronJob schedule: five fields (minute hour day-of-month month day-of-week) or a macro such as @daily. */
+export function isCronSchedule(schedule: string): boolean {
+    const fields = schedule.trim().split(/\s+/);
+    return CRON_MACRO.test(schedule.trim()) || (fields.length === 5 && fields.every((field) => CRON_FIELD.test(field)));
+}
+
 type Compute = { cpuMillicores?: number; memoryMiB?: number; ephemeralStorageMiB?: number };
 
 /**

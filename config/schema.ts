@@ -5,13 +5,20 @@
  * points at the component's defaults object, which the component applies with `??`; the README's
  * reference and the stack files' JSON Schema are generated from this file (`npm run docs`).
  */
+import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { CLUSTER_DEFAULTS } from "../components/cluster";
 import { DATABASE_DEFAULTS } from "../components/database";
 import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namespace";
-import { GITHUB_ENVIRONMENT_DEFAULTS, MAX_REVIEWERS } from "../components/github-environment";
+import { GITHUB_ENVIRONMENT_DEFAULTS, GITHUB_ENVIRONMENT_SECRETS, MAX_REVIEWERS } from "../components/github-environment";
 import { IMAGE_DEFAULTS } from "../components/image";
+import { MONITORING_DEFAULTS } from "../components/monitoring";
+import type { Compute } from "../components/parts/pod-spec";
+import { WORKLOAD_DEFAULTS } from "../components/parts/workload";
+import { ephemeralStorageProblem, hasPersistentPath, writablePathsProblems } from "../components/parts/writable-paths";
+import { SCHEDULED_JOB_DEFAULTS } from "../components/scheduled-job";
 import { WEB_SERVICE_DEFAULTS } from "../components/web-service";
+import { WORKER_DEFAULTS } from "../components/worker";
 import {
     dns1035Label,
     dns1123Label,
@@ -19,6 +26,7 @@ import {
     ENV_VAR_NAME,
     imageReferenceProblem,
     int,
+    isCronSchedule,
     nonEmpty,
     percent,
     portNumber,
@@ -27,6 +35,7 @@ import {
     regionSlug,
     replicasProblem,
     requestProblems,
+    singlePodProblem,
     sizeSlug,
     stackName,
 } from "./rules";
@@ -44,6 +53,8 @@ function doc(description: string, dflt?: unknown) {
 }
 
 const ws = WEB_SERVICE_DEFAULTS;
+const wk = WORKER_DEFAULTS;
+const jd = SCHEDULED_JOB_DEFAULTS;
 
 /** An IPv4 range, e.g. `10.10.0.0/16`. */
 const cidr = (what: string) => z.cidrv4({ error: `${what} must be an IPv4 range such as 10.10.0.0/16` });
@@ -86,6 +97,10 @@ export const buildSchema = z.strictObject({
     target: nonEmpty()
         .optional()
         .meta(doc("build stage to stop at", text("the last stage"))),
+    secrets: z
+        .array(nonEmpty())
+        .optional()
+        .meta(doc("ids of esteira:buildSecrets the build reads as BuildKit secrets (`RUN --mount=type=secret,id=<id>`)", text("none"))),
 });
 export type BuildSettings = z.infer<typeof buildSchema>;
 
@@ -99,7 +114,7 @@ const imageFields = z
                 })
                 .optional()
                 .meta(doc("an image reference; one by tag runs on the digest the tag points at when deployed")),
-            build: buildSchema.optional().meta(doc("build from a context and push to `<images.repository>/<service>`")),
+            build: buildSchema.optional().meta(doc("build from a context and push to `<images.repository>/<name>`")),
             promoteFrom: stackName("promoteFrom must be a stack name or <organization>/<project>/<stack>")
                 .optional()
                 .meta(doc("take the digest-pinned image another stack exports in its `images` output")),
@@ -131,44 +146,216 @@ export const imageSchema = z
     .transform((image) => image as ImageSource)
     .meta(doc("where the image comes from: a reference, `build: {…}` or `promoteFrom: <stack>`"));
 
-const secretKeyRef = z.strictObject({ secretName: dns1123Label("secretName"), key: nonEmpty() });
+const secretKeyRef = z.strictObject({
+    secretName: dns1123Label("secretName"),
+    key: nonEmpty(),
+    external: z
+        .boolean()
+        .optional()
+        .meta(doc("the Secret is created by something else (by hand, an operator); esteira does not check it exists", false)),
+});
+
+/** A step run as a Job with the new image before each rollout (`migrate`, `seed`). */
+const releaseStep = (defaults: { timeoutSeconds: number; backoffLimit: number }, description: string) =>
+    z
+        .strictObject({
+            command: z
+                .array(nonEmpty())
+                .min(1, { error: "command must have at least one element" })
+                .meta(doc("command, e.g. `[node, dist/migrate.js]`")),
+            timeoutSeconds: int(1).optional().meta(doc("how long the Job may run", defaults.timeoutSeconds)),
+            backoffLimit: int(0).optional().meta(doc("retries before the Job fails", defaults.backoffLimit)),
+        })
+        .optional()
+        .meta(doc(description, text("none")));
+
+/** A probe that runs a command in the container or connects to one of its TCP ports (workers have no HTTP). */
+const commandProbe = (defaults: { initialDelaySeconds: number; periodSeconds: number; timeoutSeconds: number; failureThreshold: number }) =>
+    z
+        .strictObject({
+            exec: z
+                .array(nonEmpty())
+                .min(1, { error: "exec must have at least one element" })
+                .optional()
+                .meta(doc("command run in the container; exit 0 passes, e.g. `[celery, inspect, ping]`")),
+            tcpPort: portNumber.optional().meta(doc("port that must accept a TCP connection")),
+            initialDelaySeconds: int(0).optional().meta(doc("seconds before the first probe", defaults.initialDelaySeconds)),
+            periodSeconds: int(1).optional().meta(doc("seconds between probes", defaults.periodSeconds)),
+            timeoutSeconds: int(1).optional().meta(doc("seconds a probe may take", defaults.timeoutSeconds)),
+            failureThreshold: int(1).optional().meta(doc("failures in a row that count", defaults.failureThreshold)),
+        })
+        .superRefine((probe, ctx) => {
+            const set = (["exec", "tcpPort"] as const).filter((key) => probe[key] !== undefined);
+            if (set.length !== 1) {
+                ctx.addIssue({
+                    code: "custom",
+                    message: `set exactly one of exec or tcpPort; received ${set.length === 0 ? "none" : set.join(" and ")}`,
+                });
+            }
+        });
+
+const writablePathsSchema = z
+    .record(
+        z.string(),
+        z.strictObject({
+            sizeMiB: int(1).meta(doc("size limit of the emptyDir, or size of the persistent volume")),
+            persistent: z
+                .boolean()
+                .optional()
+                .meta(doc("a PersistentVolumeClaim (ReadWriteOnce) that outlives the pod; one pod at a time", false)),
+            storageClass: nonEmpty()
+                .optional()
+                .meta(doc("storage class of the persistent volume", text("the cluster's default (`do-block-storage` on DOKS)"))),
+        }),
+    )
+    .superRefine((paths, ctx) => {
+        for (const message of writablePathsProblems(paths)) ctx.addIssue({ code: "custom", message });
+    });
+
+/** Keys every workload kind (service, worker, scheduled job) has, with the same meaning. */
+const workloadKeys = {
+    image: imageSchema,
+    namespace: dns1123Label("namespace")
+        .optional()
+        .meta(doc("key of esteira:namespaces to run in", text("the stack's namespace (esteira:namespace)"))),
+    command: z
+        .array(nonEmpty())
+        .min(1, { error: "command must have at least one element" })
+        .optional()
+        .meta(doc("replaces the image's entrypoint", text("the image's"))),
+    args: z
+        .array(z.string())
+        .optional()
+        .meta(doc("arguments to the entrypoint", text("the image's"))),
+    // YAML turns `true` and `8000` into booleans and numbers; containers only take strings. Only
+    // whole numbers survive that as written: `1.10` arrives as 1.1, and long numbers lose digits.
+    env: z
+        .record(
+            z.string(),
+            z
+                .union([z.string(), z.number(), z.boolean()])
+                .superRefine((value, ctx) => {
+                    if (typeof value === "number" && !Number.isSafeInteger(value)) {
+                        ctx.addIssue({
+                            code: "custom",
+                            message: `YAML read this as the number ${value}, which may not be what the file says (1.10 reads as 1.1, long numbers lose digits): quote it`,
+                        });
+                    }
+                })
+                .transform(String),
+        )
+        .optional()
+        .meta(doc("plain variables: strings, booleans and whole numbers (quote anything else)")),
+    secretEnv: z.record(z.string(), secretKeyRef).optional().meta(doc("variables from Secrets, through `secretKeyRef`")),
+    resources: z
+        .strictObject({
+            requests: compute(ws.resources.requests).optional().meta(doc("requests")),
+            limits: compute(ws.resources.limits).optional().meta(doc("limits; requests must not exceed them")),
+        })
+        .optional()
+        .meta(doc("container resources")),
+    runAsUser: int(1)
+        .optional()
+        .meta(doc("UID the containers run as; the image must work as that user (e.g. 101 for nginx-unprivileged)", ws.runAsUser)),
+    runAsGroup: int(0)
+        .optional()
+        .meta(doc("GID the containers run as, and the group that owns their volumes", text("runAsUser"))),
+    writablePaths: writablePathsSchema
+        .optional()
+        .meta(doc("absolute path → an emptyDir of `sizeMiB`, or a persistent volume; `/tmp` itself sets /tmp's size limit", text("none"))),
+    database: z
+        .boolean()
+        .optional()
+        .meta(doc("inject `DATABASE_URL` from the database secret", text("true when the stack has a database"))),
+};
+
+/** What a workload runs and where: first in every kind's keys. */
+const workloadSource = { image: workloadKeys.image, namespace: workloadKeys.namespace };
+/** What a workload's containers may read and write, and as whom: last in every kind's keys. */
+const workloadAccess = {
+    database: workloadKeys.database,
+    runAsUser: workloadKeys.runAsUser,
+    runAsGroup: workloadKeys.runAsGroup,
+    writablePaths: workloadKeys.writablePaths,
+};
+
+/** Keys of the workloads that run as a Deployment (services and workers). */
+const deploymentKeys = {
+    replicas: int(0).optional().meta(doc("fixed replicas; not with `autoscaling`", ws.replicas)),
+    autoscaling: z
+        .strictObject({
+            minReplicas: int(1).meta(doc("fewest replicas")),
+            maxReplicas: int(1).meta(doc("most replicas")),
+            cpuUtilizationPercent: percent
+                .optional()
+                .meta(doc("target CPU, in percent of the request", ws.autoscaling.cpuUtilizationPercent)),
+            memoryUtilizationPercent: percent.optional().meta(doc("target memory, in percent of the request", text("none"))),
+        })
+        .optional()
+        .meta(doc("HorizontalPodAutoscaler (autoscaling/v2); the Deployment then leaves `replicas` to it", text("off"))),
+    revisionHistoryLimit: z
+        .number()
+        .int()
+        .min(1, { error: "0 keeps no earlier ReplicaSet, so `kubectl rollout undo` has nothing to return to; use at least 1" })
+        .optional()
+        .meta(doc("ReplicaSets kept for `kubectl rollout undo`", ws.revisionHistoryLimit)),
+    rolloutTimeoutSeconds: int(1).optional().meta(doc("how long `pulumi up` waits for the rollout", ws.rolloutTimeoutSeconds)),
+};
+
+type WorkloadShape = {
+    env?: Record<string, string>;
+    secretEnv?: Record<string, unknown>;
+    resources?: { requests?: Partial<Compute>; limits?: Partial<Compute> };
+    writablePaths?: Record<string, { sizeMiB: number; persistent?: boolean }>;
+    replicas?: number;
+    autoscaling?: { minReplicas: number; maxReplicas: number };
+};
+
+/** The rules every workload kind shares, reported on its keys. */
+function workloadRules(workload: WorkloadShape, ctx: z.RefinementCtx, runsAsDeployment: boolean) {
+    const issue = (path: string, message: string | undefined) => message && ctx.addIssue({ code: "custom", path: [path], message });
+    const scaling = workload.autoscaling;
+    if (runsAsDeployment) {
+        if (scaling) issue("autoscaling", rangeProblem("minReplicas", scaling.minReplicas, "maxReplicas", scaling.maxReplicas));
+        issue("replicas", replicasProblem(workload.replicas, scaling));
+    }
+    for (const [field, names] of [
+        ["env", Object.keys(workload.env ?? {})],
+        ["secretEnv", Object.keys(workload.secretEnv ?? {})],
+    ] as const) {
+        for (const name of names.filter((n) => !ENV_VAR_NAME.test(n))) {
+            issue(field, `"${name}" is not a valid environment variable name: use letters, digits and '_', not starting with a digit`);
+        }
+    }
+    for (const name of Object.keys(workload.secretEnv ?? {})) {
+        if (ENV_VAR_NAME.test(name) && workload.env && name in workload.env) {
+            issue("secretEnv", `"${name}" is set in both env and secretEnv; keep it in one of them`);
+        }
+    }
+    for (const message of requestProblems(workload.resources?.requests, workload.resources?.limits, WORKLOAD_DEFAULTS.resources.limits)) {
+        issue("resources", message);
+    }
+    const ephemeralLimit = workload.resources?.limits?.ephemeralStorageMiB ?? WORKLOAD_DEFAULTS.resources.limits.ephemeralStorageMiB;
+    issue("writablePaths", ephemeralStorageProblem(workload.writablePaths, ephemeralLimit));
+    if (runsAsDeployment && hasPersistentPath(workload.writablePaths)) {
+        issue("writablePaths", singlePodProblem(workload.replicas, scaling));
+    }
+}
 
 export const serviceSchema = z
     .strictObject({
-        image: imageSchema,
-        migrate: z
-            .strictObject({
-                command: z
-                    .array(nonEmpty())
-                    .min(1, { error: "command must have at least one element" })
-                    .meta(doc("command, e.g. `[node, dist/migrate.js]`")),
-                timeoutSeconds: int(1).optional().meta(doc("how long the Job may run", ws.migrate.timeoutSeconds)),
-                backoffLimit: int(0).optional().meta(doc("retries before the Job fails", ws.migrate.backoffLimit)),
-            })
-            .optional()
-            .meta(doc("a migration Job run with the new image before each rollout", text("none"))),
+        ...workloadSource,
+        migrate: releaseStep(ws.migrate, "a migration Job run with the new image before each rollout"),
+        seed: releaseStep(
+            ws.seed,
+            "a seed Job run with the new image after the migration, before the rollout; it must be safe to run twice",
+        ),
         port: portNumber.optional().meta(doc("container port", ws.port)),
-        replicas: int(0).optional().meta(doc("fixed replicas; not with `autoscaling`", ws.replicas)),
-        // YAML turns `true` and `8000` into booleans and numbers; containers only take strings. Only
-        // whole numbers survive that as written: `1.10` arrives as 1.1, and long numbers lose digits.
-        env: z
-            .record(
-                z.string(),
-                z
-                    .union([z.string(), z.number(), z.boolean()])
-                    .superRefine((value, ctx) => {
-                        if (typeof value === "number" && !Number.isSafeInteger(value)) {
-                            ctx.addIssue({
-                                code: "custom",
-                                message: `YAML read this as the number ${value}, which may not be what the file says (1.10 reads as 1.1, long numbers lose digits): quote it`,
-                            });
-                        }
-                    })
-                    .transform(String),
-            )
-            .optional()
-            .meta(doc("plain variables: strings, booleans and whole numbers (quote anything else)")),
-        secretEnv: z.record(z.string(), secretKeyRef).optional().meta(doc("variables from Secrets, through `secretKeyRef`")),
+        replicas: deploymentKeys.replicas,
+        command: workloadKeys.command,
+        args: workloadKeys.args,
+        env: workloadKeys.env,
+        secretEnv: workloadKeys.secretEnv,
         probes: z
             .strictObject({
                 readiness: probe(ws.probes.readiness).optional().meta(doc("readiness probe")),
@@ -179,32 +366,38 @@ export const serviceSchema = z
             })
             .optional()
             .meta(doc("HTTP probes")),
-        resources: z
-            .strictObject({
-                requests: compute(ws.resources.requests).optional().meta(doc("requests")),
-                limits: compute(ws.resources.limits).optional().meta(doc("limits; requests must not exceed them")),
-            })
-            .optional()
-            .meta(doc("container resources")),
+        resources: workloadKeys.resources,
         service: z
             .strictObject({
                 type: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).optional().meta(doc("Service type", ws.service.type)),
                 port: portNumber.optional().meta(doc("Service port, forwarded to the container port", ws.service.port)),
                 annotations: z.record(z.string(), z.string()).optional().meta(doc("e.g. DigitalOcean load balancer settings")),
+                tls: z
+                    .strictObject({
+                        hostname: z
+                            .string()
+                            .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z][-a-z0-9]*[a-z0-9]$/, {
+                                error: "hostname must be a fully qualified domain name in lower case, such as shop.example.com",
+                            })
+                            .meta(doc("the name the certificate is for and the DNS record points at the load balancer")),
+                        zone: nonEmpty()
+                            .optional()
+                            .meta(doc("the DigitalOcean DNS zone the hostname is in", text("the hostname without its first label"))),
+                    })
+                    .optional()
+                    .meta(
+                        doc(
+                            "HTTPS at the DigitalOcean load balancer: a Let's Encrypt certificate, HTTP redirected, an A record",
+                            text("none: plain HTTP"),
+                        ),
+                    ),
+                tlsWaiver: nonEmpty()
+                    .optional()
+                    .meta(doc("why a public service in a production stack may serve plain HTTP (a reviewed exception)", text("none"))),
             })
             .optional()
             .meta(doc("the Service in front of the pods")),
-        autoscaling: z
-            .strictObject({
-                minReplicas: int(1).meta(doc("fewest replicas")),
-                maxReplicas: int(1).meta(doc("most replicas")),
-                cpuUtilizationPercent: percent
-                    .optional()
-                    .meta(doc("target CPU, in percent of the request", ws.autoscaling.cpuUtilizationPercent)),
-                memoryUtilizationPercent: percent.optional().meta(doc("target memory, in percent of the request", text("none"))),
-            })
-            .optional()
-            .meta(doc("HorizontalPodAutoscaler (autoscaling/v2); the Deployment then leaves `replicas` to it", text("off"))),
+        autoscaling: deploymentKeys.autoscaling,
         metrics: z
             .strictObject({
                 path: z
@@ -216,13 +409,8 @@ export const serviceSchema = z
             })
             .optional()
             .meta(doc("Prometheus scrape annotations on the pods; `{}` turns them on", text("off"))),
-        revisionHistoryLimit: z
-            .number()
-            .int()
-            .min(1, { error: "0 keeps no earlier ReplicaSet, so `kubectl rollout undo` has nothing to return to; use at least 1" })
-            .optional()
-            .meta(doc("ReplicaSets kept for `kubectl rollout undo`", ws.revisionHistoryLimit)),
-        rolloutTimeoutSeconds: int(1).optional().meta(doc("how long `pulumi up` waits for the rollout", ws.rolloutTimeoutSeconds)),
+        revisionHistoryLimit: deploymentKeys.revisionHistoryLimit,
+        rolloutTimeoutSeconds: deploymentKeys.rolloutTimeoutSeconds,
         shutdownDelaySeconds: int(0, 120)
             .optional()
             .meta(
@@ -231,34 +419,80 @@ export const serviceSchema = z
                     ws.shutdownDelaySeconds,
                 ),
             ),
-        database: z
-            .boolean()
-            .optional()
-            .meta(doc("inject `DATABASE_URL` from the database secret", text("true when the stack has a database"))),
+        ...workloadAccess,
     })
-    .superRefine((svc, ctx) => {
-        const issue = (path: string, message: string | undefined) => message && ctx.addIssue({ code: "custom", path: [path], message });
-        const scaling = svc.autoscaling;
-        if (scaling) issue("autoscaling", rangeProblem("minReplicas", scaling.minReplicas, "maxReplicas", scaling.maxReplicas));
-        issue("replicas", replicasProblem(svc.replicas, scaling));
-        for (const [field, names] of [
-            ["env", Object.keys(svc.env ?? {})],
-            ["secretEnv", Object.keys(svc.secretEnv ?? {})],
-        ] as const) {
-            for (const name of names.filter((n) => !ENV_VAR_NAME.test(n))) {
-                issue(field, `"${name}" is not a valid environment variable name: use letters, digits and '_', not starting with a digit`);
-            }
-        }
-        for (const name of Object.keys(svc.secretEnv ?? {})) {
-            if (ENV_VAR_NAME.test(name) && svc.env && name in svc.env) {
-                issue("secretEnv", `"${name}" is set in both env and secretEnv; keep it in one of them`);
-            }
-        }
-        for (const message of requestProblems(svc.resources?.requests, svc.resources?.limits, ws.resources.limits)) {
-            issue("resources", message);
+    .superRefine((svc, ctx) => workloadRules(svc, ctx, true));
+export type ServiceSettings = z.infer<typeof serviceSchema>;
+
+export const workerSchema = z
+    .strictObject({
+        ...workloadSource,
+        command: workloadKeys.command,
+        args: workloadKeys.args,
+        replicas: deploymentKeys.replicas,
+        env: workloadKeys.env,
+        secretEnv: workloadKeys.secretEnv,
+        probes: z
+            .strictObject({
+                readiness: commandProbe(wk.probes.readiness).optional().meta(doc("readiness probe")),
+                liveness: commandProbe(wk.probes.liveness).optional().meta(doc("liveness probe: the container restarts when it fails")),
+                startup: commandProbe(wk.probes.startup).optional().meta(doc("startup probe; holds off liveness until it passes")),
+            })
+            .optional()
+            .meta(doc("command (`exec`) or TCP probes, each `{exec: [...]}` or `{tcpPort: n}`", text("none"))),
+        resources: workloadKeys.resources,
+        autoscaling: deploymentKeys.autoscaling,
+        revisionHistoryLimit: deploymentKeys.revisionHistoryLimit,
+        rolloutTimeoutSeconds: deploymentKeys.rolloutTimeoutSeconds,
+        ...workloadAccess,
+    })
+    .superRefine((worker, ctx) => workloadRules(worker, ctx, true));
+export type WorkerSettings = z.infer<typeof workerSchema>;
+
+export const jobSchema = z
+    .strictObject({
+        ...workloadSource,
+        schedule: z
+            .string({ error: (issue) => (issue.input === undefined ? 'is required: a cron schedule such as "0 3 * * *"' : undefined) })
+            .refine(isCronSchedule, {
+                error: (issue) =>
+                    `schedule must be a cron schedule of five fields, e.g. "*/15 * * * *", or @hourly, @daily, …; received ${JSON.stringify(issue.input)}`,
+            })
+            .meta(doc("cron schedule, e.g. `0 3 * * *` (03:00 every day)")),
+        timeZone: nonEmpty()
+            .optional()
+            .meta(doc("IANA time zone of the schedule, e.g. `America/Sao_Paulo`", text("the cluster's (UTC on DOKS)"))),
+        command: workloadKeys.command,
+        args: workloadKeys.args,
+        env: workloadKeys.env,
+        secretEnv: workloadKeys.secretEnv,
+        concurrencyPolicy: z
+            .enum(["Forbid", "Replace", "Allow"])
+            .optional()
+            .meta(doc("a run still going when the next is due: skip the new one, replace it, or run both", jd.concurrencyPolicy)),
+        startingDeadlineSeconds: int(1)
+            .optional()
+            .meta(doc("a run that could not start within this many seconds of its time is skipped", jd.startingDeadlineSeconds)),
+        timeoutSeconds: int(1).optional().meta(doc("how long a run may take before it is stopped", jd.timeoutSeconds)),
+        backoffLimit: int(0).optional().meta(doc("retries before a run fails", jd.backoffLimit)),
+        successfulJobsHistoryLimit: int(0).optional().meta(doc("finished runs kept (with their logs)", jd.successfulJobsHistoryLimit)),
+        failedJobsHistoryLimit: int(0).optional().meta(doc("failed runs kept (with their logs)", jd.failedJobsHistoryLimit)),
+        suspend: z.boolean().optional().meta(doc("schedule no new runs", jd.suspend)),
+        resources: workloadKeys.resources,
+        ...workloadAccess,
+    })
+    .superRefine((job, ctx) => {
+        workloadRules(job, ctx, false);
+        if (hasPersistentPath(job.writablePaths) && job.concurrencyPolicy === "Allow") {
+            ctx.addIssue({
+                code: "custom",
+                path: ["concurrencyPolicy"],
+                message:
+                    "Allow can run two pods at once, which a persistent writable path (ReadWriteOnce) cannot serve on two nodes; use Forbid or Replace",
+            });
         }
     });
-export type ServiceSettings = z.infer<typeof serviceSchema>;
+export type JobSettings = z.infer<typeof jobSchema>;
 
 // ---- cluster -------------------------------------------------------------------------------
 
@@ -422,6 +656,24 @@ const digitalOceanDatabase = z.strictObject({
         .meta(doc("PgBouncer pool; pods connect through it, migrations never do", text("none"))),
     secretName,
     tags: z.array(z.string()).optional().meta(doc("DigitalOcean tags")),
+    restoreFrom: z
+        .strictObject({
+            cluster: dns1123Label("cluster").meta(doc("name of the database cluster whose backup to restore, e.g. `esteira-prod-db`")),
+            at: z
+                .string()
+                .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/, {
+                    error: "at must be a UTC time such as 2026-03-01T02:30:00Z, within the source's last 7 days",
+                })
+                .optional()
+                .meta(doc("the point in time to restore to, UTC", text("the latest"))),
+        })
+        .optional()
+        .meta(
+            doc(
+                "create the cluster from another cluster's backup (its databases, users and data); only when the cluster is created",
+                text("none: an empty cluster"),
+            ),
+        ),
 });
 
 const externalDatabase = z.strictObject({
@@ -516,6 +768,13 @@ export const imagesSchema = z.strictObject({
 });
 export type ImagesSettings = z.infer<typeof imagesSchema>;
 
+/** A GitHub Actions secret or variable name: letters, digits and '_', not starting with a digit or GITHUB_. */
+const actionsName = (what: string) =>
+    z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: `${what} is letters, digits and '_', not starting with a digit` })
+        .refine((name) => !name.toUpperCase().startsWith("GITHUB_"), { error: `${what} must not start with GITHUB_, which GitHub keeps` });
+
 const gd = GITHUB_ENVIRONMENT_DEFAULTS;
 // GitHub's own rules: logins of letters, digits and single inner hyphens; team slugs in lower case.
 const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
@@ -571,8 +830,32 @@ export const githubSchema = z
             })
             .optional()
             .meta(doc("which Actions environment secrets to write")),
+        deployAfter: z
+            .array(stackName())
+            .optional()
+            .meta(
+                doc(
+                    "stacks the workflows deploy (and smoke-test) first when one push or tag deploys this one too (`npm run -s stacks`)",
+                    text("none; a stack it promotes from or shares a cluster with comes first anyway"),
+                ),
+            ),
+        environmentVariables: z
+            .record(actionsName("an Actions variable name"), z.string())
+            .optional()
+            .meta(doc("Actions variables of the environment, beside esteira's `ESTEIRA_*` ones", text("none"))),
+        repositoryVariables: z
+            .record(actionsName("an Actions variable name"), z.string())
+            .optional()
+            .meta(doc("Actions variables of the repository; exactly one stack file sets each", text("none"))),
     })
     .superRefine((gh, ctx) => {
+        for (const name of Object.keys(gh.environmentVariables ?? {}).filter((name) => name.toUpperCase().startsWith("ESTEIRA_"))) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["environmentVariables"],
+                message: `"${name}": ESTEIRA_* are the variables esteira writes itself; choose another name`,
+            });
+        }
         const count = (gh.reviewers?.users?.length ?? 0) + (gh.reviewers?.teams?.length ?? 0);
         if (count > MAX_REVIEWERS) {
             ctx.addIssue({
@@ -614,6 +897,55 @@ export type NetworkPolicySettings = z.infer<typeof networkPolicySchema>;
 
 // ---- the stack -----------------------------------------------------------------------------
 
+// ---- monitoring ----------------------------------------------------------------------------
+
+const md = MONITORING_DEFAULTS;
+export const monitoringSchema = z
+    .strictObject({
+        emails: z
+            .array(z.email({ error: "must be an email address" }))
+            .optional()
+            .meta(doc("addresses every alert is sent to")),
+        slackChannel: nonEmpty()
+            .optional()
+            .meta(doc("Slack channel alerts are posted to, through the secret esteira:alertSlackWebhookUrl", text("none"))),
+        windowMinutes: z
+            .literal([5, 10, 30, 60])
+            .optional()
+            .meta(doc("how long the database or a node must run high before an alert", md.windowMinutes)),
+        thresholds: z
+            .strictObject({
+                cpuPercent: percent.optional().meta(doc("CPU", md.thresholds.cpuPercent)),
+                memoryPercent: percent.optional().meta(doc("memory", md.thresholds.memoryPercent)),
+                diskPercent: percent.optional().meta(doc("disk", md.thresholds.diskPercent)),
+            })
+            .optional()
+            .meta(doc("alert above these, in percent, on the database cluster and on each node")),
+        uptime: z
+            .strictObject({
+                path: z
+                    .string()
+                    .startsWith("/", { error: "path must start with '/'" })
+                    .optional()
+                    .meta(doc("path checked on every public endpoint", text("each service's readiness path"))),
+                latencyMs: int(1).optional().meta(doc("alert when answers take longer", md.uptime.latencyMs)),
+                sslExpiryDays: int(1).optional().meta(doc("alert when an HTTPS certificate expires sooner", md.uptime.sslExpiryDays)),
+                regions: z
+                    .array(z.enum(["us_east", "us_west", "eu_west", "se_asia"]))
+                    .min(1)
+                    .optional()
+                    .meta(doc("where the checks run from", text("DigitalOcean's default"))),
+            })
+            .optional()
+            .meta(doc("the uptime check of each public (LoadBalancer) service")),
+    })
+    .superRefine((monitoring, ctx) => {
+        if ((monitoring.emails?.length ?? 0) === 0 && monitoring.slackChannel === undefined) {
+            ctx.addIssue({ code: "custom", message: "name where alerts go: emails, slackChannel, or both" });
+        }
+    });
+export type MonitoringSettings = z.infer<typeof monitoringSchema>;
+
 /** The plain (non-secret) keys under `esteira:`, as the stack file holds them. */
 export const stackSchema = z.strictObject({
     protect: z
@@ -623,12 +955,16 @@ export const stackSchema = z.strictObject({
                 "`protect` on the cluster, the database cluster, the database and its user, and the GitHub environment (required in every stack; `true` in prod)",
             ),
         ),
+    production: z
+        .boolean()
+        .optional()
+        .meta(doc("a production stack: its public services must serve HTTPS (`service.tls`) or say why not (`service.tlsWaiver`)", false)),
     environment: dns1123Label("environment")
         .optional()
         .meta(doc("environment name, in the `environment` label", text("the stack name"))),
     namespace: dns1123Label("namespace")
         .optional()
-        .meta(doc("namespace the services run in", text("<project>-<environment>"))),
+        .meta(doc("namespace the workloads run in", text("<project>-<environment>"))),
     adoptNamespace: z
         .boolean()
         .optional()
@@ -638,11 +974,34 @@ export const stackSchema = z.strictObject({
                 ENVIRONMENT_NAMESPACE_DEFAULTS.adoptNamespace,
             ),
         ),
+    namespaces: z
+        .record(
+            dns1123Label("a namespace key"),
+            z.strictObject({
+                name: dns1123Label("name")
+                    .optional()
+                    .meta(doc("the namespace's name", text("<project>-<environment>-<key>"))),
+                adoptNamespace: z
+                    .boolean()
+                    .optional()
+                    .meta(
+                        doc(
+                            "the namespace exists already and this stack uses it without creating it or ever deleting it; otherwise an existing namespace is refused",
+                            ENVIRONMENT_NAMESPACE_DEFAULTS.adoptNamespace,
+                        ),
+                    ),
+            }),
+        )
+        .optional()
+        .meta(doc("more namespaces, by key; a workload's `namespace: <key>` runs it there", text("none"))),
     cluster: clusterSchema.optional().meta(doc("the Kubernetes cluster", text("{mode: kubeconfig}"))),
     database: databaseSchema.optional().meta(doc("the environment's PostgreSQL", text("none"))),
     registry: registrySchema.meta(doc("the container registry the pull secret and the pushes authenticate to")),
     images: imagesSchema.optional().meta(doc("where built images are pushed, and how they are built", text("none: no builds"))),
     github: githubSchema.optional().meta(doc("the stack's GitHub deployment environment", text("none: the repository is not managed"))),
+    monitoring: monitoringSchema
+        .optional()
+        .meta(doc("DigitalOcean uptime checks and alerts on the public endpoints, the database and the nodes", text("none"))),
     networkPolicy: networkPolicySchema
         .optional()
         .meta(doc("what the namespace's NetworkPolicies admit beyond DNS, the database and each service's port")),
@@ -650,6 +1009,17 @@ export const stackSchema = z.strictObject({
         .record(dns1035Label("a service name"), serviceSchema)
         .refine((services) => Object.keys(services).length > 0, { error: "at least one service is required" })
         .meta(doc("one entry per service; the name is a DNS-1035 label")),
+    workers: z
+        .record(dns1035Label("a worker name"), workerSchema)
+        .optional()
+        .meta(doc("one entry per worker (a Deployment with no Service); the name is a DNS-1035 label", text("none"))),
+    jobs: z
+        .record(
+            dns1035Label("a job name").max(52, { error: "a job name must be at most 52 characters (each run's Job adds 11)" }),
+            jobSchema,
+        )
+        .optional()
+        .meta(doc("one entry per scheduled job (a CronJob); the name is a DNS-1035 label", text("none"))),
 });
 export type StackSettings = z.infer<typeof stackSchema>;
 
@@ -671,7 +1041,80 @@ export const SECRET_KEYS = {
         description:
             "admin connection URL of a PostgreSQL server (a role with CREATEDB and CREATEROLE): `database.mode: server` uses it; a stack exports it as `databaseAdminUrl` for the stacks that name it in `database.stack`",
     },
+    alertSlackWebhookUrl: {
+        key: "esteira:alertSlackWebhookUrl",
+        description: "Slack incoming-webhook URL the alerts of `monitoring.slackChannel` are posted with",
+    },
     // The DigitalOcean provider's own key: the kubeconfig built for DOKS authenticates with it too.
     digitaloceanToken: { key: "digitalocean:token", description: "DigitalOcean API token; required for `cluster.mode: digitalocean`" },
 } as const;
 export type SecretName = keyof typeof SECRET_KEYS;
+
+// ---- secret maps ---------------------------------------------------------------------------
+
+/** A Kubernetes Secret's data key. */
+export const SECRET_DATA_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/** A leaf of a secret map: its value, which the loader hands over only as a Pulumi secret. */
+const secretLeaf = z.custom<pulumi.Output<string>>((value) => pulumi.Output.isInstance(value), {
+    error: "must be a secret string, set with `pulumi config set --secret --path`",
+});
+
+/**
+ * Maps of secret values under one key each, every value set with `pulumi config set --secret
+ * --path '<key>.<path>'`: by name → full key, the path of one value, and description. The loader
+ * reads them only as Pulumi secrets; their names (the map's keys) are not secret.
+ */
+export const SECRET_MAPS = {
+    secrets: {
+        key: "esteira:secrets",
+        path: "<secret>.<KEY>",
+        description: "Kubernetes Secrets the stack creates, Secret name → key → value; workloads read them through `secretEnv`",
+    },
+    githubSecrets: {
+        key: "esteira:githubSecrets",
+        path: "{environment|repository}.<NAME>",
+        description:
+            "Actions secrets the stack writes: `environment.<NAME>` to its GitHub environment, `repository.<NAME>` to the repository (exactly one stack file sets each)",
+    },
+    buildSecrets: {
+        key: "esteira:buildSecrets",
+        path: "<id>",
+        description:
+            "BuildKit secrets, id → value (a package index or model hub token); a build lists the ids it reads in `image.build.secrets`",
+    },
+} as const;
+export type SecretMapName = keyof typeof SECRET_MAPS;
+
+/** The shape of each secret map. */
+export const secretMapsSchema = z.strictObject({
+    secrets: z
+        .record(
+            dns1123Label("a Secret name"),
+            z.record(
+                z.string().max(253).regex(SECRET_DATA_KEY, { error: "a Secret key is letters, digits, '-', '_' and '.'" }),
+                secretLeaf,
+            ),
+        )
+        .optional(),
+    buildSecrets: z
+        .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: "a build secret id is letters, digits, '-', '_' and '.'" }), secretLeaf)
+        .optional(),
+    githubSecrets: z
+        .strictObject({
+            environment: z
+                .record(
+                    actionsName("an Actions secret name").refine((name) => !GITHUB_ENVIRONMENT_SECRETS.includes(name), {
+                        error: `${GITHUB_ENVIRONMENT_SECRETS.join(" and ")} are the environment secrets esteira writes itself (github.actionsSecrets); choose another name`,
+                    }),
+                    secretLeaf,
+                )
+                .optional(),
+            repository: z.record(actionsName("an Actions secret name"), secretLeaf).optional(),
+        })
+        .optional(),
+});
+export type SecretMaps = z.infer<typeof secretMapsSchema>;
+
+/** Build argument names that look like they carry a secret, which belongs in a BuildKit secret instead. */
+export const SECRET_LIKE_BUILD_ARG = /TOKEN|SECRET|PASSWORD|KEY/i;

@@ -225,6 +225,8 @@ describe("local stack, end to end, with real pods", function () {
         // The same stack judged as production, with its service made public without TLS.
         local_.editConfig((config) => {
             config["esteira:services"][SERVICE].service = { type: "LoadBalancer" };
+            // A public service keeps /metrics on a port of its own (a config rule).
+            config["esteira:services"][SERVICE].metrics = { port: 9100 };
         });
         try {
             await assert.rejects(
@@ -239,6 +241,7 @@ describe("local stack, end to end, with real pods", function () {
         } finally {
             local_.editConfig((config) => {
                 delete config["esteira:services"][SERVICE].service;
+                config["esteira:services"][SERVICE].metrics = {};
             });
         }
     });

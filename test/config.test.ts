@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig, parseConfig, RawConfig } from "../config";
+import { MAX_SEEDING_SERVICE_NAME } from "../config/parse";
 import { SECRET_KEYS } from "../config/schema";
 import { isSecretOutput, promiseOf, Recorder, setConfig } from "./mocks";
 
@@ -20,6 +21,17 @@ const ENCRYPTED = Object.values(SECRET_KEYS).map((secret) => secret.key);
 
 function raw(values: Record<string, unknown>, secrets: RawConfig["secrets"] = { registryToken: token() }): RawConfig {
     return { stack: "homolog", project: "esteira", organization: "acme", values, secrets, secretKeys: ENCRYPTED, githubOwner: "acme" };
+}
+
+/** The problems parsing reports (none when it succeeds), with the secret maps given. */
+function problemsOf(values: Record<string, unknown>, secretMaps?: RawConfig["secretMaps"]): readonly string[] {
+    try {
+        parseConfig({ ...raw(values), secretMaps });
+    } catch (err) {
+        if (err instanceof ConfigError) return err.problems;
+        throw err;
+    }
+    return [];
 }
 
 /** Asserts that parsing fails with exactly these problems, in order. */
@@ -299,6 +311,686 @@ describe("config", () => {
         });
     });
 
+    describe("workload rules (services, workers, jobs), each with its exact message", () => {
+        const withWorkloads = (extra: Record<string, unknown>) => ({ ...valid(), ...extra });
+        const job = (settings: Record<string, unknown> = {}) => ({ image: "x", schedule: "0 3 * * *", ...settings });
+
+        it("accepts workers and jobs beside the services and hands each its Args", () => {
+            const config = parseConfig(
+                raw(
+                    withWorkloads({ workers: { mailer: { image: "x", command: ["celery"] } }, jobs: { backup: job({ timeZone: "UTC" }) } }),
+                ),
+            );
+            assert.deepStrictEqual(config.workers.mailer.command, ["celery"]);
+            assert.deepStrictEqual(config.workers.mailer.image, { ref: "x" });
+            assert.strictEqual(config.jobs.backup.schedule, "0 3 * * *");
+            assert.strictEqual(config.jobs.backup.environment, "homolog");
+            assert.deepStrictEqual(config.services.api.image, { ref: "ghcr.io/acme/api:1" });
+        });
+
+        it("a name is used once across services, workers and jobs", () => {
+            assertProblems(withWorkloads({ workers: { api: { image: "x" } }, jobs: { api: job() } }), [
+                'homolog: workers.api: the name "api" is taken by services.api; services, workers and jobs name their Kubernetes objects and images alike, so use each name once',
+                'homolog: jobs.api: the name "api" is taken by workers.api; services, workers and jobs name their Kubernetes objects and images alike, so use each name once',
+            ]);
+        });
+
+        it("a worker's probe is a command or a TCP port", () => {
+            assertProblems(withWorkloads({ workers: { mailer: { image: "x", probes: { liveness: { periodSeconds: 5 } } } } }), [
+                "homolog: workers.mailer.probes.liveness: set exactly one of exec or tcpPort; received none",
+            ]);
+        });
+
+        it("a worker's exec probe runs a command", () => {
+            assertProblems(withWorkloads({ workers: { mailer: { image: "x", probes: { readiness: { exec: [] } } } } }), [
+                "homolog: workers.mailer.probes.readiness.exec: exec must have at least one element; received []",
+            ]);
+        });
+
+        it("a worker has no HTTP keys", () => {
+            assertProblems(withWorkloads({ workers: { mailer: { image: "x", port: 8000 } } }), [
+                `homolog: workers.mailer: unknown key "port": check the spelling against the README's config reference`,
+            ]);
+        });
+
+        it("a worker's build needs esteira:images.repository", () => {
+            assertProblems(withWorkloads({ workers: { mailer: { image: { build: { context: "app" } } } } }), [
+                "homolog: workers.mailer.image.build: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to push the image to",
+            ]);
+        });
+
+        it("DATABASE_URL is not set by hand on a job that gets the database", () => {
+            assertProblems(
+                withWorkloads({ database: { mode: "external" }, jobs: { report: job({ env: { DATABASE_URL: "postgres://old" } }) } }),
+                [
+                    "homolog: jobs.report: DATABASE_URL comes from the db-credentials secret when the stack has a database; remove it from env/secretEnv, or set database: false on the job",
+                ],
+                { registryToken: token(), databaseUrl: token() },
+            );
+        });
+
+        it("a job has a schedule", () => {
+            assertProblems(withWorkloads({ jobs: { backup: { image: "x" } } }), [
+                'homolog: jobs.backup.schedule: is required: a cron schedule such as "0 3 * * *"',
+            ]);
+        });
+
+        it("a job's schedule is a cron schedule", () => {
+            assertProblems(withWorkloads({ jobs: { backup: job({ schedule: "every night" }) } }), [
+                'homolog: jobs.backup.schedule: schedule must be a cron schedule of five fields, e.g. "*/15 * * * *", or @hourly, @daily, …; received "every night"',
+            ]);
+        });
+
+        it("a job's name leaves room for its runs' names", () => {
+            const name = `b${"a".repeat(52)}`;
+            assertProblems(withWorkloads({ jobs: { [name]: job() } }), [
+                `homolog: jobs.${name}: a job name must be at most 52 characters (each run's Job adds 11); received "${name}"`,
+            ]);
+        });
+
+        it("a job's concurrencyPolicy is Forbid, Replace or Allow", () => {
+            assertProblems(withWorkloads({ jobs: { backup: job({ concurrencyPolicy: "forbid" }) } }), [
+                'homolog: jobs.backup.concurrencyPolicy: must be one of "Forbid", "Replace", "Allow"; received "forbid"',
+            ]);
+        });
+
+        it("a job with a persistent path never runs two pods at once", () => {
+            assertProblems(
+                withWorkloads({
+                    jobs: { backup: job({ concurrencyPolicy: "Allow", writablePaths: { "/backups": { sizeMiB: 10, persistent: true } } }) },
+                }),
+                [
+                    "homolog: jobs.backup.concurrencyPolicy: Allow can run two pods at once, which a persistent writable path (ReadWriteOnce) cannot serve on two nodes; use Forbid or Replace",
+                ],
+            );
+        });
+
+        it("writable paths are absolute and normalised", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", writablePaths: { "var/cache": { sizeMiB: 64 } } } } }, [
+                `homolog: services.api.writablePaths: "var/cache" must be an absolute path such as /var/cache/nginx (no trailing '/', '.' or '..')`,
+            ]);
+        });
+
+        it("writable paths do not share a volume name", () => {
+            assertProblems(
+                { ...valid(), services: { api: { image: "x", writablePaths: { "/a/b": { sizeMiB: 1 }, "/a-b": { sizeMiB: 1 } } } } },
+                [`homolog: services.api.writablePaths: "/a/b" and "/a-b" would share the volume name a-b; rename one`],
+            );
+        });
+
+        it("emptyDir writable paths fit in the ephemeral-storage limit they count against", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", writablePaths: { "/cache": { sizeMiB: 1024 } } } } }, [
+                "homolog: services.api.writablePaths: the emptyDir paths add up to 1024 MiB, more than resources.limits.ephemeralStorageMiB (512) they count against; raise that limit or make them smaller (or persistent)",
+            ]);
+            const fits = { "/cache": { sizeMiB: 1024 }, "/models": { sizeMiB: 8192, persistent: true } };
+            assert.deepStrictEqual(
+                problemsOf({
+                    ...valid(),
+                    services: { api: { image: "x", writablePaths: fits, resources: { limits: { ephemeralStorageMiB: 2048 } } } },
+                }),
+                [],
+            );
+        });
+
+        it("a writable path has a size", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", writablePaths: { "/cache": {} } } } }, [
+                "homolog: services.api.writablePaths./cache.sizeMiB: is required (expected number)",
+            ]);
+        });
+
+        it("a persistent path serves one replica", () => {
+            assertProblems(
+                withWorkloads({
+                    workers: { w: { image: "x", replicas: 2, writablePaths: { "/data": { sizeMiB: 1, persistent: true } } } },
+                }),
+                [
+                    "homolog: workers.w.writablePaths: a persistent writable path (ReadWriteOnce) serves one pod at a time; received replicas 2: set replicas to 1, or make the path an emptyDir (persistent: false)",
+                ],
+            );
+        });
+
+        it("a persistent path is not autoscaled", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    services: {
+                        api: {
+                            image: "x",
+                            autoscaling: { minReplicas: 1, maxReplicas: 2 },
+                            writablePaths: { "/data": { sizeMiB: 1, persistent: true } },
+                        },
+                    },
+                },
+                [
+                    "homolog: services.api.writablePaths: a persistent writable path (ReadWriteOnce) serves one pod at a time, so it cannot be autoscaled: remove autoscaling, or make the path an emptyDir (persistent: false)",
+                ],
+            );
+        });
+
+        it("containers never run as root", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", runAsUser: 0 } } }, [
+                "homolog: services.api.runAsUser: must be >= 1; received 0",
+            ]);
+        });
+
+        it("seed.command is not empty", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", seed: { command: [] } } } }, [
+                "homolog: services.api.seed.command: command must have at least one element; received []",
+            ]);
+        });
+    });
+
+    describe("application secrets (esteira:secrets), each rule with its exact message", () => {
+        /** A secret map as the loader hands it over: each value a Pulumi secret. */
+        const secretMap = (tree: Record<string, Record<string, unknown>>, plain = false) => ({
+            secrets: {
+                plain,
+                values: Object.fromEntries(
+                    Object.entries(tree).map(([name, keys]) => [
+                        name,
+                        Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, typeof v === "string" ? pulumi.secret(v) : v])),
+                    ]),
+                ),
+            },
+        });
+        const reading = (secretEnv: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+            ...valid(),
+            services: { api: { image: "x", secretEnv } },
+            ...extra,
+        });
+        const parseWith = (
+            values: Record<string, unknown>,
+            maps: RawConfig["secretMaps"],
+            secrets: RawConfig["secrets"] = { registryToken: token() },
+        ) => parseConfig({ ...raw(values, secrets), secretMaps: maps });
+        const assertSecretProblems = (values: Record<string, unknown>, maps: RawConfig["secretMaps"], expected: string[]) =>
+            assert.throws(
+                () => parseWith(values, maps, { registryToken: token(), databaseUrl: token() }),
+                (err: unknown) => {
+                    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+                    assert.deepStrictEqual(err.problems, expected);
+                    return true;
+                },
+            );
+
+        it("hands over each Secret's values as Pulumi secrets, and puts the Secrets its services read in the namespace", async () => {
+            const config = parseWith(
+                reading({ AUTH_SECRET: { secretName: "api-secrets", key: "AUTH_SECRET" } }),
+                secretMap({ "api-secrets": { AUTH_SECRET: "s3cret", OTLP_HEADERS: "h" } }),
+            );
+            const value = config.appSecrets["api-secrets"].AUTH_SECRET;
+            assert.strictEqual(await promiseOf(value), "s3cret");
+            assert.ok(await isSecretOutput(value), "the value stays a Pulumi secret");
+            assert.deepStrictEqual(config.namespaces, [
+                {
+                    name: "esteira-homolog",
+                    database: false,
+                    secrets: ["api-secrets"],
+                    adoptNamespace: undefined,
+                    configKeys: { namespace: "namespace", adopt: "esteira:adoptNamespace" },
+                },
+            ]);
+        });
+
+        it("a Secret marked external is left to whoever creates it", () => {
+            const config = parseWith(reading({ TOKEN: { secretName: "vault-synced", key: "token", external: true } }), undefined);
+            assert.deepStrictEqual(config.namespaces[0].secrets, []);
+        });
+
+        it("secretEnv names a Secret the stack creates, or one marked external", () => {
+            assertSecretProblems(reading({ AUTH_SECRET: { secretName: "api-secrets", key: "AUTH_SECRET" } }), undefined, [
+                "homolog: services.api.secretEnv.AUTH_SECRET: the Secret \"api-secrets\" is not created by this stack; set its values with `pulumi config set --secret --path 'esteira:secrets.api-secrets.AUTH_SECRET' <value> -s homolog`, or mark the reference external: true if something else creates it in the namespace",
+            ]);
+        });
+
+        it("secretEnv names a key the Secret has", () => {
+            assertSecretProblems(
+                reading({ AUTH_SECRET: { secretName: "api-secrets", key: "AUTH" } }),
+                secretMap({ "api-secrets": { AUTH_SECRET: "s", JWT_KEY: "k" } }),
+                [
+                    'homolog: services.api.secretEnv.AUTH_SECRET: the Secret "api-secrets" has no key "AUTH" (it has AUTH_SECRET, JWT_KEY); set it with `pulumi config set --secret --path \'esteira:secrets.api-secrets.AUTH\' <value> -s homolog`',
+                ],
+            );
+        });
+
+        it("the database Secret has its two keys", () => {
+            assertSecretProblems(
+                reading({ DIRECT: { secretName: "db-credentials", key: "URL" } }, { database: { mode: "external" } }),
+                undefined,
+                [
+                    'homolog: services.api.secretEnv.DIRECT: the database Secret "db-credentials" has the keys DATABASE_URL and DATABASE_DIRECT_URL; received key "URL"',
+                ],
+            );
+        });
+
+        it("every declared Secret is read by a workload", () => {
+            assertSecretProblems(valid(), secretMap({ "old-secrets": { TOKEN: "t" } }), [
+                "homolog: secrets.old-secrets: no service, worker or job reads this Secret; reference it in a secretEnv, or remove it with `pulumi config rm --path 'esteira:secrets.old-secrets' -s homolog`",
+            ]);
+        });
+
+        it("a declared Secret does not take the database Secret's or the pull secret's name", () => {
+            assertSecretProblems(
+                reading(
+                    { A: { secretName: "db-credentials", key: "DATABASE_URL" } },
+                    { database: { mode: "external" }, registry: { server: "ghcr.io", username: "bot", pullSecretName: "ghcr-secret" } },
+                ),
+                secretMap({ "db-credentials": { X: "x" }, "ghcr-secret": { Y: "y" } }),
+                [
+                    'homolog: secrets.db-credentials: "db-credentials" is already the database Secret (database.secretName); name this Secret otherwise',
+                    'homolog: secrets.ghcr-secret: "ghcr-secret" is already the registry pull secret (registry.pullSecretName); name this Secret otherwise',
+                ],
+            );
+        });
+
+        it("values are set with --secret, never held in plain text", () => {
+            assertSecretProblems(
+                reading({ T: { secretName: "api-secrets", key: "TOKEN" } }),
+                secretMap({ "api-secrets": { TOKEN: "plain" } }, true),
+                [
+                    "homolog: esteira:secrets: the stack file holds these values in plain text; remove them (`pulumi config rm esteira:secrets -s homolog`), rotate them, and set each with `pulumi config set --secret --path 'esteira:secrets.<secret>.<KEY>' <value> -s homolog`",
+                ],
+            );
+        });
+
+        it("a Secret's name is a DNS-1123 label and its keys are letters, digits, '-', '_' and '.'", () => {
+            assertSecretProblems(valid(), secretMap({ API_Secrets: { TOKEN: "t" }, "api-secrets": { "BAD KEY": "t" } }), [
+                `homolog: secrets.API_Secrets: a Secret name must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit; received "API_Secrets"`,
+                `homolog: secrets.api-secrets.BAD KEY: a Secret key is letters, digits, '-', '_' and '.'; received "BAD KEY"`,
+            ]);
+        });
+
+        it("each value is a string, named by its path and never shown", () => {
+            assertSecretProblems(valid(), secretMap({ "api-secrets": { TOKEN: null } }), [
+                "homolog: secrets.api-secrets.TOKEN: must be a secret string, set with `pulumi config set --secret --path`",
+            ]);
+        });
+    });
+
+    describe("build secrets (esteira:buildSecrets), each rule with its exact message", () => {
+        const building = (build: Record<string, unknown>) => ({
+            ...valid(),
+            images: { repository: "ghcr.io/acme/shop" },
+            services: { api: { image: { build: { context: "app", ...build } } } },
+        });
+        const maps = (values: Record<string, unknown>): RawConfig["secretMaps"] => ({ buildSecrets: { plain: false, values } });
+
+        it("hands each build the secrets it lists, and only those, as Pulumi secrets", async () => {
+            const config = parseConfig({
+                ...raw({
+                    ...building({ secrets: ["PIP_INDEX_TOKEN"] }),
+                    workers: { embed: { image: { build: { context: "embed", secrets: ["HF_TOKEN"] } } } },
+                }),
+                secretMaps: maps({ PIP_INDEX_TOKEN: pulumi.secret("t0ken"), HF_TOKEN: pulumi.secret("hf") }),
+            });
+            const image = config.services.api.image;
+            assert.ok("build" in image);
+            assert.deepStrictEqual(Object.keys(image.build.secrets ?? {}), ["PIP_INDEX_TOKEN"]);
+            assert.strictEqual(await promiseOf(image.build.secrets!.PIP_INDEX_TOKEN), "t0ken");
+            assert.ok(await isSecretOutput(pulumi.output(image.build.secrets!.PIP_INDEX_TOKEN)));
+        });
+
+        it("a build argument named like a secret is refused, pointing to build secrets", () => {
+            assert.deepStrictEqual(problemsOf(building({ args: { NPM_TOKEN: "x", PYTHON_VERSION: "3.12", api_key: "y" } })), [
+                "homolog: services.api.image.build.args.NPM_TOKEN: looks like a secret, and a build argument is kept in plain text in the image's history and the stack's state; pass it as a BuildKit secret instead: set it with `pulumi config set --secret --path 'esteira:buildSecrets.NPM_TOKEN' <value> -s homolog`, list it in image.build.secrets, and read it in the Dockerfile with RUN --mount=type=secret,id=NPM_TOKEN",
+                "homolog: services.api.image.build.args.api_key: looks like a secret, and a build argument is kept in plain text in the image's history and the stack's state; pass it as a BuildKit secret instead: set it with `pulumi config set --secret --path 'esteira:buildSecrets.api_key' <value> -s homolog`, list it in image.build.secrets, and read it in the Dockerfile with RUN --mount=type=secret,id=api_key",
+            ]);
+            for (const name of ["GITHUB_TOKEN", "DB_PASSWORD", "CLIENT_SECRET", "SSH_KEY"]) {
+                assert.strictEqual(problemsOf(building({ args: { [name]: "x" } })).length, 1, `${name} looks like a secret`);
+            }
+        });
+
+        it("a build reads only build secrets the stack sets", () => {
+            assert.deepStrictEqual(problemsOf(building({ secrets: ["PIP_INDEX_TOKEN"] })), [
+                "homolog: services.api.image.build.secrets: \"PIP_INDEX_TOKEN\" is not set; set it with `pulumi config set --secret --path 'esteira:buildSecrets.PIP_INDEX_TOKEN' <value> -s homolog`",
+            ]);
+        });
+
+        it("every build secret the stack sets is read by a build", () => {
+            assert.deepStrictEqual(problemsOf(valid(), maps({ OLD_TOKEN: pulumi.secret("t") })), [
+                "homolog: buildSecrets.OLD_TOKEN: no image build reads it; list it in a build's image.build.secrets, or remove it with `pulumi config rm --path 'esteira:buildSecrets.OLD_TOKEN' -s homolog`",
+            ]);
+        });
+
+        it("a build secret id is letters, digits, '-', '_' and '.'", () => {
+            assert.deepStrictEqual(problemsOf(valid(), maps({ "PIP TOKEN": pulumi.secret("t") })), [
+                `homolog: buildSecrets.PIP TOKEN: a build secret id is letters, digits, '-', '_' and '.'; received "PIP TOKEN"`,
+            ]);
+        });
+    });
+
+    describe("namespaces (esteira:namespaces), each rule with its exact message", () => {
+        it("runs each workload in its namespace, each namespace holding the Secrets its workloads read", () => {
+            const config = parseConfig({
+                ...raw(
+                    {
+                        ...valid(),
+                        database: { mode: "external" },
+                        namespaces: { payments: {}, batch: { name: "batch-hml", adoptNamespace: true } },
+                        services: {
+                            api: { image: "x" },
+                            billing: { image: "x", namespace: "payments", secretEnv: { KEY: { secretName: "stripe", key: "KEY" } } },
+                        },
+                        jobs: { report: { image: "x", schedule: "@daily", namespace: "batch", database: false } },
+                    },
+                    { registryToken: token(), databaseUrl: token() },
+                ),
+                secretMaps: { secrets: { plain: false, values: { stripe: { KEY: pulumi.secret("sk") } } } },
+            });
+            // Each namespace is adopted on its own key, and named by it in the message refusing an existing one.
+            assert.deepStrictEqual(config.namespaces, [
+                {
+                    name: "esteira-homolog",
+                    database: true,
+                    secrets: [],
+                    adoptNamespace: undefined,
+                    configKeys: { namespace: "namespace", adopt: "esteira:adoptNamespace" },
+                },
+                {
+                    key: "payments",
+                    name: "esteira-homolog-payments",
+                    database: true,
+                    secrets: ["stripe"],
+                    adoptNamespace: undefined,
+                    configKeys: { namespace: "namespaces.payments", adopt: "namespaces.payments.adoptNamespace" },
+                },
+                {
+                    key: "batch",
+                    name: "batch-hml",
+                    database: false,
+                    secrets: [],
+                    adoptNamespace: true,
+                    configKeys: { namespace: "namespaces.batch", adopt: "namespaces.batch.adoptNamespace" },
+                },
+            ]);
+            assert.strictEqual(config.services.billing.namespace, "payments");
+        });
+
+        it("a workload's namespace is declared", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", namespace: "payments" } } }, [
+                `homolog: services.api.namespace: "payments" is not a key of esteira:namespaces; declare it there (esteira:namespaces: {payments: {}}), or remove the key to run in the stack's namespace`,
+            ]);
+        });
+
+        it("a namespace's default name is a valid name", () => {
+            const key = "k".repeat(50);
+            assertProblems({ ...valid(), namespaces: { [key]: {} } }, [
+                `homolog: namespaces.${key}: the default "<project>-<environment>-<key>" gives "esteira-homolog-${key}", which is not a DNS-1123 label; set namespaces.${key}.name`,
+            ]);
+        });
+
+        it("no two namespaces share a name", () => {
+            assertProblems({ ...valid(), namespaces: { a: { name: "esteira-homolog" }, b: { name: "shared" }, c: { name: "shared" } } }, [
+                `homolog: namespaces.a: its name "esteira-homolog" is already the stack's namespace's; give it a name of its own`,
+                `homolog: namespaces.c: its name "shared" is already namespaces.b's; give it a name of its own`,
+            ]);
+        });
+
+        it("a namespace Kubernetes creates itself is used only when adopted", () => {
+            assertProblems({ ...valid(), namespaces: { system: { name: "kube-system" } } }, [
+                `homolog: namespaces.system: "kube-system" is one Kubernetes creates itself: this stack would take it over and delete it, with everything in it, when it goes; name a namespace of the stack's own, or set namespaces.system.adoptNamespace: true to use it without ever deleting it`,
+            ]);
+            assert.deepStrictEqual(problemsOf({ ...valid(), namespaces: { system: { name: "kube-system", adoptNamespace: true } } }), []);
+        });
+
+        it("a namespace key is a DNS-1123 label", () => {
+            assertProblems({ ...valid(), namespaces: { Payments: {} } }, [
+                `homolog: namespaces.Payments: a namespace key must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit; received "Payments"`,
+            ]);
+        });
+    });
+
+    describe("HTTPS and public exposure, each rule with its exact message", () => {
+        const doCluster = {
+            mode: "digitalocean",
+            region: "nyc1",
+            version: "1.33.1-do.0",
+            nodePool: { size: "s-2vcpu-4gb", minNodes: 1, maxNodes: 2 },
+        };
+        const secrets = () => ({ registryToken: token(), digitaloceanToken: token() });
+        const exposing = (service: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+            ...valid(),
+            cluster: doCluster,
+            services: { api: { image: "x", ...service } },
+            ...extra,
+        });
+        const tls = { hostname: "shop.example.com" };
+
+        it("accepts HTTPS at a load balancer, and a production stack whose public services have it or a waiver", () => {
+            const config = parseConfig(raw(exposing({ service: { type: "LoadBalancer", tls } }, { production: true }), secrets()));
+            assert.deepStrictEqual(config.services.api.service?.tls, tls);
+            parseConfig(
+                raw(exposing({ service: { type: "LoadBalancer", tlsWaiver: "behind the office VPN" } }, { production: true }), secrets()),
+            );
+            parseConfig(raw(exposing({ service: { type: "LoadBalancer" } }), secrets()));
+        });
+
+        it("a production stack's public service serves HTTPS or carries a waiver", () => {
+            assertProblems(
+                exposing({ service: { type: "LoadBalancer" } }, { production: true }),
+                [
+                    'homolog: services.api.service: a production stack (esteira:production: true) serves its public services over HTTPS: set service.tls: {hostname: <a name in a DigitalOcean DNS zone>}, or record why this one may not with service.tlsWaiver: "<reason>"',
+                ],
+                secrets(),
+            );
+        });
+
+        it("TLS needs a load balancer", () => {
+            assertProblems(
+                exposing({ service: { tls } }),
+                [
+                    'homolog: services.api.service.tls: TLS is terminated at a DigitalOcean load balancer, so it needs service.type LoadBalancer; received "ClusterIP"',
+                ],
+                secrets(),
+            );
+        });
+
+        it("TLS needs a DigitalOcean cluster", () => {
+            assertProblems({ ...valid(), services: { api: { image: "x", service: { type: "LoadBalancer", tls } } } }, [
+                'homolog: services.api.service.tls: the certificate, the DNS record and the load balancer are DigitalOcean\'s, so it needs cluster.mode "digitalocean" or "stack"; received cluster.mode "kubeconfig"',
+            ]);
+        });
+
+        it("the hostname is in its zone", () => {
+            assertProblems(
+                exposing({ service: { type: "LoadBalancer", tls: { hostname: "shop.example.org", zone: "example.com" } } }),
+                [
+                    'homolog: services.api.service.tls.hostname: "shop.example.org" is not in the zone "example.com"; set tls.zone to the DigitalOcean DNS zone it belongs to',
+                ],
+                secrets(),
+            );
+        });
+
+        it("the hostname is a fully qualified name", () => {
+            assertProblems(
+                exposing({ service: { type: "LoadBalancer", tls: { hostname: "Shop" } } }),
+                [
+                    'homolog: services.api.service.tls.hostname: hostname must be a fully qualified domain name in lower case, such as shop.example.com; received "Shop"',
+                ],
+                secrets(),
+            );
+        });
+
+        it("TLS owns its load balancer annotations", () => {
+            assertProblems(
+                exposing({
+                    service: { type: "LoadBalancer", tls, annotations: { "service.beta.kubernetes.io/do-loadbalancer-tls-ports": "8443" } },
+                }),
+                [
+                    'homolog: services.api.service.annotations: "service.beta.kubernetes.io/do-loadbalancer-tls-ports" is set by service.tls; remove it',
+                ],
+                secrets(),
+            );
+        });
+
+        it("a waiver and TLS exclude each other", () => {
+            assertProblems(
+                exposing({ service: { type: "LoadBalancer", tls, tlsWaiver: "why" } }),
+                [
+                    "homolog: services.api.service.tlsWaiver: a waiver is for a public service without TLS, and this one has service.tls; remove one of them",
+                ],
+                secrets(),
+            );
+        });
+
+        it("/metrics is never on a public service's serving port", () => {
+            assertProblems(
+                exposing({ service: { type: "LoadBalancer" }, metrics: {} }),
+                [
+                    "homolog: services.api.metrics.port: /metrics would be served to the internet through the load balancer, on the container port 8000; serve it on a port of its own (e.g. metrics: {port: 9100}), which the Service never exposes",
+                ],
+                secrets(),
+            );
+            parseConfig(raw(exposing({ service: { type: "LoadBalancer" }, metrics: { port: 9100 } }), secrets()));
+            parseConfig(raw(exposing({ metrics: {} }), secrets()));
+        });
+    });
+
+    describe("GitHub Actions secrets and variables of the stack, each rule with its exact message", () => {
+        const withGithub = (github: Record<string, unknown>) => ({ ...valid(), github: { repository: "shop", ...github } });
+        const githubSecrets = (values: Record<string, unknown>): RawConfig["secretMaps"] => ({ githubSecrets: { plain: false, values } });
+
+        it("hands the environment its own secrets and variables, and the repository's to a component of their own", async () => {
+            const config = parseConfig({
+                ...raw(withGithub({ environmentVariables: { SMOKE_PATH: "/healthz" }, repositoryVariables: { REGISTRY: "ghcr.io" } })),
+                secretMaps: githubSecrets({
+                    environment: { SENTRY_AUTH_TOKEN: pulumi.secret("s") },
+                    repository: { NPM_TOKEN: pulumi.secret("n") },
+                }),
+            });
+            assert.deepStrictEqual(config.github?.environmentVariables, { SMOKE_PATH: "/healthz" });
+            assert.ok(await isSecretOutput(pulumi.output(config.github?.secrets?.SENTRY_AUTH_TOKEN)));
+            assert.strictEqual(config.githubRepository?.repository, "shop");
+            assert.deepStrictEqual(config.githubRepository?.variables, { REGISTRY: "ghcr.io" });
+            assert.strictEqual(await promiseOf(config.githubRepository?.secrets?.NPM_TOKEN), "n");
+            assert.strictEqual(parseConfig(raw(withGithub({}))).githubRepository, undefined, "no repository values, no component");
+        });
+
+        it("Actions names are letters, digits and '_'", () => {
+            assert.deepStrictEqual(problemsOf(withGithub({ repositoryVariables: { "BACKEND-URL": "x" } })), [
+                `homolog: github.repositoryVariables.BACKEND-URL: an Actions variable name is letters, digits and '_', not starting with a digit; received "BACKEND-URL"`,
+            ]);
+        });
+
+        it("Actions names do not start with GITHUB_", () => {
+            assert.deepStrictEqual(problemsOf(withGithub({}), githubSecrets({ repository: { GITHUB_PAT: pulumi.secret("x") } })), [
+                `homolog: githubSecrets.repository.GITHUB_PAT: an Actions secret name must not start with GITHUB_, which GitHub keeps; received "GITHUB_PAT"`,
+            ]);
+        });
+
+        it("ESTEIRA_* environment variables are esteira's own", () => {
+            assert.deepStrictEqual(problemsOf(withGithub({ environmentVariables: { ESTEIRA_STACK: "x" } })), [
+                `homolog: github.environmentVariables: "ESTEIRA_STACK": ESTEIRA_* are the variables esteira writes itself; choose another name`,
+            ]);
+        });
+
+        it("KUBECONFIG and REGISTRY_TOKEN environment secrets are esteira's own", () => {
+            assert.deepStrictEqual(problemsOf(withGithub({}), githubSecrets({ environment: { KUBECONFIG: pulumi.secret("x") } })), [
+                `homolog: githubSecrets.environment.KUBECONFIG: KUBECONFIG and REGISTRY_TOKEN are the environment secrets esteira writes itself (github.actionsSecrets); choose another name; received "KUBECONFIG"`,
+            ]);
+        });
+
+        it("Actions secrets need the stack's GitHub repository", () => {
+            assert.deepStrictEqual(problemsOf(valid(), githubSecrets({ repository: { NPM_TOKEN: pulumi.secret("x") } })), [
+                "homolog: esteira:githubSecrets: needs esteira:github (its repository is where they are written); set esteira:github.repository",
+            ]);
+        });
+    });
+
+    describe("monitoring (esteira:monitoring), each rule with its exact message", () => {
+        const doCluster = {
+            mode: "digitalocean",
+            region: "nyc1",
+            version: "1.33.1-do.0",
+            nodePool: { size: "s-2vcpu-4gb", minNodes: 1, maxNodes: 2 },
+        };
+        const monitored = (monitoring: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+            ...valid(),
+            cluster: doCluster,
+            monitoring,
+            ...extra,
+        });
+        const doSecrets = (extra: Partial<RawConfig["secrets"]> = {}) => ({ registryToken: token(), digitaloceanToken: token(), ...extra });
+
+        it("checks each public service on its readiness path, and posts to Slack with the webhook secret", async () => {
+            const config = parseConfig(
+                raw(
+                    monitored(
+                        { slackChannel: "#alerts" },
+                        {
+                            services: {
+                                api: { image: "x", service: { type: "LoadBalancer" }, probes: { readiness: { path: "/healthcheck" } } },
+                                internal: { image: "x" },
+                            },
+                        },
+                    ),
+                    doSecrets({ alertSlackWebhookUrl: pulumi.secret("https://hooks.slack.com/services/T/B/x") }),
+                ),
+            );
+            assert.deepStrictEqual(config.monitoring?.checks, { api: { path: "/healthcheck", https: false } });
+            assert.strictEqual(config.monitoring?.slack?.channel, "#alerts");
+            assert.ok(await isSecretOutput(pulumi.output(config.monitoring?.slack?.url)));
+        });
+
+        it("alerts go somewhere", () => {
+            assertProblems(
+                monitored({ thresholds: { cpuPercent: 90 } }),
+                ["homolog: monitoring: name where alerts go: emails, slackChannel, or both"],
+                doSecrets(),
+            );
+        });
+
+        it("emails are email addresses", () => {
+            assertProblems(
+                monitored({ emails: ["oncall"] }),
+                ['homolog: monitoring.emails.0: must be an email address; received "oncall"'],
+                doSecrets(),
+            );
+        });
+
+        it("a Slack channel needs its webhook URL, set as a secret", () => {
+            assertProblems(
+                monitored({ slackChannel: "#alerts" }),
+                [
+                    "homolog: esteira:alertSlackWebhookUrl: is required when monitoring.slackChannel is set; set it with `pulumi config set --secret esteira:alertSlackWebhookUrl 'https://hooks.slack.com/services/…' -s homolog`",
+                ],
+                doSecrets(),
+            );
+        });
+
+        it("a webhook URL needs its Slack channel", () => {
+            assertProblems(
+                monitored({ emails: ["oncall@example.com"] }),
+                [
+                    "homolog: esteira:alertSlackWebhookUrl: is set, but monitoring.slackChannel is not; name the channel it posts to, or remove the secret",
+                ],
+                doSecrets({ alertSlackWebhookUrl: token() }),
+            );
+        });
+
+        it("monitoring is DigitalOcean's", () => {
+            assertProblems({ ...valid(), monitoring: { emails: ["oncall@example.com"] } }, [
+                'homolog: monitoring: DigitalOcean checks and alerts need a DigitalOcean account, so cluster.mode "digitalocean" or "stack"; received cluster.mode "kubeconfig"',
+            ]);
+        });
+
+        it("the alert window is 5, 10, 30 or 60 minutes", () => {
+            assertProblems(
+                monitored({ emails: ["a@example.com"], windowMinutes: 15 }),
+                ["homolog: monitoring.windowMinutes: must be one of 5, 10, 30, 60; received 15"],
+                doSecrets(),
+            );
+        });
+
+        it("uptime checks run from DigitalOcean's regions", () => {
+            assertProblems(
+                monitored({ emails: ["a@example.com"], uptime: { regions: ["us-east"] } }),
+                ['homolog: monitoring.uptime.regions.0: must be one of "us_east", "us_west", "eu_west", "se_asia"; received "us-east"'],
+                doSecrets(),
+            );
+        });
+    });
+
     describe("secret rules, each with its exact message", () => {
         it("a plain key holding a value set with --secret is refused, and what it holds is never shown", () => {
             const values = valid();
@@ -483,6 +1175,52 @@ describe("config", () => {
             assertProblems(
                 { ...valid(), cluster: doCluster(), database: { mode: "digitalocean", region: "nyc1", pool: { size: 10, mode: "tx" } } },
                 ['homolog: database.pool.mode: must be one of "transaction", "session", "statement"; received "tx"'],
+                doToken(),
+            );
+        });
+
+        it("accepts a restore from another cluster's backup at a point in time", () => {
+            const config = parseConfig(
+                raw(
+                    {
+                        ...valid(),
+                        cluster: doCluster(),
+                        database: {
+                            mode: "digitalocean",
+                            region: "nyc1",
+                            restoreFrom: { cluster: "esteira-prod-db", at: "2026-03-01T02:30:00Z" },
+                        },
+                    },
+                    doToken(),
+                ),
+            );
+            assert.ok(config.database?.mode === "digitalocean" && config.database.restoreFrom?.cluster === "esteira-prod-db");
+        });
+
+        it("database.restoreFrom.at is a UTC time", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    cluster: doCluster(),
+                    database: { mode: "digitalocean", region: "nyc1", restoreFrom: { cluster: "esteira-prod-db", at: "yesterday" } },
+                },
+                [
+                    `homolog: database.restoreFrom.at: at must be a UTC time such as 2026-03-01T02:30:00Z, within the source's last 7 days; received "yesterday"`,
+                ],
+                doToken(),
+            );
+        });
+
+        it("database.restoreFrom names another cluster", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    cluster: doCluster(),
+                    database: { mode: "digitalocean", region: "nyc1", restoreFrom: { cluster: "esteira-homolog-db" } },
+                },
+                [
+                    `homolog: database.restoreFrom.cluster: "esteira-homolog-db" is this stack's own database cluster; name the cluster whose backup to restore (e.g. esteira-prod-db)`,
+                ],
                 doToken(),
             );
         });
@@ -766,8 +1504,25 @@ describe("config", () => {
                 ],
                 { registryToken: token(), databaseUrl: token() },
             );
-            const own = service({ migrate: { command: ["m"] }, secretEnv: { DATABASE_URL: { secretName: "db", key: "url" } } });
+            const own = service({
+                migrate: { command: ["m"] },
+                secretEnv: { DATABASE_URL: { secretName: "db", key: "url", external: true } },
+            });
             assert.ok(parseConfig(raw(own)).services.api.migrate);
+        });
+
+        it("seed, like migrate, needs a name its Job can carry and a DATABASE_URL", () => {
+            const name = `s${"e".repeat(MAX_SEEDING_SERVICE_NAME)}`;
+            assertProblems(
+                { ...valid(), database: { mode: "external" }, services: { [name]: { image: "x", seed: { command: ["s"] } } } },
+                [
+                    `homolog: services.${name}: a service with seed has a name of at most 49 characters: its seed Job is named <name>-seed-<8 characters>, which Kubernetes copies into a label of at most 63; received 50 characters`,
+                ],
+                { registryToken: token(), databaseUrl: token() },
+            );
+            assertProblems(service({ seed: { command: ["s"] } }), [
+                "homolog: services.api.seed: would run with no DATABASE_URL: the stack has no esteira:database; give it one (esteira:database, or secretEnv.DATABASE_URL), or remove seed",
+            ]);
         });
 
         it("an image ref is a valid reference", () => {
@@ -808,6 +1563,25 @@ describe("config", () => {
                 },
             );
             assert.ok(parseConfig({ ...raw(values), pathExists: exists(["services/api", "services/api/Dockerfile"]) }));
+        });
+
+        it("a worker's or job's image is checked as a service's: its build context exists, its promoteFrom names another stack", () => {
+            const values = {
+                ...valid(),
+                images: { repository: "ghcr.io/acme/shop" },
+                workers: { mailer: { image: { build: { context: "services/mailer" } } } },
+                jobs: { report: { image: { promoteFrom: "homolog" }, schedule: "@daily" } },
+            };
+            assert.throws(
+                () => parseConfig({ ...raw(values), pathExists: () => false }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        'homolog: workers.mailer.image.build.context: "services/mailer" does not exist (paths are relative to the project directory, where Pulumi.yaml is)',
+                        'homolog: jobs.report.image.promoteFrom: names this stack itself ("homolog"); promote from the stack before this one in the line, or build the image here (image.build)',
+                    ]);
+                    return true;
+                },
+            );
         });
 
         it("DigitalOcean slugs and ranges that cannot be right fail before the API", () => {
@@ -875,6 +1649,15 @@ describe("config", () => {
                 "homolog: github: the environment would get 101 Actions variables (ESTEIRA_STACK, ESTEIRA_NAMESPACE and one URL per service), more than the 100 GitHub allows; split the services across stacks",
             ]);
         });
+
+        it("github.environmentVariables fit beside esteira's own under GitHub's 100", () => {
+            const environmentVariables = Object.fromEntries(Array.from({ length: 98 }, (_, i) => [`VAR_${i}`, "x"]));
+            assertProblems({ ...valid(), github: { repository: "shop", environmentVariables } }, [
+                "homolog: github.environmentVariables: 98 variables beside the 3 esteira writes (ESTEIRA_STACK, ESTEIRA_NAMESPACE and one URL per service) make 101, more than the 100 GitHub allows per environment; keep at most 97, or move some to github.repositoryVariables",
+            ]);
+            delete environmentVariables.VAR_0;
+            assert.deepStrictEqual(problemsOf({ ...valid(), github: { repository: "shop", environmentVariables } }), []);
+        });
     });
 
     describe("loadConfig", () => {
@@ -898,6 +1681,70 @@ describe("config", () => {
             assert.ok(
                 config.cluster.mode === "kubeconfig" && (await isSecretOutput(pulumi.output(config.cluster.kubeconfig))),
                 "kubeconfig must be secret",
+            );
+        });
+
+        it("reads esteira:secrets only as Pulumi secrets, its names as plain keys", async () => {
+            setConfig(
+                {
+                    "esteira:protect": "false",
+                    "esteira:registry": valid().registry,
+                    "esteira:services": { api: { image: "x", secretEnv: { TOKEN: { secretName: "api-secrets", key: "TOKEN" } } } },
+                },
+                { "esteira:registryToken": "t0ken", "esteira:secrets": JSON.stringify({ "api-secrets": { TOKEN: "v4lue" } }) },
+            );
+            const config = loadConfig();
+            const value = config.appSecrets["api-secrets"].TOKEN;
+            assert.strictEqual(await promiseOf(value), "v4lue");
+            assert.ok(await isSecretOutput(value), "the value is a Pulumi secret from the read on");
+        });
+
+        it("takes every secret key issue 13 adds, set with --secret, as a secret and never as a plain key holding one", async () => {
+            const build = { context: "app", secrets: ["NPM_TOKEN"] };
+            setConfig(
+                {
+                    "esteira:protect": "false",
+                    "esteira:registry": valid().registry,
+                    "esteira:cluster": { mode: "stack", stack: "base" },
+                    "esteira:images": { repository: "ghcr.io/acme/shop" },
+                    "esteira:github": { repository: "shop" },
+                    "github:owner": "acme",
+                    "esteira:monitoring": { slackChannel: "#alerts" },
+                    "esteira:services": {
+                        api: { image: { build }, secretEnv: { TOKEN: { secretName: "api-secrets", key: "TOKEN" } } },
+                    },
+                },
+                {
+                    "esteira:registryToken": "t0ken",
+                    "esteira:secrets": JSON.stringify({ "api-secrets": { TOKEN: "v4lue" } }),
+                    "esteira:buildSecrets": JSON.stringify({ NPM_TOKEN: "npm-t0ken" }),
+                    "esteira:githubSecrets": JSON.stringify({ environment: { SENTRY_TOKEN: "s3ntry" } }),
+                    "esteira:alertSlackWebhookUrl": "https://hooks.slack.com/services/T/B/x",
+                },
+            );
+            const config = loadConfig();
+            assert.ok(await isSecretOutput(config.appSecrets["api-secrets"].TOKEN));
+            assert.ok(await isSecretOutput(pulumi.output(config.github?.secrets?.SENTRY_TOKEN)));
+            assert.ok(await isSecretOutput(pulumi.output(config.monitoring?.slack?.url)));
+        });
+
+        it("refuses esteira:secrets held in plain text, without printing a value", () => {
+            setConfig(
+                {
+                    "esteira:protect": "false",
+                    "esteira:registry": valid().registry,
+                    "esteira:services": { api: { image: "x", secretEnv: { TOKEN: { secretName: "api-secrets", key: "TOKEN" } } } },
+                    "esteira:secrets": { "api-secrets": { TOKEN: "pl4intext" } },
+                },
+                { "esteira:registryToken": "t0ken" },
+            );
+            assert.throws(
+                () => loadConfig(),
+                (err: ConfigError) => {
+                    assert.match(err.problems[0], /^homolog: esteira:secrets: the stack file holds these values in plain text/);
+                    assert.ok(!err.message.includes("pl4intext"), "the value is never printed");
+                    return true;
+                },
             );
         });
 

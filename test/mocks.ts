@@ -4,5 +4,6 @@
  */
 export * from "./support/evaluate";
 export * from "./support/fakes";
+export * from "./support/hardening";
 export * from "./support/recorder";
 export * from "./support/stack-files";

@@ -3,6 +3,7 @@
  * Pulumi.<stack>.yaml, not a copy), with assertions on each environment's resource graph.
  */
 import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../config";
 import {
     Evaluation,
@@ -31,6 +32,17 @@ const SECRET = "kubernetes:core/v1:Secret";
 const DOKS = "digitalocean:index/kubernetesCluster:KubernetesCluster";
 const DB_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster";
 const DB = "digitalocean:index/databaseDb:DatabaseDb";
+
+/** The pod template of every workload object the stack registers (Deployments, Jobs, CronJobs). */
+function podsOf(recorder: Recorder): { workload: { name: string }; pod: any }[] {
+    return [
+        ...recorder.all(DEPLOYMENT).map((workload) => ({ workload, pod: workload.inputs.spec.template.spec })),
+        ...recorder.all("kubernetes:batch/v1:Job").map((workload) => ({ workload, pod: workload.inputs.spec.template.spec })),
+        ...recorder
+            .all("kubernetes:batch/v1:CronJob")
+            .map((workload) => ({ workload, pod: workload.inputs.spec.jobTemplate.spec.template.spec })),
+    ];
+}
 
 function envOf(evaluation: Evaluation, deploymentName: string): Record<string, string> {
     const container = evaluation.recorder.get(DEPLOYMENT, deploymentName).inputs.spec.template.spec.containers[0];
@@ -68,22 +80,57 @@ describe("stack files", () => {
                 assert.ok(isSecretInput(pullSecret, "stringData"), "the registry token stays secret");
             });
 
-            it("creates its namespace only if it does not exist yet, and deletes it with the stack", () => {
-                const namespace = evaluation.recorder.all(NAMESPACE)[0];
-                const adopt = stackFileConfig(stack)["esteira:adoptNamespace"] === true;
-                assert.deepStrictEqual(namespace.beforeCreate, adopt ? [] : [`${stack}-namespace-is-new`]);
-                assert.strictEqual(namespace.retainOnDelete, adopt);
+            it("marks each namespace it creates as its own, and deletes it with the stack; an adopted one it leaves", () => {
+                const config = stackFileConfig(stack);
+                const extra = (config["esteira:namespaces"] ?? {}) as Record<string, { adoptNamespace?: boolean }>;
+                const namespaces = [
+                    { component: stack, adopt: config["esteira:adoptNamespace"] === true },
+                    ...Object.entries(extra).map(([key, settings]) => ({
+                        component: `${stack}-${key}`,
+                        adopt: settings.adoptNamespace === true,
+                    })),
+                ];
+                assert.strictEqual(evaluation.recorder.all(NAMESPACE).length, namespaces.length);
+                for (const { component, adopt } of namespaces) {
+                    const namespace = evaluation.recorder.get(NAMESPACE, `${component}-namespace`);
+                    assert.strictEqual(
+                        namespace.inputs.metadata.annotations?.["esteira.dev/stack"],
+                        adopt ? undefined : `organization/esteira/${stack}`,
+                    );
+                    assert.strictEqual(namespace.retainOnDelete, adopt);
+                }
             });
 
-            it("every Deployment pulls with the namespace's pull secret", () => {
+            it("every Deployment, Job and CronJob pulls with the namespace's pull secret and runs hardened", () => {
                 const { recorder } = evaluation;
                 const pullSecret = recorder.all(SECRET).find((s) => s.inputs.type === "kubernetes.io/dockerconfigjson")!;
-                for (const deployment of recorder.all(DEPLOYMENT)) {
+                for (const { workload, pod } of podsOf(recorder)) {
                     assert.deepStrictEqual(
-                        deployment.inputs.spec.template.spec.imagePullSecrets,
+                        pod.imagePullSecrets,
                         [{ name: pullSecret.inputs.metadata.name }],
-                        `${deployment.name} must reference the pull secret`,
+                        `${workload.name} must reference the pull secret`,
                     );
+                    assert.strictEqual(pod.securityContext.runAsNonRoot, true, `${workload.name} runs as non-root`);
+                    assert.strictEqual(pod.automountServiceAccountToken, false, `${workload.name} mounts no service-account token`);
+                    for (const container of pod.containers) {
+                        assert.strictEqual(
+                            container.terminationMessagePolicy,
+                            "FallbackToLogsOnError",
+                            `${workload.name}: reports its log`,
+                        );
+                        assert.strictEqual(container.securityContext.readOnlyRootFilesystem, true, `${workload.name}: read-only root`);
+                        assert.deepStrictEqual(
+                            container.securityContext.capabilities,
+                            { drop: ["ALL"] },
+                            `${workload.name}: no capability`,
+                        );
+                    }
+                }
+            });
+
+            it("leaves delete-first to the providers: no resource sets deleteBeforeReplace", () => {
+                for (const resource of evaluation.recorder.resources) {
+                    assert.strictEqual(resource.deleteBeforeReplace, false, `${resource.type} ${resource.name}`);
                 }
             });
 
@@ -214,18 +261,44 @@ describe("stack files", () => {
                 }
             });
 
-            it("runs migrations as a Job, with the unpooled database URL, before the Deployment rolls", () => {
+            it("runs migrations, then seeds, as Jobs with the unpooled database URL, before the Deployment rolls", () => {
                 const { recorder } = evaluation;
-                const services = stackFileConfig(stack)["esteira:services"] as Record<string, { migrate?: unknown }>;
+                const services = stackFileConfig(stack)["esteira:services"] as Record<string, { migrate?: unknown; seed?: unknown }>;
                 for (const [name, svc] of Object.entries(services)) {
-                    if (!svc.migrate) continue;
-                    const job = recorder.get("kubernetes:batch/v1:Job", `${name}-migrate`);
                     const deployment = recorder.get(DEPLOYMENT, `${name}-deployment`);
-                    assert.ok(deployment.dependencies.includes(job.urn), `${name}'s Deployment waits for its migration`);
-                    const container = job.inputs.spec.template.spec.containers[0];
-                    assert.strictEqual(container.image, deployment.inputs.spec.template.spec.containers[0].image, "same image");
-                    const url = container.env.find((e: any) => e.name === "DATABASE_URL");
-                    assert.strictEqual(url.valueFrom.secretKeyRef.key, "DATABASE_DIRECT_URL");
+                    for (const step of ["migrate", "seed"] as const) {
+                        if (!svc[step]) continue;
+                        const job = recorder.get("kubernetes:batch/v1:Job", `${name}-${step}`);
+                        assert.ok(deployment.dependencies.includes(job.urn), `${name}'s Deployment waits for its ${step} Job`);
+                        const container = job.inputs.spec.template.spec.containers[0];
+                        assert.strictEqual(container.image, deployment.inputs.spec.template.spec.containers[0].image, "same image");
+                        const url = container.env.find((e: any) => e.name === "DATABASE_URL");
+                        assert.strictEqual(url.valueFrom.secretKeyRef.key, "DATABASE_DIRECT_URL");
+                    }
+                    if (svc.migrate && svc.seed) {
+                        const seed = recorder.get("kubernetes:batch/v1:Job", `${name}-seed`);
+                        assert.ok(
+                            seed.dependencies.includes(recorder.get("kubernetes:batch/v1:Job", `${name}-migrate`).urn),
+                            "seed after migration",
+                        );
+                    }
+                }
+            });
+
+            it("serves /metrics only on a port the Services do not expose", () => {
+                const { recorder } = evaluation;
+                for (const service of recorder.all(SERVICE)) {
+                    const deployment = recorder.get(DEPLOYMENT, service.name.replace(/-service$/, "-deployment"));
+                    const annotations = deployment.inputs.spec.template.metadata.annotations;
+                    if (!annotations || service.inputs.spec.type !== "LoadBalancer") continue;
+                    const ports = deployment.inputs.spec.template.spec.containers[0].ports;
+                    const exposed = service.inputs.spec.ports.map(
+                        (p: any) => ports.find((c: any) => c.name === p.targetPort).containerPort,
+                    );
+                    assert.ok(
+                        !exposed.includes(Number(annotations["prometheus.io/port"])),
+                        `${service.name} exposes /metrics to the internet`,
+                    );
                 }
             });
 
@@ -281,6 +354,35 @@ describe("stack files", () => {
             assert.strictEqual(service.inputs.spec.type, "LoadBalancer");
             assert.strictEqual(service.inputs.spec.ports[0].port, 80);
             assert.strictEqual(deployment.inputs.spec.template.spec.containers[0].ports[0].containerPort, 8000);
+        });
+
+        it("prod: serves HTTPS only, with its own certificate, a DNS record and HTTP redirected (the policy pack's TLS check)", async () => {
+            const { recorder, outputs } = await evaluated("prod");
+            const service = recorder.get(SERVICE, "sample-service");
+            const annotations = service.inputs.metadata.annotations;
+            const DO = "service.beta.kubernetes.io/do-loadbalancer-";
+            assert.strictEqual(
+                annotations[`${DO}certificate-name`],
+                recorder.get("digitalocean:index/certificate:Certificate", "sample-certificate").name + "-0a1b2c3",
+            );
+            assert.ok(annotations[`${DO}tls-ports`].split(",").includes("443"));
+            assert.strictEqual(annotations[`${DO}redirect-http-to-https`], "true");
+            assert.ok(service.inputs.spec.ports.some((p: any) => p.port === 443));
+            const record = recorder.get("digitalocean:index/dnsRecord:DnsRecord", "sample-dns");
+            assert.deepStrictEqual([record.inputs.type, record.inputs.value], ["A", "203.0.113.10"]);
+            assert.match((await promiseOf(outputs.endpoints))!.sample, /^https:\/\//);
+        });
+
+        it("prod: its HTTPS endpoint is checked from outside, and its database and nodes alert the on-call address", async () => {
+            const { recorder } = await evaluated("prod");
+            const check = recorder.get("digitalocean:index/uptimeCheck:UptimeCheck", "prod-uptime-sample");
+            assert.deepStrictEqual([check.inputs.type, check.inputs.target], ["https", "https://esteira.example.com/readyz"]);
+            const alerts = recorder.all("digitalocean:index/monitorAlert:MonitorAlert");
+            assert.deepStrictEqual(
+                alerts.map((a) => a.inputs.entities?.[0] ?? a.inputs.tags?.[0]).sort(),
+                [...Array(3).fill("k8s:prod-cluster-id"), ...Array(3).fill("prod-cluster-id")].sort(),
+            );
+            for (const alert of alerts) assert.deepStrictEqual(alert.inputs.alerts.emails, ["oncall@example.com"]);
         });
 
         it("prod: protected cluster and database, HA control plane, autoscaling pool, at least 2 database nodes", async () => {
@@ -392,6 +494,42 @@ describe("stack files", () => {
         }
     });
 
+    describe("GitHub repository secrets and variables", () => {
+        it("a stack writes the repository-level values it owns, secrets kept secret, beside its environment's", async () => {
+            const prod = stackFileConfig("prod") as Record<string, any>;
+            const { recorder } = await evaluateStack("prod", {
+                overrides: {
+                    "esteira:github": { ...prod["esteira:github"], repositoryVariables: { IMAGE_REGISTRY: "ghcr.io" } },
+                    "esteira:githubSecrets": {
+                        repository: { NPM_TOKEN: { secure: "v1:ciphertext" } },
+                        environment: { SENTRY_AUTH_TOKEN: { secure: "v1:ciphertext" } },
+                    },
+                },
+            });
+            const secret = recorder.get("github:index/actionsSecret:ActionsSecret", "esteira-secret-npm_token");
+            assert.strictEqual(secret.inputs.repository, "esteira");
+            assert.ok(isSecretInput(secret, "plaintextValue"), "the repository secret stays secret");
+            recorder.get("github:index/actionsVariable:ActionsVariable", "esteira-variable-image_registry");
+            const sentry = recorder.get("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret", "prod-secret-sentry_auth_token");
+            assert.ok(isSecretInput(sentry, "plaintextValue"), "the environment secret stays secret");
+        });
+
+        it("exactly one stack file sets each repository-level secret or variable, or stacks would overwrite each other's", () => {
+            const owners = new Map<string, string>();
+            for (const { stack, file } of stackCases()) {
+                const config = stackFileConfig(stack) as Record<string, any>;
+                const names = [
+                    ...Object.keys(config["esteira:github"]?.repositoryVariables ?? {}).map((name) => `variable ${name}`),
+                    ...Object.keys(config["esteira:githubSecrets"]?.repository ?? {}).map((name) => `secret ${name}`),
+                ];
+                for (const name of names) {
+                    assert.ok(!owners.has(name), `${file} and ${owners.get(name)} both set the repository ${name}`);
+                    owners.set(name, file);
+                }
+            }
+        });
+    });
+
     describe("ephemeral pull-request stacks (stacks/pr.template.yaml)", () => {
         let evaluation: Evaluation;
         before(async () => {
@@ -457,6 +595,147 @@ describe("stack files", () => {
                 assert.match(err.problems[0], /^PR_42: environment: the stack name "PR_42" is not a DNS-1123 label/);
                 return true;
             });
+        });
+    });
+
+    describe("application secrets", () => {
+        /** Every string in a resource's inputs that is not inside a Pulumi secret. */
+        const plainStrings = (value: any): string[] => {
+            if (value && value[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) return [];
+            if (typeof value === "string") return [value];
+            if (value && typeof value === "object") return Object.values(value).flatMap(plainStrings);
+            return [];
+        };
+
+        it("a Secret set with --secret --path lands in the namespace as a secret, and pods read it only through secretKeyRef", async () => {
+            const homolog = stackFileConfig("homolog") as Record<string, any>;
+            const { recorder } = await evaluateStack("homolog", {
+                overrides: {
+                    "esteira:services": {
+                        sample: {
+                            ...homolog["esteira:services"].sample,
+                            secretEnv: { AUTH_SECRET: { secretName: "api-secrets", key: "AUTH_SECRET" } },
+                        },
+                    },
+                    "esteira:secrets": { "api-secrets": { AUTH_SECRET: { secure: "v1:ciphertext" } } },
+                },
+            });
+            const plaintext = "test-secret:esteira:secrets.api-secrets.AUTH_SECRET";
+            const secret = recorder.get(SECRET, "homolog-secret-api-secrets");
+            assert.strictEqual(secret.inputs.metadata.namespace, "esteira-homolog");
+            assert.deepStrictEqual(secret.inputs.stringData, { AUTH_SECRET: plaintext });
+            assert.ok(isSecretInput(secret, "stringData"), "the value stays secret");
+            const deployment = recorder.get(DEPLOYMENT, "sample-deployment");
+            assert.deepStrictEqual(
+                deployment.inputs.spec.template.spec.containers[0].env.find((e: any) => e.name === "AUTH_SECRET"),
+                { name: "AUTH_SECRET", valueFrom: { secretKeyRef: { name: "api-secrets", key: "AUTH_SECRET" } } },
+            );
+            assert.ok(deployment.dependencies.includes(secret.urn), "pods start after the Secret exists");
+            for (const resource of recorder.resources) {
+                assert.ok(
+                    !plainStrings(resource.rawInputs).includes(plaintext),
+                    `${resource.type} ${resource.name} holds the value in plain text`,
+                );
+            }
+        });
+    });
+
+    describe("build secrets", () => {
+        it("a token the build needs reaches BuildKit only as a secret, never as a build argument", async () => {
+            const homolog = stackFileConfig("homolog") as Record<string, any>;
+            const sample = homolog["esteira:services"].sample;
+            const { recorder } = await evaluateStack("homolog", {
+                overrides: {
+                    "esteira:services": { sample: { ...sample, image: { build: { ...sample.image.build, secrets: ["NPM_TOKEN"] } } } },
+                    "esteira:buildSecrets": { NPM_TOKEN: { secure: "v1:ciphertext" } },
+                },
+            });
+            const built = recorder.get("docker-build:index:Image", "sample-image");
+            assert.deepStrictEqual(built.inputs.secrets, { NPM_TOKEN: "test-secret:esteira:buildSecrets.NPM_TOKEN" });
+            assert.ok(isSecretInput(built, "secrets"), "the token stays secret");
+            assert.strictEqual(built.inputs.buildArgs, undefined);
+        });
+    });
+
+    describe("several namespaces per environment", () => {
+        it("each namespace gets its own pull secret and the Secrets its workloads read, and each workload runs and pulls there", async () => {
+            const homolog = stackFileConfig("homolog") as Record<string, any>;
+            const { recorder, outputs } = await evaluateStack("homolog", {
+                overrides: {
+                    "esteira:namespaces": { payments: {} },
+                    "esteira:workers": {
+                        billing: {
+                            image: "ghcr.io/acme/billing@sha256:" + "b".repeat(64),
+                            namespace: "payments",
+                            secretEnv: { STRIPE_KEY: { secretName: "stripe", key: "STRIPE_KEY" } },
+                        },
+                    },
+                    "esteira:secrets": { stripe: { STRIPE_KEY: { secure: "v1:ciphertext" } } },
+                    "esteira:services": homolog["esteira:services"],
+                },
+            });
+            assert.deepStrictEqual(
+                recorder
+                    .all(NAMESPACE)
+                    .map((n) => n.inputs.metadata.name)
+                    .sort(),
+                ["esteira-homolog", "esteira-homolog-payments"],
+            );
+            const secretsIn = (namespace: string) =>
+                recorder
+                    .all(SECRET)
+                    .filter((s) => s.inputs.metadata.namespace === namespace)
+                    .map((s) => `${s.name}=${s.inputs.metadata.name}`)
+                    .sort();
+            assert.deepStrictEqual(secretsIn("esteira-homolog"), [
+                "homolog-pull-secret=ghcr-secret",
+                "homolog-secret-db-credentials=db-credentials",
+            ]);
+            assert.deepStrictEqual(secretsIn("esteira-homolog-payments"), [
+                "homolog-payments-pull-secret=ghcr-secret",
+                "homolog-payments-secret-db-credentials=db-credentials",
+                "homolog-payments-secret-stripe=stripe",
+            ]);
+            const billing = recorder.get(DEPLOYMENT, "billing-deployment");
+            assert.strictEqual(billing.inputs.metadata.namespace, "esteira-homolog-payments");
+            assert.deepStrictEqual(billing.inputs.spec.template.spec.imagePullSecrets, [{ name: "ghcr-secret" }]);
+            assert.strictEqual(recorder.get(DEPLOYMENT, "sample-deployment").inputs.metadata.namespace, "esteira-homolog");
+            assert.deepStrictEqual(await promiseOf(outputs.workloadNamespaces), {
+                sample: "esteira-homolog",
+                billing: "esteira-homolog-payments",
+            });
+            // The environment's namespaces reach each other's pods; the namespace-wide denies still hold everything else.
+            const policy = (name: string) => recorder.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", name).inputs.spec;
+            assert.deepStrictEqual(policy("homolog-allow-namespace").egress[0].to, [
+                { podSelector: {} },
+                {
+                    namespaceSelector: {
+                        matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["esteira-homolog-payments"] }],
+                    },
+                },
+            ]);
+            assert.deepStrictEqual(
+                policy("homolog-payments-allow-namespace").egress[0].to[1].namespaceSelector.matchExpressions[0].values,
+                ["esteira-homolog"],
+            );
+            assert.ok(policy("homolog-payments-allow-database"), "payments reads the database, so it may reach it");
+            // The worker rolls when either Secret it reads changes; the service reads no esteira:secrets.
+            const annotations = billing.inputs.spec.template.metadata.annotations;
+            assert.match(annotations["checksum/database-secret"], /^[0-9a-f]{32}$/);
+            assert.match(annotations["checksum/secrets"], /^stripe=[0-9a-f]{32}$/);
+            assert.ok(
+                !isSecretInput(billing, "spec.template.metadata.annotations"),
+                "the checksums are plain, so a preview shows them change",
+            );
+            assert.strictEqual(
+                recorder.get(DEPLOYMENT, "sample-deployment").inputs.spec.template.metadata.annotations["checksum/secrets"],
+                undefined,
+            );
+            // Each namespace is marked as the stack's, which the guard against taking one over reads.
+            assert.strictEqual(
+                recorder.get(NAMESPACE, "homolog-payments-namespace").inputs.metadata.annotations["esteira.dev/stack"],
+                "organization/esteira/homolog",
+            );
         });
     });
 

@@ -24,11 +24,15 @@ export const REPLACING_INPUTS: Record<string, string[]> = {
     "digitalocean:index/databaseUser:DatabaseUser": ["clusterId", "name"],
     "digitalocean:index/databaseFirewall:DatabaseFirewall": ["clusterId"],
     "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool": ["clusterId", "name", "dbName", "user", "mode", "size"],
+    "digitalocean:index/certificate:Certificate": ["name", "type", "domains"],
+    "digitalocean:index/dnsRecord:DnsRecord": ["domain", "type"],
     "github:index/repositoryEnvironment:RepositoryEnvironment": ["repository", "environment"],
     "kubernetes:core/v1:Namespace": ["metadata.name"],
     "kubernetes:core/v1:Secret": ["metadata.name", "metadata.namespace", "type"],
     "kubernetes:core/v1:Service": ["metadata.name", "metadata.namespace"],
     "kubernetes:apps/v1:Deployment": ["metadata.name", "metadata.namespace", "spec.selector"],
+    "kubernetes:batch/v1:CronJob": ["metadata.name", "metadata.namespace"],
+    "kubernetes:core/v1:PersistentVolumeClaim": ["metadata.name", "metadata.namespace", "spec.accessModes", "spec.storageClassName"],
 };
 
 function at(value: any, keyPath: string): unknown {

@@ -4,7 +4,7 @@
  * written by hand twice; `npm run docs` regenerates both and `npm test` fails when they are stale.
  */
 import { z } from "zod";
-import { imageSchema, SECRET_KEYS, stackSchema } from "../config/schema";
+import { imageSchema, SECRET_KEYS, SECRET_MAPS, stackSchema } from "../config/schema";
 
 /** A JSON Schema node, as far as the reference reads it. */
 export interface Node {
@@ -41,9 +41,11 @@ export function keysSchema(): Node {
             });
         },
     }) as Node;
-    // A preprocessed key takes any input, so JSON Schema cannot see that `image` is required.
-    const service = (schema.properties?.services?.additionalProperties ?? {}) as Node;
-    service.required = ["image", ...(service.required ?? []).filter((key) => key !== "image")];
+    // A preprocessed key takes any input, so JSON Schema cannot see that a workload's `image` is required.
+    for (const kind of ["services", "workers", "jobs"]) {
+        const workload = schema.properties?.[kind]?.additionalProperties as Node | undefined;
+        if (workload) workload.required = ["image", ...(workload.required ?? []).filter((key) => key !== "image")];
+    }
     return schema;
 }
 
@@ -60,6 +62,26 @@ export function stackFileSchema(): Node {
     const properties: Record<string, Node> = {};
     for (const [key, node] of Object.entries(keys.properties ?? {})) properties[`esteira:${key}`] = node;
     for (const secret of Object.values(SECRET_KEYS)) properties[secret.key] = { ...SECRET_VALUE, description: secret.description };
+    // A secret map nests one object per segment of its path, with a secret value at each leaf; a
+    // segment `{a|b}` is one of those keys, any other a name of the user's.
+    for (const map of Object.values(SECRET_MAPS)) {
+        const nested = map.path
+            .split(".")
+            .reverse()
+            .reduce<Node>(
+                (inner, segment) => {
+                    const fixed = /^\{(.+)\}$/.exec(segment)?.[1].split("|");
+                    return fixed
+                        ? { type: "object", properties: Object.fromEntries(fixed.map((key) => [key, inner])), additionalProperties: false }
+                        : { type: "object", additionalProperties: inner };
+                },
+                { ...SECRET_VALUE, description: undefined },
+            );
+        properties[map.key] = {
+            ...nested,
+            description: `${map.description}; set each with \`pulumi config set --secret --path '${map.key}.${map.path}'\``,
+        };
+    }
     const known = Object.keys(properties).filter((key) => key.startsWith("esteira:"));
     return {
         $schema: "https://json-schema.org/draft/2020-12/schema",
@@ -189,7 +211,10 @@ export function referenceSections(): Record<string, string> {
             `| \`esteira:${key}\` | ${cell(type(node))} | ${cell(defaultOf(node, required.has(key), false))} | ${cell(node.description ?? "")} |`,
     );
     const secrets = Object.values(SECRET_KEYS).map((secret) => `| \`${secret.key}\` | secret string | — | ${cell(secret.description)} |`);
-    sections.top = table([...top, ...secrets]);
+    const maps = Object.values(SECRET_MAPS).map(
+        (map) => `| \`${map.key}\` | secret strings at \`${map.path}\` | — | ${cell(map.description)} |`,
+    );
+    sections.top = table([...top, ...secrets, ...maps]);
     for (const [key, node] of Object.entries(keys.properties ?? {})) {
         const modes = node.oneOf ?? node.anyOf;
         if (modes) {

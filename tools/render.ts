@@ -8,7 +8,8 @@
  *   npm run -s render                               every stack file, and the PR template as pr-42
  *   npm run -s render -- -s homolog [-s prod] [-o dir]
  *
- * Writes <dir>/<stack>/<kind>-<name>.yaml (default dir: rendered/, git-ignored), replacing the
+ * Writes <dir>/<stack>/<kind>-<name>.yaml (<kind>-<namespace>.<name>.yaml where a stack spans several
+ * namespaces; default dir: rendered/, git-ignored), replacing the
  * files an earlier render wrote there. Secret values are never written: every value that is a
  * Pulumi secret, and every value of a Secret's data and stringData, becomes `<secret>`.
  */
@@ -59,10 +60,14 @@ export function manifestOf(resource: RecordedResource): Record<string, any> {
     return { apiVersion, kind, metadata: named, ...rest };
 }
 
-/** `<kind>-<name>.yaml`, lower-case kind. */
-export function fileNameOf(manifest: Record<string, any>): string {
+/**
+ * `<kind>-<name>.yaml`, lower-case kind; `<kind>-<namespace>.<name>.yaml` for a namespaced object of
+ * a stack that spans several namespaces (`esteira:namespaces`), where names repeat per namespace.
+ */
+export function fileNameOf(manifest: Record<string, any>, qualified = false): string {
     const name = manifest.metadata.name ?? manifest.metadata.generateName.replace(/-$/, "");
-    return `${manifest.kind.toLowerCase()}-${name}.yaml`;
+    const namespace = qualified && manifest.metadata.namespace ? `${manifest.metadata.namespace}.` : "";
+    return `${manifest.kind.toLowerCase()}-${namespace}${name}.yaml`;
 }
 
 /** One stack file's manifests: file name → YAML text, in file-name order. */
@@ -70,9 +75,11 @@ export async function renderStack(stack: string): Promise<Map<string, string>> {
     const { recorder } = await evaluated(stack);
     const file = stackCases().find((c) => c.stack === stack)?.file ?? `Pulumi.${stack}.yaml`;
     const files = new Map<string, string>();
-    for (const resource of recorder.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"))) {
+    const resources = recorder.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
+    const qualified = new Set(resources.map((r) => manifestOf(r).metadata.namespace).filter(Boolean)).size > 1;
+    for (const resource of resources) {
         const manifest = manifestOf(resource);
-        const name = fileNameOf(manifest);
+        const name = fileNameOf(manifest, qualified);
         if (files.has(name)) throw new Error(`${stack}: two objects render to ${name}`);
         const header = [
             `${HEADER} from ${file} (stack ${stack}), evaluated under mocks; Pulumi resource ${resource.name}.`,

@@ -5,7 +5,7 @@ import type { Pool } from 'pg';
 import { SERVICE_NAME, type Config } from './config';
 import { createPool, describeDatabaseUrl, pingDatabase } from './db';
 import { createLogger, type Logger } from './logger';
-import { createMetrics } from './metrics';
+import { createMetrics, type Metrics } from './metrics';
 import { registerNoteRoutes } from './notes';
 import { VERSION } from './version';
 
@@ -20,6 +20,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     lifecycle: Lifecycle;
     pool: Pool;
+    metrics: Metrics;
   }
 }
 
@@ -59,6 +60,7 @@ export function buildServer(config: Config, options: ServerOptions = {}): Fastif
   }) as unknown as FastifyInstance;
 
   app.decorate('pool', pool);
+  app.decorate('metrics', metrics);
   app.decorate('lifecycle', { shuttingDown: false, closed: undefined } satisfies Lifecycle);
 
   // A request that was already running when shutdown began must not leave its keep-alive connection
@@ -143,10 +145,13 @@ export function buildServer(config: Config, options: ServerOptions = {}): Fastif
     }
   });
 
-  app.get('/metrics', async (_request, reply) => {
-    const body = await metrics.registry.metrics();
-    return reply.type(metrics.registry.contentType).send(body);
-  });
+  // With METRICS_PORT, /metrics is served on that port alone (see listenMetrics), never on this one.
+  if (config.metricsPort === undefined) {
+    app.get('/metrics', async (_request, reply) => {
+      const body = await metrics.registry.metrics();
+      return reply.type(metrics.registry.contentType).send(body);
+    });
+  }
 
   registerNoteRoutes(app, pool);
 

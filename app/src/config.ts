@@ -7,6 +7,11 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export interface Config {
   /** TCP port the HTTP server listens on. */
   port: number;
+  /**
+   * When set, /metrics is served on this port only, not on `port`: the port a load balancer
+   * forwards to then never exposes it.
+   */
+  metricsPort: number | undefined;
   /** Interface to bind; 0.0.0.0 in a container. */
   host: string;
   /** postgres:// or postgresql:// URL; `sslmode` in its query string is honoured (see db.ts). */
@@ -68,6 +73,7 @@ const LOG_LEVELS: Record<string, LogLevel> = {
 
 const envSchema = z.object({
   PORT: optional(intInRange('PORT', 1, 65535)),
+  METRICS_PORT: optional(intInRange('METRICS_PORT', 1, 65535)),
   HOST: optional(z.string().trim()),
   DATABASE_URL: z.preprocess(
     blankToUndefined,
@@ -119,8 +125,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (shutdownDelayMs >= shutdownTimeoutMs) {
     throw new ConfigError(['SHUTDOWN_DELAY_MS must be smaller than SHUTDOWN_TIMEOUT_MS']);
   }
+  const port = e.PORT ?? 8000;
+  if (e.METRICS_PORT === port) {
+    throw new ConfigError([`METRICS_PORT must differ from PORT (${port}): /metrics gets a port of its own`]);
+  }
   return {
-    port: e.PORT ?? 8000,
+    port,
+    metricsPort: e.METRICS_PORT,
     host: e.HOST ?? '0.0.0.0',
     databaseUrl: e.DATABASE_URL,
     databaseCaCert: e.DATABASE_CA_CERT,

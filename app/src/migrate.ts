@@ -4,23 +4,11 @@
  * Safe to run from several pods at once; see migrations.ts.
  */
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from './config';
+import { runCommand } from './cli';
 import { describeDatabaseUrl } from './db';
-import { createLogger } from './logger';
 import { runMigrations } from './migrations';
 
-async function main(): Promise<number> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`sample migrate: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
-  const logger = createLogger(config.logLevel).child({ component: 'migrate' });
+runCommand('migrate', async (config, logger) => {
   const dir = process.env.MIGRATIONS_DIR?.trim() || join(__dirname, '..', 'migrations');
   logger.info({ database: describeDatabaseUrl(config.databaseUrl), dir }, 'applying migrations');
   try {
@@ -40,12 +28,4 @@ async function main(): Promise<number> {
     logger.error({ err }, `migration failed: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`sample migrate: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(1);
-  },
-);
+});

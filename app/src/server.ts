@@ -1,7 +1,9 @@
+import type { Server } from 'node:http';
 import { buildServer, shutdown } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { describeDatabaseUrl } from './db';
 import { createLogger } from './logger';
+import { listenMetrics } from './metrics';
 
 function configOrExit(): Config {
   try {
@@ -19,6 +21,10 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config.logLevel);
   const app = buildServer(config, { logger });
+  // Listens on METRICS_PORT when it is set; closed after the app on shutdown.
+  let metricsServer: Server | undefined;
+  const closeMetrics = (): Promise<void> =>
+    new Promise((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
 
   let exiting = false;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -33,21 +39,27 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     deadline.unref();
-    shutdown(app, config.shutdownDelayMs).then(
-      () => {
-        logger.info('shutdown complete');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'error during shutdown');
-        process.exit(1);
-      },
-    );
+    shutdown(app, config.shutdownDelayMs)
+      .then(closeMetrics)
+      .then(
+        () => {
+          logger.info('shutdown complete');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'error during shutdown');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
   await app.listen({ port: config.port, host: config.host });
+  if (config.metricsPort !== undefined) {
+    metricsServer = await listenMetrics(app.metrics.registry, config.metricsPort, config.host);
+    logger.info({ metricsPort: config.metricsPort }, 'metrics listening on a port of their own');
+  }
   logger.info(
     {
       port: config.port,

@@ -45,6 +45,13 @@ describe('config (env validation)', () => {
     assert.equal(c.logLevel, 'info');
   });
 
+  it('METRICS_PORT gives /metrics a port of its own, never the serving port', () => {
+    assert.equal(loadConfig({ DATABASE_URL: URL }).metricsPort, undefined);
+    assert.equal(loadConfig({ DATABASE_URL: URL, METRICS_PORT: '9100' }).metricsPort, 9100);
+    assert.match(configError({ DATABASE_URL: URL, METRICS_PORT: '8000' }).message, /METRICS_PORT must differ from PORT \(8000\)/);
+    assert.match(configError({ DATABASE_URL: URL, METRICS_PORT: '0' }).message, /METRICS_PORT must be between 1 and 65535/);
+  });
+
   it('fails with a clear message when DATABASE_URL is missing', () => {
     const err = configError({});
     assert.match(err.message, /^invalid configuration:/);

@@ -1,24 +1,37 @@
-/** A migration run as a Job with the new image before a workload rolls out. */
+/** A release step run as a Job with the new image before a workload rolls out: its migration, then its seed. */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+
+/** Each step's pod name suffix and `app.kubernetes.io/component` label. */
+const STEPS = {
+    migrate: { suffix: "migrate", component: "migration" },
+    seed: { suffix: "seed", component: "seed" },
+} as const;
 
 export interface MigrationJobArgs {
     namespace: pulumi.Input<string>;
     /** The workload's labels; the Job's own name and component labels replace its selector's. */
     labels: Record<string, pulumi.Input<string>>;
-    /** Name of the workload the Job migrates for (its pods are labelled `<workload>-migrate`). */
+    /** Name of the workload the Job runs for (its pods are labelled `<workload>-migrate` or `<workload>-seed`). */
     workload: string;
-    /** The pod spec, hardened as the workload's, with the migrate container. */
+    /** The pod spec, hardened as the workload's, with the step's container. */
     pod: k8s.types.input.core.v1.PodSpec;
     /** Pod-template annotations, e.g. the checksum of the Secret the migration reads. Default: none. */
     annotations?: Record<string, pulumi.Input<string>>;
     timeoutSeconds: number;
     backoffLimit: number;
+    /** Which step. Default: migrate. */
+    step?: keyof typeof STEPS;
 }
 
 export function migrationJob(name: string, args: MigrationJobArgs, opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
-    // Own labels: the Service's selector must never match a migration pod.
-    const labels = { ...args.labels, "app.kubernetes.io/name": `${args.workload}-migrate`, "app.kubernetes.io/component": "migration" };
+    const step = STEPS[args.step ?? "migrate"];
+    // Own labels: the Service's selector must never match a release pod.
+    const labels = {
+        ...args.labels,
+        "app.kubernetes.io/name": `${args.workload}-${step.suffix}`,
+        "app.kubernetes.io/component": step.component,
+    };
     return new k8s.batch.v1.Job(
         name,
         {
@@ -39,7 +52,7 @@ export function migrationJob(name: string, args: MigrationJobArgs, opts: pulumi.
         {
             ...opts,
             replaceOnChanges: ["spec"],
-            // `pulumi up` waits for the Job; a failed migration fails the update before the workload changes.
+            // `pulumi up` waits for the Job; a failed step fails the update before the workload changes.
             customTimeouts: { create: `${args.timeoutSeconds}s`, update: `${args.timeoutSeconds}s` },
         },
     );

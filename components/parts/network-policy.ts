@@ -22,6 +22,17 @@ export function namespacePeer(namespace: pulumi.Input<string>): Peer {
     return { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } };
 }
 
+/** Pods of the given namespaces, by name: an environment's other namespaces. */
+function namespacesPeer(namespaces: pulumi.Input<string>[]): Peer {
+    return { namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: namespaces }] } };
+}
+
+/** The namespace's own pods, and those of the environment's other namespaces when it has any. */
+const environmentPeers = (peerNamespaces: pulumi.Input<string>[] | undefined): Peer[] => [
+    { podSelector: {} },
+    ...(peerNamespaces?.length ? [namespacesPeer(peerNamespaces)] : []),
+];
+
 const tcp = (ports: pulumi.Input<number>[]) => ports.map((port) => ({ protocol: "TCP", port }));
 const to = (destination: NetworkDestination): Rule => ({ to: [{ ipBlock: { cidr: destination.cidr } }], ports: tcp(destination.ports) });
 
@@ -32,12 +43,15 @@ export interface NamespacePoliciesArgs {
     database?: NetworkDestination;
     /** Further destinations every pod may reach. Default: none. */
     egress?: NetworkDestination[];
+    /** The environment's other namespaces, whose pods these may reach. Default: none. */
+    peerNamespaces?: pulumi.Input<string>[];
 }
 
 /**
  * The namespace-wide policies: deny every ingress and egress, and allow DNS (kube-dns in
- * kube-system), connections between the namespace's own pods (each workload's ingress policy still
- * limits them to its ports), the database, and the further destinations given.
+ * kube-system), connections to the namespace's own pods and to the environment's other namespaces
+ * (each workload's ingress policy still limits them to its ports), the database, and the further
+ * destinations given.
  */
 export function namespacePolicies(name: string, args: NamespacePoliciesArgs, opts: pulumi.CustomResourceOptions): Policy[] {
     const policy = (role: string, objectName: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec, after: Policy[] = []) =>
@@ -64,7 +78,7 @@ export function namespacePolicies(name: string, args: NamespacePoliciesArgs, opt
                 },
             ]),
         ),
-        policy("allow-namespace", "allow-namespace-egress", egress([{ to: [{ podSelector: everyPod }] }])),
+        policy("allow-namespace", "allow-namespace-egress", egress([{ to: environmentPeers(args.peerNamespaces) }])),
     ];
     if (args.database) allows.push(policy("allow-database", "allow-database", egress([to(args.database)])));
     if (args.egress?.length) allows.push(policy("allow-egress", "allow-egress", egress(args.egress.map(to))));
@@ -79,6 +93,8 @@ export interface IngressPolicyArgs {
     /** The port the workload serves on, and who may connect to it: anyone, or the namespace's own pods. */
     port: number;
     public: boolean;
+    /** The environment's other namespaces, whose pods may connect too. Default: none. */
+    peerNamespaces?: pulumi.Input<string>[];
     /** The metrics port and the namespace of the scraper that may connect to it. Default: no scraper. */
     metrics?: { port: number; namespace: pulumi.Input<string> };
 }
@@ -89,7 +105,7 @@ export interface IngressPolicyArgs {
  */
 export function ingressPolicy(name: string, args: IngressPolicyArgs, opts: pulumi.CustomResourceOptions): Policy {
     const ingress: k8s.types.input.networking.v1.NetworkPolicyIngressRule[] = [
-        { ports: tcp([args.port]), from: args.public ? undefined : [{ podSelector: {} }] },
+        { ports: tcp([args.port]), from: args.public ? undefined : environmentPeers(args.peerNamespaces) },
     ];
     if (args.metrics) ingress.push({ ports: tcp([args.metrics.port]), from: [namespacePeer(args.metrics.namespace)] });
     return new k8s.networking.v1.NetworkPolicy(

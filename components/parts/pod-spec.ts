@@ -9,6 +9,8 @@ import { invariant, requestProblems } from "../../config/rules";
 
 type Container = k8s.types.input.core.v1.Container;
 type PodSpec = k8s.types.input.core.v1.PodSpec;
+type Volume = k8s.types.input.core.v1.Volume;
+type VolumeMount = k8s.types.input.core.v1.VolumeMount;
 
 /** A reference to one key of a Kubernetes Secret in the same namespace. */
 export interface SecretKeyRef {
@@ -44,28 +46,68 @@ export function computeResources(owner: pulumi.Resource, component: string, requ
     return { requests: quantities(requests), limits: quantities(limits) };
 }
 
-export interface ProbeSettings {
-    path?: string;
-    port?: number;
+/** How often and how patiently a probe checks, whatever it checks. */
+export interface ProbeTiming {
     initialDelaySeconds?: number;
     periodSeconds?: number;
     timeoutSeconds?: number;
     failureThreshold?: number;
 }
 
-/** An HTTP GET probe: each unset field takes the default given, the port the container's. */
-export function httpProbe(
-    probe: ProbeSettings | undefined,
-    defaults: Omit<Required<ProbeSettings>, "port" | "path"> & { path?: string },
-    containerPort: number,
-): k8s.types.input.core.v1.Probe {
+/** The timings each kind of probe defaults to, for HTTP, command and TCP probes alike. */
+export const PROBE_TIMINGS = {
+    readiness: { initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
+    liveness: { initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+    // Holds off liveness for up to periodSeconds × failureThreshold (150 s).
+    startup: { initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 30 },
+} as const;
+
+function timing(probe: ProbeTiming | undefined, defaults: Required<ProbeTiming>): Required<ProbeTiming> {
     return {
-        httpGet: { path: probe?.path ?? defaults.path, port: probe?.port ?? containerPort },
         initialDelaySeconds: probe?.initialDelaySeconds ?? defaults.initialDelaySeconds,
         periodSeconds: probe?.periodSeconds ?? defaults.periodSeconds,
         timeoutSeconds: probe?.timeoutSeconds ?? defaults.timeoutSeconds,
         failureThreshold: probe?.failureThreshold ?? defaults.failureThreshold,
     };
+}
+
+export interface ProbeSettings extends ProbeTiming {
+    path?: string;
+    port?: number;
+}
+
+/** An HTTP GET probe: each unset field takes the default given, the port the container's. */
+export function httpProbe(
+    probe: ProbeSettings | undefined,
+    defaults: Required<ProbeTiming> & { path?: string },
+    containerPort: number,
+): k8s.types.input.core.v1.Probe {
+    return { httpGet: { path: probe?.path ?? defaults.path, port: probe?.port ?? containerPort }, ...timing(probe, defaults) };
+}
+
+/** A probe that runs a command in the container, or opens a TCP connection to one of its ports. */
+export interface CommandProbeSettings extends ProbeTiming {
+    exec?: string[];
+    tcpPort?: number;
+}
+
+/** A command (exec) or TCP probe: exactly one of the two; each unset timing takes the default given. */
+export function commandProbe(
+    owner: pulumi.Resource,
+    component: string,
+    key: string,
+    probe: CommandProbeSettings,
+    defaults: Required<ProbeTiming>,
+): k8s.types.input.core.v1.Probe {
+    const set = (["exec", "tcpPort"] as const).filter((field) => probe[field] !== undefined);
+    invariant(
+        owner,
+        component,
+        key,
+        set.length === 1 ? undefined : `set exactly one of exec or tcpPort; received ${set.length === 0 ? "none" : set.join(" and ")}`,
+    );
+    const check = probe.exec !== undefined ? { exec: { command: probe.exec } } : { tcpSocket: { port: probe.tcpPort! } };
+    return { ...check, ...timing(probe, defaults) };
 }
 
 /**
@@ -83,8 +125,14 @@ export function spreadAcrossNodes(selector: Record<string, pulumi.Input<string>>
     };
 }
 
-/** A container with the hardening every workload gets, and the writable /tmp it needs. */
-export function hardenedContainer(container: Container): Container {
+/** The writable /tmp every container gets, since the root filesystem is read-only; bounded, so it cannot fill the node's disk. */
+export function tmpVolume(sizeMiB: number): Volume {
+    return { name: "tmp", emptyDir: { sizeLimit: `${sizeMiB}Mi` } };
+}
+export const TMP_MOUNT: VolumeMount = { name: "tmp", mountPath: "/tmp" };
+
+/** A container with the hardening every workload gets, and its writable paths (default: /tmp). */
+export function hardenedContainer(container: Container, mounts: VolumeMount[] = [TMP_MOUNT]): Container {
     return {
         // Digest-pinned or immutable tags make pulling on every start unnecessary and stale `:latest` impossible.
         imagePullPolicy: "IfNotPresent",
@@ -98,7 +146,7 @@ export function hardenedContainer(container: Container): Container {
             runAsNonRoot: true,
             capabilities: { drop: ["ALL"] },
         },
-        volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+        volumeMounts: mounts,
     };
 }
 
@@ -110,26 +158,31 @@ export function preStopSleep(seconds: number): k8s.types.input.core.v1.Lifecycle
     return seconds > 0 ? { preStop: { sleep: { seconds } } } : undefined;
 }
 
-/**
- * The pod around hardened containers, running as `runAsUser` (UID and GID), pulling with the given
- * secrets; /tmp holds at most `tmpSizeMiB` (the containers' ephemeral-storage limit counts it too).
- */
-export function hardenedPod(
-    pod: { runAsUser: number; imagePullSecrets?: pulumi.Input<string>[]; tmpSizeMiB: number },
-    spec: Omit<PodSpec, "securityContext" | "volumes" | "imagePullSecrets">,
-): PodSpec {
+/** Who the pod runs as and what it pulls with and mounts, around its hardened containers. */
+export interface PodSettings {
+    /** UID of every container. */
+    runAsUser: number;
+    /** GID of every container, and the group that owns its volumes. Default: runAsUser. */
+    runAsGroup?: number;
+    imagePullSecrets?: pulumi.Input<string>[];
+    /** Its volumes: /tmp (see {@link tmpVolume}) and the writable paths. */
+    volumes: Volume[];
+}
+
+/** The pod around hardened containers, running as `runAsUser`/`runAsGroup`, pulling with the given secrets. */
+export function hardenedPod(pod: PodSettings, spec: Omit<PodSpec, "securityContext" | "volumes" | "imagePullSecrets">): PodSpec {
+    const group = pod.runAsGroup ?? pod.runAsUser;
     return {
         imagePullSecrets: pod.imagePullSecrets?.map((name) => ({ name })),
         automountServiceAccountToken: false,
         securityContext: {
             runAsNonRoot: true,
             runAsUser: pod.runAsUser,
-            runAsGroup: pod.runAsUser,
-            fsGroup: pod.runAsUser,
+            runAsGroup: group,
+            fsGroup: group,
             seccompProfile: { type: "RuntimeDefault" },
         },
-        // A writable /tmp, since the root filesystem is read-only; bounded, so it cannot fill the node's disk.
-        volumes: [{ name: "tmp", emptyDir: { sizeLimit: `${pod.tmpSizeMiB}Mi` } }],
+        volumes: pod.volumes,
         ...spec,
     };
 }

@@ -53,6 +53,39 @@ async function destinationOf(database: Database) {
 }
 
 describe("Database", () => {
+    describe("digitalocean mode, restored from another cluster's backup", () => {
+        it("creates the cluster from the backup at the point in time, and reads the database and user it brings", async () => {
+            const { recorder, database } = await build({
+                restoreFrom: { cluster: "esteira-prod-db", at: "2026-03-01T02:30:00Z" },
+                protect: true,
+            });
+            const cluster = recorder.get(DB_CLUSTER, "homolog-cluster");
+            assert.deepStrictEqual(cluster.inputs.backupRestore, {
+                databaseName: "esteira-prod-db",
+                backupCreatedAt: "2026-03-01T02:30:00Z",
+            });
+            assert.deepStrictEqual(recorder.all(DB), [], "the restored database is not created again");
+            assert.deepStrictEqual(recorder.all(USER), [], "nor its user");
+            const reads = recorder.reads.map((r) => [r.type, r.name, r.id]);
+            assert.deepStrictEqual(reads, [
+                [DB, "homolog-db", "homolog-cluster-id/database/app"],
+                [USER, "homolog-user", "homolog-cluster-id/user/app"],
+            ]);
+            assert.strictEqual(
+                await promiseOf(database.directUrl),
+                "postgresql://app:p%40ss%2Fword@private-db.b.db.ondigitalocean.com:25060/app?sslmode=require",
+                "the URL carries the restored user's password, read from DigitalOcean",
+            );
+            assert.ok(await isSecretOutput(database.directUrl));
+            recorder.get(FIREWALL, "homolog-firewall");
+        });
+
+        it("restores the latest backup when no time is given", async () => {
+            const { recorder } = await build({ restoreFrom: { cluster: "esteira-prod-db" } });
+            assert.deepStrictEqual(recorder.get(DB_CLUSTER, "homolog-cluster").inputs.backupRestore, { databaseName: "esteira-prod-db" });
+        });
+    });
+
     describe("digitalocean mode", () => {
         it("creates a PostgreSQL cluster in the Kubernetes cluster's VPC, with defaults", async () => {
             const { recorder } = await build({});

@@ -1,6 +1,12 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { EnvironmentNamespace, existingNamespaceMessage, secretChecksum } from "../../components/environment-namespace";
+import {
+    EnvironmentNamespace,
+    existingNamespaceMessage,
+    NamespaceMetadata,
+    OWNER_ANNOTATION,
+    secretChecksum,
+} from "../../components/environment-namespace";
 import { isSecretInput, isSecretOutput, promiseOf, Recorder, FakeResource } from "../mocks";
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";
@@ -16,15 +22,16 @@ const RESTRICTED = {
     "pod-security.kubernetes.io/audit-version": "latest",
 };
 
+const baseArgs = {
+    namespace: "shop-homolog",
+    environment: "homolog",
+    registry: { server: "ghcr.io", username: "bot", token: "s3cret" },
+};
+
 async function build(extra: Partial<ConstructorParameters<typeof EnvironmentNamespace>[1]> = {}) {
     const recorder = new Recorder();
     await recorder.install("test");
-    const component = new EnvironmentNamespace("homolog", {
-        namespace: "shop-homolog",
-        environment: "homolog",
-        registry: { server: "ghcr.io", username: "bot", token: "s3cret" },
-        ...extra,
-    });
+    const component = new EnvironmentNamespace("homolog", { ...baseArgs, ...extra });
     await recorder.settle();
     return { recorder, component };
 }
@@ -43,6 +50,7 @@ describe("EnvironmentNamespace", () => {
         assert.deepStrictEqual(namespace.inputs.metadata, {
             name: "shop-homolog",
             labels: { "app.kubernetes.io/managed-by": "pulumi", environment: "homolog", team: "checkout", ...RESTRICTED },
+            annotations: { [OWNER_ANNOTATION]: "organization/esteira/test" },
         });
         assert.strictEqual(await promiseOf(component.namespaceName), "shop-homolog");
     });
@@ -200,53 +208,99 @@ describe("EnvironmentNamespace", () => {
     });
 
     describe("a namespace that exists already", () => {
-        const creating = {
-            urn: "urn",
-            id: "",
-            name: "homolog-namespace",
-            type: NAMESPACE,
-            newInputs: { metadata: { name: "shop-homolog" } },
-        };
+        const STACK = "organization/esteira/homolog";
 
-        async function withLookup(exists: boolean | undefined, extra: { adoptNamespace?: boolean } = {}) {
+        async function withLookup(found: NamespaceMetadata | null | undefined, extra: { adoptNamespace?: boolean } = {}) {
             const asked: string[] = [];
-            const built = await build({
+            const recorder = new Recorder();
+            await recorder.install("homolog");
+            const component = new EnvironmentNamespace("homolog", {
+                ...baseArgs,
                 ...extra,
-                namespaceExists: async (name) => {
-                    asked.push(name);
-                    return exists;
-                },
+                stack: STACK,
+                lookUpNamespace: (name) =>
+                    pulumi.output(name).apply((wanted) => {
+                        asked.push(wanted);
+                        return found;
+                    }),
             });
-            return { ...built, asked, namespace: built.recorder.get(NAMESPACE, "homolog-namespace") };
+            const name = promiseOf(component.namespaceName).then(
+                () => undefined,
+                (err: Error) => err,
+            );
+            await recorder.settle();
+            return { recorder, asked, error: await name, namespaces: recorder.all(NAMESPACE) };
         }
 
-        it("is looked up just before the stack would create it, previews included, and refused", async () => {
-            const { recorder, namespace, asked } = await withLookup(true);
-            assert.deepStrictEqual(namespace.beforeCreate, ["homolog-namespace-is-new"], "only a create runs the hook, never an update");
-            const hook = recorder.hooks.get("homolog-namespace-is-new")!;
-            assert.strictEqual(hook.opts?.onDryRun, true, "a preview refuses it too");
-            await assert.rejects(Promise.resolve(hook.callback(creating)), { message: existingNamespaceMessage("test", "shop-homolog") });
-            assert.deepStrictEqual(asked, ["shop-homolog"]);
+        it("is refused, before the namespace is registered, when another stack's or nobody's", async () => {
+            for (const found of [
+                {},
+                { annotations: { [OWNER_ANNOTATION]: "organization/esteira/prod" } },
+                { labels: { environment: "homolog" } },
+            ]) {
+                const { asked, error, namespaces } = await withLookup(found);
+                assert.deepStrictEqual(asked, ["shop-homolog"]);
+                // The SDK prefixes where it met the error (the namespace's name, inside its metadata).
+                assert.ok(
+                    error?.message.endsWith(existingNamespaceMessage("homolog", "shop-homolog")),
+                    `${JSON.stringify(found)}: ${error}`,
+                );
+                assert.deepStrictEqual(namespaces, [], "nothing is registered");
+            }
             assert.strictEqual(
                 existingNamespaceMessage("homolog", "team-x"),
                 'homolog: namespace: "team-x" exists already and this stack did not create it: creating it would take it over, and the stack would delete it, with everything in it, when it goes; name a namespace of the stack\'s own, or set esteira:adoptNamespace: true to use it without ever deleting it',
             );
-            assert.strictEqual(namespace.retainOnDelete, false, "a namespace the stack creates goes with it");
         });
 
-        it("is created when the lookup finds nothing, or cannot tell (the provider reports an unreachable cluster)", async () => {
-            for (const exists of [false, undefined]) {
-                const { recorder } = await withLookup(exists);
-                await recorder.hooks.get("homolog-namespace-is-new")!.callback(creating);
+        it("names the keys that name and adopt it, for a namespace of esteira:namespaces", async () => {
+            const keys = { namespace: "namespaces.payments", adopt: "namespaces.payments.adoptNamespace" };
+            const message =
+                'homolog: namespaces.payments: "shop-homolog-payments" exists already and this stack did not create it: creating it would take it over, and the stack would delete it, with everything in it, when it goes; name a namespace of the stack\'s own, or set namespaces.payments.adoptNamespace: true to use it without ever deleting it';
+            assert.strictEqual(existingNamespaceMessage("homolog", "shop-homolog-payments", keys), message);
+            const recorder = new Recorder();
+            await recorder.install("homolog");
+            const component = new EnvironmentNamespace("homolog-payments", {
+                ...baseArgs,
+                namespace: "shop-homolog-payments",
+                stack: STACK,
+                configKeys: keys,
+                lookUpNamespace: () => pulumi.output({}),
+            });
+            const error = promiseOf(component.namespaceName).then(
+                () => undefined,
+                (err: Error) => err,
+            );
+            await recorder.settle();
+            assert.ok((await error)?.message.endsWith(message), `${await error}`);
+            assert.deepStrictEqual(recorder.all(NAMESPACE), [], "nothing is registered");
+        });
+
+        it("is this stack's own when marked with its name, or labelled by esteira for this environment before the mark existed", async () => {
+            for (const found of [
+                { annotations: { [OWNER_ANNOTATION]: STACK } },
+                { labels: { "app.kubernetes.io/managed-by": "pulumi", environment: "homolog" } },
+            ]) {
+                const { error, namespaces } = await withLookup(found);
+                assert.strictEqual(error, undefined, JSON.stringify(found));
+                assert.strictEqual(namespaces.length, 1);
             }
         });
 
-        it("is used, and never deleted, when the stack says adoptNamespace", async () => {
-            const { recorder, namespace, asked } = await withLookup(true, { adoptNamespace: true });
-            assert.deepStrictEqual(namespace.beforeCreate, []);
-            assert.strictEqual(recorder.hooks.size, 0);
-            assert.strictEqual(namespace.retainOnDelete, true, "destroying the stack leaves the namespace");
+        it("is created when absent, or when the cluster cannot tell (the provider reports an unreachable cluster)", async () => {
+            for (const found of [null, undefined]) {
+                const { error, namespaces } = await withLookup(found);
+                assert.strictEqual(error, undefined);
+                assert.strictEqual(namespaces[0].inputs.metadata.annotations[OWNER_ANNOTATION], STACK, "marked as this stack's");
+                assert.strictEqual(namespaces[0].retainOnDelete, false, "a namespace the stack creates goes with it");
+            }
+        });
+
+        it("is used, unmarked, never looked up and never deleted, when the stack says adoptNamespace", async () => {
+            const { asked, namespaces } = await withLookup({}, { adoptNamespace: true });
             assert.deepStrictEqual(asked, []);
+            assert.strictEqual(namespaces[0].inputs.metadata.annotations, undefined);
+            assert.strictEqual(namespaces[0].retainOnDelete, true, "destroying the stack leaves the namespace");
         });
     });
 

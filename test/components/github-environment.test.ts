@@ -131,4 +131,13 @@ describe("GitHubEnvironment", () => {
         assert.strictEqual(environment.inputs.waitTimer, 10);
         assert.strictEqual(environment.inputs.preventSelfReview, false);
     });
+
+    it("writes the stack's own environment secrets beside esteira's, kept secret", async () => {
+        const { recorder } = await build({ kubeconfig: "kc", secrets: { SENTRY_AUTH_TOKEN: "s3ntry" } });
+        const secrets = recorder.all(SECRET);
+        assert.deepStrictEqual(secrets.map((s) => s.inputs.secretName).sort(), ["KUBECONFIG", "SENTRY_AUTH_TOKEN"]);
+        const sentry = recorder.get(SECRET, "prod-secret-sentry_auth_token");
+        assert.strictEqual(sentry.inputs.plaintextValue, "s3ntry");
+        assert.ok(isSecretInput(sentry, "plaintextValue"), "the value stays secret");
+    });
 });

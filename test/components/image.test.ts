@@ -87,6 +87,17 @@ describe("Image", () => {
         assert.deepStrictEqual(local.built.inputs.builder, { name: "default" });
     });
 
+    it("passes build secrets as BuildKit secrets, kept secret, that never rebuild the image when they rotate", async () => {
+        const { built } = await build({ secrets: { PIP_INDEX_TOKEN: "t0ken" } });
+        assert.deepStrictEqual(built.inputs.secrets, { PIP_INDEX_TOKEN: "t0ken" });
+        assert.ok(isSecretInput(built, "secrets"), "the token stays secret");
+        assert.deepStrictEqual(built.inputs.ignoreSecretsInDiffCalculation, ["PIP_INDEX_TOKEN"]);
+        assert.strictEqual(built.inputs.buildArgs, undefined, "never a build argument");
+        const none = await build();
+        assert.strictEqual(none.built.inputs.secrets, undefined);
+        assert.strictEqual(none.built.inputs.ignoreSecretsInDiffCalculation, undefined);
+    });
+
     it("exposes the digest-pinned reference", async () => {
         const { image } = await build();
         assert.strictEqual(await promiseOf(image.ref), `ghcr.io/acme/shop/api@${fakeDigest("api-image")}`);

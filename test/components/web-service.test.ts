@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { WebService, WebServiceArgs } from "../../components/web-service";
-import { promiseOf, Recorder, FakeResource } from "../mocks";
+import { assertHardened, promiseOf, Recorder, FakeResource } from "../mocks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const SERVICE = "kubernetes:core/v1:Service";
@@ -91,21 +91,7 @@ describe("WebService", () => {
 
         it("hardens the pod and container", async () => {
             const { deployment, container } = await build();
-            const pod = deployment.inputs.spec.template.spec;
-            assert.deepStrictEqual(pod.securityContext, {
-                runAsNonRoot: true,
-                runAsUser: 10001,
-                runAsGroup: 10001,
-                fsGroup: 10001,
-                seccompProfile: { type: "RuntimeDefault" },
-            });
-            assert.deepStrictEqual(container.securityContext, {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-                capabilities: { drop: ["ALL"] },
-            });
-            assert.strictEqual(pod.automountServiceAccountToken, false);
+            assertHardened(deployment.inputs.spec.template.spec, container);
             assert.deepStrictEqual(container.volumeMounts, [{ name: "tmp", mountPath: "/tmp" }]);
             assert.strictEqual(container.imagePullPolicy, "IfNotPresent");
         });
@@ -317,6 +303,151 @@ describe("WebService", () => {
         });
     });
 
+    describe("stock images: run-as user, command and writable paths", () => {
+        it("runs as the given user and group, which own the volumes", async () => {
+            const { deployment, container } = await build({ runAsUser: 101, runAsGroup: 0 });
+            assertHardened(deployment.inputs.spec.template.spec, container, 101, 0);
+        });
+
+        it("replaces the entrypoint and its arguments when given", async () => {
+            const { container } = await build({ command: ["text-embeddings-router"], args: ["--port", "8080"] });
+            assert.deepStrictEqual(container.command, ["text-embeddings-router"]);
+            assert.deepStrictEqual(container.args, ["--port", "8080"]);
+        });
+
+        it("mounts each writable path as a size-limited emptyDir beside /tmp, the root filesystem staying read-only", async () => {
+            const { deployment, container } = await build({ writablePaths: { "/var/cache/nginx": { sizeMiB: 64 } } });
+            assert.deepStrictEqual(deployment.inputs.spec.template.spec.volumes, [
+                { name: "tmp", emptyDir: { sizeLimit: "512Mi" } },
+                { name: "var-cache-nginx", emptyDir: { sizeLimit: "64Mi" } },
+            ]);
+            assert.deepStrictEqual(container.volumeMounts, [
+                { name: "tmp", mountPath: "/tmp" },
+                { name: "var-cache-nginx", mountPath: "/var/cache/nginx" },
+            ]);
+            assert.strictEqual(container.securityContext.readOnlyRootFilesystem, true);
+            assert.strictEqual(deployment.inputs.spec.strategy.type, "RollingUpdate", "an emptyDir keeps the rolling update");
+        });
+
+        it("a /tmp entry sets /tmp's own size limit", async () => {
+            const { deployment, container } = await build({ writablePaths: { "/tmp": { sizeMiB: 512 } } });
+            assert.deepStrictEqual(deployment.inputs.spec.template.spec.volumes, [{ name: "tmp", emptyDir: { sizeLimit: "512Mi" } }]);
+            assert.deepStrictEqual(container.volumeMounts, [{ name: "tmp", mountPath: "/tmp" }]);
+        });
+
+        it("a persistent path gets its claim, shared by the release Jobs, and a Recreate rollout", async () => {
+            const { recorder, deployment } = await build({
+                migrate: { command: ["migrate"] },
+                writablePaths: { "/models": { sizeMiB: 4096, persistent: true } },
+            });
+            const claim = recorder.get("kubernetes:core/v1:PersistentVolumeClaim", "api-volume-models");
+            assert.deepStrictEqual(claim.inputs.metadata, {
+                name: "api-models",
+                namespace: "shop-homolog",
+                labels: deployment.inputs.metadata.labels,
+            });
+            assert.strictEqual(claim.deleteBeforeReplace, false, "the claim leaves delete-first to the provider");
+            assert.deepStrictEqual(deployment.inputs.spec.strategy, { type: "Recreate" });
+            const volume = { name: "models", persistentVolumeClaim: { claimName: "api-models" } };
+            assert.deepStrictEqual(deployment.inputs.spec.template.spec.volumes[1], volume);
+            assert.deepStrictEqual(recorder.get("kubernetes:batch/v1:Job", "api-migrate").inputs.spec.template.spec.volumes[1], volume);
+        });
+
+        it("declares a metrics port of its own beside http, and the Service still exposes http only", async () => {
+            const { recorder, container, deployment } = await build({ metrics: { port: 9100 } });
+            assert.deepStrictEqual(container.ports, [
+                { name: "http", containerPort: 8000, protocol: "TCP" },
+                { name: "metrics", containerPort: 9100, protocol: "TCP" },
+            ]);
+            assert.strictEqual(deployment.inputs.spec.template.metadata.annotations["prometheus.io/port"], "9100");
+            assert.deepStrictEqual(
+                recorder.get(SERVICE, "api-service").inputs.spec.ports.map((p: any) => p.targetPort),
+                ["http"],
+            );
+        });
+    });
+
+    it("admits the environment's other namespaces to a cluster-internal service, besides its own", async () => {
+        const { recorder } = await build({ peerNamespaces: ["shop-homolog-payments"] });
+        assert.deepStrictEqual(
+            recorder.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "api-network-policy").inputs.spec.ingress[0].from,
+            [
+                { podSelector: {} },
+                {
+                    namespaceSelector: {
+                        matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["shop-homolog-payments"] }],
+                    },
+                },
+            ],
+        );
+    });
+
+    describe("HTTPS at a DigitalOcean load balancer", () => {
+        const CERTIFICATE = "digitalocean:index/certificate:Certificate";
+        const RECORD = "digitalocean:index/dnsRecord:DnsRecord";
+        const DO = "service.beta.kubernetes.io/do-loadbalancer-";
+
+        it("terminates TLS with a Let's Encrypt certificate, redirects HTTP, and points the name at the load balancer", async () => {
+            const { recorder, component } = await build({
+                service: { type: "LoadBalancer", tls: { hostname: "shop.example.com" }, annotations: { [`${DO}name`]: "shop" } },
+            });
+            const certificate = recorder.get(CERTIFICATE, "api-certificate");
+            assert.deepStrictEqual(certificate.inputs, { type: "lets_encrypt", domains: ["shop.example.com"] });
+            const service = recorder.get(SERVICE, "api-service");
+            assert.deepStrictEqual(service.inputs.metadata.annotations, {
+                "pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}",
+                [`${DO}name`]: "shop",
+                [`${DO}protocol`]: "http",
+                [`${DO}tls-ports`]: "443",
+                [`${DO}certificate-name`]: "api-certificate-0a1b2c3",
+                [`${DO}redirect-http-to-https`]: "true",
+                [`${DO}disable-lets-encrypt-dns-records`]: "true",
+            });
+            assert.deepStrictEqual(service.inputs.spec.ports, [
+                { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
+                { name: "https", port: 443, targetPort: "http", protocol: "TCP" },
+            ]);
+            assert.ok(service.dependencies.includes(certificate.urn), "the load balancer waits for its certificate");
+            const record = recorder.get(RECORD, "api-dns");
+            assert.deepStrictEqual(record.inputs, { domain: "example.com", name: "shop", type: "A", value: "203.0.113.10", ttl: 300 });
+            assert.strictEqual(await promiseOf(component.endpoint), "https://shop.example.com");
+        });
+
+        it("a record for the zone itself is @, in the zone given", async () => {
+            const { recorder } = await build({
+                service: { type: "LoadBalancer", tls: { hostname: "example.com.br", zone: "example.com.br" } },
+            });
+            assert.deepStrictEqual(
+                [recorder.get(RECORD, "api-dns").inputs.domain, recorder.get(RECORD, "api-dns").inputs.name],
+                ["example.com.br", "@"],
+            );
+        });
+
+        it("the certificate and the record are DigitalOcean's, never deleted with the cluster", async () => {
+            const recorder = new Recorder();
+            await recorder.install("test");
+            const owner = new FakeResource("owner");
+            new WebService(
+                "api",
+                { namespace: "ns", image: "img", service: { type: "LoadBalancer", tls: { hostname: "shop.example.com" } } },
+                { deletedWith: owner },
+            );
+            await recorder.settle();
+            for (const type of [CERTIFICATE, RECORD]) {
+                assert.strictEqual(recorder.all(type)[0].deletedWith, "", `${type} is DigitalOcean's, not the cluster's`);
+            }
+        });
+
+        it("a waiver is recorded on the Service, where the policy pack reads it", async () => {
+            const { recorder } = await build({ service: { type: "LoadBalancer", tlsWaiver: "internal tool behind the VPN" } });
+            assert.deepStrictEqual(recorder.get(SERVICE, "api-service").inputs.metadata.annotations, {
+                "pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}",
+                "esteira.dev/tls-waiver": "internal tool behind the VPN",
+            });
+            assert.deepStrictEqual(recorder.all(CERTIFICATE), []);
+        });
+    });
+
     describe("invariants, enforced by the component itself", () => {
         const refuses = (args: Partial<WebServiceArgs>, message: string) =>
             assert.rejects(build(args), (err: Error) => {
@@ -334,6 +465,30 @@ describe("WebService", () => {
             refuses(
                 { replicas: 2, autoscaling: { minReplicas: 2, maxReplicas: 4 } },
                 "api: replicas: replicas (2) cannot be set together with autoscaling: the HorizontalPodAutoscaler owns the replica count; remove replicas or autoscaling",
+            ));
+
+        it("a persistent path serves a single pod, so no autoscaler", () =>
+            refuses(
+                { autoscaling: { minReplicas: 1, maxReplicas: 3 }, writablePaths: { "/models": { sizeMiB: 10, persistent: true } } },
+                "api: writablePaths: a persistent writable path (ReadWriteOnce) serves one pod at a time, so it cannot be autoscaled: remove autoscaling, or make the path an emptyDir (persistent: false)",
+            ));
+
+        it("TLS needs a load balancer", () =>
+            refuses(
+                { service: { tls: { hostname: "shop.example.com" } } },
+                "api: service.tls: TLS is terminated at a DigitalOcean load balancer, so it needs service.type LoadBalancer; received ClusterIP",
+            ));
+
+        it("emptyDir writable paths fit in the ephemeral-storage limit", () =>
+            refuses(
+                { writablePaths: { "/cache": { sizeMiB: 600 } } },
+                "api: writablePaths: the emptyDir paths add up to 600 MiB, more than resources.limits.ephemeralStorageMiB (512) they count against; raise that limit or make them smaller (or persistent)",
+            ));
+
+        it("writable paths are absolute", () =>
+            refuses(
+                { writablePaths: { "cache/": { sizeMiB: 10 } } },
+                `api: writablePaths: "cache/" must be an absolute path such as /var/cache/nginx (no trailing '/', '.' or '..')`,
             ));
 
         it("requests do not exceed limits, defaults included", () =>
@@ -443,6 +598,24 @@ describe("WebService", () => {
             assert.deepStrictEqual(job.inputs.spec.template.metadata.annotations, { "checksum/database-secret": "c0ffee" });
         });
 
+        it("pods roll and the release Jobs rerun when a Secret of esteira:secrets they read changes: each one's checksum, by name", async () => {
+            const { recorder, deployment } = await build({
+                secretEnv: { TOKEN: { secretName: "api-secrets", key: "TOKEN" }, KEY: { secretName: "oauth", key: "KEY" } },
+                secretChecksums: { oauth: "f00d", "api-secrets": "beef" },
+                migrate: { command: ["migrate"] },
+                seed: { command: ["seed"] },
+            });
+            const expected = { "checksum/secrets": "api-secrets=beef,oauth=f00d" };
+            assert.deepStrictEqual(deployment.inputs.spec.template.metadata.annotations, expected);
+            for (const job of ["api-migrate", "api-seed"]) {
+                assert.deepStrictEqual(
+                    recorder.get("kubernetes:batch/v1:Job", job).inputs.spec.template.metadata.annotations,
+                    expected,
+                    job,
+                );
+            }
+        });
+
         it("a service that does not read the database does not roll with its secret", async () => {
             const { deployment } = await build({ databaseSecretName: "db-credentials", databaseSecretChecksum: "c0ffee", database: false });
             assert.strictEqual(deployment.inputs.spec.template.metadata.annotations, undefined);
@@ -518,10 +691,55 @@ describe("WebService", () => {
             assert.strictEqual(labels["app.kubernetes.io/component"], "migration");
         });
 
+        it("runs the seed after the migration, on the same image and direct URL, before the Deployment", async () => {
+            const { recorder, deployment } = await build({
+                databaseSecretName: "db-credentials",
+                migrate,
+                seed: { command: ["node", "dist/seed.js"], timeoutSeconds: 60 },
+            });
+            const migration = recorder.get("kubernetes:batch/v1:Job", "api-migrate");
+            const seed = recorder.get("kubernetes:batch/v1:Job", "api-seed");
+            assert.ok(seed.dependencies.includes(migration.urn), "the seed runs on the migrated schema");
+            assert.ok(deployment.dependencies.includes(seed.urn), "the Deployment waits for the seed");
+            assert.ok(deployment.dependencies.includes(migration.urn), "and for the migration");
+            const container = seed.inputs.spec.template.spec.containers[0];
+            assert.strictEqual(container.name, "seed");
+            assert.deepStrictEqual(container.command, ["node", "dist/seed.js"]);
+            assert.strictEqual(container.image, "ghcr.io/acme/api@sha256:abc");
+            assert.strictEqual(container.env.find((e: any) => e.name === "DATABASE_URL").valueFrom.secretKeyRef.key, "DATABASE_DIRECT_URL");
+            assert.strictEqual(seed.inputs.metadata.name, undefined, "auto-named: a new image runs the seed again");
+            assert.strictEqual(seed.inputs.spec.activeDeadlineSeconds, 60);
+            assert.strictEqual(seed.inputs.spec.backoffLimit, 1);
+            assert.deepStrictEqual(
+                [seed.inputs.metadata.labels["app.kubernetes.io/name"], seed.inputs.metadata.labels["app.kubernetes.io/component"]],
+                ["api-seed", "seed"],
+            );
+        });
+
+        it("a seed without a migration runs alone before the Deployment", async () => {
+            const { recorder, deployment } = await build({ seed: { command: ["seed"] } });
+            const seed = recorder.get("kubernetes:batch/v1:Job", "api-seed");
+            assert.deepStrictEqual(seed.dependencies, []);
+            assert.ok(deployment.dependencies.includes(seed.urn));
+        });
+
         it("a failed migration Job is replaced by the next up, so fixing its cause is enough to run it again", async () => {
             const { recorder } = await build({ migrate });
             const job = recorder.get("kubernetes:batch/v1:Job", "api-migrate");
             assert.strictEqual(job.inputs.metadata.annotations["pulumi.com/replaceUnready"], "true");
+        });
+
+        it("a failed seed Job is replaced by the next up as well, and reports the end of its log", async () => {
+            const { recorder } = await build({ seed: { command: ["seed"] } });
+            const job = recorder.get("kubernetes:batch/v1:Job", "api-seed");
+            assert.strictEqual(job.inputs.metadata.annotations["pulumi.com/replaceUnready"], "true");
+            assert.strictEqual(job.inputs.spec.template.spec.containers[0].terminationMessagePolicy, "FallbackToLogsOnError");
+            assert.strictEqual(
+                job.inputs.spec.template.spec.containers[0].lifecycle,
+                undefined,
+                "nothing routes to a Job: no preStop sleep",
+            );
+            assert.strictEqual(job.deleteBeforeReplace, false);
         });
 
         it("a container that fails reports the end of its log, which a failed `pulumi up` prints", async () => {

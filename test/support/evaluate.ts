@@ -54,13 +54,17 @@ export async function evaluateStack(stack: string, options: EvaluateOptions = {}
     const recorder = options.recorder ?? new Recorder(options.fakeState);
     await recorder.install(stack, options.preview ?? false);
     const fileConfig = config ?? stackFileConfig(stack);
-    // Secret values in a stack file are ciphertext; the test supplies the plaintext instead.
-    const plain = Object.fromEntries(
-        Object.entries({ ...fileConfig, ...options.overrides }).filter(
-            ([, value]) => !(value && typeof value === "object" && "secure" in (value as object)),
-        ),
-    );
-    setConfig(plain, options.secrets ?? TEST_SECRETS);
+    // Secret values in a stack file are ciphertext; the test supplies the plaintext instead: a secret
+    // key's from `secrets`, and each value inside a secret map (`esteira:secrets`, …) as the engine
+    // would decrypt it, a stand-in naming its path, with the whole key marked secret.
+    const plain: Record<string, unknown> = {};
+    const decrypted: Record<string, string> = {};
+    for (const [key, value] of Object.entries({ ...fileConfig, ...options.overrides })) {
+        if (isSecure(value)) continue;
+        if (containsSecure(value)) decrypted[key] = JSON.stringify(decrypt(value, key));
+        else plain[key] = value;
+    }
+    setConfig(plain, { ...decrypted, ...(options.secrets ?? TEST_SECRETS) });
     process.env.GITHUB_SHA = options.commitSha ?? TEST_COMMIT;
 
     const entry = require.resolve(path.join(REPO_ROOT, "index.ts"));
@@ -68,6 +72,22 @@ export async function evaluateStack(stack: string, options: EvaluateOptions = {}
     const outputs = require(entry);
     await recorder.settle();
     return { recorder, outputs };
+}
+
+/** A value written by `pulumi config set --secret`: `{secure: <ciphertext>}`. */
+function isSecure(value: unknown): boolean {
+    return Boolean(value && typeof value === "object" && "secure" in (value as object));
+}
+
+function containsSecure(value: unknown): boolean {
+    return value !== null && typeof value === "object" && Object.values(value as object).some((v) => isSecure(v) || containsSecure(v));
+}
+
+/** Each `{secure}` inside a value replaced with the stand-in plaintext `test-secret:<key>.<path>`. */
+function decrypt(value: unknown, path: string): unknown {
+    if (isSecure(value)) return `test-secret:${path}`;
+    if (value === null || typeof value !== "object") return value;
+    return Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, decrypt(v, `${path}.${k}`)]));
 }
 
 const cache = new Map<string, Promise<Evaluation>>();

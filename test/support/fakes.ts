@@ -68,6 +68,11 @@ export const defaultState: StateFaker = (args) => {
             return { privateHost: `private-${args.name}.db.ondigitalocean.com`, port: 25061 };
         case "digitalocean:index/databaseUser:DatabaseUser":
             return { password: "generated-password" };
+        case "digitalocean:index/dnsRecord:DnsRecord":
+            return { fqdn: args.inputs.name === "@" ? args.inputs.domain : `${args.inputs.name}.${args.inputs.domain}` };
+        case "digitalocean:index/certificate:Certificate":
+            // Auto-named by the provider.
+            return { name: `${args.name}-0a1b2c3`, uuid: `${args.name}-uuid` };
         case "docker-build:index:Image":
             return { digest: fakeDigest(args.name) };
         // Dynamic resources: a PostgreSQL role (parts/postgres.ts) reports the password it generated;

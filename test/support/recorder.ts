@@ -28,8 +28,6 @@ export interface RecordedResource {
     ignoreChanges: string[];
     deleteBeforeReplace: boolean;
     customTimeouts?: { create: string; update: string };
-    /** Names of the hooks bound to run before the resource is created. */
-    beforeCreate: string[];
     /** Aliases as the SDK sends them (e.g. `{ name }` for a former name). */
     aliases: { name?: string }[];
 }
@@ -47,8 +45,6 @@ export class Recorder {
     readonly resources: RecordedResource[] = [];
     readonly reads: ReadResource[] = [];
     readonly calls: pulumi.runtime.MockCallArgs[] = [];
-    /** Resource hooks the program registered, by name, so a test can run one as the engine would. */
-    readonly hooks = new Map<string, pulumi.ResourceHook>();
 
     constructor(private readonly fakeState: StateFaker = defaultState) {}
 
@@ -66,12 +62,15 @@ export class Recorder {
     /** Installs the mocks and wraps the mock monitor so every registration request is recorded. */
     async install(stack: string, preview = false): Promise<void> {
         await pulumi.runtime.setMocks(this.mocks, PROJECT, stack, preview, ORGANIZATION);
-        // The engine calls resource hooks back through a server the program starts; the mocks have
-        // none, so hooks are kept here instead (and no port is opened).
+        // The engine this project runs (the CLI 3.259.0 built from the module proxy) serves no
+        // resource or error hooks: it answers UNIMPLEMENTED and the program fails. The mocks would
+        // accept them, so they refuse them here as the engine does (and no callback port is opened).
+        const refuse = async (hook: { name: string }) => {
+            throw new Error(`hook ${hook.name}: the Pulumi engine this project runs serves no resource or error hooks`);
+        };
         store().callbacks = {
-            registerResourceHook: async (hook: pulumi.ResourceHook) => {
-                this.hooks.set(hook.name, hook);
-            },
+            registerResourceHook: refuse,
+            registerErrorHook: refuse,
             awaitStackRegistrations: async () => undefined,
             shutdown: () => undefined,
         };
@@ -156,7 +155,6 @@ function recorded(req: any, res: any): RecordedResource {
         ignoreChanges: req.getIgnorechangesList(),
         deleteBeforeReplace: req.getDeletebeforereplace(),
         customTimeouts: req.getCustomtimeouts()?.toObject(),
-        beforeCreate: req.getHooks()?.getBeforeCreateList() ?? [],
         // Only the fields an alias spec sets (the rest default to the resource's own).
         aliases: req
             .getAliasesList()

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { apiOf, renderStack, SECRET_PLACEHOLDER, writeStack } from "../../tools/render";
+import { apiOf, fileNameOf, renderStack, SECRET_PLACEHOLDER, writeStack } from "../../tools/render";
 import { evaluated, stackCases, TEST_SECRETS } from "../mocks";
 
 describe("npm run render (tools/render.ts)", () => {
@@ -41,6 +41,13 @@ describe("npm run render (tools/render.ts)", () => {
             }
         });
     }
+
+    it("names a namespaced file after its namespace too where a stack spans several", () => {
+        const manifest = { kind: "Secret", metadata: { name: "ghcr-secret", namespace: "shop-payments" } };
+        assert.strictEqual(fileNameOf(manifest), "secret-ghcr-secret.yaml");
+        assert.strictEqual(fileNameOf(manifest, true), "secret-shop-payments.ghcr-secret.yaml");
+        assert.strictEqual(fileNameOf({ kind: "Namespace", metadata: { name: "shop-payments" } }, true), "namespace-shop-payments.yaml");
+    });
 
     it("names the auto-named migration Job by generateName, as Pulumi names it", async () => {
         const job = parse((await renderStack("homolog")).get("job-sample-migrate.yaml")!);

@@ -1,0 +1,96 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { JobSettings } from "../config/schema";
+import { invariant } from "../config/rules";
+import { WORKLOAD_DEFAULTS, WorkloadArgs, workloadParts } from "./parts/workload";
+import { hasPersistentPath } from "./parts/writable-paths";
+
+/** Defaults of {@link ScheduledJobArgs}, shaped like the stack file's job keys; applied once in the component. */
+export const SCHEDULED_JOB_DEFAULTS = {
+    ...WORKLOAD_DEFAULTS,
+    // A run still going when the next is due is the usual sign of trouble; two at once rarely help.
+    concurrencyPolicy: "Forbid",
+    startingDeadlineSeconds: 300,
+    timeoutSeconds: 3600,
+    backoffLimit: 2,
+    successfulJobsHistoryLimit: 3,
+    failedJobsHistoryLimit: 3,
+    suspend: false,
+} as const;
+
+/**
+ * A scheduled job's stack-file keys (`esteira:jobs.<name>`, see config/schema.ts), and what the
+ * program wires in: namespace, image, pull secrets, database secret.
+ */
+export type ScheduledJobArgs = Omit<JobSettings, keyof WorkloadArgs> &
+    WorkloadArgs & {
+        /** Kubernetes object name of the CronJob (at most 52 characters). Default: the component name. */
+        jobName?: string;
+    };
+
+/**
+ * A command run to completion on a schedule (a backup, a cleanup, a report): a CronJob whose runs
+ * get the same hardened pod, image, secrets and pull secrets as the services, with a bounded run
+ * time, no overlapping runs by default, and the last runs kept for their logs.
+ */
+export class ScheduledJob extends pulumi.ComponentResource {
+    public readonly cronJob: k8s.batch.v1.CronJob;
+
+    constructor(name: string, args: ScheduledJobArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("esteira:kubernetes:ScheduledJob", name, {}, opts);
+        const d = SCHEDULED_JOB_DEFAULTS;
+        const concurrencyPolicy = args.concurrencyPolicy ?? d.concurrencyPolicy;
+        invariant(
+            this,
+            name,
+            "concurrencyPolicy",
+            hasPersistentPath(args.writablePaths) && concurrencyPolicy === "Allow"
+                ? "Allow can run two pods at once, which a persistent writable path (ReadWriteOnce) cannot serve on two nodes; use Forbid or Replace"
+                : undefined,
+        );
+        const childOpts = { parent: this, deletedWith: opts?.deletedWith };
+
+        const jobName = args.jobName ?? name;
+        const parts = workloadParts(this, name, jobName, args, childOpts, "scheduled-job");
+        const container = parts.container({
+            name: jobName,
+            command: args.command,
+            args: args.args,
+            env: parts.env("DATABASE_URL"),
+        });
+
+        this.cronJob = new k8s.batch.v1.CronJob(
+            `${name}-cronjob`,
+            {
+                metadata: parts.metadata,
+                spec: {
+                    schedule: args.schedule,
+                    timeZone: args.timeZone,
+                    concurrencyPolicy,
+                    startingDeadlineSeconds: args.startingDeadlineSeconds ?? d.startingDeadlineSeconds,
+                    successfulJobsHistoryLimit: args.successfulJobsHistoryLimit ?? d.successfulJobsHistoryLimit,
+                    failedJobsHistoryLimit: args.failedJobsHistoryLimit ?? d.failedJobsHistoryLimit,
+                    suspend: args.suspend ?? d.suspend,
+                    jobTemplate: {
+                        metadata: { labels: parts.labels },
+                        spec: {
+                            backoffLimit: args.backoffLimit ?? d.backoffLimit,
+                            // The run is stopped (and fails) past its deadline, so a hung run never blocks the next ones.
+                            activeDeadlineSeconds: args.timeoutSeconds ?? d.timeoutSeconds,
+                            template: {
+                                // The checksums of the Secrets it reads: each run reads them afresh, and a
+                                // preview shows the CronJob change with them.
+                                metadata: { labels: parts.labels, annotations: parts.podAnnotations },
+                                spec: { ...parts.pod({ containers: [container] }), restartPolicy: "Never" },
+                            },
+                        },
+                    },
+                },
+            },
+            // No deleteBeforeReplace, as for every workload part: see rollingDeployment.
+            childOpts,
+        );
+
+        this.registerOutputs({ cronJob: this.cronJob });
+    }
+}

@@ -1,0 +1,278 @@
+/**
+ * Safe changes, end to end with the real engine on the local stack: edits that would leak a
+ * secret are refused, a changed database Secret rolls the pods that read it, renaming the
+ * environment renames nothing, a namespace move keeps the service up, a namespace the stack did
+ * not create is never taken over, and a stack built on a cluster that has gone away can still be
+ * destroyed.
+ */
+import { EngineEvent } from "@pulumi/pulumi/automation";
+import * as assert from "assert";
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { stringify as stringifyYaml } from "yaml";
+import {
+    databaseUrl,
+    eventually,
+    flatKubeconfig,
+    flushTimings,
+    kube,
+    local,
+    LocalStack,
+    localStack,
+    namespaceGone,
+    openStack,
+    timed,
+    workDir,
+} from "./harness";
+
+const NAMESPACE = "esteira-local";
+const SERVICE = "sample";
+const CHECKSUM = "checksum/database-secret";
+
+describe("safe changes on the local stack, end to end", function () {
+    this.timeout(20 * 60 * 1000);
+
+    let local_: LocalStack;
+    const { core, apps, batch } = kube();
+    const deployment = (namespace = NAMESPACE) => apps.readNamespacedDeployment({ name: SERVICE, namespace });
+    const migrationJobs = async (namespace = NAMESPACE) =>
+        (await batch.listNamespacedJob({ namespace, labelSelector: "app.kubernetes.io/component=migration" })).items.map(
+            (j) => j.metadata!.name!,
+        );
+    const previewFails = async (expected: RegExp, forbidden?: string) => {
+        let message = "";
+        await assert.rejects(local_.stack.preview({ color: "never" }), (err: Error) => {
+            message = err.message;
+            return true;
+        });
+        assert.match(message, expected, message.slice(-2000));
+        if (forbidden) assert.ok(!message.includes(forbidden), "the secret value is never shown");
+    };
+    const urns = async () =>
+        (await local_.stack.exportStack()).deployment.resources
+            .map((r: { urn: string }) => r.urn)
+            .sort()
+            .join("\n");
+
+    before(async () => {
+        local_ = await localStack("local");
+        const result = await timed("up (safe changes)", () => local_.stack.up({ color: "never" }));
+        assert.strictEqual(result.summary.result, "succeeded");
+    });
+
+    after(async () => {
+        flushTimings();
+        await local_?.stack.destroy({ color: "never" }).catch(() => undefined);
+        await core.deleteNamespace({ name: "esteira-e2e-foreign" }).catch(() => undefined);
+        local_?.dispose();
+    });
+
+    it("a value set with --secret under a plain key is refused, and never shown", async () => {
+        await local_.stack.setConfig(`esteira:services.${SERVICE}.env.API_KEY`, { value: "sk-e2e-never-shown", secret: true }, true);
+        try {
+            await previewFails(/local: services: holds a value set with --secret/, "sk-e2e-never-shown");
+        } finally {
+            await local_.stack.removeConfig(`esteira:services.${SERVICE}.env.API_KEY`, true);
+        }
+    });
+
+    it("a secret key set in plain text is refused, naming the key only", async () => {
+        await local_.stack.setConfig("esteira:databaseUrl", { value: databaseUrl, secret: false });
+        try {
+            await previewFails(/esteira:databaseUrl: is set in plain text/, databaseUrl);
+        } finally {
+            await local_.stack.setConfig("esteira:databaseUrl", { value: databaseUrl, secret: true });
+        }
+    });
+
+    it("a changed database Secret rolls the pods that read it and reruns the migration, without showing the data", async () => {
+        const before = await deployment();
+        const checksum = before.spec!.template.metadata!.annotations![CHECKSUM];
+        assert.match(checksum, /^[0-9a-f]{32}$/);
+        const jobsBefore = await migrationJobs();
+        await local_.stack.setConfig("esteira:databaseUrl", { value: `${databaseUrl}?application_name=e2e`, secret: true });
+        try {
+            const up = await timed("up (database Secret changed)", () => local_.stack.up({ color: "never" }));
+            assert.strictEqual(up.summary.result, "succeeded");
+            const after = await deployment();
+            const changed = after.spec!.template.metadata!.annotations![CHECKSUM];
+            assert.notStrictEqual(changed, checksum, "the pod template's checksum changed");
+            assert.ok(!changed.includes("postgresql"));
+            assert.ok(Number(after.metadata!.generation) > Number(before.metadata!.generation), "the Deployment rolled");
+            const jobs = await migrationJobs();
+            assert.ok(
+                jobs.some((name) => !jobsBefore.includes(name)),
+                "a new migration Job ran",
+            );
+            const state = JSON.stringify((await local_.stack.exportStack()).deployment);
+            assert.ok(state.includes(changed), "the checksum is in the state in plain text (it tells nothing of the data)");
+        } finally {
+            await local_.stack.setConfig("esteira:databaseUrl", { value: databaseUrl, secret: true });
+            await local_.stack.up({ color: "never" });
+        }
+    });
+
+    it("setting esteira:environment renames no resource: only updates", async () => {
+        const before = await urns();
+        local_.editConfig((config) => {
+            config["esteira:environment"] = "e2e-env";
+            config["esteira:namespace"] = NAMESPACE;
+        });
+        try {
+            // Objects take the new `environment` label in place; the migration Job's pod template
+            // carries it too, and a Job's template cannot change, so it alone is replaced.
+            const steps: string[] = [];
+            await local_.stack.preview({
+                color: "never",
+                onEvent: (event) => {
+                    const step = event.resourcePreEvent?.metadata;
+                    if (step && step.op !== "same") steps.push(`${step.op} ${step.type}`);
+                },
+            });
+            const unexpected = steps.filter(
+                (step) =>
+                    !step.startsWith("update ") && !/^(replace|create-replacement|delete-replaced) kubernetes:batch\/v1:Job$/.test(step),
+            );
+            assert.deepStrictEqual(unexpected, [], `nothing else is created, deleted or replaced (${steps.join(", ")})`);
+            await timed("up (environment set)", () => local_.stack.up({ color: "never" }));
+            assert.strictEqual(await urns(), before, "every URN is the same");
+        } finally {
+            local_.editConfig((config) => {
+                delete config["esteira:environment"];
+                delete config["esteira:namespace"];
+            });
+            await local_.stack.up({ color: "never" });
+        }
+    });
+
+    it("moving to another namespace brings the new objects up before the old ones go", async () => {
+        const moved = "esteira-local-moved";
+        local_.editConfig((config) => {
+            config["esteira:namespace"] = moved;
+        });
+        const order: string[] = [];
+        const onEvent = (event: EngineEvent) => {
+            const step = event.resOpFailedEvent?.metadata ?? event.resOutputsEvent?.metadata;
+            if (step && (step.type === "kubernetes:apps/v1:Deployment" || step.type === "kubernetes:core/v1:Service")) {
+                order.push(`${step.op} ${step.type.split(":").pop()}`);
+            }
+        };
+        try {
+            await timed("up (namespace moved)", () => local_.stack.up({ color: "never", onEvent }));
+            for (const kind of ["Deployment", "Service"]) {
+                const created = order.indexOf(`create-replacement ${kind}`);
+                const deleted = order.indexOf(`delete-replaced ${kind}`);
+                assert.ok(
+                    created >= 0 && deleted > created,
+                    `${kind}: the replacement is created before the old one is deleted (${order.join(", ")})`,
+                );
+            }
+            assert.strictEqual((await deployment(moved)).status?.availableReplicas, 1);
+            await namespaceGone(NAMESPACE);
+        } finally {
+            local_.editConfig((config) => {
+                delete config["esteira:namespace"];
+            });
+            await local_.stack.up({ color: "never" });
+        }
+    });
+
+    it("a namespace the stack did not create is refused, and adopted only when the stack file says so", async () => {
+        const foreign = "esteira-e2e-foreign";
+        await core.createNamespace({ body: { metadata: { name: foreign } } });
+        await core.createNamespacedConfigMap({
+            namespace: foreign,
+            body: { metadata: { name: "theirs" }, data: { owner: "someone else" } },
+        });
+        const before = await deployment();
+        local_.editConfig((config) => {
+            config["esteira:namespace"] = foreign;
+        });
+        const refused = new RegExp(`local: namespace: "${foreign}" exists already and this stack did not create it`);
+        await previewFails(refused);
+        await assert.rejects(local_.stack.up({ color: "never" }), (err: Error) => refused.test(err.message));
+        assert.strictEqual((await deployment()).metadata?.resourceVersion, before.metadata?.resourceVersion, "nothing changed");
+        assert.strictEqual((await core.readNamespace({ name: foreign })).metadata?.labels?.["app.kubernetes.io/managed-by"], undefined);
+
+        local_.editConfig((config) => {
+            config["esteira:adoptNamespace"] = true;
+        });
+        await timed("up (namespace adopted)", () => local_.stack.up({ color: "never" }));
+        assert.ok(await deployment(foreign), "the service runs in the adopted namespace");
+        local_.editConfig((config) => {
+            delete config["esteira:namespace"];
+            delete config["esteira:adoptNamespace"];
+        });
+        await local_.stack.up({ color: "never" });
+        await eventually("the adopted namespace to lose the service", async () => {
+            const left = (await apps.listNamespacedDeployment({ namespace: foreign })).items.length;
+            return left === 0 ? true : undefined;
+        });
+        const theirs = await core.readNamespacedConfigMap({ name: "theirs", namespace: foreign });
+        assert.strictEqual(theirs.data?.owner, "someone else", "the namespace and what was in it remain");
+    });
+
+    it("a stack on another stack's cluster can be destroyed after that cluster has gone away", async () => {
+        // The base reaches the cluster through a proxy of its own: closing the proxy (and every
+        // connection through it) is the cluster going away for the stacks built on it.
+        const kubeconfig = flatKubeconfig();
+        const server = new URL(/server: (\S+)/.exec(kubeconfig)![1]);
+        const sockets = new Set<net.Socket>();
+        const proxy = net.createServer((client) => {
+            const upstream = net.connect(Number(server.port), server.hostname);
+            sockets.add(client).add(upstream);
+            client.pipe(upstream).pipe(client);
+            const close = () => (client.destroy(), upstream.destroy());
+            client.on("error", close);
+            upstream.on("error", close);
+        });
+        await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+        const port = (proxy.address() as net.AddressInfo).port;
+        // One service on the image this suite's stack already pushed; no builds, no migrations.
+        const image = ((await local_.stack.outputs()).images.value as Record<string, string>)[SERVICE];
+        const work = workDir("unreachable");
+        const stackFile = (stack: string, cluster: string, namespace: string) =>
+            fs.writeFileSync(
+                path.join(work.dir, `Pulumi.${stack}.yaml`),
+                stringifyYaml({
+                    config: {
+                        "esteira:protect": false,
+                        "esteira:cluster":
+                            cluster === "own"
+                                ? { mode: "kubeconfig", clusterIdentifier: "esteira-local" }
+                                : { mode: "stack", stack: cluster },
+                        "esteira:namespace": namespace,
+                        "esteira:database": { mode: "external" },
+                        "esteira:registry": { server: local.registry, username: local.registryUser },
+                        "esteira:services": { web: { image } },
+                    },
+                }),
+            );
+        stackFile("e2e-base", "own", "esteira-e2e-base");
+        stackFile("e2e-pr", "e2e-base", "esteira-e2e-pr");
+        const base = await openStack("e2e-base", work);
+        const pr = await openStack("e2e-pr", work);
+        for (const stack of [base.stack, pr.stack]) {
+            await stack.setConfig("esteira:registryToken", { value: local.registryPassword, secret: true });
+            await stack.setConfig("esteira:databaseUrl", { value: databaseUrl, secret: true });
+        }
+        await base.stack.setConfig("esteira:kubeconfig", { value: kubeconfig.replace(server.host, `127.0.0.1:${port}`), secret: true });
+        try {
+            await base.stack.up({ color: "never" });
+            await pr.stack.up({ color: "never" });
+            proxy.close();
+            for (const socket of sockets) socket.destroy();
+            const destroyed = await timed("destroy (cluster gone)", () => pr.stack.destroy({ color: "never" }));
+            assert.strictEqual(destroyed.summary.result, "succeeded");
+            assert.match(destroyed.stdout, /deleteUnreachable/, "the output says the cluster was unreachable and the objects went with it");
+            await pr.stack.workspace.removeStack("e2e-pr");
+        } finally {
+            proxy.close();
+            for (const socket of sockets) socket.destroy();
+            await core.deleteNamespace({ name: "esteira-e2e-pr" }).catch(() => undefined);
+            await core.deleteNamespace({ name: "esteira-e2e-base" }).catch(() => undefined);
+            fs.rmSync(work.dir, { recursive: true, force: true });
+        }
+    });
+});
