@@ -8,6 +8,7 @@ import { Cluster } from "./components/cluster";
 import type { SecretKeyRef } from "./components/parts/pod-spec";
 import type { Configured, NamespaceConfig } from "./config/parse";
 import { Database } from "./components/database";
+import { EnvironmentAccess } from "./components/environment-access";
 import { EnvironmentNamespace } from "./components/environment-namespace";
 import { GitHubEnvironment } from "./components/github-environment";
 import { GitHubRepository } from "./components/github-repository";
@@ -15,6 +16,7 @@ import { Image } from "./components/image";
 import { Monitoring } from "./components/monitoring";
 import { digestPinned, PinnedImage } from "./components/pinned-image";
 import { PromotedImage } from "./components/promoted-image";
+import { RepositorySettings } from "./components/repository-settings";
 import { ScheduledJob } from "./components/scheduled-job";
 import { WebService } from "./components/web-service";
 import { Worker } from "./components/worker";
@@ -71,10 +73,13 @@ const namespaces = new Map(
 );
 const environment = namespaces.get(undefined)!;
 
-/** A workload's image: built and pushed, promoted from another stack, or a reference pinned to its digest. */
+/**
+ * A workload's image: built and pushed, promoted from another stack or stage, or a reference pinned
+ * to its digest (esteira:pins among them).
+ */
 function imageOf(name: string, image: Configured<unknown>["image"]): pulumi.Output<string> {
     if ("build" in image) return new Image(name, image.build).ref;
-    if ("promoteFrom" in image) return new PromotedImage(name, { promoteFrom: image.promoteFrom, service: name }).ref;
+    if ("promoteFrom" in image || "verifiedIn" in image) return new PromotedImage(name, image).ref;
     // Only a reference by tag is looked up, so other stacks never need the docker provider.
     return digestPinned(image.ref) ? pulumi.output(image.ref) : new PinnedImage(name, { ref: image.ref, registry: config.registry }).ref;
 }
@@ -93,7 +98,7 @@ function wiring<W extends Configured<{ secretEnv?: Record<string, SecretKeyRef> 
         ...workload,
         image: imageOf(name, workload.image),
         namespace: namespace.namespaceName,
-        imagePullSecrets: [namespace.pullSecretName],
+        imagePullSecrets: namespace.pullSecretName && [namespace.pullSecretName],
         peerNamespaces: peersOf(own),
         databaseSecretName: database && secretNames[database.secretName],
         databaseSecretChecksum: database && secretChecksums[database.secretName],
@@ -126,14 +131,41 @@ const otherWorkloads = [
 ];
 const workloads = [...services, ...otherWorkloads];
 
+// The identities the workflows and hosted stacks use: never the cloud account's token. A base
+// stack (esteira:tenants) may run no workload of its own, and then has nothing to smoke-test.
+const endpoint = { server: cluster.endpoint, certificateAuthorityData: cluster.certificateAuthorityData };
+const access =
+    workloads.length > 0
+        ? new EnvironmentAccess(
+              env,
+              {
+                  role: "environment",
+                  namespace: environment.namespaceName,
+                  // The smoke test reads each workload where it runs.
+                  namespaces: Object.fromEntries(
+                      [...namespaces].filter(([key]) => key !== undefined).map(([key, ns]) => [key!, ns.namespaceName]),
+                  ),
+                  ...endpoint,
+              },
+              inCluster,
+          )
+        : undefined;
+const tenants =
+    config.tenants &&
+    new EnvironmentAccess(
+        `${env}-tenants`,
+        { role: "tenants", namespace: environment.namespaceName, ...config.tenants, ...endpoint },
+        inCluster,
+    );
+
 if (config.github) {
     const { environmentVariables, ...github } = config.github;
     new GitHubEnvironment(
         env,
         {
             ...github,
-            kubeconfig: cluster.kubeconfig,
-            registryPushToken: config.registry.pushToken,
+            kubeconfig: access?.kubeconfig,
+            registryPushToken: config.registry?.pushToken,
             stack: config.stack,
             variables: {
                 ESTEIRA_NAMESPACE: environment.namespaceName,
@@ -157,6 +189,8 @@ if (config.monitoring) {
     });
 }
 
+if (config.repository) new RepositorySettings(config.project, config.repository);
+
 export const namespace = environment.namespaceName;
 export const endpoints = pulumi.output(Object.fromEntries(services.map((s) => [s.name, s.endpoint])));
 /** Digest-pinned image per service, worker and job: what `promoteFrom` in another stack reads. */
@@ -165,8 +199,10 @@ export const images = pulumi.output(Object.fromEntries(workloads.map((w) => [w.n
 export const workloadNamespaces = pulumi.output(Object.fromEntries(workloads.map((w) => [w.name, w.namespace])));
 export const clusterId = cluster.clusterIdentifier;
 // Outputs only some layouts have are exported only where they exist: an undefined output makes
-// the engine warn on every run. Stacks that share this one's cluster read `kubeconfig` and
-// `databaseClusterId` or `databaseAdminUrl` (the kubeconfig and the admin URL as secrets).
-if (cluster.kubeconfig) module.exports.kubeconfig = cluster.kubeconfig;
+// the engine warn on every run. `kubeconfig` is the environment's least-privilege one (what its
+// smoke test uses); stacks this one hosts read `tenantKubeconfig`, `clusterId`, and
+// `databaseClusterId` or `databaseAdminUrl`. The kubeconfigs and the admin URL are secrets.
+if (access?.kubeconfig) module.exports.kubeconfig = access.kubeconfig;
+if (tenants?.kubeconfig) module.exports.tenantKubeconfig = tenants.kubeconfig;
 if (database?.databaseClusterId) module.exports.databaseClusterId = database.databaseClusterId;
 if (database?.adminUrl) module.exports.databaseAdminUrl = database.adminUrl;

@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as os from "os";
 import * as path from "path";
+import { parse as parseYaml } from "yaml";
 import type { ClusterSettings } from "../config/schema";
 import { invariant, rangeProblem } from "../config/rules";
 import type { NamespaceMetadata } from "./environment-namespace";
@@ -15,8 +16,11 @@ type Mode<M extends ClusterSettings["mode"]> = Extract<ClusterSettings, { mode: 
  * `esteira:cluster` keys (config/schema.ts), plus the API token and `protect`.
  */
 export type DigitalOceanClusterArgs = Mode<"digitalocean"> & {
-    /** DigitalOcean API token (secret); the kubeconfig authenticates with it, so it never expires. */
-    apiToken: pulumi.Input<string>;
+    /**
+     * DigitalOcean API token (secret); the provider's kubeconfig authenticates with it, so it never
+     * expires. Required unless `tokenFromEnvironment`, where the kubeconfig reads it at run time instead.
+     */
+    apiToken?: pulumi.Input<string>;
     /** `protect` the cluster against deletion. Default: false. */
     protect?: boolean;
 };
@@ -27,7 +31,7 @@ export type KubeconfigClusterArgs = Mode<"kubeconfig"> & {
     kubeconfig?: pulumi.Input<string>;
 };
 
-/** A cluster another stack owns (e.g. homolog's, for ephemeral pull-request stacks), read from its outputs. */
+/** A cluster another stack owns (the `review` base, for ephemeral pull-request stacks), read from its outputs. */
 export type SharedClusterArgs = Mode<"stack">;
 
 export type ClusterArgs = DigitalOceanClusterArgs | KubeconfigClusterArgs | SharedClusterArgs;
@@ -37,9 +41,13 @@ export const CLUSTER_DEFAULTS = {
     ha: false,
     autoUpgrade: false,
     maintenance: { day: "sunday", startTime: "04:00" },
+    tokenFromEnvironment: false,
     systemPool: { size: "s-2vcpu-4gb", nodeCount: 1 },
     protect: false,
 } as const;
+
+/** The environment variable a `tokenFromEnvironment` cluster's kubeconfig reads the DigitalOcean token from (the provider's own). */
+export const TOKEN_VARIABLE = "DIGITALOCEAN_TOKEN";
 
 function expandHome(file: string): string {
     return file === "~" || file.startsWith("~/") ? path.join(os.homedir(), file.slice(1)) : file;
@@ -71,13 +79,75 @@ export function tokenKubeconfig(args: {
 }
 
 /**
+ * A kubeconfig that holds no credential: an exec plugin prints the DigitalOcean token from the
+ * deploying job's environment ({@link TOKEN_VARIABLE}) when a client needs it, so neither the
+ * stack's config nor its state (the provider's inputs are stored there) ever holds the token.
+ */
+export function environmentTokenKubeconfig(args: {
+    clusterName: pulumi.Input<string>;
+    endpoint: pulumi.Input<string>;
+    caCertificate: pulumi.Input<string>;
+}): pulumi.Output<string> {
+    const script =
+        `test -n "$${TOKEN_VARIABLE}" || { echo "${TOKEN_VARIABLE} is not set: this cluster's kubeconfig (cluster.tokenFromEnvironment) reads the DigitalOcean token from it" >&2; exit 1; }; ` +
+        `printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"}}' "$${TOKEN_VARIABLE}"`;
+    return pulumi.all([args.clusterName, args.endpoint, args.caCertificate]).apply(([name, endpoint, ca]) =>
+        JSON.stringify({
+            apiVersion: "v1",
+            kind: "Config",
+            clusters: [{ name, cluster: { server: endpoint, "certificate-authority-data": ca } }],
+            users: [
+                {
+                    name: `${name}-environment-token`,
+                    user: {
+                        exec: {
+                            apiVersion: "client.authentication.k8s.io/v1",
+                            command: "sh",
+                            args: ["-c", script],
+                            interactiveMode: "Never",
+                        },
+                    },
+                },
+            ],
+            contexts: [{ name, context: { cluster: name, user: `${name}-environment-token` } }],
+            "current-context": name,
+        }),
+    );
+}
+
+/** The API endpoint and CA (base64 PEM) of a kubeconfig's context (default: its current one), when it names both. */
+export function kubeconfigCluster(text: string, context?: string): { server: string; certificateAuthorityData: string } | undefined {
+    let config: any;
+    try {
+        config = parseYaml(text);
+    } catch {
+        return undefined;
+    }
+    const contextName = context ?? config?.["current-context"];
+    const clusterName = (config?.contexts ?? []).find((c: any) => c?.name === contextName)?.context?.cluster;
+    const cluster = (config?.clusters ?? []).find((c: any) => c?.name === clusterName)?.cluster;
+    const server = cluster?.server;
+    const certificateAuthorityData = cluster?.["certificate-authority-data"];
+    return typeof server === "string" && typeof certificateAuthorityData === "string" ? { server, certificateAuthorityData } : undefined;
+}
+
+/**
  * The Kubernetes cluster an environment runs on, and the provider every namespaced resource uses.
  */
 export class Cluster extends pulumi.ComponentResource {
     /** Provider for every Kubernetes object of the environment. */
     public readonly provider: k8s.Provider;
-    /** Kubeconfig (secret) when the stack knows one: DigitalOcean and shared clusters, kubeconfig mode when given as contents. */
+    /**
+     * The provider's kubeconfig when the stack knows one: DigitalOcean (the API token, or an exec plugin
+     * that reads it from the environment), a shared cluster's tenant kubeconfig, kubeconfig mode when
+     * given as contents. Secret whenever it holds a credential. Never exported: each environment's
+     * workflows get the least-privilege one of its EnvironmentAccess instead.
+     */
     public readonly kubeconfig?: pulumi.Output<string>;
+    /** The API server's URL, when the stack knows it: a DigitalOcean cluster, one shared by its owner, or kubeconfig contents (not a file). */
+    public readonly endpoint?: pulumi.Output<string>;
+    /** The API server's CA certificate (base64 PEM), whenever {@link endpoint} is known. */
+    public readonly certificateAuthorityData?: pulumi.Output<string>;
     /** Stable identifier of the cluster: the DOKS cluster id (own or shared), or the kubeconfig mode's identifier. */
     public readonly clusterIdentifier: pulumi.Output<string>;
     /** The DOKS cluster, when this stack created it: objects inside it are `deletedWith` it. */
@@ -160,29 +230,70 @@ export class Cluster extends pulumi.ComponentResource {
                     ignoreChanges: autoScale ? ["nodeCount", "actualNodeCount"] : [],
                 },
             );
-            this.kubeconfig = tokenKubeconfig({
+            const endpoint = {
                 clusterName: cluster.name,
                 endpoint: cluster.endpoint,
-                caCertificate: cluster.kubeConfigs.apply((configs) => configs[0].clusterCaCertificate),
-                apiToken: args.apiToken,
-            });
+                caCertificate: cluster.kubeConfigs.apply((c) => c[0].clusterCaCertificate),
+            };
+            if (args.tokenFromEnvironment ?? d.tokenFromEnvironment) {
+                this.kubeconfig = environmentTokenKubeconfig(endpoint);
+            } else {
+                invariant(
+                    this,
+                    name,
+                    "apiToken",
+                    args.apiToken === undefined ? "is required unless tokenFromEnvironment is true" : undefined,
+                );
+                this.kubeconfig = tokenKubeconfig({ ...endpoint, apiToken: args.apiToken! });
+            }
+            this.endpoint = cluster.endpoint;
+            this.certificateAuthorityData = endpoint.caCertificate;
             this.clusterIdentifier = cluster.id;
         } else if (args.mode === "stack") {
             const source = readStack(this, name, args.stack);
             const output = (key: string, fix: string) =>
                 stackOutput<string>(source, { output: key, configKey: "cluster.stack", stack: args.stack, fix });
             const deployFirst = `run \`pulumi up -s ${args.stack}\` first`;
+            // The kubeconfig the owner made for the stacks it hosts (esteira:tenants), never its own credential.
             this.kubeconfig = pulumi.secret(
                 output(
-                    "kubeconfig",
-                    `${deployFirst}; a stack exports its kubeconfig when it has cluster.mode digitalocean, or kubeconfig contents in esteira:kubeconfig`,
+                    "tenantKubeconfig",
+                    `${deployFirst}; a stack exports it when it sets esteira:tenants and its cluster's endpoint is known (cluster.mode digitalocean, or kubeconfig contents in esteira:kubeconfig)`,
                 ),
             );
+            const owner = this.kubeconfig.apply((text) => {
+                const found = kubeconfigCluster(text);
+                if (!found) {
+                    throw new pulumi.ResourceError(
+                        `${name}: stack "${args.stack}" exports a tenantKubeconfig without a server and CA`,
+                        this,
+                    );
+                }
+                return found;
+            });
+            this.endpoint = owner.server;
+            this.certificateAuthorityData = owner.certificateAuthorityData;
             this.clusterIdentifier = output("clusterId", deployFirst);
         } else {
             const identifier = args.clusterIdentifier ?? args.context ?? "kubeconfig";
             // A file named in the stack file wins over esteira:kubeconfig, as the reference says.
             this.kubeconfig = args.kubeconfig !== undefined && !args.kubeconfigPath ? pulumi.secret(args.kubeconfig) : undefined;
+            if (this.kubeconfig) {
+                // Contents name the API server and, flattened, its CA: what the identities the stack
+                // makes (EnvironmentAccess) put in their kubeconfigs. A file is read by the provider alone.
+                const own = this.kubeconfig.apply((text) => {
+                    const found = kubeconfigCluster(text, args.context);
+                    if (!found) {
+                        throw new pulumi.ResourceError(
+                            `${name}: esteira:kubeconfig names no server with inline certificate-authority-data for ${args.context ? `context "${args.context}"` : "its current context"}; give it flattened (\`kubectl config view --raw --flatten\`)`,
+                            this,
+                        );
+                    }
+                    return found;
+                });
+                this.endpoint = pulumi.unsecret(own.server);
+                this.certificateAuthorityData = pulumi.unsecret(own.certificateAuthorityData);
+            }
             this.clusterIdentifier = pulumi.output(identifier);
         }
 
@@ -218,6 +329,8 @@ export class Cluster extends pulumi.ComponentResource {
         this.registerOutputs({
             provider: this.provider,
             kubeconfig: this.kubeconfig,
+            endpoint: this.endpoint,
+            certificateAuthorityData: this.certificateAuthorityData,
             clusterIdentifier: this.clusterIdentifier,
             kubernetesCluster: this.kubernetesCluster,
             vpcId: this.vpcId,

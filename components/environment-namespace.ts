@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { scryptSync } from "crypto";
 import type { RegistrySettings } from "../config/schema";
 import { namespacePolicies, NetworkDestination } from "./parts/network-policy";
+import { OWNED_BY_PULUMI } from "./parts/ownership";
 
 /** Defaults of {@link EnvironmentNamespaceArgs}, applied once in the component. */
 export const ENVIRONMENT_NAMESPACE_DEFAULTS = {
@@ -31,9 +32,10 @@ export interface EnvironmentNamespaceArgs {
     environment: pulumi.Input<string>;
     /**
      * The stack file's `esteira:registry` (server, username, pullSecretName; see config/schema.ts)
-     * and the token with pull rights (for GHCR, `read:packages`), kept secret.
+     * and the token with pull rights (for GHCR, `read:packages`), kept secret. Default: none, and
+     * no pull secret (a base stack that runs no service of its own).
      */
-    registry: RegistrySettings & { token: pulumi.Input<string> };
+    registry?: RegistrySettings & { token: pulumi.Input<string> };
     /** Extra labels for the namespace. Default: none. */
     labels?: Record<string, pulumi.Input<string>>;
     /**
@@ -123,8 +125,8 @@ export function secretChecksum(data: Record<string, pulumi.Input<string>>): pulu
 export class EnvironmentNamespace extends pulumi.ComponentResource {
     /** The namespace name, known once the Namespace exists (so dependents wait for it). */
     public readonly namespaceName: pulumi.Output<string>;
-    /** The pull secret's name, for `imagePullSecrets`. */
-    public readonly pullSecretName: pulumi.Output<string>;
+    /** The pull secret's name, for `imagePullSecrets`; present when a registry was given. */
+    public readonly pullSecretName?: pulumi.Output<string>;
     /** Names of the opaque Secrets, keyed as in `args.secrets`, known once each exists. */
     public readonly secretNames: Record<string, pulumi.Output<string>>;
     /** A checksum of each opaque Secret's data (never the data), keyed as in `args.secrets`: see {@link secretChecksum}. */
@@ -164,7 +166,8 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
                     name: namespaceName,
                     // After the caller's labels: a namespace's pods are always held to the restricted profile.
                     labels: { ...labels, ...POD_SECURITY_LABELS },
-                    annotations: adopt ? undefined : { [OWNER_ANNOTATION]: stack },
+                    // An adopted namespace is someone else's too: the stack neither marks it nor takes its fields back.
+                    annotations: adopt ? undefined : { ...OWNED_BY_PULUMI, [OWNER_ANNOTATION]: stack },
                 },
             },
             {
@@ -175,35 +178,39 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
         );
         this.namespaceName = namespace.metadata.name;
 
-        const dockerConfigJson = pulumi.secret(
-            pulumi.all([args.registry.server, args.registry.username, args.registry.token]).apply(([server, username, token]) =>
-                JSON.stringify({
-                    auths: {
-                        [server]: {
-                            username,
-                            password: token,
-                            auth: Buffer.from(`${username}:${token}`).toString("base64"),
+        const registry = args.registry;
+        if (registry) {
+            const dockerConfigJson = pulumi.secret(
+                pulumi.all([registry.server, registry.username, registry.token]).apply(([server, username, token]) =>
+                    JSON.stringify({
+                        auths: {
+                            [server]: {
+                                username,
+                                password: token,
+                                auth: Buffer.from(`${username}:${token}`).toString("base64"),
+                            },
                         },
-                    },
-                }),
-            ),
-        );
+                    }),
+                ),
+            );
 
-        const pullSecret = new k8s.core.v1.Secret(
-            `${name}-pull-secret`,
-            {
-                metadata: {
-                    name: args.registry.pullSecretName ?? ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName,
-                    namespace: this.namespaceName,
-                    labels,
+            const pullSecret = new k8s.core.v1.Secret(
+                `${name}-pull-secret`,
+                {
+                    metadata: {
+                        name: registry.pullSecretName ?? ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName,
+                        namespace: this.namespaceName,
+                        labels,
+                        annotations: OWNED_BY_PULUMI,
+                    },
+                    type: "kubernetes.io/dockerconfigjson",
+                    stringData: { ".dockerconfigjson": dockerConfigJson },
                 },
-                type: "kubernetes.io/dockerconfigjson",
-                stringData: { ".dockerconfigjson": dockerConfigJson },
-            },
-            // The Kubernetes SDK already marks a Secret's data and stringData as secret outputs.
-            childOpts,
-        );
-        this.pullSecretName = pullSecret.metadata.name;
+                // The Kubernetes SDK already marks a Secret's data and stringData as secret outputs.
+                childOpts,
+            );
+            this.pullSecretName = pullSecret.metadata.name;
+        }
 
         this.secretNames = {};
         this.secretChecksums = {};
@@ -211,7 +218,7 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
             const secret = new k8s.core.v1.Secret(
                 `${name}-secret-${secretName}`,
                 {
-                    metadata: { name: secretName, namespace: this.namespaceName, labels },
+                    metadata: { name: secretName, namespace: this.namespaceName, labels, annotations: OWNED_BY_PULUMI },
                     type: "Opaque",
                     stringData: pulumi.secret(values),
                 },

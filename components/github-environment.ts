@@ -32,6 +32,7 @@ export const GITHUB_ENVIRONMENT_DEFAULTS = {
     preventSelfReview: true,
     waitTimerMinutes: 0,
     deployFrom: "all",
+    canAdminsBypass: true,
     actionsSecrets: { kubeconfig: true, registryPushToken: false },
     protect: false,
 } as const;
@@ -76,6 +77,7 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
                 reviewers: users.length + teams.length > 0 ? [{ users, teams }] : undefined,
                 preventSelfReview: args.preventSelfReview ?? d.preventSelfReview,
                 waitTimer: args.waitTimerMinutes ?? d.waitTimerMinutes,
+                canAdminsBypass: args.canAdminsBypass ?? d.canAdminsBypass,
                 deploymentBranchPolicy:
                     from === "all" ? undefined : { protectedBranches: from === "protected", customBranchPolicies: patterns !== undefined },
             },

@@ -8,11 +8,16 @@ import type { BuildSettings, ImagesSettings } from "../config/schema";
  * image's own repository, its tags and the registry to push to.
  */
 export type ImageArgs = Omit<BuildSettings, "secrets"> &
-    Omit<ImagesSettings, "repository"> & {
+    Omit<ImagesSettings, "repository" | "cacheFrom"> & {
         /** BuildKit secrets the build reads (`RUN --mount=type=secret,id=<id>`), id → value; kept secret. Default: none. */
         secrets?: Record<string, pulumi.Input<string>>;
         /** Image repository without tag, e.g. `ghcr.io/acme/shop/api`. */
         repository: string;
+        /**
+         * Other repositories of this image whose `:buildcache` the build reads but never writes, e.g.
+         * main's `ghcr.io/acme/shop/api` for a pull request's `ghcr.io/acme/shop/pr/api`. Default: none.
+         */
+        cacheFrom?: string[];
         /** Tags pushed besides the digest, e.g. `sha-<commit>` and the stack name. Default: none. */
         tags?: string[];
         /** Registry credentials for the push; the token stays secret. */
@@ -68,7 +73,12 @@ export class Image extends pulumi.ComponentResource {
                 secrets: args.secrets && pulumi.secret(args.secrets),
                 // A rotated token is no new content: it must not rebuild the image.
                 ignoreSecretsInDiffCalculation: args.secrets && Object.keys(args.secrets),
-                cacheFrom: cache ? [{ registry: { ref: cacheRef } }] : undefined,
+                // Its own cache first; others' only as fallbacks, and never written (cacheTo is its own alone).
+                cacheFrom: cache
+                    ? [cacheRef, ...(args.cacheFrom ?? []).map((repository) => `${repository}:buildcache`)].map((ref) => ({
+                          registry: { ref },
+                      }))
+                    : undefined,
                 cacheTo: cache ? [{ registry: { ref: cacheRef, mode: "max", imageManifest: true, ociMediaTypes: true } }] : undefined,
             },
             {

@@ -1,7 +1,11 @@
+import { parseFamiliarName } from "@swimlane/docker-reference";
 import * as pulumi from "@pulumi/pulumi";
+import { registryHost } from "../config/rules";
+import { RegistryDigest } from "./parts/registry-digest";
 import { readStack } from "./stack-reference";
 
-export interface PromotedImageArgs {
+/** Promotion of whatever another stack exports in its `images` output, read through a StackReference. */
+export interface StackPromotionArgs {
     /**
      * Stack to take the image from: a stack name of this project (`homolog`) or a full
      * `<organization>/<project>/<stack>` reference.
@@ -12,33 +16,114 @@ export interface PromotedImageArgs {
 }
 
 /**
- * A service image promoted from another stack instead of built: the digest-pinned reference that
- * stack exported, so this environment runs exactly the bytes the other one tested.
+ * Promotion of the bytes a stage verified for one commit: the digest the registry holds under the
+ * tag `verified-<stage>-<first 12 of the commit>`, which the deploy workflow pushes only after that
+ * stage's smoke test passed (scripts/mark-verified.sh).
+ */
+export interface VerifiedPromotionArgs {
+    /** The stage (stack name) whose verification to promote, e.g. `dev` for homolog, `homolog` for prod. */
+    verifiedIn: string;
+    /** Service, worker or job, for messages. */
+    service: string;
+    /** The workload's image repository, e.g. `ghcr.io/acme/shop/api`. */
+    repository: string;
+    /** The commit being deployed (full or at least 12 characters). */
+    commit: string;
+    /**
+     * Registry credentials with pull rights, to read the tag; given to the lookup only for the
+     * repository's own registry, and the token stays secret.
+     */
+    registry: { server: string; username: pulumi.Input<string>; token: pulumi.Input<string> };
+    /**
+     * A digest-pinned reference that replaces the verified tag (esteira:pins: a rollback, a chosen
+     * digest, prod's approved release); the lookup then checks that the registry holds it. Default:
+     * none, the verified tag's digest.
+     */
+    pin?: string;
+}
+
+export type PromotedImageArgs = StackPromotionArgs | VerifiedPromotionArgs;
+
+const DIGEST = /@sha256:[0-9a-f]{64}$/;
+
+/** `verified-<stage>-<first 12 of the commit>`: the tag a stage's passing smoke test puts on what it ran. */
+export function verifiedTag(stage: string, commit: string): string {
+    return `verified-${stage}-${commit.slice(0, 12)}`;
+}
+
+/** What a promotion of a commit the stage never verified is told to do (after the registry's "no such tag"). */
+export function notVerifiedHint(stage: string, commit: string): string {
+    return (
+        `no image verified in ${stage} for commit ${commit.slice(0, 12)}: deploy and smoke-test this commit in ${stage} first, ` +
+        `or deploy a verified digest with the deploy workflow's "Run workflow"`
+    );
+}
+
+/** What a pin the registry does not hold is told. */
+export const PIN_NOT_FOUND =
+    "the digest esteira:pins names is not in the registry; pin a digest a stage verified (scripts/verified-images.sh)";
+
+/**
+ * A service image promoted from an earlier stage instead of built: the digest-pinned reference
+ * another stack exported, or the digest a stage verified for the commit being deployed, so this
+ * environment runs exactly the bytes the other one tested.
  */
 export class PromotedImage extends pulumi.ComponentResource {
-    /** `<repository>@sha256:…` exported by the other stack. */
+    /** `<repository>@sha256:…`, the bytes to run. */
     public readonly ref: pulumi.Output<string>;
 
     constructor(name: string, args: PromotedImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:image:PromotedImage", name, {}, opts);
+        this.ref = "verifiedIn" in args ? this.verified(name, args) : this.fromStack(name, args);
+        this.registerOutputs({ ref: this.ref });
+    }
 
+    private fromStack(name: string, args: StackPromotionArgs): pulumi.Output<string> {
         const source = readStack(this, name, args.promoteFrom);
         // getOutput, not requireOutput: a stack without images fails with the message below, not a stack trace.
-        this.ref = source.getOutput("images").apply((images: Record<string, string> | undefined) => {
+        return source.getOutput("images").apply((images: Record<string, string> | undefined) => {
             const ref = images?.[args.service];
             if (!ref) {
                 throw new pulumi.RunError(
                     `stack "${args.promoteFrom}" exports no image for service "${args.service}": run \`pulumi up -s ${args.promoteFrom}\` first, or build the image here (image.build)`,
                 );
             }
-            if (!/@sha256:[0-9a-f]{64}$/.test(ref)) {
+            if (!DIGEST.test(ref)) {
                 throw new pulumi.RunError(
                     `stack "${args.promoteFrom}" exports ${JSON.stringify(ref)} for service "${args.service}", which is not pinned by digest; promotion needs <repository>@sha256:<digest>`,
                 );
             }
             return ref;
         });
+    }
 
-        this.registerOutputs({ ref: this.ref });
+    /**
+     * The registry is asked over its own API (parts/registry-digest.ts: no Docker daemon, no provider
+     * plugin) on every preview and `up`, so a tag that moved shows as a change. Pinned or not, the
+     * lookup is the same resource, so a rollback adds or removes nothing; pinned, it only checks that
+     * the registry holds the pinned digest, and the pin itself is the image, known to a preview.
+     */
+    private verified(name: string, args: VerifiedPromotionArgs): pulumi.Output<string> {
+        const wanted = parseFamiliarName(args.pin ?? `${args.repository}:${verifiedTag(args.verifiedIn, args.commit)}`);
+        const { domain, repository } = wanted;
+        // The config's rules refuse such a reference first; this guards other callers.
+        if (!domain || !repository) {
+            throw new pulumi.RunError(`${name}: image ${JSON.stringify(args.pin ?? args.repository)} names no repository`);
+        }
+        // The stack's token goes to its own registry only.
+        const own = registryHost(args.registry.server) === domain;
+        const lookup = new RegistryDigest(
+            `${name}-digest`,
+            {
+                domain,
+                repository,
+                tag: wanted.digest ?? wanted.tag ?? "latest",
+                username: own ? args.registry.username : undefined,
+                password: own ? args.registry.token : undefined,
+                notFound: args.pin === undefined ? notVerifiedHint(args.verifiedIn, args.commit) : PIN_NOT_FOUND,
+            },
+            { parent: this },
+        );
+        return args.pin !== undefined ? pulumi.output(args.pin) : pulumi.interpolate`${domain}/${repository}@${lookup.digest}`;
     }
 }

@@ -6,6 +6,7 @@ import { invariant } from "../config/rules";
 import { DEPLOYMENT_DEFAULTS, rollingDeployment } from "./parts/deployment";
 import { migrationJob } from "./parts/migration-job";
 import { ingressPolicy } from "./parts/network-policy";
+import { OWNED_BY_PULUMI } from "./parts/ownership";
 import { httpProbe, preStopSleep, PROBE_TIMINGS } from "./parts/pod-spec";
 import { HTTPS_PORT, loadBalancerCertificate, loadBalancerRecord, TLS_WAIVER_ANNOTATION, tlsAnnotations } from "./parts/tls";
 import { WORKLOAD_DEFAULTS, WorkloadArgs, workloadParts } from "./parts/workload";
@@ -184,6 +185,8 @@ export class WebService extends pulumi.ComponentResource {
             // Before the stack file's annotations: a team can still ask for another wait.
             ...serviceAwait(serviceType),
             ...args.service?.annotations,
+            // Owned entirely: the next `up` takes back whatever a `kubectl edit` changed.
+            ...OWNED_BY_PULUMI,
             ...(this.certificate ? tlsAnnotations(this.certificate.name) : {}),
             ...(args.service?.tlsWaiver !== undefined ? { [TLS_WAIVER_ANNOTATION]: args.service.tlsWaiver } : {}),
         };

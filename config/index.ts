@@ -110,8 +110,13 @@ export function loadConfig(commitSha?: string): EsteiraConfig {
     });
 }
 
-/** The commit being deployed: GITHUB_SHA in Actions, else the checkout's HEAD, else unknown. */
+/**
+ * The commit being deployed: ESTEIRA_COMMIT when a workflow deploys another commit than the one it
+ * runs on (a manual deploy of a chosen commit), else GITHUB_SHA in Actions, else the checkout's
+ * HEAD, else unknown.
+ */
 export function deployedCommit(): string | undefined {
+    if (process.env.ESTEIRA_COMMIT) return process.env.ESTEIRA_COMMIT;
     if (process.env.GITHUB_SHA) return process.env.GITHUB_SHA;
     try {
         return execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || undefined;

@@ -14,6 +14,8 @@ import type { GitHubEnvironmentArgs } from "../components/github-environment";
 import type { GitHubRepositoryArgs } from "../components/github-repository";
 import type { MonitoringArgs } from "../components/monitoring";
 import type { ImageArgs } from "../components/image";
+import type { StackPromotionArgs, VerifiedPromotionArgs } from "../components/promoted-image";
+import type { RepositorySettingsArgs } from "../components/repository-settings";
 import type { ScheduledJobArgs } from "../components/scheduled-job";
 import { zoneProblem, tlsAnnotations } from "../components/parts/tls";
 import { WEB_SERVICE_DEFAULTS, type WebServiceArgs } from "../components/web-service";
@@ -45,12 +47,18 @@ type Secret = pulumi.Output<string>;
 /** The registry, with the pull token (for the pull secret) and the push token (for builds). */
 export type Registry = RegistrySettings & { readonly token: Secret; readonly pushToken: Secret };
 
+/**
+ * Where a workload's image comes from, as its component takes it: a reference (a pin among them),
+ * a build, or a promotion from another stack or from a stage's verification.
+ */
+export type WorkloadImage = { ref: string } | { build: ImageArgs } | StackPromotionArgs | VerifiedPromotionArgs;
+
 /** A workload's component Args, with its image still to be built, promoted or taken as it is, and nothing the program wires in. */
 export type Configured<Args> = Omit<
     Args,
     "image" | "namespace" | "imagePullSecrets" | "databaseSecretName" | "databaseSecretChecksum" | "secretChecksums"
 > & {
-    readonly image: ImageSource<ImageArgs>;
+    readonly image: WorkloadImage;
     /** Key of the namespace (esteira:namespaces) to run in. Default: the stack's own namespace. */
     readonly namespace?: string;
 };
@@ -65,7 +73,7 @@ export type JobConfig = Configured<ScheduledJobArgs>;
 export const WORKLOAD_KINDS = ["services", "workers", "jobs"] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
-type AnyWorkloadSettings = StackSettings["services"][string] | WorkerSettings | JobSettings;
+type AnyWorkloadSettings = ServiceSettings | WorkerSettings | JobSettings;
 
 /** Every workload of a stack as `[kind, name, settings]`, services first. */
 function workloadsOf(plain: StackSettings): [WorkloadKind, string, AnyWorkloadSettings][] {
@@ -97,7 +105,8 @@ export interface EsteiraConfig {
     readonly cluster: ClusterArgs;
     /** Absent when the stack has no database; its link to the cluster is wired in index.ts. */
     readonly database?: DistributiveOmit<DatabaseArgs, "cluster">;
-    readonly registry: Registry;
+    /** Absent only in a base stack without services. */
+    readonly registry?: Registry;
     /** The stack's GitHub environment; absent where the repository is not managed (local stacks). */
     readonly github?: Omit<GitHubEnvironmentArgs, "kubeconfig" | "registryPushToken" | "variables"> & {
         /** The stack file's own Actions environment variables, beside the ones the program writes. */
@@ -114,9 +123,14 @@ export interface EsteiraConfig {
     };
     /** The further egress every pod may have; the scraper's namespace is handed to each service. */
     readonly networkPolicy?: NetworkPolicySettings;
+    /** Empty only in a base stack (esteira:tenants). */
     readonly services: Readonly<Record<string, ServiceConfig>>;
     readonly workers: Readonly<Record<string, WorkerConfig>>;
     readonly jobs: Readonly<Record<string, JobConfig>>;
+    /** Present when this stack hosts others: the ServiceAccount they deploy with. */
+    readonly tenants?: { readonly serviceAccountName?: string };
+    /** The repository's own settings, in the one stack that manages them. */
+    readonly repository?: RepositorySettingsArgs;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -215,7 +229,7 @@ function secretReferenceProblems(raw: RawConfig, plain: StackSettings, appSecret
         const taken =
             secretName === databaseSecret
                 ? "the database Secret (database.secretName)"
-                : secretName === (plain.registry.pullSecretName ?? ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName)
+                : secretName === (plain.registry?.pullSecretName ?? ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName)
                   ? "the registry pull secret (registry.pullSecretName)"
                   : undefined;
         if (taken) {
@@ -326,8 +340,14 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
             `${raw.stack}: ${SECRET_KEYS[name].key}: is required ${why}; set it with \`pulumi config set --secret ${SECRET_KEYS[name].key} ${example} -s ${raw.stack}\``,
         );
     const { cluster, database } = plain;
-    if (cluster?.mode === "digitalocean" && !secrets.digitaloceanToken) {
+    const services = plain.services ?? {};
+    if (cluster?.mode === "digitalocean" && !cluster.tokenFromEnvironment && !secrets.digitaloceanToken) {
         missingSecret("digitaloceanToken", "when cluster.mode is digitalocean (the provider and the kubeconfig use it)", "<token>");
+    }
+    if (cluster?.mode === "digitalocean" && cluster.tokenFromEnvironment && secrets.digitaloceanToken) {
+        problems.push(
+            `${raw.stack}: ${SECRET_KEYS.digitaloceanToken.key}: must not be set when cluster.tokenFromEnvironment is true: the stack's config, which everyone holding its passphrase decrypts, would hold the token; remove it with \`pulumi config rm ${SECRET_KEYS.digitaloceanToken.key} -s ${raw.stack}\` and give the deploying job DIGITALOCEAN_TOKEN`,
+        );
     }
     const { monitoring } = plain;
     if (monitoring?.slackChannel !== undefined && !secrets.alertSlackWebhookUrl) {
@@ -400,6 +420,16 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
                 `${raw.stack}: ${kind}.${name}.image.build: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to push the image to`,
             );
         }
+        if ("verifiedIn" in workload.image && !plain.images) {
+            problems.push(
+                `${raw.stack}: ${kind}.${name}.image.verifiedIn: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to find the verified image in`,
+            );
+        }
+        if ("verifiedIn" in workload.image && !raw.commitSha && plain.pins?.[name] === undefined) {
+            problems.push(
+                `${raw.stack}: ${kind}.${name}.image.verifiedIn: needs the commit being deployed (ESTEIRA_COMMIT or GITHUB_SHA, else a git checkout) to find the image verified for it`,
+            );
+        }
         if ("build" in workload.image && raw.pathExists) {
             const { context, dockerfile } = workload.image.build;
             const file = dockerfile ?? path.posix.join(context, "Dockerfile");
@@ -431,7 +461,15 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
             );
         }
     }
-    for (const [name, svc] of Object.entries(plain.services)) problems.push(...exposureProblems(raw, plain, name, svc));
+    for (const name of Object.keys(plain.pins ?? {}).filter((pinned) => !owner.has(pinned))) {
+        problems.push(
+            `${raw.stack}: pins.${name}: no service, worker or job ${describe(name)} in this stack; pin only workloads the stack runs`,
+        );
+    }
+    if (plain.repository && !plain.github) {
+        problems.push(`${raw.stack}: repository: needs esteira:github.repository, the repository these settings apply to`);
+    }
+    for (const [name, svc] of Object.entries(services)) problems.push(...exposureProblems(raw, plain, name, svc));
     if (database?.mode === "digitalocean" && database.restoreFrom) {
         const own = database.name ?? `${raw.project}-${plain.environment ?? raw.stack}-db`;
         if (database.restoreFrom.cluster === own) {
@@ -466,7 +504,7 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
         );
     }
     const { images, registry } = plain;
-    if (images && imageHost(images.repository) !== registryHost(registry.server)) {
+    if (images && registry && imageHost(images.repository) !== registryHost(registry.server)) {
         problems.push(
             `${raw.stack}: images.repository: pushes to ${describe(imageHost(images.repository))}, but esteira:registry.server is ${describe(registry.server)}, the only registry the push token authenticates to; put the images on ${registryHost(registry.server)} or point esteira:registry at ${imageHost(images.repository)}`,
         );
@@ -477,7 +515,7 @@ function crossKeyProblems(raw: RawConfig, plain: StackSettings): string[] {
                 `${raw.stack}: github:owner: is required when esteira:github is set (the owner of esteira:github.repository); set it with \`pulumi config set github:owner <owner> -s ${raw.stack}\``,
             );
         }
-        const variables = FIXED_VARIABLES + Object.keys(plain.services).length;
+        const variables = FIXED_VARIABLES + Object.keys(services).length;
         const own = Object.keys(plain.github.environmentVariables ?? {}).length;
         if (variables > MAX_ENVIRONMENT_VARIABLES) {
             problems.push(
@@ -605,7 +643,7 @@ function github(
 function monitoringOf(plain: StackSettings, settings: MonitoringSettings, slackUrl: Secret | undefined): EsteiraConfig["monitoring"] {
     const { slackChannel, ...rest } = settings;
     const checks = Object.fromEntries(
-        Object.entries(plain.services)
+        Object.entries(plain.services ?? {})
             .filter(([, svc]) => (svc.service?.type ?? WEB_SERVICE_DEFAULTS.service.type) === "LoadBalancer")
             .map(([name, svc]) => [
                 name,
@@ -643,7 +681,9 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
     const secretPlainKeys = Object.keys(raw.values).filter((key) => raw.secretKeys.includes(`${CONFIG_NAMESPACE}:${key}`));
     const issues = parsed.success ? [] : parsed.error.issues.filter((issue) => !secretPlainKeys.includes(String(issue.path[0])));
     const problems = [...issues.map((issue) => formatIssue(raw.stack, issue, raw.values)), ...secretProblems(raw, secretPlainKeys)];
-    if (!raw.secrets.registryToken) {
+    // A base stack without workloads (esteira:tenants) pulls nothing: no registry, no token.
+    const pullsImages = raw.values.tenants === undefined || raw.values.registry !== undefined;
+    if (pullsImages && !raw.secrets.registryToken) {
         problems.push(
             `${raw.stack}: ${SECRET_KEYS.registryToken.key}: is required (a registry token with pull rights); set it with \`pulumi config set --secret ${SECRET_KEYS.registryToken.key} <token> -s ${raw.stack}\``,
         );
@@ -673,19 +713,38 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         if (!value) throw new ConfigError(stack, [`${stack}: ${SECRET_KEYS[name].key}: is required`]);
         return value;
     };
-    const registry: Registry = {
+    const registry: Registry | undefined = plain.registry && {
         ...plain.registry,
         token: secret("registryToken"),
         pushToken: raw.secrets.registryPushToken ?? secret("registryToken"),
     };
     // Built images are tagged with the commit (when known) and the stack; pods use the digest.
     const tags = [...(raw.commitSha ? [`sha-${raw.commitSha.slice(0, 12)}`] : []), stack];
-    const imageOf = (kind: WorkloadKind, name: string, image: ImageSource): ServiceConfig["image"] => {
-        if (!("build" in image)) return image;
-        if (!plain.images) throw new ConfigError(stack, [`${stack}: ${kind}.${name}.image.build: needs esteira:images.repository`]);
-        const { repository, ...settings } = plain.images;
-        const secrets = image.build.secrets && Object.fromEntries(image.build.secrets.map((id) => [id, maps.buildSecrets![id]]));
-        return { build: { ...image.build, ...settings, secrets, repository: `${repository}/${name}`, tags, registry } };
+    const imageOf = (kind: WorkloadKind, name: string, image: ImageSource): WorkloadImage => {
+        const pin = plain.pins?.[name];
+        if ("ref" in image || "promoteFrom" in image || "build" in image) {
+            if (pin !== undefined) return { ref: pin };
+            if ("ref" in image) return image;
+            if ("promoteFrom" in image) return { promoteFrom: image.promoteFrom, service: name };
+        }
+        // The checks above make images and the registry set where a workload builds or promotes.
+        if (!plain.images || !registry) throw new ConfigError(stack, [`${stack}: ${kind}.${name}.image: needs esteira:images.repository`]);
+        const { repository, cacheFrom, ...settings } = plain.images;
+        if ("build" in image) {
+            const secrets = image.build.secrets && Object.fromEntries(image.build.secrets.map((id) => [id, maps.buildSecrets![id]]));
+            const cache = cacheFrom?.map((other) => `${other}/${name}`);
+            return {
+                build: { ...image.build, ...settings, secrets, repository: `${repository}/${name}`, cacheFrom: cache, tags, registry },
+            };
+        }
+        return {
+            verifiedIn: image.verifiedIn,
+            service: name,
+            repository: `${repository}/${name}`,
+            commit: raw.commitSha ?? "",
+            registry: { server: registry.server, username: registry.username, token: registry.token },
+            pin,
+        };
     };
 
     /** Each workload of a kind with the labels' values and its image to build, promote or take. */
@@ -733,7 +792,12 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         appSecrets: maps.secrets ?? {},
         cluster:
             cluster.mode === "digitalocean"
-                ? { ...cluster, name: cluster.name ?? `${project}-${environment}`, apiToken: secret("digitaloceanToken"), protect }
+                ? {
+                      ...cluster,
+                      name: cluster.name ?? `${project}-${environment}`,
+                      apiToken: cluster.tokenFromEnvironment ? undefined : secret("digitaloceanToken"),
+                      protect,
+                  }
                 : cluster.mode === "kubeconfig"
                   ? { ...cluster, kubeconfig: raw.secrets.kubeconfig }
                   : cluster,
@@ -760,6 +824,8 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
                       },
         registry,
         ...github(plain, environment, maps, protect),
+        tenants: plain.tenants,
+        repository: plain.repository && plain.github && { ...plain.repository, repository: plain.github.repository, protect },
         monitoring: plain.monitoring && monitoringOf(plain, plain.monitoring, raw.secrets.alertSlackWebhookUrl),
         networkPolicy: plain.networkPolicy,
         services: configured("services", plain.services, { metricsNamespace: plain.networkPolicy?.metricsNamespace }),

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { CLUSTER_DEFAULTS } from "../components/cluster";
 import { DATABASE_DEFAULTS } from "../components/database";
+import { ENVIRONMENT_ACCESS_DEFAULTS } from "../components/environment-access";
 import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namespace";
 import { GITHUB_ENVIRONMENT_DEFAULTS, GITHUB_ENVIRONMENT_SECRETS, MAX_REVIEWERS } from "../components/github-environment";
 import { IMAGE_DEFAULTS } from "../components/image";
@@ -17,6 +18,7 @@ import type { Compute } from "../components/parts/pod-spec";
 import { WORKLOAD_DEFAULTS } from "../components/parts/workload";
 import { ephemeralStorageProblem, hasPersistentPath, writablePathsProblems } from "../components/parts/writable-paths";
 import { SCHEDULED_JOB_DEFAULTS } from "../components/scheduled-job";
+import { REPOSITORY_SETTINGS_DEFAULTS } from "../components/repository-settings";
 import { WEB_SERVICE_DEFAULTS } from "../components/web-service";
 import { WORKER_DEFAULTS } from "../components/worker";
 import {
@@ -39,6 +41,11 @@ import {
     sizeSlug,
     stackName,
 } from "./rules";
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+/** Whether a stack file runs any service, worker or job (a base stack may run none). */
+const hasWorkloads = (stack: { services?: unknown; workers?: unknown; jobs?: unknown }) =>
+    [stack.services, stack.workers, stack.jobs].some((map) => isObject(map) && Object.keys(map).length > 0);
 
 /** A default that is no literal value (it depends on the stack, or on another key), as the reference shows it. */
 class DefaultText {
@@ -104,6 +111,8 @@ export const buildSchema = z.strictObject({
 });
 export type BuildSettings = z.infer<typeof buildSchema>;
 
+const IMAGE_SOURCES = ["ref", "build", "promoteFrom", "verifiedIn"] as const;
+
 const imageFields = z
     .strictObject(
         {
@@ -118,24 +127,33 @@ const imageFields = z
             promoteFrom: stackName("promoteFrom must be a stack name or <organization>/<project>/<stack>")
                 .optional()
                 .meta(doc("take the digest-pinned image another stack exports in its `images` output")),
+            verifiedIn: dns1123Label("verifiedIn")
+                .optional()
+                .meta(
+                    doc(
+                        "take the image that stack verified for the commit being deployed: the digest of `<images.repository>/<service>:verified-<stack>-<first 12 of the commit>`, pushed by the deploy workflow once that stack's smoke test passed",
+                    ),
+                ),
         },
         {
             error: (issue) =>
-                issue.input === undefined ? "is required: an image reference, build: {context, …} or promoteFrom: <stack>" : undefined,
+                issue.input === undefined
+                    ? "is required: an image reference, build: {context, …}, promoteFrom: <stack> or verifiedIn: <stack>"
+                    : undefined,
         },
     )
     .superRefine((image, ctx) => {
-        const set = (["ref", "build", "promoteFrom"] as const).filter((key) => image[key] !== undefined);
+        const set = IMAGE_SOURCES.filter((key) => image[key] !== undefined);
         if (set.length !== 1) {
             ctx.addIssue({
                 code: "custom",
-                message: `set exactly one of ref, build or promoteFrom; received ${set.length === 0 ? "none" : set.join(" and ")}`,
+                message: `set exactly one of ref, build, promoteFrom or verifiedIn; received ${set.length === 0 ? "none" : set.join(" and ")}`,
             });
         }
     });
 
-/** Where a service's image comes from: exactly one of the three. */
-export type ImageSource<Build = BuildSettings> = { ref: string } | { build: Build } | { promoteFrom: string };
+/** Where a service's image comes from: exactly one of the four. */
+export type ImageSource<Build = BuildSettings> = { ref: string } | { build: Build } | { promoteFrom: string } | { verifiedIn: string };
 
 /** The object form of `image`, which JSON Schema shows beside the string shorthand. */
 export const imageObjectSchema = imageFields;
@@ -144,7 +162,7 @@ export const imageSchema = z
     .preprocess((value) => (typeof value === "string" ? { ref: value } : value), imageFields)
     // The refinement guarantees exactly one source; the type says so.
     .transform((image) => image as ImageSource)
-    .meta(doc("where the image comes from: a reference, `build: {…}` or `promoteFrom: <stack>`"));
+    .meta(doc("where the image comes from: a reference, `build: {…}`, `promoteFrom: <stack>` or `verifiedIn: <stack>`"));
 
 const secretKeyRef = z.strictObject({
     secretName: dns1123Label("secretName"),
@@ -584,6 +602,15 @@ const digitalOceanCluster = z.strictObject({
             ),
         ),
     tags: z.array(z.string()).optional().meta(doc("DigitalOcean tags")),
+    tokenFromEnvironment: z
+        .boolean()
+        .optional()
+        .meta(
+            doc(
+                "take the DigitalOcean token from the deploying job's `DIGITALOCEAN_TOKEN` instead of `digitalocean:token`: the kubeconfig reads it at run time, so neither the stack's config nor its state holds it",
+                cd.tokenFromEnvironment,
+            ),
+        ),
 });
 
 const kubeconfigCluster = z.strictObject({
@@ -606,7 +633,11 @@ const kubeconfigCluster = z.strictObject({
 
 const stackCluster = z.strictObject({
     mode: z.literal("stack").meta(doc("a cluster another stack owns, read through a StackReference")),
-    stack: stackName().meta(doc("stack that owns the cluster (e.g. homolog); its `kubeconfig` and `clusterId` outputs are read")),
+    stack: stackName().meta(
+        doc(
+            "stack that owns the cluster and hosts this one (esteira:tenants, e.g. `review`); its `tenantKubeconfig` and `clusterId` outputs are read",
+        ),
+    ),
 });
 
 export const clusterSchema = z.discriminatedUnion("mode", [digitalOceanCluster, kubeconfigCluster, stackCluster], {
@@ -732,18 +763,24 @@ export const registrySchema = z.strictObject({
 export type RegistrySettings = z.infer<typeof registrySchema>;
 
 const id = IMAGE_DEFAULTS;
+const repositoryName = z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+$/, {
+    error: "repository must be <registry>/<path> in lower case, e.g. ghcr.io/acme/shop",
+});
 export const imagesSchema = z.strictObject({
-    repository: z
-        .string()
-        .regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+$/, {
-            error: "repository must be <registry>/<path> in lower case, e.g. ghcr.io/acme/shop",
-        })
-        .meta(doc("images go to `<repository>/<service>`, e.g. `ghcr.io/<owner>/<repo>/<service>`")),
+    repository: repositoryName.meta(doc("images go to `<repository>/<service>`, e.g. `ghcr.io/<owner>/<repo>/<service>`")),
     buildOnPreview: z
         .boolean()
         .optional()
         .meta(doc("build during `pulumi preview` too; off, previews (PR checks) neither build nor push", id.buildOnPreview)),
     cache: z.boolean().optional().meta(doc("registry build cache at `<repository>/<service>:buildcache`", id.cache)),
+    cacheFrom: z
+        .array(repositoryName)
+        .optional()
+        .meta(
+            doc(
+                "other repositories whose build cache (`<repository>/<service>:buildcache`) builds read but never write, e.g. main's for a pull request's builds",
+            ),
+        ),
     platforms: z
         .array(z.enum(["linux/amd64", "linux/arm64"]))
         .min(1)
@@ -779,6 +816,65 @@ const gd = GITHUB_ENVIRONMENT_DEFAULTS;
 // GitHub's own rules: logins of letters, digits and single inner hyphens; team slugs in lower case.
 const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 const GITHUB_TEAM_SLUG = /^[a-z0-9][a-z0-9_-]*$/;
+/** An environment's protection: who approves, after how long, from which refs, and whether admins may skip that. */
+const protectionFields = {
+    reviewers: z
+        .strictObject({
+            users: z
+                .array(z.string().regex(GITHUB_LOGIN, { error: 'a user is a GitHub login alone, e.g. "alice" (no "@")' }))
+                .optional()
+                .meta(doc("logins")),
+            teams: z
+                .array(
+                    z.string().regex(GITHUB_TEAM_SLUG, {
+                        error: 'a team is its slug alone, e.g. "platform" (its organization is github:owner; no "@" or "org/")',
+                    }),
+                )
+                .optional()
+                .meta(doc("team slugs")),
+        })
+        .optional()
+        .meta(doc(`whose approval a deployment waits for; at most ${MAX_REVIEWERS} in all`, text("none"))),
+    preventSelfReview: z.boolean().optional().meta(doc("nobody approves their own deployment", gd.preventSelfReview)),
+    waitTimerMinutes: int(0, 43200).optional().meta(doc("wait before a deployment proceeds", gd.waitTimerMinutes)),
+    deployFrom: z
+        .union([
+            z.enum(["all", "protected"]),
+            z.strictObject({
+                branches: z.array(nonEmpty()).optional().meta(doc("branch patterns")),
+                tags: z.array(nonEmpty()).optional().meta(doc("tag patterns, e.g. `v*`")),
+            }),
+        ])
+        .optional()
+        .meta(doc("refs that may deploy: any, protected branches, or patterns", gd.deployFrom)),
+    canAdminsBypass: z
+        .boolean()
+        .optional()
+        .meta(doc("repository admins may deploy without the reviewers' approval (GitHub's default); `false` in prod", gd.canAdminsBypass)),
+};
+
+type Protection = { reviewers?: { users?: string[]; teams?: string[] }; deployFrom?: GitHubSettings["deployFrom"] };
+
+/** Reports a protection's rules that span keys, on the paths of its own keys. */
+function protectionProblems(protection: Protection, ctx: z.RefinementCtx): void {
+    const count = (protection.reviewers?.users?.length ?? 0) + (protection.reviewers?.teams?.length ?? 0);
+    if (count > MAX_REVIEWERS) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["reviewers"],
+            message: `at most ${MAX_REVIEWERS} reviewers (users and teams together), as GitHub allows; received ${count}`,
+        });
+    }
+    const from = protection.deployFrom;
+    if (from && typeof from === "object" && (from.branches?.length ?? 0) + (from.tags?.length ?? 0) === 0) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["deployFrom"],
+            message: "name at least one branch or tag pattern, or use all / protected",
+        });
+    }
+}
+
 export const githubSchema = z
     .strictObject({
         repository: z
@@ -788,41 +884,18 @@ export const githubSchema = z
         environment: nonEmpty()
             .optional()
             .meta(doc("GitHub environment name", text("the environment name"))),
-        reviewers: z
-            .strictObject({
-                users: z
-                    .array(z.string().regex(GITHUB_LOGIN, { error: 'a user is a GitHub login alone, e.g. "alice" (no "@")' }))
-                    .optional()
-                    .meta(doc("logins")),
-                teams: z
-                    .array(
-                        z.string().regex(GITHUB_TEAM_SLUG, {
-                            error: 'a team is its slug alone, e.g. "platform" (its organization is github:owner; no "@" or "org/")',
-                        }),
-                    )
-                    .optional()
-                    .meta(doc("team slugs")),
-            })
-            .optional()
-            .meta(doc(`whose approval a deployment waits for; at most ${MAX_REVIEWERS} in all`, text("none"))),
-        preventSelfReview: z.boolean().optional().meta(doc("nobody approves their own deployment", gd.preventSelfReview)),
-        waitTimerMinutes: int(0, 43200).optional().meta(doc("wait before a deployment proceeds", gd.waitTimerMinutes)),
-        deployFrom: z
-            .union([
-                z.enum(["all", "protected"]),
-                z.strictObject({
-                    branches: z.array(nonEmpty()).optional().meta(doc("branch patterns")),
-                    tags: z.array(nonEmpty()).optional().meta(doc("tag patterns, e.g. `v*`")),
-                }),
-            ])
-            .optional()
-            .meta(doc("refs that may deploy: any, protected branches, or patterns", gd.deployFrom)),
+        ...protectionFields,
         actionsSecrets: z
             .strictObject({
                 kubeconfig: z
                     .boolean()
                     .optional()
-                    .meta(doc("write `KUBECONFIG` (the non-expiring kubeconfig)", gd.actionsSecrets.kubeconfig)),
+                    .meta(
+                        doc(
+                            "write `KUBECONFIG` (the environment's ServiceAccount: read-only in its namespace, port-forward for the smoke test)",
+                            gd.actionsSecrets.kubeconfig,
+                        ),
+                    ),
                 registryPushToken: z
                     .boolean()
                     .optional()
@@ -856,22 +929,7 @@ export const githubSchema = z
                 message: `"${name}": ESTEIRA_* are the variables esteira writes itself; choose another name`,
             });
         }
-        const count = (gh.reviewers?.users?.length ?? 0) + (gh.reviewers?.teams?.length ?? 0);
-        if (count > MAX_REVIEWERS) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["reviewers"],
-                message: `at most ${MAX_REVIEWERS} reviewers (users and teams together), as GitHub allows; received ${count}`,
-            });
-        }
-        const from = gh.deployFrom;
-        if (from && typeof from === "object" && (from.branches?.length ?? 0) + (from.tags?.length ?? 0) === 0) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["deployFrom"],
-                message: "name at least one branch or tag pattern, or use all / protected",
-            });
-        }
+        protectionProblems(gh, ctx);
     });
 export type GitHubSettings = z.infer<typeof githubSchema>;
 
@@ -894,6 +952,47 @@ export const networkPolicySchema = z.strictObject({
         .meta(doc("further destinations every pod may reach (an API, a collector), beyond DNS and the database", text("none"))),
 });
 export type NetworkPolicySettings = z.infer<typeof networkPolicySchema>;
+
+// ---- a base stack's tenants, pins, repository settings --------------------------------------
+
+const ad = ENVIRONMENT_ACCESS_DEFAULTS;
+export const tenantsSchema = z.strictObject({
+    serviceAccountName: dns1123Label("serviceAccountName")
+        .optional()
+        .meta(doc("name of its ServiceAccount, ClusterRole and ClusterRoleBinding", ad.tenants.serviceAccountName)),
+});
+
+/** A reference pinned by digest, the only form a pin or a promotion accepts. */
+export const DIGEST_REF = /^[^\s@]+@sha256:[0-9a-f]{64}$/;
+
+const rd = REPOSITORY_SETTINGS_DEFAULTS;
+export const repositorySchema = z.strictObject({
+    releaseManagers: z
+        .array(nonEmpty())
+        .min(1, { error: "name at least one team" })
+        .meta(doc("team slugs that alone may create release tags (rulesets admit teams, not single users)")),
+    releaseTags: nonEmpty()
+        .optional()
+        .meta(doc("tag pattern of releases: created by release managers only, never moved or deleted", rd.releaseTags)),
+    requiredChecks: z
+        .array(nonEmpty())
+        .min(1, { error: "name at least one check" })
+        .optional()
+        .meta(doc("status checks a pull request needs before it merges into the default branch", rd.requiredChecks)),
+    requiredApprovals: int(0, 10)
+        .optional()
+        .meta(doc("approvals a pull request needs, code owners' included, none from its last pusher", rd.requiredApprovals)),
+    environments: z
+        .record(nonEmpty(), z.strictObject(protectionFields).superRefine(protectionProblems))
+        .optional()
+        .meta(
+            doc(
+                "protection of the GitHub environments no stack deploys to but workflows use (e.g. `prod-preview`, `review`)",
+                text("none"),
+            ),
+        ),
+});
+export type RepositorySettings = z.infer<typeof repositorySchema>;
 
 // ---- the stack -----------------------------------------------------------------------------
 
@@ -947,80 +1046,126 @@ export const monitoringSchema = z
 export type MonitoringSettings = z.infer<typeof monitoringSchema>;
 
 /** The plain (non-secret) keys under `esteira:`, as the stack file holds them. */
-export const stackSchema = z.strictObject({
-    protect: z
-        .boolean()
-        .meta(
-            doc(
-                "`protect` on the cluster, the database cluster, the database and its user, and the GitHub environment (required in every stack; `true` in prod)",
+export const stackSchema = z
+    .strictObject({
+        protect: z
+            .boolean()
+            .meta(
+                doc(
+                    "`protect` on the cluster, the database cluster, the database and its user, and the GitHub environment (required in every stack; `true` in prod)",
+                ),
             ),
-        ),
-    production: z
-        .boolean()
-        .optional()
-        .meta(doc("a production stack: its public services must serve HTTPS (`service.tls`) or say why not (`service.tlsWaiver`)", false)),
-    environment: dns1123Label("environment")
-        .optional()
-        .meta(doc("environment name, in the `environment` label", text("the stack name"))),
-    namespace: dns1123Label("namespace")
-        .optional()
-        .meta(doc("namespace the workloads run in", text("<project>-<environment>"))),
-    adoptNamespace: z
-        .boolean()
-        .optional()
-        .meta(
-            doc(
-                "`namespace` exists already and this stack uses it without creating it or ever deleting it; otherwise an existing namespace is refused",
-                ENVIRONMENT_NAMESPACE_DEFAULTS.adoptNamespace,
+        production: z
+            .boolean()
+            .optional()
+            .meta(
+                doc("a production stack: its public services must serve HTTPS (`service.tls`) or say why not (`service.tlsWaiver`)", false),
             ),
-        ),
-    namespaces: z
-        .record(
-            dns1123Label("a namespace key"),
-            z.strictObject({
-                name: dns1123Label("name")
-                    .optional()
-                    .meta(doc("the namespace's name", text("<project>-<environment>-<key>"))),
-                adoptNamespace: z
-                    .boolean()
-                    .optional()
-                    .meta(
-                        doc(
-                            "the namespace exists already and this stack uses it without creating it or ever deleting it; otherwise an existing namespace is refused",
-                            ENVIRONMENT_NAMESPACE_DEFAULTS.adoptNamespace,
+        environment: dns1123Label("environment")
+            .optional()
+            .meta(doc("environment name, in the `environment` label", text("the stack name"))),
+        namespace: dns1123Label("namespace")
+            .optional()
+            .meta(doc("namespace the workloads run in", text("<project>-<environment>"))),
+        adoptNamespace: z
+            .boolean()
+            .optional()
+            .meta(
+                doc(
+                    "`namespace` exists already and this stack uses it without creating it or ever deleting it; otherwise an existing namespace is refused",
+                    ENVIRONMENT_NAMESPACE_DEFAULTS.adoptNamespace,
+                ),
+            ),
+        namespaces: z
+            .record(
+                dns1123Label("a namespace key"),
+                z.strictObject({
+                    name: dns1123Label("name")
+                        .optional()
+                        .meta(doc("the namespace's name", text("<project>-<environment>-<key>"))),
+                    adoptNamespace: z
+                        .boolean()
+                        .optional()
+                        .meta(
+                            doc(
+                                "the namespace exists already and this stack uses it without creating it or ever deleting it; otherwise an existing namespace is refused",
+                                ENVIRONMENT_NAMESPACE_DEFAULTS.adoptNamespace,
+                            ),
                         ),
-                    ),
-            }),
-        )
-        .optional()
-        .meta(doc("more namespaces, by key; a workload's `namespace: <key>` runs it there", text("none"))),
-    cluster: clusterSchema.optional().meta(doc("the Kubernetes cluster", text("{mode: kubeconfig}"))),
-    database: databaseSchema.optional().meta(doc("the environment's PostgreSQL", text("none"))),
-    registry: registrySchema.meta(doc("the container registry the pull secret and the pushes authenticate to")),
-    images: imagesSchema.optional().meta(doc("where built images are pushed, and how they are built", text("none: no builds"))),
-    github: githubSchema.optional().meta(doc("the stack's GitHub deployment environment", text("none: the repository is not managed"))),
-    monitoring: monitoringSchema
-        .optional()
-        .meta(doc("DigitalOcean uptime checks and alerts on the public endpoints, the database and the nodes", text("none"))),
-    networkPolicy: networkPolicySchema
-        .optional()
-        .meta(doc("what the namespace's NetworkPolicies admit beyond DNS, the database and each service's port")),
-    services: z
-        .record(dns1035Label("a service name"), serviceSchema)
-        .refine((services) => Object.keys(services).length > 0, { error: "at least one service is required" })
-        .meta(doc("one entry per service; the name is a DNS-1035 label")),
-    workers: z
-        .record(dns1035Label("a worker name"), workerSchema)
-        .optional()
-        .meta(doc("one entry per worker (a Deployment with no Service); the name is a DNS-1035 label", text("none"))),
-    jobs: z
-        .record(
-            dns1035Label("a job name").max(52, { error: "a job name must be at most 52 characters (each run's Job adds 11)" }),
-            jobSchema,
-        )
-        .optional()
-        .meta(doc("one entry per scheduled job (a CronJob); the name is a DNS-1035 label", text("none"))),
-});
+                }),
+            )
+            .optional()
+            .meta(doc("more namespaces, by key; a workload's `namespace: <key>` runs it there", text("none"))),
+        cluster: clusterSchema.optional().meta(doc("the Kubernetes cluster", text("{mode: kubeconfig}"))),
+        database: databaseSchema.optional().meta(doc("the environment's PostgreSQL", text("none"))),
+        registry: registrySchema
+            .optional()
+            .meta(doc("the container registry the pull secret and the pushes authenticate to", text("required with workloads"))),
+        images: imagesSchema.optional().meta(doc("where built images are pushed, and how they are built", text("none: no builds"))),
+        github: githubSchema.optional().meta(doc("the stack's GitHub deployment environment", text("none: the repository is not managed"))),
+        monitoring: monitoringSchema
+            .optional()
+            .meta(doc("DigitalOcean uptime checks and alerts on the public endpoints, the database and the nodes", text("none"))),
+        networkPolicy: networkPolicySchema
+            .optional()
+            .meta(doc("what the namespace's NetworkPolicies admit beyond DNS, the database and each service's port")),
+        services: z
+            .record(dns1035Label("a service name"), serviceSchema)
+            .optional()
+            .meta(doc("one entry per service; the name is a DNS-1035 label", text("required, unless esteira:tenants"))),
+        workers: z
+            .record(dns1035Label("a worker name"), workerSchema)
+            .optional()
+            .meta(doc("one entry per worker (a Deployment with no Service); the name is a DNS-1035 label", text("none"))),
+        jobs: z
+            .record(
+                dns1035Label("a job name").max(52, { error: "a job name must be at most 52 characters (each run's Job adds 11)" }),
+                jobSchema,
+            )
+            .optional()
+            .meta(doc("one entry per scheduled job (a CronJob); the name is a DNS-1035 label", text("none"))),
+        tenants: tenantsSchema
+            .optional()
+            .meta(
+                doc(
+                    "this stack hosts other stacks (pull requests, `cluster.mode: stack`): it creates the ServiceAccount they deploy with, cluster-wide, and exports its kubeconfig as `tenantKubeconfig`; such a base stack needs no workload of its own",
+                    text("none"),
+                ),
+            ),
+        pins: z
+            .record(
+                dns1035Label("a workload name"),
+                z.string().regex(DIGEST_REF, { error: "must be pinned by digest: <repository>@sha256:<64 hex digits>" }),
+            )
+            .optional()
+            .meta(
+                doc(
+                    "operations only, never committed: a service, worker or job → a digest-pinned image that replaces its `image` (a rollback, a chosen digest, prod's approved release; see scripts/pin-images.sh)",
+                    text("none"),
+                ),
+            ),
+        repository: repositorySchema
+            .optional()
+            .meta(
+                doc("the repository's own settings (rulesets, environments no stack owns); in one stack only", text("none: not managed")),
+            ),
+    })
+    // Unlike a key's own rule, these depend on other keys, and run even when other keys are invalid.
+    .refine((stack) => stack.services !== undefined || isObject(stack.tenants), {
+        path: ["services"],
+        error: "is required (expected a map)",
+        when: () => true,
+    })
+    // Only once the rest is valid: a service name that breaks its rule is dropped from the map, which would look empty.
+    .refine((stack) => !isObject(stack.services) || Object.keys(stack.services).length > 0 || isObject(stack.tenants), {
+        path: ["services"],
+        error: "at least one service is required",
+    })
+    .refine((stack) => stack.registry !== undefined || !hasWorkloads(stack), {
+        path: ["registry"],
+        error: "is required (expected object)",
+        when: () => true,
+    });
 export type StackSettings = z.infer<typeof stackSchema>;
 
 /** Secrets the program reads, by name → full config key and description. They are only ever read with `getSecret`. */
@@ -1034,7 +1179,11 @@ export const SECRET_KEYS = {
         // Least privilege keeps the pushing token apart from the pull token.
         description: "token that pushes built images (GHCR: `write:packages`); default: esteira:registryToken",
     },
-    kubeconfig: { key: "esteira:kubeconfig", description: "kubeconfig contents for `cluster.mode: kubeconfig`" },
+    kubeconfig: {
+        key: "esteira:kubeconfig",
+        description:
+            "kubeconfig contents for `cluster.mode: kubeconfig`, flattened (`kubectl config view --raw --flatten`): the stack's identities take its API server and CA from it",
+    },
     databaseUrl: { key: "esteira:databaseUrl", description: "connection URL for `database.mode: external`" },
     databaseAdminUrl: {
         key: "esteira:databaseAdminUrl",
@@ -1045,8 +1194,12 @@ export const SECRET_KEYS = {
         key: "esteira:alertSlackWebhookUrl",
         description: "Slack incoming-webhook URL the alerts of `monitoring.slackChannel` are posted with",
     },
-    // The DigitalOcean provider's own key: the kubeconfig built for DOKS authenticates with it too.
-    digitaloceanToken: { key: "digitalocean:token", description: "DigitalOcean API token; required for `cluster.mode: digitalocean`" },
+    // The DigitalOcean provider's own key: the kubeconfig built for DOKS authenticates with it too
+    // (unless cluster.tokenFromEnvironment, where both read DIGITALOCEAN_TOKEN instead).
+    digitaloceanToken: {
+        key: "digitalocean:token",
+        description: "DigitalOcean API token; required for `cluster.mode: digitalocean`, unless `cluster.tokenFromEnvironment`",
+    },
 } as const;
 export type SecretName = keyof typeof SECRET_KEYS;
 

@@ -59,6 +59,7 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
         assert.strictEqual(result.summary.result, "succeeded");
         assert.ok(result.outputs.kubeconfig?.secret, "the base exports its kubeconfig, as a secret");
         assert.ok(result.outputs.databaseAdminUrl?.secret, "the base exports its server's admin connection, as a secret");
+        assert.ok(result.outputs.tenantKubeconfig?.secret, "the base exports the tenant identity PR stacks deploy with, as a secret");
     });
 
     after(async () => {
@@ -184,6 +185,9 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
             await admin.query(`ALTER ROLE CURRENT_USER PASSWORD '${password.replace(/'/g, "''")}'`);
             await admin.end();
         }
+        // The base took the tenant identity with it, so pr-8's objects were dropped from its state,
+        // not deleted; here the cluster is still there, so its namespace is cleared by hand.
+        await core.deleteNamespace({ name: namespaceOf(8) }).catch(() => undefined);
         await namespaceGone(namespaceOf(8));
     });
 });

@@ -238,6 +238,8 @@ describe("safe changes on the local stack, end to end", function () {
                 stringifyYaml({
                     config: {
                         "esteira:protect": false,
+                        // A base hands the stacks built on it a tenant identity, never its own.
+                        ...(cluster === "own" ? { "esteira:tenants": {} } : {}),
                         "esteira:cluster":
                             cluster === "own"
                                 ? { mode: "kubeconfig", clusterIdentifier: "esteira-local" }

@@ -57,13 +57,16 @@ log "actionlint ${workflows[*]}"
 "$ACTIONLINT" -no-color -config-file "$scratch/actionlint.yaml" "${shellcheck_flag[@]}" -pyflakes "" "${workflows[@]}" || status=1
 
 # actionlint validates a known action's inputs only when it is referenced by a
-# major tag (actions/checkout@v4); the workflows pin full versions
-# (@v4.2.2). Lint a copy with the refs cut to the major tag, same paths and
-# line numbers, so a misspelt input (with: stak-name) is still caught.
+# major tag (actions/checkout@v4); the workflows pin commit SHAs with the
+# version in a comment (@<40 hex> # v4.2.2). Lint a copy with each ref replaced
+# by its major tag, same paths and line numbers, so a misspelt input
+# (with: stak-name) is still caught. The local composite action is copied too,
+# so its inputs are checked where it is used.
 mkdir -p "$scratch/.github/workflows"
 for wf in "${workflows[@]}"; do
-  sed -E 's#^([[:space:]-]*uses:[[:space:]]*[^@[:space:]]+@v[0-9]+)\.[0-9][0-9.]*#\1#' "$wf" >"$scratch/$wf"
+  sed -E 's#^([[:space:]-]*uses:[[:space:]]*[^@[:space:]]+)@[0-9a-f]{40}[[:space:]]*\#[[:space:]]*(v[0-9]+)[.0-9]*.*$#\1@\2#' "$wf" >"$scratch/$wf"
 done
+if [[ -d .github/actions ]]; then cp -r .github/actions "$scratch/.github/"; fi
 # Only the [action] findings are reported from this pass; the rest were above.
 log "actionlint (action inputs, refs cut to major tags)"
 # A Go template for actionlint, not shell: the $ are meant literally (actionlint turns \n into a newline).

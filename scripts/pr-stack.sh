@@ -11,15 +11,25 @@
 #       one its state reads through StackReferences) is gone, its cluster and database server went with
 #       it, and so did everything the PR stack made there: the stack's state is removed, and the
 #       script says so. Any other failure fails loudly, state kept.
+#       A stack the backend does not list is nothing to destroy; a backend that cannot be listed
+#       (expired credentials, unreachable) fails, never taken for "no stack".
 #   pr-stack.sh list [--base STACK]
 #       The pr-<number> stacks of this backend (only those built on STACK with --base).
 #   pr-stack.sh destroy-base STACK [--with-pr-stacks]
 #       `pulumi destroy` of a base stack (review on GitHub, local here), refused while pull-request
 #       stacks are built on it (it names them); --with-pr-stacks destroys those first.
+#   pr-stack.sh sweep [--dry-run]
+#       Destroys (as `destroy` does) every pr-<number> stack whose pull request is closed, asking
+#       the GitHub API (gh, with GH_TOKEN; GITHUB_REPOSITORY=<owner>/<repository>); an open pull
+#       request's stack is kept. A pull request the API cannot answer for, or a destroy that fails,
+#       is reported and fails the run after the others were handled. --dry-run only lists.
 #
 # Runs in the project directory (where Pulumi.yaml is), with the backend and secrets provider in
-# the environment (PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE or PULUMI_ACCESS_TOKEN).
+# the environment (PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE or PULUMI_ACCESS_TOKEN). Every
+# subcommand works from the stacks' state, so destroy, list and sweep need no pull request's code.
 set -euo pipefail
+# A failure inside $(…) fails the caller too: an unreadable backend is never an empty list.
+shopt -s inherit_errexit
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -30,26 +40,44 @@ usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 [[ -f Pulumi.yaml ]] || die "no Pulumi.yaml in $(pwd)" "run this from the project directory"
 command -v pulumi >/dev/null || die "pulumi is not on PATH" "source scripts/env.sh (local) or install the Pulumi CLI"
 
+# read_backend WHAT ARGS… — the output of `pulumi ARGS…`; when the backend cannot be read
+# (expired credentials, unreachable), fails with pulumi's own message: never taken for "nothing there".
+read_backend() {
+  local what=$1 errors out
+  shift
+  errors="$(mktemp)"
+  if ! out="$(pulumi "$@" 2>"$errors")"; then
+    log "$(cat "$errors")"
+    rm -f "$errors"
+    die "cannot read $what" "check the backend credentials and PULUMI_BACKEND_URL"
+  fi
+  rm -f "$errors"
+  printf '%s\n' "$out"
+}
+
 # base_of STACK — the stacks STACK reads through StackReferences (its base), from its state, so
 # it works from a fresh checkout too; one per line, bare stack names.
 base_of() {
-  pulumi stack export -s "$1" 2>/dev/null | node -e '
-    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
-      const resources = s ? JSON.parse(s).deployment?.resources ?? [] : [];
-      const names = resources.filter((r) => r.type === "pulumi:pulumi:StackReference").map((r) => r.inputs.name.split("/").pop());
-      console.log([...new Set(names)].join("\n"));
-    });'
+  local state
+  state="$(read_backend "the state of stack $1" stack export -s "$1")"
+  node -e '
+    const resources = JSON.parse(require("fs").readFileSync(0, "utf8")).deployment?.resources ?? [];
+    const names = resources.filter((r) => r.type === "pulumi:pulumi:StackReference").map((r) => r.inputs.name.split("/").pop());
+    if (names.length > 0) console.log([...new Set(names)].join("\n"));' <<<"$state"
+}
+
+# stack_names — every stack in this backend, bare names, one per line.
+stack_names() {
+  local stacks
+  stacks="$(read_backend "the list of stacks in the backend" stack ls --all --json)"
+  node -e 'for (const { name } of JSON.parse(require("fs").readFileSync(0, "utf8"))) console.log(name.split("/").pop());' <<<"$stacks"
 }
 
 # pr_stacks — every pr-<number> stack in this backend, one per line.
 pr_stacks() {
-  pulumi stack ls --all --json | node -e '
-    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
-      for (const { name } of JSON.parse(s)) {
-        const stack = name.split("/").pop();
-        if (/^pr-[0-9]+$/.test(stack)) console.log(stack);
-      }
-    });'
+  local names
+  names="$(stack_names)"
+  grep -E '^pr-[0-9]+$' <<<"$names" || true
 }
 
 cmd_up() {
@@ -77,12 +105,14 @@ cmd_up() {
 }
 
 cmd_destroy() {
-  local stack="pr-$1" base errors
-  if ! pulumi stack ls --all --json | grep -q "\"name\": *\"\([^\"]*/\)\?$stack\""; then
+  local stack="pr-$1" names base errors
+  names="$(stack_names)"
+  if ! grep -qx "$stack" <<<"$names"; then
     log "$stack: no such stack; nothing to destroy"
     return 0
   fi
-  base="$(base_of "$stack" | head -1)"
+  base="$(base_of "$stack")"
+  base="${base%%$'\n'*}"
   errors="$(mktemp)"
   if pulumi destroy --yes --skip-preview -s "$stack" 2> >(tee "$errors" >&2); then
     pulumi stack rm --yes -s "$stack"
@@ -90,9 +120,10 @@ cmd_destroy() {
     log "$stack: destroyed and removed"
     return 0
   fi
-  # A destroy can fail because the base is gone: its cluster and database server, and everything
-  # this stack made in them, went with it. Anything else must not lose the state.
-  if [[ -n "$base" ]] && ! pulumi stack output -s "$base" clusterId >/dev/null 2>&1; then
+  # A destroy can fail because the base is gone (no longer in the backend, which was just listed,
+  # or destroyed and without outputs): its cluster and database server, and everything this stack
+  # made in them, went with it. Anything else must not lose the state.
+  if [[ -n "$base" ]] && { ! grep -qx "$base" <<<"$names" || ! pulumi stack output -s "$base" clusterId >/dev/null 2>&1; }; then
     log "$stack: its base stack \"$base\" is gone, and with it the cluster and database server this stack's namespace, database and role were in: nothing of $stack is left to delete; removing its state"
     pulumi stack rm --yes --force -s "$stack"
     rm -f "$errors" "Pulumi.$stack.yaml"
@@ -107,16 +138,22 @@ cmd_destroy() {
 }
 
 cmd_list() {
-  local base="" stack
+  local base="" stacks stack bases
   if [[ "${1:-}" == --base ]]; then base=$2; fi
-  for stack in $(pr_stacks); do
-    if [[ -z "$base" ]] || base_of "$stack" | grep -qx "$base"; then echo "$stack"; fi
+  stacks="$(pr_stacks)"
+  for stack in $stacks; do
+    if [[ -n "$base" ]]; then
+      bases="$(base_of "$stack")"
+      grep -qx "$base" <<<"$bases" || continue
+    fi
+    echo "$stack"
   done
 }
 
 cmd_destroy_base() {
-  local base=$1 with_pr_stacks=$2 dependents=() stack
-  mapfile -t dependents < <(cmd_list --base "$base")
+  local base=$1 with_pr_stacks=$2 dependents=() listed stack
+  listed="$(cmd_list --base "$base")"
+  [[ -z "$listed" ]] || mapfile -t dependents <<<"$listed"
   if [[ ${#dependents[@]} -gt 0 ]]; then
     [[ "$with_pr_stacks" == 1 ]] ||
       die "stack $base is the base of ${dependents[*]}: destroying it would strand them on a cluster and database server that no longer exist" \
@@ -127,6 +164,41 @@ cmd_destroy_base() {
   pulumi destroy --yes --skip-preview -s "$base"
 }
 
+# pr_state NUMBER — the pull request's state as the GitHub API says it (open, closed).
+pr_state() { gh api "repos/$GITHUB_REPOSITORY/pulls/$1" --jq .state; }
+
+cmd_sweep() {
+  local dry_run=$1 stacks stack number state failed=0 swept=0
+  [[ -n "${GITHUB_REPOSITORY:-}" ]] || die "GITHUB_REPOSITORY is not set" "set it to <owner>/<repository>"
+  command -v gh >/dev/null || die "gh is not on PATH" "install the GitHub CLI, with GH_TOKEN set"
+  stacks="$(pr_stacks)"
+  log "$(wc -w <<<"$stacks") pull-request stack(s) in the backend"
+  for stack in $stacks; do
+    number=${stack#pr-}
+    if ! state="$(pr_state "$number" 2>&1)"; then
+      log "ERROR: $stack: the GitHub API did not say whether pull request #$number is open: $state"
+      failed=1
+      continue
+    fi
+    if [[ "$state" != closed ]]; then
+      log "$stack: pull request #$number is $state, kept"
+      continue
+    fi
+    if [[ "$dry_run" == 1 ]]; then
+      log "$stack: pull request #$number is closed: would destroy"
+      continue
+    fi
+    log "$stack: pull request #$number is closed: destroying"
+    # A run of its own, so that one stack's failure is reported and the others are still handled.
+    if bash "${BASH_SOURCE[0]}" destroy "$number"; then swept=$((swept + 1)); else
+      log "ERROR: $stack: destroy failed"
+      failed=1
+    fi
+  done
+  log "swept $swept stack(s)"
+  return "$failed"
+}
+
 case "${1:-}" in
   up) [[ $# -ge 2 ]] || usage; shift; cmd_up "$@" ;;
   destroy) [[ $# -eq 2 ]] || usage; cmd_destroy "$2" ;;
@@ -134,6 +206,10 @@ case "${1:-}" in
   destroy-base)
     [[ $# -eq 2 || ( $# -eq 3 && "$3" == --with-pr-stacks ) ]] || usage
     cmd_destroy_base "$2" "$([[ "${3:-}" == --with-pr-stacks ]] && echo 1 || echo 0)"
+    ;;
+  sweep)
+    [[ $# -eq 1 || ( $# -eq 2 && "$2" == --dry-run ) ]] || usage
+    cmd_sweep "$([[ "${2:-}" == --dry-run ]] && echo 1 || echo 0)"
     ;;
   *) usage ;;
 esac

@@ -1,48 +1,40 @@
 #!/usr/bin/env bash
-# scripts/smoke-test.sh — check a deployed stack, and roll its Deployments back
-# when the check fails. Used by .github/workflows/deploy.yml and review.yml
-# after `pulumi up`; runs the same way from a laptop.
+# scripts/smoke-test.sh — check a deployed stack. Used by scripts/deploy.sh (the deploy, review
+# and dispatch workflows) after `pulumi up`, and by scripts/rollback.sh after a rollback; runs the
+# same way from a laptop.
 #
-# Usage:
-#   scripts/smoke-test.sh --record <stack>    before `pulumi up`: note each Deployment's revision
-#   scripts/smoke-test.sh <stack>             after it: the smoke test
-#   scripts/smoke-test.sh --rollback <stack>  when the smoke test failed: `kubectl rollout undo`
-#                                             every Deployment this `up` changed, then exit 1
+# Usage: scripts/smoke-test.sh <stack>
 #
-# The smoke test reads the stack's outputs (`namespace`, `endpoints`: service ->
-# URL, `kubeconfig`), then for each service: waits for the Deployment's
-# rollout, port-forwards the Service and GETs the pod's liveness and readiness
-# paths (taken from the Deployment's probes; default /healthz and /readyz).
-# Endpoints that are not in-cluster names (LoadBalancer: http://<ip>:80) are
-# also requested from outside, on the readiness path.
+# It reads the stack's outputs (`namespace`, `endpoints`: service -> URL, `workloadNamespaces`:
+# service, worker or job -> the namespace it runs in, `kubeconfig`), then for each service: waits
+# for the Deployment's rollout, port-forwards the Service and GETs the pod's liveness and readiness
+# paths (taken from the Deployment's probes; default /healthz and /readyz), in the service's own
+# namespace. Endpoints that are not in-cluster names (LoadBalancer: http://<ip>:80) are also
+# requested from outside, on the readiness path. Each worker (a Deployment with no Service) must
+# finish its rollout; a scheduled job has nothing to wait for. A failing workload's pods, events
+# and logs are printed.
 #
-# The kubeconfig is the stack's `kubeconfig` output, written with mode 0600 to
-# a temporary directory (under $RUNNER_TEMP in Actions) and deleted on exit; a
-# stack that exports none (cluster.mode: kubeconfig) uses the ambient
-# KUBECONFIG. Needs: pulumi (logged in, stack selectable), kubectl, jq, curl.
+# The kubeconfig is the stack's `kubeconfig` output: its EnvironmentAccess ServiceAccount, which
+# may read its namespaces and port-forward, nothing more (a rollback goes through `pulumi up`,
+# scripts/rollback.sh). It is written with mode 0600 to a temporary directory (under $RUNNER_TEMP
+# in Actions) and deleted on exit; a stack that exports none (cluster.mode: kubeconfig) uses the
+# ambient KUBECONFIG. A stack without services (a base stack) has nothing to check.
+# Needs: pulumi (logged in, stack selectable), kubectl, jq, curl.
 #
-# `rollout undo` puts the previous ReplicaSet back but leaves Pulumi's state
-# describing the failed version: the full rollback is to re-run the deploy of
-# the last good commit or tag (see deploy.yml).
-#
-# Env: SMOKE_ROLLOUT_TIMEOUT (default 300s), SMOKE_STATE_DIR (where --record
-#      keeps revisions; default $RUNNER_TEMP, else $ESTEIRA_CACHE/smoke).
+# Env: SMOKE_ROLLOUT_TIMEOUT (default 300s); SMOKE_HTTP=false checks rollouts only, for a cluster
+#      whose pods serve nothing (kwok's, in the end-to-end suite).
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 
-mode=check
 case "${1:-}" in
-  --record) mode=record; shift ;;
-  --rollback) mode=rollback; shift ;;
   -h | --help | "") usage ;;
 esac
 [[ $# -eq 1 && "$1" != -* ]] || usage
 stack=$1
 
 ROLLOUT_TIMEOUT="${SMOKE_ROLLOUT_TIMEOUT:-300s}"
-STATE_DIR="${SMOKE_STATE_DIR:-${RUNNER_TEMP:-${ESTEIRA_CACHE:-$HOME/.cache/esteira}/smoke}}"
-REVISIONS="$STATE_DIR/esteira-revisions-$stack"
+HTTP="${SMOKE_HTTP:-true}"
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -69,17 +61,20 @@ trap cleanup EXIT
 
 # --- stack outputs -------------------------------------------------------------
 if ! namespace="$(pulumi stack output namespace -s "$stack" 2>"$workdir/err")" || [[ -z "$namespace" ]]; then
-  if [[ $mode == record ]]; then
-    log "no outputs yet (first deploy?): nothing to record"
-    mkdir -p "$STATE_DIR" && : >"$REVISIONS"
-    exit 0
-  fi
   error "cannot read output 'namespace' of stack $stack: $(cat "$workdir/err")"
   exit 1
 fi
 pulumi stack output endpoints --json -s "$stack" >"$workdir/endpoints.json"
+# Stacks deployed before the output existed run everything in their own namespace.
+if ! pulumi stack output workloadNamespaces --json -s "$stack" >"$workdir/namespaces.json" 2>/dev/null; then
+  jq --arg ns "$namespace" 'map_values($ns)' "$workdir/endpoints.json" >"$workdir/namespaces.json"
+fi
 mapfile -t services < <(jq -r 'keys[]' "$workdir/endpoints.json")
-[[ ${#services[@]} -gt 0 ]] || { error "stack $stack exports no endpoints"; exit 1; }
+mapfile -t others < <(jq -r --slurpfile services "$workdir/endpoints.json" 'keys[] | select(in($services[0]) | not)' "$workdir/namespaces.json")
+if [[ ${#services[@]} -eq 0 && ${#others[@]} -eq 0 ]]; then
+  log "stack $stack runs no workload (a base stack): nothing to check"
+  exit 0
+fi
 
 # Secret output: never echoed; the file is private before anything is written to it.
 (umask 077 && pulumi stack output kubeconfig --show-secrets -s "$stack" >"$workdir/kubeconfig" 2>/dev/null) || true
@@ -89,61 +84,38 @@ if [[ -s "$workdir/kubeconfig" ]]; then
 else
   log "stack exports no kubeconfig; using the ambient one (${KUBECONFIG:-~/.kube/config})"
 fi
-kc() { kubectl -n "$namespace" "$@"; }
-
-revision() {
-  kc get deployment "$1" -o jsonpath='{.metadata.annotations.deployment\.kubernetes\.io/revision}' 2>/dev/null || true
+# The namespace a workload runs in.
+namespace_of() { jq -r --arg w "$1" --arg ns "$namespace" '.[$w] // $ns' "$workdir/namespaces.json"; }
+# kc WORKLOAD ARGS… — kubectl in the workload's namespace.
+kc() {
+  local ns
+  ns="$(namespace_of "$1")"
+  shift
+  kubectl -n "$ns" "$@"
 }
 
-# --- record --------------------------------------------------------------------
-if [[ $mode == record ]]; then
-  mkdir -p "$STATE_DIR"
-  : >"$REVISIONS"
-  for svc in "${services[@]}"; do
-    rev="$(revision "$svc")"
-    [[ -n "$rev" ]] && printf '%s %s\n' "$svc" "$rev" >>"$REVISIONS"
-    log "deployment/$svc: revision ${rev:-none}"
-  done
-  exit 0
-fi
-
-# --- rollback ------------------------------------------------------------------
-if [[ $mode == rollback ]]; then
-  if [[ ! -f "$REVISIONS" ]]; then
-    log "no revisions recorded before the deploy ($REVISIONS): rolling back every service"
-  fi
-  undone=0
-  for svc in "${services[@]}"; do
-    now="$(revision "$svc")"
-    if [[ -f "$REVISIONS" ]]; then
-      before="$(awk -v s="$svc" '$1 == s { print $2 }' "$REVISIONS")"
-      if [[ -z "$before" ]]; then
-        log "deployment/$svc: new in this deploy, nothing to roll back to"
-        continue
-      fi
-      if [[ "$now" == "$before" ]]; then
-        log "deployment/$svc: unchanged by this deploy (revision $now), left alone"
-        continue
-      fi
-      # Back to exactly the revision that was serving before `pulumi up`.
-      log "deployment/$svc: revision $now -> $before"
-      kc rollout undo "deployment/$svc" --to-revision="$before" || { error "rollout undo of $svc failed"; continue; }
-    else
-      log "deployment/$svc: revision $now -> previous"
-      kc rollout undo "deployment/$svc" || { error "rollout undo of $svc failed"; continue; }
-    fi
-    kc rollout status "deployment/$svc" --timeout="$ROLLOUT_TIMEOUT" || error "deployment/$svc did not become ready after the undo"
-    undone=$((undone + 1))
-  done
-  error "smoke test failed; rolled back $undone Deployment(s) with kubectl rollout undo. The cluster now differs from Pulumi's state: re-run the deploy of the last good commit or tag (see deploy.yml) to make them agree."
-  exit 1
-fi
+# diagnose WORKLOAD — what a failing workload's pods, events and logs say (what its Role may read).
+diagnose() {
+  kc "$1" get pods -l "app.kubernetes.io/name=$1" -o wide >&2 || true
+  kc "$1" get events --sort-by=.lastTimestamp 2>/dev/null | tail -n 20 >&2 || true
+  kc "$1" logs -l "app.kubernetes.io/name=$1" --all-containers --tail=50 --prefix >&2 || true
+}
 
 # --- check ---------------------------------------------------------------------
 # probe_path SERVICE KIND DEFAULT — the httpGet path of the first container's probe.
 probe_path() {
-  kc get deployment "$1" -o json |
+  kc "$1" get deployment "$1" -o json |
     jq -r --arg kind "$2" --arg fallback "$3" '.spec.template.spec.containers[0][$kind].httpGet.path // $fallback'
+}
+
+# rolled_out WORKLOAD [WHAT] — waits for the workload's Deployment to finish its rollout; when it
+# does not, says so with its pods, events and logs.
+rolled_out() {
+  log "deployment/$1${2:+ ($2)}: waiting for the rollout (timeout $ROLLOUT_TIMEOUT)"
+  kc "$1" rollout status "deployment/$1" --timeout="$ROLLOUT_TIMEOUT" && return 0
+  error "deployment/$1 did not finish its rollout"
+  diagnose "$1"
+  return 1
 }
 
 # get URL — curl with the retries a fresh rollout or load balancer needs.
@@ -154,19 +126,21 @@ get() {
 failed=0
 for svc in "${services[@]}"; do
   url="$(jq -r --arg s "$svc" '.[$s]' "$workdir/endpoints.json")"
-  log "deployment/$svc: waiting for the rollout (timeout $ROLLOUT_TIMEOUT)"
-  if ! kc rollout status "deployment/$svc" --timeout="$ROLLOUT_TIMEOUT"; then
-    error "deployment/$svc did not finish its rollout"
-    kc get pods -l "app.kubernetes.io/name=$svc" -o wide >&2 || true
+  if ! rolled_out "$svc"; then
     failed=1
+    continue
+  fi
+
+  if [[ "$HTTP" == false ]]; then
+    log "deployment/$svc: rolled out (SMOKE_HTTP=false: no requests)"
     continue
   fi
 
   live="$(probe_path "$svc" livenessProbe /healthz)"
   ready="$(probe_path "$svc" readinessProbe /readyz)"
-  port="$(kc get service "$svc" -o jsonpath='{.spec.ports[0].port}' || true)"
+  port="$(kc "$svc" get service "$svc" -o jsonpath='{.spec.ports[0].port}' || true)"
   if [[ -z "$port" ]]; then
-    error "service/$svc not found in namespace $namespace"
+    error "service/$svc not found in namespace $(namespace_of "$svc")"
     failed=1
     continue
   fi
@@ -174,7 +148,7 @@ for svc in "${services[@]}"; do
   # A local port chosen by kubectl (":<port>"), read back from its output.
   pf_log="$workdir/port-forward-$svc.log"
   # kubectl itself, not the kc function: $! must be kubectl's pid, not a subshell's.
-  kubectl -n "$namespace" port-forward --address 127.0.0.1 "service/$svc" ":$port" >"$pf_log" 2>&1 &
+  kubectl -n "$(namespace_of "$svc")" port-forward --address 127.0.0.1 "service/$svc" ":$port" >"$pf_log" 2>&1 &
   pf=$!
   pids+=("$pf")
   local_port=""
@@ -195,6 +169,7 @@ for svc in "${services[@]}"; do
       log "service/$svc $path: ok"
     else
       error "service/$svc: GET $path failed"
+      diagnose "$svc"
       failed=1
     fi
   done
@@ -211,8 +186,21 @@ for svc in "${services[@]}"; do
   fi
 done
 
+# Workers are Deployments with no Service; a scheduled job is a CronJob, with no Deployment.
+workers=0
+for workload in "${others[@]}"; do
+  if ! found="$(kc "$workload" get deployment "$workload" --ignore-not-found -o name)"; then
+    error "cannot read deployment/$workload in namespace $(namespace_of "$workload")"
+    failed=1
+    continue
+  fi
+  [[ -n "$found" ]] || continue
+  workers=$((workers + 1))
+  rolled_out "$workload" worker || failed=1
+done
+
 if [[ $failed -ne 0 ]]; then
   error "smoke test of stack $stack failed"
   exit 1
 fi
-log "all ${#services[@]} service(s) healthy"
+log "all ${#services[@]} service(s) and $workers worker(s) healthy"

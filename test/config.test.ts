@@ -186,7 +186,7 @@ describe("config", () => {
 
         it("image is required", () => {
             assertProblems({ ...valid(), services: { api: {} } }, [
-                "homolog: services.api.image: is required: an image reference, build: {context, …} or promoteFrom: <stack>",
+                "homolog: services.api.image: is required: an image reference, build: {context, …}, promoteFrom: <stack> or verifiedIn: <stack>",
             ]);
         });
 
@@ -1136,6 +1136,20 @@ describe("config", () => {
             );
         });
 
+        it("cluster.tokenFromEnvironment takes no token from the config, and refuses one there", () => {
+            const config = parseConfig(raw({ ...valid(), cluster: { ...doCluster(), tokenFromEnvironment: true } }));
+            assert.ok(
+                config.cluster.mode === "digitalocean" && config.cluster.apiToken === undefined && config.cluster.tokenFromEnvironment,
+            );
+            assertProblems(
+                { ...valid(), cluster: { ...doCluster(), tokenFromEnvironment: true } },
+                [
+                    "homolog: digitalocean:token: must not be set when cluster.tokenFromEnvironment is true: the stack's config, which everyone holding its passphrase decrypts, would hold the token; remove it with `pulumi config rm digitalocean:token -s homolog` and give the deploying job DIGITALOCEAN_TOKEN",
+                ],
+                doToken(),
+            );
+        });
+
         it("digitalocean:token is required for a DigitalOcean cluster", () => {
             assertProblems({ ...valid(), cluster: doCluster() }, [
                 "homolog: digitalocean:token: is required when cluster.mode is digitalocean (the provider and the kubeconfig use it); set it with `pulumi config set --secret digitalocean:token <token> -s homolog`",
@@ -1300,17 +1314,124 @@ describe("config", () => {
             assert.deepStrictEqual(built.build.tags, ["homolog"], "tagged with the stack (and the commit, when known)");
             assert.deepStrictEqual(parseConfig(raw(withImage({ promoteFrom: "staging" }))).services.api.image, {
                 promoteFrom: "staging",
+                service: "api",
             });
+        });
+
+        it("verifiedIn takes the stage's verified image of the commit being deployed from the service's repository", async () => {
+            const image = parseConfig({ ...raw(withImage({ verifiedIn: "dev" })), commitSha: "0123456789abcdef" }).services.api.image;
+            assert.ok("verifiedIn" in image);
+            assert.deepStrictEqual(
+                { ...image, registry: undefined },
+                {
+                    verifiedIn: "dev",
+                    service: "api",
+                    repository: "ghcr.io/acme/shop/api",
+                    commit: "0123456789abcdef",
+                    pin: undefined,
+                    registry: undefined,
+                },
+            );
+            assert.ok(await isSecretOutput(pulumi.output(image.registry.token)), "the pull token stays secret");
         });
 
         it("an image is built or promoted, not both", () => {
             assertProblems(withImage({ build: { context: "app" }, promoteFrom: "homolog" }), [
-                "homolog: services.api.image: set exactly one of ref, build or promoteFrom; received build and promoteFrom",
+                "homolog: services.api.image: set exactly one of ref, build, promoteFrom or verifiedIn; received build and promoteFrom",
+            ]);
+            assertProblems(withImage({ verifiedIn: "dev", promoteFrom: "homolog" }), [
+                "homolog: services.api.image: set exactly one of ref, build, promoteFrom or verifiedIn; received promoteFrom and verifiedIn",
             ]);
         });
 
         it("an image names a source", () => {
-            assertProblems(withImage({}), ["homolog: services.api.image: set exactly one of ref, build or promoteFrom; received none"]);
+            assertProblems(withImage({}), [
+                "homolog: services.api.image: set exactly one of ref, build, promoteFrom or verifiedIn; received none",
+            ]);
+        });
+
+        it("verifiedIn is a stack name that can be part of a tag", () => {
+            assertProblems(withImage({ verifiedIn: "Dev" }), [
+                `homolog: services.api.image.verifiedIn: verifiedIn must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit; received "Dev"`,
+            ]);
+        });
+
+        it("verifiedIn needs esteira:images.repository", () => {
+            assert.throws(
+                () => parseConfig({ ...raw({ ...withImage({ verifiedIn: "dev" }), images: undefined }), commitSha: "0123456789abcdef" }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        "homolog: services.api.image.verifiedIn: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to find the verified image in",
+                    ]);
+                    return true;
+                },
+            );
+        });
+
+        it("verifiedIn needs the commit being deployed, unless the service is pinned", () => {
+            assertProblems(withImage({ verifiedIn: "dev" }), [
+                "homolog: services.api.image.verifiedIn: needs the commit being deployed (ESTEIRA_COMMIT or GITHUB_SHA, else a git checkout) to find the image verified for it",
+            ]);
+            const pin = `ghcr.io/acme/shop/api@sha256:${"a".repeat(64)}`;
+            const image = parseConfig(raw(withImage({ verifiedIn: "dev" }, { pins: { api: pin } }))).services.api.image;
+            assert.ok("verifiedIn" in image && image.pin === pin);
+        });
+
+        it("a pin replaces a reference, a build or a promotion from a stack", () => {
+            const pin = `ghcr.io/acme/shop/api@sha256:${"b".repeat(64)}`;
+            for (const source of ["ghcr.io/acme/api:1", { build: { context: "app" } }, { promoteFrom: "dev" }]) {
+                assert.deepStrictEqual(parseConfig(raw(withImage(source, { pins: { api: pin } }))).services.api.image, { ref: pin });
+            }
+        });
+
+        it("a pin is pinned by digest", () => {
+            assertProblems(withImage("ghcr.io/acme/api:1", { pins: { api: "ghcr.io/acme/shop/api:latest" } }), [
+                'homolog: pins.api: must be pinned by digest: <repository>@sha256:<64 hex digits>; received "ghcr.io/acme/shop/api:latest"',
+            ]);
+        });
+
+        it("a pin names a service, worker or job of the stack", () => {
+            assertProblems(withImage("ghcr.io/acme/api:1", { pins: { web: `ghcr.io/acme/shop/web@sha256:${"c".repeat(64)}` } }), [
+                'homolog: pins.web: no service, worker or job "web" in this stack; pin only workloads the stack runs',
+            ]);
+        });
+
+        it("a pin replaces a worker's or a job's image too", () => {
+            const pin = `ghcr.io/acme/shop/mailer@sha256:${"d".repeat(64)}`;
+            const config = parseConfig(
+                raw(
+                    withImage("ghcr.io/acme/api:1", {
+                        workers: { mailer: { image: { verifiedIn: "dev" } } },
+                        jobs: { report: { image: { build: { context: "app" } }, schedule: "0 3 * * *" } },
+                        pins: { mailer: pin, report: pin },
+                    }),
+                ),
+            );
+            const mailer = config.workers.mailer.image;
+            assert.ok("verifiedIn" in mailer, "a pinned promotion keeps its lookup, which checks the pin");
+            assert.strictEqual(mailer.pin, pin);
+            assert.strictEqual(mailer.repository, "ghcr.io/acme/shop/mailer");
+            assert.deepStrictEqual(config.jobs.report.image, { ref: pin });
+        });
+
+        it("images.cacheFrom names repositories, read per service", () => {
+            const image = parseConfig(
+                raw(
+                    withImage(
+                        { build: { context: "app" } },
+                        { images: { repository: "ghcr.io/acme/shop/pr", cacheFrom: ["ghcr.io/acme/shop"] } },
+                    ),
+                ),
+            ).services.api.image;
+            assert.ok("build" in image);
+            assert.strictEqual(image.build.repository, "ghcr.io/acme/shop/pr/api");
+            assert.deepStrictEqual(image.build.cacheFrom, ["ghcr.io/acme/shop/api"]);
+            assertProblems(
+                withImage({ build: { context: "app" } }, { images: { repository: "ghcr.io/acme/shop", cacheFrom: ["GHCR.io/x"] } }),
+                [
+                    'homolog: images.cacheFrom.0: repository must be <registry>/<path> in lower case, e.g. ghcr.io/acme/shop; received "GHCR.io/x"',
+                ],
+            );
         });
 
         it("build needs a context", () => {
@@ -1352,9 +1473,9 @@ describe("config", () => {
         it("a separate push token is used when set, else the pull token", async () => {
             const pushToken = pulumi.secret("push");
             const separate = parseConfig(raw(valid(), { registryToken: token(), registryPushToken: pushToken }));
-            assert.strictEqual(await promiseOf(separate.registry.pushToken), "push");
+            assert.strictEqual(await promiseOf(separate.registry?.pushToken), "push");
             const shared = parseConfig(raw(valid()));
-            assert.strictEqual(await promiseOf(shared.registry.pushToken), "t0ken");
+            assert.strictEqual(await promiseOf(shared.registry?.pushToken), "t0ken");
         });
     });
 
@@ -1401,6 +1522,69 @@ describe("config", () => {
             );
         });
 
+        it("a base stack (esteira:tenants) needs no service, no registry and no registry token", () => {
+            const config = parseConfig(raw({ protect: false, tenants: {} }, {}));
+            assert.deepStrictEqual(config.services, {});
+            assert.strictEqual(config.registry, undefined);
+            assert.deepStrictEqual(config.tenants, {});
+        });
+
+        it("a base stack with services still needs their registry", () => {
+            assertProblems({ protect: false, tenants: {}, services: { api: { image: "x" } } }, [
+                "homolog: registry: is required (expected object)",
+            ]);
+        });
+
+        it("tenants.serviceAccountName is a DNS-1123 label", () => {
+            assertProblems({ ...valid(), tenants: { serviceAccountName: "PR deployer" } }, [
+                `homolog: tenants.serviceAccountName: serviceAccountName must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit; received "PR deployer"`,
+            ]);
+        });
+
+        it("repository needs esteira:github", () => {
+            assertProblems({ ...valid(), repository: { releaseManagers: ["release-managers"] } }, [
+                "homolog: repository: needs esteira:github.repository, the repository these settings apply to",
+            ]);
+        });
+
+        it("repository names its release managers' teams, its checks, and at most 10 approvals", () => {
+            const github = { repository: "shop" };
+            assertProblems({ ...valid(), github, repository: { releaseManagers: [] } }, [
+                "homolog: repository.releaseManagers: name at least one team; received []",
+            ]);
+            assertProblems({ ...valid(), github, repository: { releaseManagers: ["rm"], requiredChecks: [], requiredApprovals: 11 } }, [
+                "homolog: repository.requiredChecks: name at least one check; received []",
+                "homolog: repository.requiredApprovals: must be <= 10; received 11",
+            ]);
+        });
+
+        it("repository.environments take the protection keys of esteira:github and their rules", () => {
+            const github = { repository: "shop" };
+            const config = parseConfig(
+                raw({
+                    ...valid(),
+                    github,
+                    repository: { releaseManagers: ["rm"], environments: { "prod-preview": { deployFrom: { tags: ["v*"] } } } },
+                }),
+            );
+            assert.deepStrictEqual(config.repository, {
+                releaseManagers: ["rm"],
+                environments: { "prod-preview": { deployFrom: { tags: ["v*"] } } },
+                repository: "shop",
+                // As esteira:protect says: the rulesets and environments are protected with the stack's own.
+                protect: false,
+            });
+            assertProblems({ ...valid(), github, repository: { releaseManagers: ["rm"], environments: { review: { deployFrom: {} } } } }, [
+                "homolog: repository.environments.review.deployFrom: name at least one branch or tag pattern, or use all / protected",
+            ]);
+        });
+
+        it("github.canAdminsBypass is a boolean", () => {
+            assertProblems({ ...valid(), github: { repository: "shop", canAdminsBypass: "no" } }, [
+                'homolog: github.canAdminsBypass: expected boolean, received "no"',
+            ]);
+        });
+
         it("cluster.stack and database.stack name a stack", () => {
             assertProblems({ ...valid(), cluster: { mode: "stack", stack: "home log" }, database: { mode: "shared", stack: "a/b/c/d" } }, [
                 `homolog: cluster.stack: must be a stack name or <organization>/<project>/<stack>; received "home log"`,
@@ -1436,7 +1620,7 @@ describe("config", () => {
             );
             // The same stack name in another project or organization is another stack.
             const config = parseConfig(raw({ ...valid(), services: { api: { image: { promoteFrom: "other/esteira/homolog" } } } }));
-            assert.deepStrictEqual(config.services.api.image, { promoteFrom: "other/esteira/homolog" });
+            assert.deepStrictEqual(config.services.api.image, { promoteFrom: "other/esteira/homolog", service: "api" });
         });
 
         it("a shared database needs the cluster its firewall admits: the same stack's", () => {
@@ -1676,8 +1860,8 @@ describe("config", () => {
             );
             const config = loadConfig();
             assert.deepStrictEqual(config.services.api.image, { ref: "ghcr.io/acme/api:1" });
-            assert.strictEqual(await promiseOf(config.registry.token), "t0ken");
-            assert.ok(await isSecretOutput(config.registry.token), "registry token must be secret");
+            assert.strictEqual(await promiseOf(config.registry?.token), "t0ken");
+            assert.ok(await isSecretOutput(config.registry?.token), "registry token must be secret");
             assert.ok(
                 config.cluster.mode === "kubeconfig" && (await isSecretOutput(pulumi.output(config.cluster.kubeconfig))),
                 "kubeconfig must be secret",

@@ -38,6 +38,16 @@ describe("stack files as data", () => {
             it("restates no default", () => {
                 assert.deepStrictEqual(restatedDefaults(esteiraValues(stack)), [], `${file} restates defaults; remove these keys`);
             });
+
+            it("commits no pin: pins are a deploy's runtime choice (a rollback, an approved release)", () => {
+                assert.strictEqual(esteiraValues(stack).pins, undefined, `${file} must not commit esteira:pins`);
+            });
+
+            it("commits no DigitalOcean token next to cluster.tokenFromEnvironment", () => {
+                const config = stackFileConfig(stack);
+                const cluster = config["esteira:cluster"] as { tokenFromEnvironment?: boolean } | undefined;
+                if (cluster?.tokenFromEnvironment) assert.strictEqual(config["digitalocean:token"], undefined);
+            });
         });
     }
 

@@ -4,6 +4,7 @@
  */
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
+import { TENANT_DEPLOYER_RULES } from "../components/environment-access";
 import { ConfigError } from "../config";
 import {
     Evaluation,
@@ -20,8 +21,29 @@ import {
     stackCases,
     stackFileConfig,
     stackFiles,
+    TEST_COMMIT,
+    TEST_DIGITALOCEAN_TOKEN,
     TEST_SECRETS,
+    TENANT_KUBECONFIG,
 } from "./mocks";
+
+/** The Kubernetes types a stack registers. */
+const kubernetesKinds = (recorder: Recorder): string[] => [
+    ...new Set(recorder.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:")).map((r) => r.type)),
+];
+
+/** What the review base's tenant ServiceAccount may not do to those types, that a PR stack's up or destroy does. */
+function beyondTenantRules(types: string[]): string[] {
+    return types.flatMap((type) => {
+        const [, apiVersion, kind] = /^kubernetes:([^:]+):(\w+)$/.exec(type)!;
+        const group = apiVersion.includes("/") ? apiVersion.split("/")[0].replace(/^core$/, "") : "";
+        const plural = kind.toLowerCase().replace(/y$/, "ie") + "s";
+        const verbs = (TENANT_DEPLOYER_RULES as any[])
+            .filter((rule) => rule.apiGroups.includes(group) && rule.resources.includes(plural))
+            .flatMap((rule) => rule.verbs);
+        return ["get", "create", "patch", "delete"].filter((verb) => !verbs.includes(verb)).map((verb) => `${verb} ${plural} (${type})`);
+    });
+}
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const SERVICE = "kubernetes:core/v1:Service";
@@ -50,6 +72,15 @@ function envOf(evaluation: Evaluation, deploymentName: string): Record<string, s
 }
 
 describe("stack files", () => {
+    it("Pulumi.yaml requires no secret of every stack: the config's rules say which stack needs which", () => {
+        const required = Object.entries(projectFile().config).filter(([, key]) => key.secret && key.default === undefined);
+        assert.deepStrictEqual(
+            required.map(([name]) => name),
+            [],
+            "the engine would refuse a stack that lacks one, e.g. the review base, which pulls no image",
+        );
+    });
+
     it("the repository has the dev, homolog and prod stacks", () => {
         const stacks = stackFiles();
         for (const stack of ["dev", "homolog", "prod"]) assert.ok(stacks.includes(stack), `Pulumi.${stack}.yaml is missing`);
@@ -70,12 +101,16 @@ describe("stack files", () => {
                 }
             });
 
-            it("creates the environment's namespace and pull secret", async () => {
+            it("creates the environment's namespace, and a pull secret where it runs services", async () => {
                 const { recorder, outputs } = evaluation;
                 const namespace = recorder.all(NAMESPACE);
                 assert.strictEqual(namespace.length, 1);
                 assert.strictEqual(await promiseOf(outputs.namespace), namespace[0].inputs.metadata.name);
                 const pullSecret = recorder.all(SECRET).find((s) => s.inputs.type === "kubernetes.io/dockerconfigjson");
+                if (!stackFileConfig(stack)["esteira:services"]) {
+                    assert.strictEqual(pullSecret, undefined, "a base stack without services pulls nothing");
+                    return;
+                }
                 assert.ok(pullSecret, "a dockerconfigjson pull secret exists");
                 assert.ok(isSecretInput(pullSecret, "stringData"), "the registry token stays secret");
             });
@@ -154,7 +189,8 @@ describe("stack files", () => {
             it("gives pods DATABASE_URL only through secretKeyRef on the database secret", function () {
                 const { recorder } = evaluation;
                 const database = stackFileConfig(stack)["esteira:database"] as { mode: string; secretName?: string } | undefined;
-                if (!database) this.skip();
+                // A base stack (esteira:tenants) runs no workload, so holds no database Secret.
+                if (!database || !stackFileConfig(stack)["esteira:services"]) this.skip();
                 const secretName = database.secretName ?? "db-credentials";
                 const secret = recorder.all(SECRET).find((s) => s.inputs.metadata.name === secretName);
                 assert.ok(secret, `the ${secretName} Secret exists in the namespace`);
@@ -181,10 +217,16 @@ describe("stack files", () => {
                 }
             });
 
-            it("exports the kubeconfig only as a secret", async function () {
+            it("exports kubeconfigs only as secrets, and never one holding the DigitalOcean token", async function () {
                 const { outputs } = evaluation;
-                if (outputs.kubeconfig === undefined) this.skip();
-                assert.ok(await isSecretOutput(outputs.kubeconfig), "kubeconfig must be secret");
+                const exported = [outputs.kubeconfig, outputs.tenantKubeconfig].filter((k) => k !== undefined);
+                if (exported.length === 0) this.skip();
+                for (const kubeconfig of exported) {
+                    assert.ok(await isSecretOutput(kubeconfig), "a kubeconfig must be secret");
+                    const text = (await promiseOf(kubeconfig)) as string;
+                    assert.ok(!text.includes(TEST_DIGITALOCEAN_TOKEN["digitalocean:token"]), "never the account token");
+                    assert.deepStrictEqual(Object.keys(JSON.parse(text).users[0].user), ["token"], "a ServiceAccount's bearer token");
+                }
             });
 
             it("exports its database server's admin connection only as a secret", async function () {
@@ -193,16 +235,20 @@ describe("stack files", () => {
                 assert.ok(await isSecretOutput(outputs.databaseAdminUrl), "databaseAdminUrl must be secret");
             });
 
-            it("on DigitalOcean: non-expiring kubeconfig, cluster id as provider identity, objects deleted with the cluster, DB firewall admits only the cluster", async function () {
-                const { recorder, outputs } = evaluation;
+            it("on DigitalOcean: the token comes from the environment, cluster id as provider identity, objects deleted with the cluster, DB firewall admits only the cluster", async function () {
+                const { recorder } = evaluation;
                 const doks = recorder.all(DOKS);
                 if (doks.length === 0) this.skip();
                 assert.strictEqual(doks.length, 1);
                 const provider = recorder.get("pulumi:providers:kubernetes", `${stack}-provider`);
                 assert.strictEqual(provider.inputs.clusterIdentifier, doks[0].inputs.name ? `${doks[0].name}-id` : undefined);
-                const kubeconfig = JSON.parse((await promiseOf(outputs.kubeconfig)) as string);
-                assert.ok(kubeconfig.users[0].user.token, "the kubeconfig authenticates with the API token");
+                const kubeconfig = JSON.parse(provider.inputs.kubeconfig);
+                assert.strictEqual(kubeconfig.users[0].user.exec.command, "sh", "an exec plugin reads DIGITALOCEAN_TOKEN at run time");
                 assert.ok(!JSON.stringify(kubeconfig).includes("EXPIRING"), "never the 7-day rawConfig");
+                assert.ok(
+                    !JSON.stringify(recorder.resources.map((r) => r.inputs)).includes("test-digitalocean-token"),
+                    "no resource's inputs (the state) hold a DigitalOcean token",
+                );
                 for (const resource of recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
                     assert.strictEqual(
                         resource.deletedWith,
@@ -216,6 +262,27 @@ describe("stack files", () => {
                 for (const database of recorder.all(DB_CLUSTER)) {
                     assert.strictEqual(database.inputs.privateNetworkUuid, recorder.all("digitalocean:index/vpc:Vpc")[0].name + "-id");
                 }
+            });
+
+            it("owns every Kubernetes object entirely: the next up converges after a kubectl rollout undo (patchForce)", () => {
+                for (const object of evaluation.recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
+                    assert.strictEqual(
+                        object.inputs.metadata?.annotations?.["pulumi.com/patchForce"],
+                        "true",
+                        `${object.type} ${object.name}`,
+                    );
+                }
+            });
+
+            it("gives its services' environment a read-only identity limited to its namespace", function () {
+                const { recorder } = evaluation;
+                if (!stackFileConfig(stack)["esteira:services"]) this.skip();
+                const role = recorder.get("kubernetes:rbac.authorization.k8s.io/v1:Role", `${stack}-role`);
+                assert.strictEqual(role.inputs.metadata.namespace, recorder.all(NAMESPACE)[0].inputs.metadata.name);
+                const writes = role.inputs.rules
+                    .flatMap((r: any) => r.verbs)
+                    .filter((v: string) => ["update", "patch", "delete"].includes(v));
+                assert.deepStrictEqual(writes, []);
             });
 
             it("protects exactly what esteira:protect says", () => {
@@ -243,7 +310,7 @@ describe("stack files", () => {
 
             it("runs each service on the digest-pinned image it built or promoted, and exports it", async () => {
                 const { recorder, outputs } = evaluation;
-                const services = stackFileConfig(stack)["esteira:services"] as Record<string, { image: any }>;
+                const services = (stackFileConfig(stack)["esteira:services"] ?? {}) as Record<string, { image: any }>;
                 const exported = (await promiseOf(outputs.images)) as Record<string, string>;
                 for (const [name, svc] of Object.entries(services)) {
                     const image = recorder.get(DEPLOYMENT, `${name}-deployment`).inputs.spec.template.spec.containers[0].image;
@@ -254,7 +321,7 @@ describe("stack files", () => {
                         assert.match(image, new RegExp(`/${name}@sha256:[0-9a-f]{64}$`));
                         assert.ok(isSecretInput(built[0], "registries.0.password"), "the push token stays secret");
                         assert.strictEqual(built[0].inputs.buildOnPreview, false, "previews never build");
-                    } else if (svc.image.promoteFrom) {
+                    } else if (svc.image.promoteFrom || svc.image.verifiedIn) {
                         assert.deepStrictEqual(built, [], `${name} is promoted, not built`);
                         assert.match(image, /@sha256:[0-9a-f]{64}$/, "promotion is by digest");
                     }
@@ -263,7 +330,10 @@ describe("stack files", () => {
 
             it("runs migrations, then seeds, as Jobs with the unpooled database URL, before the Deployment rolls", () => {
                 const { recorder } = evaluation;
-                const services = stackFileConfig(stack)["esteira:services"] as Record<string, { migrate?: unknown; seed?: unknown }>;
+                const services = (stackFileConfig(stack)["esteira:services"] ?? {}) as Record<
+                    string,
+                    { migrate?: unknown; seed?: unknown }
+                >;
                 for (const [name, svc] of Object.entries(services)) {
                     const deployment = recorder.get(DEPLOYMENT, `${name}-deployment`);
                     for (const step of ["migrate", "seed"] as const) {
@@ -302,11 +372,15 @@ describe("stack files", () => {
                 }
             });
 
-            it("looks a tag up only for images given by tag: one registry lookup each, none otherwise", () => {
+            it("looks a tag up only for images given by tag or promoted by verification: one registry lookup each, none otherwise", () => {
                 const { recorder } = evaluation;
-                const services = stackFileConfig(stack)["esteira:services"] as Record<string, { image: any }>;
-                const byTag = Object.entries(services).filter(([, svc]) => {
-                    const ref = typeof svc.image === "string" ? svc.image : svc.image.ref;
+                const config = stackFileConfig(stack);
+                const workloads = ["esteira:services", "esteira:workers", "esteira:jobs"].flatMap((key) =>
+                    Object.entries((config[key] ?? {}) as Record<string, { image: any }>),
+                );
+                const byTag = workloads.filter(([, workload]) => {
+                    if (typeof workload.image === "object" && workload.image.verifiedIn !== undefined) return true;
+                    const ref = typeof workload.image === "string" ? workload.image : workload.image.ref;
                     return ref !== undefined && !ref.includes("@sha256:");
                 });
                 const lookups = recorder.resources.filter((r) => r.type === "pulumi-nodejs:dynamic:Resource" && r.name.endsWith("-digest"));
@@ -411,20 +485,36 @@ describe("stack files", () => {
             }
         });
 
-        it("prod: runs exactly the image homolog exported, and builds nothing", async () => {
-            const { recorder } = await evaluated("prod");
-            assert.deepStrictEqual(recorder.all("docker-build:index:Image"), []);
-            const image = recorder.get(DEPLOYMENT, "sample-deployment").inputs.spec.template.spec.containers[0].image;
-            const homolog = OTHER_STACK_OUTPUTS["organization/esteira/homolog"].images as Record<string, string>;
-            assert.strictEqual(image, homolog.sample);
-            assert.strictEqual(recorder.reads.find((r) => r.type === "pulumi:pulumi:StackReference")?.id, "organization/esteira/homolog");
+        for (const [stack, stage] of [
+            ["prod", "homolog"],
+            ["homolog", "dev"],
+        ]) {
+            it(`${stack}: runs exactly the digest ${stage} verified for the commit being deployed, and builds nothing`, async () => {
+                const { recorder } = await evaluated(stack);
+                assert.deepStrictEqual(recorder.all("docker-build:index:Image"), []);
+                const image = recorder.get(DEPLOYMENT, "sample-deployment").inputs.spec.template.spec.containers[0].image;
+                const tag = `ghcr.io/esteira-dev/esteira/sample:verified-${stage}-${TEST_COMMIT.slice(0, 12)}`;
+                assert.strictEqual(image, `ghcr.io/esteira-dev/esteira/sample@${fakeDigest(tag)}`);
+                const lookup = recorder.get("pulumi-nodejs:dynamic:Resource", "sample-digest");
+                assert.strictEqual(`${lookup.inputs.domain}/${lookup.inputs.repository}:${lookup.inputs.tag}`, tag);
+                assert.ok(isSecretInput(lookup, "password"), "the pull token stays secret");
+                assert.deepStrictEqual(recorder.all("pulumi:providers:docker"), [], "no provider plugin is needed");
+                assert.deepStrictEqual(recorder.reads, [], `${stack} reads no other stack's state`);
+            });
+        }
+
+        it("a pin (a rollback, prod's approved release) runs exactly that digest, which the lookup only checks is there", async () => {
+            const pin = `ghcr.io/esteira-dev/esteira/sample@${fakeDigest("last-good")}`;
+            const { recorder } = await evaluateStack("prod", { overrides: { "esteira:pins": { sample: pin } } });
+            assert.strictEqual(recorder.get(DEPLOYMENT, "sample-deployment").inputs.spec.template.spec.containers[0].image, pin);
+            assert.strictEqual(recorder.get("pulumi-nodejs:dynamic:Resource", "sample-digest").inputs.tag, fakeDigest("last-good"));
         });
 
-        it("homolog: builds app/ and tags it with the commit and the stack", async () => {
-            const { recorder } = await evaluated("homolog");
+        it("dev: builds app/ and tags it with the commit and the stack", async () => {
+            const { recorder } = await evaluated("dev");
             const built = recorder.get("docker-build:index:Image", "sample-image");
             assert.deepStrictEqual(built.inputs.context, { location: "app" });
-            assert.ok(built.inputs.tags.includes("ghcr.io/esteira-dev/esteira/sample:homolog"));
+            assert.ok(built.inputs.tags.includes("ghcr.io/esteira-dev/esteira/sample:dev"));
             assert.ok(
                 built.inputs.tags.some((t: string) => /:sha-[0-9a-f]{12}$/.test(t)),
                 "tagged with the commit",
@@ -464,24 +554,88 @@ describe("stack files", () => {
             );
         });
 
-        it("prod: product owners approve, no self-review, release tags only", async () => {
+        it("prod: product owners approve, no self-review, no admin bypass, release tags only", async () => {
             const { recorder } = await evaluated("prod");
             const environment = recorder.get(GH_ENV, "prod-environment");
             assert.strictEqual(environment.inputs.reviewers[0].teams.length, 2);
             assert.strictEqual(environment.inputs.preventSelfReview, true);
+            assert.strictEqual(environment.inputs.canAdminsBypass, false);
             assert.deepStrictEqual(environment.inputs.deploymentBranchPolicy, { protectedBranches: false, customBranchPolicies: true });
             assert.deepStrictEqual(
-                recorder.all(POLICY).map((p) => [p.inputs.branchPattern, p.inputs.tagPattern]),
+                recorder
+                    .all(POLICY)
+                    .filter((p) => p.name.startsWith("prod-policy"))
+                    .map((p) => [p.inputs.branchPattern, p.inputs.tagPattern]),
                 [[undefined, "v*"]],
             );
         });
 
+        it("prod owns the repository's settings: reviewed pull requests into main, release tags by release managers only, never moved", async () => {
+            const { recorder } = await evaluated("prod");
+            const rulesets = recorder.all("github:index/repositoryRuleset:RepositoryRuleset");
+            assert.deepStrictEqual(rulesets.map((r) => r.name).sort(), [
+                "esteira-default-branch",
+                "esteira-release-tags",
+                "esteira-release-tags-immutable",
+            ]);
+            const tags = recorder.get("github:index/repositoryRuleset:RepositoryRuleset", "esteira-release-tags");
+            assert.deepStrictEqual(tags.inputs.conditions.refName.includes, ["refs/tags/v*"], "the pattern prod deploys from");
+            for (const stack of ["dev", "homolog", "review"]) {
+                const other = await evaluated(stack);
+                assert.deepStrictEqual(
+                    other.recorder.all("github:index/repositoryRuleset:RepositoryRuleset"),
+                    [],
+                    `${stack} leaves them alone`,
+                );
+            }
+        });
+
+        it("prod protects the environments the workflows use beside the stacks': prod-preview from release tags, review-base from main", async () => {
+            const { recorder } = await evaluated("prod");
+            const environments = recorder
+                .all(GH_ENV)
+                .map((e) => e.inputs.environment)
+                .sort();
+            assert.deepStrictEqual(environments, ["prod", "prod-preview", "review", "review-base"]);
+            const patterns = (name: string) =>
+                recorder
+                    .all(POLICY)
+                    .filter((p) => p.name.startsWith(`${name}-policy`))
+                    .map((p) => p.inputs.branchPattern ?? `tag:${p.inputs.tagPattern}`);
+            assert.deepStrictEqual(patterns("prod-preview"), ["tag:v*"]);
+            assert.deepStrictEqual(patterns("review-base"), ["main"]);
+            assert.strictEqual(recorder.get(GH_ENV, "prod-preview-environment").inputs.canAdminsBypass, false);
+            assert.strictEqual(recorder.get(GH_ENV, "review-base-environment").inputs.canAdminsBypass, false);
+        });
+
         for (const stack of ["dev", "homolog", "prod"]) {
-            it(`${stack}: the kubeconfig reaches Actions only as a secret; namespace and endpoints as variables`, async () => {
-                const { recorder } = await evaluated(stack);
+            it(`${stack}: KUBECONFIG is its read-only ServiceAccount's, as a secret; namespace and endpoints as variables`, async () => {
+                const { recorder, outputs } = await evaluated(stack);
                 const secret = recorder.get("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret", `${stack}-secret-kubeconfig`);
                 assert.strictEqual(secret.inputs.secretName, "KUBECONFIG");
                 assert.ok(isSecretInput(secret, "plaintextValue"), "the kubeconfig stays secret");
+                const kubeconfig = JSON.parse(secret.inputs.plaintextValue);
+                assert.deepStrictEqual(
+                    kubeconfig.users[0].user,
+                    { token: `token-of-${stack}-token` },
+                    "the ServiceAccount's token, not the account's",
+                );
+                assert.strictEqual(kubeconfig.contexts[0].context.namespace, `esteira-${stack}`);
+                assert.strictEqual(
+                    secret.inputs.plaintextValue,
+                    await promiseOf(outputs.kubeconfig),
+                    "the smoke test uses the same identity",
+                );
+                assert.ok(
+                    recorder.all("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret").every((s) => {
+                        try {
+                            return typeof JSON.parse(s.inputs.plaintextValue) !== "object" || s.inputs.secretName === "KUBECONFIG";
+                        } catch {
+                            return true;
+                        }
+                    }),
+                    "no JSON blob of several credentials as one Actions secret",
+                );
                 const variables = recorder.all("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable");
                 const byName = Object.fromEntries(variables.map((v) => [v.inputs.variableName, v.inputs.value]));
                 assert.strictEqual(byName.ESTEIRA_NAMESPACE, `esteira-${stack}`);
@@ -536,27 +690,80 @@ describe("stack files", () => {
             evaluation = await evaluated(PR_STACK);
         });
 
-        it("registers no cluster, VPC or database cluster: it reads homolog's", () => {
+        it("registers no cluster, VPC or database cluster: it reads the review base's, never homolog's or prod's", () => {
             const { recorder } = evaluation;
             for (const type of [DOKS, DB_CLUSTER, "digitalocean:index/vpc:Vpc", "digitalocean:index/databaseFirewall:DatabaseFirewall"]) {
                 assert.deepStrictEqual(recorder.all(type), [], `${type} must not be created by a PR stack`);
             }
             const reads = recorder.reads.map((r) => `${r.type} ${r.id}`).sort();
             assert.deepStrictEqual(reads, [
-                `${DB_CLUSTER} homolog-db-cluster-id`,
-                "pulumi:pulumi:StackReference organization/esteira/homolog",
-                "pulumi:pulumi:StackReference organization/esteira/homolog",
+                "pulumi:pulumi:StackReference organization/esteira/review",
+                "pulumi:pulumi:StackReference organization/esteira/review",
             ]);
         });
 
-        it("creates only namespaced objects, its own database and user, and Pulumi's own wiring", () => {
+        it("needs no DigitalOcean token: nothing it registers, reads or invokes is DigitalOcean's", () => {
+            const { recorder } = evaluation;
+            const touched = [
+                ...recorder.resources.map((r) => r.type),
+                ...recorder.reads.map((r) => r.type),
+                ...recorder.calls.map((c) => c.token),
+            ];
+            assert.deepStrictEqual(
+                touched.filter((type) => type.startsWith("digitalocean:") || type === "pulumi:providers:digitalocean"),
+                [],
+            );
+        });
+
+        it("makes its own database and role in the review base's server, through the admin connection the base exports", () => {
+            const { recorder } = evaluation;
+            const role = recorder.get("pulumi-nodejs:dynamic:Resource", "pr-42-role");
+            const database = recorder.get("pulumi-nodejs:dynamic:Resource", "pr-42-db");
+            assert.strictEqual(role.inputs.name, "esteira-pr-42");
+            assert.strictEqual(database.inputs.name, "esteira-pr-42");
+            assert.strictEqual(
+                database.inputs.adminUrl,
+                OTHER_STACK_OUTPUTS["organization/esteira/review"].databaseAdminUrl,
+                "the review base's databaseAdminUrl",
+            );
+            assert.ok(isSecretInput(database, "adminUrl"), "the admin connection stays secret");
+        });
+
+        it("deploys with the base's tenant ServiceAccount, and gives its own workflows a read-only one in its namespace", async () => {
+            const { recorder, outputs } = evaluation;
+            const provider = recorder.all("pulumi:providers:kubernetes")[0];
+            assert.strictEqual(provider.inputs.kubeconfig, TENANT_KUBECONFIG);
+            const kubeconfig = JSON.parse((await promiseOf(outputs.kubeconfig)) as string);
+            assert.strictEqual(kubeconfig.clusters[0].cluster.server, "https://review.k8s.ondigitalocean.com");
+            assert.deepStrictEqual(kubeconfig.users[0].user, { token: "token-of-pr-42-token" });
+            assert.strictEqual(kubeconfig.contexts[0].context.namespace, "esteira-pr-42");
+            assert.strictEqual(outputs.tenantKubeconfig, undefined, "it re-exports nothing of the base's");
+        });
+
+        it("pushes apart from main's images: its own repository path and cache, reading main's cache but never writing it", () => {
+            const built = evaluation.recorder.get("docker-build:index:Image", "sample-image");
+            assert.ok(
+                built.inputs.tags.every((tag: string) => tag.startsWith("ghcr.io/esteira-dev/esteira/pr/sample:")),
+                "tags only in the PR path",
+            );
+            assert.deepStrictEqual(
+                built.inputs.cacheFrom.map((c: any) => c.registry.ref),
+                ["ghcr.io/esteira-dev/esteira/pr/sample:buildcache", "ghcr.io/esteira-dev/esteira/sample:buildcache"],
+            );
+            assert.deepStrictEqual(
+                built.inputs.cacheTo.map((c: any) => c.registry.ref),
+                ["ghcr.io/esteira-dev/esteira/pr/sample:buildcache"],
+            );
+        });
+
+        it("creates only namespaced objects, its own database and role, and Pulumi's own wiring", () => {
             const { recorder } = evaluation;
             const owned = new Set(recorder.resources.filter((r) => r.custom).map((r) => r.type));
             for (const type of owned) {
                 assert.ok(
                     type.startsWith("kubernetes:") ||
-                        type === DB ||
-                        type === "digitalocean:index/databaseUser:DatabaseUser" ||
+                        // Its database and role (parts/postgres.ts).
+                        type === "pulumi-nodejs:dynamic:Resource" ||
                         type === "docker-build:index:Image" ||
                         type.startsWith("pulumi:providers:"),
                     `a PR stack must not create ${type}`,
@@ -568,10 +775,10 @@ describe("stack files", () => {
         it("derives every name from the pull request number", () => {
             const { recorder } = evaluation;
             assert.strictEqual(recorder.all(NAMESPACE)[0].inputs.metadata.name, "esteira-pr-42");
-            assert.strictEqual(recorder.get(DB, "pr-42-db").inputs.name, "esteira-pr-42");
-            assert.strictEqual(recorder.get("digitalocean:index/databaseUser:DatabaseUser", "pr-42-user").inputs.name, "esteira-pr-42");
+            assert.strictEqual(recorder.get("pulumi-nodejs:dynamic:Resource", "pr-42-db").inputs.name, "esteira-pr-42");
+            assert.strictEqual(recorder.get("pulumi-nodejs:dynamic:Resource", "pr-42-role").inputs.name, "esteira-pr-42");
             const built = recorder.get("docker-build:index:Image", "sample-image");
-            assert.ok(built.inputs.tags.includes("ghcr.io/esteira-dev/esteira/sample:pr-42"));
+            assert.ok(built.inputs.tags.includes("ghcr.io/esteira-dev/esteira/pr/sample:pr-42"));
         });
 
         it("protects nothing and ties nothing to a cluster it does not own", () => {
@@ -582,10 +789,38 @@ describe("stack files", () => {
             }
         });
 
-        it("reaches homolog's cluster by its id and runs ClusterIP services", () => {
+        it("registers only kinds of object the review base's tenant ServiceAccount may create, change and delete", () => {
+            const kinds = kubernetesKinds(evaluation.recorder);
+            assert.ok(kinds.length > 5, "a pull request's stack registers Kubernetes objects");
+            assert.deepStrictEqual(beyondTenantRules(kinds), []);
+        });
+
+        it("stays within the tenant ServiceAccount's rules with every workload kind: a worker with a claim, a scheduled job, another namespace", async () => {
+            const template = stackFileConfig(PR_STACK) as Record<string, any>;
+            const { recorder } = await evaluateStack(PR_STACK, {
+                overrides: {
+                    "esteira:namespaces": { batch: {} },
+                    "esteira:workers": {
+                        indexer: {
+                            image: { build: { context: "app" } },
+                            command: ["node", "dist/worker.js"],
+                            writablePaths: { "/data": { sizeMiB: 512, persistent: true } },
+                        },
+                    },
+                    "esteira:jobs": { report: { image: { build: { context: "app" } }, schedule: "0 3 * * *", namespace: "batch" } },
+                    "esteira:services": template["esteira:services"],
+                },
+            });
+            const kinds = kubernetesKinds(recorder);
+            for (const type of ["kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:batch/v1:CronJob"])
+                assert.ok(kinds.includes(type), type);
+            assert.deepStrictEqual(beyondTenantRules(kinds), []);
+        });
+
+        it("reaches the review base's cluster by its id and runs ClusterIP services", () => {
             const { recorder } = evaluation;
-            assert.strictEqual(recorder.all("pulumi:providers:kubernetes")[0].inputs.clusterIdentifier, "homolog-doks-id");
-            // Destroying the pull request's stack after homolog's cluster is gone drops its objects from the state.
+            assert.strictEqual(recorder.all("pulumi:providers:kubernetes")[0].inputs.clusterIdentifier, "review-doks-id");
+            // Destroying the pull request's stack after the review base's cluster is gone drops its objects from the state.
             assert.strictEqual(recorder.all("pulumi:providers:kubernetes")[0].inputs.deleteUnreachable, "true");
             for (const service of recorder.all(SERVICE)) assert.strictEqual(service.inputs.spec.type, "ClusterIP");
         });
@@ -595,6 +830,38 @@ describe("stack files", () => {
                 assert.match(err.problems[0], /^PR_42: environment: the stack name "PR_42" is not a DNS-1123 label/);
                 return true;
             });
+        });
+    });
+
+    describe("the review base (Pulumi.review.yaml)", () => {
+        it("creates a cluster and a database cluster for the pull requests, with the identity they deploy with, and runs nothing itself", async () => {
+            const { recorder, outputs } = await evaluated("review");
+            recorder.get(DOKS, "review-cluster");
+            recorder.get(DB_CLUSTER, "review-cluster");
+            assert.deepStrictEqual(recorder.all(DEPLOYMENT), []);
+            assert.deepStrictEqual(recorder.all("kubernetes:rbac.authorization.k8s.io/v1:Role"), []);
+            const role = recorder.get("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "review-tenants-role");
+            assert.strictEqual(role.inputs.metadata.name, "esteira-tenants");
+            assert.deepStrictEqual(await promiseOf(outputs.clusterId), "review-cluster-id");
+            assert.deepStrictEqual(await promiseOf(outputs.databaseClusterId), "review-cluster-id");
+            assert.ok(await isSecretOutput(outputs.databaseAdminUrl), "the pull requests' admin connection, a secret");
+            const tenant = JSON.parse((await promiseOf(outputs.tenantKubeconfig)) as string);
+            assert.deepStrictEqual(tenant.users[0].user, { token: "token-of-review-tenants-token" });
+            assert.strictEqual(outputs.kubeconfig, undefined);
+            assert.deepStrictEqual(
+                recorder.all("github:index/repositoryEnvironment:RepositoryEnvironment"),
+                [],
+                "it writes nothing to GitHub",
+            );
+        });
+
+        it("stores no DigitalOcean token: the stacks reading it share its passphrase", async () => {
+            const { recorder } = await evaluated("review");
+            assert.strictEqual(
+                stackFileConfig("review")["esteira:cluster"] && (stackFileConfig("review")["esteira:cluster"] as any).tokenFromEnvironment,
+                true,
+            );
+            assert.ok(!JSON.stringify(recorder.resources.map((r) => r.inputs)).includes("test-digitalocean-token"));
         });
     });
 
@@ -642,9 +909,10 @@ describe("stack files", () => {
 
     describe("build secrets", () => {
         it("a token the build needs reaches BuildKit only as a secret, never as a build argument", async () => {
-            const homolog = stackFileConfig("homolog") as Record<string, any>;
-            const sample = homolog["esteira:services"].sample;
-            const { recorder } = await evaluateStack("homolog", {
+            // dev builds; homolog and prod promote what dev built.
+            const dev = stackFileConfig("dev") as Record<string, any>;
+            const sample = dev["esteira:services"].sample;
+            const { recorder } = await evaluateStack("dev", {
                 overrides: {
                     "esteira:services": { sample: { ...sample, image: { build: { ...sample.image.build, secrets: ["NPM_TOKEN"] } } } },
                     "esteira:buildSecrets": { NPM_TOKEN: { secure: "v1:ciphertext" } },
@@ -690,6 +958,8 @@ describe("stack files", () => {
             assert.deepStrictEqual(secretsIn("esteira-homolog"), [
                 "homolog-pull-secret=ghcr-secret",
                 "homolog-secret-db-credentials=db-credentials",
+                // The environment's own identity lives in the stack's namespace only.
+                "homolog-token=esteira-ci-token",
             ]);
             assert.deepStrictEqual(secretsIn("esteira-homolog-payments"), [
                 "homolog-payments-pull-secret=ghcr-secret",
@@ -736,6 +1006,16 @@ describe("stack files", () => {
                 recorder.get(NAMESPACE, "homolog-payments-namespace").inputs.metadata.annotations["esteira.dev/stack"],
                 "organization/esteira/homolog",
             );
+            // The smoke test reads every namespace the workloads run in, with the one ServiceAccount.
+            const role = recorder.get("kubernetes:rbac.authorization.k8s.io/v1:Role", "homolog-role-payments");
+            assert.strictEqual(role.inputs.metadata.namespace, "esteira-homolog-payments");
+            assert.deepStrictEqual(
+                role.inputs.rules,
+                recorder.get("kubernetes:rbac.authorization.k8s.io/v1:Role", "homolog-role").inputs.rules,
+            );
+            const binding = recorder.get("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "homolog-role-binding-payments");
+            assert.strictEqual(binding.inputs.metadata.namespace, "esteira-homolog-payments");
+            assert.deepStrictEqual(binding.inputs.subjects, [{ kind: "ServiceAccount", name: "esteira-ci", namespace: "esteira-homolog" }]);
         });
     });
 

@@ -205,7 +205,9 @@ export function referenceSections(): Record<string, string> {
     const keys = keysSchema();
     const required = new Set(keys.required ?? []);
     const sections: Record<string, string> = {};
-    const type = (node: Node) => (isObject(node) || node.oneOf ? "object, see below" : isMap(node) ? "map, see below" : typeOf(node));
+    // A map of objects gets its own table; a map of plain values (esteira:pins) is described in its row.
+    const objectMap = (node: Node) => isMap(node) && typeof node.additionalProperties === "object" && isObject(node.additionalProperties);
+    const type = (node: Node) => (isObject(node) || node.oneOf ? "object, see below" : objectMap(node) ? "map, see below" : typeOf(node));
     const top = Object.entries(keys.properties ?? {}).map(
         ([key, node]) =>
             `| \`esteira:${key}\` | ${cell(type(node))} | ${cell(defaultOf(node, required.has(key), false))} | ${cell(node.description ?? "")} |`,
@@ -228,8 +230,8 @@ export function referenceSections(): Record<string, string> {
                 .join("\n\n");
         } else if (isObject(node)) {
             sections[key] = table(rows(node));
-        } else if (isMap(node) && typeof node.additionalProperties === "object") {
-            sections[key] = table(rows(node.additionalProperties));
+        } else if (objectMap(node)) {
+            sections[key] = table(rows(node.additionalProperties as Node));
         }
     }
     return sections;

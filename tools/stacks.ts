@@ -8,7 +8,8 @@
  * Prints a JSON array of stack names, for a workflow matrix (`fromJSON`). A stack is the
  * workflows' when its file sets `esteira:github` (local stacks do not). It deploys on a ref its
  * `esteira:github.deployFrom` admits. Order: a stack comes after those it names in
- * `esteira:github.deployAfter`, promotes an image from, or reads its cluster or database from,
+ * `esteira:github.deployAfter`, promotes an image from (`promoteFrom`, or the stage whose
+ * verification it promotes, `verifiedIn`), or reads its cluster or database from,
  * when they deploy on the same ref; otherwise by name.
  */
 import { githubSchema, GitHubSettings } from "../config/schema";
@@ -34,7 +35,7 @@ export function workflowStacks(configs: Record<string, Record<string, any>>): Wo
             if (!github.success) throw new Error(`Pulumi.${stack}.yaml: esteira:github is invalid; run npm test for the details`);
             const workloads = ["services", "workers", "jobs"].flatMap((kind) => Object.values<any>(config[`esteira:${kind}`] ?? {}));
             const reads = [
-                ...workloads.map((workload) => workload?.image?.promoteFrom),
+                ...workloads.flatMap((workload) => [workload?.image?.promoteFrom, workload?.image?.verifiedIn]),
                 config["esteira:cluster"]?.mode === "stack" ? config["esteira:cluster"].stack : undefined,
                 // A shared database's cluster, or a server's admin connection (database.mode server).
                 ["shared", "server"].includes(config["esteira:database"]?.mode) ? config["esteira:database"].stack : undefined,

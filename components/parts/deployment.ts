@@ -37,7 +37,12 @@ export interface DeploymentSettings {
 }
 
 export interface RollingDeploymentArgs {
-    metadata: { name: string; namespace: pulumi.Input<string>; labels: Record<string, pulumi.Input<string>> };
+    metadata: {
+        name: string;
+        namespace: pulumi.Input<string>;
+        labels: Record<string, pulumi.Input<string>>;
+        annotations?: Record<string, string>;
+    };
     selector: Record<string, pulumi.Input<string>>;
     podAnnotations?: Record<string, pulumi.Input<string>>;
     pod: k8s.types.input.core.v1.PodSpec;

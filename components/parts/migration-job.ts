@@ -1,6 +1,7 @@
 /** A release step run as a Job with the new image before a workload rolls out: its migration, then its seed. */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { OWNED_BY_PULUMI } from "./ownership";
 
 /** Each step's pod name suffix and `app.kubernetes.io/component` label. */
 const STEPS = {
@@ -39,9 +40,10 @@ export function migrationJob(name: string, args: MigrationJobArgs, opts: pulumi.
             metadata: {
                 namespace: args.namespace,
                 labels,
-                // A Job that failed (a bad migration, an image it could not pull) stays failed: the
-                // next `pulumi up` replaces it, so fixing the cause is enough to run it again.
-                annotations: { "pulumi.com/replaceUnready": "true" },
+                // Owned entirely (patchForce); and a Job that failed (a bad migration, an image it could
+                // not pull) stays failed: the next `pulumi up` replaces it, so fixing the cause is enough
+                // to run it again.
+                annotations: { ...OWNED_BY_PULUMI, "pulumi.com/replaceUnready": "true" },
             },
             spec: {
                 backoffLimit: args.backoffLimit,

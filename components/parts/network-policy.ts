@@ -5,6 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { OWNED_BY_PULUMI } from "./ownership";
 
 type Policy = k8s.networking.v1.NetworkPolicy;
 type Rule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
@@ -57,7 +58,7 @@ export function namespacePolicies(name: string, args: NamespacePoliciesArgs, opt
     const policy = (role: string, objectName: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec, after: Policy[] = []) =>
         new k8s.networking.v1.NetworkPolicy(
             `${name}-${role}`,
-            { metadata: { name: objectName, namespace: args.namespace, labels: args.labels }, spec },
+            { metadata: { name: objectName, namespace: args.namespace, labels: args.labels, annotations: OWNED_BY_PULUMI }, spec },
             // No deleteBeforeReplace: the provider deletes first by itself when a replacement keeps the
             // name and namespace; in a new namespace the new policies go in before the old ones go.
             { ...opts, dependsOn: after },

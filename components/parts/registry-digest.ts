@@ -39,15 +39,25 @@ export interface RegistryDigestInputs {
     /** `<domain>/<repository>`, e.g. `ghcr.io/acme/shop/api` or `docker.io/library/nginx`. */
     domain: string;
     repository: string;
+    /** A tag, or a digest (`sha256:…`) to check that the repository holds it. */
     tag: string;
     /** Credentials for that registry, or none (asked anonymously). */
     username?: string;
     password?: string;
+    /** What the error adds when the registry has no such tag, e.g. how to get one. Default: nothing. */
+    notFound?: string;
+}
+
+/** `:<tag>`, or `@<digest>` for a digest. */
+function referenceSuffix(tag: string): string {
+    return /^sha256:[0-9a-f]{64}$/.test(tag) ? `@${tag}` : `:${tag}`;
 }
 
 /** The digest `tag` points at; fails with the registry's answer (never the credentials). */
 export async function lookUpDigest(args: RegistryDigestInputs): Promise<string> {
-    const url = `${registryBaseUrl(args.domain)}/v2/${args.repository}/manifests/${encodeURIComponent(args.tag)}`;
+    const digest = referenceSuffix(args.tag).startsWith("@");
+    // A digest's colon stays as it is: registries route `manifests/sha256:…` as the API spells it.
+    const url = `${registryBaseUrl(args.domain)}/v2/${args.repository}/manifests/${digest ? args.tag : encodeURIComponent(args.tag)}`;
     const basic =
         args.username !== undefined && args.password !== undefined
             ? Buffer.from(`${args.username}:${args.password}`).toString("base64")
@@ -69,19 +79,30 @@ export async function lookUpDigest(args: RegistryDigestInputs): Promise<string> 
             response = await head(`Bearer ${body.token ?? body.access_token}`);
         }
     }
-    const digest = response.headers.get("docker-content-digest");
-    if (!response.ok || !digest) {
-        const why = response.status === 404 ? "no such tag" : response.status === 401 ? "unauthorized" : `HTTP ${response.status}`;
-        throw new Error(`${args.domain}/${args.repository}:${args.tag}: ${why}`);
+    const found = response.headers.get("docker-content-digest");
+    if (!response.ok || !found) {
+        const missing = digest ? "no such manifest" : "no such tag";
+        const why =
+            response.status === 404
+                ? args.notFound
+                    ? `${missing}: ${args.notFound}`
+                    : missing
+                : response.status === 401
+                  ? "unauthorized"
+                  : `HTTP ${response.status}`;
+        throw new Error(`${args.domain}/${args.repository}${referenceSuffix(args.tag)}: ${why}`);
     }
-    return digest;
+    return found;
 }
 
 type State = RegistryDigestInputs & { digest: string };
 
 const provider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: RegistryDigestInputs) {
-        return { id: `${inputs.domain}/${inputs.repository}:${inputs.tag}`, outs: { ...inputs, digest: await lookUpDigest(inputs) } };
+        return {
+            id: `${inputs.domain}/${inputs.repository}${referenceSuffix(inputs.tag)}`,
+            outs: { ...inputs, digest: await lookUpDigest(inputs) },
+        };
     },
     // Looks again: a tag that moved since the last deploy is a change, shown in the preview.
     async diff(_id, olds: State, news: RegistryDigestInputs) {
@@ -106,6 +127,7 @@ export class RegistryDigest extends pulumi.dynamic.Resource {
             tag: pulumi.Input<string>;
             username?: pulumi.Input<string>;
             password?: pulumi.Input<string>;
+            notFound?: string;
         },
         opts?: pulumi.CustomResourceOptions,
     ) {

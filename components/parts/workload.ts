@@ -5,6 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { OWNED_BY_PULUMI } from "./ownership";
 import { Compute, computeResources, envVars, hardenedContainer, hardenedPod, SecretKeyRef } from "./pod-spec";
 import { WritablePaths, writableStorage } from "./writable-paths";
 
@@ -75,7 +76,13 @@ export interface WorkloadParts {
     /** The immutable selector: labels that never change for this workload. */
     selector: Record<string, pulumi.Input<string>>;
     labels: Record<string, pulumi.Input<string>>;
-    metadata: { name: string; namespace: pulumi.Input<string>; labels: Record<string, pulumi.Input<string>> };
+    /** Its objects' metadata: owned entirely by the program ({@link OWNED_BY_PULUMI}). */
+    metadata: {
+        name: string;
+        namespace: pulumi.Input<string>;
+        labels: Record<string, pulumi.Input<string>>;
+        annotations: Record<string, string>;
+    };
     /**
      * Pod-template annotations every pod of the workload gets: the checksums of the Secrets it reads
      * (`checksum/database-secret`, `checksum/secrets`), since Kubernetes never restarts pods for a
@@ -113,7 +120,8 @@ export function workloadParts(
         ...(args.partOf !== undefined ? { "app.kubernetes.io/part-of": args.partOf } : {}),
         ...(args.environment !== undefined ? { environment: args.environment } : {}),
     };
-    const metadata = { name: objectName, namespace: args.namespace, labels };
+    // Owned entirely: the next `up` takes back whatever a `kubectl rollout undo` or edit changed.
+    const metadata = { name: objectName, namespace: args.namespace, labels, annotations: { ...OWNED_BY_PULUMI } };
     const limits = { ...d.resources.limits, ...args.resources?.limits };
     const resources = computeResources(owner, name, { ...d.resources.requests, ...args.resources?.requests }, limits);
     // /tmp may take what the container's own ephemeral-storage limit allows, and no more.

@@ -5,6 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { invariant } from "../../config/rules";
+import { OWNED_BY_PULUMI } from "./ownership";
 import { TMP_MOUNT, tmpVolume } from "./pod-spec";
 
 /** One writable path: its size, and whether it outlives the pod. */
@@ -96,7 +97,12 @@ export function writableStorage(owner: pulumi.Resource, name: string, args: Writ
             const claim = new k8s.core.v1.PersistentVolumeClaim(
                 `${name}-volume-${volume}`,
                 {
-                    metadata: { name: `${args.objectName}-${volume}`, namespace: args.namespace, labels: args.labels },
+                    metadata: {
+                        name: `${args.objectName}-${volume}`,
+                        namespace: args.namespace,
+                        labels: args.labels,
+                        annotations: OWNED_BY_PULUMI,
+                    },
                     spec: {
                         // A DigitalOcean volume attaches to one node at a time.
                         accessModes: ["ReadWriteOnce"],

@@ -1,8 +1,9 @@
 import * as assert from "assert";
 import * as os from "os";
 import * as path from "path";
-import { Cluster, DigitalOceanClusterArgs } from "../../components/cluster";
-import { assertRunError, isSecretInput, isSecretOutput, OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
+import { spawnSync } from "child_process";
+import { Cluster, DigitalOceanClusterArgs, kubeconfigCluster } from "../../components/cluster";
+import { assertRunError, isSecretInput, isSecretOutput, OTHER_STACK_OUTPUTS, promiseOf, Recorder, TENANT_KUBECONFIG } from "../mocks";
 
 const PROVIDER = "pulumi:providers:kubernetes";
 const NODE_POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool";
@@ -18,7 +19,7 @@ async function build(args: ConstructorParameters<typeof Cluster>[1]) {
 describe("Cluster", () => {
     describe("kubeconfig mode", () => {
         it("updates Secrets in place: a new token or URL never deletes the Secret the workloads read", async () => {
-            for (const args of [{ mode: "kubeconfig" as const }, { mode: "stack" as const, stack: "homolog" }]) {
+            for (const args of [{ mode: "kubeconfig" as const }, { mode: "stack" as const, stack: "review" }]) {
                 const { provider } = await build(args);
                 // Provider inputs reach the engine JSON-encoded.
                 assert.strictEqual(provider.inputs.enableSecretMutable, "true", `${args.mode}: enableSecretMutable`);
@@ -57,10 +58,46 @@ describe("Cluster", () => {
         });
 
         it("keeps given kubeconfig contents secret, in the provider and the output", async () => {
-            const { provider, cluster } = await build({ mode: "kubeconfig", kubeconfig: "apiVersion: v1", clusterIdentifier: "lab" });
+            const { provider, cluster } = await build({ mode: "kubeconfig", kubeconfig: TENANT_KUBECONFIG, clusterIdentifier: "lab" });
             assert.ok(isSecretInput(provider, "kubeconfig"), "provider kubeconfig must be secret");
             assert.ok(await isSecretOutput(cluster.kubeconfig), "kubeconfig output must be secret");
             assert.strictEqual(provider.inputs.clusterIdentifier, "lab");
+        });
+
+        it("takes the API server and CA from given contents, so the stack's identities get kubeconfigs (the local base's tenants)", async () => {
+            const contents = JSON.stringify({
+                ...JSON.parse(TENANT_KUBECONFIG),
+                clusters: [
+                    ...JSON.parse(TENANT_KUBECONFIG).clusters,
+                    { name: "lab", cluster: { server: "https://127.0.0.1:6443", "certificate-authority-data": "TEFCLUNB" } },
+                ],
+                contexts: [...JSON.parse(TENANT_KUBECONFIG).contexts, { name: "lab", context: { cluster: "lab", user: "review" } }],
+            });
+            const current = (await build({ mode: "kubeconfig", kubeconfig: contents })).cluster;
+            assert.strictEqual(await promiseOf(current.endpoint), "https://review.k8s.ondigitalocean.com");
+            assert.strictEqual(await promiseOf(current.certificateAuthorityData), "UkVWSUVXLUNB");
+            const chosen = (await build({ mode: "kubeconfig", kubeconfig: contents, context: "lab" })).cluster;
+            assert.strictEqual(await promiseOf(chosen.endpoint), "https://127.0.0.1:6443", "the context the provider uses");
+            assert.strictEqual(await promiseOf(chosen.certificateAuthorityData), "TEFCLUNB");
+            assert.strictEqual((await build({ mode: "kubeconfig", kubeconfigPath: "~/.kube/local" })).cluster.endpoint, undefined);
+        });
+
+        it("fails, saying to flatten it, when given contents name no inline CA", async () => {
+            const recorder = new Recorder();
+            await recorder.install("test");
+            const cluster = new Cluster("local", { mode: "kubeconfig", kubeconfig: "apiVersion: v1\nkind: Config\n" });
+            const endpoint = promiseOf(cluster.endpoint);
+            endpoint.catch(() => undefined);
+            await recorder.settle().catch(() => undefined);
+            await assert.rejects(endpoint, (err: Error) => {
+                assert.ok(
+                    err.message.endsWith(
+                        "local: esteira:kubeconfig names no server with inline certificate-authority-data for its current context; give it flattened (`kubectl config view --raw --flatten`)",
+                    ),
+                    err.message,
+                );
+                return true;
+            });
         });
     });
 
@@ -216,29 +253,107 @@ describe("Cluster", () => {
         });
     });
 
+    describe("digitalocean mode, token from the environment", () => {
+        const fakeState = (mock: { type: string; inputs: any }) =>
+            mock.type === "digitalocean:index/kubernetesCluster:KubernetesCluster"
+                ? { endpoint: "https://abc.k8s.ondigitalocean.com", kubeConfigs: [{ clusterCaCertificate: "Q0EtREFUQQ==" }] }
+                : undefined;
+        const args: DigitalOceanClusterArgs = {
+            mode: "digitalocean",
+            tokenFromEnvironment: true,
+            name: "esteira-review",
+            region: "nyc1",
+            version: "1.33.1-do.0",
+            nodePool: { size: "s-2vcpu-4gb", minNodes: 1, maxNodes: 3 },
+        };
+
+        it("gives the provider a kubeconfig that holds no credential: an exec plugin reads DIGITALOCEAN_TOKEN at run time", async () => {
+            const recorder = new Recorder(fakeState);
+            await recorder.install("test");
+            const cluster = new Cluster("review", args);
+            await recorder.settle();
+            const provider = recorder.get(PROVIDER, "review-provider");
+            const kubeconfig = JSON.parse(provider.inputs.kubeconfig);
+            assert.deepStrictEqual(kubeconfig.clusters[0].cluster, {
+                server: "https://abc.k8s.ondigitalocean.com",
+                "certificate-authority-data": "Q0EtREFUQQ==",
+            });
+            const exec = kubeconfig.users[0].user.exec;
+            assert.strictEqual(exec.apiVersion, "client.authentication.k8s.io/v1");
+            assert.strictEqual(exec.interactiveMode, "Never");
+            assert.deepStrictEqual([exec.command, exec.args[0]], ["sh", "-c"]);
+            assert.match(exec.args[1], /"\$DIGITALOCEAN_TOKEN"/, "the token is read from the environment when a client needs it");
+            assert.ok(!JSON.stringify(kubeconfig).includes('token":"do'), "no token is written into the kubeconfig");
+            assert.strictEqual(provider.inputs.clusterIdentifier, "review-cluster-id");
+            assert.strictEqual(await promiseOf(cluster.endpoint), "https://abc.k8s.ondigitalocean.com");
+            assert.strictEqual(await promiseOf(cluster.certificateAuthorityData), "Q0EtREFUQQ==");
+        });
+
+        it("the exec plugin prints an ExecCredential with the token, and fails naming the variable when it is unset", async () => {
+            const recorder = new Recorder(fakeState);
+            await recorder.install("test");
+            new Cluster("review", args);
+            await recorder.settle();
+            const exec = JSON.parse(recorder.get(PROVIDER, "review-provider").inputs.kubeconfig).users[0].user.exec;
+            const run = (env: Record<string, string>) =>
+                spawnSync(exec.command, exec.args, { env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8" });
+            const ok = run({ DIGITALOCEAN_TOKEN: "dop_v1_abc" });
+            assert.strictEqual(ok.status, 0);
+            assert.deepStrictEqual(JSON.parse(ok.stdout), {
+                apiVersion: "client.authentication.k8s.io/v1",
+                kind: "ExecCredential",
+                status: { token: "dop_v1_abc" },
+            });
+            const unset = run({});
+            assert.notStrictEqual(unset.status, 0);
+            assert.match(unset.stderr, /^DIGITALOCEAN_TOKEN is not set/);
+            assert.strictEqual(unset.stdout, "");
+        });
+
+        it("refuses to build a token kubeconfig without a token", async () => {
+            await new Recorder(fakeState).install("test");
+            assert.throws(() => new Cluster("review", { ...args, tokenFromEnvironment: false }), {
+                message: "review: apiToken: is required unless tokenFromEnvironment is true",
+            });
+        });
+    });
+
     describe("stack mode", () => {
-        it("reads kubeconfig and cluster id from the owning stack, and creates no cluster", async () => {
-            const { recorder, cluster, provider } = await build({ mode: "stack", stack: "homolog" });
+        it("reads the owner's tenant kubeconfig and cluster id, knows its endpoint, and creates no cluster", async () => {
+            const { recorder, cluster, provider } = await build({ mode: "stack", stack: "review" });
             const reference = recorder.reads.find((r) => r.type === "pulumi:pulumi:StackReference");
-            assert.strictEqual(reference?.id, "organization/esteira/homolog");
+            assert.strictEqual(reference?.id, "organization/esteira/review");
             assert.deepStrictEqual(
                 recorder.resources.filter((r) => r.type.startsWith("digitalocean:")),
                 [],
             );
-            assert.strictEqual(provider.inputs.clusterIdentifier, "homolog-doks-id");
+            assert.strictEqual(provider.inputs.clusterIdentifier, "review-doks-id");
+            assert.strictEqual(provider.inputs.kubeconfig, TENANT_KUBECONFIG, "the kubeconfig the owner made for its tenants");
             assert.ok(isSecretInput(provider, "kubeconfig"), "the shared kubeconfig stays secret");
             assert.ok(await isSecretOutput(cluster.kubeconfig));
+            assert.strictEqual(await promiseOf(cluster.endpoint), "https://review.k8s.ondigitalocean.com");
+            assert.strictEqual(await promiseOf(cluster.certificateAuthorityData), "UkVWSUVXLUNB");
             assert.strictEqual(cluster.kubernetesCluster, undefined, "nothing is deletedWith a cluster this stack does not own");
         });
 
+        it("fails, naming the output, when the owner hosts no tenants", async () => {
+            const recorder = new Recorder();
+            await recorder.install("test");
+            const cluster = new Cluster("pr-1", { mode: "stack", stack: "homolog" });
+            const identifier = promiseOf(cluster.kubeconfig);
+            identifier.catch(() => undefined);
+            await recorder.settle();
+            await assert.rejects(identifier, /tenantKubeconfig/);
+        });
+
         it("lets a destroy succeed once the owner's cluster is gone: the provider drops unreachable objects", async () => {
-            const { provider } = await build({ mode: "stack", stack: "homolog" });
+            const { provider } = await build({ mode: "stack", stack: "review" });
             // Provider configuration reaches the engine as strings.
             assert.strictEqual(provider.inputs.deleteUnreachable, "true");
         });
 
-        it("fails with one line naming cluster.stack, the stack and the fix when the stack exports no kubeconfig", async () => {
-            // A stack that runs on a cluster it reaches by a kubeconfig file exports no kubeconfig.
+        it("fails with one line naming cluster.stack, the stack and the fix when the stack exports no tenantKubeconfig", async () => {
+            // A stack that runs on a cluster it reaches by a kubeconfig file exports no tenant kubeconfig.
             OTHER_STACK_OUTPUTS["organization/esteira/lab"] = { clusterId: "lab" };
             try {
                 const recorder = new Recorder();
@@ -249,11 +364,22 @@ describe("Cluster", () => {
                 await recorder.settle();
                 await assertRunError(
                     kubeconfig,
-                    'pr-7: cluster.stack: stack "lab" exports no `kubeconfig` output; run `pulumi up -s lab` first; a stack exports its kubeconfig when it has cluster.mode digitalocean, or kubeconfig contents in esteira:kubeconfig',
+                    'pr-7: cluster.stack: stack "lab" exports no `tenantKubeconfig` output; run `pulumi up -s lab` first; a stack exports it when it sets esteira:tenants and its cluster\'s endpoint is known (cluster.mode digitalocean, or kubeconfig contents in esteira:kubeconfig)',
                 );
             } finally {
                 delete OTHER_STACK_OUTPUTS["organization/esteira/lab"];
             }
+        });
+    });
+
+    describe("kubeconfigCluster", () => {
+        it("finds the current context's server and CA data, and nothing in a kubeconfig without them", () => {
+            assert.deepStrictEqual(kubeconfigCluster(TENANT_KUBECONFIG), {
+                server: "https://review.k8s.ondigitalocean.com",
+                certificateAuthorityData: "UkVWSUVXLUNB",
+            });
+            assert.strictEqual(kubeconfigCluster("apiVersion: v1\nkind: Config\n"), undefined);
+            assert.strictEqual(kubeconfigCluster(": not yaml: ["), undefined);
         });
     });
 });

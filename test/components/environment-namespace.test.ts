@@ -50,7 +50,7 @@ describe("EnvironmentNamespace", () => {
         assert.deepStrictEqual(namespace.inputs.metadata, {
             name: "shop-homolog",
             labels: { "app.kubernetes.io/managed-by": "pulumi", environment: "homolog", team: "checkout", ...RESTRICTED },
-            annotations: { [OWNER_ANNOTATION]: "organization/esteira/test" },
+            annotations: { "pulumi.com/patchForce": "true", [OWNER_ANNOTATION]: "organization/esteira/test" },
         });
         assert.strictEqual(await promiseOf(component.namespaceName), "shop-homolog");
     });
@@ -159,6 +159,20 @@ describe("EnvironmentNamespace", () => {
         assert.strictEqual(await promiseOf(component.pullSecretName), "registry-credentials");
     });
 
+    it("without a registry (a base stack running no service), creates no pull secret", async () => {
+        const { recorder, component } = await build({ registry: undefined });
+        assert.deepStrictEqual(recorder.all(SECRET), []);
+        assert.strictEqual(component.pullSecretName, undefined);
+        recorder.get(NAMESPACE, "homolog-namespace");
+    });
+
+    it("takes back, on the next up, whatever another field manager changed in what it owns (patchForce)", async () => {
+        const { recorder } = await build({ secrets: { "db-credentials": { DATABASE_URL: "postgresql://u:p@db/app" } } });
+        for (const owned of [...recorder.all(NAMESPACE), ...recorder.all(SECRET)]) {
+            assert.strictEqual(owned.inputs.metadata.annotations?.["pulumi.com/patchForce"], "true", `${owned.type} ${owned.name}`);
+        }
+    });
+
     it("keeps the token secret in inputs and outputs", async () => {
         const { recorder } = await build();
         const secret = recorder.get(SECRET, "homolog-pull-secret");
@@ -183,6 +197,7 @@ describe("EnvironmentNamespace", () => {
             name: "db-credentials",
             namespace: "shop-homolog",
             labels: { "app.kubernetes.io/managed-by": "pulumi", environment: "homolog" },
+            annotations: { "pulumi.com/patchForce": "true" },
         });
         assert.strictEqual(secret.inputs.type, "Opaque");
         assert.deepStrictEqual(secret.inputs.stringData, { DATABASE_URL: "postgresql://u:p@db/app" });

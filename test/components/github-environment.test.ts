@@ -28,8 +28,14 @@ describe("GitHubEnvironment", () => {
             environment: "prod",
             preventSelfReview: true,
             waitTimer: 0,
+            canAdminsBypass: true,
         });
         assert.deepStrictEqual(recorder.all(POLICY), []);
+    });
+
+    it("can deny repository admins the bypass of its reviewers (prod)", async () => {
+        const { environment } = await build({ reviewers: { teams: ["platform"] }, canAdminsBypass: false });
+        assert.strictEqual(environment.inputs.canAdminsBypass, false);
     });
 
     it("protects the environment, with its approvals, when asked; not by default", async () => {

@@ -48,6 +48,21 @@ describe("Image", () => {
         assert.ok(isSecretInput(built, "registries.0.password"), "the push token must be secret");
     });
 
+    it("reads other repositories' caches after its own, and writes only its own (a pull request's builds)", async () => {
+        const { built } = await build({ repository: "ghcr.io/acme/shop/pr/api", cacheFrom: ["ghcr.io/acme/shop/api"] });
+        assert.deepStrictEqual(built.inputs.cacheFrom, [
+            { registry: { ref: "ghcr.io/acme/shop/pr/api:buildcache" } },
+            { registry: { ref: "ghcr.io/acme/shop/api:buildcache" } },
+        ]);
+        assert.deepStrictEqual(
+            built.inputs.cacheTo.map((c: any) => c.registry.ref),
+            ["ghcr.io/acme/shop/pr/api:buildcache"],
+            "main's cache is never written",
+        );
+        const uncached = await build({ cache: false, cacheFrom: ["ghcr.io/acme/shop/api"] });
+        assert.strictEqual(uncached.built.inputs.cacheFrom, undefined, "cache: false reads no cache at all");
+    });
+
     it("caches in the registry by default, and not when disabled", async () => {
         const { built } = await build();
         assert.deepStrictEqual(built.inputs.cacheFrom, [{ registry: { ref: "ghcr.io/acme/shop/api:buildcache" } }]);

@@ -1,7 +1,10 @@
 import * as assert from "assert";
-import { PromotedImage } from "../../components/promoted-image";
+import * as http from "http";
+import { AddressInfo } from "net";
+import { lookUpDigest, RegistryDigestInputs } from "../../components/parts/registry-digest";
+import { PIN_NOT_FOUND, PromotedImage, VerifiedPromotionArgs, verifiedTag } from "../../components/promoted-image";
 import { stackReferenceName } from "../../components/stack-reference";
-import { assertRunError, fakeDigest, OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
+import { assertRunError, fakeDigest, isSecretInput, OTHER_STACK_OUTPUTS, promiseOf, Recorder } from "../mocks";
 
 async function promote(promoteFrom: string, service = "sample") {
     const recorder = new Recorder();
@@ -14,7 +17,7 @@ async function promote(promoteFrom: string, service = "sample") {
     return { recorder, image, ref };
 }
 
-describe("PromotedImage", () => {
+describe("PromotedImage, from another stack's output (promoteFrom)", () => {
     afterEach(() => {
         delete OTHER_STACK_OUTPUTS["organization/esteira/staging"];
     });
@@ -66,3 +69,89 @@ describe("PromotedImage", () => {
         );
     });
 });
+
+const COMMIT = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+const LOOKUP = "pulumi-nodejs:dynamic:Resource";
+
+async function verified(extra: Partial<VerifiedPromotionArgs> = {}) {
+    const recorder = new Recorder();
+    await recorder.install("prod");
+    const image = new PromotedImage("sample", {
+        verifiedIn: "homolog",
+        service: "sample",
+        repository: "ghcr.io/acme/shop/sample",
+        commit: COMMIT,
+        registry: { server: "ghcr.io", username: "bot", token: "pull-token" },
+        ...extra,
+    });
+    const ref = promiseOf(image.ref);
+    ref.catch(() => undefined);
+    await recorder.settle();
+    return { recorder, ref };
+}
+
+describe("PromotedImage, from a stage's verification (verifiedIn)", () => {
+    it("names the verified tag after the stage and the first 12 characters of the commit", () => {
+        assert.strictEqual(verifiedTag("homolog", COMMIT), "verified-homolog-4b825dc642cb");
+    });
+
+    it("runs the digest the registry holds under the stage's verified tag of this commit, asked by a lookup of its own", async () => {
+        const { recorder, ref } = await verified();
+        const tag = "ghcr.io/acme/shop/sample:verified-homolog-4b825dc642cb";
+        assert.strictEqual(await ref, `ghcr.io/acme/shop/sample@${fakeDigest(tag)}`);
+        const lookup = recorder.get(LOOKUP, "sample-digest");
+        assert.strictEqual(recorder.parentOf(lookup)?.urn, recorder.get("esteira:image:PromotedImage", "sample").urn);
+        assert.strictEqual(lookup.inputs.domain, "ghcr.io");
+        assert.strictEqual(lookup.inputs.repository, "acme/shop/sample");
+        assert.strictEqual(lookup.inputs.tag, "verified-homolog-4b825dc642cb");
+        assert.strictEqual(lookup.inputs.username, "bot", "the lookup authenticates with the stack's pull token");
+        assert.ok(isSecretInput(lookup, "password"), "the pull token stays secret");
+        assert.strictEqual(recorder.all("pulumi:providers:docker").length, 0, "no provider plugin is needed");
+        assert.deepStrictEqual(recorder.all("docker-build:index:Image"), [], "nothing is built");
+        assert.deepStrictEqual(recorder.reads, [], "no other stack is read");
+    });
+
+    it("fails with what to do when the stage never verified this commit, never showing the token", async () => {
+        const { recorder } = await verified({ verifiedIn: "dev" });
+        const inputs = recorder.get(LOOKUP, "sample-digest").inputs as RegistryDigestInputs;
+        await withEmptyRegistry(async (domain) => {
+            await assert.rejects(lookUpDigest({ ...inputs, domain }), (err: Error) => {
+                assert.strictEqual(
+                    err.message,
+                    `${domain}/acme/shop/sample:verified-dev-4b825dc642cb: no such tag: no image verified in dev for commit 4b825dc642cb: deploy and smoke-test this commit in dev first, or deploy a verified digest with the deploy workflow's "Run workflow"`,
+                );
+                assert.ok(!err.message.includes("pull-token"), "the message never holds the token");
+                return true;
+            });
+        });
+    });
+
+    it("takes a pin as it is, and its lookup only checks the registry holds it: pinning adds or removes no resource", async () => {
+        const pin = `ghcr.io/acme/shop/sample@${fakeDigest("last-good")}`;
+        const { recorder, ref } = await verified({ pin });
+        assert.strictEqual(await ref, pin, "the pin itself, known to a preview");
+        const lookup = recorder.get(LOOKUP, "sample-digest");
+        assert.strictEqual(lookup.inputs.repository, "acme/shop/sample");
+        assert.strictEqual(lookup.inputs.tag, fakeDigest("last-good"));
+        assert.strictEqual(lookup.inputs.notFound, PIN_NOT_FOUND);
+    });
+
+    it("asks another registry than the stack's anonymously", async () => {
+        const { recorder } = await verified({ pin: `docker.io/acme/sample@${fakeDigest("elsewhere")}` });
+        const lookup = recorder.get(LOOKUP, "sample-digest");
+        assert.strictEqual(lookup.inputs.domain, "docker.io");
+        assert.strictEqual(lookup.inputs.username, undefined);
+        assert.strictEqual(lookup.inputs.password, undefined);
+    });
+});
+
+/** A registry on loopback that holds no tag at all. */
+async function withEmptyRegistry(run: (domain: string) => Promise<void>) {
+    const server = http.createServer((_req, res) => res.writeHead(404).end());
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+        await run(`127.0.0.1:${(server.address() as AddressInfo).port}`);
+    } finally {
+        server.close();
+    }
+}

@@ -119,4 +119,8 @@ describe("ScheduledJob", () => {
             message:
                 "backup: concurrencyPolicy: Allow can run two pods at once, which a persistent writable path (ReadWriteOnce) cannot serve on two nodes; use Forbid or Replace",
         }));
+    it("owns its CronJob entirely: the next up takes back what a kubectl edit changed (patchForce)", async () => {
+        const { cronJob } = await build();
+        assert.strictEqual(cronJob.inputs.metadata.annotations?.["pulumi.com/patchForce"], "true");
+    });
 });

@@ -207,6 +207,7 @@ describe("WebService", () => {
             assert.deepStrictEqual(service.inputs.metadata.annotations, {
                 "pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}",
                 "service.beta.kubernetes.io/do-loadbalancer-name": "shop",
+                "pulumi.com/patchForce": "true",
             });
             assert.strictEqual(await promiseOf(component.endpoint), "http://203.0.113.10:80");
         });
@@ -222,7 +223,8 @@ describe("WebService", () => {
             it(`does not wait on a ${type} Service, while the Deployment's rollout is still waited for`, async () => {
                 const { recorder, deployment } = await build({ service: { type } });
                 const service = recorder.get(SERVICE, "api-service");
-                assert.deepStrictEqual(service.inputs.metadata.annotations, { "pulumi.com/skipAwait": "true" });
+                assert.strictEqual(service.inputs.metadata.annotations["pulumi.com/skipAwait"], "true");
+                assert.strictEqual(service.inputs.metadata.annotations["pulumi.com/waitFor"], undefined);
                 assert.strictEqual(deployment.inputs.metadata.annotations?.["pulumi.com/skipAwait"], undefined, "rollouts stay awaited");
                 assert.strictEqual(deployment.inputs.metadata.annotations?.["pulumi.com/waitFor"], undefined, "rollouts stay awaited");
             });
@@ -230,7 +232,7 @@ describe("WebService", () => {
 
         it("lets the stack file's Service annotations override the wait", async () => {
             const { recorder } = await build({ service: { annotations: { "pulumi.com/skipAwait": "false" } } });
-            assert.deepStrictEqual(recorder.get(SERVICE, "api-service").inputs.metadata.annotations, { "pulumi.com/skipAwait": "false" });
+            assert.strictEqual(recorder.get(SERVICE, "api-service").inputs.metadata.annotations["pulumi.com/skipAwait"], "false");
         });
 
         it("leaves replicas to the HPA when autoscaling", async () => {
@@ -345,6 +347,7 @@ describe("WebService", () => {
                 name: "api-models",
                 namespace: "shop-homolog",
                 labels: deployment.inputs.metadata.labels,
+                annotations: { "pulumi.com/patchForce": "true" },
             });
             assert.strictEqual(claim.deleteBeforeReplace, false, "the claim leaves delete-first to the provider");
             assert.deepStrictEqual(deployment.inputs.spec.strategy, { type: "Recreate" });
@@ -402,6 +405,7 @@ describe("WebService", () => {
                 [`${DO}certificate-name`]: "api-certificate-0a1b2c3",
                 [`${DO}redirect-http-to-https`]: "true",
                 [`${DO}disable-lets-encrypt-dns-records`]: "true",
+                "pulumi.com/patchForce": "true",
             });
             assert.deepStrictEqual(service.inputs.spec.ports, [
                 { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
@@ -443,6 +447,7 @@ describe("WebService", () => {
             assert.deepStrictEqual(recorder.get(SERVICE, "api-service").inputs.metadata.annotations, {
                 "pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}",
                 "esteira.dev/tls-waiver": "internal tool behind the VPN",
+                "pulumi.com/patchForce": "true",
             });
             assert.deepStrictEqual(recorder.all(CERTIFICATE), []);
         });
@@ -504,6 +509,29 @@ describe("WebService", () => {
             ));
     });
 
+    it("owns every object it creates entirely: the next up takes back what a kubectl rollout undo or edit changed (patchForce)", async () => {
+        const { recorder } = await build({
+            migrate: { command: ["migrate"] },
+            autoscaling: { minReplicas: 2, maxReplicas: 4 },
+            service: { annotations: { "service.beta.kubernetes.io/do-loadbalancer-name": "shop" } },
+        });
+        const objects = recorder.resources.filter((r) => r.type.startsWith("kubernetes:"));
+        assert.deepStrictEqual(objects.map((r) => r.type).sort(), [
+            "kubernetes:apps/v1:Deployment",
+            "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+            "kubernetes:batch/v1:Job",
+            "kubernetes:core/v1:Service",
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            "kubernetes:policy/v1:PodDisruptionBudget",
+        ]);
+        for (const object of objects) {
+            assert.strictEqual(object.inputs.metadata.annotations?.["pulumi.com/patchForce"], "true", `${object.type} ${object.name}`);
+        }
+        // On the object, not the pod template: forcing is the provider's business, not a pod's.
+        const deployment = recorder.get(DEPLOYMENT, "api-deployment");
+        assert.strictEqual(deployment.inputs.spec.template.metadata.annotations, undefined);
+    });
+
     it("passes deletedWith on to every object it creates", async () => {
         const recorder = new Recorder();
         await recorder.install("test");
@@ -531,6 +559,7 @@ describe("WebService", () => {
                     name: "api-ingress",
                     namespace: "shop-homolog",
                     labels: { ...selector, "app.kubernetes.io/managed-by": "pulumi" },
+                    annotations: { "pulumi.com/patchForce": "true" },
                 },
                 spec: {
                     podSelector: { matchLabels: selector },

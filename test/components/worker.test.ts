@@ -175,4 +175,13 @@ describe("Worker", () => {
                 "mailer: replicas: replicas (2) cannot be set together with autoscaling: the HorizontalPodAutoscaler owns the replica count; remove replicas or autoscaling",
             ));
     });
+    it("owns what it creates entirely: the next up takes back what a kubectl rollout undo or edit changed (patchForce)", async () => {
+        const scaled = await build({ autoscaling: { minReplicas: 2, maxReplicas: 4 } });
+        const stateful = await build({ writablePaths: { "/data": { sizeMiB: 64, persistent: true } } });
+        const objects = [scaled, stateful].flatMap(({ recorder }) => recorder.resources.filter((r) => r.type.startsWith("kubernetes:")));
+        assert.deepStrictEqual([...new Set(objects.map((o) => o.type))].sort(), [DEPLOYMENT, HPA, PDB, PVC].sort());
+        for (const object of objects) {
+            assert.strictEqual(object.inputs.metadata.annotations?.["pulumi.com/patchForce"], "true", `${object.type} ${object.name}`);
+        }
+    });
 });

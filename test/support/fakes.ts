@@ -19,6 +19,28 @@ export function fakeId(name: string): number {
     return parseInt(createHash("sha256").update(name).digest("hex").slice(0, 8), 16);
 }
 
+/** The kubeconfig a base stack exports for the stacks it hosts, as EnvironmentAccess builds it. */
+export const TENANT_KUBECONFIG = JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [
+        { name: "review", cluster: { server: "https://review.k8s.ondigitalocean.com", "certificate-authority-data": "UkVWSUVXLUNB" } },
+    ],
+    users: [{ name: "review", user: { token: "tenant-token" } }],
+    contexts: [{ name: "review", context: { cluster: "review", user: "review" } }],
+    "current-context": "review",
+});
+
+/** The kubeconfig the local stack exports for the pull-request stacks it hosts. */
+export const LOCAL_TENANT_KUBECONFIG = JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: "esteira-local", cluster: { server: "https://127.0.0.1:6443", "certificate-authority-data": "TE9DQUwtQ0E=" } }],
+    users: [{ name: "esteira-local", user: { token: "local-tenant-token" } }],
+    contexts: [{ name: "esteira-local", context: { cluster: "esteira-local", user: "esteira-local" } }],
+    "current-context": "esteira-local",
+});
+
 /** The IP range every fake VPC reports. */
 export const FAKE_VPC_RANGE = "10.116.0.0/20";
 
@@ -26,16 +48,21 @@ export const FAKE_VPC_RANGE = "10.116.0.0/20";
 export const OTHER_STACK_OUTPUTS: Record<string, Record<string, unknown>> = {
     [`${ORGANIZATION}/${PROJECT}/homolog`]: {
         images: { sample: `ghcr.io/esteira-dev/esteira/sample@${fakeDigest("homolog-sample")}` },
-        kubeconfig: '{"apiVersion":"v1","kind":"Config","current-context":"esteira-homolog"}',
         clusterId: "homolog-doks-id",
         databaseClusterId: "homolog-db-cluster-id",
         databaseAdminUrl: "postgresql://doadmin:admin-password@private-homolog-db.b.db.ondigitalocean.com:25060/defaultdb?sslmode=require",
     },
     // The local stack, base of the local pull-request stacks (stacks/pr.local.template.yaml).
     [`${ORGANIZATION}/${PROJECT}/local`]: {
-        kubeconfig: '{"apiVersion":"v1","kind":"Config","current-context":"kwok-esteira"}',
+        tenantKubeconfig: LOCAL_TENANT_KUBECONFIG,
         clusterId: "esteira-local",
         databaseAdminUrl: "postgresql://esteira_admin:admin-password@10.213.0.1:5433/postgres",
+    },
+    [`${ORGANIZATION}/${PROJECT}/review`]: {
+        tenantKubeconfig: TENANT_KUBECONFIG,
+        clusterId: "review-doks-id",
+        databaseClusterId: "review-db-cluster-id",
+        databaseAdminUrl: "postgresql://doadmin:admin-password@private-review-db.b.db.ondigitalocean.com:25060/defaultdb?sslmode=require",
     },
 };
 
@@ -75,6 +102,11 @@ export const defaultState: StateFaker = (args) => {
             return { name: `${args.name}-0a1b2c3`, uuid: `${args.name}-uuid` };
         case "docker-build:index:Image":
             return { digest: fakeDigest(args.name) };
+        case "kubernetes:core/v1:Secret":
+            // The token controller fills a ServiceAccount token Secret in.
+            return args.inputs.type === "kubernetes.io/service-account-token"
+                ? { data: { token: Buffer.from(`token-of-${args.name}`).toString("base64"), "ca.crt": "Q0EtREFUQQ==" } }
+                : undefined;
         // Dynamic resources: a PostgreSQL role (parts/postgres.ts) reports the password it generated;
         // a registry lookup (parts/registry-digest.ts) the digest the tag points at, stable per reference.
         case "pulumi-nodejs:dynamic:Resource":
@@ -98,6 +130,10 @@ export function callResults(args: pulumi.runtime.MockCallArgs): Record<string, a
             return { ...args.inputs, id: String(fakeId(args.inputs.username)) };
         case "github:index/getTeam:getTeam":
             return { ...args.inputs, id: String(fakeId(args.inputs.slug)) };
+        // The registry answers a tag with the digest it points at; a tag named `missing` is unknown.
+        case "docker:index/getRegistryImage:getRegistryImage":
+            if (String(args.inputs.name).includes("missing")) throw new Error(`manifest unknown: ${args.inputs.name}`);
+            return { ...args.inputs, sha256Digest: fakeDigest(args.inputs.name) };
         // A VPC's range, as DigitalOcean reports it for the VPC's id.
         case "digitalocean:index/getVpc:getVpc":
             return { ...args.inputs, ipRange: FAKE_VPC_RANGE };
@@ -118,9 +154,11 @@ export function callResults(args: pulumi.runtime.MockCallArgs): Record<string, a
 /** Test values for the secrets a stack holds encrypted (or has set by `pulumi config set --secret`). */
 export const TEST_SECRETS: Record<string, string> = {
     "esteira:registryToken": "test-registry-token",
-    "digitalocean:token": "test-digitalocean-token",
     "esteira:databaseUrl": "postgresql://app:test-password@db.internal:5432/app?sslmode=require",
 };
+
+/** The DigitalOcean token a stack without cluster.tokenFromEnvironment holds in its config. */
+export const TEST_DIGITALOCEAN_TOKEN = { "digitalocean:token": "test-digitalocean-token" };
 
 /** The commit tests deploy, so they never depend on the checkout. */
 export const TEST_COMMIT = "0123456789abcdef0123456789abcdef01234567";

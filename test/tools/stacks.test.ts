@@ -29,6 +29,14 @@ describe("the workflows' stacks (tools/stacks.ts, npm run -s stacks)", () => {
         assert.deepStrictEqual(deployOrder(line, "refs/tags/v2.0.0"), ["prod"]);
     });
 
+    it("a stack that promotes what a stage verified deploys after that stage (image.verifiedIn, any workload kind)", () => {
+        const line = workflowStacks({
+            qa: { "esteira:github": { repository: "shop" }, "esteira:workers": { mailer: { image: { verifiedIn: "staging" } } } },
+            staging: { "esteira:github": { repository: "shop" } },
+        });
+        assert.deepStrictEqual(deployOrder(line), ["staging", "qa"]);
+    });
+
     it("a stack that makes its database on another stack's server deploys after it", () => {
         const line = workflowStacks({
             qa: {

@@ -1,0 +1,96 @@
+# shellcheck shell=bash
+# scripts/delivery-lib.sh — what the delivery scripts (deploy, rollback, promotion, review
+# environments, recovery) share: the commit being deployed, a stack's services and images, the
+# registry login, and digests. Source it after scripts/lib.sh; it only defines functions.
+#
+# Every function reads the stack through the Pulumi CLI, so the caller is logged in to the
+# stack's backend (PULUMI_BACKEND_URL / PULUMI_ACCESS_TOKEN) and holds its passphrase. No
+# function prints a secret: tokens go from `pulumi config get` straight into `docker login`.
+
+# commit_sha — the commit being deployed: ESTEIRA_COMMIT, else GITHUB_SHA, else the checkout's HEAD.
+commit_sha() {
+  local sha="${ESTEIRA_COMMIT:-${GITHUB_SHA:-}}"
+  [[ -n "$sha" ]] || sha="$(git rev-parse HEAD 2>/dev/null)" || die "no commit to deploy" "set ESTEIRA_COMMIT, or run from a git checkout"
+  [[ "$sha" =~ ^[0-9a-f]{12,40}$ ]] || die "the commit to deploy is not a commit sha: '$sha'" "set ESTEIRA_COMMIT to a full commit sha"
+  printf '%s\n' "$sha"
+}
+
+# verified_tag STAGE SHA — the tag a stage's passing smoke test puts on what it ran
+# (the program's verifiedTag in components/promoted-image.ts).
+verified_tag() { printf 'verified-%s-%s\n' "$1" "${2:0:12}"; }
+
+# stack_images STACK — the stack's `images` output (service → <repository>@sha256:…), `{}` before its first deploy.
+stack_images() {
+  local out
+  if ! out="$(pulumi stack output images --json -s "$1" 2>&1)"; then
+    # A stack that never deployed has no outputs; anything else (credentials, backend) is an error.
+    if grep -qiE 'no output named|has no outputs|current stack does not have' <<<"$out"; then
+      echo '{}'
+      return 0
+    fi
+    die "cannot read the images output of stack $1: $out" "check the backend credentials and that the stack exists"
+  fi
+  if [[ -z "$out" || "$out" == null ]]; then echo '{}'; else printf '%s\n' "$out"; fi
+}
+
+# config_json STACK KEY — a plain (non-secret) config value of the stack file as JSON, `null` when unset.
+config_json() {
+  local out
+  if ! out="$(pulumi config get "$2" -s "$1" 2>/dev/null)"; then
+    echo null
+    return 0
+  fi
+  # Structured values print as JSON; a plain string does not parse and is quoted.
+  jq -c . <<<"$out" 2>/dev/null || jq -cn --arg v "$out" '$v'
+}
+
+# promotable_services STACK — "<name> <repository>" for each service, worker and job whose image is
+# built or promoted by verification (references and promoteFrom are left alone).
+promotable_services() {
+  local services workers jobs images
+  services="$(config_json "$1" esteira:services)"
+  workers="$(config_json "$1" esteira:workers)"
+  jobs="$(config_json "$1" esteira:jobs)"
+  images="$(config_json "$1" esteira:images)"
+  jq -rn --argjson images "$images" --argjson services "$services" --argjson workers "$workers" --argjson jobs "$jobs" '
+    [$services, $workers, $jobs] | map(. // {}) | add | to_entries[]
+    | select((.value.image | type) == "object" and (.value.image.build != null or .value.image.verifiedIn != null))
+    | "\(.key) \($images.repository // error("esteira:images.repository is not set"))/\(.key)"'
+}
+
+# registry_login STACK pull|push — logs Docker in to the stack's registry with its pull or push
+# token (esteira:registryToken / esteira:registryPushToken), in a private DOCKER_CONFIG that the
+# caller removes (`trap`), so no credential outlives the script.
+registry_login() {
+  local stack=$1 kind=$2 registry server username key
+  registry="$(config_json "$stack" esteira:registry)"
+  server="$(jq -r '.server // empty' <<<"$registry")"
+  username="$(jq -r '.username // empty' <<<"$registry")"
+  [[ -n "$server" && -n "$username" ]] || die "stack $stack has no esteira:registry.server/username" "set them in Pulumi.$stack.yaml"
+  key=esteira:registryToken
+  if [[ "$kind" == push ]] && pulumi config get esteira:registryPushToken -s "$stack" >/dev/null 2>&1; then key=esteira:registryPushToken; fi
+  DOCKER_CONFIG="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/esteira-docker.XXXXXX")"
+  export DOCKER_CONFIG
+  pulumi config get "$key" -s "$stack" | docker login "$server" --username "$username" --password-stdin >/dev/null ||
+    die "docker login to $server as $username failed" "check $key of stack $stack (a $kind token)"
+}
+
+# digest_of REF — the manifest digest (sha256:…) the registry holds for REF, without pulling it.
+digest_of() {
+  docker buildx imagetools inspect "$1" --format '{{json .Manifest}}' 2>/dev/null | jq -r '.digest // empty'
+}
+
+# on_main SHA — true when SHA is on the remote default branch (needs a checkout with its history).
+on_main() {
+  local branch="${ESTEIRA_MAIN_BRANCH:-main}"
+  # A checkout with fetch-depth: 0 has it already; fetching needs no credential on a public repository only.
+  git rev-parse --verify --quiet "refs/remotes/origin/$branch" >/dev/null ||
+    git fetch --quiet --no-tags origin "+refs/heads/$branch:refs/remotes/origin/$branch" ||
+    die "cannot read origin/$branch" "check out with fetch-depth: 0"
+  git merge-base --is-ancestor "$1" "origin/$branch"
+}
+
+# summary MARKDOWN… — appends lines to the job summary in Actions, prints them otherwise.
+summary() {
+  if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then printf '%s\n' "$@" >>"$GITHUB_STEP_SUMMARY"; else printf '%s\n' "$@" >&2; fi
+}

@@ -1,0 +1,160 @@
+/**
+ * scripts/pr-stack.sh, the one path of pull-request stacks (review.yml, sweep.yml and the e2e suite),
+ * against stand-ins for `pulumi` and `gh` that answer from files: what it does when the backend
+ * cannot be read (fail, never "no stack"), when a stack is absent, and how the sweeper chooses.
+ * The real engine's side (destroy, stack rm, a base that is gone, a lock) is e2e/ephemeral.e2e.ts's.
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { REPO_ROOT } from "../mocks";
+
+const SCRIPT = path.join(REPO_ROOT, "scripts", "pr-stack.sh");
+
+/** `pulumi` as the script calls it: answers from $STUB/<what>, records every call in $STUB/calls. */
+const PULUMI = `#!/usr/bin/env bash
+echo "pulumi $*" >>"$STUB/calls"
+case "$1 $2" in
+  "stack ls") [[ -f "$STUB/ls-fails" ]] && { echo "error: failed to list stacks: 403 Forbidden" >&2; exit 255; }; cat "$STUB/stacks.json" ;;
+  "stack export") cat "$STUB/export-$4.json" 2>/dev/null || { echo "error: no stack named '$4' found" >&2; exit 255; } ;;
+  "stack output") [[ -f "$STUB/export-$4.json" ]] || exit 255; echo "cluster-id" ;;
+  "stack rm") ;;
+  *) if [[ "$1" == destroy && -f "$STUB/destroy-fails" ]]; then echo "error: destroy failed" >&2; exit 255; fi ;;
+esac
+`;
+
+/** `gh api repos/<repo>/pulls/<n> --jq .state`: $STUB/pull-<n> holds the state; none, the API fails. */
+const GH = `#!/usr/bin/env bash
+echo "gh $*" >>"$STUB/calls"
+n="\${2##*/}"
+cat "$STUB/pull-$n" 2>/dev/null || { echo "HTTP 502: Bad Gateway" >&2; exit 1; }
+`;
+
+/** A project directory with the stand-ins, the backend holding `stacks` (with their states). */
+function project(stacks: Record<string, string[]>, options: { lsFails?: boolean; destroyFails?: boolean; pulls?: Record<number, string> } = {}) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "esteira-pr-stack-"));
+    const stub = path.join(dir, ".stub");
+    const bin = path.join(stub, "bin");
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: esteira\nruntime: nodejs\n");
+    fs.writeFileSync(path.join(bin, "pulumi"), PULUMI, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "gh"), GH, { mode: 0o755 });
+    fs.writeFileSync(path.join(stub, "stacks.json"), JSON.stringify(Object.keys(stacks).map((name) => ({ name: `organization/esteira/${name}` }))));
+    for (const [name, bases] of Object.entries(stacks)) {
+        const resources = bases.map((base) => ({ type: "pulumi:pulumi:StackReference", inputs: { name: `organization/esteira/${base}` } }));
+        fs.writeFileSync(path.join(stub, `export-${name}.json`), JSON.stringify({ deployment: { resources } }));
+    }
+    if (options.lsFails) fs.writeFileSync(path.join(stub, "ls-fails"), "");
+    if (options.destroyFails) fs.writeFileSync(path.join(stub, "destroy-fails"), "");
+    for (const [n, state] of Object.entries(options.pulls ?? {})) fs.writeFileSync(path.join(stub, `pull-${n}`), `${state}\n`);
+    const run = (...args: string[]) => {
+        const result = spawnSync("bash", [SCRIPT, ...args], {
+            cwd: dir,
+            encoding: "utf8",
+            env: { ...process.env, STUB: stub, PATH: `${bin}:${process.env.PATH}`, GITHUB_REPOSITORY: "acme/shop" },
+        });
+        const calls = fs.existsSync(path.join(stub, "calls")) ? fs.readFileSync(path.join(stub, "calls"), "utf8").trim().split("\n") : [];
+        fs.rmSync(path.join(stub, "calls"), { force: true });
+        return { code: result.status, output: `${result.stdout}${result.stderr}`, calls };
+    };
+    return { run, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+describe("scripts/pr-stack.sh", function () {
+    this.timeout(20_000);
+
+    it("destroy fails loudly when the backend cannot be listed, instead of taking it for no stack", () => {
+        const p = project({ "pr-9": ["review"] }, { lsFails: true });
+        try {
+            const { code, output, calls } = p.run("destroy", "9");
+            assert.strictEqual(code, 1);
+            assert.match(output, /403 Forbidden/);
+            assert.match(output, /FAILED: cannot read the list of stacks in the backend/);
+            assert.ok(!calls.some((c) => /^pulumi destroy/.test(c)), "nothing is destroyed");
+        } finally {
+            p.dispose();
+        }
+    });
+
+    it("destroy of a stack the backend does not hold is nothing to do", () => {
+        const p = project({ review: [] });
+        try {
+            const { code, output, calls } = p.run("destroy", "9");
+            assert.strictEqual(code, 0);
+            assert.match(output, /pr-9: no such stack; nothing to destroy/);
+            assert.deepStrictEqual(calls, ["pulumi stack ls --all --json"]);
+        } finally {
+            p.dispose();
+        }
+    });
+
+    it("destroy runs pulumi destroy, then stack rm", () => {
+        const p = project({ review: [], "pr-9": ["review"] });
+        try {
+            const { code, calls } = p.run("destroy", "9");
+            assert.strictEqual(code, 0);
+            assert.deepStrictEqual(calls.slice(-2), ["pulumi destroy --yes --skip-preview -s pr-9", "pulumi stack rm --yes -s pr-9"]);
+        } finally {
+            p.dispose();
+        }
+    });
+
+    it("a failed destroy while the base is there keeps the stack and its state", () => {
+        const p = project({ review: [], "pr-9": ["review"] }, { destroyFails: true });
+        try {
+            const { code, output, calls } = p.run("destroy", "9");
+            assert.strictEqual(code, 1);
+            assert.match(output, /FAILED: pulumi destroy of pr-9 failed \(its output above\); the stack and its state are kept/);
+            assert.ok(!calls.some((c) => /^pulumi stack rm/.test(c)), "the state is kept");
+        } finally {
+            p.dispose();
+        }
+    });
+
+    it("list fails when the backend cannot be listed, and names only the stacks built on a base with --base", () => {
+        const failing = project({ "pr-9": ["review"] }, { lsFails: true });
+        try {
+            assert.strictEqual(failing.run("list").code, 1);
+        } finally {
+            failing.dispose();
+        }
+        const p = project({ review: [], local: [], "pr-7": ["local"], "pr-9": ["review"], "pr-x": ["review"] });
+        try {
+            assert.deepStrictEqual(p.run("list").output.trim().split("\n"), ["pr-7", "pr-9"]);
+            assert.strictEqual(p.run("list", "--base", "review").output.trim(), "pr-9");
+        } finally {
+            p.dispose();
+        }
+    });
+
+    it("sweep destroys the stacks whose pull request is closed, keeps the open ones, and fails after reporting one the API cannot answer for", () => {
+        const p = project({ review: [], "pr-1": ["review"], "pr-2": ["review"], "pr-3": ["review"] }, { pulls: { 1: "closed", 2: "open" } });
+        try {
+            const { code, output, calls } = p.run("sweep");
+            assert.strictEqual(code, 1);
+            assert.match(output, /pr-2: pull request #2 is open, kept/);
+            assert.match(output, /ERROR: pr-3: the GitHub API did not say whether pull request #3 is open: HTTP 502/);
+            assert.match(output, /swept 1 stack\(s\)/);
+            assert.deepStrictEqual(
+                calls.filter((c) => /^pulumi (destroy|stack rm)/.test(c)),
+                ["pulumi destroy --yes --skip-preview -s pr-1", "pulumi stack rm --yes -s pr-1"],
+            );
+        } finally {
+            p.dispose();
+        }
+    });
+
+    it("sweep --dry-run destroys nothing", () => {
+        const p = project({ "pr-1": ["review"] }, { pulls: { 1: "closed" } });
+        try {
+            const { code, output, calls } = p.run("sweep", "--dry-run");
+            assert.strictEqual(code, 0);
+            assert.match(output, /pr-1: pull request #1 is closed: would destroy/);
+            assert.ok(!calls.some((c) => /^pulumi (destroy|stack rm)/.test(c)));
+        } finally {
+            p.dispose();
+        }
+    });
+});

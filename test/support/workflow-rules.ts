@@ -1,0 +1,360 @@
+/**
+ * The trust rules of the GitHub workflows, as functions from a workflow (parsed with `yaml`, raw
+ * text kept for comments) to the problems found, one line each naming the file and the job.
+ * test/workflows.test.ts applies them to every workflow of the repository (no problem allowed) and
+ * to bad examples (each rule must catch its own).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml } from "yaml";
+import { REPO_ROOT } from "./stack-files";
+
+export interface Workflow {
+    /** Path relative to the repository, e.g. `.github/workflows/deploy.yml`. */
+    file: string;
+    text: string;
+    doc: any;
+}
+
+/** A workflow (or composite action) from its text. */
+export function workflowOf(file: string, text: string): Workflow {
+    return { file, text, doc: parseYaml(text) ?? {} };
+}
+
+/** Every workflow of the repository. */
+export function repositoryWorkflows(): Workflow[] {
+    const dir = path.join(REPO_ROOT, ".github", "workflows");
+    return fs
+        .readdirSync(dir)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .sort()
+        .map((f) => workflowOf(`.github/workflows/${f}`, fs.readFileSync(path.join(dir, f), "utf8")));
+}
+
+/** Every composite action of the repository (`.github/actions/<name>/action.yml`). */
+export function repositoryActions(): Workflow[] {
+    const dir = path.join(REPO_ROOT, ".github", "actions");
+    if (!fs.existsSync(dir)) return [];
+    return fs
+        .readdirSync(dir)
+        .sort()
+        .map((name) => `.github/actions/${name}/action.yml`)
+        .filter((file) => fs.existsSync(path.join(REPO_ROOT, file)))
+        .map((file) => workflowOf(file, fs.readFileSync(path.join(REPO_ROOT, file), "utf8")));
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+type Job = { name: string; job: any };
+
+const jobsOf = (wf: Workflow): Job[] => Object.entries(wf.doc.jobs ?? {}).map(([name, job]) => ({ name, job }));
+const stepsOf = (job: any): any[] => (Array.isArray(job?.steps) ? job.steps : []);
+const triggersOf = (wf: Workflow): string[] => {
+    const on = wf.doc.on ?? wf.doc[true as unknown as string];
+    if (typeof on === "string") return [on];
+    if (Array.isArray(on)) return on;
+    return Object.keys(on ?? {});
+};
+
+/** Triggers through which a pull request's code or event reaches a job. */
+const PULL_REQUEST_TRIGGERS = ["pull_request", "pull_request_target", "workflow_run"];
+
+/** Secret names a job references (`secrets.X`), `GITHUB_TOKEN` aside. */
+export function secretsOf(job: any): string[] {
+    const names = [...JSON.stringify(job).matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]);
+    return [...new Set(names)].filter((name) => name !== "GITHUB_TOKEN").sort();
+}
+
+const varsOf = (job: any): string[] => [...new Set([...JSON.stringify(job).matchAll(/vars\.([A-Za-z0-9_]+)/g)].map((m) => m[1]))];
+
+/** A variable name that holds a credential, which belongs in a secret. */
+const CREDENTIAL_NAME = /TOKEN|PASSWORD|PASSPHRASE|SECRET|KEY|KUBECONFIG|CREDENTIAL/i;
+
+/** Commands and scripts that change a stack, and so need the stack's environment. */
+const MUTATING =
+    /\bpulumi\s+(up|update|destroy|refresh|cancel|import|stack\s+rm|state)\b|scripts\/(deploy|rollback|converge|pr-stack|recover|dispatch-deploy|mark-verified)\.sh/;
+
+const runsOf = (job: any): string =>
+    stepsOf(job)
+        .map((s) => (typeof s.run === "string" ? s.run : ""))
+        .join("\n");
+
+// ---- the rules -----------------------------------------------------------------------------
+
+/**
+ * Every `uses:` is a local action (`./…`) or pinned to a full commit SHA, with the version it stands
+ * for in a comment on the same line (what Dependabot updates with it); a Docker image by digest.
+ */
+export function unpinnedUses(wf: Workflow): string[] {
+    const problems: string[] = [];
+    wf.text.split("\n").forEach((line, index) => {
+        const m = /^\s*(?:-\s*)?uses:\s*([^\s#]+)\s*(#.*)?$/.exec(line);
+        if (!m) return;
+        const [, ref, comment] = m;
+        if (ref.startsWith("./")) return;
+        const pinned = ref.startsWith("docker://")
+            ? /@sha256:[0-9a-f]{64}$/.test(ref)
+            : /^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/.test(ref) && /^#\s*v\d+(\.\d+)*\b/.test(comment ?? "");
+        if (!pinned) {
+            problems.push(
+                `${wf.file}:${index + 1}: "uses: ${ref}" must be pinned to a full commit SHA with its version in a comment (owner/repo@<40 hex> # vX.Y.Z)`,
+            );
+        }
+    });
+    return problems;
+}
+
+/** The review zone: the only environment, and the only secrets, a job a pull request reaches may use. */
+export const REVIEW_ZONE = {
+    environment: "review",
+    secrets: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "REGISTRY_TOKEN"],
+};
+
+/**
+ * A job a pull request reaches holds no secret beyond the review zone's, and those only in the
+ * `review` environment; no variable that is a credential; never `secrets: inherit`; and no
+ * `pull_request_target`, which runs with the base repository's secrets on a pull request's event.
+ */
+export function pullRequestSecrets(wf: Workflow): string[] {
+    const triggers = triggersOf(wf);
+    if (!triggers.some((t) => PULL_REQUEST_TRIGGERS.includes(t))) return [];
+    const problems: string[] = [];
+    if (triggers.includes("pull_request_target")) {
+        problems.push(
+            `${wf.file}: pull_request_target runs with the base repository's secrets on a pull request's event; use pull_request`,
+        );
+    }
+    for (const { name, job } of jobsOf(wf)) {
+        const where = `${wf.file}: jobs.${name}`;
+        if (job.secrets === "inherit") problems.push(`${where}: "secrets: inherit" hands every secret to the called workflow`);
+        const secrets = secretsOf(job);
+        const outside = secrets.filter((s) => !REVIEW_ZONE.secrets.includes(s));
+        if (outside.length > 0) {
+            problems.push(
+                `${where}: a job a pull request reaches must not hold ${outside.join(", ")} (allowed: the review zone's ${REVIEW_ZONE.secrets.join(", ")})`,
+            );
+        }
+        if (secrets.length > 0 && job.environment !== REVIEW_ZONE.environment) {
+            problems.push(
+                `${where}: holds ${secrets.join(", ")} on a pull request's event outside the ${REVIEW_ZONE.environment} environment`,
+            );
+        }
+        for (const variable of varsOf(job).filter((v) => CREDENTIAL_NAME.test(v))) {
+            problems.push(
+                `${where}: vars.${variable} looks like a credential; a pull request's job must not get one (keep credentials in an environment's secrets)`,
+            );
+        }
+    }
+    return problems;
+}
+
+/**
+ * The environments a workflow may name: the stacks' own (esteira:github; the name defaults to the
+ * environment's, which defaults to the stack's) and the ones esteira:repository protects.
+ */
+export function protectedEnvironments(stackFiles: Record<string, Record<string, any>>): string[] {
+    const names = new Set<string>();
+    for (const [stack, config] of Object.entries(stackFiles)) {
+        const github = config["esteira:github"];
+        if (github) names.add(github.environment ?? config["esteira:environment"] ?? stack);
+        for (const name of Object.keys(config["esteira:repository"]?.environments ?? {})) names.add(name);
+    }
+    return [...names].filter(Boolean).sort();
+}
+
+/**
+ * A job that holds a secret or changes a stack names the environment those credentials belong to,
+ * one the stacks protect: a literal, or `${{ inputs.<x> }}` of a `choice` input whose options are
+ * all such environments. `prod-preview`, the read-only release preview, changes nothing.
+ */
+export function environmentOfWrites(wf: Workflow, environments: string[]): string[] {
+    const problems: string[] = [];
+    const inputs = wf.doc.on?.workflow_dispatch?.inputs ?? {};
+    for (const { name, job } of jobsOf(wf)) {
+        const where = `${wf.file}: jobs.${name}`;
+        const secrets = secretsOf(job);
+        const mutates = MUTATING.test(runsOf(job));
+        if (secrets.length === 0 && !mutates) continue;
+        const environment = typeof job.environment === "object" ? job.environment?.name : job.environment;
+        if (environment === undefined) {
+            problems.push(
+                `${where}: ${mutates ? "changes a stack" : `holds ${secrets.join(", ")}`} but names no environment: its credentials must come from the environment it may change`,
+            );
+            continue;
+        }
+        const input = /^\$\{\{\s*(?:github\.event\.)?inputs\.([\w-]+)\s*\}\}$/.exec(String(environment));
+        const names: string[] = input
+            ? inputs[input[1]]?.type === "choice"
+                ? (inputs[input[1]].options ?? [])
+                : [String(environment)]
+            : [environment];
+        for (const env of names.filter((n) => !environments.includes(n))) {
+            problems.push(
+                `${where}: environment ${JSON.stringify(env)} is protected by no stack (esteira:github or esteira:repository.environments); GitHub would create it unprotected`,
+            );
+        }
+        if (names.includes("prod-preview") && mutates)
+            problems.push(`${where}: the prod-preview environment only previews; this job changes a stack`);
+    }
+    return problems;
+}
+
+/** Write scopes a job may hold, by `<workflow file name>/<job>`; every other job writes nothing. */
+export const WRITE_SCOPES: Record<string, string[]> = {
+    "ci.yml/diagrams": ["pull-requests"],
+    "review.yml/up": ["pull-requests", "packages"],
+    "review.yml/down": ["pull-requests"],
+};
+
+/**
+ * Least privilege: the workflow grants nothing by default (`permissions: {}`), each job declares
+ * its own, and only the jobs in {@link WRITE_SCOPES} write, only those scopes; never `id-token`.
+ */
+export function leastPrivilege(wf: Workflow): string[] {
+    const problems: string[] = [];
+    const top = wf.doc.permissions;
+    if (!(top && typeof top === "object" && Object.keys(top).length === 0)) {
+        problems.push(
+            `${wf.file}: top-level permissions must be {} (each job declares what it needs); received ${JSON.stringify(top ?? null)}`,
+        );
+    }
+    for (const { name, job } of jobsOf(wf)) {
+        const where = `${wf.file}: jobs.${name}`;
+        const permissions = job.permissions;
+        if (permissions === undefined) {
+            problems.push(`${where}: declares no permissions`);
+            continue;
+        }
+        if (typeof permissions === "string") {
+            problems.push(`${where}: permissions ${JSON.stringify(permissions)}; list the scopes it needs`);
+            continue;
+        }
+        const allowed = WRITE_SCOPES[`${path.basename(wf.file)}/${name}`] ?? [];
+        for (const [scope, level] of Object.entries(permissions)) {
+            if (level === "write" && !allowed.includes(scope))
+                problems.push(`${where}: ${scope}: write is not in its allowed write scopes (${allowed.join(", ") || "none"})`);
+            if (scope === "id-token" && level !== "none") problems.push(`${where}: id-token: ${level}; no job mints OIDC tokens`);
+        }
+    }
+    return problems;
+}
+
+/** No `${{ … }}` expression inside a `run:` script: values reach scripts through `env:`, never as code. */
+export function expressionsInRun(wf: Workflow): string[] {
+    const problems: string[] = [];
+    const check = (where: string, steps: any[]) =>
+        steps.forEach((step, i) => {
+            if (typeof step.run === "string" && step.run.includes("${{")) {
+                problems.push(
+                    `${wf.file}: ${where}.steps[${i}]: a \${{ }} expression inside run: is script injection waiting to happen; pass it through env:`,
+                );
+            }
+        });
+    for (const { name, job } of jobsOf(wf)) check(`jobs.${name}`, stepsOf(job));
+    check("runs", stepsOf(wf.doc.runs));
+    return problems;
+}
+
+/** Every checkout leaves no credential behind for later steps (`persist-credentials: false`). */
+export function persistedCredentials(wf: Workflow): string[] {
+    const problems: string[] = [];
+    const check = (where: string, steps: any[]) =>
+        steps.forEach((step, i) => {
+            if (
+                typeof step.uses === "string" &&
+                step.uses.startsWith("actions/checkout@") &&
+                step.with?.["persist-credentials"] !== false
+            ) {
+                problems.push(`${wf.file}: ${where}.steps[${i}]: actions/checkout must set persist-credentials: false`);
+            }
+        });
+    for (const { name, job } of jobsOf(wf)) check(`jobs.${name}`, stepsOf(job));
+    check("runs", stepsOf(wf.doc.runs));
+    return problems;
+}
+
+/** The local action that installs the program (and normalises the build context's modes). */
+export const SETUP_ACTION = "./.github/actions/setup";
+
+/**
+ * A job that runs the program (`pulumi preview`/`up`, the deploy scripts) sets up through the
+ * setup action before, which runs `npm run -s context-modes -- app` (tools/context-modes.ts).
+ */
+export function setupBeforePulumi(wf: Workflow): string[] {
+    const problems: string[] = [];
+    const runsProgram =
+        /\bpulumi\s+(preview|up)\b|scripts\/(deploy|rollback|release-preview|dispatch-deploy)\.sh|scripts\/pr-stack\.sh\s+up\b/;
+    for (const { name, job } of jobsOf(wf)) {
+        const steps = stepsOf(job);
+        const first = steps.findIndex((s) => typeof s.run === "string" && runsProgram.test(s.run));
+        if (first < 0) continue;
+        const setup = steps.findIndex((s) => typeof s.uses === "string" && s.uses.split(/\s/)[0] === SETUP_ACTION);
+        if (setup < 0 || setup > first)
+            problems.push(`${wf.file}: jobs.${name}: runs the program before ${SETUP_ACTION} (which sets the build context's modes)`);
+    }
+    return problems;
+}
+
+/** A local action is given only the inputs it declares. */
+export function localActionInputs(wf: Workflow, actions: Workflow[]): string[] {
+    const problems: string[] = [];
+    const declared = new Map(actions.map((a) => [`./${path.dirname(a.file)}`, Object.keys(a.doc.inputs ?? {})]));
+    for (const { name, job } of jobsOf(wf)) {
+        stepsOf(job).forEach((step, i) => {
+            if (typeof step.uses !== "string" || !step.uses.startsWith("./")) return;
+            const inputs = declared.get(step.uses);
+            if (!inputs) {
+                problems.push(`${wf.file}: jobs.${name}.steps[${i}]: no action at ${step.uses}`);
+                return;
+            }
+            for (const key of Object.keys(step.with ?? {}).filter((k) => !inputs.includes(k))) {
+                problems.push(`${wf.file}: jobs.${name}.steps[${i}]: ${step.uses} has no input "${key}" (it has: ${inputs.join(", ")})`);
+            }
+        });
+    }
+    return problems;
+}
+
+/**
+ * A job in a stack's environment shares that stack's concurrency group (`esteira-<stack>`) and is
+ * never cancelled midway: two updates of one stack would contend for its lock, and a cancelled one
+ * leaves pending operations.
+ */
+export function stackConcurrency(wf: Workflow, stackOfEnvironment: Record<string, string>): string[] {
+    const problems: string[] = [];
+    for (const { name, job } of jobsOf(wf)) {
+        const environment = String(job.environment ?? "");
+        const stack = stackOfEnvironment[environment];
+        if (!stack || !MUTATING.test(runsOf(job))) continue;
+        const group = job.concurrency?.group;
+        if (group !== `esteira-${stack}` || job.concurrency?.["cancel-in-progress"] !== false) {
+            problems.push(
+                `${wf.file}: jobs.${name}: changes stack ${stack} outside its concurrency group (concurrency: {group: esteira-${stack}, cancel-in-progress: false})`,
+            );
+        }
+    }
+    return problems;
+}
+
+/**
+ * The aggregate gate: a job that needs every other job of the workflow, runs whatever they did
+ * (`if: always()`), and fails unless every one succeeded, so a failed, cancelled or skipped
+ * required job never reports success.
+ */
+export function aggregateGate(wf: Workflow, gate: string): string[] {
+    const job = wf.doc.jobs?.[gate];
+    if (!job) return [`${wf.file}: no job ${gate}`];
+    const problems: string[] = [];
+    const others = Object.keys(wf.doc.jobs).filter((name) => name !== gate);
+    const needs = [job.needs ?? []].flat();
+    const missing = others.filter((name) => !needs.includes(name));
+    if (missing.length > 0) problems.push(`${wf.file}: jobs.${gate}: does not need ${missing.join(", ")}`);
+    if (!/^\$\{\{\s*always\(\)\s*\}\}$|^always\(\)$/.test(String(job.if ?? "")))
+        problems.push(`${wf.file}: jobs.${gate}: must run always() (a skipped gate reports success)`);
+    if (job.name !== gate) problems.push(`${wf.file}: jobs.${gate}: its name, the status check's, must be "${gate}"`);
+    const runs = runsOf(job);
+    if (!/toJSON\(needs\)/.test(JSON.stringify(job)) || !/\.result\s*==\s*"success"/.test(runs)) {
+        problems.push(`${wf.file}: jobs.${gate}: must fail unless every needed job's result is "success"`);
+    }
+    return problems;
+}

@@ -1,0 +1,417 @@
+/**
+ * The workflows' trust rules (test/support/workflow-rules.ts), held by every workflow and the
+ * composite action of the repository, and each shown to catch its own violation in a bad example.
+ * zizmor (scripts/zizmor.sh) and actionlint (scripts/lint-workflows.sh) check the rest.
+ */
+import * as assert from "assert";
+import { REPOSITORY_SETTINGS_DEFAULTS } from "../components/repository-settings";
+import { deployOrder, repositoryStacks } from "../tools/stacks";
+import { stackFileConfig, stackFiles } from "./mocks";
+import {
+    aggregateGate,
+    environmentOfWrites,
+    expressionsInRun,
+    leastPrivilege,
+    localActionInputs,
+    persistedCredentials,
+    protectedEnvironments,
+    pullRequestSecrets,
+    repositoryActions,
+    repositoryWorkflows,
+    setupBeforePulumi,
+    stackConcurrency,
+    unpinnedUses,
+    Workflow,
+    workflowOf,
+} from "./support/workflow-rules";
+
+const workflows = repositoryWorkflows();
+const actions = repositoryActions();
+const environments = protectedEnvironments(Object.fromEntries(stackFiles().map((stack) => [stack, stackFileConfig(stack)])));
+/** The stack each environment's jobs change (the review base's environment is review-base). */
+const STACK_OF_ENVIRONMENT: Record<string, string> = { dev: "dev", homolog: "homolog", prod: "prod", "review-base": "review" };
+
+/** A bad example, as a workflow file. */
+const bad = (text: string): Workflow => workflowOf(".github/workflows/bad.yml", text.replace(/^ {8}/gm, ""));
+
+const SHA = "3d3c42e5aac5ba805825da76410c181273ba90b1";
+
+describe("workflows", () => {
+    it("the repository has its workflows and its setup action", () => {
+        assert.deepStrictEqual(
+            workflows.map((w) => w.file.replace(".github/workflows/", "")),
+            ["ci.yml", "deploy.yml", "operations.yml", "review-base.yml", "review.yml", "sweep.yml"],
+        );
+        assert.deepStrictEqual(
+            actions.map((a) => a.file),
+            [".github/actions/setup/action.yml"],
+        );
+        assert.deepStrictEqual(environments, ["dev", "homolog", "prod", "prod-preview", "review", "review-base"]);
+    });
+
+    for (const wf of [...workflows, ...actions]) {
+        describe(wf.file, () => {
+            it("pins every action to a full commit SHA, with its version in a comment", () => {
+                assert.deepStrictEqual(unpinnedUses(wf), []);
+            });
+            it("interpolates no expression into a run: script", () => {
+                assert.deepStrictEqual(expressionsInRun(wf), []);
+            });
+            it("checks out without persisting credentials", () => {
+                assert.deepStrictEqual(persistedCredentials(wf), []);
+            });
+        });
+    }
+
+    for (const wf of workflows) {
+        describe(wf.file, () => {
+            it("gives a job a pull request reaches nothing beyond the review zone's credentials", () => {
+                assert.deepStrictEqual(pullRequestSecrets(wf), []);
+            });
+            it("names, in every job that holds a secret or changes a stack, an environment a stack protects", () => {
+                assert.deepStrictEqual(environmentOfWrites(wf, environments), []);
+            });
+            it("grants least privilege: nothing by default, writes only where listed", () => {
+                assert.deepStrictEqual(leastPrivilege(wf), []);
+            });
+            it("sets up (build-context modes included) before running the program", () => {
+                assert.deepStrictEqual(setupBeforePulumi(wf), []);
+            });
+            it("passes the local action only the inputs it declares", () => {
+                assert.deepStrictEqual(localActionInputs(wf, actions), []);
+            });
+            it("changes a stack only inside that stack's concurrency group", () => {
+                assert.deepStrictEqual(stackConcurrency(wf, STACK_OF_ENVIRONMENT), []);
+            });
+        });
+    }
+
+    it("ci.yml's gate needs every check and fails when any failed or was skipped; it is the check the ruleset requires", () => {
+        const ci = workflows.find((w) => w.file.endsWith("/ci.yml"))!;
+        const gate = "gate";
+        assert.deepStrictEqual(aggregateGate(ci, gate), []);
+        const required =
+            (stackFileConfig("prod")["esteira:repository"] as any)?.requiredChecks ?? REPOSITORY_SETTINGS_DEFAULTS.requiredChecks;
+        assert.deepStrictEqual(required, [gate], "the ruleset requires exactly the gate");
+    });
+
+    it("only review.yml's jobs run on a pull request with credentials, and only in the review environment", () => {
+        const withSecrets = workflows
+            .filter((w) => /pull_request/.test(JSON.stringify(w.doc.on)))
+            .flatMap((w) => Object.entries(w.doc.jobs).map(([name, job]: [string, any]) => ({ name: `${w.file}/${name}`, job })))
+            .filter(({ job }) => /secrets\./.test(JSON.stringify(job)));
+        assert.deepStrictEqual(
+            withSecrets.map(({ name, job }) => `${name} ${job.environment}`),
+            [".github/workflows/review.yml/up review", ".github/workflows/review.yml/down review"],
+        );
+    });
+
+    it("the review zone holds no DigitalOcean token: a pull request's stack reads its cluster and database server from the base", () => {
+        const inReview = workflows.flatMap((w) =>
+            Object.entries(w.doc.jobs)
+                .filter(([, job]: [string, any]) => job.environment === "review")
+                .map(([name, job]) => ({ name: `${w.file}/${name}`, job })),
+        );
+        assert.deepStrictEqual(
+            inReview.map(({ name }) => name),
+            [".github/workflows/review.yml/up", ".github/workflows/review.yml/down", ".github/workflows/sweep.yml/sweep"],
+        );
+        for (const { name, job } of inReview) assert.ok(!/DIGITALOCEAN_TOKEN/.test(JSON.stringify(job)), `${name} holds no cloud token`);
+        assert.strictEqual((stackFileConfig("pr-42")["esteira:database"] as { mode?: string }).mode, "server");
+    });
+
+    it("pull requests' stacks come up, go and are swept only through scripts/pr-stack.sh, the path the e2e suite proves", () => {
+        const runs = (file: string, job: string) =>
+            workflows
+                .find((w) => w.file.endsWith(`/${file}`))!
+                .doc.jobs[job].steps.map((step: any) => step.run ?? "")
+                .join("\n");
+        assert.match(runs("review.yml", "up"), /scripts\/pr-stack\.sh up "\$PR_NUMBER"/);
+        assert.match(runs("review.yml", "down"), /scripts\/pr-stack\.sh destroy "\$PR_NUMBER"/);
+        assert.match(runs("sweep.yml", "sweep"), /scripts\/pr-stack\.sh sweep/);
+        for (const [file, job] of [
+            ["review.yml", "up"],
+            ["review.yml", "down"],
+            ["sweep.yml", "sweep"],
+        ]) {
+            assert.doesNotMatch(
+                runs(file, job),
+                /\bpulumi\s+(up|destroy|stack\s+(rm|select|init))\b/,
+                `${file} ${job} goes around pr-stack.sh`,
+            );
+        }
+    });
+
+    it("deploy.yml deploys what the stack files say a ref deploys, in their order (npm run -s stacks)", () => {
+        const jobs = workflows.find((w) => w.file.endsWith("/deploy.yml"))!.doc.jobs as Record<string, any>;
+        const needs = (name: string): string[] => [jobs[name].needs ?? []].flat();
+        /** The ref a job runs on: its own `if`, or the one of the job it needs. */
+        const refOf = (name: string): string | undefined => {
+            const condition = String(jobs[name].if ?? "");
+            if (condition.includes("refs/heads/main")) return "refs/heads/main";
+            if (condition.includes("refs/tags/v")) return "refs/tags/v1.0.0";
+            return needs(name).map(refOf).find(Boolean);
+        };
+        /** A job's environment stacks before it, through `needs`. */
+        const before = (name: string): string[] => needs(name).flatMap((n) => [...before(n), jobs[n].environment]);
+        const stacks = repositoryStacks();
+        for (const ref of ["refs/heads/main", "refs/tags/v1.0.0"]) {
+            const expected = deployOrder(stacks, ref);
+            const deploying = Object.keys(jobs).filter((name) => refOf(name) === ref && stackFiles().includes(jobs[name].environment));
+            assert.deepStrictEqual(
+                deploying.map((name) => jobs[name].environment).sort(),
+                [...expected].sort(),
+                `${ref}: deploy.yml's jobs against the stack files' deployFrom`,
+            );
+            expected.slice(1).forEach((stack, i) => {
+                const job = deploying.find((name) => jobs[name].environment === stack)!;
+                assert.ok(before(job).includes(expected[i]), `${ref}: the ${stack} job waits (needs) for ${expected[i]}'s`);
+            });
+        }
+    });
+
+    it("deploys prod only from an approved job that pins the digests its read-only preview showed", () => {
+        const deploy = workflows.find((w) => w.file.endsWith("/deploy.yml"))!.doc;
+        assert.strictEqual(deploy.jobs.prod.environment, "prod");
+        assert.deepStrictEqual([deploy.jobs.prod.needs].flat(), ["preview-prod"]);
+        assert.match(JSON.stringify(deploy.jobs.prod), /needs\.preview-prod\.outputs\.images/);
+        assert.match(JSON.stringify(deploy.jobs.prod), /pin-images\.sh prod/);
+        assert.strictEqual(deploy.jobs["preview-prod"].environment, "prod-preview");
+        assert.ok(!/DIGITALOCEAN_TOKEN/.test(JSON.stringify(deploy.jobs["preview-prod"])), "the preview holds no cloud token");
+        assert.match(deploy.jobs["preview-prod"].if, /refs\/tags\/v/);
+    });
+
+    describe("each rule catches its own violation", () => {
+        it("an action pinned to a tag, a SHA without its version, a short SHA", () => {
+            const wf = bad(`
+        jobs:
+          a:
+            steps:
+              - uses: actions/checkout@v4.2.2
+              - uses: actions/checkout@${SHA}
+              - uses: actions/checkout@3d3c42e # v7.0.1
+              - uses: actions/checkout@${SHA} # v7.0.1
+              - uses: ./.github/actions/setup
+              - uses: docker://alpine:3.20
+        `);
+            assert.deepStrictEqual(unpinnedUses(wf), [
+                `.github/workflows/bad.yml:5: "uses: actions/checkout@v4.2.2" must be pinned to a full commit SHA with its version in a comment (owner/repo@<40 hex> # vX.Y.Z)`,
+                `.github/workflows/bad.yml:6: "uses: actions/checkout@${SHA}" must be pinned to a full commit SHA with its version in a comment (owner/repo@<40 hex> # vX.Y.Z)`,
+                `.github/workflows/bad.yml:7: "uses: actions/checkout@3d3c42e" must be pinned to a full commit SHA with its version in a comment (owner/repo@<40 hex> # vX.Y.Z)`,
+                `.github/workflows/bad.yml:10: "uses: docker://alpine:3.20" must be pinned to a full commit SHA with its version in a comment (owner/repo@<40 hex> # vX.Y.Z)`,
+            ]);
+        });
+
+        it("a pull request's job holding prod's credentials, outside the review environment, with a credential variable", () => {
+            const wf = bad(`
+        on: pull_request
+        jobs:
+          preview:
+            environment: prod
+            steps:
+              - run: pulumi preview
+                env:
+                  PULUMI_CONFIG_PASSPHRASE: \${{ secrets.PULUMI_CONFIG_PASSPHRASE }}
+                  GITHUB_TOKEN: \${{ secrets.ESTEIRA_GITHUB_TOKEN }}
+                  KUBECONFIG: \${{ vars.PROD_KUBECONFIG }}
+          call:
+            uses: ./.github/workflows/other.yml
+            secrets: inherit
+        `);
+            assert.deepStrictEqual(pullRequestSecrets(wf), [
+                ".github/workflows/bad.yml: jobs.preview: a job a pull request reaches must not hold ESTEIRA_GITHUB_TOKEN (allowed: the review zone's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, PULUMI_ACCESS_TOKEN, PULUMI_CONFIG_PASSPHRASE, REGISTRY_TOKEN)",
+                ".github/workflows/bad.yml: jobs.preview: holds ESTEIRA_GITHUB_TOKEN, PULUMI_CONFIG_PASSPHRASE on a pull request's event outside the review environment",
+                ".github/workflows/bad.yml: jobs.preview: vars.PROD_KUBECONFIG looks like a credential; a pull request's job must not get one (keep credentials in an environment's secrets)",
+                '.github/workflows/bad.yml: jobs.call: "secrets: inherit" hands every secret to the called workflow',
+            ]);
+        });
+
+        it("a pull request's job holding a cloud token, even in the review environment", () => {
+            const wf = bad(`
+        on: pull_request
+        jobs:
+          up:
+            environment: review
+            steps:
+              - run: pulumi up
+                env:
+                  DIGITALOCEAN_TOKEN: \${{ secrets.DIGITALOCEAN_TOKEN }}
+        `);
+            assert.deepStrictEqual(pullRequestSecrets(wf), [
+                ".github/workflows/bad.yml: jobs.up: a job a pull request reaches must not hold DIGITALOCEAN_TOKEN (allowed: the review zone's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, PULUMI_ACCESS_TOKEN, PULUMI_CONFIG_PASSPHRASE, REGISTRY_TOKEN)",
+            ]);
+        });
+
+        it("pull_request_target at all", () => {
+            const wf = bad(`
+        on:
+          pull_request_target:
+        jobs:
+          a:
+            steps:
+              - run: echo
+        `);
+            assert.deepStrictEqual(pullRequestSecrets(wf), [
+                ".github/workflows/bad.yml: pull_request_target runs with the base repository's secrets on a pull request's event; use pull_request",
+            ]);
+        });
+
+        it("a deploy without an environment, an unprotected environment, a free-text environment input, a preview that writes", () => {
+            const wf = bad(`
+        on:
+          workflow_dispatch:
+            inputs:
+              target: { type: string }
+              where: { type: choice, options: [dev, staging] }
+        jobs:
+          a:
+            steps:
+              - run: pulumi up --yes -s dev
+          b:
+            environment: production
+            steps:
+              - run: echo
+                env:
+                  T: \${{ secrets.DIGITALOCEAN_TOKEN }}
+          c:
+            environment: \${{ inputs.target }}
+            steps:
+              - run: scripts/deploy.sh "$STACK"
+          d:
+            environment: \${{ inputs.where }}
+            steps:
+              - run: scripts/recover.sh dev cancel
+          e:
+            environment: prod-preview
+            steps:
+              - run: scripts/deploy.sh prod
+        `);
+            assert.deepStrictEqual(environmentOfWrites(wf, environments), [
+                ".github/workflows/bad.yml: jobs.a: changes a stack but names no environment: its credentials must come from the environment it may change",
+                '.github/workflows/bad.yml: jobs.b: environment "production" is protected by no stack (esteira:github or esteira:repository.environments); GitHub would create it unprotected',
+                '.github/workflows/bad.yml: jobs.c: environment "${{ inputs.target }}" is protected by no stack (esteira:github or esteira:repository.environments); GitHub would create it unprotected',
+                '.github/workflows/bad.yml: jobs.d: environment "staging" is protected by no stack (esteira:github or esteira:repository.environments); GitHub would create it unprotected',
+                ".github/workflows/bad.yml: jobs.e: the prod-preview environment only previews; this job changes a stack",
+            ]);
+        });
+
+        it("default permissions, write-all, a write scope not listed, an OIDC token", () => {
+            const wf = bad(`
+        permissions:
+          contents: read
+        jobs:
+          a:
+            steps: []
+          b:
+            permissions: write-all
+          c:
+            permissions:
+              contents: write
+              id-token: write
+        `);
+            assert.deepStrictEqual(leastPrivilege(wf), [
+                '.github/workflows/bad.yml: top-level permissions must be {} (each job declares what it needs); received {"contents":"read"}',
+                ".github/workflows/bad.yml: jobs.a: declares no permissions",
+                '.github/workflows/bad.yml: jobs.b: permissions "write-all"; list the scopes it needs',
+                ".github/workflows/bad.yml: jobs.c: contents: write is not in its allowed write scopes (none)",
+                ".github/workflows/bad.yml: jobs.c: id-token: write is not in its allowed write scopes (none)",
+                ".github/workflows/bad.yml: jobs.c: id-token: write; no job mints OIDC tokens",
+            ]);
+        });
+
+        it("an expression inside run:", () => {
+            const wf = bad(`
+        jobs:
+          a:
+            steps:
+              - run: echo "\${{ github.event.pull_request.title }}"
+        `);
+            assert.deepStrictEqual(expressionsInRun(wf), [
+                ".github/workflows/bad.yml: jobs.a.steps[0]: a ${{ }} expression inside run: is script injection waiting to happen; pass it through env:",
+            ]);
+        });
+
+        it("a checkout that keeps its token in .git/config", () => {
+            const wf = bad(`
+        jobs:
+          a:
+            steps:
+              - uses: actions/checkout@${SHA} # v7.0.1
+        `);
+            assert.deepStrictEqual(persistedCredentials(wf), [
+                ".github/workflows/bad.yml: jobs.a.steps[0]: actions/checkout must set persist-credentials: false",
+            ]);
+        });
+
+        it("the program run before the setup action", () => {
+            const wf = bad(`
+        jobs:
+          a:
+            steps:
+              - run: pulumi preview -s dev
+              - uses: ./.github/actions/setup
+        `);
+            assert.deepStrictEqual(setupBeforePulumi(wf), [
+                ".github/workflows/bad.yml: jobs.a: runs the program before ./.github/actions/setup (which sets the build context's modes)",
+            ]);
+        });
+
+        it("an input the local action does not declare, an action that is not there", () => {
+            const wf = bad(`
+        jobs:
+          a:
+            steps:
+              - uses: ./.github/actions/setup
+                with:
+                  buildxx: "true"
+              - uses: ./.github/actions/missing
+        `);
+            assert.deepStrictEqual(localActionInputs(wf, actions), [
+                '.github/workflows/bad.yml: jobs.a.steps[0]: ./.github/actions/setup has no input "buildxx" (it has: buildx)',
+                ".github/workflows/bad.yml: jobs.a.steps[1]: no action at ./.github/actions/missing",
+            ]);
+        });
+
+        it("a stack changed outside its concurrency group, or cancellable midway", () => {
+            const wf = bad(`
+        jobs:
+          a:
+            environment: prod
+            steps:
+              - run: scripts/deploy.sh prod
+          b:
+            environment: dev
+            concurrency:
+              group: esteira-dev
+              cancel-in-progress: true
+            steps:
+              - run: scripts/deploy.sh dev
+        `);
+            assert.deepStrictEqual(stackConcurrency(wf, STACK_OF_ENVIRONMENT), [
+                ".github/workflows/bad.yml: jobs.a: changes stack prod outside its concurrency group (concurrency: {group: esteira-prod, cancel-in-progress: false})",
+                ".github/workflows/bad.yml: jobs.b: changes stack dev outside its concurrency group (concurrency: {group: esteira-dev, cancel-in-progress: false})",
+            ]);
+        });
+
+        it("a gate that misses a job, is skipped with them, or passes whatever they did", () => {
+            const wf = bad(`
+        jobs:
+          test:
+            steps: []
+          audit:
+            steps: []
+          gate:
+            name: checks
+            needs: [test]
+            steps:
+              - run: echo ok
+        `);
+            assert.deepStrictEqual(aggregateGate(wf, "gate"), [
+                ".github/workflows/bad.yml: jobs.gate: does not need audit",
+                ".github/workflows/bad.yml: jobs.gate: must run always() (a skipped gate reports success)",
+                '.github/workflows/bad.yml: jobs.gate: its name, the status check\'s, must be "gate"',
+                '.github/workflows/bad.yml: jobs.gate: must fail unless every needed job\'s result is "success"',
+            ]);
+        });
+    });
+});
