@@ -174,11 +174,6 @@ function generatedStackFile(count: number): string {
     return stringifyYaml({
         config: {
             ...local,
-            // The language host the local toolchain builds (3.68) forwards no RegisterResourceHook, the
-            // call behind the namespace's check that it does not exist yet, so every `up` that creates
-            // a namespace fails with it. Adopted, the namespace has no hook; it is then kept on
-            // destroy, and the benchmark deletes it after each destroy, timed on its own line.
-            "esteira:adoptNamespace": true,
             "esteira:services": services,
         },
     });
@@ -233,7 +228,7 @@ function setUp(env: NodeJS.ProcessEnv, root: string): { floor: Target; stacks: T
 
 // --- the operations -----------------------------------------------------------------------------------
 const OPERATIONS = ["first up", "no-op preview", "no-op up", "one-service change", "destroy"] as const;
-type Operation = (typeof OPERATIONS)[number] | "no-op preview, type-checked" | "namespace deletion";
+type Operation = (typeof OPERATIONS)[number] | "no-op preview, type-checked";
 /** The floor's operation each one is compared with (the floor has no service to change). */
 const FLOOR_OF: Record<Operation, Operation | undefined> = {
     "first up": "first up",
@@ -242,7 +237,6 @@ const FLOOR_OF: Record<Operation, Operation | undefined> = {
     "one-service change": "no-op up",
     destroy: "destroy",
     "no-op preview, type-checked": "no-op preview, type-checked",
-    "namespace deletion": undefined,
 };
 
 type Results = Map<string, Map<Operation, Sample[]>>;
@@ -275,7 +269,8 @@ async function runOnce(
         resources.set(target.label, JSON.parse(run(env, target.dir, ["stack", "export", "-s", target.stack])).deployment.resources.length);
     }
     await pulumi("no-op preview", ["preview", "--expect-no-changes"]);
-    // Without the project's tsconfig: type-checked, as before, and as the language host built here runs it.
+    // Without PULUMI_NODEJS_TSCONFIG_PATH: type-checked, as before this project's tsconfig option, and as
+    // the language host built here runs the program whatever Pulumi.yaml says.
     const { PULUMI_NODEJS_TSCONFIG_PATH: _tsconfig, ...typeChecked } = projectEnv;
     await pulumi("no-op preview, type-checked", ["preview", "--expect-no-changes"], typeChecked);
     await pulumi("no-op up", ["up", "--yes", "--skip-preview", "--expect-no-changes"]);
@@ -284,10 +279,9 @@ async function runOnce(
         await pulumi("one-service change", ["up", "--yes", "--skip-preview"]);
     }
     await pulumi("destroy", ["destroy", "--yes", "--skip-preview"]);
-    if (target.change) record("namespace deletion", await deleteNamespace(env, target));
 }
 
-/** Deletes the stack's namespace (adopted, so destroy keeps it) and waits until it is gone. */
+/** Deletes the stack's namespace and waits until it is gone (what an interrupted run left behind). */
 function deleteNamespace(env: NodeJS.ProcessEnv, target: Target): Promise<Sample> {
     const kubectl = path.join(env.ESTEIRA_KUBE_BIN_DIR!, "kubectl");
     const args = [
@@ -330,7 +324,7 @@ function cell(results: Results, floorLabel: string, label: string, operation: Op
 }
 
 function table(results: Results, floorLabel: string, resources: Map<string, number>): string {
-    const columns: Operation[] = [...OPERATIONS, "no-op preview, type-checked", "namespace deletion"];
+    const columns: Operation[] = [...OPERATIONS, "no-op preview, type-checked"];
     const lines = [
         `| stack | resources | ${columns.join(" | ")} |`,
         `| --- | --: | ${columns.map(() => "--:").join(" | ")} |`,
@@ -432,7 +426,7 @@ async function main(): Promise<void> {
         const { floor, stacks } = setUp(benchEnv, root);
         const tsconfig =
             parseYaml(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")).runtime?.options?.tsconfig ?? "tsconfig.json";
-        // A namespace an interrupted run left behind would be adopted with another stack's objects in it.
+        // A namespace an interrupted run left behind is another stack's: the program would refuse it.
         for (const target of stacks) await deleteNamespace(benchEnv, target);
         const results: Results = new Map();
         const resources = new Map<string, number>();
@@ -449,7 +443,9 @@ async function main(): Promise<void> {
             `language host ${env.ESTEIRA_PULUMI_NODEJS_HOST_VERSION}, kubernetes provider ${env.ESTEIRA_PROVIDER_KUBERNETES_VERSION},`,
             `engine parallelism ${PARALLEL ?? "the CLI's default"}, a kwok cluster of 3 fake nodes. Each cell: wall time and peak`,
             "resident memory of the whole `pulumi` process tree, with its ratio to the floor's same operation in",
-            "the same run (a change to the floor's no-op up; the type-checked preview to the floor's own).",
+            "the same run (a change to the floor's no-op up). The type-checked preview runs without",
+            "PULUMI_NODEJS_TSCONFIG_PATH, as before Pulumi.yaml's tsconfig option and as the language host built here",
+            "runs every preview (compared with the floor's own).",
             "`up` and `destroy` run with `--skip-preview`, as the Automation API and pulumi/actions run them.",
         ].join("\n");
         const text = report(results, floor.label, resources, context);

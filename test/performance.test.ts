@@ -9,6 +9,8 @@ import * as path from "path";
 import { create } from "ts-node";
 import * as ts from "typescript";
 import { parse as parseYaml } from "yaml";
+import { README_BLOCK, README_COMMAND, RESULTS } from "../bench/engine";
+import { README, readBlock } from "../tools/docs";
 import { REPO_ROOT } from "./mocks";
 
 const PULUMI_TSCONFIG = "tsconfig.pulumi.json";
@@ -53,5 +55,20 @@ describe("type-checking at deploy time", () => {
         const scripts = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")).scripts;
         assert.strictEqual(scripts.typecheck, "tsc --noEmit");
         assert.strictEqual(compilerOptions("tsconfig.json").noCheck, undefined, "tsconfig.json must type-check");
+    });
+});
+
+describe("the engine benchmark's results", () => {
+    it(`the README quotes ${path.relative(REPO_ROOT, RESULTS)} as \`${README_COMMAND}\` last wrote it`, () => {
+        const results = fs
+            .readFileSync(RESULTS, "utf8")
+            .replace(/^# .*\n/, "")
+            .trim();
+        const quoted = readBlock(fs.readFileSync(README, "utf8"), README_BLOCK, README_COMMAND);
+        assert.strictEqual(
+            quoted,
+            results,
+            `README.md's ${README_BLOCK} block is stale: run \`${README_COMMAND}\` (or copy the file's tables)`,
+        );
     });
 });
