@@ -279,5 +279,9 @@ export function runtimeContainers(namespace: string): RuntimeContainer[] {
 // --- PostgreSQL -------------------------------------------------------------------------------------------
 /** Runs SQL with psql against a database URL and returns its unaligned, tuples-only output. */
 export function psql(sql: string, url = databaseUrl): string {
-    return execFileSync("psql", [url, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql], { encoding: "utf8" }).trim();
+    // psql's complaints go into the error this throws, not onto the suite's output.
+    return execFileSync("psql", [url, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+    }).trim();
 }

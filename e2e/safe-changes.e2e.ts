@@ -180,6 +180,9 @@ describe("safe changes on the local stack, end to end", function () {
 
     it("a namespace the stack did not create is refused, and adopted only when the stack file says so", async () => {
         const foreign = "esteira-e2e-foreign";
+        // A run cut short leaves the namespace behind on a reused cluster: start from none.
+        await core.deleteNamespace({ name: foreign }).catch(() => undefined);
+        await namespaceGone(foreign);
         await core.createNamespace({ body: { metadata: { name: foreign } } });
         await core.createNamespacedConfigMap({
             namespace: foreign,

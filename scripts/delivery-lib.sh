@@ -59,20 +59,28 @@ promotable_services() {
 }
 
 # registry_login STACK pull|push — logs Docker in to the stack's registry with its pull or push
-# token (esteira:registryToken / esteira:registryPushToken), in a private DOCKER_CONFIG that the
-# caller removes (`trap`), so no credential outlives the script.
+# token (esteira:registryToken / esteira:registryPushToken), in a private DOCKER_CONFIG that
+# registry_logout removes (call it from an EXIT trap set after this), so no credential outlives
+# the script. The CLI plugins of the config it replaces (buildx) stay reachable.
 registry_login() {
-  local stack=$1 kind=$2 registry server username key
+  local stack=$1 kind=$2 registry server username key previous="${DOCKER_CONFIG:-$HOME/.docker}"
   registry="$(config_json "$stack" esteira:registry)"
   server="$(jq -r '.server // empty' <<<"$registry")"
   username="$(jq -r '.username // empty' <<<"$registry")"
   [[ -n "$server" && -n "$username" ]] || die "stack $stack has no esteira:registry.server/username" "set them in Pulumi.$stack.yaml"
   key=esteira:registryToken
   if [[ "$kind" == push ]] && pulumi config get esteira:registryPushToken -s "$stack" >/dev/null 2>&1; then key=esteira:registryPushToken; fi
-  DOCKER_CONFIG="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/esteira-docker.XXXXXX")"
+  ESTEIRA_PRIVATE_DOCKER_CONFIG="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/esteira-docker.XXXXXX")"
+  if [[ -d "$previous/cli-plugins" ]]; then ln -s "$previous/cli-plugins" "$ESTEIRA_PRIVATE_DOCKER_CONFIG/cli-plugins"; fi
+  DOCKER_CONFIG="$ESTEIRA_PRIVATE_DOCKER_CONFIG"
   export DOCKER_CONFIG
   pulumi config get "$key" -s "$stack" | docker login "$server" --username "$username" --password-stdin >/dev/null ||
     die "docker login to $server as $username failed" "check $key of stack $stack (a $kind token)"
+}
+
+# registry_logout — removes the private DOCKER_CONFIG registry_login made, and nothing else.
+registry_logout() {
+  if [[ -n "${ESTEIRA_PRIVATE_DOCKER_CONFIG:-}" ]]; then rm -rf "$ESTEIRA_PRIVATE_DOCKER_CONFIG"; fi
 }
 
 # digest_of REF — the manifest digest (sha256:…) the registry holds for REF, without pulling it.

@@ -30,7 +30,7 @@ tag="$(verified_tag "$stack" "$sha")"
 images="$(stack_images "$stack")"
 [[ "$(jq 'length' <<<"$images")" -gt 0 ]] || die "stack $stack exports no images to mark" "deploy it first"
 
-trap 'rm -rf "${DOCKER_CONFIG:-}"' EXIT
+trap registry_logout EXIT
 registry_login "$stack" push
 
 marked=()

@@ -147,13 +147,17 @@ for svc in "${services[@]}"; do
 
   # A local port chosen by kubectl (":<port>"), read back from its output.
   pf_log="$workdir/port-forward-$svc.log"
+  # The log exists before kubectl starts: the loop below may read it before the background job
+  # has opened its redirect.
+  : >"$pf_log"
+  svc_namespace="$(namespace_of "$svc")"
   # kubectl itself, not the kc function: $! must be kubectl's pid, not a subshell's.
-  kubectl -n "$(namespace_of "$svc")" port-forward --address 127.0.0.1 "service/$svc" ":$port" >"$pf_log" 2>&1 &
+  kubectl -n "$svc_namespace" port-forward --address 127.0.0.1 "service/$svc" ":$port" >"$pf_log" 2>&1 &
   pf=$!
   pids+=("$pf")
   local_port=""
   for _ in $(seq 1 30); do
-    local_port="$(sed -nE 's/^Forwarding from 127\.0\.0\.1:([0-9]+) .*/\1/p' "$pf_log" | head -n1)"
+    local_port="$(sed -nE 's/^Forwarding from 127\.0\.0\.1:([0-9]+) .*/\1/p' "$pf_log" | head -n1 || true)"
     [[ -n "$local_port" ]] && break
     kill -0 "$pf" 2>/dev/null || break
     sleep 1

@@ -29,7 +29,7 @@ tag="$(verified_tag "$stage" "$commit")"
 mapfile -t services < <(promotable_services "$stack")
 [[ ${#services[@]} -gt 0 ]] || die "stack $stack has no service, worker or job that builds or promotes by verification" "check Pulumi.$stack.yaml"
 
-trap 'rm -rf "${DOCKER_CONFIG:-}"' EXIT
+trap registry_logout EXIT
 registry_login "$stack" pull
 
 result='{}' missing=() found=()

@@ -1,0 +1,216 @@
+/**
+ * Delivery you can trust, end to end on the local stack with real pods and the same scripts the
+ * workflows run: the stack's own cluster identity (a ServiceAccount limited to its namespaces) and
+ * the tenant identity it hands to pull-request stacks; the smoke test; a bad release rolled back
+ * through Pulumi (deploy.sh → rollback.sh), after which state, outputs and cluster agree; an
+ * emergency `kubectl rollout undo` taken back by the next deploy without a field conflict; and
+ * promotion of a verified digest through the registry's own API.
+ */
+import * as assert from "assert";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { changes, flushTimings, kube, local, LocalStack, localStack, openStack, REPO_ROOT, timed, workDir, WorkDir } from "./harness";
+
+const NAMESPACE = "esteira-local";
+const SERVICE = "sample";
+const COMMIT = "0123456789abcdef0123456789abcdef01234567";
+const KUBECTL = path.join(process.env.ESTEIRA_KUBE_BIN_DIR ?? "", "kubectl");
+
+describe("delivery on the local stack, end to end", function () {
+    this.timeout(20 * 60 * 1000);
+
+    let work: WorkDir;
+    let local_: LocalStack;
+    const { apps } = kube();
+    const image = async () =>
+        (await apps.readNamespacedDeployment({ name: SERVICE, namespace: NAMESPACE })).spec!.template.spec!.containers[0].image!;
+    const exported = async () => ((await local_.stack.outputs()).images.value as Record<string, string>)[SERVICE];
+    /** Runs one of scripts/ in the working copy, as a workflow step would. */
+    const script = (name: string, args: string[], env: Record<string, string> = {}) => {
+        const result = spawnSync("bash", [...(process.env.E2E_XTRACE ? ["-x"] : []), path.join(REPO_ROOT, "scripts", name), ...args], {
+            cwd: work.dir,
+            env: { ...process.env, ...work.env, ESTEIRA_COMMIT: COMMIT, ROLLBACK_STATE_DIR: path.join(work.dir, ".rollback"), ...env },
+            encoding: "utf8",
+        });
+        return { code: result.status, output: `${result.stdout}${result.stderr}` };
+    };
+    /** A kubeconfig output of the stack, in a private file. */
+    const kubeconfigFile = async (output: string) => {
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "esteira-kc-")), "kubeconfig");
+        fs.writeFileSync(file, (await local_.stack.outputs())[output].value as string, { mode: 0o600 });
+        return file;
+    };
+    const canI = (kubeconfig: string, ...args: string[]) =>
+        spawnSync(KUBECTL, ["--kubeconfig", kubeconfig, "auth", "can-i", ...args], { encoding: "utf8" }).stdout.trim();
+
+    before(async () => {
+        work = workDir("delivery");
+        local_ = await localStack("local", { work });
+        assert.strictEqual((await timed("up (delivery)", () => local_.stack.up({ color: "never" }))).summary.result, "succeeded");
+    });
+
+    after(async () => {
+        flushTimings();
+        await local_?.stack.destroy({ color: "never" }).catch(() => undefined);
+        for (const stack of ["promo"]) {
+            const opened = await openStack(stack, work).catch(() => undefined);
+            await opened?.stack.destroy({ color: "never" }).catch(() => undefined);
+        }
+        local_?.dispose();
+    });
+
+    it("the stack's own identity may do what the smoke test needs in its namespace, and nothing more", async () => {
+        const own = await kubeconfigFile("kubeconfig");
+        for (const allowed of [
+            ["get", "deployments"],
+            ["list", "pods"],
+            ["watch", "services"],
+            // `can-i VERB pods/log` asks about a pod named "log": subresources go in --subresource.
+            ["get", "pods", "--subresource=log"],
+            ["create", "pods", "--subresource=portforward"],
+        ]) {
+            assert.strictEqual(canI(own, ...allowed, "-n", NAMESPACE), "yes", `may ${allowed.join(" ")}`);
+        }
+        for (const refused of [
+            ["get", "secrets", "-n", NAMESPACE],
+            ["patch", "deployments", "-n", NAMESPACE],
+            ["delete", "pods", "-n", NAMESPACE],
+            ["get", "pods", "-n", "kube-system"],
+            ["create", "namespaces"],
+        ]) {
+            assert.strictEqual(canI(own, ...refused), "no", `may not ${refused.join(" ")}`);
+        }
+    });
+
+    it("the tenant identity it hands to pull-request stacks may deploy namespaced workloads, not cluster-wide powers", async () => {
+        const tenant = await kubeconfigFile("tenantKubeconfig");
+        for (const allowed of [
+            ["create", "namespaces"],
+            ["create", "deployments", "-n", "esteira-pr-1"],
+            ["create", "roles", "-n", "esteira-pr-1"],
+            ["watch", "endpoints", "-n", "esteira-pr-1"],
+        ]) {
+            assert.strictEqual(canI(tenant, ...allowed), "yes", `may ${allowed.join(" ")}`);
+        }
+        for (const refused of [
+            ["create", "clusterroles"],
+            ["create", "clusterrolebindings"],
+            ["get", "nodes"],
+            ["create", "pods", "--subresource=exec", "-n", "esteira-pr-1"],
+        ]) {
+            assert.strictEqual(canI(tenant, ...refused), "no", `may not ${refused.join(" ")}`);
+        }
+    });
+
+    it("the smoke test passes on a good release, with the stack's own identity", () => {
+        const { code, output } = script("smoke-test.sh", ["local"]);
+        assert.strictEqual(code, 0, output.slice(-3000));
+        assert.match(output, /healthy/);
+    });
+
+    it("a bad release fails deploy.sh, which rolls back through Pulumi: state, outputs and cluster agree", async () => {
+        const good = await exported();
+        // A release whose server exits at start: its pods never become ready.
+        const server = path.join(work.dir, "app", "src", "server.ts");
+        const original = fs.readFileSync(server, "utf8");
+        fs.writeFileSync(server, `process.exit(3);\n${original}`);
+        local_.editConfig((config) => {
+            config["esteira:services"][SERVICE].rolloutTimeoutSeconds = 40;
+        });
+        try {
+            const { code, output } = await timed("deploy.sh (bad release, rolled back)", async () => script("deploy.sh", ["local"]));
+            assert.strictEqual(code, 1, output.slice(-3000));
+            assert.match(output, /rolling back through Pulumi/);
+            assert.doesNotMatch(output, /conflict/i, "no server-side-apply field conflict");
+            assert.strictEqual(await image(), good, "the cluster runs the recorded digest again");
+            assert.strictEqual(await exported(), good, "and the stack's output says so");
+            const preview = await local_.stack.preview({ color: "never" });
+            assert.deepStrictEqual(changes(preview.changeSummary), [], "nothing is left to change: state and cluster agree");
+        } finally {
+            fs.writeFileSync(server, original);
+            await local_.stack.removeConfig(`esteira:pins.${SERVICE}`, true).catch(() => undefined);
+            local_.editConfig((config) => {
+                delete config["esteira:services"][SERVICE].rolloutTimeoutSeconds;
+            });
+        }
+        const next = await timed("up (after the rollback)", () => local_.stack.up({ color: "never" }));
+        assert.strictEqual(next.summary.result, "succeeded", "the next up converges");
+    });
+
+    it("an emergency kubectl rollout undo is taken back by the next deploy, with no field conflict", async () => {
+        for (const release of ["1", "2"]) {
+            local_.editConfig((config) => {
+                config["esteira:services"][SERVICE].env.RELEASE = release;
+            });
+            await local_.stack.up({ color: "never" });
+        }
+        execFileSync(KUBECTL, ["--kubeconfig", local.kubeconfigPath, "-n", NAMESPACE, "rollout", "undo", `deployment/${SERVICE}`]);
+        execFileSync(KUBECTL, [
+            "--kubeconfig",
+            local.kubeconfigPath,
+            "-n",
+            NAMESPACE,
+            "rollout",
+            "status",
+            `deployment/${SERVICE}`,
+            "--timeout=120s",
+        ]);
+        const release = async () =>
+            (await apps.readNamespacedDeployment({ name: SERVICE, namespace: NAMESPACE })).spec!.template.spec!.containers[0].env!.find(
+                (e) => e.name === "RELEASE",
+            )?.value;
+        assert.strictEqual(await release(), "1", "kubectl put the previous revision back");
+
+        const converged = script("converge.sh", ["local"]);
+        assert.strictEqual(converged.code, 0, converged.output.slice(-2000));
+        const preview = await local_.stack.preview({ color: "never" });
+        assert.deepStrictEqual(changes(preview.changeSummary), [["update", 1]], "the drift shows as one update");
+        const up = await timed("up (after rollout undo)", () => local_.stack.up({ color: "never" }));
+        assert.strictEqual(up.summary.result, "succeeded");
+        assert.strictEqual(await release(), "2", "Pulumi's desired state is back");
+        const live = await apps.readNamespacedDeployment({ name: SERVICE, namespace: NAMESPACE });
+        assert.strictEqual(live.metadata?.annotations?.["pulumi.com/patchForce"], "true");
+    });
+
+    it("promotion takes the verified digest of a commit from the registry, and refuses a commit never verified", async () => {
+        const marked = script("mark-verified.sh", ["local"]);
+        assert.strictEqual(marked.code, 0, marked.output.slice(-2000));
+        const digestRef = await exported();
+        // A second stack of the same program promoting what local verified.
+        const file = fs.readFileSync(path.join(work.dir, "Pulumi.local.yaml"), "utf8");
+        fs.writeFileSync(path.join(work.dir, "Pulumi.promo.yaml"), file);
+        const promo = await openStack("promo", work);
+        await promo.stack.setConfig("esteira:registryToken", { value: local.registryPassword, secret: true });
+        await promo.stack.setConfig("esteira:databaseUrl", {
+            value: (await local_.stack.getConfig("esteira:databaseUrl")).value,
+            secret: true,
+        });
+        promo.editConfig((config) => {
+            config["esteira:namespace"] = "esteira-promo";
+            delete config["esteira:tenants"];
+            const sample = config["esteira:services"][SERVICE];
+            sample.image = { verifiedIn: "local" };
+            delete sample.migrate;
+            delete sample.seed;
+        });
+        process.env.ESTEIRA_COMMIT = COMMIT;
+        try {
+            await timed("up (promoted)", () => promo.stack.up({ color: "never" }));
+            const promoted = (await apps.readNamespacedDeployment({ name: SERVICE, namespace: "esteira-promo" })).spec!.template.spec!
+                .containers[0].image;
+            assert.strictEqual(promoted, digestRef, "exactly the bytes local verified");
+            process.env.ESTEIRA_COMMIT = "f".repeat(40);
+            await assert.rejects(promo.stack.preview({ color: "never", refresh: false }), (err: Error) => {
+                assert.match(err.message, /no image verified in local for commit ffffffffffff/);
+                assert.ok(!err.message.includes(local.registryPassword), "no credential is shown");
+                return true;
+            });
+        } finally {
+            delete process.env.ESTEIRA_COMMIT;
+            await promo.stack.destroy({ color: "never" });
+            await promo.stack.workspace.removeStack("promo");
+        }
+    });
+});
