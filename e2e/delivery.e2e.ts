@@ -27,7 +27,7 @@ describe("delivery on the local stack, end to end", function () {
     const image = async () =>
         (await apps.readNamespacedDeployment({ name: SERVICE, namespace: NAMESPACE })).spec!.template.spec!.containers[0].image!;
     const exported = async () => ((await local_.stack.outputs()).images.value as Record<string, string>)[SERVICE];
-    /** Runs one of scripts/ in the working copy, as a workflow step would. */
+    /** Runs one of scripts/ in the working copy, as a workflow step would (traced with E2E_XTRACE=1). */
     const script = (name: string, args: string[], env: Record<string, string> = {}) => {
         const result = spawnSync("bash", [...(process.env.E2E_XTRACE ? ["-x"] : []), path.join(REPO_ROOT, "scripts", name), ...args], {
             cwd: work.dir,
