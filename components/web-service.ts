@@ -47,6 +47,20 @@ export type WebServiceArgs = Omit<ServiceSettings, keyof WorkloadArgs> &
     };
 
 /**
+ * What `pulumi up` waits for once the Service exists. The Kubernetes provider's own wait lasts
+ * until the Service has ready endpoints and then 10 s more for them to settle: it waits for the
+ * pods, which the Deployment's rollout wait already does (that wait is what fails a bad release
+ * and keeps the old pods serving), so for a ClusterIP or NodePort Service it adds nothing but
+ * 10 s per service. A LoadBalancer's address is the `endpoint` output, read from its status:
+ * `up` waits for that address and nothing else.
+ */
+export function serviceAwait(type: string): Record<string, string> {
+    return type === "LoadBalancer"
+        ? { "pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}" }
+        : { "pulumi.com/skipAwait": "true" };
+}
+
+/**
  * One HTTP service: a hardened Deployment with probes, its Service and the NetworkPolicy admitting
  * traffic to its port; migration and seed Jobs, a HorizontalPodAutoscaler and a
  * PodDisruptionBudget when its settings call for them, and HTTPS at its load balancer when asked.
@@ -168,6 +182,8 @@ export class WebService extends pulumi.ComponentResource {
         const cloudOpts = { parent: this };
         this.certificate = tls && loadBalancerCertificate(name, tls, cloudOpts);
         const annotations = {
+            // Before the stack file's annotations: a team can still ask for another wait.
+            ...serviceAwait(serviceType),
             ...args.service?.annotations,
             // Owned entirely: the next `up` takes back whatever a `kubectl edit` changed.
             ...OWNED_BY_PULUMI,

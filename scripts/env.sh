@@ -111,6 +111,12 @@ export ESTEIRA_PG_ADMIN_PASSWORD_FILE="$ESTEIRA_LOCAL_DIR/postgres/admin-passwor
 # printed form); esteira_database_url below builds the full one on demand.
 export ESTEIRA_DATABASE_URL_NOPASS="postgresql://$ESTEIRA_PG_USER@$ESTEIRA_PG_HOST:$ESTEIRA_PG_PORT/$ESTEIRA_PG_DB"
 
+# Pulumi.yaml's `tsconfig` runtime option, as the released language host passes it to the program.
+# The host built here (3.68) predates runtime options in RunRequest, so without this every local
+# preview and up would type-check the program again (README: Type-checking at deploy time).
+PULUMI_NODEJS_TSCONFIG_PATH="${PULUMI_NODEJS_TSCONFIG_PATH:-$(sed -nE 's/^ +tsconfig: *([^ #]+).*/\1/p' "$ESTEIRA_SCRIPTS_DIR/../Pulumi.yaml")}"
+export PULUMI_NODEJS_TSCONFIG_PATH
+
 # esteira_postgres_url USER PASSWORD-FILE DATABASE — prints a URL with the password from the file,
 # for a consumer to capture or pipe (never printed to a terminal by these scripts).
 esteira_postgres_url() {

@@ -5,7 +5,9 @@
 # scripts/local-node.sh joins to it. kwok stays for scale runs: with
 # ESTEIRA_CLUSTER_NODES=N it adds N fake nodes, tainted so that only pods that
 # tolerate kwok.x-k8s.io/node=fake land there; the kwok controller manages only
-# those (annotated) nodes, never the real one.
+# those (annotated) nodes, never the real one. A cluster with no real node (the
+# engine benchmark's, bench/engine.ts) sets ESTEIRA_CLUSTER_TAINT_KWOK=false so
+# that the stack's pods run on the fake nodes, Ready at once.
 #
 # kwokctl's "binary" runtime runs the processes; every binary is given by
 # local path because kwokctl would otherwise download them (no network here).
@@ -23,6 +25,10 @@ LOG_PREFIX=local-cluster
 
 NAME="$ESTEIRA_CLUSTER_NAME"
 NODES="${ESTEIRA_CLUSTER_NODES:-0}"
+# true (default): fake nodes are tainted, so the stack's pods go to the real node; false: no taint.
+TAINT_KWOK="${ESTEIRA_CLUSTER_TAINT_KWOK:-true}"
+[[ "$TAINT_KWOK" == true || "$TAINT_KWOK" == false ]] ||
+  die "ESTEIRA_CLUSTER_TAINT_KWOK must be true or false; received \"$TAINT_KWOK\"" "unset it (true), or set it to false for a cluster with no real node"
 # kwokctl keeps cluster state, pids and logs under its work dir; keep it in
 # our cache rather than ~/.kwok.
 export KWOK_WORKDIR="$ESTEIRA_LOCAL_DIR/kwok"
@@ -94,10 +100,16 @@ EOF
       --wait 2m || { cluster_stop; die "kwokctl could not create the cluster (its output above; component logs under $KWOK_WORKDIR/clusters/$NAME/logs)" "fix what the logs name, then run this again"; }
   fi
   # Fake nodes for scale runs only; kwok plays their kubelet. Tainted, so the stack's pods
-  # (which carry no kwok-specific field) land on the real node.
+  # (which carry no kwok-specific field) land on the real node, unless there is none to land on.
   if [[ "$NODES" -gt 0 ]]; then
-    "$KWOKCTL" scale node --name "$NAME" --replicas "$NODES"
-    "${KUBECTL[@]}" taint nodes -l type=kwok kwok.x-k8s.io/node=fake:NoSchedule --overwrite >/dev/null
+    # Every workload here requests ephemeral storage, which kwok's default node does not offer.
+    "$KWOKCTL" scale node --name "$NAME" --replicas "$NODES" \
+      --param '.capacity["ephemeral-storage"]="100Gi"' --param '.allocatable["ephemeral-storage"]="100Gi"'
+    if [[ "$TAINT_KWOK" == true ]]; then
+      "${KUBECTL[@]}" taint nodes -l type=kwok kwok.x-k8s.io/node=fake:NoSchedule --overwrite >/dev/null
+    else
+      "${KUBECTL[@]}" taint nodes -l type=kwok kwok.x-k8s.io/node=fake:NoSchedule- >/dev/null 2>&1 || true
+    fi
     "${KUBECTL[@]}" wait --for=condition=Ready node -l type=kwok --timeout=120s >/dev/null
   fi
   # Pods need a ServiceAccount; the controller-manager creates "default" in

@@ -8,7 +8,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${1:?usage: local-workdir.sh DIR}"
 
 mkdir -p "$dir"
-for file in Pulumi.yaml Pulumi.local.yaml package.json tsconfig.json index.ts; do
+for file in Pulumi.yaml Pulumi.local.yaml package.json tsconfig.json tsconfig.pulumi.json index.ts; do
   cp "$repo/$file" "$dir/$file"
 done
 for sub in config components stacks; do

@@ -18,22 +18,24 @@ export const README = path.join(REPO_ROOT, "README.md");
 export const STACK_FILE_SCHEMA = path.join(REPO_ROOT, "stacks", "stack.schema.json");
 export const LINT_IGNORES = path.join(REPO_ROOT, "lint", "ignores.yaml");
 
-const begin = (name: string) => `<!-- generated:${name} (npm run docs) -->`;
+/** A block's opening marker names the command that writes it (`npm run docs`, or e.g. a benchmark). */
+const begin = (name: string, command: string) => `<!-- generated:${name} (${command}) -->`;
 const end = (name: string) => `<!-- end:${name} -->`;
 
 /** The text between a block's markers in the README, or undefined when the markers are missing. */
-export function readBlock(text: string, name: string): string | undefined {
-    const start = text.indexOf(begin(name));
+export function readBlock(text: string, name: string, command = "npm run docs"): string | undefined {
+    const start = text.indexOf(begin(name, command));
     const stop = text.indexOf(end(name));
     if (start < 0 || stop < start) return undefined;
-    return text.slice(start + begin(name).length, stop).trim();
+    return text.slice(start + begin(name, command).length, stop).trim();
 }
 
 /** The README with each block's text replaced; every block's markers must already be there. */
-export function writeBlocks(text: string, blocks: Record<string, string>): string {
+export function writeBlocks(text: string, blocks: Record<string, string>, command = "npm run docs"): string {
     for (const [name, body] of Object.entries(blocks)) {
-        if (readBlock(text, name) === undefined) throw new Error(`README.md has no ${begin(name)} … ${end(name)} markers`);
-        const start = text.indexOf(begin(name)) + begin(name).length;
+        if (readBlock(text, name, command) === undefined)
+            throw new Error(`README.md has no ${begin(name, command)} … ${end(name)} markers`);
+        const start = text.indexOf(begin(name, command)) + begin(name, command).length;
         text = `${text.slice(0, start)}\n${body}\n${text.slice(text.indexOf(end(name)))}`;
     }
     return text;

@@ -205,10 +205,34 @@ describe("WebService", () => {
             const service = recorder.get(SERVICE, "api-service");
             assert.strictEqual(service.inputs.spec.type, "LoadBalancer");
             assert.deepStrictEqual(service.inputs.metadata.annotations, {
+                "pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}",
                 "service.beta.kubernetes.io/do-loadbalancer-name": "shop",
                 "pulumi.com/patchForce": "true",
             });
             assert.strictEqual(await promiseOf(component.endpoint), "http://203.0.113.10:80");
+        });
+
+        it("waits for a LoadBalancer's address only, the endpoint output, not for its pods to settle", async () => {
+            const { recorder } = await build({ service: { type: "LoadBalancer" } });
+            const annotations = recorder.get(SERVICE, "api-service").inputs.metadata.annotations;
+            assert.strictEqual(annotations["pulumi.com/waitFor"], "jsonpath={.status.loadBalancer.ingress}");
+            assert.strictEqual(annotations["pulumi.com/skipAwait"], undefined, "the LoadBalancer's address must be waited for");
+        });
+
+        for (const type of ["ClusterIP", "NodePort"] as const) {
+            it(`does not wait on a ${type} Service, while the Deployment's rollout is still waited for`, async () => {
+                const { recorder, deployment } = await build({ service: { type } });
+                const service = recorder.get(SERVICE, "api-service");
+                assert.strictEqual(service.inputs.metadata.annotations["pulumi.com/skipAwait"], "true");
+                assert.strictEqual(service.inputs.metadata.annotations["pulumi.com/waitFor"], undefined);
+                assert.strictEqual(deployment.inputs.metadata.annotations?.["pulumi.com/skipAwait"], undefined, "rollouts stay awaited");
+                assert.strictEqual(deployment.inputs.metadata.annotations?.["pulumi.com/waitFor"], undefined, "rollouts stay awaited");
+            });
+        }
+
+        it("lets the stack file's Service annotations override the wait", async () => {
+            const { recorder } = await build({ service: { annotations: { "pulumi.com/skipAwait": "false" } } });
+            assert.strictEqual(recorder.get(SERVICE, "api-service").inputs.metadata.annotations["pulumi.com/skipAwait"], "false");
         });
 
         it("leaves replicas to the HPA when autoscaling", async () => {
@@ -374,6 +398,7 @@ describe("WebService", () => {
             assert.deepStrictEqual(certificate.inputs, { type: "lets_encrypt", domains: ["shop.example.com"] });
             const service = recorder.get(SERVICE, "api-service");
             assert.deepStrictEqual(service.inputs.metadata.annotations, {
+                "pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}",
                 [`${DO}name`]: "shop",
                 [`${DO}protocol`]: "http",
                 [`${DO}tls-ports`]: "443",
@@ -420,6 +445,7 @@ describe("WebService", () => {
         it("a waiver is recorded on the Service, where the policy pack reads it", async () => {
             const { recorder } = await build({ service: { type: "LoadBalancer", tlsWaiver: "internal tool behind the VPN" } });
             assert.deepStrictEqual(recorder.get(SERVICE, "api-service").inputs.metadata.annotations, {
+                "pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}",
                 "esteira.dev/tls-waiver": "internal tool behind the VPN",
                 "pulumi.com/patchForce": "true",
             });

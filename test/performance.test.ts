@@ -1,0 +1,74 @@
+/**
+ * What keeps previews and deploys fast, checked without the engine: the program runs transpiled
+ * without type-checking (Pulumi.yaml → tsconfig.pulumi.json), while type errors still fail
+ * `npm run typecheck` over tsconfig.json.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { create } from "ts-node";
+import * as ts from "typescript";
+import { parse as parseYaml } from "yaml";
+import { README_BLOCK, README_COMMAND, RESULTS } from "../bench/engine";
+import { README, readBlock } from "../tools/docs";
+import { REPO_ROOT } from "./mocks";
+
+const PULUMI_TSCONFIG = "tsconfig.pulumi.json";
+
+/** A tsconfig file's own compilerOptions (comments allowed, `extends` not followed). */
+function compilerOptions(file: string): Record<string, unknown> {
+    const full = path.join(REPO_ROOT, file);
+    const { config, error } = ts.parseConfigFileTextToJson(full, fs.readFileSync(full, "utf8"));
+    assert.ok(!error, `${file} does not parse: ${error && ts.flattenDiagnosticMessageText(error.messageText, "\n")}`);
+    return config.compilerOptions ?? {};
+}
+
+describe("type-checking at deploy time", () => {
+    it(`Pulumi.yaml runs the program with ${PULUMI_TSCONFIG}`, () => {
+        const project = parseYaml(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8"));
+        assert.strictEqual(project.runtime?.options?.typescript, true);
+        assert.strictEqual(project.runtime?.options?.tsconfig, PULUMI_TSCONFIG, "previews and deploys would type-check the program again");
+    });
+
+    it(`the Pulumi SDK reads noCheck from ${PULUMI_TSCONFIG}, so it transpiles without type-checking`, () => {
+        // The SDK's own reader (cmd/run decides transpile-only from its result): it ignores errors
+        // and follows no `extends`, so only what this file says itself counts.
+        const { loadTypeScriptCompilerOptions } = require("@pulumi/pulumi/tsutils");
+        assert.strictEqual(loadTypeScriptCompilerOptions(path.join(REPO_ROOT, PULUMI_TSCONFIG)).noCheck, true);
+    });
+
+    it(`${PULUMI_TSCONFIG} compiles the program as tsconfig.json does, type-checking aside`, () => {
+        const { noCheck, ...deploy } = compilerOptions(PULUMI_TSCONFIG);
+        assert.strictEqual(noCheck, true);
+        assert.deepStrictEqual(deploy, compilerOptions("tsconfig.json"), `${PULUMI_TSCONFIG} has drifted from tsconfig.json`);
+    });
+
+    it(`ts-node transpiles the program with SWC under ${PULUMI_TSCONFIG}, as the SDK registers it`, () => {
+        // What the SDK's cmd/run does with the file: a missing @swc/wasm would fail every preview.
+        const service = create({ project: path.join(REPO_ROOT, PULUMI_TSCONFIG), transpileOnly: true });
+        assert.strictEqual(service.options.swc, true);
+        const js = service.compile("export const port: number = 8000;\n", path.join(REPO_ROOT, "probe.ts"));
+        assert.match(js, /const port = 8000;/);
+    });
+
+    it("type errors still fail `npm run typecheck`, which runs tsc over tsconfig.json with checks on", () => {
+        const scripts = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")).scripts;
+        assert.strictEqual(scripts.typecheck, "tsc --noEmit");
+        assert.strictEqual(compilerOptions("tsconfig.json").noCheck, undefined, "tsconfig.json must type-check");
+    });
+});
+
+describe("the engine benchmark's results", () => {
+    it(`the README quotes ${path.relative(REPO_ROOT, RESULTS)} as \`${README_COMMAND}\` last wrote it`, () => {
+        const results = fs
+            .readFileSync(RESULTS, "utf8")
+            .replace(/^# .*\n/, "")
+            .trim();
+        const quoted = readBlock(fs.readFileSync(README, "utf8"), README_BLOCK, README_COMMAND);
+        assert.strictEqual(
+            quoted,
+            results,
+            `README.md's ${README_BLOCK} block is stale: run \`${README_COMMAND}\` (or copy the file's tables)`,
+        );
+    });
+});
