@@ -23,6 +23,7 @@ import {
     timed,
     WorkDir,
     workDir,
+    writtenVersion,
 } from "./harness";
 
 const TEMPLATE = "stacks/pr.local.template.yaml";
@@ -50,7 +51,7 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
         return Buffer.from(secret.data!.DATABASE_URL, "base64").toString();
     };
     const deploymentVersion = async (namespace: string) =>
-        (await apps.readNamespacedDeployment({ name: SERVICE, namespace })).metadata!.resourceVersion;
+        writtenVersion(await apps.readNamespacedDeployment({ name: SERVICE, namespace }));
 
     before(async () => {
         work = workDir("ephemeral");

@@ -276,6 +276,16 @@ export function runtimeContainers(namespace: string): RuntimeContainer[] {
     });
 }
 
+/**
+ * What a writer other than Kubernetes' own controllers changes on an object: its identity, its
+ * spec's generation, its labels and annotations. Its resourceVersion also moves with every status
+ * update (a rollout's conditions settling), so it cannot say "untouched".
+ */
+export function writtenVersion(object: k8s.V1Deployment): string {
+    const { uid, generation, labels, annotations } = object.metadata ?? {};
+    return JSON.stringify({ uid, generation, labels, annotations });
+}
+
 // --- PostgreSQL -------------------------------------------------------------------------------------------
 /** Runs SQL with psql against a database URL and returns its unaligned, tuples-only output. */
 export function psql(sql: string, url = databaseUrl): string {

@@ -24,6 +24,7 @@ import {
     runtimeContainers,
     serviceUrl,
     timed,
+    writtenVersion,
 } from "./harness";
 
 const STACK = "local";
@@ -271,7 +272,7 @@ describe("local stack, end to end, with real pods", function () {
         });
         await upFails("up (bad config)", /local: services\.sample\.autoscaling: minReplicas \(5\) must be <= maxReplicas \(3\)/);
         const after = await deployment();
-        assert.strictEqual(after.metadata?.resourceVersion, before.metadata?.resourceVersion, "the Deployment was not touched");
+        assert.strictEqual(writtenVersion(after), writtenVersion(before), "the Deployment was not touched");
         local_.editConfig((config) => {
             config["esteira:services"][SERVICE].autoscaling = { minReplicas: 1, maxReplicas: 4 };
         });
