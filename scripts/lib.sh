@@ -62,7 +62,7 @@ ensure_port_free() {
 ensure_debian_packages() {
   local need=() pkg out
   for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
+    [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" == *'install ok installed'* ]] || need+=("$pkg")
   done
   if [[ ${#need[@]} -eq 0 ]]; then
     step_note "already installed"

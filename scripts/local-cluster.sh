@@ -41,7 +41,8 @@ export KWOK_KUBECTL_BINARY="$ESTEIRA_KUBE_BIN_DIR/kubectl"
 KWOKCTL="$ESTEIRA_KWOK_BIN_DIR/kwokctl"
 KUBECTL=("$ESTEIRA_KUBE_BIN_DIR/kubectl" --kubeconfig "$ESTEIRA_KUBECONFIG")
 
-exists() { "$KWOKCTL" get clusters 2>/dev/null | grep -qx "$NAME"; }
+# grep reads captured output: under pipefail, `cmd | grep -q` fails when grep quits before cmd ends.
+exists() { grep -qx "$NAME" <<<"$("$KWOKCTL" get clusters 2>/dev/null)"; }
 ready() { [[ -s "$ESTEIRA_KUBECONFIG" ]] && "${KUBECTL[@]}" get --raw /readyz >/dev/null 2>&1; }
 
 # The binaries the cluster runs (toolchain.sh builds them).

@@ -14,6 +14,10 @@ source "$dir/local-cluster.sh"
 source "$dir/local-node.sh"
 LOG_PREFIX=local-down
 
-node_stop
-cluster_stop
-services_stop
+# Each part is stopped even when an earlier one fails (a node that never started, a daemon already
+# gone): a teardown that gives up halfway leaves the rest running for the next run to trip on.
+failed=()
+for part in node cluster services; do
+  "${part}_stop" || failed+=("$part")
+done
+[[ ${#failed[@]} -eq 0 ]] || die "could not stop everything: ${failed[*]}" "see the lines above; then run scripts/local-down.sh again"

@@ -220,7 +220,7 @@ EOF
 # The pause binary in a one-file image, imported straight into the node's containerd (and so
 # never pulled, and pinned as the sandbox image so image GC keeps it).
 import_sandbox_image() {
-  if "${CTR[@]}" images ls -q 2>/dev/null | grep -qx "$SANDBOX_IMAGE"; then return 0; fi
+  if grep -qx "$SANDBOX_IMAGE" <<<"$("${CTR[@]}" images ls -q 2>/dev/null)"; then return 0; fi
   local tmp
   tmp="$(mktemp -d)"
   cp "$PAUSE_BIN" "$tmp/pause"
@@ -331,7 +331,8 @@ node_stop() {
   if [[ -x "$ESTEIRA_KUBE_BIN_DIR/kube-proxy" ]]; then "$ESTEIRA_KUBE_BIN_DIR/kube-proxy" --cleanup >/dev/null 2>&1 || true; fi
   # 4. Mounts (pod volumes, overlay snapshots, network namespaces), deepest first.
   local mnt
-  findmnt -rn -o TARGET | grep -E "^($NODE_DIR|$NODE_RUN)/" | sort -r | while read -r mnt; do
+  # (grep finds nothing once no pod is left: that is not a failure.)
+  findmnt -rn -o TARGET | { grep -E "^($NODE_DIR|$NODE_RUN)/" || true; } | sort -r | while read -r mnt; do
     umount -l "$mnt" 2>/dev/null || true
   done
   # 5. Interfaces: the pod bridge (its veths went with the namespaces).

@@ -250,7 +250,8 @@ stop_registry() { stop_pid registry "$REG_DIR/registry.pid"; }
 node_network_up() {
   ip link show "$ESTEIRA_NODE_IFACE" >/dev/null 2>&1 || ip link add "$ESTEIRA_NODE_IFACE" type bridge ||
     die "cannot create the interface $ESTEIRA_NODE_IFACE" "the local stand-ins need root with CAP_NET_ADMIN"
-  ip addr show dev "$ESTEIRA_NODE_IFACE" | grep -q "inet $ESTEIRA_NODE_IP/" || ip addr add "$ESTEIRA_NODE_IP/32" dev "$ESTEIRA_NODE_IFACE"
+  # replace, not add: idempotent when an earlier run left the address (add fails "already assigned").
+  ip addr replace "$ESTEIRA_NODE_IP/32" dev "$ESTEIRA_NODE_IFACE"
   ip link set "$ESTEIRA_NODE_IFACE" up
 }
 
@@ -347,10 +348,12 @@ services_steps() {
 }
 
 services_stop() {
-  stop_postgres
-  stop_registry
-  stop_docker
+  local rc=0
+  stop_postgres || rc=1
+  stop_registry || rc=1
+  stop_docker || rc=1
   node_network_down
+  return $rc
 }
 
 # Run as a script; sourced (setup-local.sh), it only defines the steps.
