@@ -10,12 +10,11 @@
 # resources' state (e.g. the cluster's 7-day kubeconfig) for no gain here.
 set -euo pipefail
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [[ $# -eq 1 && "$1" != -* ]] || usage
 stack=$1
 
-# shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LOG_PREFIX="converge $stack"
 
 # The Deployments the state knows (none before the first deploy). `stack export` prints secrets

@@ -11,7 +11,8 @@
 # commit, so the next stage can promote it.
 set -euo pipefail
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [[ $# -ge 1 && "$1" != -* ]] || usage
 stack=$1
 commit=${2:-}
@@ -19,8 +20,6 @@ shift $(($# < 2 ? $# : 2))
 services=("$@")
 
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=scripts/lib.sh
-source "$SCRIPTS/lib.sh"
 # shellcheck source=scripts/delivery-lib.sh
 source "$SCRIPTS/delivery-lib.sh"
 LOG_PREFIX="dispatch $stack"

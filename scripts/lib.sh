@@ -4,6 +4,9 @@
 #
 #   LOG_PREFIX=my-script; source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# usage — the calling script's help: its header comment (line 2 up to `set -euo`), on stderr; exits 2.
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+
 # log MESSAGE… — one line on stderr, prefixed with the calling script's name.
 log() { printf '[%s] %s\n' "${LOG_PREFIX:-esteira}" "$*" >&2; }
 

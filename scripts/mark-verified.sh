@@ -12,15 +12,14 @@
 # config. Env: ESTEIRA_COMMIT (else GITHUB_SHA, else HEAD) names the commit.
 set -euo pipefail
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [[ $# -ge 1 && "$1" != -* ]] || usage
 stack=$1
 shift
 only=("$@")
 
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=scripts/lib.sh
-source "$SCRIPTS/lib.sh"
 # shellcheck source=scripts/delivery-lib.sh
 source "$SCRIPTS/delivery-lib.sh"
 LOG_PREFIX="verify $stack"

@@ -11,12 +11,11 @@
 # holds one). A reference not pinned by digest is refused; an empty map pins nothing.
 set -euo pipefail
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [[ $# -eq 2 && "$1" != -* ]] || usage
 stack=$1 file=$2
 
-# shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LOG_PREFIX="pin $stack"
 
 [[ -r "$file" ]] || die "cannot read $file" "pass a JSON file of service -> <repository>@sha256:<digest>"

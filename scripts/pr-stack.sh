@@ -35,8 +35,6 @@ shopt -s inherit_errexit
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LOG_PREFIX=pr-stack
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
-
 [[ -f Pulumi.yaml ]] || die "no Pulumi.yaml in $(pwd)" "run this from the project directory"
 command -v pulumi >/dev/null || die "pulumi is not on PATH" "source scripts/env.sh (local) or install the Pulumi CLI"
 

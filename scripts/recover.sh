@@ -17,12 +17,11 @@
 # interrupted update meant to do.
 set -euo pipefail
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [[ $# -eq 2 && "$1" != -* ]] || usage
 stack=$1 operation=$2
 
-# shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LOG_PREFIX="recover $stack"
 
 case "$operation" in

@@ -25,7 +25,8 @@
 #      whose pods serve nothing (kwok's, in the end-to-end suite).
 set -euo pipefail
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 case "${1:-}" in
   -h | --help | "") usage ;;
@@ -36,8 +37,6 @@ stack=$1
 ROLLOUT_TIMEOUT="${SMOKE_ROLLOUT_TIMEOUT:-300s}"
 HTTP="${SMOKE_HTTP:-true}"
 
-# shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LOG_PREFIX="smoke $stack"
 # GitHub annotations when in Actions, plain lines otherwise.
 error() {
