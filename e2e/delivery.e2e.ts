@@ -54,10 +54,8 @@ describe("delivery on the local stack, end to end", function () {
     after(async () => {
         flushTimings();
         await local_?.stack.destroy({ color: "never" }).catch(() => undefined);
-        for (const stack of ["promo"]) {
-            const opened = await openStack(stack, work).catch(() => undefined);
-            await opened?.stack.destroy({ color: "never" }).catch(() => undefined);
-        }
+        const promo = await openStack("promo", work).catch(() => undefined);
+        await promo?.stack.destroy({ color: "never" }).catch(() => undefined);
         local_?.dispose();
     });
 
