@@ -8,6 +8,7 @@ import * as k8s from "@kubernetes/client-node";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
@@ -217,10 +218,33 @@ export async function namespaceGone(name: string, timeoutMs = 120_000): Promise<
     );
 }
 
-/** `http://<ClusterIP>:<port>` of a Service: kube-proxy routes it from this host to the pods. */
-export async function serviceUrl(namespace: string, name: string): Promise<string> {
+/**
+ * `http://<ClusterIP>:<port>` of a Service, once it accepts connections: kube-proxy routes it from this
+ * host to the pods. `pulumi up` returns when the pods are ready, but the EndpointSlice and kube-proxy's
+ * rules follow a moment later (until then kube-proxy rejects the connection), so this waits for that.
+ */
+export async function serviceUrl(namespace: string, name: string, timeoutMs = 30_000): Promise<string> {
     const service = await kube().core.readNamespacedService({ name, namespace });
-    return `http://${service.spec!.clusterIP}:${service.spec!.ports![0].port}`;
+    const host = service.spec!.clusterIP!;
+    const port = service.spec!.ports![0].port;
+    await eventually(
+        `Service ${namespace}/${name} (${host}:${port}) to accept connections`,
+        () =>
+            new Promise<true>((resolve, reject) => {
+                const socket = net.connect({ host, port, timeout: 2000 });
+                socket.once("connect", () => {
+                    socket.destroy();
+                    resolve(true);
+                });
+                socket.once("timeout", () => {
+                    socket.destroy();
+                    reject(new Error("connection timed out"));
+                });
+                socket.once("error", reject);
+            }),
+        timeoutMs,
+    );
+    return `http://${host}:${port}`;
 }
 
 /** GETs `url` every `intervalMs` until stopped; counts what failed (anything but a 2xx answer). */
