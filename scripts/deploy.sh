@@ -17,8 +17,9 @@
 # passphrase and provider credentials of the stack's environment.
 set -euo pipefail
 
+SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$SCRIPTS/lib.sh"
 
 verify=false
 if [[ "${1:-}" == --verify ]]; then
@@ -28,7 +29,6 @@ fi
 [[ $# -eq 1 && "$1" != -* ]] || usage
 stack=$1
 
-SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/delivery-lib.sh
 source "$SCRIPTS/delivery-lib.sh"
 LOG_PREFIX="deploy $stack"

@@ -11,15 +11,15 @@
 # commit, so the next stage can promote it.
 set -euo pipefail
 
+SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$SCRIPTS/lib.sh"
 [[ $# -ge 1 && "$1" != -* ]] || usage
 stack=$1
 commit=${2:-}
 shift $(($# < 2 ? $# : 2))
 services=("$@")
 
-SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/delivery-lib.sh
 source "$SCRIPTS/delivery-lib.sh"
 LOG_PREFIX="dispatch $stack"

@@ -12,14 +12,14 @@
 # config. Env: ESTEIRA_COMMIT (else GITHUB_SHA, else HEAD) names the commit.
 set -euo pipefail
 
+SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$SCRIPTS/lib.sh"
 [[ $# -ge 1 && "$1" != -* ]] || usage
 stack=$1
 shift
 only=("$@")
 
-SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/delivery-lib.sh
 source "$SCRIPTS/delivery-lib.sh"
 LOG_PREFIX="verify $stack"

@@ -12,12 +12,12 @@
 # dry-run. Env: ESTEIRA_COMMIT (else GITHUB_SHA) is the release's commit, GITHUB_REF_NAME its tag.
 set -euo pipefail
 
+SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$SCRIPTS/lib.sh"
 [[ $# -eq 2 && "$1" != -* ]] || usage
 stack=$1 stage=$2
 
-SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/delivery-lib.sh
 source "$SCRIPTS/delivery-lib.sh"
 LOG_PREFIX="release $stack"

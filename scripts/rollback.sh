@@ -18,8 +18,9 @@
 #      $ESTEIRA_CACHE/rollback).
 set -euo pipefail
 
+SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$SCRIPTS/lib.sh"
 
 mode=rollback
 case "${1:-}" in
@@ -29,7 +30,6 @@ esac
 [[ $# -eq 1 && "$1" != -* ]] || usage
 stack=$1
 
-SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/delivery-lib.sh
 source "$SCRIPTS/delivery-lib.sh"
 LOG_PREFIX="rollback $stack"

@@ -11,14 +11,14 @@
 # Reads the registry with the stack's esteira:registryToken.
 set -euo pipefail
 
+SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$SCRIPTS/lib.sh"
 [[ $# -ge 3 && "$1" != -* ]] || usage
 stack=$1 stage=$2 commit=$3
 shift 3
 only=("$@")
 
-SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/delivery-lib.sh
 source "$SCRIPTS/delivery-lib.sh"
 LOG_PREFIX="verified $stack"
