@@ -8,7 +8,6 @@ import * as k8s from "@kubernetes/client-node";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
@@ -219,29 +218,21 @@ export async function namespaceGone(name: string, timeoutMs = 120_000): Promise<
 }
 
 /**
- * `http://<ClusterIP>:<port>` of a Service, once it accepts connections: kube-proxy routes it from this
- * host to the pods. `pulumi up` returns when the pods are ready, but the EndpointSlice and kube-proxy's
- * rules follow a moment later (until then kube-proxy rejects the connection), so this waits for that.
+ * `http://<ClusterIP>:<port>` of a Service, once kube-proxy routes it from this host to the pods.
+ * `pulumi up` returns when the pods are ready, but the EndpointSlice and kube-proxy's rules follow a
+ * moment later. Until then a connection is rejected, or, before kube-proxy has seen the Service at all,
+ * follows the default route to whatever answers there (on this machine's network, an HTTP server that
+ * says 404 with an empty body). So this waits for kube-proxy's rule that sends the address to the
+ * Service's endpoints: `-d <ClusterIP>/32 … --dport <port> -j KUBE-SVC-…` in the nat table.
  */
 export async function serviceUrl(namespace: string, name: string, timeoutMs = 30_000): Promise<string> {
     const service = await kube().core.readNamespacedService({ name, namespace });
     const host = service.spec!.clusterIP!;
     const port = service.spec!.ports![0].port;
+    const routed = new RegExp(`-d ${host.replace(/\./g, "\\.")}/32 .*--dport ${port} .*-j KUBE-SVC-`);
     await eventually(
-        `Service ${namespace}/${name} (${host}:${port}) to accept connections`,
-        () =>
-            new Promise<true>((resolve, reject) => {
-                const socket = net.connect({ host, port, timeout: 2000 });
-                socket.once("connect", () => {
-                    socket.destroy();
-                    resolve(true);
-                });
-                socket.once("timeout", () => {
-                    socket.destroy();
-                    reject(new Error("connection timed out"));
-                });
-                socket.once("error", reject);
-            }),
+        `kube-proxy to route Service ${namespace}/${name} (${host}:${port}) to its endpoints`,
+        async () => (routed.test(execFileSync("iptables-save", ["-t", "nat"], { encoding: "utf8" })) ? true : undefined),
         timeoutMs,
     );
     return `http://${host}:${port}`;
