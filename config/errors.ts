@@ -54,7 +54,7 @@ export function formatIssue(stack: string, issue: z.core.$ZodIssue, input: unkno
             message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}; received ${describe(received)}`;
             break;
         case "unrecognized_keys":
-            message = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}: check the spelling against the README's config reference`;
+            message = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}: check the spelling against docs/configuration.md`;
             break;
         case "too_small":
             // zod's own messages start with "Too small"; anything else is a schema's own wording.

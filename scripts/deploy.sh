@@ -46,5 +46,5 @@ if pulumi up --yes --skip-preview --diff -s "$stack" && "$SCRIPTS/smoke-test.sh"
 fi
 
 log "the deploy failed: rolling back through Pulumi to the digests that ran before it"
-"$SCRIPTS/rollback.sh" "$stack" || log "the rollback failed too: see above; recover with the operations workflow or README's runbook"
+"$SCRIPTS/rollback.sh" "$stack" || log "the rollback failed too: see above; recover with the operations workflow or docs/operations.md"
 exit 1

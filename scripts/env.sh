@@ -113,7 +113,7 @@ export ESTEIRA_DATABASE_URL_NOPASS="postgresql://$ESTEIRA_PG_USER@$ESTEIRA_PG_HO
 
 # Pulumi.yaml's `tsconfig` runtime option, as the released language host passes it to the program.
 # The host built here (3.68) predates runtime options in RunRequest, so without this every local
-# preview and up would type-check the program again (README: Type-checking at deploy time).
+# preview and up would type-check the program again (docs/performance.md: Type-checking at deploy time).
 PULUMI_NODEJS_TSCONFIG_PATH="${PULUMI_NODEJS_TSCONFIG_PATH:-$(sed -nE 's/^ +tsconfig: *([^ #]+).*/\1/p' "$ESTEIRA_SCRIPTS_DIR/../Pulumi.yaml")}"
 export PULUMI_NODEJS_TSCONFIG_PATH
 

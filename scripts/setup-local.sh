@@ -27,7 +27,7 @@ teardown_on_failure() {
 trap teardown_on_failure EXIT
 
 start=$SECONDS
-log "cache: $ESTEIRA_CACHE (a fresh one builds everything: see the README for the cold figures)"
+log "cache: $ESTEIRA_CACHE (a fresh one builds everything: docs/local-line.md has the cold figures)"
 steps_begin $((${#TOOLCHAIN_TOOLS[@]} + SERVICES_STEP_COUNT + 2))
 toolchain_steps "${TOOLCHAIN_TOOLS[@]}"
 services_steps
