@@ -20,6 +20,7 @@ set -euo pipefail
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$SCRIPTS/lib.sh"
+answer_help "$@"
 
 verify=false
 if [[ "${1:-}" == --verify ]]; then
@@ -27,6 +28,7 @@ if [[ "${1:-}" == --verify ]]; then
   shift
 fi
 [[ $# -eq 1 && "$1" != -* ]] || usage
+require_tools pulumi kubectl jq
 stack=$1
 
 # shellcheck source=scripts/delivery-lib.sh

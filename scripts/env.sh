@@ -7,6 +7,14 @@
 # apart from exporting variables: it never builds or starts anything, so it is
 # safe to source before toolchain.sh has run (the paths just don't exist yet).
 
+# Run rather than sourced, this file is only its own help.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  # shellcheck source=scripts/lib.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+  answer_help "$@"
+  usage
+fi
+
 ESTEIRA_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export ESTEIRA_SCRIPTS_DIR
 

@@ -12,6 +12,9 @@
 # Each part of `start` is one numbered step (scripts/lib.sh); setup-local.sh
 # sources this file and runs the same steps among its own.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"

@@ -5,6 +5,9 @@
 # If a step fails, it says what failed and what to do, and stops everything it started, so a
 # second run starts clean. Then: source scripts/env.sh
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 
 dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/toolchain.sh

@@ -15,6 +15,9 @@
 # Each tool is one numbered step with progress (scripts/lib.sh); scripts/setup-local.sh sources
 # this file and runs the same steps among its own. Afterwards: source scripts/env.sh
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
