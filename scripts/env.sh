@@ -23,9 +23,15 @@ export ESTEIRA_SCRIPTS_DIR
 export ESTEIRA_CACHE="${ESTEIRA_CACHE:-$HOME/.cache/esteira}"
 
 # --- pinned versions ------------------------------------------------------
+# Node.js 24 LTS: the program, its tests, the local line, the benchmarks and the sample's image run on
+# it. scripts/node.sh installs it from the npm registry's node-linux-<arch> package (the release
+# binary), so a machine whose own Node.js is older needs no download site; the local base image gets
+# the same binary and this npm.
+export ESTEIRA_NODE_VERSION=24.22.3
+export ESTEIRA_NPM_VERSION=11.21.3
 # Each must match the version pinned in scripts/go/<wrapper>/go.mod.
 # Pulumi CLI: newest pkg/v3 whose module zip the proxy here serves.
-export ESTEIRA_PULUMI_VERSION=3.259.0
+export ESTEIRA_PULUMI_VERSION=3.277.0
 # Node.js language host: last release where it lived inside sdk/v3 (see
 # scripts/go/pulumi-language-nodejs/go.mod for why not a newer one).
 export ESTEIRA_PULUMI_NODEJS_HOST_VERSION=3.68.0
@@ -49,6 +55,7 @@ export ESTEIRA_ACTIONLINT_VERSION=1.7.12
 
 # --- binaries ---------------------------------------------------------------
 export ESTEIRA_BIN="$ESTEIRA_CACHE/bin"
+export ESTEIRA_NODE_DIR="$ESTEIRA_CACHE/node-$ESTEIRA_NODE_VERSION"
 export ESTEIRA_PULUMI_BIN_DIR="$ESTEIRA_BIN/pulumi-$ESTEIRA_PULUMI_VERSION"
 export ESTEIRA_KUBE_BIN_DIR="$ESTEIRA_BIN/kubernetes-$ESTEIRA_KUBE_VERSION"
 export ESTEIRA_KWOK_BIN_DIR="$ESTEIRA_BIN/kwok-$ESTEIRA_KWOK_VERSION"
@@ -60,7 +67,7 @@ export ESTEIRA_SHIM_DIR="$ESTEIRA_CACHE/shims"
 
 case ":$PATH:" in
   *":$ESTEIRA_PULUMI_BIN_DIR:"*) ;;
-  *) PATH="$ESTEIRA_SHIM_DIR:$ESTEIRA_PULUMI_BIN_DIR:$ESTEIRA_KUBE_BIN_DIR:$ESTEIRA_KWOK_BIN_DIR:$ESTEIRA_ETCD_BIN_DIR:$PATH" ;;
+  *) PATH="$ESTEIRA_NODE_DIR/bin:$ESTEIRA_SHIM_DIR:$ESTEIRA_PULUMI_BIN_DIR:$ESTEIRA_KUBE_BIN_DIR:$ESTEIRA_KWOK_BIN_DIR:$ESTEIRA_ETCD_BIN_DIR:$PATH" ;;
 esac
 export PATH
 
