@@ -4,8 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import type { ClusterSettings } from "../config/schema";
-import { invariant, rangeProblem } from "../config/rules";
+import type { ClusterSettings } from "../vocabulary/schema";
+import { invariant, rangeProblem } from "../vocabulary/rules";
 import type { NamespaceMetadata } from "./environment-namespace";
 import { readStack, stackOutput } from "./stack-reference";
 
@@ -13,7 +13,7 @@ type Mode<M extends ClusterSettings["mode"]> = Extract<ClusterSettings, { mode: 
 
 /**
  * A DigitalOcean Kubernetes (DOKS) cluster in its own VPC, created by this stack: the stack file's
- * `esteira:cluster` keys (config/schema.ts), plus the API token and `protect`.
+ * `esteira:cluster` keys (vocabulary/schema.ts), plus the API token and `protect`.
  */
 export type DigitalOceanClusterArgs = Mode<"digitalocean"> & {
     /**

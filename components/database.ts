@@ -1,6 +1,6 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
-import type { DatabaseSettings } from "../config/schema";
+import type { DatabaseSettings } from "../vocabulary/schema";
 import type { NetworkDestination } from "./parts/network-policy";
 import { PostgresDatabase, PostgresRole, roleUrl } from "./parts/postgres";
 import { readStack, stackOutput } from "./stack-reference";
@@ -18,7 +18,7 @@ export interface DatabaseClusterLink {
 
 /**
  * A managed PostgreSQL cluster created by this stack, reachable only from the Kubernetes cluster:
- * the stack file's `esteira:database` keys (config/schema.ts), plus the cluster and `protect`.
+ * the stack file's `esteira:database` keys (vocabulary/schema.ts), plus the cluster and `protect`.
  */
 export type DigitalOceanDatabaseArgs = Mode<"digitalocean"> & {
     cluster: DatabaseClusterLink;

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { scryptSync } from "crypto";
-import type { RegistrySettings } from "../config/schema";
+import type { RegistrySettings } from "../vocabulary/schema";
 import { namespacePolicies, NetworkDestination } from "./parts/network-policy";
 import { OWNED_BY_PULUMI } from "./parts/ownership";
 
@@ -31,7 +31,7 @@ export interface EnvironmentNamespaceArgs {
     /** Environment name, written to the `environment` label of the namespace and the pull secret. */
     environment: pulumi.Input<string>;
     /**
-     * The stack file's `esteira:registry` (server, username, pullSecretName; see config/schema.ts)
+     * The stack file's `esteira:registry` (server, username, pullSecretName; see vocabulary/schema.ts)
      * and the token with pull rights (for GHCR, `read:packages`), kept secret. Default: none, and
      * no pull secret (a base stack that runs no service of its own).
      */

@@ -1,9 +1,9 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import type { GitHubSettings } from "../config/schema";
+import type { GitHubSettings } from "../vocabulary/schema";
 
 /**
- * The stack file's `esteira:github` keys (config/schema.ts), with the environment's name set, plus
+ * The stack file's `esteira:github` keys (vocabulary/schema.ts), with the environment's name set, plus
  * the values of the Actions secrets `actionsSecrets` turns on and the Actions variables.
  */
 export type GitHubEnvironmentArgs = Omit<GitHubSettings, "environment" | "environmentVariables" | "repositoryVariables" | "deployAfter"> & {

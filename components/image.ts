@@ -1,10 +1,10 @@
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import type { BuildSettings, ImagesSettings } from "../config/schema";
+import type { BuildSettings, ImagesSettings } from "../vocabulary/schema";
 
 /**
- * A service's `image.build` keys and the stack's `esteira:images` keys (config/schema.ts), with the
+ * A service's `image.build` keys and the stack's `esteira:images` keys (vocabulary/schema.ts), with the
  * image's own repository, its tags and the registry to push to.
  */
 export type ImageArgs = Omit<BuildSettings, "secrets"> &

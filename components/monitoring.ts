@@ -1,6 +1,6 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
-import type { MonitoringSettings } from "../config/schema";
+import type { MonitoringSettings } from "../vocabulary/schema";
 
 /** Defaults of {@link MonitoringArgs}, shaped like the stack file's `esteira:monitoring` keys; applied once in the component. */
 export const MONITORING_DEFAULTS = {
@@ -17,7 +17,7 @@ export interface CheckedEndpoint {
 }
 
 /**
- * The stack file's `esteira:monitoring` keys (config/schema.ts), with the Slack webhook resolved
+ * The stack file's `esteira:monitoring` keys (vocabulary/schema.ts), with the Slack webhook resolved
  * and what the program wires in: the public endpoints, the database cluster and the DOKS cluster.
  */
 export type MonitoringArgs = Omit<MonitoringSettings, "slackChannel"> & {

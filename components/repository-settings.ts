@@ -1,9 +1,9 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import type { RepositorySettings as Settings } from "../config/schema";
+import type { RepositorySettings as Settings } from "../vocabulary/schema";
 import { GitHubEnvironment } from "./github-environment";
 
-/** The stack file's `esteira:repository` keys (config/schema.ts), with the repository they apply to. */
+/** The stack file's `esteira:repository` keys (vocabulary/schema.ts), with the repository they apply to. */
 export type RepositorySettingsArgs = Settings & {
     /** Repository name; its owner is the GitHub provider's `github:owner`. */
     repository: string;

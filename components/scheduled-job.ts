@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { JobSettings } from "../config/schema";
-import { invariant } from "../config/rules";
+import type { JobSettings } from "../vocabulary/schema";
+import { invariant } from "../vocabulary/rules";
 import { WORKLOAD_DEFAULTS, WorkloadArgs, workloadParts } from "./parts/workload";
 import { hasPersistentPath } from "./parts/writable-paths";
 
@@ -19,7 +19,7 @@ export const SCHEDULED_JOB_DEFAULTS = {
 } as const;
 
 /**
- * A scheduled job's stack-file keys (`esteira:jobs.<name>`, see config/schema.ts), and what the
+ * A scheduled job's stack-file keys (`esteira:jobs.<name>`, see vocabulary/schema.ts), and what the
  * program wires in: namespace, image, pull secrets, database secret.
  */
 export type ScheduledJobArgs = Omit<JobSettings, keyof WorkloadArgs> &

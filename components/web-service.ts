@@ -1,8 +1,8 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServiceSettings } from "../config/schema";
-import { invariant } from "../config/rules";
+import type { ServiceSettings } from "../vocabulary/schema";
+import { invariant } from "../vocabulary/rules";
 import { DEPLOYMENT_DEFAULTS, rollingDeployment } from "./parts/deployment";
 import { migrationJob } from "./parts/migration-job";
 import { ingressPolicy } from "./parts/network-policy";
@@ -33,7 +33,7 @@ export const WEB_SERVICE_DEFAULTS = {
 } as const;
 
 /**
- * A service's stack-file keys (`esteira:services.<name>`, see config/schema.ts for each one's
+ * A service's stack-file keys (`esteira:services.<name>`, see vocabulary/schema.ts for each one's
  * meaning and default), and what the program wires in: namespace, image, pull secrets, database secret.
  */
 export type WebServiceArgs = Omit<ServiceSettings, keyof WorkloadArgs> &

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { WorkerSettings } from "../config/schema";
+import type { WorkerSettings } from "../vocabulary/schema";
 import { DEPLOYMENT_DEFAULTS, rollingDeployment } from "./parts/deployment";
 import { commandProbe, PROBE_TIMINGS } from "./parts/pod-spec";
 import { WORKLOAD_DEFAULTS, WorkloadArgs, workloadParts } from "./parts/workload";
@@ -13,7 +13,7 @@ export const WORKER_DEFAULTS = {
 } as const;
 
 /**
- * A worker's stack-file keys (`esteira:workers.<name>`, see config/schema.ts), and what the
+ * A worker's stack-file keys (`esteira:workers.<name>`, see vocabulary/schema.ts), and what the
  * program wires in: namespace, image, pull secrets, database secret.
  */
 export type WorkerArgs = Omit<WorkerSettings, keyof WorkloadArgs> &

@@ -22,7 +22,7 @@ import { WEB_SERVICE_DEFAULTS, type WebServiceArgs } from "../components/web-ser
 import type { WorkerArgs } from "../components/worker";
 import * as path from "path";
 import { CONFIG_NAMESPACE, ConfigError, describe, formatIssue } from "./errors";
-import { dns1123Label, fullStackName, imageHost, registryHost } from "./rules";
+import { dns1123Label, fullStackName, imageHost, registryHost } from "../vocabulary/rules";
 import {
     ImageSource,
     JobSettings,
@@ -40,7 +40,7 @@ import {
     stackSchema,
     StackSettings,
     WorkerSettings,
-} from "./schema";
+} from "../vocabulary/schema";
 
 type Secret = pulumi.Output<string>;
 

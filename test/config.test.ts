@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig, parseConfig, RawConfig } from "../config";
 import { MAX_SEEDING_SERVICE_NAME } from "../config/parse";
-import { SECRET_KEYS } from "../config/schema";
+import { SECRET_KEYS } from "../vocabulary/schema";
 import { isSecretOutput, promiseOf, Recorder, setConfig } from "./mocks";
 
 const token = () => pulumi.secret("t0ken");

@@ -12,7 +12,7 @@
  * verification it promotes, `verifiedIn`), or reads its cluster or database from,
  * when they deploy on the same ref; otherwise by name.
  */
-import { githubSchema, GitHubSettings } from "../config/schema";
+import { githubSchema, GitHubSettings } from "../vocabulary/schema";
 import { stackFileConfig, stackFiles } from "../test/support/stack-files";
 
 /** What the workflows need to know about one stack file. */

@@ -4,7 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { invariant, replicasProblem, singlePodProblem } from "../../config/rules";
+import { invariant, replicasProblem, singlePodProblem } from "../../vocabulary/rules";
 import { autoscaler } from "./autoscaler";
 import { disruptionBudget } from "./disruption-budget";
 import { spreadAcrossNodes } from "./pod-spec";

@@ -4,7 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { invariant } from "../../config/rules";
+import { invariant } from "../../vocabulary/rules";
 import { OWNED_BY_PULUMI } from "./ownership";
 import { TMP_MOUNT, tmpVolume } from "./pod-spec";
 
