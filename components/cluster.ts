@@ -8,6 +8,7 @@ import type { ClusterSettings } from "../vocabulary/schema";
 import { invariant, rangeProblem } from "../vocabulary/rules";
 import type { NamespaceMetadata } from "./environment-namespace";
 import { readStack, stackOutput } from "./stack-reference";
+import { CLUSTER_DEFAULTS } from "../vocabulary/defaults";
 
 type Mode<M extends ClusterSettings["mode"]> = Extract<ClusterSettings, { mode: M }>;
 
@@ -35,16 +36,6 @@ export type KubeconfigClusterArgs = Mode<"kubeconfig"> & {
 export type SharedClusterArgs = Mode<"stack">;
 
 export type ClusterArgs = DigitalOceanClusterArgs | KubeconfigClusterArgs | SharedClusterArgs;
-
-/** Defaults of {@link DigitalOceanClusterArgs}, applied once in the component. */
-export const CLUSTER_DEFAULTS = {
-    ha: false,
-    autoUpgrade: false,
-    maintenance: { day: "sunday", startTime: "04:00" },
-    tokenFromEnvironment: false,
-    systemPool: { size: "s-2vcpu-4gb", nodeCount: 1 },
-    protect: false,
-} as const;
 
 /** The environment variable a `tokenFromEnvironment` cluster's kubeconfig reads the DigitalOcean token from (the provider's own). */
 export const TOKEN_VARIABLE = "DIGITALOCEAN_TOKEN";

@@ -4,6 +4,7 @@ import type { DatabaseSettings } from "../vocabulary/schema";
 import type { NetworkDestination } from "./parts/network-policy";
 import { PostgresDatabase, PostgresRole, roleUrl } from "./parts/postgres";
 import { readStack, stackOutput } from "./stack-reference";
+import { DATABASE_DEFAULTS } from "../vocabulary/defaults";
 
 type Mode<M extends DatabaseSettings["mode"]> = Extract<DatabaseSettings, { mode: M }>;
 
@@ -59,21 +60,6 @@ export type SharedDatabaseArgs = Mode<"shared"> &
     };
 
 export type DatabaseArgs = DigitalOceanDatabaseArgs | ExternalDatabaseArgs | SharedDatabaseArgs | ServerDatabaseArgs;
-
-/** Defaults of {@link DigitalOceanDatabaseArgs}, applied once in the component. */
-export const DATABASE_DEFAULTS = {
-    version: "16",
-    size: "db-s-1vcpu-1gb",
-    nodeCount: 1,
-    databaseName: "app",
-    user: "app",
-    pool: { mode: "transaction" },
-    secretName: "db-credentials",
-    retainOnDelete: false,
-    protect: false,
-    /** Where an external database may be: any address (on its URL's port). */
-    cidr: "0.0.0.0/0",
-} as const;
 
 /** PostgreSQL's port when a URL names none. */
 const POSTGRES_PORT = 5432;

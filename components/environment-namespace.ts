@@ -4,12 +4,7 @@ import { scryptSync } from "crypto";
 import type { RegistrySettings } from "../vocabulary/schema";
 import { namespacePolicies, NetworkDestination } from "./parts/network-policy";
 import { OWNED_BY_PULUMI } from "./parts/ownership";
-
-/** Defaults of {@link EnvironmentNamespaceArgs}, applied once in the component. */
-export const ENVIRONMENT_NAMESPACE_DEFAULTS = {
-    pullSecretName: "registry-credentials",
-    adoptNamespace: false,
-} as const;
+import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../vocabulary/defaults";
 
 /**
  * Pod Security Admission labels every namespace carries: the API server refuses a pod that breaks

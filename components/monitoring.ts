@@ -1,13 +1,7 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import type { MonitoringSettings } from "../vocabulary/schema";
-
-/** Defaults of {@link MonitoringArgs}, shaped like the stack file's `esteira:monitoring` keys; applied once in the component. */
-export const MONITORING_DEFAULTS = {
-    windowMinutes: 10,
-    thresholds: { cpuPercent: 80, memoryPercent: 85, diskPercent: 80 },
-    uptime: { latencyMs: 2000, sslExpiryDays: 14 },
-} as const;
+import { MONITORING_DEFAULTS } from "../vocabulary/defaults";
 
 /** A public endpoint to check from outside: its address, the path a healthy service answers 2xx on, and whether it is HTTPS. */
 export interface CheckedEndpoint {

@@ -2,6 +2,7 @@ import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import type { RepositorySettings as Settings } from "../vocabulary/schema";
 import { GitHubEnvironment } from "./github-environment";
+import { REPOSITORY_SETTINGS_DEFAULTS } from "../vocabulary/access-defaults";
 
 /** The stack file's `esteira:repository` keys (vocabulary/schema.ts), with the repository they apply to. */
 export type RepositorySettingsArgs = Settings & {
@@ -10,15 +11,6 @@ export type RepositorySettingsArgs = Settings & {
     /** `protect` the rulesets and the environments, as the stack's own environment is. Default: false. */
     protect?: boolean;
 };
-
-/** Defaults of {@link RepositorySettingsArgs}, applied once in the component. */
-export const REPOSITORY_SETTINGS_DEFAULTS = {
-    releaseTags: "v*",
-    // The aggregate job of .github/workflows/ci.yml: it fails when any check failed or was skipped.
-    requiredChecks: ["gate"],
-    requiredApprovals: 1,
-    protect: false,
-} as const;
 
 /**
  * The repository's own settings, which gate every environment: the default branch changes only

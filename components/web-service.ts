@@ -3,34 +3,14 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceSettings } from "../vocabulary/schema";
 import { invariant } from "../vocabulary/rules";
-import { DEPLOYMENT_DEFAULTS, rollingDeployment } from "./parts/deployment";
+import { rollingDeployment } from "./parts/deployment";
 import { migrationJob } from "./parts/migration-job";
 import { ingressPolicy } from "./parts/network-policy";
 import { OWNED_BY_PULUMI } from "./parts/ownership";
-import { httpProbe, preStopSleep, PROBE_TIMINGS } from "./parts/pod-spec";
+import { httpProbe, preStopSleep } from "./parts/pod-spec";
 import { HTTPS_PORT, loadBalancerCertificate, loadBalancerRecord, TLS_WAIVER_ANNOTATION, tlsAnnotations } from "./parts/tls";
-import { WORKLOAD_DEFAULTS, WorkloadArgs, workloadParts } from "./parts/workload";
-
-/** Defaults of {@link WebServiceArgs}, shaped like the stack file's service keys; applied once in the component. */
-export const WEB_SERVICE_DEFAULTS = {
-    ...WORKLOAD_DEFAULTS,
-    ...DEPLOYMENT_DEFAULTS,
-    port: 8000,
-    service: { type: "ClusterIP", port: 80 },
-    // Endpoint removal reaches every node's kube-proxy (or load balancer) a moment after a pod is
-    // told to stop; until then it still gets new connections, which must not be refused.
-    shutdownDelaySeconds: 5,
-    probes: {
-        readiness: { path: "/readyz", ...PROBE_TIMINGS.readiness },
-        liveness: { path: "/healthz", ...PROBE_TIMINGS.liveness },
-        // Its path is the liveness path.
-        startup: PROBE_TIMINGS.startup,
-    },
-    metrics: { path: "/metrics" },
-    metricsNamespace: "monitoring",
-    migrate: { timeoutSeconds: 600, backoffLimit: 1 },
-    seed: { timeoutSeconds: 600, backoffLimit: 1 },
-} as const;
+import { WorkloadArgs, workloadParts } from "./parts/workload";
+import { WEB_SERVICE_DEFAULTS } from "../vocabulary/defaults";
 
 /**
  * A service's stack-file keys (`esteira:services.<name>`, see vocabulary/schema.ts for each one's

@@ -8,8 +8,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterArgs } from "../components/cluster";
-import { DATABASE_DEFAULTS, type DatabaseArgs } from "../components/database";
-import { ENVIRONMENT_NAMESPACE_DEFAULTS, type NamespaceConfigKeys, STACK_NAMESPACE_KEYS } from "../components/environment-namespace";
+import { type DatabaseArgs } from "../components/database";
+import { type NamespaceConfigKeys, STACK_NAMESPACE_KEYS } from "../components/environment-namespace";
 import type { GitHubEnvironmentArgs } from "../components/github-environment";
 import type { GitHubRepositoryArgs } from "../components/github-repository";
 import type { MonitoringArgs } from "../components/monitoring";
@@ -18,7 +18,7 @@ import type { StackPromotionArgs, VerifiedPromotionArgs } from "../components/pr
 import type { RepositorySettingsArgs } from "../components/repository-settings";
 import type { ScheduledJobArgs } from "../components/scheduled-job";
 import { zoneProblem, tlsAnnotations } from "../components/parts/tls";
-import { WEB_SERVICE_DEFAULTS, type WebServiceArgs } from "../components/web-service";
+import { type WebServiceArgs } from "../components/web-service";
 import type { WorkerArgs } from "../components/worker";
 import * as path from "path";
 import { CONFIG_NAMESPACE, ConfigError, describe, formatIssue } from "./errors";
@@ -41,6 +41,7 @@ import {
     StackSettings,
     WorkerSettings,
 } from "../vocabulary/schema";
+import { DATABASE_DEFAULTS, ENVIRONMENT_NAMESPACE_DEFAULTS, WEB_SERVICE_DEFAULTS } from "../vocabulary/defaults";
 
 type Secret = pulumi.Output<string>;
 
