@@ -10,7 +10,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { evaluated, stackCases, REPO_ROOT, PR_STACK } from "../test/mocks";
+import { evaluated, stackCases, REPO_ROOT, PR_STACK } from "../lib/mocks";
 import { environmentDiagram } from "./diagram";
 import { referenceSections, stackFileSchema } from "./reference";
 

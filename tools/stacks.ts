@@ -13,7 +13,7 @@
  * when they deploy on the same ref; otherwise by name.
  */
 import { githubSchema, GitHubSettings } from "../vocabulary/schema";
-import { stackFileConfig, stackFiles } from "../test/support/stack-files";
+import { stackFileConfig, stackFiles } from "../lib/stack-files";
 
 /** What the workflows need to know about one stack file. */
 export interface WorkflowStack {
