@@ -250,8 +250,11 @@ function secretProblems(raw: RawConfig, secretPlainKeys: readonly string[]): str
     return [...inPlainKeys, ...inPlainText];
 }
 
-/** Validates one stack's raw configuration and hands each component its Args. */
-export function parseConfig(raw: RawConfig): EsteiraConfig {
+/**
+ * Every problem of the stack's configuration at once (the keys' rules, the secrets', the rules
+ * across keys), thrown as one ConfigError; else the validated values and secret maps.
+ */
+function validated(raw: RawConfig): { plain: StackSettings; maps: SecretMaps } {
     const parsed = stackSchema.safeParse(raw.values);
     // A plain key that holds a secret is reported once, by name: no message may show what it holds.
     const secretPlainKeys = Object.keys(raw.values).filter((key) => raw.secretKeys.includes(`${CONFIG_NAMESPACE}:${key}`));
@@ -270,51 +273,152 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
     if (acrossKeys) problems.push(...problemsOf(CROSS_KEY_RULES, { raw, plain: parsed.data }));
     if (acrossKeys && maps) problems.push(...problemsOf(SECRET_MAP_RULES, { raw, plain: parsed.data, maps }));
     if (problems.length > 0 || !parsed.success || !maps) throw new ConfigError(raw.stack, problems);
+    return { plain: parsed.data, maps };
+}
 
-    const plain = parsed.data;
+/** What the Args are made from: the validated stack, its names and its secrets. */
+interface Parsed {
+    readonly raw: RawConfig;
+    readonly plain: StackSettings;
+    readonly maps: SecretMaps;
+    readonly environment: string;
+    readonly namespace: string;
+    /** A secret the rules made sure is set (`secret` only says so to the compiler). */
+    readonly secret: (name: SecretName) => Secret;
+}
+
+/** The cluster's Args, by mode: a DOKS cluster of this stack's is named after the environment. */
+function clusterArgs({ raw, plain, environment, secret }: Parsed): ClusterArgs {
+    const cluster = plain.cluster ?? { mode: "kubeconfig" };
+    switch (cluster.mode) {
+        case "digitalocean":
+            return {
+                ...cluster,
+                name: cluster.name ?? `${raw.project}-${environment}`,
+                apiToken: cluster.tokenFromEnvironment ? undefined : secret("digitaloceanToken"),
+                protect: plain.protect,
+            };
+        case "kubeconfig":
+            return { ...cluster, kubeconfig: raw.secrets.kubeconfig };
+        default:
+            return cluster;
+    }
+}
+
+/** The database's Args, by mode; absent when the stack has none. */
+function databaseArgs({ raw, plain, environment, secret }: Parsed): EsteiraConfig["database"] {
+    const { database, protect } = plain;
+    if (!database) return undefined;
+    // A database on a server (server, shared) is named after the environment, so each pull
+    // request's database is its own.
+    const own = (settings: { databaseName?: string; user?: string }) => ({
+        databaseName: settings.databaseName ?? `${raw.project}-${environment}`,
+        user: settings.user ?? `${raw.project}-${environment}`,
+    });
+    switch (database.mode) {
+        case "digitalocean":
+            return { ...database, name: database.name ?? `${raw.project}-${environment}-db`, protect };
+        case "external":
+            return { ...database, url: secret("databaseUrl"), adminUrl: raw.secrets.databaseAdminUrl };
+        case "server":
+            return {
+                ...database,
+                protect,
+                adminUrl: database.stack === undefined ? secret("databaseAdminUrl") : undefined,
+                ...own(database),
+            };
+        default:
+            return { ...database, protect, ...own(database) };
+    }
+}
+
+/** The registry, with the pull token and the push token (the pull token unless one is set). */
+function registryOf({ raw, plain, secret }: Parsed): Registry | undefined {
+    return (
+        plain.registry && {
+            ...plain.registry,
+            token: secret("registryToken"),
+            pushToken: raw.secrets.registryPushToken ?? secret("registryToken"),
+        }
+    );
+}
+
+/** A workload's image as its component takes it: a pin, a reference, a promotion, a build or a verified image. */
+function imageOf(
+    { raw, plain, maps }: Parsed,
+    registry: Registry | undefined,
+    kind: WorkloadKind,
+    name: string,
+    image: ImageSource,
+): WorkloadImage {
+    const { stack } = raw;
+    const pin = plain.pins?.[name];
+    if ("ref" in image || "promoteFrom" in image || "build" in image) {
+        if (pin !== undefined) return { ref: pin };
+        if ("ref" in image) return image;
+        if ("promoteFrom" in image) return { promoteFrom: image.promoteFrom, service: name };
+    }
+    // The checks above make images and the registry set where a workload builds or promotes.
+    if (!plain.images || !registry) throw new ConfigError(stack, [`${stack}: ${kind}.${name}.image: needs esteira:images.repository`]);
+    const { repository, cacheFrom, ...settings } = plain.images;
+    if ("build" in image) {
+        const secrets = image.build.secrets && Object.fromEntries(image.build.secrets.map((id) => [id, maps.buildSecrets![id]]));
+        const cache = cacheFrom?.map((other) => `${other}/${name}`);
+        // Built images are tagged with the commit (when known) and the stack; pods use the digest.
+        const tags = [...(raw.commitSha ? [`sha-${raw.commitSha.slice(0, 12)}`] : []), stack];
+        return {
+            build: { ...image.build, ...settings, secrets, repository: `${repository}/${name}`, cacheFrom: cache, tags, registry },
+        };
+    }
+    return {
+        verifiedIn: image.verifiedIn,
+        service: name,
+        repository: `${repository}/${name}`,
+        commit: raw.commitSha ?? "",
+        registry: { server: registry.server, username: registry.username, token: registry.token },
+        pin,
+    };
+}
+
+/** Each namespace of the environment, the stack's own first, with the database Secret and the Secrets of esteira:secrets its workloads read. */
+function namespacesOf(parsed: Parsed): NamespaceConfig[] {
+    const { raw, plain, maps, environment, namespace } = parsed;
+    const { database } = plain;
+    const databaseSecret = database && (database.secretName ?? DATABASE_DEFAULTS.secretName);
+    const workloads = workloadsOf(plain).map(([, , workload]) => workload);
+    const inNamespace = (key?: string) => workloads.filter((workload) => workload.namespace === key);
+    const namespaceOf = (name: string, inIt: AnyWorkloadSettings[]): Pick<NamespaceConfig, "name" | "database" | "secrets"> => {
+        const refs = inIt.flatMap((workload) => Object.values(workload.secretEnv ?? {}).filter((ref) => !ref.external));
+        return {
+            name,
+            database: Boolean(database) && inIt.some((w) => (w.database ?? true) || refs.some((ref) => ref.secretName === databaseSecret)),
+            secrets: [...new Set(refs.map((ref) => ref.secretName).filter((secretName) => secretName in (maps.secrets ?? {})))].sort(),
+        };
+    };
+    return [
+        { ...namespaceOf(namespace, inNamespace(undefined)), adoptNamespace: plain.adoptNamespace, configKeys: STACK_NAMESPACE_KEYS },
+        ...extraNamespaces(raw, plain, environment, namespace).map(([key, name]) => ({
+            key,
+            ...namespaceOf(name, inNamespace(key)),
+            adoptNamespace: plain.namespaces?.[key]?.adoptNamespace,
+            configKeys: { namespace: `namespaces.${key}`, adopt: `namespaces.${key}.adoptNamespace` },
+        })),
+    ];
+}
+
+/** Validates one stack's raw configuration and hands each component its Args. */
+export function parseConfig(raw: RawConfig): EsteiraConfig {
+    const { plain, maps } = validated(raw);
     const { environment, namespace } = names(raw, plain);
     const { project, stack } = raw;
     const { protect } = plain;
-    // The checks above make every secret used below set; `secret` only says so to the compiler.
     const secret = (name: SecretName): Secret => {
         const value = raw.secrets[name];
         if (!value) throw new ConfigError(stack, [`${stack}: ${SECRET_KEYS[name].key}: is required`]);
         return value;
     };
-    const registry: Registry | undefined = plain.registry && {
-        ...plain.registry,
-        token: secret("registryToken"),
-        pushToken: raw.secrets.registryPushToken ?? secret("registryToken"),
-    };
-    // Built images are tagged with the commit (when known) and the stack; pods use the digest.
-    const tags = [...(raw.commitSha ? [`sha-${raw.commitSha.slice(0, 12)}`] : []), stack];
-    const imageOf = (kind: WorkloadKind, name: string, image: ImageSource): WorkloadImage => {
-        const pin = plain.pins?.[name];
-        if ("ref" in image || "promoteFrom" in image || "build" in image) {
-            if (pin !== undefined) return { ref: pin };
-            if ("ref" in image) return image;
-            if ("promoteFrom" in image) return { promoteFrom: image.promoteFrom, service: name };
-        }
-        // The checks above make images and the registry set where a workload builds or promotes.
-        if (!plain.images || !registry) throw new ConfigError(stack, [`${stack}: ${kind}.${name}.image: needs esteira:images.repository`]);
-        const { repository, cacheFrom, ...settings } = plain.images;
-        if ("build" in image) {
-            const secrets = image.build.secrets && Object.fromEntries(image.build.secrets.map((id) => [id, maps.buildSecrets![id]]));
-            const cache = cacheFrom?.map((other) => `${other}/${name}`);
-            return {
-                build: { ...image.build, ...settings, secrets, repository: `${repository}/${name}`, cacheFrom: cache, tags, registry },
-            };
-        }
-        return {
-            verifiedIn: image.verifiedIn,
-            service: name,
-            repository: `${repository}/${name}`,
-            commit: raw.commitSha ?? "",
-            registry: { server: registry.server, username: registry.username, token: registry.token },
-            pin,
-        };
-    };
-
+    const parsed: Parsed = { raw, plain, maps, environment, namespace, secret };
+    const registry = registryOf(parsed);
     /** Each workload of a kind with the labels' values and its image to build, promote or take. */
     const configured = <Settings extends { image: ImageSource }>(
         kind: WorkloadKind,
@@ -324,72 +428,19 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         Object.fromEntries(
             Object.entries(workloads ?? {}).map(([name, settings]) => [
                 name,
-                { ...settings, ...stackWide, environment, partOf: project, image: imageOf(kind, name, settings.image) },
+                { ...settings, ...stackWide, environment, partOf: project, image: imageOf(parsed, registry, kind, name, settings.image) },
             ]),
         );
-
-    const cluster = plain.cluster ?? { mode: "kubeconfig" };
-    const database = plain.database;
-    const databaseSecret = database && (database.secretName ?? DATABASE_DEFAULTS.secretName);
-    const workloads = workloadsOf(plain).map(([, , workload]) => workload);
-    const inNamespace = (key?: string) => workloads.filter((workload) => workload.namespace === key);
-    /** A namespace holding the database Secret and the Secrets of esteira:secrets that its workloads read. */
-    const namespaceOf = (name: string, inIt: AnyWorkloadSettings[]): Pick<NamespaceConfig, "name" | "database" | "secrets"> => {
-        const refs = inIt.flatMap((workload) => Object.values(workload.secretEnv ?? {}).filter((ref) => !ref.external));
-        return {
-            name,
-            database: Boolean(database) && inIt.some((w) => (w.database ?? true) || refs.some((ref) => ref.secretName === databaseSecret)),
-            secrets: [...new Set(refs.map((ref) => ref.secretName).filter((secretName) => secretName in (maps.secrets ?? {})))].sort(),
-        };
-    };
     return {
         stack,
         project,
         environment,
         namespace,
         adoptNamespace: plain.adoptNamespace,
-        namespaces: [
-            { ...namespaceOf(namespace, inNamespace(undefined)), adoptNamespace: plain.adoptNamespace, configKeys: STACK_NAMESPACE_KEYS },
-            ...extraNamespaces(raw, plain, environment, namespace).map(([key, name]) => ({
-                key,
-                ...namespaceOf(name, inNamespace(key)),
-                adoptNamespace: plain.namespaces?.[key]?.adoptNamespace,
-                configKeys: { namespace: `namespaces.${key}`, adopt: `namespaces.${key}.adoptNamespace` },
-            })),
-        ],
+        namespaces: namespacesOf(parsed),
         appSecrets: maps.secrets ?? {},
-        cluster:
-            cluster.mode === "digitalocean"
-                ? {
-                      ...cluster,
-                      name: cluster.name ?? `${project}-${environment}`,
-                      apiToken: cluster.tokenFromEnvironment ? undefined : secret("digitaloceanToken"),
-                      protect,
-                  }
-                : cluster.mode === "kubeconfig"
-                  ? { ...cluster, kubeconfig: raw.secrets.kubeconfig }
-                  : cluster,
-        database:
-            database?.mode === "digitalocean"
-                ? { ...database, name: database.name ?? `${project}-${environment}-db`, protect }
-                : database?.mode === "external"
-                  ? { ...database, url: secret("databaseUrl"), adminUrl: raw.secrets.databaseAdminUrl }
-                  : database?.mode === "server"
-                    ? {
-                          ...database,
-                          protect,
-                          adminUrl: database.stack === undefined ? secret("databaseAdminUrl") : undefined,
-                          // Named after the environment, so each pull request's database is its own.
-                          databaseName: database.databaseName ?? `${project}-${environment}`,
-                          user: database.user ?? `${project}-${environment}`,
-                      }
-                    : database && {
-                          ...database,
-                          protect,
-                          // Named after the environment, so each pull request's database is its own.
-                          databaseName: database.databaseName ?? `${project}-${environment}`,
-                          user: database.user ?? `${project}-${environment}`,
-                      },
+        cluster: clusterArgs(parsed),
+        database: databaseArgs(parsed),
         registry,
         ...github(plain, environment, maps, protect),
         tenants: plain.tenants,
