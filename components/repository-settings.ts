@@ -1,24 +1,16 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import type { RepositorySettings as Settings } from "../config/schema";
+import type { RepositorySettings as Settings } from "../vocabulary/schema";
 import { GitHubEnvironment } from "./github-environment";
+import { REPOSITORY_SETTINGS_DEFAULTS } from "../vocabulary/access-defaults";
 
-/** The stack file's `esteira:repository` keys (config/schema.ts), with the repository they apply to. */
+/** The stack file's `esteira:repository` keys (vocabulary/schema.ts), with the repository they apply to. */
 export type RepositorySettingsArgs = Settings & {
     /** Repository name; its owner is the GitHub provider's `github:owner`. */
     repository: string;
     /** `protect` the rulesets and the environments, as the stack's own environment is. Default: false. */
     protect?: boolean;
 };
-
-/** Defaults of {@link RepositorySettingsArgs}, applied once in the component. */
-export const REPOSITORY_SETTINGS_DEFAULTS = {
-    releaseTags: "v*",
-    // The aggregate job of .github/workflows/ci.yml: it fails when any check failed or was skipped.
-    requiredChecks: ["gate"],
-    requiredApprovals: 1,
-    protect: false,
-} as const;
 
 /**
  * The repository's own settings, which gate every environment: the default branch changes only
