@@ -38,4 +38,11 @@ if [[ " $* " == *" --destroy "* ]]; then
   [[ " $* " != *" --with-pr-stacks "* ]] || with=(--with-pr-stacks)
   exec bash "$repo/scripts/pr-stack.sh" destroy-base local "${with[@]}"
 fi
-exec pulumi up -s local "$@"
+# With the policy pack, as every up of the delivery line (policy_args, scripts/delivery-lib.sh).
+[[ -d "$repo/policy/node_modules" ]] || npm --prefix "$repo/policy" ci --no-audit --no-fund --ignore-scripts
+# shellcheck source=scripts/lib.sh
+source "$repo/scripts/lib.sh"
+# shellcheck source=scripts/delivery-lib.sh
+source "$repo/scripts/delivery-lib.sh"
+policy_args local
+exec pulumi up -s local "${POLICY_ARGS[@]}" "$@"

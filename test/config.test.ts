@@ -1541,6 +1541,13 @@ describe("config", () => {
             ]);
         });
 
+        it("an environment another stack manages (github.managedBy) takes its protection there, not here", () => {
+            parseConfig(raw({ ...valid(), github: { repository: "shop", deployFrom: { branches: ["main"] }, managedBy: "prod" } }));
+            assertProblems({ ...valid(), github: { repository: "shop", managedBy: "prod", reviewers: { teams: ["qa"] } } }, [
+                'homolog: github.reviewers: the environment is managed by stack "prod" (managedBy): set reviewers in its esteira:repository.environments, not here',
+            ]);
+        });
+
         it("repository needs esteira:github", () => {
             assertProblems({ ...valid(), repository: { releaseManagers: ["release-managers"] } }, [
                 "homolog: repository: needs esteira:github.repository, the repository these settings apply to",
