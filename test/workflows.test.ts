@@ -119,13 +119,21 @@ describe("workflows", () => {
         });
     }
 
-    it("ci.yml's gate needs every check and fails when any failed or was skipped; it is the check the ruleset requires", () => {
+    it("ci.yml's gate needs every check and fails when any failed or was skipped; the ruleset requires it and review.yml's preview, each a job's name", () => {
         const ci = workflows.find((w) => w.file.endsWith("/ci.yml"))!;
         const gate = "gate";
         assert.deepStrictEqual(aggregateGate(ci, gate), []);
         const required =
             (stackFileConfig("prod")["esteira:repository"] as any)?.requiredChecks ?? REPOSITORY_SETTINGS_DEFAULTS.requiredChecks;
-        assert.deepStrictEqual(required, [gate], "the ruleset requires exactly the gate");
+        assert.deepStrictEqual(required, [gate, "pulumi preview (policy pack)"]);
+        const names = workflows.flatMap((w) => Object.values<any>(w.doc.jobs).map((job) => job.name));
+        for (const check of required) assert.strictEqual(names.filter((n) => n === check).length, 1, `one job is named "${check}"`);
+        const preview = workflows.find((w) => w.file.endsWith("/review.yml"))!.doc.jobs.preview;
+        assert.strictEqual(preview.name, "pulumi preview (policy pack)");
+        assert.match(JSON.stringify(preview.steps), /scripts\/pr-stack\.sh preview \\"\$PR_NUMBER\\"/);
+        assert.match(JSON.stringify(preview.steps), /set -o pipefail/, "the tee does not hide a failed preview");
+        assert.match(JSON.stringify(preview.steps), /<!-- esteira-preview -->/, "one comment, updated in place");
+        assert.deepStrictEqual([workflows.find((w) => w.file.endsWith("/review.yml"))!.doc.jobs.up.needs].flat(), ["preview"]);
     });
 
     it("only review.yml's jobs run on a pull request with credentials, and only in the review environment", () => {
@@ -242,6 +250,54 @@ describe("workflows", () => {
         assert.strictEqual(evaluateExpressions(recover, { "inputs.environment": "review", "inputs.stack": "pr-12" }), pr);
         assert.strictEqual(evaluateExpressions(recover, { "inputs.environment": "review-base", "inputs.stack": "" }), "esteira-review");
         assert.strictEqual(evaluateExpressions(recover, { "inputs.environment": "homolog", "inputs.stack": "" }), "esteira-homolog");
+    });
+
+    it("CODEOWNERS gives the platform team whatever runs with an environment's credentials, and the pull-request template exists with its security checklist", () => {
+        const rules = fs
+            .readFileSync(path.join(REPO_ROOT, ".github", "CODEOWNERS"), "utf8")
+            .split("\n")
+            .filter((line) => line.trim() && !line.startsWith("#"))
+            .map((line) => line.trim().split(/\s+/))
+            .map(([pattern, ...owners]) => ({ pattern, owners }));
+        const glob = (pattern: string) =>
+            new RegExp(
+                `^${pattern
+                    .replace(/^\//, "")
+                    .replace(/[.+?^${}()|[\]\\]/g, "\\$&")
+                    .replace(/\*/g, "[^/]*")}${pattern.endsWith("/") ? "" : "$"}`,
+            );
+        /** The owners of a path: those of the last pattern that matches it, as GitHub reads the file. */
+        const ownersOf = (file: string) => [...rules].reverse().find((r) => glob(r.pattern).test(file))?.owners ?? [];
+        for (const file of [
+            "index.ts",
+            "config/schema.ts",
+            "components/cluster.ts",
+            "components/parts/labels.ts",
+            "tools/stacks.ts",
+            "package.json",
+            "package-lock.json",
+            "policy/package-lock.json",
+            "app/package-lock.json",
+            "app/Dockerfile",
+            "tsconfig.json",
+            ".github/workflows/deploy.yml",
+            ".github/pull_request_template.md",
+            "scripts/deploy.sh",
+            "stacks/pr.template.yaml",
+            "Pulumi.dev.yaml",
+        ])
+            assert.ok(ownersOf(file).includes("@esteira-dev/platform"), `${file} is the platform team's`);
+        assert.deepStrictEqual(ownersOf("Pulumi.prod.yaml"), ["@esteira-dev/platform", "@esteira-dev/product-owners"]);
+        const template = fs.readFileSync(path.join(REPO_ROOT, ".github", "pull_request_template.md"), "utf8");
+        assert.match(template, /## Security checklist/);
+        for (const item of [
+            "No secret in the diff",
+            "Credentials stay in their environment",
+            "Workflows",
+            "Public endpoints",
+            "Dependencies",
+        ])
+            assert.match(template, new RegExp(`- \\[ \\] \\*\\*${item}`), `the checklist asks: ${item}`);
     });
 
     it("every script passes the policy pack to every pulumi preview and up (policy_args, scripts/delivery-lib.sh)", () => {
