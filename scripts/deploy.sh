@@ -23,6 +23,7 @@ set -euo pipefail
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$SCRIPTS/lib.sh"
+answer_help "$@"
 
 verify=false plan=()
 while [[ $# -gt 1 ]]; do
@@ -33,6 +34,7 @@ while [[ $# -gt 1 ]]; do
   esac
 done
 [[ $# -eq 1 && "$1" != -* ]] || usage
+require_tools pulumi kubectl jq
 stack=$1
 
 # shellcheck source=scripts/delivery-lib.sh
@@ -55,5 +57,5 @@ if pulumi up --yes --skip-preview --diff "${plan[@]}" -s "$stack" "${POLICY_ARGS
 fi
 
 log "the deploy failed: rolling back through Pulumi to the digests that ran before it"
-"$SCRIPTS/rollback.sh" "$stack" || log "the rollback failed too: see above; recover with the operations workflow or README's runbook"
+"$SCRIPTS/rollback.sh" "$stack" || log "the rollback failed too: see above; recover with the operations workflow or docs/operations.md"
 exit 1

@@ -22,12 +22,14 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 preview=false
 if [[ "${1:-}" == --preview ]]; then
   preview=true
   shift
 fi
 [[ $# -eq 2 && "$1" != -* ]] || usage
+require_tools pulumi
 stack=$1 operation=$2
 
 # shellcheck source=scripts/delivery-lib.sh

@@ -13,7 +13,9 @@ set -euo pipefail
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$SCRIPTS/lib.sh"
+answer_help "$@"
 [[ $# -eq 1 && "$1" != -* ]] || usage
+require_tools git
 tag=$1
 
 # shellcheck source=scripts/delivery-lib.sh
