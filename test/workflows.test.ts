@@ -300,6 +300,14 @@ describe("workflows", () => {
             assert.match(template, new RegExp(`- \\[ \\] \\*\\*${item}`), `the checklist asks: ${item}`);
     });
 
+    it("the setup action installs the policy pack the scripts pass; a release job installs main's, which its scripts use", () => {
+        const setup = actions[0].doc.runs.steps.map((step: any) => step.run ?? "").join("\n");
+        assert.match(setup, /npm --prefix policy ci .*--ignore-scripts/);
+        const deploy = workflows.find((w) => w.file.endsWith("/deploy.yml"))!.doc.jobs;
+        for (const job of ["preview-prod", "prod"])
+            assert.match(JSON.stringify(deploy[job].steps), /npm --prefix \.esteira-main\/policy ci/, `${job}: main's policy pack`);
+    });
+
     it("every script passes the policy pack to every pulumi preview and up (policy_args, scripts/delivery-lib.sh)", () => {
         const dir = path.join(REPO_ROOT, "scripts");
         const scripts = fs.readdirSync(dir).filter((f) => f.endsWith(".sh"));
