@@ -411,7 +411,12 @@ export const serviceSchema = z
                     ),
                 tlsWaiver: nonEmpty()
                     .optional()
-                    .meta(doc("why a public service in a production stack may serve plain HTTP (a reviewed exception)", text("none"))),
+                    .meta(
+                        doc(
+                            "why a public service (on a DigitalOcean cluster of the stack's own, or in a production stack) may serve plain HTTP (a reviewed exception)",
+                            text("none"),
+                        ),
+                    ),
             })
             .optional()
             .meta(doc("the Service in front of the pods")),

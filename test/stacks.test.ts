@@ -396,7 +396,7 @@ describe("stack files", () => {
     }
 
     describe("environment differences (team D's seeds)", () => {
-        it("homolog: 1 replica, debug on, LoadBalancer 80 → 8000, no autoscaler", async () => {
+        it("homolog: 1 replica, debug on, LoadBalancer 80 → 8000 and HTTPS on 443, no autoscaler", async () => {
             const evaluation = await evaluated("homolog");
             const deployment = evaluation.recorder.get(DEPLOYMENT, "sample-deployment");
             assert.strictEqual(deployment.inputs.spec.replicas, 1);
@@ -408,6 +408,14 @@ describe("stack files", () => {
             const service = evaluation.recorder.get(SERVICE, "sample-service");
             assert.strictEqual(service.inputs.spec.type, "LoadBalancer");
             assert.deepStrictEqual(service.inputs.spec.ports[0], { name: "http", port: 80, targetPort: "http", protocol: "TCP" });
+            assert.ok(
+                service.inputs.spec.ports.some((p: any) => p.port === 443),
+                "a public endpoint serves HTTPS",
+            );
+            assert.strictEqual(
+                service.inputs.metadata.annotations["service.beta.kubernetes.io/do-loadbalancer-redirect-http-to-https"],
+                "true",
+            );
             assert.strictEqual(deployment.inputs.spec.template.spec.containers[0].ports[0].containerPort, 8000);
             assert.deepStrictEqual(evaluation.recorder.all(HPA), []);
             assert.deepStrictEqual(evaluation.recorder.all(PDB), []);
