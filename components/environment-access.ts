@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { SERVICE_ACCOUNT_NAMES } from "../vocabulary/access-defaults";
 import { OWNED_BY_PULUMI } from "./parts/ownership";
 
 type PolicyRule = k8s.types.input.rbac.v1.PolicyRule;
@@ -62,9 +63,9 @@ export const TENANT_DEPLOYER_RULES: PolicyRule[] = [
 /** The two identities the program creates, each with its defaults; applied once in the component. */
 export const ENVIRONMENT_ACCESS_DEFAULTS = {
     /** The environment's own: read-only in its namespace, for the workflows' smoke test. */
-    environment: { serviceAccountName: "esteira-ci", clusterWide: false, rules: SMOKE_TEST_RULES },
+    environment: { serviceAccountName: SERVICE_ACCOUNT_NAMES.environment, clusterWide: false, rules: SMOKE_TEST_RULES },
     /** The one a base stack hands the stacks that deploy into its cluster. */
-    tenants: { serviceAccountName: "esteira-tenants", clusterWide: true, rules: TENANT_DEPLOYER_RULES },
+    tenants: { serviceAccountName: SERVICE_ACCOUNT_NAMES.tenants, clusterWide: true, rules: TENANT_DEPLOYER_RULES },
 } as const;
 
 export interface EnvironmentAccessArgs {

@@ -1,25 +1,16 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import type { RepositorySettings as Settings } from "../config/schema";
+import type { RepositorySettings as Settings } from "../vocabulary/schema";
 import { GitHubEnvironment } from "./github-environment";
+import { REPOSITORY_SETTINGS_DEFAULTS } from "../vocabulary/access-defaults";
 
-/** The stack file's `esteira:repository` keys (config/schema.ts), with the repository they apply to. */
+/** The stack file's `esteira:repository` keys (vocabulary/schema.ts), with the repository they apply to. */
 export type RepositorySettingsArgs = Settings & {
     /** Repository name; its owner is the GitHub provider's `github:owner`. */
     repository: string;
     /** `protect` the rulesets and the environments, as the stack's own environment is. Default: false. */
     protect?: boolean;
 };
-
-/** Defaults of {@link RepositorySettingsArgs}, applied once in the component. */
-export const REPOSITORY_SETTINGS_DEFAULTS = {
-    releaseTags: "v*",
-    // The aggregate job of .github/workflows/ci.yml (fails when any check failed or was skipped),
-    // and review.yml's policy-checked preview of the pull request's own stack.
-    requiredChecks: ["gate", "pulumi preview (policy pack)"],
-    requiredApprovals: 1,
-    protect: false,
-} as const;
 
 /**
  * The app that must post every required check: GitHub Actions (its app id on github.com). A check
@@ -119,14 +110,7 @@ export class RepositorySettings extends pulumi.ComponentResource {
         });
         this.rulesetIds = [defaultBranch.id, tagCreation.id, tagImmutability.id];
 
-        // The workflow token reads by default (each job asks for what it writes), and no workflow
-        // creates or approves a pull request: a job holding pull-requests: write (the comments)
-        // could otherwise approve one and stand in for a reviewer.
-        new github.WorkflowRepositoryPermissions(
-            `${name}-workflow-permissions`,
-            { repository, defaultWorkflowPermissions: "read", canApprovePullRequestReviews: false },
-            childOpts,
-        );
+        workflowPermissions(name, repository, childOpts);
 
         for (const [environment, protection] of Object.entries(args.environments ?? {})) {
             new GitHubEnvironment(
@@ -138,4 +122,17 @@ export class RepositorySettings extends pulumi.ComponentResource {
 
         this.registerOutputs({ rulesetIds: this.rulesetIds });
     }
+}
+
+/**
+ * The workflow token reads by default (each job asks for what it writes), and no workflow creates
+ * or approves a pull request: a job holding pull-requests: write (its comments) could otherwise
+ * approve one and stand in for a reviewer.
+ */
+function workflowPermissions(name: string, repository: string, opts: pulumi.CustomResourceOptions): github.WorkflowRepositoryPermissions {
+    return new github.WorkflowRepositoryPermissions(
+        `${name}-workflow-permissions`,
+        { repository, defaultWorkflowPermissions: "read", canApprovePullRequestReviews: false },
+        opts,
+    );
 }

@@ -4,7 +4,6 @@
  * zizmor (scripts/zizmor.sh) and actionlint (scripts/lint-workflows.sh) check the rest.
  */
 import * as assert from "assert";
-import { REPOSITORY_SETTINGS_DEFAULTS } from "../components/repository-settings";
 import { deployOrder, repositoryStacks } from "../tools/stacks";
 import { stackFileConfig, stackFiles } from "./mocks";
 import {
@@ -33,6 +32,7 @@ import {
 import { REPO_ROOT } from "./mocks";
 import * as fs from "fs";
 import * as path from "path";
+import { REPOSITORY_SETTINGS_DEFAULTS } from "../vocabulary/access-defaults";
 
 const workflows = repositoryWorkflows();
 const actions = repositoryActions();

@@ -12,8 +12,8 @@
  * verification it promotes, `verifiedIn`), or reads its cluster or database from,
  * when they deploy on the same ref; otherwise by name.
  */
-import { githubSchema, GitHubSettings } from "../config/schema";
-import { stackFileConfig, stackFiles } from "../test/support/stack-files";
+import { githubSchema, GitHubSettings } from "../vocabulary/schema";
+import { stackFileConfig, stackFiles } from "../lib/stack-files";
 
 /** What the workflows need to know about one stack file. */
 export interface WorkflowStack {

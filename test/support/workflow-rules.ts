@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { REPO_ROOT } from "./stack-files";
+import { REPO_ROOT } from "../../lib/stack-files";
 
 export interface Workflow {
     /** Path relative to the repository, e.g. `.github/workflows/deploy.yml`. */

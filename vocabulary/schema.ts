@@ -2,26 +2,33 @@
  * The vocabulary: every key a stack file may set under `esteira:`, with its rule, its description
  * and its default. The components take these same shapes as their Args, so a key has one name
  * from stack file to component. Defaults are never applied here: `default` in a key's metadata
- * points at the component's defaults object, which the component applies with `??`; the
- * reference (docs/configuration.md) and the stack files' JSON Schema are generated from this file (`npm run docs`).
+ * points at the defaults object (defaults.ts, access-defaults.ts) the component applies with `??`;
+ * the reference (docs/configuration.md) and the stack files' JSON Schema are generated from this
+ * file (`npm run docs`).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { CLUSTER_DEFAULTS } from "../components/cluster";
-import { DATABASE_DEFAULTS } from "../components/database";
-import { ENVIRONMENT_ACCESS_DEFAULTS } from "../components/environment-access";
-import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namespace";
-import { GITHUB_ENVIRONMENT_DEFAULTS, GITHUB_ENVIRONMENT_SECRETS, MAX_REVIEWERS } from "../components/github-environment";
-import { IMAGE_DEFAULTS } from "../components/image";
-import { MONITORING_DEFAULTS } from "../components/monitoring";
-import type { Compute } from "../components/parts/pod-spec";
-import { WORKLOAD_DEFAULTS } from "../components/parts/workload";
-import { ephemeralStorageProblem, hasPersistentPath, writablePathsProblems } from "../components/parts/writable-paths";
-import { SCHEDULED_JOB_DEFAULTS } from "../components/scheduled-job";
-import { REPOSITORY_SETTINGS_DEFAULTS } from "../components/repository-settings";
-import { WEB_SERVICE_DEFAULTS } from "../components/web-service";
-import { WORKER_DEFAULTS } from "../components/worker";
 import {
+    GITHUB_ENVIRONMENT_DEFAULTS,
+    GITHUB_ENVIRONMENT_SECRETS,
+    MAX_REVIEWERS,
+    REPOSITORY_SETTINGS_DEFAULTS,
+    SERVICE_ACCOUNT_NAMES,
+} from "./access-defaults";
+import {
+    CLUSTER_DEFAULTS,
+    DATABASE_DEFAULTS,
+    ENVIRONMENT_NAMESPACE_DEFAULTS,
+    IMAGE_DEFAULTS,
+    MONITORING_DEFAULTS,
+    SCHEDULED_JOB_DEFAULTS,
+    WEB_SERVICE_DEFAULTS,
+    WORKER_DEFAULTS,
+    WORKLOAD_DEFAULTS,
+} from "./defaults";
+import { ephemeralStorageProblem, hasPersistentPath, writablePathsProblems } from "./writable-paths";
+import {
+    type Compute,
     dns1035Label,
     dns1123Label,
     DOKS_VERSION_SLUG,
@@ -989,11 +996,10 @@ export type NetworkPolicySettings = z.infer<typeof networkPolicySchema>;
 
 // ---- a base stack's tenants, pins, repository settings --------------------------------------
 
-const ad = ENVIRONMENT_ACCESS_DEFAULTS;
 export const tenantsSchema = z.strictObject({
     serviceAccountName: dns1123Label("serviceAccountName")
         .optional()
-        .meta(doc("name of its ServiceAccount, ClusterRole and ClusterRoleBinding", ad.tenants.serviceAccountName)),
+        .meta(doc("name of its ServiceAccount, ClusterRole and ClusterRoleBinding", SERVICE_ACCOUNT_NAMES.tenants)),
 });
 
 /** A reference pinned by digest, the only form a pin or a promotion accepts. */
