@@ -5,6 +5,7 @@
  * imports test/. The module graph is madge's, type-only imports included: a type import is a dependency too.
  */
 import * as assert from "assert";
+import * as fs from "fs";
 import madge from "madge";
 import * as path from "path";
 
@@ -73,5 +74,25 @@ describe("architecture: the direction of imports", function () {
             deps.filter((dep) => floor(dep) === "test").map((dep) => `${file} -> ${dep}`),
         );
         assert.deepStrictEqual(wrong, [], "what product code needs from the mocks belongs outside test/ (lib/)");
+    });
+
+    it("every folder the program imports is copied into the local line's working copy (scripts/local-workdir.sh)", () => {
+        // The local stack and the e2e suite run a copy of the program: a folder it imports but the
+        // copy lacks fails every `pulumi up` there with "Cannot find module".
+        const reached = new Set<string>();
+        const visit = (file: string) => {
+            if (reached.has(file)) return;
+            reached.add(file);
+            for (const dep of graph[file] ?? []) visit(dep);
+        };
+        visit("index.ts");
+        const folders = [...new Set([...reached].filter((f) => f.includes("/")).map(floor))].sort();
+        const script = fs.readFileSync(path.join(ROOT, "scripts", "local-workdir.sh"), "utf8");
+        const copied = /^for sub in ([^;]+); do$/m.exec(script)?.[1].split(/\s+/) ?? [];
+        assert.deepStrictEqual(
+            folders.filter((folder) => !copied.includes(folder)),
+            [],
+            `add them to the "for sub in …" list of scripts/local-workdir.sh (it copies: ${copied.join(" ")})`,
+        );
     });
 });
