@@ -43,9 +43,10 @@ BASE_SUITE=bookworm
 # config) changes. The image also trusts this machine's locally added CAs
 # (/usr/local/share/ca-certificates: e.g. a TLS-intercepting egress proxy,
 # without which `npm ci` in an image build fails), so their hash is part of
-# the key. The rootfs tarball is keyed by it, and the local and registry
+# the key. Node.js's release binary trusts only its own bundled roots (Debian's
+# nodejs used the system store), so NODE_EXTRA_CA_CERTS points it at the system's. The rootfs tarball is keyed by it, and the local and registry
 # images are rebuilt/re-pushed when their recipe label differs.
-BASE_RECIPE=3
+BASE_RECIPE=4
 LOCAL_CA_DIR=/usr/local/share/ca-certificates
 BASE_KEY="$BASE_RECIPE-node$ESTEIRA_NODE_VERSION-npm$ESTEIRA_NPM_VERSION-$(find "$LOCAL_CA_DIR" -name '*.crt' -type f 2>/dev/null | LC_ALL=C sort | xargs -r cat | sha256sum | cut -c1-12)"
 ROOTFS_TAR="$ESTEIRA_CACHE/rootfs/node-base-$BASE_SUITE-$BASE_KEY.tar"
@@ -171,6 +172,7 @@ ensure_base_image() {
     "$DOCKER" import \
       --change 'WORKDIR /app' \
       --change 'ENV NODE_ENV=production' \
+      --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
       --change "LABEL esteira.base-recipe=$BASE_KEY" \
       --change 'CMD ["node"]' \
       "$ROOTFS_TAR" "$ESTEIRA_BASE_IMAGE_LOCAL" >/dev/null
