@@ -24,6 +24,7 @@ import * as path from "path";
 import { CONFIG_NAMESPACE, ConfigError, describe, formatIssue } from "./errors";
 import { dns1123Label, fullStackName, imageHost, registryHost } from "./rules";
 import {
+    DatabaseSettings,
     ImageSource,
     JobSettings,
     MonitoringSettings,
@@ -104,7 +105,7 @@ export interface EsteiraConfig {
     readonly appSecrets: Readonly<Record<string, Readonly<Record<string, Secret>>>>;
     readonly cluster: ClusterArgs;
     /** Absent when the stack has no database; its link to the cluster is wired in index.ts. */
-    readonly database?: DistributiveOmit<DatabaseArgs, "cluster">;
+    readonly database?: DistributiveOmit<DatabaseArgs, "cluster"> | Extract<DatabaseSettings, { mode: "namespace" }>;
     /** Absent only in a base stack without services. */
     readonly registry?: Registry;
     /** The stack's GitHub environment; absent where the repository is not managed (local stacks). */
@@ -127,6 +128,8 @@ export interface EsteiraConfig {
     readonly services: Readonly<Record<string, ServiceConfig>>;
     readonly workers: Readonly<Record<string, WorkerConfig>>;
     readonly jobs: Readonly<Record<string, JobConfig>>;
+    /** Whether the stack makes the smoke test's read-only identity and its long-lived token. Default: true. */
+    readonly smokeTestIdentity: boolean;
     /** Present when this stack hosts others: the ServiceAccount they deploy with. */
     readonly tenants?: { readonly serviceAccountName?: string };
     /** The repository's own settings, in the one stack that manages them. */
@@ -804,27 +807,30 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         database:
             database?.mode === "digitalocean"
                 ? { ...database, name: database.name ?? `${project}-${environment}-db`, protect }
-                : database?.mode === "external"
-                  ? { ...database, url: secret("databaseUrl"), adminUrl: raw.secrets.databaseAdminUrl }
-                  : database?.mode === "server"
-                    ? {
-                          ...database,
-                          protect,
-                          adminUrl: database.stack === undefined ? secret("databaseAdminUrl") : undefined,
-                          // Named after the environment, so each pull request's database is its own.
-                          databaseName: database.databaseName ?? `${project}-${environment}`,
-                          user: database.user ?? `${project}-${environment}`,
-                      }
-                    : database && {
-                          ...database,
-                          protect,
-                          // Named after the environment, so each pull request's database is its own.
-                          databaseName: database.databaseName ?? `${project}-${environment}`,
-                          user: database.user ?? `${project}-${environment}`,
-                      },
+                : database?.mode === "namespace"
+                  ? database
+                  : database?.mode === "external"
+                    ? { ...database, url: secret("databaseUrl"), adminUrl: raw.secrets.databaseAdminUrl }
+                    : database?.mode === "server"
+                      ? {
+                            ...database,
+                            protect,
+                            adminUrl: database.stack === undefined ? secret("databaseAdminUrl") : undefined,
+                            // Named after the environment, so each pull request's database is its own.
+                            databaseName: database.databaseName ?? `${project}-${environment}`,
+                            user: database.user ?? `${project}-${environment}`,
+                        }
+                      : database && {
+                            ...database,
+                            protect,
+                            // Named after the environment, so each pull request's database is its own.
+                            databaseName: database.databaseName ?? `${project}-${environment}`,
+                            user: database.user ?? `${project}-${environment}`,
+                        },
         registry,
         ...github(plain, environment, maps, protect),
         tenants: plain.tenants,
+        smokeTestIdentity: plain.smokeTestIdentity ?? true,
         repository: plain.repository && plain.github && { ...plain.repository, repository: plain.github.repository, protect },
         monitoring: plain.monitoring && monitoringOf(plain, plain.monitoring, raw.secrets.alertSlackWebhookUrl),
         networkPolicy: plain.networkPolicy,

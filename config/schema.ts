@@ -14,6 +14,7 @@ import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namesp
 import { GITHUB_ENVIRONMENT_DEFAULTS, GITHUB_ENVIRONMENT_SECRETS, MAX_REVIEWERS } from "../components/github-environment";
 import { IMAGE_DEFAULTS } from "../components/image";
 import { MONITORING_DEFAULTS } from "../components/monitoring";
+import { NAMESPACE_DATABASE_DEFAULTS } from "../components/namespace-database";
 import type { Compute } from "../components/parts/pod-spec";
 import { WORKLOAD_DEFAULTS } from "../components/parts/workload";
 import { ephemeralStorageProblem, hasPersistentPath, writablePathsProblems } from "../components/parts/writable-paths";
@@ -746,9 +747,42 @@ const serverDatabase = z.strictObject({
     secretName,
 });
 
-export const databaseSchema = z.discriminatedUnion("mode", [digitalOceanDatabase, externalDatabase, sharedDatabase, serverDatabase], {
-    error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: digitalocean, external, shared, server` : undefined),
+const nd = NAMESPACE_DATABASE_DEFAULTS;
+const namespaceDatabase = z.strictObject({
+    mode: z
+        .literal("namespace")
+        .meta(
+            doc(
+                "a throwaway PostgreSQL of the stack's own, running in its namespace (a pull request's): its data and generated password go with the namespace; no server, no admin login shared",
+            ),
+        ),
+    image: nonEmpty()
+        .superRefine((ref, ctx) => {
+            const problem = imageReferenceProblem(ref);
+            if (problem) ctx.addIssue({ code: "custom", message: `image: ${problem}` });
+        })
+        .meta(
+            doc(
+                "PostgreSQL image with the official image's contract (POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, PGDATA; uid 999); one by tag runs on the digest the tag points at when deployed",
+            ),
+        ),
+    databaseName: nonEmpty().optional().meta(doc("database", nd.databaseName)),
+    user: nonEmpty().optional().meta(doc("its owner, with a generated password", nd.user)),
+    dataMiB: int(64).optional().meta(doc("size limit of the data directory, an emptyDir: the data lives as long as the pod", nd.dataMiB)),
+    resources: compute(nd.resources)
+        .optional()
+        .meta(doc("requests, and limits at the same values", text("the defaults of each field"))),
+    secretName,
 });
+
+export const databaseSchema = z.discriminatedUnion(
+    "mode",
+    [digitalOceanDatabase, externalDatabase, sharedDatabase, serverDatabase, namespaceDatabase],
+    {
+        error: (issue) =>
+            issue.code === "invalid_union" ? `mode must be one of: digitalocean, external, shared, server, namespace` : undefined,
+    },
+);
 export type DatabaseSettings = z.infer<typeof databaseSchema>;
 
 // ---- registry, images, GitHub --------------------------------------------------------------
@@ -1060,6 +1094,15 @@ export const stackSchema = z
             .optional()
             .meta(
                 doc("a production stack: its public services must serve HTTPS (`service.tls`) or say why not (`service.tlsWaiver`)", false),
+            ),
+        smokeTestIdentity: z
+            .boolean()
+            .optional()
+            .meta(
+                doc(
+                    "create the read-only ServiceAccount the workflows' smoke test uses, with a long-lived token, and export its kubeconfig; `false` in a stack that deploys with a pull request's short-lived tenant credential, which may mint no token (its smoke test uses that credential)",
+                    true,
+                ),
             ),
         environment: dns1123Label("environment")
             .optional()

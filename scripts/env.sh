@@ -38,6 +38,8 @@ export ESTEIRA_CONTAINERD_VERSION=2.2.9
 export ESTEIRA_PAUSE_VERSION=1
 # Workflow linter (scripts/lint-workflows.sh).
 export ESTEIRA_ACTIONLINT_VERSION=1.7.12
+# Signs and verifies the promotion evidence (scripts/promotion-evidence.sh).
+export ESTEIRA_COSIGN_VERSION=2.6.5
 
 # --- binaries ---------------------------------------------------------------
 export ESTEIRA_BIN="$ESTEIRA_CACHE/bin"
@@ -45,6 +47,7 @@ export ESTEIRA_PULUMI_BIN_DIR="$ESTEIRA_BIN/pulumi-$ESTEIRA_PULUMI_VERSION"
 export ESTEIRA_KUBE_BIN_DIR="$ESTEIRA_BIN/kubernetes-$ESTEIRA_KUBE_VERSION"
 export ESTEIRA_KWOK_BIN_DIR="$ESTEIRA_BIN/kwok-$ESTEIRA_KWOK_VERSION"
 export ESTEIRA_ETCD_BIN_DIR="$ESTEIRA_BIN/etcd-$ESTEIRA_ETCD_VERSION"
+export ESTEIRA_COSIGN_BIN_DIR="$ESTEIRA_BIN/cosign-$ESTEIRA_COSIGN_VERSION"
 # Debian's docker client (talks to Debian's 20.10 daemon with built-in
 # BuildKit support); /usr/local/bin/docker may be a newer client without the
 # buildx plugin, so a shim dir puts Debian's first on PATH.
@@ -52,7 +55,7 @@ export ESTEIRA_SHIM_DIR="$ESTEIRA_CACHE/shims"
 
 case ":$PATH:" in
   *":$ESTEIRA_PULUMI_BIN_DIR:"*) ;;
-  *) PATH="$ESTEIRA_SHIM_DIR:$ESTEIRA_PULUMI_BIN_DIR:$ESTEIRA_KUBE_BIN_DIR:$ESTEIRA_KWOK_BIN_DIR:$ESTEIRA_ETCD_BIN_DIR:$PATH" ;;
+  *) PATH="$ESTEIRA_SHIM_DIR:$ESTEIRA_PULUMI_BIN_DIR:$ESTEIRA_KUBE_BIN_DIR:$ESTEIRA_KWOK_BIN_DIR:$ESTEIRA_ETCD_BIN_DIR:$ESTEIRA_COSIGN_BIN_DIR:$PATH" ;;
 esac
 export PATH
 

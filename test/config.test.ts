@@ -1158,7 +1158,7 @@ describe("config", () => {
 
         it("database.mode must be known", () => {
             assertProblems({ ...valid(), database: { mode: "rds" } }, [
-                'homolog: database.mode: mode must be one of: digitalocean, external, shared, server; received "rds"',
+                'homolog: database.mode: mode must be one of: digitalocean, external, shared, server, namespace; received "rds"',
             ]);
         });
 

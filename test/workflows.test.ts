@@ -106,7 +106,7 @@ describe("workflows", () => {
         );
     });
 
-    it("the review zone holds no DigitalOcean token: a pull request's stack reads its cluster and database server from the base", () => {
+    it("the review zone holds no DigitalOcean token and no database admin: a pull request's stack runs its own PostgreSQL in its namespace", () => {
         const inReview = workflows.flatMap((w) =>
             Object.entries(w.doc.jobs)
                 .filter(([, job]: [string, any]) => job.environment === "review")
@@ -117,7 +117,7 @@ describe("workflows", () => {
             [".github/workflows/review.yml/up", ".github/workflows/review.yml/down", ".github/workflows/sweep.yml/sweep"],
         );
         for (const { name, job } of inReview) assert.ok(!/DIGITALOCEAN_TOKEN/.test(JSON.stringify(job)), `${name} holds no cloud token`);
-        assert.strictEqual((stackFileConfig("pr-42")["esteira:database"] as { mode?: string }).mode, "server");
+        assert.strictEqual((stackFileConfig("pr-42")["esteira:database"] as { mode?: string }).mode, "namespace");
     });
 
     it("pull requests' stacks come up, go and are swept only through scripts/pr-stack.sh, the path the e2e suite proves", () => {
