@@ -28,6 +28,7 @@ set -euo pipefail
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$SCRIPTS/lib.sh"
+answer_help "$@"
 
 # The predicate type of dev's provenance: SLSA v1, as actions/attest-build-provenance writes it.
 SLSA_V1=https://slsa.dev/provenance/v1
