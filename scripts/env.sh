@@ -114,6 +114,8 @@ export ESTEIRA_REGISTRY_USER="esteira"
 export ESTEIRA_REGISTRY_PASSWORD_FILE="$ESTEIRA_LOCAL_DIR/registry/password"
 export ESTEIRA_BASE_IMAGE_LOCAL="esteira/node-base:bookworm"
 export ESTEIRA_BASE_IMAGE="$ESTEIRA_REGISTRY/esteira/node-base:bookworm"
+# Pull requests' in-namespace PostgreSQL (stacks/pr.local.template.yaml), from Debian's package.
+export ESTEIRA_POSTGRES_IMAGE="$ESTEIRA_REGISTRY/esteira/postgres:15-bookworm"
 # PostgreSQL listens on loopback and on the node's address, where pods reach it; its URL names
 # the node's address so the same URL works from the host and from a pod.
 export ESTEIRA_PG_HOST="$ESTEIRA_NODE_IP"
