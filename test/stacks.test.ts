@@ -788,16 +788,16 @@ describe("stack files", () => {
         it("pushes apart from main's images: its own repository path and cache, reading main's cache but never writing it", () => {
             const built = evaluation.recorder.get("docker-build:index:Image", "sample-image");
             assert.ok(
-                built.inputs.tags.every((tag: string) => tag.startsWith("ghcr.io/esteira-dev/esteira/pr/sample:")),
+                built.inputs.tags.every((tag: string) => tag.startsWith("ghcr.io/esteira-dev/esteira-review/sample:")),
                 "tags only in the PR path",
             );
             assert.deepStrictEqual(
                 built.inputs.cacheFrom.map((c: any) => c.registry.ref),
-                ["ghcr.io/esteira-dev/esteira/pr/sample:buildcache", "ghcr.io/esteira-dev/esteira/sample:buildcache"],
+                ["ghcr.io/esteira-dev/esteira-review/sample:buildcache", "ghcr.io/esteira-dev/esteira/sample:buildcache"],
             );
             assert.deepStrictEqual(
                 built.inputs.cacheTo.map((c: any) => c.registry.ref),
-                ["ghcr.io/esteira-dev/esteira/pr/sample:buildcache"],
+                ["ghcr.io/esteira-dev/esteira-review/sample:buildcache"],
             );
         });
 
@@ -821,7 +821,7 @@ describe("stack files", () => {
             const { recorder } = evaluation;
             assert.strictEqual(recorder.all(NAMESPACE)[0].inputs.metadata.name, "esteira-pr-42");
             const built = recorder.get("docker-build:index:Image", "sample-image");
-            assert.ok(built.inputs.tags.includes("ghcr.io/esteira-dev/esteira/pr/sample:pr-42"));
+            assert.ok(built.inputs.tags.includes("ghcr.io/esteira-dev/esteira-review/sample:pr-42"));
         });
 
         it("protects nothing and ties nothing to a cluster it does not own", () => {
