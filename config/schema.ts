@@ -993,7 +993,7 @@ const ad = ENVIRONMENT_ACCESS_DEFAULTS;
 export const tenantsSchema = z.strictObject({
     serviceAccountName: dns1123Label("serviceAccountName")
         .optional()
-        .meta(doc("name of its ServiceAccount, ClusterRole and ClusterRoleBinding", ad.tenants.serviceAccountName)),
+        .meta(doc("name of the tenant issuer's ServiceAccount, ClusterRole and ClusterRoleBinding", ad.tenants.serviceAccountName)),
 });
 
 /** A reference pinned by digest, the only form a pin or a promotion accepts. */
@@ -1171,7 +1171,7 @@ export const stackSchema = z
             .optional()
             .meta(
                 doc(
-                    "this stack hosts other stacks (pull requests, `cluster.mode: stack`): it creates the ServiceAccount they deploy with, cluster-wide, and exports its kubeconfig as `tenantKubeconfig`; such a base stack needs no workload of its own",
+                    "this stack hosts pull requests: it creates their tenant issuer (which `scripts/pr-stack.sh grant` uses to make each pull request's namespace and identity) and exports its kubeconfig as `tenantKubeconfig`, and installs the admission policies that hold every pull request to its own namespace (components/tenant-policy.ts); such a base stack needs no workload of its own",
                     text("none"),
                 ),
             ),
