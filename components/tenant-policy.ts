@@ -27,6 +27,11 @@ const POD_SECURITY_MAP = `{${Object.entries(POD_SECURITY_LABELS)
     .map(([key, value]) => `${cel(key)}: ${cel(value)}`)
     .join(", ")}}`;
 
+/** The same labels, as a message shows them. */
+const POD_SECURITY_TEXT = Object.entries(POD_SECURITY_LABELS)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(", ");
+
 /** CEL, over a namespace `object`: it carries every Pod Security label with its fixed value. */
 const FIXED_POD_SECURITY =
     "variables.podSecurity.all(k, has(object.metadata.labels) && k in object.metadata.labels && object.metadata.labels[k] == variables.podSecurity[k])";
@@ -44,7 +49,7 @@ export function issuerValidations(prefix: string): Validation[] {
         },
         {
             expression: `request.resource.resource != 'namespaces' || request.operation == 'DELETE' || ${FIXED_POD_SECURITY}`,
-            messageExpression: `'namespace ' + request.name + ' must carry the Pod Security labels ' + string(variables.podSecurity) + ' unchanged'`,
+            messageExpression: `'namespace ' + request.name + ' must carry the Pod Security labels ${POD_SECURITY_TEXT} unchanged'`,
             reason: "Forbidden",
         },
         {
