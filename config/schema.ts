@@ -759,7 +759,7 @@ const namespaceDatabase = z.strictObject({
     image: nonEmpty()
         .superRefine((ref, ctx) => {
             const problem = imageReferenceProblem(ref);
-            if (problem) ctx.addIssue({ code: "custom", message: `image: ${problem}` });
+            if (problem) ctx.addIssue({ code: "custom", message: problem });
         })
         .meta(
             doc(
