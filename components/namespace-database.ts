@@ -52,6 +52,7 @@ export class NamespaceDatabase extends pulumi.ComponentResource {
     public readonly adminUrl = undefined;
     private readonly password: pulumi.Output<string>;
     private readonly name: string;
+    private served!: (deployment: pulumi.Output<string>) => void;
 
     constructor(
         name: string,
@@ -66,11 +67,16 @@ export class NamespaceDatabase extends pulumi.ComponentResource {
         const user = args.user ?? d.user;
         const database = args.databaseName ?? d.databaseName;
         const host = `${d.serverName}.${args.namespaceName}.svc.cluster.local`;
+        // The URL is known once the server is up (serve()): the Secret that holds it, and with it the
+        // release Jobs that read it (the migration), wait for a database that accepts connections.
+        const served = new Promise<pulumi.Output<string>>((resolve) => (this.served = resolve));
         this.connectionUrl = pulumi.secret(
-            this.password.apply(
-                (password) =>
-                    `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${PORT}/${encodeURIComponent(database)}?sslmode=disable`,
-            ),
+            pulumi
+                .all([this.password, pulumi.output(served)])
+                .apply(
+                    ([password]) =>
+                        `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${PORT}/${encodeURIComponent(database)}?sslmode=disable`,
+                ),
         );
         this.directUrl = this.connectionUrl;
         this.secretData = { DATABASE_URL: this.connectionUrl, DATABASE_DIRECT_URL: this.directUrl };
@@ -128,7 +134,7 @@ export class NamespaceDatabase extends pulumi.ComponentResource {
             },
             mounts,
         );
-        new k8s.apps.v1.Deployment(
+        const server = new k8s.apps.v1.Deployment(
             `${name}-server`,
             {
                 metadata: metadata(),
@@ -181,6 +187,9 @@ export class NamespaceDatabase extends pulumi.ComponentResource {
             },
             childOpts,
         );
+
+        // Its outputs resolve once the provider has seen it Ready (unknown in a preview that creates it).
+        this.served(server.metadata.name);
 
         this.registerOutputs({
             connectionUrl: this.connectionUrl,

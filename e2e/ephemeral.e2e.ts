@@ -136,7 +136,7 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
             ["create", "deployments", "-n", "esteira-local"],
             ["create", "namespaces"],
             ["delete", "namespaces"],
-            ["create", "serviceaccounts/token", "-n", namespaceOf(7)],
+            ["create", "serviceaccounts", "--subresource=token", "-n", namespaceOf(7)],
             ["create", "clusterrolebindings"],
             ["list", "secrets", "--all-namespaces"],
         ]) {
