@@ -81,7 +81,7 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
     after(async () => {
         flushTimings();
         // Whatever a failed run left: the pull requests' namespaces and stacks, then the base.
-        for (const pr of [7, 8]) await prDestroy(pr);
+        if (issuer) for (const pr of [7, 8]) await prDestroy(pr);
         if ((await stackNames()).includes("local")) await base.stack.destroy({ color: "never" }).catch(() => undefined);
         base?.dispose();
         fs.rmSync(files, { recursive: true, force: true });
