@@ -184,8 +184,10 @@ if (tenants) {
     );
 }
 
-if (config.github) {
-    const { environmentVariables, ...github } = config.github;
+// An environment another stack manages (github.managedBy) is that stack's to write: this stack's
+// jobs then hold no GitHub token, which could rewrite every environment's secrets, prod's included.
+if (config.github && config.github.managedBy === undefined) {
+    const { environmentVariables, managedBy: _managedBy, deployOn: _deployOn, ...github } = config.github;
     new GitHubEnvironment(
         env,
         {

@@ -5,7 +5,7 @@
  *   npm run bench            (ESTEIRA_BENCH_RUNS=N to change the number of timed runs, default 5)
  */
 import { performance } from "perf_hooks";
-import { evaluateStack, stackFileConfig, stackFiles } from "../test/mocks";
+import { evaluateStack, stackFileConfig, stackFiles } from "../lib/mocks";
 
 const RUNS = Number(process.env.ESTEIRA_BENCH_RUNS ?? 5);
 

@@ -4,16 +4,17 @@ import * as pulumi from "@pulumi/pulumi";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import type { ClusterSettings } from "../config/schema";
-import { invariant, rangeProblem } from "../config/rules";
+import type { ClusterSettings } from "../vocabulary/schema";
+import { invariant, rangeProblem } from "../vocabulary/rules";
 import type { NamespaceMetadata } from "./environment-namespace";
 import { readStack, stackOutput } from "./stack-reference";
+import { CLUSTER_DEFAULTS } from "../vocabulary/defaults";
 
 type Mode<M extends ClusterSettings["mode"]> = Extract<ClusterSettings, { mode: M }>;
 
 /**
  * A DigitalOcean Kubernetes (DOKS) cluster in its own VPC, created by this stack: the stack file's
- * `esteira:cluster` keys (config/schema.ts), plus the API token and `protect`.
+ * `esteira:cluster` keys (vocabulary/schema.ts), plus the API token and `protect`.
  */
 export type DigitalOceanClusterArgs = Mode<"digitalocean"> & {
     /**
@@ -35,16 +36,6 @@ export type KubeconfigClusterArgs = Mode<"kubeconfig"> & {
 export type SharedClusterArgs = Mode<"stack">;
 
 export type ClusterArgs = DigitalOceanClusterArgs | KubeconfigClusterArgs | SharedClusterArgs;
-
-/** Defaults of {@link DigitalOceanClusterArgs}, applied once in the component. */
-export const CLUSTER_DEFAULTS = {
-    ha: false,
-    autoUpgrade: false,
-    maintenance: { day: "sunday", startTime: "04:00" },
-    tokenFromEnvironment: false,
-    systemPool: { size: "s-2vcpu-4gb", nodeCount: 1 },
-    protect: false,
-} as const;
 
 /** The environment variable a `tokenFromEnvironment` cluster's kubeconfig reads the DigitalOcean token from (the provider's own). */
 export const TOKEN_VARIABLE = "DIGITALOCEAN_TOKEN";
@@ -164,138 +155,15 @@ export class Cluster extends pulumi.ComponentResource {
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:cluster:Cluster", name, {}, opts);
 
-        if (args.mode === "digitalocean") {
-            const d = CLUSTER_DEFAULTS;
-            const clusterName = args.name ?? name;
-            const vpc = new digitalocean.Vpc(
-                `${name}-vpc`,
-                { name: `${clusterName}-vpc`, region: args.region, ipRange: args.vpcIpRange },
-                { parent: this },
-            );
-            this.vpcId = vpc.id;
-            this.region = args.region;
-            const pool = args.nodePool;
-            invariant(this, name, "nodePool", rangeProblem("minNodes", pool.minNodes, "maxNodes", pool.maxNodes));
-            const autoScale = pool.maxNodes > pool.minNodes;
-            const system = args.systemPool;
-            this.kubernetesCluster = new digitalocean.KubernetesCluster(
-                `${name}-cluster`,
-                {
-                    name: clusterName,
-                    region: args.region,
-                    version: args.version,
-                    ha: args.ha ?? d.ha,
-                    autoUpgrade: args.autoUpgrade ?? d.autoUpgrade,
-                    surgeUpgrade: true,
-                    maintenancePolicy: {
-                        day: args.maintenance?.day ?? d.maintenance.day,
-                        startTime: args.maintenance?.startTime ?? d.maintenance.startTime,
-                    },
-                    vpcUuid: vpc.id,
-                    // Deleting the cluster also deletes its load balancers and volumes: nothing is left billing.
-                    destroyAllAssociatedResources: true,
-                    // The pool DOKS requires: its size is fixed for the cluster's life (a new size
-                    // replaces the cluster), so it stays small and the workers get a pool of their own.
-                    nodePool: {
-                        name: system?.name ?? `${clusterName}-pool`,
-                        size: system?.size ?? d.systemPool.size,
-                        autoScale: false,
-                        nodeCount: system?.nodeCount ?? d.systemPool.nodeCount,
-                    },
-                    tags: args.tags,
-                },
-                { parent: this, protect: args.protect ?? d.protect },
-            );
-            const cluster = this.kubernetesCluster;
-            this.nodePool = new digitalocean.KubernetesNodePool(
-                `${name}-workers`,
-                {
-                    clusterId: cluster.id,
-                    // The size in the name: a new size creates a new pool (names are unique in a
-                    // cluster) before the old one drains, instead of deleting the workers first.
-                    name: `${pool.name ?? `${clusterName}-workers`}-${pool.size}`,
-                    size: pool.size,
-                    autoScale,
-                    minNodes: autoScale ? pool.minNodes : undefined,
-                    maxNodes: autoScale ? pool.maxNodes : undefined,
-                    nodeCount: autoScale ? undefined : pool.minNodes,
-                    labels: pool.labels,
-                    tags: args.tags,
-                },
-                {
-                    parent: this,
-                    // Deleting the cluster deletes its pools; nothing waits on this one.
-                    deletedWith: cluster,
-                    // The autoscaler owns the node count; reading it back must not produce a diff.
-                    ignoreChanges: autoScale ? ["nodeCount", "actualNodeCount"] : [],
-                },
-            );
-            const endpoint = {
-                clusterName: cluster.name,
-                endpoint: cluster.endpoint,
-                caCertificate: cluster.kubeConfigs.apply((c) => c[0].clusterCaCertificate),
-            };
-            if (args.tokenFromEnvironment ?? d.tokenFromEnvironment) {
-                this.kubeconfig = environmentTokenKubeconfig(endpoint);
-            } else {
-                invariant(
-                    this,
-                    name,
-                    "apiToken",
-                    args.apiToken === undefined ? "is required unless tokenFromEnvironment is true" : undefined,
-                );
-                this.kubeconfig = tokenKubeconfig({ ...endpoint, apiToken: args.apiToken! });
-            }
-            this.endpoint = cluster.endpoint;
-            this.certificateAuthorityData = endpoint.caCertificate;
-            this.clusterIdentifier = cluster.id;
-        } else if (args.mode === "stack") {
-            const source = readStack(this, name, args.stack);
-            const output = (key: string, fix: string) =>
-                stackOutput<string>(source, { output: key, configKey: "cluster.stack", stack: args.stack, fix });
-            const deployFirst = `run \`pulumi up -s ${args.stack}\` first`;
-            // The kubeconfig the owner made for the stacks it hosts (esteira:tenants), never its own credential.
-            this.kubeconfig = pulumi.secret(
-                output(
-                    "tenantKubeconfig",
-                    `${deployFirst}; a stack exports it when it sets esteira:tenants and its cluster's endpoint is known (cluster.mode digitalocean, or kubeconfig contents in esteira:kubeconfig)`,
-                ),
-            );
-            const owner = this.kubeconfig.apply((text) => {
-                const found = kubeconfigCluster(text);
-                if (!found) {
-                    throw new pulumi.ResourceError(
-                        `${name}: stack "${args.stack}" exports a tenantKubeconfig without a server and CA`,
-                        this,
-                    );
-                }
-                return found;
-            });
-            this.endpoint = owner.server;
-            this.certificateAuthorityData = owner.certificateAuthorityData;
-            this.clusterIdentifier = output("clusterId", deployFirst);
-        } else {
-            const identifier = args.clusterIdentifier ?? args.context ?? "kubeconfig";
-            // A file named in the stack file wins over esteira:kubeconfig, as the reference says.
-            this.kubeconfig = args.kubeconfig !== undefined && !args.kubeconfigPath ? pulumi.secret(args.kubeconfig) : undefined;
-            if (this.kubeconfig) {
-                // Contents name the API server and, flattened, its CA: what the identities the stack
-                // makes (EnvironmentAccess) put in their kubeconfigs. A file is read by the provider alone.
-                const own = this.kubeconfig.apply((text) => {
-                    const found = kubeconfigCluster(text, args.context);
-                    if (!found) {
-                        throw new pulumi.ResourceError(
-                            `${name}: esteira:kubeconfig names no server with inline certificate-authority-data for ${args.context ? `context "${args.context}"` : "its current context"}; give it flattened (\`kubectl config view --raw --flatten\`)`,
-                            this,
-                        );
-                    }
-                    return found;
-                });
-                this.endpoint = pulumi.unsecret(own.server);
-                this.certificateAuthorityData = pulumi.unsecret(own.certificateAuthorityData);
-            }
-            this.clusterIdentifier = pulumi.output(identifier);
-        }
+        const parts = clusterParts(this, name, args);
+        this.kubeconfig = parts.kubeconfig;
+        this.endpoint = parts.endpoint;
+        this.certificateAuthorityData = parts.certificateAuthorityData;
+        this.clusterIdentifier = parts.clusterIdentifier;
+        this.kubernetesCluster = parts.kubernetesCluster;
+        this.vpcId = parts.vpcId;
+        this.region = parts.region;
+        this.nodePool = parts.nodePool;
 
         const kubeconfigPath = args.mode === "kubeconfig" && args.kubeconfigPath ? expandHome(args.kubeconfigPath) : undefined;
         const context = args.mode === "kubeconfig" ? args.context : undefined;
@@ -348,6 +216,183 @@ export class Cluster extends pulumi.ComponentResource {
     public lookUpNamespace(name: pulumi.Input<string>): pulumi.Output<NamespaceMetadata | null | undefined> {
         return pulumi.unsecret(pulumi.all([this.access, name]).apply(([access, namespace]) => readNamespace(access, namespace)));
     }
+}
+
+/** What a mode's builder hands the {@link Cluster}: how to reach the cluster, and what the stack created for it. */
+interface ClusterParts {
+    kubeconfig?: pulumi.Output<string>;
+    endpoint?: pulumi.Output<string>;
+    certificateAuthorityData?: pulumi.Output<string>;
+    clusterIdentifier: pulumi.Output<string>;
+    kubernetesCluster?: digitalocean.KubernetesCluster;
+    vpcId?: pulumi.Output<string>;
+    region?: string;
+    nodePool?: digitalocean.KubernetesNodePool;
+}
+
+/** One builder per mode; each names its children `${name}-<role>` under `owner`, as the Cluster did itself. */
+function clusterParts(owner: pulumi.Resource, name: string, args: ClusterArgs): ClusterParts {
+    switch (args.mode) {
+        case "digitalocean":
+            return createDigitalOceanCluster(owner, name, args);
+        case "stack":
+            return readSharedCluster(owner, name, args);
+        default:
+            return readKubeconfigCluster(owner, name, args);
+    }
+}
+
+/** A DOKS cluster of this stack's, in a VPC of its own, with a small fixed system pool and a worker pool. */
+function createDigitalOceanCluster(owner: pulumi.Resource, name: string, args: DigitalOceanClusterArgs): ClusterParts {
+    const d = CLUSTER_DEFAULTS;
+    const clusterName = args.name ?? name;
+    const vpc = new digitalocean.Vpc(
+        `${name}-vpc`,
+        { name: `${clusterName}-vpc`, region: args.region, ipRange: args.vpcIpRange },
+        { parent: owner },
+    );
+    invariant(owner, name, "nodePool", rangeProblem("minNodes", args.nodePool.minNodes, "maxNodes", args.nodePool.maxNodes));
+    const system = args.systemPool;
+    const cluster = new digitalocean.KubernetesCluster(
+        `${name}-cluster`,
+        {
+            name: clusterName,
+            region: args.region,
+            version: args.version,
+            ha: args.ha ?? d.ha,
+            autoUpgrade: args.autoUpgrade ?? d.autoUpgrade,
+            surgeUpgrade: true,
+            maintenancePolicy: {
+                day: args.maintenance?.day ?? d.maintenance.day,
+                startTime: args.maintenance?.startTime ?? d.maintenance.startTime,
+            },
+            vpcUuid: vpc.id,
+            // Deleting the cluster also deletes its load balancers and volumes: nothing is left billing.
+            destroyAllAssociatedResources: true,
+            // The pool DOKS requires: its size is fixed for the cluster's life (a new size
+            // replaces the cluster), so it stays small and the workers get a pool of their own.
+            nodePool: {
+                name: system?.name ?? `${clusterName}-pool`,
+                size: system?.size ?? d.systemPool.size,
+                autoScale: false,
+                nodeCount: system?.nodeCount ?? d.systemPool.nodeCount,
+            },
+            tags: args.tags,
+        },
+        { parent: owner, protect: args.protect ?? d.protect },
+    );
+    const nodePool = workerPool(owner, name, args, cluster, clusterName);
+    const endpoint = {
+        clusterName: cluster.name,
+        endpoint: cluster.endpoint,
+        caCertificate: cluster.kubeConfigs.apply((c) => c[0].clusterCaCertificate),
+    };
+    let kubeconfig: pulumi.Output<string>;
+    if (args.tokenFromEnvironment ?? d.tokenFromEnvironment) {
+        kubeconfig = environmentTokenKubeconfig(endpoint);
+    } else {
+        invariant(owner, name, "apiToken", args.apiToken === undefined ? "is required unless tokenFromEnvironment is true" : undefined);
+        kubeconfig = tokenKubeconfig({ ...endpoint, apiToken: args.apiToken! });
+    }
+    return {
+        kubeconfig,
+        endpoint: cluster.endpoint,
+        certificateAuthorityData: endpoint.caCertificate,
+        clusterIdentifier: cluster.id,
+        kubernetesCluster: cluster,
+        vpcId: vpc.id,
+        region: args.region,
+        nodePool,
+    };
+}
+
+/** The workers' pool of a DOKS cluster: fixed, or autoscaled between minNodes and maxNodes. */
+function workerPool(
+    owner: pulumi.Resource,
+    name: string,
+    args: DigitalOceanClusterArgs,
+    cluster: digitalocean.KubernetesCluster,
+    clusterName: string,
+): digitalocean.KubernetesNodePool {
+    const pool = args.nodePool;
+    const autoScale = pool.maxNodes > pool.minNodes;
+    return new digitalocean.KubernetesNodePool(
+        `${name}-workers`,
+        {
+            clusterId: cluster.id,
+            // The size in the name: a new size creates a new pool (names are unique in a
+            // cluster) before the old one drains, instead of deleting the workers first.
+            name: `${pool.name ?? `${clusterName}-workers`}-${pool.size}`,
+            size: pool.size,
+            autoScale,
+            minNodes: autoScale ? pool.minNodes : undefined,
+            maxNodes: autoScale ? pool.maxNodes : undefined,
+            nodeCount: autoScale ? undefined : pool.minNodes,
+            labels: pool.labels,
+            tags: args.tags,
+        },
+        {
+            parent: owner,
+            // Deleting the cluster deletes its pools; nothing waits on this one.
+            deletedWith: cluster,
+            // The autoscaler owns the node count; reading it back must not produce a diff.
+            ignoreChanges: autoScale ? ["nodeCount", "actualNodeCount"] : [],
+        },
+    );
+}
+
+/** A cluster another stack owns, reached with the tenant kubeconfig it exports. */
+function readSharedCluster(owner: pulumi.Resource, name: string, args: SharedClusterArgs): ClusterParts {
+    const source = readStack(owner, name, args.stack);
+    const output = (key: string, fix: string) =>
+        stackOutput<string>(source, { output: key, configKey: "cluster.stack", stack: args.stack, fix });
+    const deployFirst = `run \`pulumi up -s ${args.stack}\` first`;
+    // The kubeconfig the owner made for the stacks it hosts (esteira:tenants), never its own credential.
+    const kubeconfig = pulumi.secret(
+        output(
+            "tenantKubeconfig",
+            `${deployFirst}; a stack exports it when it sets esteira:tenants and its cluster's endpoint is known (cluster.mode digitalocean, or kubeconfig contents in esteira:kubeconfig)`,
+        ),
+    );
+    const found = kubeconfig.apply((text) => {
+        const cluster = kubeconfigCluster(text);
+        if (!cluster) {
+            throw new pulumi.ResourceError(`${name}: stack "${args.stack}" exports a tenantKubeconfig without a server and CA`, owner);
+        }
+        return cluster;
+    });
+    return {
+        kubeconfig,
+        endpoint: found.server,
+        certificateAuthorityData: found.certificateAuthorityData,
+        clusterIdentifier: output("clusterId", deployFirst),
+    };
+}
+
+/** An existing cluster reached through a kubeconfig: contents (esteira:kubeconfig) or a file (kubeconfigPath). */
+function readKubeconfigCluster(owner: pulumi.Resource, name: string, args: KubeconfigClusterArgs): ClusterParts {
+    const clusterIdentifier = pulumi.output(args.clusterIdentifier ?? args.context ?? "kubeconfig");
+    // A file named in the stack file wins over esteira:kubeconfig, as the reference says.
+    if (args.kubeconfig === undefined || args.kubeconfigPath) return { clusterIdentifier };
+    const kubeconfig = pulumi.secret(args.kubeconfig);
+    // Contents name the API server and, flattened, its CA: what the identities the stack
+    // makes (EnvironmentAccess) put in their kubeconfigs. A file is read by the provider alone.
+    const own = kubeconfig.apply((text) => {
+        const found = kubeconfigCluster(text, args.context);
+        if (!found) {
+            throw new pulumi.ResourceError(
+                `${name}: esteira:kubeconfig names no server with inline certificate-authority-data for ${args.context ? `context "${args.context}"` : "its current context"}; give it flattened (\`kubectl config view --raw --flatten\`)`,
+                owner,
+            );
+        }
+        return found;
+    });
+    return {
+        kubeconfig,
+        endpoint: pulumi.unsecret(own.server),
+        certificateAuthorityData: pulumi.unsecret(own.certificateAuthorityData),
+        clusterIdentifier,
+    };
 }
 
 /** Reads a namespace with a kubeconfig (contents or file) and context; see {@link Cluster.lookUpNamespace}. */

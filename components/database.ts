@@ -1,9 +1,10 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
-import type { DatabaseSettings } from "../config/schema";
+import type { DatabaseSettings } from "../vocabulary/schema";
 import type { NetworkDestination } from "./parts/network-policy";
 import { PostgresDatabase, PostgresRole, roleUrl } from "./parts/postgres";
 import { readStack, stackOutput } from "./stack-reference";
+import { DATABASE_DEFAULTS } from "../vocabulary/defaults";
 
 type Mode<M extends DatabaseSettings["mode"]> = Extract<DatabaseSettings, { mode: M }>;
 
@@ -18,7 +19,7 @@ export interface DatabaseClusterLink {
 
 /**
  * A managed PostgreSQL cluster created by this stack, reachable only from the Kubernetes cluster:
- * the stack file's `esteira:database` keys (config/schema.ts), plus the cluster and `protect`.
+ * the stack file's `esteira:database` keys (vocabulary/schema.ts), plus the cluster and `protect`.
  */
 export type DigitalOceanDatabaseArgs = Mode<"digitalocean"> & {
     cluster: DatabaseClusterLink;
@@ -59,21 +60,6 @@ export type SharedDatabaseArgs = Mode<"shared"> &
     };
 
 export type DatabaseArgs = DigitalOceanDatabaseArgs | ExternalDatabaseArgs | SharedDatabaseArgs | ServerDatabaseArgs;
-
-/** Defaults of {@link DigitalOceanDatabaseArgs}, applied once in the component. */
-export const DATABASE_DEFAULTS = {
-    version: "16",
-    size: "db-s-1vcpu-1gb",
-    nodeCount: 1,
-    databaseName: "app",
-    user: "app",
-    pool: { mode: "transaction" },
-    secretName: "db-credentials",
-    retainOnDelete: false,
-    protect: false,
-    /** Where an external database may be: any address (on its URL's port). */
-    cidr: "0.0.0.0/0",
-} as const;
 
 /** PostgreSQL's port when a URL names none. */
 const POSTGRES_PORT = 5432;
@@ -129,112 +115,15 @@ export class Database extends pulumi.ComponentResource {
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:database:Database", name, {}, opts);
-        const d = DATABASE_DEFAULTS;
-        this.secretName = args.secretName ?? d.secretName;
+        this.secretName = args.secretName ?? DATABASE_DEFAULTS.secretName;
 
-        if (args.mode === "external") {
-            this.connectionUrl = pulumi.secret(args.url);
-            this.directUrl = this.connectionUrl;
-            // The port alone reveals nothing of the credentials, so it leaves the secret; the host
-            // is a name (no range to derive), so the range comes from `cidr`.
-            const port = pulumi.unsecret(this.connectionUrl.apply((url) => this.portOf(name, url)));
-            this.destination = { cidr: args.cidr ?? d.cidr, ports: [port] };
-            this.adminUrl = args.adminUrl === undefined ? undefined : pulumi.secret(args.adminUrl);
-        } else if (args.mode === "server") {
-            // Read, not owned: destroying this stack drops its database and role, never the server.
-            const adminUrl = pulumi.secret(args.adminUrl ?? this.adminUrlOf(name, args.stack));
-            const keep = { parent: this, protect: args.protect ?? d.protect };
-            const role = new PostgresRole(`${name}-role`, { adminUrl, name: args.user }, keep);
-            const database = new PostgresDatabase(`${name}-db`, { adminUrl, name: args.databaseName, owner: role.name }, keep);
-            this.directUrl = roleUrl(adminUrl, role.name, role.password, database.name);
-            this.connectionUrl = this.directUrl;
-            const port = pulumi.unsecret(adminUrl.apply((url) => this.portOf(name, url)));
-            this.destination = { cidr: args.cidr ?? d.cidr, ports: [port] };
-        } else if (args.mode === "shared") {
-            const source = readStack(this, name, args.stack);
-            // Read, not owned: destroying this stack removes its database and user, never the cluster.
-            const clusterId = stackOutput<string>(source, {
-                output: "databaseClusterId",
-                configKey: "database.stack",
-                stack: args.stack,
-                fix: `run \`pulumi up -s ${args.stack}\` first; only a stack with database.mode digitalocean has a database cluster to share (use database.mode external otherwise)`,
-            });
-            const cluster = digitalocean.DatabaseCluster.get(`${name}-cluster`, clusterId, undefined, { parent: this });
-            ({ directUrl: this.directUrl } = this.addDatabase(name, cluster, args.databaseName, args.user, {
-                protect: args.protect ?? d.protect,
-            }));
-            this.connectionUrl = this.directUrl;
-            this.destination = { cidr: this.vpcRange(cluster), ports: [cluster.port] };
-        } else {
-            const region = args.region ?? args.cluster.region;
-            if (region === undefined) throw new pulumi.ResourceError(`${name}: region: is required when the cluster's is unknown`, this);
-            // What keeps the data when a change replaces the cluster or the database: protect refuses
-            // the replacement; retainOnDelete lets it happen and leaves the old ones, data and all.
-            const keep = { protect: args.protect ?? d.protect, retainOnDelete: args.retainOnDelete ?? d.retainOnDelete };
-            this.databaseCluster = new digitalocean.DatabaseCluster(
-                `${name}-cluster`,
-                {
-                    name: args.name ?? name,
-                    engine: "pg",
-                    version: args.version ?? d.version,
-                    size: args.size ?? d.size,
-                    nodeCount: args.nodeCount ?? d.nodeCount,
-                    // The cluster's region: its VPC, the only private network the pods reach, is there.
-                    region,
-                    privateNetworkUuid: args.cluster.vpcId,
-                    tags: args.tags,
-                    // DigitalOcean restores only when it creates the cluster; later changes here do nothing.
-                    backupRestore: args.restoreFrom && { databaseName: args.restoreFrom.cluster, backupCreatedAt: args.restoreFrom.at },
-                },
-                { parent: this, ...keep },
-            );
-            const cluster = this.databaseCluster;
-            this.databaseClusterId = cluster.id;
-            this.adminUrl = pulumi.secret(cluster.privateUri);
-            const restored = args.restoreFrom !== undefined;
-
-            new digitalocean.DatabaseFirewall(
-                `${name}-firewall`,
-                // Only the Kubernetes cluster's nodes may connect; the port is never public.
-                { clusterId: cluster.id, rules: [{ type: "k8s", value: args.cluster.clusterIdentifier }] },
-                // A retained cluster keeps its firewall: with no rules it would admit every address.
-                { parent: this, retainOnDelete: keep.retainOnDelete },
-            );
-            const { database, user, directUrl } = this.addDatabase(
-                name,
-                cluster,
-                args.databaseName ?? d.databaseName,
-                args.user ?? d.user,
-                keep,
-                restored,
-            );
-            this.directUrl = directUrl;
-            if (args.pool) {
-                const pool = new digitalocean.DatabaseConnectionPool(
-                    `${name}-pool`,
-                    {
-                        clusterId: cluster.id,
-                        name: `${args.databaseName ?? d.databaseName}-pool`,
-                        dbName: database.name,
-                        user: user.name,
-                        size: args.pool.size,
-                        mode: args.pool.mode ?? d.pool.mode,
-                    },
-                    { parent: this },
-                );
-                this.connectionUrl = postgresUrl({
-                    user: user.name,
-                    password: user.password,
-                    host: pool.privateHost,
-                    port: pool.port,
-                    database: pool.name,
-                });
-                this.destination = { cidr: this.vpcRange(cluster), ports: [cluster.port, pool.port] };
-            } else {
-                this.connectionUrl = this.directUrl;
-                this.destination = { cidr: this.vpcRange(cluster), ports: [cluster.port] };
-            }
-        }
+        const parts = databaseParts(this, name, args);
+        this.connectionUrl = parts.connectionUrl;
+        this.directUrl = parts.directUrl;
+        this.destination = parts.destination;
+        this.databaseCluster = parts.databaseCluster;
+        this.databaseClusterId = parts.databaseClusterId;
+        this.adminUrl = parts.adminUrl;
 
         this.secretData = { DATABASE_URL: this.connectionUrl, DATABASE_DIRECT_URL: this.directUrl };
 
@@ -249,85 +138,234 @@ export class Database extends pulumi.ComponentResource {
             destination: this.destination,
         });
     }
+}
 
-    /** The admin connection another stack exports for the stacks that make their databases on its server. */
-    private adminUrlOf(name: string, stack: string | undefined): pulumi.Output<string> {
-        if (stack === undefined) {
-            throw new pulumi.RunError(
-                `database ${name}: server mode needs an admin connection: adminUrl, or a stack that exports databaseAdminUrl`,
-            );
-        }
-        return stackOutput<string>(readStack(this, name, stack), {
-            output: "databaseAdminUrl",
-            configKey: "database.stack",
-            stack,
-            fix: `run \`pulumi up -s ${stack}\` first; a stack exports its server's admin connection when its database is managed by DigitalOcean, or external with esteira:databaseAdminUrl set`,
-        });
+/** What a mode's builder hands the {@link Database}: its URLs, where pods reach it, and what the stack created. */
+interface DatabaseParts {
+    connectionUrl: pulumi.Output<string>;
+    directUrl: pulumi.Output<string>;
+    destination: NetworkDestination;
+    databaseCluster?: digitalocean.DatabaseCluster;
+    databaseClusterId?: pulumi.Output<string>;
+    adminUrl?: pulumi.Output<string>;
+}
+
+/** One builder per mode; each names its children `${name}-<role>` under `owner`, as the Database did itself. */
+function databaseParts(owner: pulumi.Resource, name: string, args: DatabaseArgs): DatabaseParts {
+    switch (args.mode) {
+        case "external":
+            return useExternalDatabase(owner, name, args);
+        case "server":
+            return createServerDatabase(owner, name, args);
+        case "shared":
+            return createSharedDatabase(owner, name, args);
+        default:
+            return createDigitalOceanDatabase(owner, name, args);
     }
+}
 
-    /** A managed cluster's private network range: its private host is an address in it. */
-    private vpcRange(cluster: { privateNetworkUuid: pulumi.Output<string> }): pulumi.Output<string> {
-        return digitalocean.getVpcOutput({ id: cluster.privateNetworkUuid }, { parent: this }).ipRange;
-    }
+/** A database this stack does not manage: its URL, and the admin URL when given. */
+function useExternalDatabase(owner: pulumi.Resource, name: string, args: ExternalDatabaseArgs): DatabaseParts {
+    const connectionUrl = pulumi.secret(args.url);
+    // The port alone reveals nothing of the credentials, so it leaves the secret; the host
+    // is a name (no range to derive), so the range comes from `cidr`.
+    const port = pulumi.unsecret(connectionUrl.apply((url) => portOf(owner, name, url)));
+    return {
+        connectionUrl,
+        directUrl: connectionUrl,
+        destination: { cidr: args.cidr ?? DATABASE_DEFAULTS.cidr, ports: [port] },
+        adminUrl: args.adminUrl === undefined ? undefined : pulumi.secret(args.adminUrl),
+    };
+}
 
-    /** The port a connection URL names (PostgreSQL's 5432 when none); a message never shows the URL. */
-    private portOf(name: string, url: string): number {
-        let parsed: URL | undefined;
-        try {
-            parsed = new URL(url);
-        } catch {
-            parsed = undefined;
-        }
-        if (!parsed?.hostname) {
-            throw new pulumi.ResourceError(
-                `${name}: url: is not a URL like postgresql://user:password@host:5432/database (its value is not shown)`,
-                this,
-            );
-        }
-        return parsed.port ? Number(parsed.port) : POSTGRES_PORT;
-    }
+/** A database and its owning role of this stack's own on a PostgreSQL server, made through its admin connection. */
+function createServerDatabase(owner: pulumi.Resource, name: string, args: ServerDatabaseArgs): DatabaseParts {
+    // Read, not owned: destroying this stack drops its database and role, never the server.
+    const adminUrl = pulumi.secret(args.adminUrl ?? adminUrlOf(owner, name, args.stack));
+    const keep = { parent: owner, protect: args.protect ?? DATABASE_DEFAULTS.protect };
+    const role = new PostgresRole(`${name}-role`, { adminUrl, name: args.user }, keep);
+    const database = new PostgresDatabase(`${name}-db`, { adminUrl, name: args.databaseName, owner: role.name }, keep);
+    const directUrl = roleUrl(adminUrl, role.name, role.password, database.name);
+    const port = pulumi.unsecret(adminUrl.apply((url) => portOf(owner, name, url)));
+    return { connectionUrl: directUrl, directUrl, destination: { cidr: args.cidr ?? DATABASE_DEFAULTS.cidr, ports: [port] } };
+}
 
-    /**
-     * The environment's database and user in a managed cluster, and the URL straight to it. In a
-     * cluster restored from a backup they already exist (with the source's data and password), so
-     * they are read, on every run: a password reset after the restore reaches the Secret on the next `up`.
-     */
-    private addDatabase(
-        name: string,
-        cluster: { id: pulumi.Output<string>; privateHost: pulumi.Output<string>; port: pulumi.Output<number> },
-        databaseName: string,
-        userName: string,
-        keep: { protect: boolean; retainOnDelete?: boolean },
-        restored = false,
-    ) {
-        const opts = { parent: this };
-        const database = restored
-            ? digitalocean.DatabaseDb.get(
-                  `${name}-db`,
-                  pulumi.interpolate`${cluster.id}/database/${databaseName}`,
-                  {
-                      clusterId: cluster.id,
-                      name: databaseName,
-                  },
-                  opts,
-              )
-            : new digitalocean.DatabaseDb(`${name}-db`, { clusterId: cluster.id, name: databaseName }, { ...opts, ...keep });
-        // The user is kept too: deleting it cuts every pod off the database.
-        const user = restored
-            ? digitalocean.DatabaseUser.get(
-                  `${name}-user`,
-                  pulumi.interpolate`${cluster.id}/user/${userName}`,
-                  { clusterId: cluster.id, name: userName },
-                  opts,
-              )
-            : new digitalocean.DatabaseUser(`${name}-user`, { clusterId: cluster.id, name: userName }, { ...opts, ...keep });
-        const directUrl = postgresUrl({
+/** A database and user of this stack's own in the managed cluster another stack owns. */
+function createSharedDatabase(owner: pulumi.Resource, name: string, args: SharedDatabaseArgs): DatabaseParts {
+    const source = readStack(owner, name, args.stack);
+    // Read, not owned: destroying this stack removes its database and user, never the cluster.
+    const clusterId = stackOutput<string>(source, {
+        output: "databaseClusterId",
+        configKey: "database.stack",
+        stack: args.stack,
+        fix: `run \`pulumi up -s ${args.stack}\` first; only a stack with database.mode digitalocean has a database cluster to share (use database.mode external otherwise)`,
+    });
+    const cluster = digitalocean.DatabaseCluster.get(`${name}-cluster`, clusterId, undefined, { parent: owner });
+    const { directUrl } = addDatabase(owner, name, cluster, args.databaseName, args.user, {
+        protect: args.protect ?? DATABASE_DEFAULTS.protect,
+    });
+    return { connectionUrl: directUrl, directUrl, destination: { cidr: vpcRange(owner, cluster), ports: [cluster.port] } };
+}
+
+/** A managed PostgreSQL cluster of this stack's in the Kubernetes cluster's VPC, its firewall, database, user and pool. */
+function createDigitalOceanDatabase(owner: pulumi.Resource, name: string, args: DigitalOceanDatabaseArgs): DatabaseParts {
+    const d = DATABASE_DEFAULTS;
+    const region = args.region ?? args.cluster.region;
+    if (region === undefined) throw new pulumi.ResourceError(`${name}: region: is required when the cluster's is unknown`, owner);
+    // What keeps the data when a change replaces the cluster or the database: protect refuses
+    // the replacement; retainOnDelete lets it happen and leaves the old ones, data and all.
+    const keep = { protect: args.protect ?? d.protect, retainOnDelete: args.retainOnDelete ?? d.retainOnDelete };
+    const cluster = new digitalocean.DatabaseCluster(
+        `${name}-cluster`,
+        {
+            name: args.name ?? name,
+            engine: "pg",
+            version: args.version ?? d.version,
+            size: args.size ?? d.size,
+            nodeCount: args.nodeCount ?? d.nodeCount,
+            // The cluster's region: its VPC, the only private network the pods reach, is there.
+            region,
+            privateNetworkUuid: args.cluster.vpcId,
+            tags: args.tags,
+            // DigitalOcean restores only when it creates the cluster; later changes here do nothing.
+            backupRestore: args.restoreFrom && { databaseName: args.restoreFrom.cluster, backupCreatedAt: args.restoreFrom.at },
+        },
+        { parent: owner, ...keep },
+    );
+    new digitalocean.DatabaseFirewall(
+        `${name}-firewall`,
+        // Only the Kubernetes cluster's nodes may connect; the port is never public.
+        { clusterId: cluster.id, rules: [{ type: "k8s", value: args.cluster.clusterIdentifier }] },
+        // A retained cluster keeps its firewall: with no rules it would admit every address.
+        { parent: owner, retainOnDelete: keep.retainOnDelete },
+    );
+    const restored = args.restoreFrom !== undefined;
+    const added = addDatabase(owner, name, cluster, args.databaseName ?? d.databaseName, args.user ?? d.user, keep, restored);
+    const { connectionUrl, ports } = args.pool
+        ? connectionPool(owner, name, args, cluster, added)
+        : { connectionUrl: added.directUrl, ports: [cluster.port] };
+    return {
+        connectionUrl,
+        directUrl: added.directUrl,
+        destination: { cidr: vpcRange(owner, cluster), ports },
+        databaseCluster: cluster,
+        databaseClusterId: cluster.id,
+        adminUrl: pulumi.secret(cluster.privateUri),
+    };
+}
+
+/** A managed cluster's connection pool for the environment's database and user, and the URL through it. */
+function connectionPool(
+    owner: pulumi.Resource,
+    name: string,
+    args: DigitalOceanDatabaseArgs,
+    cluster: digitalocean.DatabaseCluster,
+    {
+        database,
+        user,
+    }: { database: { name: pulumi.Output<string> }; user: { name: pulumi.Output<string>; password: pulumi.Output<string> } },
+): { connectionUrl: pulumi.Output<string>; ports: pulumi.Output<number>[] } {
+    const d = DATABASE_DEFAULTS;
+    const pool = new digitalocean.DatabaseConnectionPool(
+        `${name}-pool`,
+        {
+            clusterId: cluster.id,
+            name: `${args.databaseName ?? d.databaseName}-pool`,
+            dbName: database.name,
             user: user.name,
-            password: user.password,
-            host: cluster.privateHost,
-            port: cluster.port,
-            database: database.name,
-        });
-        return { database, user, directUrl };
+            size: args.pool!.size,
+            mode: args.pool!.mode ?? d.pool.mode,
+        },
+        { parent: owner },
+    );
+    const connectionUrl = postgresUrl({
+        user: user.name,
+        password: user.password,
+        host: pool.privateHost,
+        port: pool.port,
+        database: pool.name,
+    });
+    return { connectionUrl, ports: [cluster.port, pool.port] };
+}
+
+/** The admin connection another stack exports for the stacks that make their databases on its server. */
+function adminUrlOf(owner: pulumi.Resource, name: string, stack: string | undefined): pulumi.Output<string> {
+    if (stack === undefined) {
+        throw new pulumi.RunError(
+            `database ${name}: server mode needs an admin connection: adminUrl, or a stack that exports databaseAdminUrl`,
+        );
     }
+    return stackOutput<string>(readStack(owner, name, stack), {
+        output: "databaseAdminUrl",
+        configKey: "database.stack",
+        stack,
+        fix: `run \`pulumi up -s ${stack}\` first; a stack exports its server's admin connection when its database is managed by DigitalOcean, or external with esteira:databaseAdminUrl set`,
+    });
+}
+
+/** A managed cluster's private network range: its private host is an address in it. */
+function vpcRange(owner: pulumi.Resource, cluster: { privateNetworkUuid: pulumi.Output<string> }): pulumi.Output<string> {
+    return digitalocean.getVpcOutput({ id: cluster.privateNetworkUuid }, { parent: owner }).ipRange;
+}
+
+/** The port a connection URL names (PostgreSQL's 5432 when none); a message never shows the URL. */
+function portOf(owner: pulumi.Resource, name: string, url: string): number {
+    let parsed: URL | undefined;
+    try {
+        parsed = new URL(url);
+    } catch {
+        parsed = undefined;
+    }
+    if (!parsed?.hostname) {
+        throw new pulumi.ResourceError(
+            `${name}: url: is not a URL like postgresql://user:password@host:5432/database (its value is not shown)`,
+            owner,
+        );
+    }
+    return parsed.port ? Number(parsed.port) : POSTGRES_PORT;
+}
+
+/**
+ * The environment's database and user in a managed cluster, and the URL straight to it. In a
+ * cluster restored from a backup they already exist (with the source's data and password), so
+ * they are read, on every run: a password reset after the restore reaches the Secret on the next `up`.
+ */
+function addDatabase(
+    owner: pulumi.Resource,
+    name: string,
+    cluster: { id: pulumi.Output<string>; privateHost: pulumi.Output<string>; port: pulumi.Output<number> },
+    databaseName: string,
+    userName: string,
+    keep: { protect: boolean; retainOnDelete?: boolean },
+    restored = false,
+) {
+    const opts = { parent: owner };
+    const database = restored
+        ? digitalocean.DatabaseDb.get(
+              `${name}-db`,
+              pulumi.interpolate`${cluster.id}/database/${databaseName}`,
+              {
+                  clusterId: cluster.id,
+                  name: databaseName,
+              },
+              opts,
+          )
+        : new digitalocean.DatabaseDb(`${name}-db`, { clusterId: cluster.id, name: databaseName }, { ...opts, ...keep });
+    // The user is kept too: deleting it cuts every pod off the database.
+    const user = restored
+        ? digitalocean.DatabaseUser.get(
+              `${name}-user`,
+              pulumi.interpolate`${cluster.id}/user/${userName}`,
+              { clusterId: cluster.id, name: userName },
+              opts,
+          )
+        : new digitalocean.DatabaseUser(`${name}-user`, { clusterId: cluster.id, name: userName }, { ...opts, ...keep });
+    const directUrl = postgresUrl({
+        user: user.name,
+        password: user.password,
+        host: cluster.privateHost,
+        port: cluster.port,
+        database: database.name,
+    });
+    return { database, user, directUrl };
 }

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { SERVICE_ACCOUNT_NAMES } from "../vocabulary/access-defaults";
 import { OWNED_BY_PULUMI } from "./parts/ownership";
 
 type PolicyRule = k8s.types.input.rbac.v1.PolicyRule;
@@ -93,9 +94,9 @@ export const TENANT_ISSUER_RULES: PolicyRule[] = [
 /** The two identities the program creates, each with its defaults; applied once in the component. */
 export const ENVIRONMENT_ACCESS_DEFAULTS = {
     /** The environment's own: read-only in its namespace, for the workflows' smoke test. */
-    environment: { serviceAccountName: "esteira-ci", clusterWide: false, rules: SMOKE_TEST_RULES },
+    environment: { serviceAccountName: SERVICE_ACCOUNT_NAMES.environment, clusterWide: false, rules: SMOKE_TEST_RULES },
     /** A base stack's issuer of pull requests' namespaces and identities (scripts/pr-stack.sh grant). */
-    tenants: { serviceAccountName: "esteira-tenants", clusterWide: true, rules: TENANT_ISSUER_RULES },
+    tenants: { serviceAccountName: SERVICE_ACCOUNT_NAMES.tenants, clusterWide: true, rules: TENANT_ISSUER_RULES },
 } as const;
 
 export interface EnvironmentAccessArgs {

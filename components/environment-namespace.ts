@@ -1,15 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { scryptSync } from "crypto";
-import type { RegistrySettings } from "../config/schema";
+import type { RegistrySettings } from "../vocabulary/schema";
 import { namespacePolicies, NetworkDestination } from "./parts/network-policy";
 import { OWNED_BY_PULUMI } from "./parts/ownership";
-
-/** Defaults of {@link EnvironmentNamespaceArgs}, applied once in the component. */
-export const ENVIRONMENT_NAMESPACE_DEFAULTS = {
-    pullSecretName: "registry-credentials",
-    adoptNamespace: false,
-} as const;
+import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../vocabulary/defaults";
 
 /**
  * Pod Security Admission labels every namespace carries: the API server refuses a pod that breaks
@@ -31,7 +26,7 @@ export interface EnvironmentNamespaceArgs {
     /** Environment name, written to the `environment` label of the namespace and the pull secret. */
     environment: pulumi.Input<string>;
     /**
-     * The stack file's `esteira:registry` (server, username, pullSecretName; see config/schema.ts)
+     * The stack file's `esteira:registry` (server, username, pullSecretName; see vocabulary/schema.ts)
      * and the token with pull rights (for GHCR, `read:packages`), kept secret. Default: none, and
      * no pull secret (a base stack that runs no service of its own).
      */
@@ -179,38 +174,8 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
         );
         this.namespaceName = namespace.metadata.name;
 
-        const registry = args.registry;
-        if (registry) {
-            const dockerConfigJson = pulumi.secret(
-                pulumi.all([registry.server, registry.username, registry.token]).apply(([server, username, token]) =>
-                    JSON.stringify({
-                        auths: {
-                            [server]: {
-                                username,
-                                password: token,
-                                auth: Buffer.from(`${username}:${token}`).toString("base64"),
-                            },
-                        },
-                    }),
-                ),
-            );
-
-            const pullSecret = new k8s.core.v1.Secret(
-                `${name}-pull-secret`,
-                {
-                    metadata: {
-                        name: registry.pullSecretName ?? ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName,
-                        namespace: this.namespaceName,
-                        labels,
-                        annotations: OWNED_BY_PULUMI,
-                    },
-                    type: "kubernetes.io/dockerconfigjson",
-                    stringData: { ".dockerconfigjson": dockerConfigJson },
-                },
-                // The Kubernetes SDK already marks a Secret's data and stringData as secret outputs.
-                childOpts,
-            );
-            this.pullSecretName = pullSecret.metadata.name;
+        if (args.registry) {
+            this.pullSecretName = pullSecret(name, args.registry, this.namespaceName, labels, childOpts).metadata.name;
         }
 
         this.secretNames = {};
@@ -243,4 +208,42 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
             networkPolicies: this.networkPolicies,
         });
     }
+}
+
+/** The `kubernetes.io/dockerconfigjson` Secret pods pull their images with, named `${name}-pull-secret`. */
+function pullSecret(
+    name: string,
+    registry: NonNullable<EnvironmentNamespaceArgs["registry"]>,
+    namespace: pulumi.Output<string>,
+    labels: Record<string, pulumi.Input<string>>,
+    childOpts: pulumi.CustomResourceOptions,
+): k8s.core.v1.Secret {
+    const dockerConfigJson = pulumi.secret(
+        pulumi.all([registry.server, registry.username, registry.token]).apply(([server, username, token]) =>
+            JSON.stringify({
+                auths: {
+                    [server]: {
+                        username,
+                        password: token,
+                        auth: Buffer.from(`${username}:${token}`).toString("base64"),
+                    },
+                },
+            }),
+        ),
+    );
+    return new k8s.core.v1.Secret(
+        `${name}-pull-secret`,
+        {
+            metadata: {
+                name: registry.pullSecretName ?? ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName,
+                namespace,
+                labels,
+                annotations: OWNED_BY_PULUMI,
+            },
+            type: "kubernetes.io/dockerconfigjson",
+            stringData: { ".dockerconfigjson": dockerConfigJson },
+        },
+        // The Kubernetes SDK already marks a Secret's data and stringData as secret outputs.
+        childOpts,
+    );
 }

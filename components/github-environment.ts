@@ -1,9 +1,10 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import type { GitHubSettings } from "../config/schema";
+import type { GitHubSettings } from "../vocabulary/schema";
+import { GITHUB_ENVIRONMENT_DEFAULTS } from "../vocabulary/access-defaults";
 
 /**
- * The stack file's `esteira:github` keys (config/schema.ts), with the environment's name set, plus
+ * The stack file's `esteira:github` keys (vocabulary/schema.ts), with the environment's name set, plus
  * the values of the Actions secrets `actionsSecrets` turns on and the Actions variables.
  */
 export type GitHubEnvironmentArgs = Omit<GitHubSettings, "environment" | "environmentVariables" | "repositoryVariables" | "deployAfter"> & {
@@ -27,24 +28,8 @@ export type GitHubEnvironmentArgs = Omit<GitHubSettings, "environment" | "enviro
     protect?: boolean;
 };
 
-/** Defaults of {@link GitHubEnvironmentArgs}, applied once in the component. */
-export const GITHUB_ENVIRONMENT_DEFAULTS = {
-    preventSelfReview: true,
-    waitTimerMinutes: 0,
-    deployFrom: "all",
-    canAdminsBypass: true,
-    actionsSecrets: { kubeconfig: true, registryPushToken: false },
-    protect: false,
-} as const;
-
-/** The environment secrets esteira writes itself, by `actionsSecrets`. */
-export const GITHUB_ENVIRONMENT_SECRETS = ["KUBECONFIG", "REGISTRY_TOKEN"];
-
 /** The Actions variable that names the stack an environment belongs to. */
 export const STACK_VARIABLE = "ESTEIRA_STACK";
-
-/** GitHub allows at most this many reviewers (users and teams together) per environment. */
-export const MAX_REVIEWERS = 6;
 
 /**
  * The stack's GitHub deployment environment: required reviewers, which refs may deploy, and the

@@ -1,10 +1,11 @@
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import type { BuildSettings, ImagesSettings } from "../config/schema";
+import type { BuildSettings, ImagesSettings } from "../vocabulary/schema";
+import { IMAGE_DEFAULTS } from "../vocabulary/defaults";
 
 /**
- * A service's `image.build` keys and the stack's `esteira:images` keys (config/schema.ts), with the
+ * A service's `image.build` keys and the stack's `esteira:images` keys (vocabulary/schema.ts), with the
  * image's own repository, its tags and the registry to push to.
  */
 export type ImageArgs = Omit<BuildSettings, "secrets"> &
@@ -23,13 +24,6 @@ export type ImageArgs = Omit<BuildSettings, "secrets"> &
         /** Registry credentials for the push; the token stays secret. */
         registry: { server: pulumi.Input<string>; username: pulumi.Input<string>; pushToken: pulumi.Input<string> };
     };
-
-/** Defaults of {@link ImageArgs}, applied once in the component. */
-export const IMAGE_DEFAULTS = {
-    buildOnPreview: false,
-    cache: true,
-    platforms: ["linux/amd64"] as ("linux/amd64" | "linux/arm64")[],
-};
 
 /**
  * A service image built from its Dockerfile and pushed to the registry as part of `pulumi up`.

@@ -1,13 +1,7 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
-import type { MonitoringSettings } from "../config/schema";
-
-/** Defaults of {@link MonitoringArgs}, shaped like the stack file's `esteira:monitoring` keys; applied once in the component. */
-export const MONITORING_DEFAULTS = {
-    windowMinutes: 10,
-    thresholds: { cpuPercent: 80, memoryPercent: 85, diskPercent: 80 },
-    uptime: { latencyMs: 2000, sslExpiryDays: 14 },
-} as const;
+import type { MonitoringSettings } from "../vocabulary/schema";
+import { MONITORING_DEFAULTS } from "../vocabulary/defaults";
 
 /** A public endpoint to check from outside: its address, the path a healthy service answers 2xx on, and whether it is HTTPS. */
 export interface CheckedEndpoint {
@@ -17,7 +11,7 @@ export interface CheckedEndpoint {
 }
 
 /**
- * The stack file's `esteira:monitoring` keys (config/schema.ts), with the Slack webhook resolved
+ * The stack file's `esteira:monitoring` keys (vocabulary/schema.ts), with the Slack webhook resolved
  * and what the program wires in: the public endpoints, the database cluster and the DOKS cluster.
  */
 export type MonitoringArgs = Omit<MonitoringSettings, "slackChannel"> & {

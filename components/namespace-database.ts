@@ -1,27 +1,16 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { DatabaseSettings } from "../config/schema";
+import type { DatabaseSettings } from "../vocabulary/schema";
+import { NAMESPACE_DATABASE_DEFAULTS, PROBE_TIMINGS } from "../vocabulary/defaults";
 import { GeneratedPassword } from "./parts/generated-password";
 import { OWNED_BY_PULUMI } from "./parts/ownership";
-import { computeResources, hardenedContainer, hardenedPod, PROBE_TIMINGS, TMP_MOUNT, tmpVolume } from "./parts/pod-spec";
+import { computeResources, hardenedContainer, hardenedPod, TMP_MOUNT, tmpVolume } from "./parts/pod-spec";
 
-/** Defaults of {@link NamespaceDatabaseArgs}, applied once in the component. */
-export const NAMESPACE_DATABASE_DEFAULTS = {
-    databaseName: "app",
-    user: "app",
-    secretName: "db-credentials",
-    /** The Service, Deployment and their pods' name. */
-    serverName: "postgres",
-    dataMiB: 1024,
-    resources: { cpuMillicores: 250, memoryMiB: 256, ephemeralStorageMiB: 256 },
-    /** The official image's postgres user (and the local line's image's). */
-    uid: 999,
-    tmpMiB: 64,
-} as const;
+export { NAMESPACE_DATABASE_DEFAULTS };
 
 const PORT = 5432;
 
-/** The stack file's `esteira:database` with mode `namespace` (config/schema.ts); `image` by digest (index.ts pins a tag). */
+/** The stack file's `esteira:database` with mode `namespace` (vocabulary/schema.ts); `image` by digest (index.ts pins a tag). */
 export type NamespaceDatabaseArgs = Omit<Extract<DatabaseSettings, { mode: "namespace" }>, "mode" | "image"> & {
     /** The digest-pinned image. */
     image: pulumi.Input<string>;
@@ -113,27 +102,8 @@ export class NamespaceDatabase extends pulumi.ComponentResource {
             },
             childOpts,
         );
-        const resources = { ...d.resources, ...this.args.resources };
+        const container = this.container(credentials.metadata.name);
         const dataMiB = this.args.dataMiB ?? d.dataMiB;
-        const mounts = [
-            TMP_MOUNT,
-            { name: "data", mountPath: "/var/lib/postgresql/data" },
-            { name: "run", mountPath: "/var/run/postgresql" },
-        ];
-        const container = hardenedContainer(
-            {
-                name: "postgres",
-                image: this.args.image,
-                ports: [{ name: "postgres", containerPort: PORT }],
-                env: [{ name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" }],
-                envFrom: [{ secretRef: { name: credentials.metadata.name } }],
-                resources: computeResources(this, name, resources, resources),
-                readinessProbe: { exec: { command: ["pg_isready", "-h", "127.0.0.1", "-p", String(PORT)] }, ...PROBE_TIMINGS.readiness },
-                livenessProbe: { tcpSocket: { port: PORT }, ...PROBE_TIMINGS.liveness },
-                startupProbe: { tcpSocket: { port: PORT }, ...PROBE_TIMINGS.startup },
-            },
-            mounts,
-        );
         const server = new k8s.apps.v1.Deployment(
             `${name}-server`,
             {
@@ -174,19 +144,7 @@ export class NamespaceDatabase extends pulumi.ComponentResource {
             },
             childOpts,
         );
-        // Only the namespace's own pods (the pull request's app and its Jobs) may connect.
-        new k8s.networking.v1.NetworkPolicy(
-            `${name}-ingress`,
-            {
-                metadata: metadata("-ingress"),
-                spec: {
-                    podSelector: { matchLabels: { "app.kubernetes.io/name": d.serverName } },
-                    policyTypes: ["Ingress"],
-                    ingress: [{ from: [{ podSelector: {} }], ports: [{ protocol: "TCP", port: PORT }] }],
-                },
-            },
-            childOpts,
-        );
+        this.ingress(metadata("-ingress"), childOpts);
 
         // Its outputs resolve once the provider has seen it Ready (unknown in a preview that creates it).
         this.served(server.metadata.name);
@@ -197,5 +155,46 @@ export class NamespaceDatabase extends pulumi.ComponentResource {
             secretName: this.secretName,
             secretData: this.secretData,
         });
+    }
+
+    /** The hardened PostgreSQL container: its credentials from `secretName`, its writable paths emptyDirs. */
+    private container(secretName: pulumi.Input<string>): k8s.types.input.core.v1.Container {
+        const d = NAMESPACE_DATABASE_DEFAULTS;
+        const resources = { ...d.resources, ...this.args.resources };
+        const mounts = [
+            TMP_MOUNT,
+            { name: "data", mountPath: "/var/lib/postgresql/data" },
+            { name: "run", mountPath: "/var/run/postgresql" },
+        ];
+        return hardenedContainer(
+            {
+                name: "postgres",
+                image: this.args.image,
+                ports: [{ name: "postgres", containerPort: PORT }],
+                env: [{ name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" }],
+                envFrom: [{ secretRef: { name: secretName } }],
+                resources: computeResources(this, this.name, resources, resources),
+                readinessProbe: { exec: { command: ["pg_isready", "-h", "127.0.0.1", "-p", String(PORT)] }, ...PROBE_TIMINGS.readiness },
+                livenessProbe: { tcpSocket: { port: PORT }, ...PROBE_TIMINGS.liveness },
+                startupProbe: { tcpSocket: { port: PORT }, ...PROBE_TIMINGS.startup },
+            },
+            mounts,
+        );
+    }
+
+    /** Only the namespace's own pods (the pull request's app and its Jobs) may connect. */
+    private ingress(metadata: k8s.types.input.meta.v1.ObjectMeta, opts: pulumi.CustomResourceOptions): void {
+        new k8s.networking.v1.NetworkPolicy(
+            `${this.name}-ingress`,
+            {
+                metadata,
+                spec: {
+                    podSelector: { matchLabels: { "app.kubernetes.io/name": NAMESPACE_DATABASE_DEFAULTS.serverName } },
+                    policyTypes: ["Ingress"],
+                    ingress: [{ from: [{ podSelector: {} }], ports: [{ protocol: "TCP", port: PORT }] }],
+                },
+            },
+            opts,
+        );
     }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseFamiliarName } from "@swimlane/docker-reference";
-import { registryHost } from "../config/rules";
+import { registryHost } from "../vocabulary/rules";
 import { RegistryDigest } from "./parts/registry-digest";
 
 /** Whether a reference names its digest: it runs as it is, with no lookup. */

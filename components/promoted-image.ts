@@ -1,6 +1,6 @@
 import { parseFamiliarName } from "@swimlane/docker-reference";
 import * as pulumi from "@pulumi/pulumi";
-import { registryHost } from "../config/rules";
+import { registryHost } from "../vocabulary/rules";
 import { RegistryDigest } from "./parts/registry-digest";
 import { readStack } from "./stack-reference";
 

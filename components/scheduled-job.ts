@@ -1,25 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { JobSettings } from "../config/schema";
-import { invariant } from "../config/rules";
-import { WORKLOAD_DEFAULTS, WorkloadArgs, workloadParts } from "./parts/workload";
-import { hasPersistentPath } from "./parts/writable-paths";
-
-/** Defaults of {@link ScheduledJobArgs}, shaped like the stack file's job keys; applied once in the component. */
-export const SCHEDULED_JOB_DEFAULTS = {
-    ...WORKLOAD_DEFAULTS,
-    // A run still going when the next is due is the usual sign of trouble; two at once rarely help.
-    concurrencyPolicy: "Forbid",
-    startingDeadlineSeconds: 300,
-    timeoutSeconds: 3600,
-    backoffLimit: 2,
-    successfulJobsHistoryLimit: 3,
-    failedJobsHistoryLimit: 3,
-    suspend: false,
-} as const;
+import type { JobSettings } from "../vocabulary/schema";
+import { invariant } from "../vocabulary/rules";
+import { WorkloadArgs, workloadParts } from "./parts/workload";
+import { SCHEDULED_JOB_DEFAULTS } from "../vocabulary/defaults";
+import { hasPersistentPath } from "../vocabulary/writable-paths";
 
 /**
- * A scheduled job's stack-file keys (`esteira:jobs.<name>`, see config/schema.ts), and what the
+ * A scheduled job's stack-file keys (`esteira:jobs.<name>`, see vocabulary/schema.ts), and what the
  * program wires in: namespace, image, pull secrets, database secret.
  */
 export type ScheduledJobArgs = Omit<JobSettings, keyof WorkloadArgs> &

@@ -1,19 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { WorkerSettings } from "../config/schema";
-import { DEPLOYMENT_DEFAULTS, rollingDeployment } from "./parts/deployment";
-import { commandProbe, PROBE_TIMINGS } from "./parts/pod-spec";
-import { WORKLOAD_DEFAULTS, WorkloadArgs, workloadParts } from "./parts/workload";
-
-/** Defaults of {@link WorkerArgs}, shaped like the stack file's worker keys; applied once in the component. */
-export const WORKER_DEFAULTS = {
-    ...WORKLOAD_DEFAULTS,
-    ...DEPLOYMENT_DEFAULTS,
-    probes: PROBE_TIMINGS,
-} as const;
+import type { WorkerSettings } from "../vocabulary/schema";
+import { rollingDeployment } from "./parts/deployment";
+import { commandProbe } from "./parts/pod-spec";
+import { WorkloadArgs, workloadParts } from "./parts/workload";
+import { WORKER_DEFAULTS } from "../vocabulary/defaults";
 
 /**
- * A worker's stack-file keys (`esteira:workers.<name>`, see config/schema.ts), and what the
+ * A worker's stack-file keys (`esteira:workers.<name>`, see vocabulary/schema.ts), and what the
  * program wires in: namespace, image, pull secrets, database secret.
  */
 export type WorkerArgs = Omit<WorkerSettings, keyof WorkloadArgs> &

@@ -9,7 +9,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import { CONFIG_NAMESPACE } from "./errors";
 import { EsteiraConfig, parseConfig, RawSecretMap } from "./parse";
-import { SECRET_KEYS, SECRET_MAPS, SecretMapName, SecretName, stackSchema } from "./schema";
+import { SECRET_KEYS, SECRET_MAPS, SecretMapName, SecretName, stackSchema } from "../vocabulary/schema";
 
 export { ConfigError, CONFIG_NAMESPACE } from "./errors";
 export { parseConfig, type EsteiraConfig, type RawConfig } from "./parse";

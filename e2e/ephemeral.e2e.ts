@@ -12,6 +12,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import {
     changes,
     eventually,
@@ -23,6 +24,7 @@ import {
     namespaceGone,
     openStack,
     prStackScript,
+    REPO_ROOT,
     serviceUrl,
     timed,
     WorkDir,
@@ -201,6 +203,42 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
         assert.match(kubeSystem.output, /refused: CREATE serviceaccounts in kube-system/);
         const base = kubectlAs(issuer, ["get", "secrets", "-n", "esteira-local"]);
         assert.match(base.output, /Forbidden/);
+    });
+
+    it("pr-stack.sh preview runs the policy pack: a pull request's stack passes it, and one with a mandatory violation is blocked", async () => {
+        await grant(9);
+        const tenant = { TENANT_KUBECONFIG: fs.readFileSync(own[9], "utf8") };
+        const passed = await timed("pr-stack.sh preview (policy pack)", () =>
+            prStackScript(work, ["preview", "9", "--template", TEMPLATE], tenant),
+        );
+        assert.strictEqual(passed.code, 0, passed.output.slice(-3000));
+        assert.match(passed.output, /pr-9: pulumi preview \(policy pack\)/);
+        // The same pack judging the pull request as prod, with its service public without TLS.
+        const pack = path.join(work.dir, ".policy-strict");
+        fs.cpSync(path.join(REPO_ROOT, "policy"), pack, { recursive: true, filter: (src) => !src.includes("node_modules") });
+        fs.symlinkSync(path.join(REPO_ROOT, "policy", "node_modules"), path.join(pack, "node_modules"));
+        fs.copyFileSync(path.join(pack, "config", "prod.json"), path.join(pack, "config", "pr.json"));
+        const template = parseYaml(fs.readFileSync(path.join(work.dir, TEMPLATE), "utf8"));
+        template.config["esteira:services"][SERVICE].service = { type: "LoadBalancer" };
+        template.config["esteira:services"][SERVICE].metrics = { port: 9100 };
+        fs.writeFileSync(path.join(work.dir, "pr-public.template.yaml"), stringifyYaml(template));
+        try {
+            const blocked = await timed("pr-stack.sh preview (policy violation)", () =>
+                prStackScript(work, ["preview", "9", "--template", "pr-public.template.yaml"], { ...tenant, ESTEIRA_POLICY_PACK: pack }),
+            );
+            assert.notStrictEqual(blocked.code, 0, blocked.output.slice(-3000));
+            assert.match(blocked.output, /\[mandatory\]\s+prod-public-service-tls/, blocked.output.slice(-3000));
+            const up = await prStackScript(work, ["up", "9", "--template", "pr-public.template.yaml"], {
+                ...tenant,
+                ESTEIRA_POLICY_PACK: pack,
+            });
+            assert.notStrictEqual(up.code, 0, "pr-stack.sh up is blocked the same way");
+            // Nothing was created in the namespace the grant made.
+            assert.deepStrictEqual((await apps.listNamespacedDeployment({ namespace: "esteira-pr-9" })).items, []);
+        } finally {
+            fs.rmSync(pack, { recursive: true, force: true });
+            await prDestroy(9);
+        }
     });
 
     it("a pull-request stack's preview right after its up shows no change", async () => {

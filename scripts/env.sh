@@ -120,7 +120,7 @@ export ESTEIRA_POSTGRES_IMAGE="$ESTEIRA_REGISTRY/esteira/postgres:15-bookworm"
 # the node's address so the same URL works from the host and from a pod.
 export ESTEIRA_PG_HOST="$ESTEIRA_NODE_IP"
 export ESTEIRA_PG_PORT=5433
-export ESTEIRA_PG_DB=esteira
+export ESTEIRA_PG_DB="${ESTEIRA_PG_DB:-esteira}"
 export ESTEIRA_PG_USER=esteira
 export ESTEIRA_PG_PASSWORD_FILE="$ESTEIRA_LOCAL_DIR/postgres/password"
 # A role that may create databases and roles (not a superuser): what stacks with

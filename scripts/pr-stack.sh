@@ -15,7 +15,11 @@
 #       Pull-request side. Lays out Pulumi.pr-<number>.yaml from the template (stacks/pr.template.yaml
 #       by default), creates or selects stack pr-<number>, sets its kubeconfig from TENANT_KUBECONFIG
 #       (grant's output) and its registry tokens from REGISTRY_TOKEN and REGISTRY_PUSH_TOKEN (each
-#       read on stdin by pulumi, never on a command line), runs `pulumi up`.
+#       read on stdin by pulumi, never on a command line), runs `pulumi up` with the policy pack
+#       (policy_args, scripts/delivery-lib.sh): a mandatory violation fails it.
+#   pr-stack.sh preview <number> [--template FILE] [-- pulumi preview flags…]
+#       The same layout, then `pulumi preview --diff` with the policy pack: the pull request's
+#       check (review.yml), failing on a mandatory violation.
 #   pr-stack.sh destroy <number>
 #       Base side. Clears the stack's state through its lock (`pulumi state delete --all`: a push
 #       still deploying makes it fail fast), deletes the pull request's namespace (and with it
@@ -45,6 +49,8 @@ shopt -s inherit_errexit
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 answer_help "$@"
+# shellcheck source=scripts/delivery-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/delivery-lib.sh"
 LOG_PREFIX=pr-stack
 
 [[ -f Pulumi.yaml ]] || die "no Pulumi.yaml in $(pwd)" "run this from the project directory"
@@ -161,9 +167,10 @@ YAML
     }));' "$namespace" "$server" "$ca" "$namespace" "$token"
 }
 
+# cmd_up up|preview NUMBER [--template FILE] [-- flags…]
 cmd_up() {
-  local number=$1 template=stacks/pr.template.yaml
-  shift
+  local command=$1 number=$2 template=stacks/pr.template.yaml
+  shift 2
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --template) template=$2; shift 2 ;;
@@ -183,8 +190,14 @@ cmd_up() {
   if [[ -n "${REGISTRY_PUSH_TOKEN:-}" ]]; then
     printf '%s' "$REGISTRY_PUSH_TOKEN" | pulumi config set --secret esteira:registryPushToken -s "$stack"
   fi
-  log "$stack: pulumi up"
-  pulumi up --yes --skip-preview -s "$stack" "$@"
+  policy_args "$stack"
+  if [[ "$command" == preview ]]; then
+    log "$stack: pulumi preview (policy pack)"
+    pulumi preview --diff --color never -s "$stack" "${POLICY_ARGS[@]}" "$@"
+    return
+  fi
+  log "$stack: pulumi up (policy pack)"
+  pulumi up --yes --skip-preview -s "$stack" "${POLICY_ARGS[@]}" "$@"
 }
 
 cmd_destroy() {
@@ -285,7 +298,7 @@ cmd_sweep() {
 
 case "${1:-}" in
   grant) [[ $# -ge 2 ]] || usage; shift; cmd_grant "$@" ;;
-  up) [[ $# -ge 2 ]] || usage; shift; cmd_up "$@" ;;
+  up | preview) [[ $# -ge 2 ]] || usage; cmd_up "$@" ;;
   destroy) [[ $# -eq 2 ]] || usage; cmd_destroy "$2" ;;
   list) shift; cmd_list "$@" ;;
   destroy-base)

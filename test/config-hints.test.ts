@@ -6,7 +6,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseConfig, RawConfig } from "../config";
-import { SECRET_KEYS } from "../config/schema";
+import { SECRET_KEYS } from "../vocabulary/schema";
 
 /** The problems parsing reports for one service's settings in an otherwise valid configuration. */
 function problemsOfService(api: Record<string, unknown>): readonly string[] {

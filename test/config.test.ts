@@ -1,12 +1,21 @@
 import * as assert from "assert";
-import { imageReferenceProblem } from "../config/rules";
+import { imageReferenceProblem } from "../vocabulary/rules";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig, parseConfig, RawConfig } from "../config";
-import { MAX_SEEDING_SERVICE_NAME } from "../config/parse";
-import { SECRET_KEYS } from "../config/schema";
+import { MAX_SEEDING_SERVICE_NAME, RULE_NAMES } from "../config/cross-key-rules";
+import { SECRET_KEYS } from "../vocabulary/schema";
 import { isSecretOutput, promiseOf, Recorder, setConfig } from "./mocks";
 
 const token = () => pulumi.secret("t0ken");
+
+/** The cross-key rules (config/cross-key-rules.ts) the tests below hold, by name. */
+const TESTED_RULES = new Set<string>();
+
+/** A test of the named cross-key rules, with their exact messages; a new rule needs one. */
+function itHolds(rules: string[], title: string, fn: () => void | Promise<void>) {
+    for (const rule of rules) TESTED_RULES.add(rule);
+    it(`${title} [${rules.join(", ")}]`, fn);
+}
 
 /** A minimal valid configuration; each rule below breaks one thing in it. */
 function valid(): Record<string, any> {
@@ -329,7 +338,7 @@ describe("config", () => {
             assert.deepStrictEqual(config.services.api.image, { ref: "ghcr.io/acme/api:1" });
         });
 
-        it("a name is used once across services, workers and jobs", () => {
+        itHolds(["workloads", "workload-name-unique"], "a name is used once across services, workers and jobs", () => {
             assertProblems(withWorkloads({ workers: { api: { image: "x" } }, jobs: { api: job() } }), [
                 'homolog: workers.api: the name "api" is taken by services.api; services, workers and jobs name their Kubernetes objects and images alike, so use each name once',
                 'homolog: jobs.api: the name "api" is taken by workers.api; services, workers and jobs name their Kubernetes objects and images alike, so use each name once',
@@ -354,13 +363,13 @@ describe("config", () => {
             ]);
         });
 
-        it("a worker's build needs esteira:images.repository", () => {
+        itHolds(["build-needs-images"], "a worker's build needs esteira:images.repository", () => {
             assertProblems(withWorkloads({ workers: { mailer: { image: { build: { context: "app" } } } } }), [
                 "homolog: workers.mailer.image.build: needs esteira:images.repository (e.g. ghcr.io/<owner>/<repo>) to push the image to",
             ]);
         });
 
-        it("DATABASE_URL is not set by hand on a job that gets the database", () => {
+        itHolds(["database-url-from-database"], "DATABASE_URL is not set by hand on a job that gets the database", () => {
             assertProblems(
                 withWorkloads({ database: { mode: "external" }, jobs: { report: job({ env: { DATABASE_URL: "postgres://old" } }) } }),
                 [
@@ -538,7 +547,7 @@ describe("config", () => {
             assert.deepStrictEqual(config.namespaces[0].secrets, []);
         });
 
-        it("secretEnv names a Secret the stack creates, or one marked external", () => {
+        itHolds(["secret-references"], "secretEnv names a Secret the stack creates, or one marked external", () => {
             assertSecretProblems(reading({ AUTH_SECRET: { secretName: "api-secrets", key: "AUTH_SECRET" } }), undefined, [
                 "homolog: services.api.secretEnv.AUTH_SECRET: the Secret \"api-secrets\" is not created by this stack; set its values with `pulumi config set --secret --path 'esteira:secrets.api-secrets.AUTH_SECRET' <value> -s homolog`, or mark the reference external: true if something else creates it in the namespace",
             ]);
@@ -647,7 +656,7 @@ describe("config", () => {
             ]);
         });
 
-        it("every build secret the stack sets is read by a build", () => {
+        itHolds(["build-secrets"], "every build secret the stack sets is read by a build", () => {
             assert.deepStrictEqual(problemsOf(valid(), maps({ OLD_TOKEN: pulumi.secret("t") })), [
                 "homolog: buildSecrets.OLD_TOKEN: no image build reads it; list it in a build's image.build.secrets, or remove it with `pulumi config rm --path 'esteira:buildSecrets.OLD_TOKEN' -s homolog`",
             ]);
@@ -707,7 +716,7 @@ describe("config", () => {
             assert.strictEqual(config.services.billing.namespace, "payments");
         });
 
-        it("a workload's namespace is declared", () => {
+        itHolds(["workload-namespace-declared"], "a workload's namespace is declared", () => {
             assertProblems({ ...valid(), services: { api: { image: "x", namespace: "payments" } } }, [
                 `homolog: services.api.namespace: "payments" is not a key of esteira:namespaces; declare it there (esteira:namespaces: {payments: {}}), or remove the key to run in the stack's namespace`,
             ]);
@@ -763,7 +772,19 @@ describe("config", () => {
             parseConfig(
                 raw(exposing({ service: { type: "LoadBalancer", tlsWaiver: "behind the office VPN" } }, { production: true }), secrets()),
             );
-            parseConfig(raw(exposing({ service: { type: "LoadBalancer" } }), secrets()));
+            parseConfig(raw(exposing({ service: { type: "LoadBalancer", tlsWaiver: "a demo, no data" } }), secrets()));
+            // A cluster esteira does not run (kubeconfig) cannot get its TLS from esteira: a plain load balancer passes there.
+            parseConfig(raw({ ...valid(), services: { api: { image: "x", service: { type: "LoadBalancer" } } } }, secrets()));
+        });
+
+        it("a public service on a DigitalOcean cluster of the stack's own serves HTTPS or carries a waiver, production or not", () => {
+            assertProblems(
+                exposing({ service: { type: "LoadBalancer" } }),
+                [
+                    'homolog: services.api.service: a stack on its own DigitalOcean cluster (cluster.mode "digitalocean") serves its public services over HTTPS: set service.tls: {hostname: <a name in a DigitalOcean DNS zone>}, or record why this one may not with service.tlsWaiver: "<reason>"',
+                ],
+                secrets(),
+            );
         });
 
         it("a production stack's public service serves HTTPS or carries a waiver", () => {
@@ -776,7 +797,7 @@ describe("config", () => {
             );
         });
 
-        it("TLS needs a load balancer", () => {
+        itHolds(["service-exposure"], "TLS needs a load balancer", () => {
             assertProblems(
                 exposing({ service: { tls } }),
                 [
@@ -836,13 +857,13 @@ describe("config", () => {
 
         it("/metrics is never on a public service's serving port", () => {
             assertProblems(
-                exposing({ service: { type: "LoadBalancer" }, metrics: {} }),
+                exposing({ service: { type: "LoadBalancer", tls }, metrics: {} }),
                 [
                     "homolog: services.api.metrics.port: /metrics would be served to the internet through the load balancer, on the container port 8000; serve it on a port of its own (e.g. metrics: {port: 9100}), which the Service never exposes",
                 ],
                 secrets(),
             );
-            parseConfig(raw(exposing({ service: { type: "LoadBalancer" }, metrics: { port: 9100 } }), secrets()));
+            parseConfig(raw(exposing({ service: { type: "LoadBalancer", tls }, metrics: { port: 9100 } }), secrets()));
             parseConfig(raw(exposing({ metrics: {} }), secrets()));
         });
     });
@@ -891,7 +912,7 @@ describe("config", () => {
             ]);
         });
 
-        it("Actions secrets need the stack's GitHub repository", () => {
+        itHolds(["github-secrets-need-github"], "Actions secrets need the stack's GitHub repository", () => {
             assert.deepStrictEqual(problemsOf(valid(), githubSecrets({ repository: { NPM_TOKEN: pulumi.secret("x") } })), [
                 "homolog: esteira:githubSecrets: needs esteira:github (its repository is where they are written); set esteira:github.repository",
             ]);
@@ -920,7 +941,11 @@ describe("config", () => {
                         { slackChannel: "#alerts" },
                         {
                             services: {
-                                api: { image: "x", service: { type: "LoadBalancer" }, probes: { readiness: { path: "/healthcheck" } } },
+                                api: {
+                                    image: "x",
+                                    service: { type: "LoadBalancer", tlsWaiver: "a demo behind the office VPN" },
+                                    probes: { readiness: { path: "/healthcheck" } },
+                                },
                                 internal: { image: "x" },
                             },
                         },
@@ -949,7 +974,7 @@ describe("config", () => {
             );
         });
 
-        it("a Slack channel needs its webhook URL, set as a secret", () => {
+        itHolds(["slack-webhook-required"], "a Slack channel needs its webhook URL, set as a secret", () => {
             assertProblems(
                 monitored({ slackChannel: "#alerts" }),
                 [
@@ -959,7 +984,7 @@ describe("config", () => {
             );
         });
 
-        it("a webhook URL needs its Slack channel", () => {
+        itHolds(["slack-webhook-needs-channel"], "a webhook URL needs its Slack channel", () => {
             assertProblems(
                 monitored({ emails: ["oncall@example.com"] }),
                 [
@@ -969,7 +994,7 @@ describe("config", () => {
             );
         });
 
-        it("monitoring is DigitalOcean's", () => {
+        itHolds(["monitoring-needs-digitalocean"], "monitoring is DigitalOcean's", () => {
             assertProblems({ ...valid(), monitoring: { emails: ["oncall@example.com"] } }, [
                 'homolog: monitoring: DigitalOcean checks and alerts need a DigitalOcean account, so cluster.mode "digitalocean" or "stack"; received cluster.mode "kubeconfig"',
             ]);
@@ -1137,21 +1162,25 @@ describe("config", () => {
             );
         });
 
-        it("cluster.tokenFromEnvironment takes no token from the config, and refuses one there", () => {
-            const config = parseConfig(raw({ ...valid(), cluster: { ...doCluster(), tokenFromEnvironment: true } }));
-            assert.ok(
-                config.cluster.mode === "digitalocean" && config.cluster.apiToken === undefined && config.cluster.tokenFromEnvironment,
-            );
-            assertProblems(
-                { ...valid(), cluster: { ...doCluster(), tokenFromEnvironment: true } },
-                [
-                    "homolog: digitalocean:token: must not be set when cluster.tokenFromEnvironment is true: the stack's config, which everyone holding its passphrase decrypts, would hold the token; remove it with `pulumi config rm digitalocean:token -s homolog` and give the deploying job DIGITALOCEAN_TOKEN",
-                ],
-                doToken(),
-            );
-        });
+        itHolds(
+            ["digitalocean-token-from-environment-only"],
+            "cluster.tokenFromEnvironment takes no token from the config, and refuses one there",
+            () => {
+                const config = parseConfig(raw({ ...valid(), cluster: { ...doCluster(), tokenFromEnvironment: true } }));
+                assert.ok(
+                    config.cluster.mode === "digitalocean" && config.cluster.apiToken === undefined && config.cluster.tokenFromEnvironment,
+                );
+                assertProblems(
+                    { ...valid(), cluster: { ...doCluster(), tokenFromEnvironment: true } },
+                    [
+                        "homolog: digitalocean:token: must not be set when cluster.tokenFromEnvironment is true: the stack's config, which everyone holding its passphrase decrypts, would hold the token; remove it with `pulumi config rm digitalocean:token -s homolog` and give the deploying job DIGITALOCEAN_TOKEN",
+                    ],
+                    doToken(),
+                );
+            },
+        );
 
-        it("digitalocean:token is required for a DigitalOcean cluster", () => {
+        itHolds(["digitalocean-token-required"], "digitalocean:token is required for a DigitalOcean cluster", () => {
             assertProblems({ ...valid(), cluster: doCluster() }, [
                 "homolog: digitalocean:token: is required when cluster.mode is digitalocean (the provider and the kubeconfig use it); set it with `pulumi config set --secret digitalocean:token <token> -s homolog`",
             ]);
@@ -1178,20 +1207,24 @@ describe("config", () => {
             assert.deepStrictEqual(config.database, { mode: "namespace", image: "postgres:16" });
         });
 
-        it("database.region is the cluster's: it defaults to it, and no other is accepted", () => {
-            const config = parseConfig(raw({ ...valid(), cluster: doCluster(), database: { mode: "digitalocean" } }, doToken()));
-            assert.ok(
-                config.database?.mode === "digitalocean" && config.database.region === undefined,
-                "the component takes the cluster's",
-            );
-            assertProblems(
-                { ...valid(), cluster: doCluster(), database: { mode: "digitalocean", region: "sfo3" } },
-                [
-                    'homolog: database.region: must be the cluster\'s region ("nyc1"), the one region its private network reaches; received "sfo3" (leave it out: it defaults to the cluster\'s)',
-                ],
-                doToken(),
-            );
-        });
+        itHolds(
+            ["database-region-is-cluster-region"],
+            "database.region is the cluster's: it defaults to it, and no other is accepted",
+            () => {
+                const config = parseConfig(raw({ ...valid(), cluster: doCluster(), database: { mode: "digitalocean" } }, doToken()));
+                assert.ok(
+                    config.database?.mode === "digitalocean" && config.database.region === undefined,
+                    "the component takes the cluster's",
+                );
+                assertProblems(
+                    { ...valid(), cluster: doCluster(), database: { mode: "digitalocean", region: "sfo3" } },
+                    [
+                        'homolog: database.region: must be the cluster\'s region ("nyc1"), the one region its private network reaches; received "sfo3" (leave it out: it defaults to the cluster\'s)',
+                    ],
+                    doToken(),
+                );
+            },
+        );
 
         it("database.nodeCount is 1 to 3", () => {
             assertProblems(
@@ -1241,7 +1274,7 @@ describe("config", () => {
             );
         });
 
-        it("database.restoreFrom names another cluster", () => {
+        itHolds(["restore-from-another-cluster"], "database.restoreFrom names another cluster", () => {
             assertProblems(
                 {
                     ...valid(),
@@ -1256,29 +1289,37 @@ describe("config", () => {
         });
 
         // The rule's message changed with issue 12: a cluster of another stack's (mode stack) has no VPC here.
-        it("a DigitalOcean database needs a DigitalOcean cluster of this stack's, for its VPC and firewall", () => {
-            const message = (mode: string) =>
-                `homolog: database.mode: "digitalocean" joins the VPC of the DOKS cluster this stack creates and admits only that cluster through its firewall, so it needs cluster.mode "digitalocean"; received cluster.mode "${mode}" (use database.mode "shared" with the stack that owns the cluster, or "external" with esteira:databaseUrl)`;
-            assertProblems({ ...valid(), database: { mode: "digitalocean", region: "nyc1" } }, [message("kubeconfig")]);
-            assertProblems(
-                { ...valid(), cluster: { mode: "stack", stack: "homolog-base" }, database: { mode: "digitalocean", region: "nyc1" } },
-                [message("stack")],
-            );
-        });
+        itHolds(
+            ["digitalocean-database-needs-digitalocean-cluster"],
+            "a DigitalOcean database needs a DigitalOcean cluster of this stack's, for its VPC and firewall",
+            () => {
+                const message = (mode: string) =>
+                    `homolog: database.mode: "digitalocean" joins the VPC of the DOKS cluster this stack creates and admits only that cluster through its firewall, so it needs cluster.mode "digitalocean"; received cluster.mode "${mode}" (use database.mode "shared" with the stack that owns the cluster, or "external" with esteira:databaseUrl)`;
+                assertProblems({ ...valid(), database: { mode: "digitalocean", region: "nyc1" } }, [message("kubeconfig")]);
+                assertProblems(
+                    { ...valid(), cluster: { mode: "stack", stack: "homolog-base" }, database: { mode: "digitalocean", region: "nyc1" } },
+                    [message("stack")],
+                );
+            },
+        );
 
-        it("esteira:databaseUrl is required for an external database", () => {
+        itHolds(["database-url-required"], "esteira:databaseUrl is required for an external database", () => {
             assertProblems({ ...valid(), database: { mode: "external" } }, [
                 "homolog: esteira:databaseUrl: is required when database.mode is external; set it with `pulumi config set --secret esteira:databaseUrl 'postgresql://user:password@host:5432/db?sslmode=require' -s homolog`",
             ]);
         });
 
-        it("a server-mode database needs an admin connection: the secret, or a stack that exports it", () => {
-            assertProblems({ ...valid(), database: { mode: "server" } }, [
-                "homolog: esteira:databaseAdminUrl: is required when database.mode is server and database.stack names no stack to read it from; set it with `pulumi config set --secret esteira:databaseAdminUrl 'postgresql://admin:password@host:5432/postgres?sslmode=require' -s homolog`",
-            ]);
-        });
+        itHolds(
+            ["database-admin-url-required"],
+            "a server-mode database needs an admin connection: the secret, or a stack that exports it",
+            () => {
+                assertProblems({ ...valid(), database: { mode: "server" } }, [
+                    "homolog: esteira:databaseAdminUrl: is required when database.mode is server and database.stack names no stack to read it from; set it with `pulumi config set --secret esteira:databaseAdminUrl 'postgresql://admin:password@host:5432/postgres?sslmode=require' -s homolog`",
+                ]);
+            },
+        );
 
-        it("a server-mode database takes its admin connection from one place only", () => {
+        itHolds(["database-admin-url-once"], "a server-mode database takes its admin connection from one place only", () => {
             assertProblems(
                 { ...valid(), database: { mode: "server", stack: "review" } },
                 [
@@ -1372,7 +1413,7 @@ describe("config", () => {
             ]);
         });
 
-        it("verifiedIn needs esteira:images.repository", () => {
+        itHolds(["verified-needs-images"], "verifiedIn needs esteira:images.repository", () => {
             assert.throws(
                 () => parseConfig({ ...raw({ ...withImage({ verifiedIn: "dev" }), images: undefined }), commitSha: "0123456789abcdef" }),
                 (err: ConfigError) => {
@@ -1384,7 +1425,7 @@ describe("config", () => {
             );
         });
 
-        it("verifiedIn needs the commit being deployed, unless the service is pinned", () => {
+        itHolds(["verified-needs-commit"], "verifiedIn needs the commit being deployed, unless the service is pinned", () => {
             assertProblems(withImage({ verifiedIn: "dev" }), [
                 "homolog: services.api.image.verifiedIn: needs the commit being deployed (ESTEIRA_COMMIT or GITHUB_SHA, else a git checkout) to find the image verified for it",
             ]);
@@ -1406,7 +1447,7 @@ describe("config", () => {
             ]);
         });
 
-        it("a pin names a service, worker or job of the stack", () => {
+        itHolds(["pins-name-workloads"], "a pin names a service, worker or job of the stack", () => {
             assertProblems(withImage("ghcr.io/acme/api:1", { pins: { web: `ghcr.io/acme/shop/web@sha256:${"c".repeat(64)}` } }), [
                 'homolog: pins.web: no service, worker or job "web" in this stack; pin only workloads the stack runs',
             ]);
@@ -1557,7 +1598,14 @@ describe("config", () => {
             ]);
         });
 
-        it("repository needs esteira:github", () => {
+        it("an environment another stack manages (github.managedBy) takes its protection there, not here", () => {
+            parseConfig(raw({ ...valid(), github: { repository: "shop", deployFrom: { branches: ["main"] }, managedBy: "prod" } }));
+            assertProblems({ ...valid(), github: { repository: "shop", managedBy: "prod", reviewers: { teams: ["qa"] } } }, [
+                'homolog: github.reviewers: the environment is managed by stack "prod" (managedBy): set reviewers in its esteira:repository.environments, not here',
+            ]);
+        });
+
+        itHolds(["repository-needs-github"], "repository needs esteira:github", () => {
             assertProblems({ ...valid(), repository: { releaseManagers: ["release-managers"] } }, [
                 "homolog: repository: needs esteira:github.repository, the repository these settings apply to",
             ]);
@@ -1620,41 +1668,53 @@ describe("config", () => {
         });
         const service = (extra: Record<string, unknown>) => ({ ...valid(), services: { api: { image: "ghcr.io/acme/api:1", ...extra } } });
 
-        it("a stack never names itself: cluster.stack, database.stack and promoteFrom, bare or in full", () => {
-            assertProblems(
-                {
-                    ...valid(),
-                    cluster: { mode: "stack", stack: "homolog" },
-                    database: { mode: "shared", stack: "acme/esteira/homolog" },
-                    services: { api: { image: { promoteFrom: "esteira/homolog" } } },
-                },
-                [
-                    'homolog: cluster.stack: names this stack itself ("homolog"); name the stack that owns the cluster, or use cluster.mode digitalocean or kubeconfig',
-                    'homolog: database.stack: names this stack itself ("acme/esteira/homolog"); name the stack that owns the database cluster, or use database.mode digitalocean or external',
-                    'homolog: services.api.image.promoteFrom: names this stack itself ("esteira/homolog"); promote from the stack before this one in the line, or build the image here (image.build)',
-                ],
-            );
-            // The same stack name in another project or organization is another stack.
-            const config = parseConfig(raw({ ...valid(), services: { api: { image: { promoteFrom: "other/esteira/homolog" } } } }));
-            assert.deepStrictEqual(config.services.api.image, { promoteFrom: "other/esteira/homolog", service: "api" });
-        });
+        itHolds(
+            ["cluster-stack-not-self", "database-stack-not-self", "promote-from-another-stack"],
+            "a stack never names itself: cluster.stack, database.stack and promoteFrom, bare or in full",
+            () => {
+                assertProblems(
+                    {
+                        ...valid(),
+                        cluster: { mode: "stack", stack: "homolog" },
+                        database: { mode: "shared", stack: "acme/esteira/homolog" },
+                        services: { api: { image: { promoteFrom: "esteira/homolog" } } },
+                    },
+                    [
+                        'homolog: cluster.stack: names this stack itself ("homolog"); name the stack that owns the cluster, or use cluster.mode digitalocean or kubeconfig',
+                        'homolog: database.stack: names this stack itself ("acme/esteira/homolog"); name the stack that owns the database cluster, or use database.mode digitalocean or external',
+                        'homolog: services.api.image.promoteFrom: names this stack itself ("esteira/homolog"); promote from the stack before this one in the line, or build the image here (image.build)',
+                    ],
+                );
+                // The same stack name in another project or organization is another stack.
+                const config = parseConfig(raw({ ...valid(), services: { api: { image: { promoteFrom: "other/esteira/homolog" } } } }));
+                assert.deepStrictEqual(config.services.api.image, { promoteFrom: "other/esteira/homolog", service: "api" });
+            },
+        );
 
-        it("a shared database needs the cluster its firewall admits: the same stack's", () => {
-            const message = (received: string) =>
-                `homolog: database.mode: "shared" uses stack "base"'s database cluster, whose firewall admits only that stack's Kubernetes cluster, so it needs cluster.mode "stack" with cluster.stack "base"; received ${received}`;
-            assertProblems({ ...valid(), cluster: { mode: "stack", stack: "other" }, database: { mode: "shared", stack: "base" } }, [
-                message('cluster.stack "other"'),
-            ]);
-            assertProblems(
-                { ...valid(), cluster: doCluster(), database: { mode: "shared", stack: "base" } },
-                [message('cluster.mode "digitalocean"')],
-                doToken(),
-            );
-            const config = parseConfig(
-                raw({ ...valid(), cluster: { mode: "stack", stack: "acme/esteira/base" }, database: { mode: "shared", stack: "base" } }),
-            );
-            assert.strictEqual(config.database?.mode, "shared");
-        });
+        itHolds(
+            ["shared-database-needs-owner-cluster"],
+            "a shared database needs the cluster its firewall admits: the same stack's",
+            () => {
+                const message = (received: string) =>
+                    `homolog: database.mode: "shared" uses stack "base"'s database cluster, whose firewall admits only that stack's Kubernetes cluster, so it needs cluster.mode "stack" with cluster.stack "base"; received ${received}`;
+                assertProblems({ ...valid(), cluster: { mode: "stack", stack: "other" }, database: { mode: "shared", stack: "base" } }, [
+                    message('cluster.stack "other"'),
+                ]);
+                assertProblems(
+                    { ...valid(), cluster: doCluster(), database: { mode: "shared", stack: "base" } },
+                    [message('cluster.mode "digitalocean"')],
+                    doToken(),
+                );
+                const config = parseConfig(
+                    raw({
+                        ...valid(),
+                        cluster: { mode: "stack", stack: "acme/esteira/base" },
+                        database: { mode: "shared", stack: "base" },
+                    }),
+                );
+                assert.strictEqual(config.database?.mode, "shared");
+            },
+        );
 
         it("env takes strings, booleans and whole numbers; anything YAML may have changed must be quoted", () => {
             const message = (value: number) =>
@@ -1693,7 +1753,7 @@ describe("config", () => {
             ]);
         });
 
-        it("migrate needs a DATABASE_URL", () => {
+        itHolds(["release-steps"], "migrate needs a DATABASE_URL", () => {
             assertProblems(service({ migrate: { command: ["m"] } }), [
                 "homolog: services.api.migrate: would run with no DATABASE_URL: the stack has no esteira:database; give it one (esteira:database, or secretEnv.DATABASE_URL), or remove migrate",
             ]);
@@ -1731,13 +1791,13 @@ describe("config", () => {
             ]);
         });
 
-        it("images.repository is on the registry the push token authenticates to", () => {
+        itHolds(["images-on-registry"], "images.repository is on the registry the push token authenticates to", () => {
             assertProblems({ ...valid(), images: { repository: "docker.io/acme/shop" } }, [
                 'homolog: images.repository: pushes to "docker.io", but esteira:registry.server is "ghcr.io", the only registry the push token authenticates to; put the images on ghcr.io or point esteira:registry at docker.io',
             ]);
         });
 
-        it("a build context and its Dockerfile exist", () => {
+        itHolds(["build-paths-exist"], "a build context and its Dockerfile exist", () => {
             const values = {
                 ...valid(),
                 images: { repository: "ghcr.io/acme/shop" },
@@ -1822,7 +1882,7 @@ describe("config", () => {
             );
         });
 
-        it("a namespace Kubernetes creates itself is refused unless the stack adopts it", () => {
+        itHolds(["system-namespace-adopted"], "a namespace Kubernetes creates itself is refused unless the stack adopts it", () => {
             assertProblems({ ...valid(), namespace: "kube-system" }, [
                 'homolog: namespace: "kube-system" is one Kubernetes creates itself: this stack would take it over and delete it, with everything in it, when it goes; name a namespace of the stack\'s own, or set esteira:adoptNamespace: true to use it without ever deleting it',
             ]);
@@ -1830,25 +1890,29 @@ describe("config", () => {
             assert.strictEqual(config.adoptNamespace, true);
         });
 
-        it("GitHub: an owner, logins and team slugs alone, at most 100 variables", () => {
-            assert.throws(
-                () => parseConfig({ ...raw({ ...valid(), github: { repository: "shop" } }), githubOwner: undefined }),
-                (err: ConfigError) => {
-                    assert.deepStrictEqual(err.problems, [
-                        "homolog: github:owner: is required when esteira:github is set (the owner of esteira:github.repository); set it with `pulumi config set github:owner <owner> -s homolog`",
-                    ]);
-                    return true;
-                },
-            );
-            assertProblems({ ...valid(), github: { repository: "shop", reviewers: { users: ["@alice"], teams: ["acme/qa"] } } }, [
-                'homolog: github.reviewers.users.0: a user is a GitHub login alone, e.g. "alice" (no "@"); received "@alice"',
-                'homolog: github.reviewers.teams.0: a team is its slug alone, e.g. "platform" (its organization is github:owner; no "@" or "org/"); received "acme/qa"',
-            ]);
-            const services = Object.fromEntries(Array.from({ length: 99 }, (_, i) => [`svc${i}`, { image: "x" }]));
-            assertProblems({ ...valid(), github: { repository: "shop" }, services }, [
-                "homolog: github: the environment would get 101 Actions variables (ESTEIRA_STACK, ESTEIRA_NAMESPACE and one URL per service), more than the 100 GitHub allows; split the services across stacks",
-            ]);
-        });
+        itHolds(
+            ["github-owner-required", "github-variables-limit"],
+            "GitHub: an owner, logins and team slugs alone, at most 100 variables",
+            () => {
+                assert.throws(
+                    () => parseConfig({ ...raw({ ...valid(), github: { repository: "shop" } }), githubOwner: undefined }),
+                    (err: ConfigError) => {
+                        assert.deepStrictEqual(err.problems, [
+                            "homolog: github:owner: is required when esteira:github is set (the owner of esteira:github.repository); set it with `pulumi config set github:owner <owner> -s homolog`",
+                        ]);
+                        return true;
+                    },
+                );
+                assertProblems({ ...valid(), github: { repository: "shop", reviewers: { users: ["@alice"], teams: ["acme/qa"] } } }, [
+                    'homolog: github.reviewers.users.0: a user is a GitHub login alone, e.g. "alice" (no "@"); received "@alice"',
+                    'homolog: github.reviewers.teams.0: a team is its slug alone, e.g. "platform" (its organization is github:owner; no "@" or "org/"); received "acme/qa"',
+                ]);
+                const services = Object.fromEntries(Array.from({ length: 99 }, (_, i) => [`svc${i}`, { image: "x" }]));
+                assertProblems({ ...valid(), github: { repository: "shop" }, services }, [
+                    "homolog: github: the environment would get 101 Actions variables (ESTEIRA_STACK, ESTEIRA_NAMESPACE and one URL per service), more than the 100 GitHub allows; split the services across stacks",
+                ]);
+            },
+        );
 
         it("github.environmentVariables fit beside esteira's own under GitHub's 100", () => {
             const environmentVariables = Object.fromEntries(Array.from({ length: 98 }, (_, i) => [`VAR_${i}`, "x"]));
@@ -1985,6 +2049,23 @@ describe("config", () => {
                     ]);
                     return true;
                 },
+            );
+        });
+    });
+
+    describe("cross-key rules", () => {
+        it("have names of their own", () => {
+            assert.deepStrictEqual(
+                RULE_NAMES.filter((name, i) => RULE_NAMES.indexOf(name) !== i),
+                [],
+            );
+        });
+
+        it("each have a test above with their exact messages", () => {
+            assert.deepStrictEqual(
+                RULE_NAMES.filter((name) => !TESTED_RULES.has(name)),
+                [],
+                "write a test of the rule's exact message with itHolds([<rule>], …)",
             );
         });
     });

@@ -1,9 +1,7 @@
 /**
- * The shared test helpers, one module per concern under support/: the recording mock monitor,
- * the fakes it answers with, the real stack files, and evaluating the program for a stack.
+ * The shared test helpers: the program under mocks (lib/mocks.ts, which the tools use too) and
+ * the assertions only tests make, under support/.
  */
-export * from "./support/evaluate";
-export * from "./support/fakes";
+export * from "../lib/mocks";
+export * from "./support/assertions";
 export * from "./support/hardening";
-export * from "./support/recorder";
-export * from "./support/stack-files";

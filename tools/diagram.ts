@@ -4,7 +4,7 @@
  * Mermaid flowchart (GitHub renders it in docs/environments.md and in pull-request comments).
  */
 
-/** A registration, as the mock monitor records it (test/support/recorder.ts). */
+/** A registration, as the mock monitor records it (lib/recorder.ts). */
 export interface Registered {
     type: string;
     name: string;

@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { evaluated, stackCases, REPO_ROOT, PR_STACK } from "../test/mocks";
+import { evaluated, stackCases, REPO_ROOT, PR_STACK } from "../lib/mocks";
 import { environmentDiagram } from "./diagram";
 import { referenceSections, stackFileSchema } from "./reference";
 
@@ -81,7 +81,7 @@ export function lintIgnores(): string {
 
 /** The line docs/configuration.md starts with: it is generated whole, never edited. */
 export const GENERATED_NOTE =
-    "<!-- Generated whole by `npm run docs` from config/schema.ts and tools/configuration.template.md: edit those, never this file. -->";
+    "<!-- Generated whole by `npm run docs` from vocabulary/schema.ts and tools/configuration.template.md: edit those, never this file. -->";
 
 /**
  * docs/configuration.md: the template's prose with each `<!-- reference:<key> -->` line replaced by

@@ -3,7 +3,7 @@
  * that reviews YAML or hands it to Argo CD, and for the manifest linters (scripts/lint-manifests.sh).
  * The program is evaluated under mocks exactly as `npm test` evaluates it, so it runs anywhere,
  * with no cloud account, engine or cluster; values only the cloud reports (a built image's digest,
- * a VPC's range, a load balancer's address) are the tests' stand-ins (test/support/fakes.ts).
+ * a VPC's range, a load balancer's address) are the tests' stand-ins (lib/fakes.ts).
  *
  *   npm run -s render                               every stack file, and the PR template as pr-42
  *   npm run -s render -- -s homolog [-s prod] [-o dir]
@@ -16,7 +16,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
-import { evaluated, isSecretValue, RecordedResource, REPO_ROOT, stackCases } from "../test/mocks";
+import { evaluated, isSecretValue, RecordedResource, REPO_ROOT, stackCases } from "../lib/mocks";
 
 export const SECRET_PLACEHOLDER = "<secret>";
 export const DEFAULT_OUTPUT = path.join(REPO_ROOT, "rendered");

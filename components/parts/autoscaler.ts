@@ -1,7 +1,7 @@
 /** A HorizontalPodAutoscaler (autoscaling/v2) on CPU, and on memory when asked. */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { invariant, rangeProblem } from "../../config/rules";
+import { invariant, rangeProblem } from "../../vocabulary/rules";
 
 export interface AutoscalerArgs {
     metadata: k8s.types.input.meta.v1.ObjectMeta;

@@ -4,19 +4,12 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { invariant, replicasProblem, singlePodProblem } from "../../config/rules";
+import { invariant, replicasProblem, singlePodProblem } from "../../vocabulary/rules";
 import { autoscaler } from "./autoscaler";
 import { disruptionBudget } from "./disruption-budget";
 import { spreadAcrossNodes } from "./pod-spec";
-import { hasPersistentPath, WritablePaths } from "./writable-paths";
-
-/** Defaults of the replica and rollout keys services and workers share; each component's defaults object includes them. */
-export const DEPLOYMENT_DEFAULTS = {
-    replicas: 1,
-    revisionHistoryLimit: 5,
-    rolloutTimeoutSeconds: 600,
-    autoscaling: { cpuUtilizationPercent: 70 },
-} as const;
+import { DEPLOYMENT_DEFAULTS } from "../../vocabulary/defaults";
+import { hasPersistentPath, type WritablePaths } from "../../vocabulary/writable-paths";
 
 /** A long-running workload's stack-file keys that shape its Deployment. */
 export interface DeploymentSettings {

@@ -5,7 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { invariant } from "../../config/rules";
+import { invariant } from "../../vocabulary/rules";
 
 export interface DisruptionBudgetArgs {
     metadata: k8s.types.input.meta.v1.ObjectMeta;

@@ -5,7 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { invariant, requestProblems } from "../../config/rules";
+import { type Compute, invariant, requestProblems } from "../../vocabulary/rules";
 
 type Container = k8s.types.input.core.v1.Container;
 type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -16,12 +16,6 @@ type VolumeMount = k8s.types.input.core.v1.VolumeMount;
 export interface SecretKeyRef {
     secretName: pulumi.Input<string>;
     key: pulumi.Input<string>;
-}
-
-export interface Compute {
-    cpuMillicores: number;
-    memoryMiB: number;
-    ephemeralStorageMiB: number;
 }
 
 /** Plain variables first, then each Secret reference, in the order given. */
@@ -53,14 +47,6 @@ export interface ProbeTiming {
     timeoutSeconds?: number;
     failureThreshold?: number;
 }
-
-/** The timings each kind of probe defaults to, for HTTP, command and TCP probes alike. */
-export const PROBE_TIMINGS = {
-    readiness: { initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
-    liveness: { initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-    // Holds off liveness for up to periodSeconds × failureThreshold (150 s).
-    startup: { initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 30 },
-} as const;
 
 function timing(probe: ProbeTiming | undefined, defaults: Required<ProbeTiming>): Required<ProbeTiming> {
     return {

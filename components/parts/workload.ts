@@ -6,18 +6,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { OWNED_BY_PULUMI } from "./ownership";
-import { Compute, computeResources, envVars, hardenedContainer, hardenedPod, SecretKeyRef } from "./pod-spec";
-import { WritablePaths, writableStorage } from "./writable-paths";
-
-/** Defaults every workload kind shares; each component's defaults object includes them. */
-export const WORKLOAD_DEFAULTS = {
-    runAsUser: 10001,
-    // Ephemeral storage: the kubelet caps container logs at 5 × 10 MiB; the rest is room for /tmp.
-    resources: {
-        requests: { cpuMillicores: 100, memoryMiB: 128, ephemeralStorageMiB: 64 },
-        limits: { cpuMillicores: 500, memoryMiB: 256, ephemeralStorageMiB: 512 },
-    },
-} as const;
+import { computeResources, envVars, hardenedContainer, hardenedPod, SecretKeyRef } from "./pod-spec";
+import { writableStorage } from "./writable-paths";
+import { WORKLOAD_DEFAULTS } from "../../vocabulary/defaults";
+import type { Compute } from "../../vocabulary/rules";
+import type { WritablePaths } from "../../vocabulary/writable-paths";
 
 /** The arguments every workload kind takes: its stack-file keys, and what the program wires in. */
 export interface WorkloadArgs {

@@ -20,7 +20,8 @@ echo "pulumi $*" >>"$STUB/calls"
 case "$1 $2" in
   "stack ls") [[ -f "$STUB/ls-fails" ]] && { echo "error: failed to list stacks: 403 Forbidden" >&2; exit 255; }; cat "$STUB/stacks.json" ;;
   "stack export") cat "$STUB/export-$4.json" 2>/dev/null || { echo "error: no stack named '$4' found" >&2; exit 255; } ;;
-  "stack output") [[ -f "$STUB/export-$4.json" ]] || exit 255; echo "cluster-id" ;;
+  "stack output") [[ -f "$STUB/output-fails" ]] && { echo "error: 403 Forbidden" >&2; exit 255; }
+    [[ -f "$STUB/export-$4.json" ]] || { echo "error: no stack named '$4' found" >&2; exit 255; }; echo "cluster-id" ;;
   "stack rm") ;;
   "state delete") [[ -f "$STUB/locked" ]] && { echo "error: the stack is currently locked by 1 lock(s)" >&2; exit 255; }; true ;;
   *) ;;

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { volumeName, writablePathsProblems } from "../../../components/parts/writable-paths";
+import { volumeName, writablePathsProblems } from "../../../vocabulary/writable-paths";
 
 describe("writable paths (part)", () => {
     it("names each volume after its path, as a DNS label", () => {

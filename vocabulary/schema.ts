@@ -2,27 +2,34 @@
  * The vocabulary: every key a stack file may set under `esteira:`, with its rule, its description
  * and its default. The components take these same shapes as their Args, so a key has one name
  * from stack file to component. Defaults are never applied here: `default` in a key's metadata
- * points at the component's defaults object, which the component applies with `??`; the
- * reference (docs/configuration.md) and the stack files' JSON Schema are generated from this file (`npm run docs`).
+ * points at the defaults object (defaults.ts, access-defaults.ts) the component applies with `??`;
+ * the reference (docs/configuration.md) and the stack files' JSON Schema are generated from this
+ * file (`npm run docs`).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { CLUSTER_DEFAULTS } from "../components/cluster";
-import { DATABASE_DEFAULTS } from "../components/database";
-import { ENVIRONMENT_ACCESS_DEFAULTS } from "../components/environment-access";
-import { ENVIRONMENT_NAMESPACE_DEFAULTS } from "../components/environment-namespace";
-import { GITHUB_ENVIRONMENT_DEFAULTS, GITHUB_ENVIRONMENT_SECRETS, MAX_REVIEWERS } from "../components/github-environment";
-import { IMAGE_DEFAULTS } from "../components/image";
-import { MONITORING_DEFAULTS } from "../components/monitoring";
-import { NAMESPACE_DATABASE_DEFAULTS } from "../components/namespace-database";
-import type { Compute } from "../components/parts/pod-spec";
-import { WORKLOAD_DEFAULTS } from "../components/parts/workload";
-import { ephemeralStorageProblem, hasPersistentPath, writablePathsProblems } from "../components/parts/writable-paths";
-import { SCHEDULED_JOB_DEFAULTS } from "../components/scheduled-job";
-import { REPOSITORY_SETTINGS_DEFAULTS } from "../components/repository-settings";
-import { WEB_SERVICE_DEFAULTS } from "../components/web-service";
-import { WORKER_DEFAULTS } from "../components/worker";
 import {
+    GITHUB_ENVIRONMENT_DEFAULTS,
+    GITHUB_ENVIRONMENT_SECRETS,
+    MAX_REVIEWERS,
+    REPOSITORY_SETTINGS_DEFAULTS,
+    SERVICE_ACCOUNT_NAMES,
+} from "./access-defaults";
+import {
+    CLUSTER_DEFAULTS,
+    DATABASE_DEFAULTS,
+    ENVIRONMENT_NAMESPACE_DEFAULTS,
+    IMAGE_DEFAULTS,
+    MONITORING_DEFAULTS,
+    NAMESPACE_DATABASE_DEFAULTS,
+    SCHEDULED_JOB_DEFAULTS,
+    WEB_SERVICE_DEFAULTS,
+    WORKER_DEFAULTS,
+    WORKLOAD_DEFAULTS,
+} from "./defaults";
+import { ephemeralStorageProblem, hasPersistentPath, writablePathsProblems } from "./writable-paths";
+import {
+    type Compute,
     dns1035Label,
     dns1123Label,
     DOKS_VERSION_SLUG,
@@ -412,7 +419,12 @@ export const serviceSchema = z
                     ),
                 tlsWaiver: nonEmpty()
                     .optional()
-                    .meta(doc("why a public service in a production stack may serve plain HTTP (a reviewed exception)", text("none"))),
+                    .meta(
+                        doc(
+                            "why a public service (on a DigitalOcean cluster of the stack's own, or in a production stack) may serve plain HTTP (a reviewed exception)",
+                            text("none"),
+                        ),
+                    ),
             })
             .optional()
             .meta(doc("the Service in front of the pods")),
@@ -950,6 +962,23 @@ export const githubSchema = z
             .record(actionsName("an Actions variable name"), z.string())
             .optional()
             .meta(doc("Actions variables of the environment, beside esteira's `ESTEIRA_*` ones", text("none"))),
+        managedBy: stackName()
+            .optional()
+            .meta(
+                doc(
+                    "the stack whose `esteira:repository.environments` manages this environment (reviewers, rules): this stack then writes no GitHub resource, so its jobs need no GitHub token that could rewrite another environment",
+                    text("none: this stack manages its own environment"),
+                ),
+            ),
+        deployOn: z
+            .enum(["push", "release"])
+            .optional()
+            .meta(
+                doc(
+                    "what deploys it: `push`, a push to a `deployFrom` branch; `release`, only a release run (deploy.yml's Run workflow on main with a release tag, through prod-preview's approval and this environment's)",
+                    text('"push"'),
+                ),
+            ),
         repositoryVariables: z
             .record(actionsName("an Actions variable name"), z.string())
             .optional()
@@ -964,6 +993,18 @@ export const githubSchema = z
             });
         }
         protectionProblems(gh, ctx);
+        if (gh.managedBy !== undefined) {
+            const local = (
+                ["reviewers", "preventSelfReview", "waitTimerMinutes", "canAdminsBypass", "actionsSecrets", "environmentVariables"] as const
+            ).filter((key) => gh[key] !== undefined);
+            for (const key of local) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: [key],
+                    message: `the environment is managed by stack ${JSON.stringify(gh.managedBy)} (managedBy): set ${key} in its esteira:repository.environments, not here`,
+                });
+            }
+        }
     });
 export type GitHubSettings = z.infer<typeof githubSchema>;
 
@@ -989,11 +1030,10 @@ export type NetworkPolicySettings = z.infer<typeof networkPolicySchema>;
 
 // ---- a base stack's tenants, pins, repository settings --------------------------------------
 
-const ad = ENVIRONMENT_ACCESS_DEFAULTS;
 export const tenantsSchema = z.strictObject({
     serviceAccountName: dns1123Label("serviceAccountName")
         .optional()
-        .meta(doc("name of the tenant issuer's ServiceAccount, ClusterRole and ClusterRoleBinding", ad.tenants.serviceAccountName)),
+        .meta(doc("name of the tenant issuer's ServiceAccount, ClusterRole and ClusterRoleBinding", SERVICE_ACCOUNT_NAMES.tenants)),
 });
 
 /** A reference pinned by digest, the only form a pin or a promotion accepts. */

@@ -2,7 +2,6 @@
  * A Pulumi mock monitor that records every registration (type, name, inputs, parent, options)
  * and every read, so tests can assert on the resource graph the way a policy would.
  */
-import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeState from "@pulumi/pulumi/runtime/state";
 import { callResults, defaultState, ORGANIZATION, PROJECT, StateFaker } from "./fakes";
@@ -192,22 +191,6 @@ export function promiseOf<T>(output: pulumi.Input<T> | undefined): Promise<T | u
     if (output === undefined) return Promise.resolve(undefined);
     // `promise()` is the SDK's own accessor; unlike `apply`, it rejects when the value failed.
     return (pulumi.output(output) as unknown as { promise(): Promise<T> }).promise();
-}
-
-/**
- * Asserts that a value fails the way the program must tell a person about a problem: a RunError,
- * which Pulumi prints without a stack trace, ending with `line` (the engine may prefix where the
- * value surfaced, e.g. `error serializing property …:`).
- */
-export async function assertRunError(value: Promise<unknown>, line: string): Promise<void> {
-    await assert.rejects(value, (err: Error) => {
-        assert.ok(pulumi.RunError.isInstance(err), `a RunError, printed without a stack trace: ${err.stack}`);
-        assert.ok(
-            err.message === line || err.message.endsWith(`: ${line}`),
-            `expected the message to end with:\n${line}\ngot:\n${err.message}`,
-        );
-        return true;
-    });
 }
 
 /** Whether an Output is a secret. */

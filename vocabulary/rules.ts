@@ -120,13 +120,22 @@ export function isCronSchedule(schedule: string): boolean {
     return CRON_MACRO.test(schedule.trim()) || (fields.length === 5 && fields.every((field) => CRON_FIELD.test(field)));
 }
 
-type Compute = { cpuMillicores?: number; memoryMiB?: number; ephemeralStorageMiB?: number };
+/** A container's compute quantities, in the units the stack files give them. */
+export interface Compute {
+    cpuMillicores: number;
+    memoryMiB: number;
+    ephemeralStorageMiB: number;
+}
 
 /**
  * One message per quantity whose request exceeds its limit: the limit set, or when `defaults` are
  * given and no limit is set, the default limit the component applies.
  */
-export function requestProblems(requests: Compute | undefined, limits: Compute | undefined, defaults?: Required<Compute>): string[] {
+export function requestProblems(
+    requests: Partial<Compute> | undefined,
+    limits: Partial<Compute> | undefined,
+    defaults?: Compute,
+): string[] {
     return (["cpuMillicores", "memoryMiB", "ephemeralStorageMiB"] as const).flatMap((field) => {
         const request = requests?.[field];
         const limit = limits?.[field];
