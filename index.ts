@@ -14,11 +14,13 @@ import { GitHubEnvironment } from "./components/github-environment";
 import { GitHubRepository } from "./components/github-repository";
 import { Image } from "./components/image";
 import { Monitoring } from "./components/monitoring";
+import { NamespaceDatabase } from "./components/namespace-database";
 import { digestPinned, PinnedImage } from "./components/pinned-image";
 import { PromotedImage } from "./components/promoted-image";
 import { RepositorySettings } from "./components/repository-settings";
 import { ScheduledJob } from "./components/scheduled-job";
 import { WebService } from "./components/web-service";
+import { TenantPolicy } from "./components/tenant-policy";
 import { Worker } from "./components/worker";
 import { deployedCommit, loadConfig } from "./config";
 
@@ -34,7 +36,17 @@ const cluster = new Cluster(env, config.cluster, named);
 // cluster, is deleted with it instead of one by one.
 const inCluster: pulumi.ComponentResourceOptions = { provider: cluster.provider, deletedWith: cluster.kubernetesCluster };
 
-const database = config.database && new Database(env, { ...config.database, cluster }, named);
+// A pull request's throwaway PostgreSQL lives in its namespace (served below, once that exists);
+// every other mode is a server elsewhere.
+const database =
+    config.database &&
+    (config.database.mode === "namespace"
+        ? new NamespaceDatabase(
+              env,
+              { ...config.database, image: imageOf(`${env}-postgres`, { ref: config.database.image }), namespaceName: config.namespace },
+              named,
+          )
+        : new Database(env, { ...config.database, cluster }, named));
 
 /** The Secrets a namespace holds: the database's where its workloads read it, and those of esteira:secrets they read. */
 function secretsOf(namespace: NamespaceConfig): Record<string, Record<string, pulumi.Input<string>>> {
@@ -72,6 +84,9 @@ const namespaces = new Map(
     ]),
 );
 const environment = namespaces.get(undefined)!;
+if (database instanceof NamespaceDatabase) {
+    database.serve(environment.namespaceName, environment.pullSecretName && [environment.pullSecretName], inCluster);
+}
 
 /**
  * A workload's image: built and pushed, promoted from another stack or stage, or a reference pinned
@@ -135,7 +150,7 @@ const workloads = [...services, ...otherWorkloads];
 // stack (esteira:tenants) may run no workload of its own, and then has nothing to smoke-test.
 const endpoint = { server: cluster.endpoint, certificateAuthorityData: cluster.certificateAuthorityData };
 const access =
-    workloads.length > 0
+    workloads.length > 0 && config.smokeTestIdentity
         ? new EnvironmentAccess(
               env,
               {
@@ -157,6 +172,17 @@ const tenants =
         { role: "tenants", namespace: environment.namespaceName, ...config.tenants, ...endpoint },
         inCluster,
     );
+// What the API server holds the tenant issuer and every pull request's identity to.
+if (tenants) {
+    new TenantPolicy(
+        `${env}-tenants`,
+        {
+            issuer: { namespace: environment.namespaceName, serviceAccountName: tenants.serviceAccountName },
+            namespacePrefix: `${config.project}-pr-`,
+        },
+        inCluster,
+    );
+}
 
 // An environment another stack manages (github.managedBy) is that stack's to write: this stack's
 // jobs then hold no GitHub token, which could rewrite every environment's secrets, prod's included.

@@ -22,15 +22,18 @@ export const SMOKE_TEST_RULES: PolicyRule[] = [
 ];
 
 /**
- * What a stack that deploys into another stack's cluster (`cluster.mode: stack`, a pull request's
- * environment) registers: its namespaces, the objects inside them (every workload kind: services,
- * workers, scheduled jobs, release Jobs, claims), and its own {@link SMOKE_TEST_RULES} identity
- * (creating a Role needs every permission it grants); and what the Kubernetes provider reads while
- * it waits for them (a Deployment's ReplicaSets, pods and claims, a Service's Endpoints, a Job's
- * pods). No nodes, no cluster roles, no webhooks or CRDs: it cannot grant itself more than this.
+ * What a pull request's identity may do, granted by a RoleBinding in its own namespace only (the
+ * ClusterRole is a template: no ClusterRoleBinding ever names it): the objects its stack registers
+ * there (every workload kind: services, workers, scheduled jobs, release Jobs, claims, its
+ * in-namespace database), what the Kubernetes provider reads while it waits for them (a
+ * Deployment's ReplicaSets, pods and claims, a Service's Endpoints, a Job's pods), and its own
+ * namespace object, which it labels (components/tenant-policy.ts keeps the Pod Security labels
+ * fixed). No other namespace, no token minting (no serviceaccounts/token; the policy refuses
+ * service-account-token Secrets), no nodes, cluster roles, webhooks or CRDs; a Role it creates can
+ * grant no more than it holds (RBAC's escalation check).
  */
 export const TENANT_DEPLOYER_RULES: PolicyRule[] = [
-    { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+    { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "patch", "update"] },
     {
         apiGroups: [""],
         resources: ["secrets", "services", "serviceaccounts", "configmaps", "persistentvolumeclaims"],
@@ -39,8 +42,12 @@ export const TENANT_DEPLOYER_RULES: PolicyRule[] = [
     { apiGroups: [""], resources: ["pods", "events", "endpoints"], verbs: ["get", "list", "watch"] },
     { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
     { apiGroups: [""], resources: ["pods/portforward"], verbs: ["get", "create"] },
-    { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
-    { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get", "list", "watch"] },
+    {
+        apiGroups: ["apps"],
+        resources: ["deployments", "statefulsets"],
+        verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    { apiGroups: ["apps"], resources: ["replicasets", "controllerrevisions"], verbs: ["get", "list", "watch"] },
     { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
     {
         apiGroups: ["autoscaling"],
@@ -60,16 +67,40 @@ export const TENANT_DEPLOYER_RULES: PolicyRule[] = [
     },
 ];
 
+/** The ClusterRole {@link TENANT_DEPLOYER_RULES} live in, and the ServiceAccount of each pull request's namespace it is bound to. */
+export const TENANT_DEPLOYER = { clusterRoleName: "esteira-pr-deployer", serviceAccountName: "esteira-deployer" } as const;
+
+/**
+ * What the base's tenant issuer does for a pull request (scripts/pr-stack.sh grant, run with the
+ * base's credentials, never by pull-request code): create its namespace, the deployer
+ * ServiceAccount there and the RoleBinding to {@link TENANT_DEPLOYER}'s ClusterRole (`bind` on that
+ * one role only), mint a short-lived token for it (serviceaccounts/token), and delete the namespace
+ * when the pull request closes. components/tenant-policy.ts confines all of it to namespaces named
+ * for a pull request, with fixed Pod Security labels. It reads no Secret anywhere.
+ */
+export const TENANT_ISSUER_RULES: PolicyRule[] = [
+    { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "create", "update", "patch", "delete"] },
+    { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["get", "create", "update", "patch"] },
+    { apiGroups: [""], resources: ["serviceaccounts/token"], verbs: ["create"] },
+    { apiGroups: ["rbac.authorization.k8s.io"], resources: ["rolebindings"], verbs: ["get", "create", "update", "patch"] },
+    {
+        apiGroups: ["rbac.authorization.k8s.io"],
+        resources: ["clusterroles"],
+        verbs: ["bind"],
+        resourceNames: [TENANT_DEPLOYER.clusterRoleName],
+    },
+];
+
 /** The two identities the program creates, each with its defaults; applied once in the component. */
 export const ENVIRONMENT_ACCESS_DEFAULTS = {
     /** The environment's own: read-only in its namespace, for the workflows' smoke test. */
     environment: { serviceAccountName: SERVICE_ACCOUNT_NAMES.environment, clusterWide: false, rules: SMOKE_TEST_RULES },
-    /** The one a base stack hands the stacks that deploy into its cluster. */
-    tenants: { serviceAccountName: SERVICE_ACCOUNT_NAMES.tenants, clusterWide: true, rules: TENANT_DEPLOYER_RULES },
+    /** A base stack's issuer of pull requests' namespaces and identities (scripts/pr-stack.sh grant). */
+    tenants: { serviceAccountName: SERVICE_ACCOUNT_NAMES.tenants, clusterWide: true, rules: TENANT_ISSUER_RULES },
 } as const;
 
 export interface EnvironmentAccessArgs {
-    /** Which identity: an environment's own (read-only, its namespace) or a base stack's tenants' (cluster-wide deployer). */
+    /** Which identity: an environment's own (read-only, its namespace) or a base stack's tenant issuer (pull-request namespaces only). */
     role: keyof typeof ENVIRONMENT_ACCESS_DEFAULTS;
     /** Namespace the ServiceAccount and its token live in (for `role: environment`, the one it may read). */
     namespace: pulumi.Input<string>;

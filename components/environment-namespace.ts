@@ -161,8 +161,9 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
                     name: namespaceName,
                     // After the caller's labels: a namespace's pods are always held to the restricted profile.
                     labels: { ...labels, ...POD_SECURITY_LABELS },
-                    // An adopted namespace is someone else's too: the stack neither marks it nor takes its fields back.
-                    annotations: adopt ? undefined : { ...OWNED_BY_PULUMI, [OWNER_ANNOTATION]: stack },
+                    // An adopted namespace is someone else's too: the stack neither marks it nor takes its fields back,
+                    // nor waits on it (it exists; a pull request's identity may read it but watch no namespace).
+                    annotations: adopt ? { "pulumi.com/skipAwait": "true" } : { ...OWNED_BY_PULUMI, [OWNER_ANNOTATION]: stack },
                 },
             },
             {

@@ -27,6 +27,7 @@ import { AnyWorkloadSettings, RawConfig, RawSecretMap, setSecretValue, SYSTEM_NA
 
 export { WORKLOAD_KINDS, type RawConfig, type RawSecretMap, type WorkloadKind } from "./stack";
 import {
+    DatabaseSettings,
     ImageSource,
     MonitoringSettings,
     NetworkPolicySettings,
@@ -87,7 +88,7 @@ export interface EsteiraConfig {
     readonly appSecrets: Readonly<Record<string, Readonly<Record<string, Secret>>>>;
     readonly cluster: ClusterArgs;
     /** Absent when the stack has no database; its link to the cluster is wired in index.ts. */
-    readonly database?: DistributiveOmit<DatabaseArgs, "cluster">;
+    readonly database?: DistributiveOmit<DatabaseArgs, "cluster"> | Extract<DatabaseSettings, { mode: "namespace" }>;
     /** Absent only in a base stack without services. */
     readonly registry?: Registry;
     /** The stack's GitHub environment; absent where the repository is not managed (local stacks). */
@@ -110,6 +111,8 @@ export interface EsteiraConfig {
     readonly services: Readonly<Record<string, ServiceConfig>>;
     readonly workers: Readonly<Record<string, WorkerConfig>>;
     readonly jobs: Readonly<Record<string, JobConfig>>;
+    /** Whether the stack makes the smoke test's read-only identity and its long-lived token. Default: true. */
+    readonly smokeTestIdentity: boolean;
     /** Present when this stack hosts others: the ServiceAccount they deploy with. */
     readonly tenants?: { readonly serviceAccountName?: string };
     /** The repository's own settings, in the one stack that manages them. */
@@ -321,6 +324,9 @@ function databaseArgs({ raw, plain, environment, secret }: Parsed): EsteiraConfi
             return { ...database, name: database.name ?? `${raw.project}-${environment}-db`, protect };
         case "external":
             return { ...database, url: secret("databaseUrl"), adminUrl: raw.secrets.databaseAdminUrl };
+        // A pull request's PostgreSQL in its namespace: data alone, no URL, no admin, no server.
+        case "namespace":
+            return database;
         case "server":
             return {
                 ...database,
@@ -445,6 +451,7 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         registry,
         ...github(plain, environment, maps, protect),
         tenants: plain.tenants,
+        smokeTestIdentity: plain.smokeTestIdentity ?? true,
         repository: plain.repository && plain.github && { ...plain.repository, repository: plain.github.repository, protect },
         monitoring: plain.monitoring && monitoringOf(plain, plain.monitoring, raw.secrets.alertSlackWebhookUrl),
         networkPolicy: plain.networkPolicy,

@@ -6,7 +6,7 @@
  */
 import * as k8s from "@kubernetes/client-node";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { execFileSync, spawn } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -147,17 +147,34 @@ export async function localStack(stackName: string, options: { databaseUrl?: str
 }
 
 /** Runs scripts/pr-stack.sh in a working copy, as review.yml does on GitHub; resolves with its output. */
-export function prStackScript(work: WorkDir, args: string[], env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
+export function prStackScript(
+    work: WorkDir,
+    args: string[],
+    env: Record<string, string> = {},
+): Promise<{ code: number; output: string; stdout: string }> {
     return new Promise((resolve) => {
         const child = spawn("bash", [path.join(REPO_ROOT, "scripts", "pr-stack.sh"), ...args], {
             cwd: work.dir,
             env: { ...process.env, ...work.env, REGISTRY_TOKEN: local.registryPassword, ...env },
         });
         let output = "";
-        child.stdout.on("data", (d) => (output += d));
+        let stdout = "";
+        child.stdout.on("data", (d) => {
+            output += d;
+            stdout += d;
+        });
         child.stderr.on("data", (d) => (output += d));
-        child.on("close", (code) => resolve({ code: code ?? -1, output }));
+        child.on("close", (code) => resolve({ code: code ?? -1, output, stdout }));
     });
+}
+
+/** kubectl with the given kubeconfig file; resolves with its exit code and output, never throws. */
+export function kubectlAs(kubeconfigFile: string, args: string[], input?: string): { code: number; output: string } {
+    const result = spawnSync(path.join(requireEnv("ESTEIRA_KUBE_BIN_DIR"), "kubectl"), ["--kubeconfig", kubeconfigFile, ...args], {
+        encoding: "utf8",
+        input,
+    });
+    return { code: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
 }
 
 /** The operations of a preview or update summary other than `same`, e.g. `[["update", 1]]`. */

@@ -52,6 +52,8 @@ export ESTEIRA_CONTAINERD_VERSION=2.2.9
 export ESTEIRA_PAUSE_VERSION=1
 # Workflow linter (scripts/lint-workflows.sh).
 export ESTEIRA_ACTIONLINT_VERSION=1.7.12
+# Signs and verifies the promotion evidence (scripts/promotion-evidence.sh).
+export ESTEIRA_COSIGN_VERSION=2.6.5
 
 # --- binaries ---------------------------------------------------------------
 export ESTEIRA_BIN="$ESTEIRA_CACHE/bin"
@@ -60,6 +62,7 @@ export ESTEIRA_PULUMI_BIN_DIR="$ESTEIRA_BIN/pulumi-$ESTEIRA_PULUMI_VERSION"
 export ESTEIRA_KUBE_BIN_DIR="$ESTEIRA_BIN/kubernetes-$ESTEIRA_KUBE_VERSION"
 export ESTEIRA_KWOK_BIN_DIR="$ESTEIRA_BIN/kwok-$ESTEIRA_KWOK_VERSION"
 export ESTEIRA_ETCD_BIN_DIR="$ESTEIRA_BIN/etcd-$ESTEIRA_ETCD_VERSION"
+export ESTEIRA_COSIGN_BIN_DIR="$ESTEIRA_BIN/cosign-$ESTEIRA_COSIGN_VERSION"
 # Debian's docker client (talks to Debian's 20.10 daemon with built-in
 # BuildKit support); /usr/local/bin/docker may be a newer client without the
 # buildx plugin, so a shim dir puts Debian's first on PATH.
@@ -67,7 +70,7 @@ export ESTEIRA_SHIM_DIR="$ESTEIRA_CACHE/shims"
 
 case ":$PATH:" in
   *":$ESTEIRA_PULUMI_BIN_DIR:"*) ;;
-  *) PATH="$ESTEIRA_NODE_DIR/bin:$ESTEIRA_SHIM_DIR:$ESTEIRA_PULUMI_BIN_DIR:$ESTEIRA_KUBE_BIN_DIR:$ESTEIRA_KWOK_BIN_DIR:$ESTEIRA_ETCD_BIN_DIR:$PATH" ;;
+  *) PATH="$ESTEIRA_NODE_DIR/bin:$ESTEIRA_SHIM_DIR:$ESTEIRA_PULUMI_BIN_DIR:$ESTEIRA_KUBE_BIN_DIR:$ESTEIRA_KWOK_BIN_DIR:$ESTEIRA_ETCD_BIN_DIR:$ESTEIRA_COSIGN_BIN_DIR:$PATH" ;;
 esac
 export PATH
 
@@ -111,6 +114,8 @@ export ESTEIRA_REGISTRY_USER="esteira"
 export ESTEIRA_REGISTRY_PASSWORD_FILE="$ESTEIRA_LOCAL_DIR/registry/password"
 export ESTEIRA_BASE_IMAGE_LOCAL="esteira/node-base:bookworm"
 export ESTEIRA_BASE_IMAGE="$ESTEIRA_REGISTRY/esteira/node-base:bookworm"
+# Pull requests' in-namespace PostgreSQL (stacks/pr.local.template.yaml), from Debian's package.
+export ESTEIRA_POSTGRES_IMAGE="$ESTEIRA_REGISTRY/esteira/postgres:15-bookworm"
 # PostgreSQL listens on loopback and on the node's address, where pods reach it; its URL names
 # the node's address so the same URL works from the host and from a pod.
 export ESTEIRA_PG_HOST="$ESTEIRA_NODE_IP"

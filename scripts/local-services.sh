@@ -5,7 +5,9 @@
 #     be pulled from a public registry here);
 #   * an image registry (Debian's docker-registry) on 127.0.0.1:5000 with
 #     htpasswd (bcrypt) auth, holding the base image;
-#   * PostgreSQL (Debian's postgresql) as its own cluster on 127.0.0.1:5433.
+#   * PostgreSQL (Debian's postgresql) as its own cluster on 127.0.0.1:5433;
+#   * the pull requests' PostgreSQL image esteira/postgres:15-bookworm, Debian's package on the
+#     base image (scripts/images/postgres), in the registry.
 # Idempotent: start on a running service is a no-op; stop stops only what
 # this script started (by pidfile). Secrets are generated once, kept in
 # mode-600 files, and never printed. `source scripts/env.sh` for the names.
@@ -190,6 +192,22 @@ ensure_base_image() {
   [[ -n "$pushed" || "$recipe" != "$BASE_KEY" ]] || step_note cached
 }
 
+# The pull requests' PostgreSQL image (scripts/images/postgres): Debian's postgresql-15 on the base
+# image, rebuilt and pushed when its recipe or the base image changed.
+ensure_postgres_image() {
+  local dir="$ESTEIRA_SCRIPTS_DIR/images/postgres" recipe
+  recipe="$(cat "$dir"/* | sha256sum | cut -c1-12)-$("$DOCKER" image inspect -f '{{.Id}}' "$ESTEIRA_BASE_IMAGE_LOCAL" | cut -c8-19)"
+  if [[ "$("$DOCKER" image inspect -f '{{index .Config.Labels "esteira.recipe"}}' "$ESTEIRA_POSTGRES_IMAGE" 2>/dev/null || true)" == "$recipe" ]] \
+    && [[ -n "$(registry_image_id "$ESTEIRA_POSTGRES_IMAGE")" ]]; then
+    step_note cached
+    return 0
+  fi
+  log "postgres image: apt-get install postgresql-15 on $ESTEIRA_BASE_IMAGE"
+  DOCKER_BUILDKIT=0 "$DOCKER" build -q --network host --build-arg "BASE_IMAGE=$ESTEIRA_BASE_IMAGE" --label "esteira.recipe=$recipe" \
+    -t "$ESTEIRA_POSTGRES_IMAGE" "$dir" >/dev/null || die "building $ESTEIRA_POSTGRES_IMAGE failed (output above)" "check that the Debian mirror in the base image's apt sources answers"
+  "$DOCKER" push "$ESTEIRA_POSTGRES_IMAGE" >/dev/null || die "pushing $ESTEIRA_POSTGRES_IMAGE failed" "check the registry on $ESTEIRA_REGISTRY"
+}
+
 # --- registry -----------------------------------------------------------------
 registry_up() {
   [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$ESTEIRA_REGISTRY/v2/")" == 401 ]]
@@ -353,13 +371,14 @@ services_status() {
 }
 
 # services_steps — one numbered step per service (the caller has called steps_begin).
-SERVICES_STEP_COUNT=5
+SERVICES_STEP_COUNT=6
 services_steps() {
   step services-packages "Debian packages (${SERVICE_PACKAGES[*]})" ensure_packages
   PG_BIN="$(pg_bindir)"
   step services-docker "Docker daemon" start_docker
   step services-registry "registry on $ESTEIRA_REGISTRY" start_registry
   step services-base-image "base image (debootstrap $BASE_SUITE)" ensure_base_image
+  step services-postgres-image "pull requests' PostgreSQL image (Debian's postgresql-15)" ensure_postgres_image
   step services-postgres "PostgreSQL on 127.0.0.1 and $ESTEIRA_NODE_IP:$ESTEIRA_PG_PORT" start_postgres
 }
 

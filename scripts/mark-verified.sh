@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# scripts/mark-verified.sh — after a stack's smoke test passed, mark what it runs as verified for
-# the commit deployed: each image of the `images` output gets the tag
-# `verified-<stack>-<first 12 of the commit>` on the same digest, which the next stage promotes
-# (image.verifiedIn: <stack>). `docker buildx imagetools create` writes the tag in the registry
-# from the existing manifest: nothing is pulled, nothing is rebuilt, and the tag's digest is
-# checked to be the one that ran.
+# scripts/mark-verified.sh — after a stack's smoke test passed, record what it ran as verified for
+# the commit deployed. The evidence is a cosign signature with the key only this stage's
+# environment holds (EVIDENCE_SIGNING_KEY, COSIGN_PASSWORD), binding each digest to the full commit
+# sha and the stage (scripts/promotion-evidence.sh sign); prod-preview verifies it, with dev's
+# provenance, before it promotes (scripts/release-preview.sh). dev's own evidence is its build's
+# provenance instead (`promotion-evidence.sh provenance`, or actions/attest-build-provenance on
+# GitHub), so dev holds no key: its mark is the locator tag alone.
+# Each image of the `images` output also gets the tag `verified-<stack>-<first 12 of the commit>` on
+# the same digest: only a locator, by which the next stage finds the digest
+# (image.verifiedIn: <stack>); anyone who can push may move it, so nothing trusts it. `docker buildx
+# imagetools create` writes it from the existing manifest: nothing is pulled or rebuilt.
 #
 # Usage: scripts/mark-verified.sh <stack> [service…]     (default: every service of the stack)
 #
 # Pushes with the stack's esteira:registryPushToken (else esteira:registryToken), read from its
-# config. Env: ESTEIRA_COMMIT (else GITHUB_SHA, else HEAD) names the commit.
+# config. Env: ESTEIRA_COMMIT (else GITHUB_SHA, else HEAD) names the commit, in full.
 set -euo pipefail
 
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -27,6 +32,8 @@ source "$SCRIPTS/delivery-lib.sh"
 LOG_PREFIX="verify $stack"
 
 sha="$(commit_sha)"
+# A signature binds the whole commit; a prefix could be any of several.
+[[ -z "${EVIDENCE_SIGNING_KEY:-}" || "$sha" =~ ^[0-9a-f]{40}$ ]] || die "commit \"$sha\" is not a full sha" "set ESTEIRA_COMMIT to all 40 hex digits"
 tag="$(verified_tag "$stack" "$sha")"
 images="$(stack_images "$stack")"
 [[ "$(jq 'length' <<<"$images")" -gt 0 ]] || die "stack $stack exports no images to mark" "deploy it first"
@@ -45,6 +52,7 @@ while IFS=$'\t' read -r service ref; do
   got="$(digest_of "$repository:$tag")"
   [[ "$got" == "$digest" ]] || die "$repository:$tag points at ${got:-nothing}, not at $digest" "delete the tag and run this again"
   log "$service: $repository:$tag -> $digest"
+  if [[ -n "${EVIDENCE_SIGNING_KEY:-}" ]]; then "$SCRIPTS/promotion-evidence.sh" sign "$stack" "$repository@$digest" "$sha"; fi
   marked+=("| $service | \`$repository:$tag\` | \`$digest\` |")
 done < <(jq -r 'to_entries[] | "\(.key)\t\(.value)"' <<<"$images")
 

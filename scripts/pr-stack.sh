@@ -1,38 +1,47 @@
 #!/usr/bin/env bash
 # scripts/pr-stack.sh — the life of an ephemeral pull-request stack, the same on GitHub
-# (.github/workflows/review.yml) and on this machine (the e2e suite):
+# (.github/workflows/review.yml, review-grant.yml) and on this machine (the e2e suite). Two sides:
+# the base's (grant, destroy, destroy-base, sweep: the base's tenant issuer kubeconfig as KUBECONFIG,
+# never pull-request code) and the pull request's (up: its own short-lived kubeconfig only).
 #
+#   pr-stack.sh grant <number> [--minutes N]
+#       Base side. Creates the pull request's namespace <project>-pr-<number> with the fixed Pod
+#       Security labels, its ServiceAccount esteira-deployer and the RoleBinding that grants it the
+#       ClusterRole esteira-pr-deployer in that namespace only, then prints a kubeconfig for that
+#       ServiceAccount with a token of N minutes (default 120), nothing else. The API server's
+#       admission policy (components/tenant-policy.ts) lets the issuer do this for pull-request
+#       namespaces only.
 #   pr-stack.sh up <number> [--template FILE] [-- pulumi up flags…]
-#       Lays out Pulumi.pr-<number>.yaml from the template (stacks/pr.template.yaml by default),
-#       creates or selects stack pr-<number>, sets its registry tokens from REGISTRY_TOKEN and
-#       REGISTRY_PUSH_TOKEN (read on stdin by pulumi, never on a command line), runs `pulumi up`
-#       with the policy pack (policy_args, scripts/delivery-lib.sh): a mandatory violation fails it.
+#       Pull-request side. Lays out Pulumi.pr-<number>.yaml from the template (stacks/pr.template.yaml
+#       by default), creates or selects stack pr-<number>, sets its kubeconfig from TENANT_KUBECONFIG
+#       (grant's output) and its registry tokens from REGISTRY_TOKEN and REGISTRY_PUSH_TOKEN (each
+#       read on stdin by pulumi, never on a command line), runs `pulumi up` with the policy pack
+#       (policy_args, scripts/delivery-lib.sh): a mandatory violation fails it.
 #   pr-stack.sh preview <number> [--template FILE] [-- pulumi preview flags…]
 #       The same layout, then `pulumi preview --diff` with the policy pack: the pull request's
 #       check (review.yml), failing on a mandatory violation.
 #   pr-stack.sh destroy <number>
-#       `pulumi destroy`, then `pulumi stack rm`. When the destroy fails because the base stack (the
-#       one its state reads through StackReferences) is gone, its cluster and database server went with
-#       it, and so did everything the PR stack made there: the stack's state is removed, and the
-#       script says so. Only the backend saying so counts as gone (the base not listed, or listed
-#       without outputs); a base whose outputs cannot be read (credentials, network) fails loudly,
-#       state kept, as does any other failure.
-#       A stack the backend does not list is nothing to destroy; a backend that cannot be listed
-#       (expired credentials, unreachable) fails, never taken for "no stack".
-#   pr-stack.sh list [--base STACK]
-#       The pr-<number> stacks of this backend (only those built on STACK with --base).
+#       Base side. Clears the stack's state through its lock (`pulumi state delete --all`: a push
+#       still deploying makes it fail fast), deletes the pull request's namespace (and with it
+#       everything the stack made: workloads, Secrets, its PostgreSQL and data) and waits until it is
+#       gone, then removes the stack: no `pulumi destroy`, so no code of the pull request's state (its
+#       dynamic providers, its plugins) runs with the base's credentials. A namespace or stack that
+#       does not exist is nothing to delete; a backend that cannot be listed fails, never taken for
+#       "no stack".
+#   pr-stack.sh list
+#       The pr-<number> stacks of this backend.
 #   pr-stack.sh destroy-base STACK [--with-pr-stacks]
 #       `pulumi destroy` of a base stack (review on GitHub, local here), refused while pull-request
-#       stacks are built on it (it names them); --with-pr-stacks destroys those first.
+#       namespaces exist in its cluster (it names them); --with-pr-stacks destroys those first.
 #   pr-stack.sh sweep [--dry-run]
-#       Destroys (as `destroy` does) every pr-<number> stack whose pull request is closed, asking
-#       the GitHub API (gh, with GH_TOKEN; GITHUB_REPOSITORY=<owner>/<repository>); an open pull
-#       request's stack is kept. A pull request the API cannot answer for, or a destroy that fails,
-#       is reported and fails the run after the others were handled. --dry-run only lists.
+#       Destroys (as `destroy` does) every pull request's namespace and stack whose pull request is
+#       closed, asking the GitHub API (gh, with GH_TOKEN; GITHUB_REPOSITORY=<owner>/<repository>);
+#       an open pull request's are kept. A pull request the API cannot answer for, or a destroy that
+#       fails, is reported and fails the run after the others were handled. --dry-run only lists.
 #
-# Runs in the project directory (where Pulumi.yaml is), with the backend and secrets provider in
-# the environment (PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE or PULUMI_ACCESS_TOKEN). Every
-# subcommand works from the stacks' state, so destroy, list and sweep need no pull request's code.
+# Runs in the project directory (where Pulumi.yaml is), with the backend and secrets provider of
+# the pull-request stacks in the environment (PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE or
+# PULUMI_ACCESS_TOKEN); grant and destroy-base need no backend of the pull requests.
 set -euo pipefail
 # A failure inside $(…) fails the caller too: an unreadable backend is never an empty list.
 shopt -s inherit_errexit
@@ -62,17 +71,6 @@ read_backend() {
   printf '%s\n' "$out"
 }
 
-# base_of STACK — the stacks STACK reads through StackReferences (its base), from its state, so
-# it works from a fresh checkout too; one per line, bare stack names.
-base_of() {
-  local state
-  state="$(read_backend "the state of stack $1" stack export -s "$1")"
-  node -e '
-    const resources = JSON.parse(require("fs").readFileSync(0, "utf8")).deployment?.resources ?? [];
-    const names = resources.filter((r) => r.type === "pulumi:pulumi:StackReference").map((r) => r.inputs.name.split("/").pop());
-    if (names.length > 0) console.log([...new Set(names)].join("\n"));' <<<"$state"
-}
-
 # stack_names — every stack in this backend, bare names, one per line.
 stack_names() {
   local stacks
@@ -85,6 +83,88 @@ pr_stacks() {
   local names
   names="$(stack_names)"
   grep -E '^pr-[0-9]+$' <<<"$names" || true
+}
+
+# The Pod Security labels every namespace carries (components/environment-namespace.ts,
+# POD_SECURITY_LABELS): the admission policy refuses a pull-request namespace without exactly these.
+POD_SECURITY_LABELS=(
+  pod-security.kubernetes.io/enforce=restricted
+  pod-security.kubernetes.io/enforce-version=v1.33
+  pod-security.kubernetes.io/warn=restricted
+  pod-security.kubernetes.io/warn-version=latest
+  pod-security.kubernetes.io/audit=restricted
+  pod-security.kubernetes.io/audit-version=latest
+)
+# The label grant puts on each pull request's namespace: how destroy-base finds them.
+PR_LABEL=esteira.dev/pull-request
+DEPLOYER=esteira-deployer
+DEPLOYER_ROLE=esteira-pr-deployer
+PROJECT="$(sed -nE 's/^name: *([^ #]+).*/\1/p' Pulumi.yaml)"
+namespace_of() { echo "$PROJECT-pr-$1"; }
+
+require_kubectl() {
+  command -v kubectl >/dev/null || die "kubectl is not on PATH" "install kubectl (source scripts/env.sh locally)"
+  kubectl auth can-i create namespaces >/dev/null 2>&1 ||
+    die "the KUBECONFIG in use may not create namespaces: this side runs with the base's tenant issuer" \
+      "export KUBECONFIG=<(pulumi stack output tenantKubeconfig --show-secrets -s <base>) with the base's credentials"
+}
+
+cmd_grant() {
+  local number=$1 minutes=120 namespace token server ca labels
+  shift
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --minutes) minutes=$2; shift 2 ;;
+      *) usage ;;
+    esac
+  done
+  [[ "$number" =~ ^[0-9]+$ ]] || die "pull request number \"$number\" is not a number" "pass the pull request's number"
+  require_kubectl
+  namespace="$(namespace_of "$number")"
+  labels="$(printf '    %s\n' "${POD_SECURITY_LABELS[@]/=/: }" "$PR_LABEL: \"$number\"")"
+  kubectl apply --server-side --field-manager=esteira-grant -f - >&2 <<YAML
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: $namespace
+  labels:
+$labels
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: $DEPLOYER
+  namespace: $namespace
+automountServiceAccountToken: false
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: $DEPLOYER
+  namespace: $namespace
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: $DEPLOYER_ROLE
+subjects:
+  - kind: ServiceAccount
+    name: $DEPLOYER
+    namespace: $namespace
+YAML
+  # A bound token the API server stops honouring after N minutes, or when the ServiceAccount goes with its namespace.
+  token="$(kubectl create token "$DEPLOYER" -n "$namespace" --duration "${minutes}m")"
+  server="$(kubectl config view --minify --raw -o jsonpath='{.clusters[0].cluster.server}')"
+  ca="$(kubectl config view --minify --raw --flatten -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')"
+  log "pr-$number: namespace $namespace, ServiceAccount $DEPLOYER, a token for ${minutes} minutes"
+  node -e '
+    const [name, server, ca, namespace, token] = process.argv.slice(1);
+    console.log(JSON.stringify({
+      apiVersion: "v1", kind: "Config",
+      clusters: [{ name, cluster: { server, "certificate-authority-data": ca } }],
+      users: [{ name, user: { token } }],
+      contexts: [{ name, context: { cluster: name, user: name, namespace } }],
+      "current-context": name,
+    }));' "$namespace" "$server" "$ca" "$namespace" "$token"
 }
 
 # cmd_up up|preview NUMBER [--template FILE] [-- flags…]
@@ -100,10 +180,12 @@ cmd_up() {
   done
   local stack="pr-$number"
   [[ -f "$template" ]] || die "template $template not found" "pass --template with a path relative to $(pwd)"
+  [[ -n "${TENANT_KUBECONFIG:-}" ]] || die "TENANT_KUBECONFIG is not set" "export the kubeconfig \`pr-stack.sh grant $number\` printed for this pull request"
   [[ -n "${REGISTRY_TOKEN:-}" ]] || die "REGISTRY_TOKEN is not set" "export the registry token with pull rights (push rights: REGISTRY_PUSH_TOKEN)"
   # The template holds no secret and no encryption salt; the stack's own settings are added below.
   cp "$template" "Pulumi.$stack.yaml"
   pulumi stack select --create "$stack" >/dev/null
+  printf '%s' "$TENANT_KUBECONFIG" | pulumi config set --secret esteira:kubeconfig -s "$stack"
   printf '%s' "$REGISTRY_TOKEN" | pulumi config set --secret esteira:registryToken -s "$stack"
   if [[ -n "${REGISTRY_PUSH_TOKEN:-}" ]]; then
     printf '%s' "$REGISTRY_PUSH_TOKEN" | pulumi config set --secret esteira:registryPushToken -s "$stack"
@@ -118,75 +200,63 @@ cmd_up() {
   pulumi up --yes --skip-preview -s "$stack" "${POLICY_ARGS[@]}" "$@"
 }
 
-# base_gone BASE NAMES — true when the backend says the base is gone: not among NAMES (just listed),
-# or listed without outputs (destroyed). An output that cannot be read for another reason
-# (credentials, network) is an error, never "gone": the pull request's state must not be dropped.
-base_gone() {
-  local base=$1 names=$2 out
-  grep -qx "$base" <<<"$names" || return 0
-  if out="$(pulumi stack output -s "$base" clusterId 2>&1)"; then return 1; fi
-  if grep -qiE "no stack named|stack .* not found|does not have output|no output named|has no outputs" <<<"$out"; then return 0; fi
-  log "$out"
-  die "cannot read the outputs of the base stack $base, so it cannot be told whether it is gone; the state of the pull request's stack is kept" \
-    "check the backend credentials, then run this again"
-}
-
 cmd_destroy() {
-  local stack="pr-$1" names base errors
+  local number=$1 stack="pr-$1" names namespace errors
+  require_kubectl
+  namespace="$(namespace_of "$number")"
   names="$(stack_names)"
-  if ! grep -qx "$stack" <<<"$names"; then
-    log "$stack: no such stack; nothing to destroy"
-    return 0
-  fi
-  base="$(base_of "$stack")"
-  base="${base%%$'\n'*}"
-  errors="$(mktemp)"
-  if pulumi destroy --yes --skip-preview -s "$stack" 2> >(tee "$errors" >&2); then
-    pulumi stack rm --yes -s "$stack"
-    rm -f "$errors" "Pulumi.$stack.yaml"
-    log "$stack: destroyed and removed"
-    return 0
-  fi
-  # A destroy can fail because the base is gone (no longer in the backend, which was just listed,
-  # or destroyed and without outputs): its cluster and database server, and everything this stack
-  # made in them, went with it. Anything else must not lose the state.
-  if [[ -n "$base" ]] && base_gone "$base" "$names"; then
-    log "$stack: its base stack \"$base\" is gone, and with it the cluster and database server this stack's namespace, database and role were in: nothing of $stack is left to delete; removing its state"
-    pulumi stack rm --yes --force -s "$stack"
-    rm -f "$errors" "Pulumi.$stack.yaml"
-    return 0
-  fi
-  if grep -q "locked by" "$errors"; then
+  if grep -qx "$stack" <<<"$names"; then
+    # The state first, through the lock: a push still deploying keeps it, and this fails fast
+    # before anything is deleted. Only the state is edited: no plugin, no provider, no code of it runs.
+    errors="$(mktemp)"
+    if ! pulumi state delete --all --yes -s "$stack" >/dev/null 2>"$errors"; then
+      cat "$errors" >&2
+      if grep -q "locked by" "$errors"; then
+        rm -f "$errors"
+        die "$stack is locked by another update (a push still deploying it)" "wait for it to finish, then run this again; if it was cancelled, \`pulumi cancel -s $stack\`"
+      fi
+      rm -f "$errors"
+      die "could not clear the state of $stack (pulumi's output above); nothing was deleted" "fix the cause and run this again"
+    fi
     rm -f "$errors"
-    die "$stack is locked by another update (a push still deploying it)" "wait for it to finish, then run this again; if it was cancelled, \`pulumi cancel -s $stack\`"
+  else
+    log "$stack: no such stack"
   fi
-  rm -f "$errors"
-  die "pulumi destroy of $stack failed (its output above); the stack and its state are kept" "fix the cause and run this again"
+  # Then everything it made, all of it in its namespace: workloads, Secrets, its PostgreSQL and data.
+  if kubectl get namespace "$namespace" >/dev/null 2>&1; then
+    log "$stack: deleting namespace $namespace and everything in it"
+    kubectl delete namespace "$namespace" --wait=true --timeout=10m >&2 ||
+      die "namespace $namespace was not deleted (kubectl's output above)" "run this again; the stack is kept until its namespace is gone"
+  else
+    log "$stack: no namespace $namespace"
+  fi
+  if grep -qx "$stack" <<<"$names"; then
+    pulumi stack rm --yes -s "$stack" >&2
+    log "$stack: destroyed and removed"
+  fi
+  rm -f "Pulumi.$stack.yaml"
 }
 
 cmd_list() {
-  local base="" stacks stack bases
-  if [[ "${1:-}" == --base ]]; then base=$2; fi
-  stacks="$(pr_stacks)"
-  for stack in $stacks; do
-    if [[ -n "$base" ]]; then
-      bases="$(base_of "$stack")"
-      grep -qx "$base" <<<"$bases" || continue
-    fi
-    echo "$stack"
-  done
+  pr_stacks
+}
+
+# pr_namespaces — the pull requests' namespaces in the cluster of the KUBECONFIG in use, one per line.
+pr_namespaces() {
+  kubectl get namespaces -l "$PR_LABEL" -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'
 }
 
 cmd_destroy_base() {
-  local base=$1 with_pr_stacks=$2 dependents=() listed stack
-  listed="$(cmd_list --base "$base")"
+  local base=$1 with_pr_stacks=$2 dependents=() listed namespace
+  require_kubectl
+  listed="$(pr_namespaces)"
   [[ -z "$listed" ]] || mapfile -t dependents <<<"$listed"
   if [[ ${#dependents[@]} -gt 0 ]]; then
     [[ "$with_pr_stacks" == 1 ]] ||
-      die "stack $base is the base of ${dependents[*]}: destroying it would strand them on a cluster and database server that no longer exist" \
+      die "stack $base is the base of ${dependents[*]}: destroying it would strand them on a cluster that no longer exists" \
         "destroy them first (bash scripts/pr-stack.sh destroy <number>), or pass --with-pr-stacks to take them down with it"
-    log "$base: destroying the pull-request stacks built on it first: ${dependents[*]}"
-    for stack in "${dependents[@]}"; do cmd_destroy "${stack#pr-}"; done
+    log "$base: destroying the pull requests' namespaces and stacks built on it first: ${dependents[*]}"
+    for namespace in "${dependents[@]}"; do cmd_destroy "${namespace##*-pr-}"; done
   fi
   pulumi destroy --yes --skip-preview -s "$base"
 }
@@ -227,6 +297,7 @@ cmd_sweep() {
 }
 
 case "${1:-}" in
+  grant) [[ $# -ge 2 ]] || usage; shift; cmd_grant "$@" ;;
   up | preview) [[ $# -ge 2 ]] || usage; cmd_up "$@" ;;
   destroy) [[ $# -eq 2 ]] || usage; cmd_destroy "$2" ;;
   list) shift; cmd_list "$@" ;;

@@ -25,9 +25,28 @@ stack=$1 stage=$2 outdir=$3
 source "$SCRIPTS/delivery-lib.sh"
 LOG_PREFIX="release $stack"
 
+# require_promotion_evidence STAGE SHA IMAGES_JSON — every digest the tags located carries dev's
+# provenance for the full commit SHA and STAGE's signature for it (scripts/promotion-evidence.sh);
+# a tag anyone below the stage moved points at a digest without them, and the release stops here.
+require_promotion_evidence() {
+  local stage=$1 sha=$2 images=$3 service ref refused=()
+  # shellcheck source=scripts/promotion-evidence.sh
+  source "$SCRIPTS/promotion-evidence.sh"
+  registry_login "$stack" pull
+  while IFS=$'\t' read -r service ref; do
+    verify_promotion_evidence "$stage" "$ref" "$sha" || refused+=("$service")
+  done < <(jq -r 'to_entries[] | "\(.key)\t\(.value)"' "$images")
+  registry_logout
+  [[ ${#refused[@]} -eq 0 ]] ||
+    die "no promotion for ${refused[*]}: the evidence that dev built these digests from commit $sha and that $stage verified them is missing or forged (above)" \
+      "deploy commit $sha through dev and $stage again; never promote a digest by its tag alone"
+}
+
 sha="$(commit_sha)"
+[[ "$sha" =~ ^[0-9a-f]{40}$ ]] || die "the release's commit \"$sha\" is not a full sha" "set ESTEIRA_COMMIT to all 40 hex digits"
 mkdir -p "$outdir"
 "$SCRIPTS/verified-images.sh" "$stack" "$stage" "$sha" >"$outdir/images.json"
+require_promotion_evidence "$stage" "$sha" "$outdir/images.json"
 "$SCRIPTS/pin-images.sh" "$stack" "$outdir/images.json"
 
 # The preview's own exit status decides (a mandatory policy violation fails it); its text goes to the approvers.

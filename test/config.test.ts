@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import { imageReferenceProblem } from "../vocabulary/rules";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig, parseConfig, RawConfig } from "../config";
 import { MAX_SEEDING_SERVICE_NAME, RULE_NAMES } from "../config/cross-key-rules";
@@ -1187,8 +1188,23 @@ describe("config", () => {
 
         it("database.mode must be known", () => {
             assertProblems({ ...valid(), database: { mode: "rds" } }, [
-                'homolog: database.mode: mode must be one of: digitalocean, external, shared, server; received "rds"',
+                'homolog: database.mode: mode must be one of: digitalocean, external, shared, server, namespace; received "rds"',
             ]);
+        });
+
+        it("database.mode namespace needs its image, a valid reference", () => {
+            assertProblems({ ...valid(), database: { mode: "namespace" } }, ["homolog: database.image: is required (expected string)"]);
+            assertProblems({ ...valid(), database: { mode: "namespace", image: "Postgres 16" } }, [
+                `homolog: database.image: ${imageReferenceProblem("Postgres 16")}`,
+            ]);
+            assertProblems({ ...valid(), database: { mode: "namespace", image: "postgres:16", dataMiB: 10 } }, [
+                "homolog: database.dataMiB: must be >= 64; received 10",
+            ]);
+        });
+
+        it("database.mode namespace passes through as data: no URL, no admin, no server", () => {
+            const config = parseConfig(raw({ ...valid(), database: { mode: "namespace", image: "postgres:16" } }));
+            assert.deepStrictEqual(config.database, { mode: "namespace", image: "postgres:16" });
         });
 
         itHolds(

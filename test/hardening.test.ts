@@ -139,13 +139,15 @@ for (const { stack, file } of stackCases()) {
             // the review base's managed cluster's 25060).
             const adminPort = (base: string) =>
                 Number(new URL(String(OTHER_STACK_OUTPUTS[`${ORGANIZATION}/${PROJECT}/${base}`].databaseAdminUrl)).port);
-            const databasePeers = !readsDatabase
-                ? []
-                : database.mode === "external"
-                  ? [{ cidr: "0.0.0.0/0", ports: [5432] }]
-                  : database.mode === "server"
-                    ? [{ cidr: database.cidr ?? "0.0.0.0/0", ports: [adminPort(database.stack!)] }]
-                    : [{ cidr: FAKE_VPC_RANGE, ports: database.pool ? [25060, 25061] : [25060] }];
+            // A database in the namespace (mode namespace) is one of the namespace's own pods: no further egress.
+            const databasePeers =
+                !readsDatabase || database.mode === "namespace"
+                    ? []
+                    : database.mode === "external"
+                      ? [{ cidr: "0.0.0.0/0", ports: [5432] }]
+                      : database.mode === "server"
+                        ? [{ cidr: database.cidr ?? "0.0.0.0/0", ports: [adminPort(database.stack!)] }]
+                        : [{ cidr: FAKE_VPC_RANGE, ports: database.pool ? [25060, 25061] : [25060] }];
             const allowed = new Set(
                 [
                     { to: "kube-system/kube-dns", ports: ["UDP/53", "TCP/53"] },

@@ -5,6 +5,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { TENANT_DEPLOYER_RULES } from "../components/environment-access";
+import { POD_SECURITY_LABELS } from "../components/environment-namespace";
 import { ConfigError } from "../config";
 import {
     Evaluation,
@@ -13,7 +14,6 @@ import {
     fakeDigest,
     isSecretInput,
     isSecretOutput,
-    OTHER_STACK_OUTPUTS,
     PR_STACK,
     projectFile,
     promiseOf,
@@ -41,7 +41,9 @@ function beyondTenantRules(types: string[]): string[] {
         const verbs = (TENANT_DEPLOYER_RULES as any[])
             .filter((rule) => rule.apiGroups.includes(group) && rule.resources.includes(plural))
             .flatMap((rule) => rule.verbs);
-        return ["get", "create", "patch", "delete"].filter((verb) => !verbs.includes(verb)).map((verb) => `${verb} ${plural} (${type})`);
+        // A pull request's namespace is the tenant issuer's: its stack adopts it (reads and patches, never creates or deletes).
+        const needed = plural === "namespaces" ? ["get", "patch"] : ["get", "create", "patch", "delete"];
+        return needed.filter((verb) => !verbs.includes(verb)).map((verb) => `${verb} ${plural} (${type})`);
     });
 }
 
@@ -200,7 +202,11 @@ describe("stack files", () => {
                 if (database.mode === "digitalocean" || database.mode === "shared") {
                     assert.match(secret.inputs.stringData.DATABASE_URL, /sslmode=require$/);
                 }
-                for (const deployment of recorder.all(DEPLOYMENT)) {
+                // The in-namespace database server (database.mode namespace) is no client of itself.
+                const clients = recorder
+                    .all(DEPLOYMENT)
+                    .filter((d) => d.inputs.metadata.labels?.["app.kubernetes.io/component"] !== "database");
+                for (const deployment of clients) {
                     const env = deployment.inputs.spec.template.spec.containers[0].env;
                     assert.deepStrictEqual(
                         env.find((e: any) => e.name === "DATABASE_URL"),
@@ -266,6 +272,8 @@ describe("stack files", () => {
 
             it("owns every Kubernetes object entirely: the next up converges after a kubectl rollout undo (patchForce)", () => {
                 for (const object of evaluation.recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
+                    // An adopted namespace is someone else's too (a pull request's, the tenant issuer's): never forced.
+                    if (object.type === NAMESPACE && stackFileConfig(stack)["esteira:adoptNamespace"] === true) continue;
                     assert.strictEqual(
                         object.inputs.metadata?.annotations?.["pulumi.com/patchForce"],
                         "true",
@@ -276,7 +284,9 @@ describe("stack files", () => {
 
             it("gives its services' environment a read-only identity limited to its namespace", function () {
                 const { recorder } = evaluation;
-                if (!stackFileConfig(stack)["esteira:services"]) this.skip();
+                // A pull request's stack mints no token: its smoke test uses its own short-lived credential.
+                if (!stackFileConfig(stack)["esteira:services"] || stackFileConfig(stack)["esteira:smokeTestIdentity"] === false)
+                    this.skip();
                 const role = recorder.get("kubernetes:rbac.authorization.k8s.io/v1:Role", `${stack}-role`);
                 assert.strictEqual(role.inputs.metadata.namespace, recorder.all(NAMESPACE)[0].inputs.metadata.name);
                 const writes = role.inputs.rules
@@ -358,6 +368,7 @@ describe("stack files", () => {
             it("serves /metrics only on a port the Services do not expose", () => {
                 const { recorder } = evaluation;
                 for (const service of recorder.all(SERVICE)) {
+                    if (service.inputs.metadata.labels?.["app.kubernetes.io/component"] === "database") continue;
                     const deployment = recorder.get(DEPLOYMENT, service.name.replace(/-service$/, "-deployment"));
                     const annotations = deployment.inputs.spec.template.metadata.annotations;
                     if (!annotations || service.inputs.spec.type !== "LoadBalancer") continue;
@@ -383,8 +394,15 @@ describe("stack files", () => {
                     const ref = typeof workload.image === "string" ? workload.image : workload.image.ref;
                     return ref !== undefined && !ref.includes("@sha256:");
                 });
+                // An in-namespace database's image by tag is looked up the same way.
+                const database = config["esteira:database"] as { mode: string; image?: string } | undefined;
+                const databaseByTag =
+                    database?.mode === "namespace" && !database.image!.includes("@sha256:") ? [`${stack}-postgres-digest`] : [];
                 const lookups = recorder.resources.filter((r) => r.type === "pulumi-nodejs:dynamic:Resource" && r.name.endsWith("-digest"));
-                assert.deepStrictEqual(lookups.map((r) => r.name).sort(), byTag.map(([name]) => `${name}-digest`).sort());
+                assert.deepStrictEqual(
+                    lookups.map((r) => r.name).sort(),
+                    [...byTag.map(([name]) => `${name}-digest`), ...databaseByTag].sort(),
+                );
             });
 
             it("exports an endpoint per service", async () => {
@@ -716,16 +734,12 @@ describe("stack files", () => {
             evaluation = await evaluated(PR_STACK);
         });
 
-        it("registers no cluster, VPC or database cluster: it reads the review base's, never homolog's or prod's", () => {
+        it("registers no cluster, VPC or database cluster, and reads no other stack: nothing of the base's state", () => {
             const { recorder } = evaluation;
             for (const type of [DOKS, DB_CLUSTER, "digitalocean:index/vpc:Vpc", "digitalocean:index/databaseFirewall:DatabaseFirewall"]) {
                 assert.deepStrictEqual(recorder.all(type), [], `${type} must not be created by a PR stack`);
             }
-            const reads = recorder.reads.map((r) => `${r.type} ${r.id}`).sort();
-            assert.deepStrictEqual(reads, [
-                "pulumi:pulumi:StackReference organization/esteira/review",
-                "pulumi:pulumi:StackReference organization/esteira/review",
-            ]);
+            assert.deepStrictEqual(recorder.reads, [], "no StackReference: the base's outputs and state stay the base's");
         });
 
         it("needs no DigitalOcean token: nothing it registers, reads or invokes is DigitalOcean's", () => {
@@ -741,44 +755,75 @@ describe("stack files", () => {
             );
         });
 
-        it("makes its own database and role in the review base's server, through the admin connection the base exports", () => {
-            const { recorder } = evaluation;
-            const role = recorder.get("pulumi-nodejs:dynamic:Resource", "pr-42-role");
-            const database = recorder.get("pulumi-nodejs:dynamic:Resource", "pr-42-db");
-            assert.strictEqual(role.inputs.name, "esteira-pr-42");
-            assert.strictEqual(database.inputs.name, "esteira-pr-42");
-            assert.strictEqual(
-                database.inputs.adminUrl,
-                OTHER_STACK_OUTPUTS["organization/esteira/review"].databaseAdminUrl,
-                "the review base's databaseAdminUrl",
+        it("runs its own PostgreSQL in its namespace, with a generated password kept secret: no server, no admin connection", async () => {
+            const { recorder, outputs } = evaluation;
+            const server = recorder.get(DEPLOYMENT, "pr-42-server");
+            assert.strictEqual(server.inputs.metadata.namespace, "esteira-pr-42");
+            const pod = server.inputs.spec.template.spec;
+            assert.strictEqual(pod.securityContext.runAsUser, 999);
+            assert.strictEqual(pod.containers[0].securityContext.readOnlyRootFilesystem, true);
+            assert.ok(pod.containers[0].image.includes("@sha256:"), "the image runs by digest");
+            assert.deepStrictEqual(
+                pod.volumes.map((v: any) => [v.name, v.emptyDir?.sizeLimit]),
+                [
+                    ["tmp", "64Mi"],
+                    ["data", "1024Mi"],
+                    ["run", "1Mi"],
+                ],
+                "its data lives and dies with the pod and namespace",
             );
-            assert.ok(isSecretInput(database, "adminUrl"), "the admin connection stays secret");
+            const credentials = recorder.get(SECRET, "pr-42-server-secret");
+            assert.ok(isSecretInput(credentials, "stringData"), "the generated password stays secret");
+            const secret = recorder.all(SECRET).find((s) => s.inputs.metadata.name === "db-credentials")!;
+            assert.match(
+                secret.inputs.stringData.DATABASE_URL,
+                /^postgresql:\/\/app:[^@]+@postgres\.esteira-pr-42\.svc\.cluster\.local:5432\/app\?sslmode=disable$/,
+            );
+            const ingress = recorder.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "pr-42-ingress").inputs.spec;
+            assert.deepStrictEqual(
+                ingress.ingress,
+                [{ from: [{ podSelector: {} }], ports: [{ protocol: "TCP", port: 5432 }] }],
+                "only the namespace's own pods",
+            );
+            assert.strictEqual(outputs.databaseAdminUrl, undefined, "no admin connection to export");
         });
 
-        it("deploys with the base's tenant ServiceAccount, and gives its own workflows a read-only one in its namespace", async () => {
-            const { recorder, outputs } = evaluation;
+        it("deploys with its own short-lived kubeconfig (esteira:kubeconfig) and mints no token of its own", async () => {
+            const { recorder, outputs } = await evaluateStack(PR_STACK, {
+                secrets: { ...TEST_SECRETS, "esteira:kubeconfig": TENANT_KUBECONFIG },
+            });
             const provider = recorder.all("pulumi:providers:kubernetes")[0];
-            assert.strictEqual(provider.inputs.kubeconfig, TENANT_KUBECONFIG);
-            const kubeconfig = JSON.parse((await promiseOf(outputs.kubeconfig)) as string);
-            assert.strictEqual(kubeconfig.clusters[0].cluster.server, "https://review.k8s.ondigitalocean.com");
-            assert.deepStrictEqual(kubeconfig.users[0].user, { token: "token-of-pr-42-token" });
-            assert.strictEqual(kubeconfig.contexts[0].context.namespace, "esteira-pr-42");
+            assert.strictEqual(provider.inputs.kubeconfig, TENANT_KUBECONFIG, "the kubeconfig pr-stack.sh sets from TENANT_KUBECONFIG");
+            assert.deepStrictEqual(
+                recorder.all(SECRET).filter((s) => s.inputs.type === "kubernetes.io/service-account-token"),
+                [],
+                "the admission policy refuses service-account-token Secrets in pull-request namespaces",
+            );
+            assert.deepStrictEqual(recorder.all("kubernetes:core/v1:ServiceAccount"), []);
+            assert.strictEqual(outputs.kubeconfig, undefined);
             assert.strictEqual(outputs.tenantKubeconfig, undefined, "it re-exports nothing of the base's");
+        });
+
+        it("adopts the namespace the tenant issuer made, with its Pod Security labels, and never deletes it", () => {
+            const namespace = evaluation.recorder.all(NAMESPACE)[0];
+            assert.strictEqual(namespace.retainOnDelete, true);
+            for (const [key, value] of Object.entries(POD_SECURITY_LABELS))
+                assert.strictEqual(namespace.inputs.metadata.labels[key], value, key);
         });
 
         it("pushes apart from main's images: its own repository path and cache, reading main's cache but never writing it", () => {
             const built = evaluation.recorder.get("docker-build:index:Image", "sample-image");
             assert.ok(
-                built.inputs.tags.every((tag: string) => tag.startsWith("ghcr.io/esteira-dev/esteira/pr/sample:")),
+                built.inputs.tags.every((tag: string) => tag.startsWith("ghcr.io/esteira-dev/esteira-review/sample:")),
                 "tags only in the PR path",
             );
             assert.deepStrictEqual(
                 built.inputs.cacheFrom.map((c: any) => c.registry.ref),
-                ["ghcr.io/esteira-dev/esteira/pr/sample:buildcache", "ghcr.io/esteira-dev/esteira/sample:buildcache"],
+                ["ghcr.io/esteira-dev/esteira-review/sample:buildcache", "ghcr.io/esteira-dev/esteira/sample:buildcache"],
             );
             assert.deepStrictEqual(
                 built.inputs.cacheTo.map((c: any) => c.registry.ref),
-                ["ghcr.io/esteira-dev/esteira/pr/sample:buildcache"],
+                ["ghcr.io/esteira-dev/esteira-review/sample:buildcache"],
             );
         });
 
@@ -788,7 +833,7 @@ describe("stack files", () => {
             for (const type of owned) {
                 assert.ok(
                     type.startsWith("kubernetes:") ||
-                        // Its database and role (parts/postgres.ts).
+                        // Its database's password and image lookup (parts/generated-password.ts, parts/registry-digest.ts).
                         type === "pulumi-nodejs:dynamic:Resource" ||
                         type === "docker-build:index:Image" ||
                         type.startsWith("pulumi:providers:"),
@@ -801,10 +846,8 @@ describe("stack files", () => {
         it("derives every name from the pull request number", () => {
             const { recorder } = evaluation;
             assert.strictEqual(recorder.all(NAMESPACE)[0].inputs.metadata.name, "esteira-pr-42");
-            assert.strictEqual(recorder.get("pulumi-nodejs:dynamic:Resource", "pr-42-db").inputs.name, "esteira-pr-42");
-            assert.strictEqual(recorder.get("pulumi-nodejs:dynamic:Resource", "pr-42-role").inputs.name, "esteira-pr-42");
             const built = recorder.get("docker-build:index:Image", "sample-image");
-            assert.ok(built.inputs.tags.includes("ghcr.io/esteira-dev/esteira/pr/sample:pr-42"));
+            assert.ok(built.inputs.tags.includes("ghcr.io/esteira-dev/esteira-review/sample:pr-42"));
         });
 
         it("protects nothing and ties nothing to a cluster it does not own", () => {
@@ -843,11 +886,10 @@ describe("stack files", () => {
             assert.deepStrictEqual(beyondTenantRules(kinds), []);
         });
 
-        it("reaches the review base's cluster by its id and runs ClusterIP services", () => {
+        it("reaches the review base's cluster by a fixed id and runs ClusterIP services", () => {
             const { recorder } = evaluation;
-            assert.strictEqual(recorder.all("pulumi:providers:kubernetes")[0].inputs.clusterIdentifier, "review-doks-id");
-            // Destroying the pull request's stack after the review base's cluster is gone drops its objects from the state.
-            assert.strictEqual(recorder.all("pulumi:providers:kubernetes")[0].inputs.deleteUnreachable, "true");
+            // A new token on every push replaces no object.
+            assert.strictEqual(recorder.all("pulumi:providers:kubernetes")[0].inputs.clusterIdentifier, "esteira-review");
             for (const service of recorder.all(SERVICE)) assert.strictEqual(service.inputs.spec.type, "ClusterIP");
         });
 
@@ -860,17 +902,28 @@ describe("stack files", () => {
     });
 
     describe("the review base (Pulumi.review.yaml)", () => {
-        it("creates a cluster and a database cluster for the pull requests, with the identity they deploy with, and runs nothing itself", async () => {
+        it("creates a cluster for the pull requests, its tenant issuer and the admission policies, no database server, and runs nothing itself", async () => {
             const { recorder, outputs } = await evaluated("review");
             recorder.get(DOKS, "review-cluster");
-            recorder.get(DB_CLUSTER, "review-cluster");
+            assert.deepStrictEqual(recorder.all(DB_CLUSTER), [], "each pull request runs its own PostgreSQL: no server, no admin");
             assert.deepStrictEqual(recorder.all(DEPLOYMENT), []);
             assert.deepStrictEqual(recorder.all("kubernetes:rbac.authorization.k8s.io/v1:Role"), []);
             const role = recorder.get("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "review-tenants-role");
             assert.strictEqual(role.inputs.metadata.name, "esteira-tenants");
+            const deployer = recorder.get("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "review-tenants-deployer");
+            assert.strictEqual(deployer.inputs.metadata.name, "esteira-pr-deployer");
+            assert.deepStrictEqual(
+                recorder.all("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding").length,
+                1,
+                "only the issuer's",
+            );
+            const bindings = recorder.all("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding");
+            assert.deepStrictEqual(bindings.map((b) => [b.inputs.spec.policyName, b.inputs.spec.validationActions]).sort(), [
+                ["esteira-tenants-issuer", ["Deny"]],
+                ["esteira-tenants-pull-requests", ["Deny"]],
+            ]);
             assert.deepStrictEqual(await promiseOf(outputs.clusterId), "review-cluster-id");
-            assert.deepStrictEqual(await promiseOf(outputs.databaseClusterId), "review-cluster-id");
-            assert.ok(await isSecretOutput(outputs.databaseAdminUrl), "the pull requests' admin connection, a secret");
+            assert.strictEqual(outputs.databaseAdminUrl, undefined, "no admin connection exported");
             const tenant = JSON.parse((await promiseOf(outputs.tenantKubeconfig)) as string);
             assert.deepStrictEqual(tenant.users[0].user, { token: "token-of-review-tenants-token" });
             assert.strictEqual(outputs.kubeconfig, undefined);
@@ -881,7 +934,7 @@ describe("stack files", () => {
             );
         });
 
-        it("stores no DigitalOcean token: the stacks reading it share its passphrase", async () => {
+        it("stores no DigitalOcean token in its config or state", async () => {
             const { recorder } = await evaluated("review");
             assert.strictEqual(
                 stackFileConfig("review")["esteira:cluster"] && (stackFileConfig("review")["esteira:cluster"] as any).tokenFromEnvironment,

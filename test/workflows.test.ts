@@ -19,6 +19,7 @@ import {
     prodCredentialsBelowProd,
     prodPath,
     prodScriptsFromMain,
+    pullRequestPackages,
     pullRequestSecrets,
     repositoryActions,
     repositoryWorkflows,
@@ -82,6 +83,9 @@ describe("workflows", () => {
         describe(wf.file, () => {
             it("gives a job a pull request reaches nothing beyond the review zone's credentials", () => {
                 assert.deepStrictEqual(pullRequestSecrets(wf), []);
+            });
+            it("gives a job a pull request reaches no packages: write: it never pushes with the GITHUB_TOKEN", () => {
+                assert.deepStrictEqual(pullRequestPackages(wf), []);
             });
             it("names, in every job that holds a secret or changes a stack, an environment a stack protects", () => {
                 assert.deepStrictEqual(environmentOfWrites(wf, environments), []);
@@ -151,7 +155,7 @@ describe("workflows", () => {
         );
     });
 
-    it("the review zone holds no DigitalOcean token: a pull request's stack reads its cluster and database server from the base", () => {
+    it("the review zone holds no DigitalOcean token and no database admin: a pull request's stack runs its own PostgreSQL in its namespace", () => {
         const inReview = workflows.flatMap((w) =>
             Object.entries(w.doc.jobs)
                 .filter(([, job]: [string, any]) => job.environment === "review")
@@ -167,7 +171,32 @@ describe("workflows", () => {
             ],
         );
         for (const { name, job } of inReview) assert.ok(!/DIGITALOCEAN_TOKEN/.test(JSON.stringify(job)), `${name} holds no cloud token`);
-        assert.strictEqual((stackFileConfig("pr-42")["esteira:database"] as { mode?: string }).mode, "server");
+        assert.strictEqual((stackFileConfig("pr-42")["esteira:database"] as { mode?: string }).mode, "namespace");
+    });
+
+    it("pull requests push only to the review zone's own packages, never under a path the main line's stacks read", () => {
+        const review = (stackFileConfig("pr-42")["esteira:images"] as { repository: string }).repository;
+        for (const stack of ["dev", "homolog", "prod"]) {
+            const main = (stackFileConfig(stack)["esteira:images"] as { repository: string }).repository;
+            assert.ok(!review.startsWith(`${main}/`) && review !== main, `${review} is not inside ${stack}'s ${main}`);
+        }
+        // GHCR names a package by its whole path under the owner: <owner>/esteira-review/<service>.
+        assert.match(review, /^ghcr\.io\/[^/]+\/[^/]+-review$/);
+        assert.notStrictEqual(
+            (stackFileConfig("pr-42")["esteira:registry"] as { username: string }).username,
+            (stackFileConfig("dev")["esteira:registry"] as { username: string }).username,
+            "a push identity of its own",
+        );
+    });
+
+    it("a pull request's job grants, deploys and destroys with the review zone's credentials only, and the review base's job is the only one holding its state", () => {
+        const review = workflows.find((w) => w.file.endsWith("/review.yml"))!;
+        const text = JSON.stringify(review.doc);
+        assert.match(text, /pr-stack\.sh grant/);
+        assert.doesNotMatch(text, /review-base|DIGITALOCEAN_TOKEN|stack output tenantKubeconfig/);
+        const base = workflows.find((w) => w.file.endsWith("/review-base.yml"))!;
+        assert.strictEqual(base.doc.jobs.up.environment, "review-base");
+        assert.ok(!/pull_request/.test(JSON.stringify(base.doc.on)), "the base is deployed from main, never on a pull request's event");
     });
 
     it("pull requests' stacks come up, go and are swept only through scripts/pr-stack.sh, the path the e2e suite proves", () => {
@@ -516,7 +545,7 @@ describe("workflows", () => {
             secrets: inherit
         `);
             assert.deepStrictEqual(pullRequestSecrets(wf), [
-                ".github/workflows/bad.yml: jobs.preview: a job a pull request reaches must not hold ESTEIRA_GITHUB_TOKEN (allowed: the review zone's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, PULUMI_ACCESS_TOKEN, PULUMI_CONFIG_PASSPHRASE, REGISTRY_TOKEN)",
+                ".github/workflows/bad.yml: jobs.preview: a job a pull request reaches must not hold ESTEIRA_GITHUB_TOKEN (allowed: the review zone's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, PULUMI_ACCESS_TOKEN, PULUMI_CONFIG_PASSPHRASE, REGISTRY_TOKEN, REVIEW_REGISTRY_PUSH_TOKEN, TENANT_ISSUER_KUBECONFIG)",
                 ".github/workflows/bad.yml: jobs.preview: holds ESTEIRA_GITHUB_TOKEN, PULUMI_CONFIG_PASSPHRASE on a pull request's event outside the review environment",
                 ".github/workflows/bad.yml: jobs.preview: vars.PROD_KUBECONFIG looks like a credential; a pull request's job must not get one (keep credentials in an environment's secrets)",
                 '.github/workflows/bad.yml: jobs.call: "secrets: inherit" hands every secret to the called workflow',
@@ -535,8 +564,41 @@ describe("workflows", () => {
                   DIGITALOCEAN_TOKEN: \${{ secrets.DIGITALOCEAN_TOKEN }}
         `);
             assert.deepStrictEqual(pullRequestSecrets(wf), [
-                ".github/workflows/bad.yml: jobs.up: a job a pull request reaches must not hold DIGITALOCEAN_TOKEN (allowed: the review zone's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, PULUMI_ACCESS_TOKEN, PULUMI_CONFIG_PASSPHRASE, REGISTRY_TOKEN)",
+                ".github/workflows/bad.yml: jobs.up: a job a pull request reaches must not hold DIGITALOCEAN_TOKEN (allowed: the review zone's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, PULUMI_ACCESS_TOKEN, PULUMI_CONFIG_PASSPHRASE, REGISTRY_TOKEN, REVIEW_REGISTRY_PUSH_TOKEN, TENANT_ISSUER_KUBECONFIG)",
             ]);
+        });
+
+        it("a pull request's job regaining the review base's state or main's registry: a base secret, packages: write", () => {
+            const wf = bad(`
+        on: pull_request
+        jobs:
+          up:
+            environment: review
+            permissions:
+              contents: read
+              packages: write
+            steps:
+              - run: pulumi up
+                env:
+                  REVIEW_BASE_PASSPHRASE: \${{ secrets.REVIEW_BASE_PASSPHRASE }}
+                  DIGITALOCEAN_TOKEN: \${{ secrets.DIGITALOCEAN_TOKEN }}
+                  REGISTRY_PUSH_TOKEN: \${{ secrets.REGISTRY_PUSH_TOKEN }}
+        `);
+            assert.deepStrictEqual(pullRequestSecrets(wf), [
+                ".github/workflows/bad.yml: jobs.up: a job a pull request reaches must not hold DIGITALOCEAN_TOKEN, REGISTRY_PUSH_TOKEN, REVIEW_BASE_PASSPHRASE (allowed: the review zone's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, PULUMI_ACCESS_TOKEN, PULUMI_CONFIG_PASSPHRASE, REGISTRY_TOKEN, REVIEW_REGISTRY_PUSH_TOKEN, TENANT_ISSUER_KUBECONFIG)",
+            ]);
+            assert.deepStrictEqual(pullRequestPackages(wf), [
+                ".github/workflows/bad.yml: jobs.up: a job a pull request reaches must not hold packages: write (its GITHUB_TOKEN could write main's packages); push with the review zone's REVIEW_REGISTRY_PUSH_TOKEN",
+            ]);
+            const all = bad(`
+        on: pull_request
+        permissions: write-all
+        jobs:
+          up:
+            steps:
+              - run: echo
+        `);
+            assert.strictEqual(pullRequestPackages(all).length, 1, "write-all includes packages");
         });
 
         it("pull_request_target at all", () => {

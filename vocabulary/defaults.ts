@@ -97,6 +97,20 @@ export const DATABASE_DEFAULTS = {
     cidr: "0.0.0.0/0",
 } as const;
 
+/** Defaults of `NamespaceDatabaseArgs` (components/namespace-database.ts), applied once in the component. */
+export const NAMESPACE_DATABASE_DEFAULTS = {
+    databaseName: "app",
+    user: "app",
+    secretName: "db-credentials",
+    /** The Service, Deployment and their pods' name. */
+    serverName: "postgres",
+    dataMiB: 1024,
+    resources: { cpuMillicores: 250, memoryMiB: 256, ephemeralStorageMiB: 256 },
+    /** The official image's postgres user (and the local line's image's). */
+    uid: 999,
+    tmpMiB: 64,
+} as const;
+
 /** Defaults of `EnvironmentNamespaceArgs` (components/environment-namespace.ts), applied once in the component. */
 export const ENVIRONMENT_NAMESPACE_DEFAULTS = {
     pullSecretName: "registry-credentials",

@@ -21,6 +21,7 @@ import {
     ENVIRONMENT_NAMESPACE_DEFAULTS,
     IMAGE_DEFAULTS,
     MONITORING_DEFAULTS,
+    NAMESPACE_DATABASE_DEFAULTS,
     SCHEDULED_JOB_DEFAULTS,
     WEB_SERVICE_DEFAULTS,
     WORKER_DEFAULTS,
@@ -758,9 +759,42 @@ const serverDatabase = z.strictObject({
     secretName,
 });
 
-export const databaseSchema = z.discriminatedUnion("mode", [digitalOceanDatabase, externalDatabase, sharedDatabase, serverDatabase], {
-    error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: digitalocean, external, shared, server` : undefined),
+const nd = NAMESPACE_DATABASE_DEFAULTS;
+const namespaceDatabase = z.strictObject({
+    mode: z
+        .literal("namespace")
+        .meta(
+            doc(
+                "a throwaway PostgreSQL of the stack's own, running in its namespace (a pull request's): its data and generated password go with the namespace; no server, no admin login shared",
+            ),
+        ),
+    image: nonEmpty()
+        .superRefine((ref, ctx) => {
+            const problem = imageReferenceProblem(ref);
+            if (problem) ctx.addIssue({ code: "custom", message: problem });
+        })
+        .meta(
+            doc(
+                "PostgreSQL image with the official image's contract (POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, PGDATA; uid 999); one by tag runs on the digest the tag points at when deployed",
+            ),
+        ),
+    databaseName: nonEmpty().optional().meta(doc("database", nd.databaseName)),
+    user: nonEmpty().optional().meta(doc("its owner, with a generated password", nd.user)),
+    dataMiB: int(64).optional().meta(doc("size limit of the data directory, an emptyDir: the data lives as long as the pod", nd.dataMiB)),
+    resources: compute(nd.resources)
+        .optional()
+        .meta(doc("requests, and limits at the same values", text("the defaults of each field"))),
+    secretName,
 });
+
+export const databaseSchema = z.discriminatedUnion(
+    "mode",
+    [digitalOceanDatabase, externalDatabase, sharedDatabase, serverDatabase, namespaceDatabase],
+    {
+        error: (issue) =>
+            issue.code === "invalid_union" ? `mode must be one of: digitalocean, external, shared, server, namespace` : undefined,
+    },
+);
 export type DatabaseSettings = z.infer<typeof databaseSchema>;
 
 // ---- registry, images, GitHub --------------------------------------------------------------
@@ -999,7 +1033,7 @@ export type NetworkPolicySettings = z.infer<typeof networkPolicySchema>;
 export const tenantsSchema = z.strictObject({
     serviceAccountName: dns1123Label("serviceAccountName")
         .optional()
-        .meta(doc("name of its ServiceAccount, ClusterRole and ClusterRoleBinding", SERVICE_ACCOUNT_NAMES.tenants)),
+        .meta(doc("name of the tenant issuer's ServiceAccount, ClusterRole and ClusterRoleBinding", SERVICE_ACCOUNT_NAMES.tenants)),
 });
 
 /** A reference pinned by digest, the only form a pin or a promotion accepts. */
@@ -1101,6 +1135,15 @@ export const stackSchema = z
             .meta(
                 doc("a production stack: its public services must serve HTTPS (`service.tls`) or say why not (`service.tlsWaiver`)", false),
             ),
+        smokeTestIdentity: z
+            .boolean()
+            .optional()
+            .meta(
+                doc(
+                    "create the read-only ServiceAccount the workflows' smoke test uses, with a long-lived token, and export its kubeconfig; `false` in a stack that deploys with a pull request's short-lived tenant credential, which may mint no token (its smoke test uses that credential)",
+                    true,
+                ),
+            ),
         environment: dns1123Label("environment")
             .optional()
             .meta(doc("environment name, in the `environment` label", text("the stack name"))),
@@ -1168,7 +1211,7 @@ export const stackSchema = z
             .optional()
             .meta(
                 doc(
-                    "this stack hosts other stacks (pull requests, `cluster.mode: stack`): it creates the ServiceAccount they deploy with, cluster-wide, and exports its kubeconfig as `tenantKubeconfig`; such a base stack needs no workload of its own",
+                    "this stack hosts pull requests: it creates their tenant issuer (which `scripts/pr-stack.sh grant` uses to make each pull request's namespace and identity) and exports its kubeconfig as `tenantKubeconfig`, and installs the admission policies that hold every pull request to its own namespace (components/tenant-policy.ts); such a base stack needs no workload of its own",
                     text("none"),
                 ),
             ),

@@ -1,5 +1,12 @@
 import * as assert from "assert";
-import { EnvironmentAccess, EnvironmentAccessArgs, SMOKE_TEST_RULES, TENANT_DEPLOYER_RULES } from "../../components/environment-access";
+import {
+    EnvironmentAccess,
+    EnvironmentAccessArgs,
+    SMOKE_TEST_RULES,
+    TENANT_DEPLOYER,
+    TENANT_DEPLOYER_RULES,
+    TENANT_ISSUER_RULES,
+} from "../../components/environment-access";
 import { FakeResource, isSecretOutput, promiseOf, Recorder } from "../mocks";
 
 const SA = "kubernetes:core/v1:ServiceAccount";
@@ -145,12 +152,12 @@ describe("EnvironmentAccess", () => {
         });
     });
 
-    describe("a base stack's tenants' identity (role tenants)", () => {
-        it("grants cluster-wide what a hosted stack registers, bound to its own ServiceAccount", async () => {
+    describe("a base stack's tenant issuer (role tenants)", () => {
+        it("grants cluster-wide only what issuing a pull request's namespace and identity takes, bound to its own ServiceAccount", async () => {
             const { recorder, access } = await build({ role: "tenants", namespace: "esteira-review" }, "review-tenants");
             const role = recorder.get(CLUSTER_ROLE, "review-tenants-role");
             assert.strictEqual(role.inputs.metadata.name, "esteira-tenants");
-            assert.deepStrictEqual(role.inputs.rules, TENANT_DEPLOYER_RULES);
+            assert.deepStrictEqual(role.inputs.rules, TENANT_ISSUER_RULES);
             const binding = recorder.get(CLUSTER_ROLE_BINDING, "review-tenants-role-binding");
             assert.deepStrictEqual(binding.inputs.roleRef, {
                 apiGroup: "rbac.authorization.k8s.io",
@@ -165,10 +172,30 @@ describe("EnvironmentAccess", () => {
             assert.strictEqual(kubeconfig.contexts[0].context.namespace, undefined, "not tied to one namespace");
         });
 
-        it("lets a hosted stack create its namespace and its own read-only identity, but never grant itself more", async () => {
+        it("the issuer reads no Secret, binds only the deployer role, and mints tokens (the policy confines it to pull-request namespaces)", () => {
+            const rules = TENANT_ISSUER_RULES as any[];
+            assert.deepStrictEqual(verbs(rules, "/secrets"), [], "no Secret anywhere");
+            assert.deepStrictEqual(verbs(rules, "/serviceaccounts/token"), ["create"]);
+            const bind = rules.find((rule) => rule.verbs.includes("bind"));
+            assert.deepStrictEqual(bind.resourceNames, [TENANT_DEPLOYER.clusterRoleName], "bind on the deployer's ClusterRole only");
+            for (const forbidden of [
+                "apps/deployments",
+                "rbac.authorization.k8s.io/roles",
+                "rbac.authorization.k8s.io/clusterrolebindings",
+                "/pods",
+            ]) {
+                assert.deepStrictEqual(verbs(rules, forbidden), [], forbidden);
+            }
+            assert.ok(
+                rules.every((rule) => !rule.verbs.includes("*") && !rule.resources.includes("*") && !rule.verbs.includes("escalate")),
+            );
+        });
+
+        it("a pull request's deployer may read and label only its own namespace, create none, mint no token, and grant itself no more", () => {
             const rules = TENANT_DEPLOYER_RULES as any[];
-            assert.ok(verbs(rules, "/namespaces").includes("create"));
-            assert.ok(verbs(rules, "rbac.authorization.k8s.io/roles").includes("create"));
+            // Granted by a RoleBinding in its namespace, `namespaces` reaches that namespace's own object only.
+            assert.deepStrictEqual(verbs(rules, "/namespaces"), ["get", "patch", "update"]);
+            assert.deepStrictEqual(verbs(rules, "/serviceaccounts/token"), [], "no token requests");
             // Creating a Role needs every permission it grants: the deployer holds the smoke test's.
             for (const rule of SMOKE_TEST_RULES as any[]) {
                 for (const resource of rule.resources) {
@@ -183,6 +210,7 @@ describe("EnvironmentAccess", () => {
                 "/nodes",
                 "apiextensions.k8s.io/customresourcedefinitions",
                 "admissionregistration.k8s.io/validatingwebhookconfigurations",
+                "admissionregistration.k8s.io/validatingadmissionpolicies",
                 "/pods/exec",
             ]) {
                 assert.deepStrictEqual(verbs(rules, forbidden), [], forbidden);

@@ -1,8 +1,9 @@
 /**
  * scripts/pr-stack.sh, the one path of pull-request stacks (review.yml, sweep.yml and the e2e suite),
- * against stand-ins for `pulumi` and `gh` that answer from files: what it does when the backend
- * cannot be read (fail, never "no stack"), when a stack is absent, and how the sweeper chooses.
- * The real engine's side (destroy, stack rm, a base that is gone, a lock) is e2e/ephemeral.e2e.ts's.
+ * against stand-ins for `pulumi`, `kubectl` and `gh` that answer from files: what it does when the
+ * backend cannot be read (fail, never "no stack"), when a stack is absent, that a destroy runs no
+ * code of the stack's state (no `pulumi destroy`), and how the sweeper chooses. The real engine's
+ * and API server's side (grant, admission, destroy, a lock) is e2e/ephemeral.e2e.ts's.
  */
 import * as assert from "assert";
 import { spawnSync } from "child_process";
@@ -22,7 +23,19 @@ case "$1 $2" in
   "stack output") [[ -f "$STUB/output-fails" ]] && { echo "error: 403 Forbidden" >&2; exit 255; }
     [[ -f "$STUB/export-$4.json" ]] || { echo "error: no stack named '$4' found" >&2; exit 255; }; echo "cluster-id" ;;
   "stack rm") ;;
-  *) if [[ "$1" == destroy && -f "$STUB/destroy-fails" ]]; then echo "error: destroy failed" >&2; exit 255; fi ;;
+  "state delete") [[ -f "$STUB/locked" ]] && { echo "error: the stack is currently locked by 1 lock(s)" >&2; exit 255; }; true ;;
+  *) ;;
+esac
+`;
+
+/** \`kubectl\` as the script calls it: namespaces in $STUB/ns-<name>; deleting one fails when $STUB/delete-fails exists. */
+const KUBECTL = `#!/usr/bin/env bash
+echo "kubectl $*" >>"$STUB/calls"
+case "$1 $2" in
+  "auth can-i") exit 0 ;;
+  "get namespace") [[ -f "$STUB/ns-$3" ]] ;;
+  "delete namespace") [[ -f "$STUB/delete-fails" ]] && { echo "error: timed out" >&2; exit 1; }; rm -f "$STUB/ns-$3" ;;
+  "get namespaces") for f in "$STUB"/ns-*; do [[ -e "$f" ]] && echo "\${f##*/ns-}"; done; true ;;
 esac
 `;
 
@@ -36,7 +49,7 @@ cat "$STUB/pull-$n" 2>/dev/null || { echo "HTTP 502: Bad Gateway" >&2; exit 1; }
 /** A project directory with the stand-ins, the backend holding `stacks` (with their states). */
 function project(
     stacks: Record<string, string[]>,
-    options: { lsFails?: boolean; destroyFails?: boolean; outputFails?: boolean; pulls?: Record<number, string> } = {},
+    options: { lsFails?: boolean; locked?: boolean; deleteFails?: boolean; namespaces?: string[]; pulls?: Record<number, string> } = {},
 ) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "esteira-pr-stack-"));
     const stub = path.join(dir, ".stub");
@@ -45,14 +58,16 @@ function project(
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: esteira\nruntime: nodejs\n");
     fs.writeFileSync(path.join(bin, "pulumi"), PULUMI, { mode: 0o755 });
     fs.writeFileSync(path.join(bin, "gh"), GH, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "kubectl"), KUBECTL, { mode: 0o755 });
+    for (const namespace of options.namespaces ?? []) fs.writeFileSync(path.join(stub, `ns-${namespace}`), "");
     fs.writeFileSync(path.join(stub, "stacks.json"), JSON.stringify(Object.keys(stacks).map((name) => ({ name: `organization/esteira/${name}` }))));
     for (const [name, bases] of Object.entries(stacks)) {
         const resources = bases.map((base) => ({ type: "pulumi:pulumi:StackReference", inputs: { name: `organization/esteira/${base}` } }));
         fs.writeFileSync(path.join(stub, `export-${name}.json`), JSON.stringify({ deployment: { resources } }));
     }
     if (options.lsFails) fs.writeFileSync(path.join(stub, "ls-fails"), "");
-    if (options.destroyFails) fs.writeFileSync(path.join(stub, "destroy-fails"), "");
-    if (options.outputFails) fs.writeFileSync(path.join(stub, "output-fails"), "");
+    if (options.locked) fs.writeFileSync(path.join(stub, "locked"), "");
+    if (options.deleteFails) fs.writeFileSync(path.join(stub, "delete-fails"), "");
     for (const [n, state] of Object.entries(options.pulls ?? {})) fs.writeFileSync(path.join(stub, `pull-${n}`), `${state}\n`);
     const run = (...args: string[]) => {
         const result = spawnSync("bash", [SCRIPT, ...args], {
@@ -83,87 +98,91 @@ describe("scripts/pr-stack.sh", function () {
         }
     });
 
-    it("destroy of a stack the backend does not hold is nothing to do", () => {
-        const p = project({ review: [] });
+    it("destroy of a stack the backend does not hold still deletes its namespace, and is otherwise nothing to do", () => {
+        const p = project({ review: [] }, { namespaces: ["esteira-pr-9"] });
         try {
             const { code, output, calls } = p.run("destroy", "9");
-            assert.strictEqual(code, 0);
-            assert.match(output, /pr-9: no such stack; nothing to destroy/);
-            assert.deepStrictEqual(calls, ["pulumi stack ls --all --json"]);
+            assert.strictEqual(code, 0, output);
+            assert.match(output, /pr-9: no such stack/);
+            assert.ok(calls.includes("kubectl delete namespace esteira-pr-9 --wait=true --timeout=10m"));
+            assert.ok(!calls.some((c) => /^pulumi (destroy|state|stack rm)/.test(c)));
         } finally {
             p.dispose();
         }
     });
 
-    it("destroy runs pulumi destroy, then stack rm", () => {
-        const p = project({ review: [], "pr-9": ["review"] });
+    it("destroy clears the state through its lock, deletes the namespace, removes the stack, and never runs pulumi destroy", () => {
+        const p = project({ review: [], "pr-9": [] }, { namespaces: ["esteira-pr-9"] });
         try {
             const { code, calls } = p.run("destroy", "9");
             assert.strictEqual(code, 0);
-            assert.deepStrictEqual(calls.slice(-2), ["pulumi destroy --yes --skip-preview -s pr-9", "pulumi stack rm --yes -s pr-9"]);
-        } finally {
-            p.dispose();
-        }
-    });
-
-    it("a failed destroy while the base is there keeps the stack and its state", () => {
-        const p = project({ review: [], "pr-9": ["review"] }, { destroyFails: true });
-        try {
-            const { code, output, calls } = p.run("destroy", "9");
-            assert.strictEqual(code, 1);
-            assert.match(output, /FAILED: pulumi destroy of pr-9 failed \(its output above\); the stack and its state are kept/);
-            assert.ok(!calls.some((c) => /^pulumi stack rm/.test(c)), "the state is kept");
-        } finally {
-            p.dispose();
-        }
-    });
-
-    it("a failed destroy whose base's outputs cannot be read (credentials) keeps the state: only the backend saying so makes the base gone", () => {
-        const p = project({ review: [], "pr-9": ["review"] }, { destroyFails: true, outputFails: true });
-        try {
-            const { code, output, calls } = p.run("destroy", "9");
-            assert.strictEqual(code, 1);
-            assert.match(output, /403 Forbidden/);
-            assert.match(
-                output,
-                /FAILED: cannot read the outputs of the base stack review, so it cannot be told whether it is gone; the state of the pull request's stack is kept/,
+            assert.deepStrictEqual(
+                calls.filter((c) => /^(pulumi (destroy|state|stack rm)|kubectl delete)/.test(c)),
+                [
+                    "pulumi state delete --all --yes -s pr-9",
+                    "kubectl delete namespace esteira-pr-9 --wait=true --timeout=10m",
+                    "pulumi stack rm --yes -s pr-9",
+                ],
+                "no code of the pull request's state runs: its state is edited, its namespace deleted",
             );
-            assert.ok(!calls.some((c) => /^pulumi stack rm/.test(c)), "the state is kept");
         } finally {
             p.dispose();
         }
     });
 
-    it("a failed destroy whose base the backend no longer lists removes the state", () => {
-        const p = project({ "pr-9": ["review"] }, { destroyFails: true });
+    it("destroy of a locked stack fails fast, naming the lock, and deletes nothing", () => {
+        const p = project({ "pr-9": [] }, { locked: true, namespaces: ["esteira-pr-9"] });
         try {
             const { code, output, calls } = p.run("destroy", "9");
-            assert.strictEqual(code, 0);
-            assert.match(output, /its base stack "review" is gone/);
-            assert.deepStrictEqual(calls.slice(-1), ["pulumi stack rm --yes --force -s pr-9"]);
+            assert.strictEqual(code, 1);
+            assert.match(output, /FAILED: pr-9 is locked by another update/);
+            assert.ok(!calls.some((c) => /^kubectl delete|^pulumi stack rm/.test(c)), "nothing is deleted");
         } finally {
             p.dispose();
         }
     });
 
-    it("list fails when the backend cannot be listed, and names only the stacks built on a base with --base", () => {
-        const failing = project({ "pr-9": ["review"] }, { lsFails: true });
+    it("a namespace that will not go keeps the stack, to be destroyed again", () => {
+        const p = project({ "pr-9": [] }, { deleteFails: true, namespaces: ["esteira-pr-9"] });
+        try {
+            const { code, output, calls } = p.run("destroy", "9");
+            assert.strictEqual(code, 1);
+            assert.match(output, /FAILED: namespace esteira-pr-9 was not deleted/);
+            assert.ok(!calls.some((c) => /^pulumi stack rm/.test(c)), "the stack is kept");
+        } finally {
+            p.dispose();
+        }
+    });
+
+    it("list fails when the backend cannot be listed, and names the pr-<number> stacks", () => {
+        const failing = project({ "pr-9": [] }, { lsFails: true });
         try {
             assert.strictEqual(failing.run("list").code, 1);
         } finally {
             failing.dispose();
         }
-        const p = project({ review: [], local: [], "pr-7": ["local"], "pr-9": ["review"], "pr-x": ["review"] });
+        const p = project({ review: [], local: [], "pr-7": [], "pr-9": [], "pr-x": [] });
         try {
             assert.deepStrictEqual(p.run("list").output.trim().split("\n"), ["pr-7", "pr-9"]);
-            assert.strictEqual(p.run("list", "--base", "review").output.trim(), "pr-9");
+        } finally {
+            p.dispose();
+        }
+    });
+
+    it("destroy-base refuses while pull requests' namespaces are in its cluster, naming them", () => {
+        const p = project({ review: [] }, { namespaces: ["esteira-pr-3"] });
+        try {
+            const { code, output, calls } = p.run("destroy-base", "review");
+            assert.strictEqual(code, 1);
+            assert.match(output, /stack review is the base of esteira-pr-3/);
+            assert.ok(!calls.some((c) => /^pulumi destroy/.test(c)));
         } finally {
             p.dispose();
         }
     });
 
     it("sweep destroys the stacks whose pull request is closed, keeps the open ones, and fails after reporting one the API cannot answer for", () => {
-        const p = project({ review: [], "pr-1": ["review"], "pr-2": ["review"], "pr-3": ["review"] }, { pulls: { 1: "closed", 2: "open" } });
+        const p = project({ review: [], "pr-1": [], "pr-2": [], "pr-3": [] }, { pulls: { 1: "closed", 2: "open" }, namespaces: ["esteira-pr-1"] });
         try {
             const { code, output, calls } = p.run("sweep");
             assert.strictEqual(code, 1);
@@ -171,8 +190,8 @@ describe("scripts/pr-stack.sh", function () {
             assert.match(output, /ERROR: pr-3: the GitHub API did not say whether pull request #3 is open: HTTP 502/);
             assert.match(output, /swept 1 stack\(s\)/);
             assert.deepStrictEqual(
-                calls.filter((c) => /^pulumi (destroy|stack rm)/.test(c)),
-                ["pulumi destroy --yes --skip-preview -s pr-1", "pulumi stack rm --yes -s pr-1"],
+                calls.filter((c) => /^(pulumi (destroy|stack rm)|kubectl delete)/.test(c)),
+                ["kubectl delete namespace esteira-pr-1 --wait=true --timeout=10m", "pulumi stack rm --yes -s pr-1"],
             );
         } finally {
             p.dispose();
@@ -185,7 +204,7 @@ describe("scripts/pr-stack.sh", function () {
             const { code, output, calls } = p.run("sweep", "--dry-run");
             assert.strictEqual(code, 0);
             assert.match(output, /pr-1: pull request #1 is closed: would destroy/);
-            assert.ok(!calls.some((c) => /^pulumi (destroy|stack rm)/.test(c)));
+            assert.ok(!calls.some((c) => /^pulumi (destroy|state|stack rm)|^kubectl delete/.test(c)));
         } finally {
             p.dispose();
         }

@@ -107,8 +107,39 @@ export function unpinnedUses(wf: Workflow): string[] {
 /** The review zone: the only environment, and the only secrets, a job a pull request reaches may use. */
 export const REVIEW_ZONE = {
     environment: "review",
-    secrets: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "REGISTRY_TOKEN"],
+    // The pull requests' backend and passphrase (never the review base's: those are review-base's), the
+    // base's tenant issuer (confined to pull-request namespaces by admission), the pull token, and the
+    // push token of the review zone's own packages.
+    secrets: [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "PULUMI_ACCESS_TOKEN",
+        "PULUMI_CONFIG_PASSPHRASE",
+        "REGISTRY_TOKEN",
+        "REVIEW_REGISTRY_PUSH_TOKEN",
+        "TENANT_ISSUER_KUBECONFIG",
+    ],
 };
+
+/**
+ * A job a pull request reaches writes no package with the run's GITHUB_TOKEN: with `packages: write`
+ * it writes every package that grants this repository's Actions write access, main's among them. It
+ * pushes with the review zone's own token (REVIEW_REGISTRY_PUSH_TOKEN) instead.
+ */
+export function pullRequestPackages(wf: Workflow): string[] {
+    if (!triggersOf(wf).some((t) => PULL_REQUEST_TRIGGERS.includes(t))) return [];
+    const problems: string[] = [];
+    for (const { name, job } of jobsOf(wf)) {
+        const permissions = job.permissions ?? wf.doc.permissions;
+        const writes = permissions === "write-all" || (typeof permissions === "object" && permissions?.packages === "write");
+        if (writes) {
+            problems.push(
+                `${wf.file}: jobs.${name}: a job a pull request reaches must not hold packages: write (its GITHUB_TOKEN could write main's packages); push with the review zone's REVIEW_REGISTRY_PUSH_TOKEN`,
+            );
+        }
+    }
+    return problems;
+}
 
 /**
  * A job a pull request reaches holds no secret beyond the review zone's, and those only in the
