@@ -57,19 +57,7 @@ fi
 
 if $existing; then
   log "using pulumi from $user_pulumi_dir and kubectl's current context, $("$user_kubectl" config current-context); starting only the stand-ins"
-  # In a subshell: the setup scripts source env.sh again, which points PULUMI_HOME at the line's own.
-  (
-    # shellcheck source=scripts/node.sh
-    source "$repo/scripts/node.sh"
-    # shellcheck source=scripts/toolchain.sh
-    source "$repo/scripts/toolchain.sh"
-    # shellcheck source=scripts/local-services.sh
-    source "$repo/scripts/local-services.sh"
-    steps_begin $((2 + SERVICES_STEP_COUNT))
-    step node "Node.js $ESTEIRA_NODE_VERSION" node_install
-    toolchain_steps buildx
-    services_steps
-  )
+  bash "$repo/scripts/setup-local.sh" --stand-ins-only
   # A released CLI finds its plugins in its own PULUMI_HOME and downloads what is missing; the
   # line's settings (its own plugin directory, no downloads) would stop it doing either.
   if [[ -n "$user_pulumi_home" ]]; then export PULUMI_HOME="$user_pulumi_home"; else unset PULUMI_HOME; fi

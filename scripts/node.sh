@@ -45,5 +45,5 @@ node_install() {
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   [[ "${1:-}" != -h && "${1:-}" != --help ]] || usage
   steps_begin 1
-  step node "Node.js $ESTEIRA_NODE_VERSION" node_install
+  step nodejs "Node.js $ESTEIRA_NODE_VERSION" node_install
 fi

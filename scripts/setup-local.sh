@@ -4,6 +4,10 @@
 # registry, base image, PostgreSQL), the local control plane and its real node. Idempotent: seconds when warm.
 # If a step fails, it says what failed and what to do, and stops everything it started, so a
 # second run starts clean. Then: source scripts/env.sh
+#   bash scripts/setup-local.sh                   # everything
+#   bash scripts/setup-local.sh --stand-ins-only  # Node.js, buildx and the stand-ins only: no Pulumi or
+#                                                 # Kubernetes build, no control plane, no node
+#                                                 # (local-up.sh --use-existing)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -33,10 +37,17 @@ trap teardown_on_failure EXIT
 
 start=$SECONDS
 log "cache: $ESTEIRA_CACHE (a fresh one builds everything: docs/local-line.md has the cold figures)"
-steps_begin $((${#TOOLCHAIN_TOOLS[@]} + SERVICES_STEP_COUNT + 3))
-step node "Node.js $ESTEIRA_NODE_VERSION" node_install
-toolchain_steps "${TOOLCHAIN_TOOLS[@]}"
-services_steps
-step cluster "control plane $NAME (kube-apiserver, etcd, kwok)" cluster_start
-step node "node $ESTEIRA_NODE_NAME (kubelet, kube-proxy, containerd)" node_start
+if [[ "${1:-}" == --stand-ins-only ]]; then
+  steps_begin $((SERVICES_STEP_COUNT + 2))
+  step nodejs "Node.js $ESTEIRA_NODE_VERSION" node_install
+  toolchain_steps buildx
+  services_steps
+else
+  steps_begin $((${#TOOLCHAIN_TOOLS[@]} + SERVICES_STEP_COUNT + 3))
+  step nodejs "Node.js $ESTEIRA_NODE_VERSION" node_install
+  toolchain_steps "${TOOLCHAIN_TOOLS[@]}"
+  services_steps
+  step cluster "control plane $NAME (kube-apiserver, etcd, kwok)" cluster_start
+  step node "node $ESTEIRA_NODE_NAME (kubelet, kube-proxy, containerd)" node_start
+fi
 log "ready in $(fmt_duration $((SECONDS - start))); run: source $dir/env.sh"
