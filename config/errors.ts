@@ -53,9 +53,11 @@ export function formatIssue(stack: string, issue: z.core.$ZodIssue, input: unkno
         case "invalid_value":
             message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}; received ${describe(received)}`;
             break;
-        case "unrecognized_keys":
-            message = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}: check the spelling against the README's config reference`;
+        case "unrecognized_keys": {
+            const hints = issue.keys.flatMap((key) => kubernetesKeyHint(issue.path, key, valueAt(input, [...issue.path, key])) ?? []);
+            message = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}: ${hints.length > 0 ? hints.join("; ") : "check the spelling against docs/configuration.md"}`;
             break;
+        }
         case "too_small":
             // zod's own messages start with "Too small"; anything else is a schema's own wording.
             if (issue.origin === "array" || !issue.message.startsWith("Too small"))
@@ -82,4 +84,44 @@ export function formatIssue(stack: string, issue: z.core.$ZodIssue, input: unkno
     }
     const path = issue.path.map(String).join(".");
     return `${stack}: ${path || CONFIG_NAMESPACE}: ${message}`;
+}
+
+/** A Kubernetes quantity of memory (`256Mi`, `1Gi`, `512Ki`) in whole MiB, or undefined. */
+function mebibytes(value: unknown): number | undefined {
+    const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti)$/.exec(String(value));
+    if (!match) return undefined;
+    const mib = Number(match[1]) * { Ki: 1 / 1024, Mi: 1, Gi: 1024, Ti: 1024 * 1024 }[match[2] as "Ki" | "Mi" | "Gi" | "Ti"];
+    return Number.isInteger(mib) ? mib : undefined;
+}
+
+/** A Kubernetes CPU quantity (`500m`, `0.5`, `2`) in millicores, or undefined. */
+function millicores(value: unknown): number | undefined {
+    const text = String(value);
+    const milli = /^(\d+)m$/.exec(text);
+    if (milli) return Number(milli[1]);
+    if (!/^\d+(\.\d+)?$/.test(text)) return undefined;
+    const cores = Number(text) * 1000;
+    return Number.isInteger(cores) ? cores : undefined;
+}
+
+/**
+ * The hint for a key written the Kubernetes way where esteira names it with its unit, e.g.
+ * `resources.limits.memory: 256Mi` → `memoryMiB: 256`; undefined for any other unknown key.
+ */
+export function kubernetesKeyHint(at: readonly PropertyKey[], key: string, value: unknown): string | undefined {
+    const parent = String(at.at(-1));
+    const workload = at.length === 2 && ["services", "workers", "jobs"].includes(String(at[0]));
+    const esteiras = (name: string, unit: string, converted: number | undefined) =>
+        `"${key}" is Kubernetes' name: esteira's is "${name}", ${unit}` +
+        (converted !== undefined ? ` (${describe(value)} is ${name}: ${converted})` : "");
+    if (parent === "requests" || parent === "limits") {
+        if (key === "memory") return esteiras("memoryMiB", "a whole number of MiB", mebibytes(value));
+        if (key === "cpu") return esteiras("cpuMillicores", "a whole number of millicores", millicores(value));
+        if (key === "ephemeral-storage" || key === "ephemeralStorage")
+            return esteiras("ephemeralStorageMiB", "a whole number of MiB", mebibytes(value));
+    }
+    if (workload && key === "containerPort") return `"containerPort" is Kubernetes' name: esteira's is "port"`;
+    const probe = /^(readiness|liveness|startup)Probe$/.exec(key);
+    if (workload && probe) return `"${key}" is Kubernetes' name: esteira's is "probes.${probe[1]}"`;
+    return undefined;
 }

@@ -12,7 +12,9 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 [[ $# -eq 1 && "$1" != -* ]] || usage
+require_tools pulumi kubectl jq
 stack=$1
 
 LOG_PREFIX="converge $stack"

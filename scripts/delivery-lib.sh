@@ -7,6 +7,14 @@
 # stack's backend (PULUMI_BACKEND_URL / PULUMI_ACCESS_TOKEN) and holds its passphrase. No
 # function prints a secret: tokens go from `pulumi config get` straight into `docker login`.
 
+# Run rather than sourced, this file is only its own help.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  # shellcheck source=scripts/lib.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+  answer_help "$@"
+  usage
+fi
+
 # commit_sha — the commit being deployed: ESTEIRA_COMMIT, else GITHUB_SHA, else the checkout's HEAD.
 commit_sha() {
   local sha="${ESTEIRA_COMMIT:-${GITHUB_SHA:-}}"

@@ -20,6 +20,7 @@ set -euo pipefail
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$SCRIPTS/lib.sh"
+answer_help "$@"
 
 verify=false
 if [[ "${1:-}" == --verify ]]; then
@@ -27,6 +28,7 @@ if [[ "${1:-}" == --verify ]]; then
   shift
 fi
 [[ $# -eq 1 && "$1" != -* ]] || usage
+require_tools pulumi kubectl jq
 stack=$1
 
 # shellcheck source=scripts/delivery-lib.sh
@@ -46,5 +48,5 @@ if pulumi up --yes --skip-preview --diff -s "$stack" && "$SCRIPTS/smoke-test.sh"
 fi
 
 log "the deploy failed: rolling back through Pulumi to the digests that ran before it"
-"$SCRIPTS/rollback.sh" "$stack" || log "the rollback failed too: see above; recover with the operations workflow or README's runbook"
+"$SCRIPTS/rollback.sh" "$stack" || log "the rollback failed too: see above; recover with the operations workflow or docs/operations.md"
 exit 1

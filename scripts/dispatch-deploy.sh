@@ -14,7 +14,9 @@ set -euo pipefail
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$SCRIPTS/lib.sh"
+answer_help "$@"
 [[ $# -ge 1 && "$1" != -* ]] || usage
+require_tools pulumi docker kubectl jq
 stack=$1
 commit=${2:-}
 shift $(($# < 2 ? $# : 2))

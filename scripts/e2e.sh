@@ -2,6 +2,9 @@
 # npm run test:e2e — brings up the local toolchain, stand-ins and cluster (idempotent, seconds when
 # warm), then runs the end-to-end suite against the `local` stack with the real Pulumi engine.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/setup-local.sh

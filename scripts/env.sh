@@ -7,6 +7,14 @@
 # apart from exporting variables: it never builds or starts anything, so it is
 # safe to source before toolchain.sh has run (the paths just don't exist yet).
 
+# Run rather than sourced, this file is only its own help.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  # shellcheck source=scripts/lib.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+  answer_help "$@"
+  usage
+fi
+
 ESTEIRA_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export ESTEIRA_SCRIPTS_DIR
 
@@ -15,9 +23,15 @@ export ESTEIRA_SCRIPTS_DIR
 export ESTEIRA_CACHE="${ESTEIRA_CACHE:-$HOME/.cache/esteira}"
 
 # --- pinned versions ------------------------------------------------------
+# Node.js 24 LTS: the program, its tests, the local line, the benchmarks and the sample's image run on
+# it. scripts/node.sh installs it from the npm registry's node-linux-<arch> package (the release
+# binary), so a machine whose own Node.js is older needs no download site; the local base image gets
+# the same binary and this npm.
+export ESTEIRA_NODE_VERSION=24.22.3
+export ESTEIRA_NPM_VERSION=11.21.3
 # Each must match the version pinned in scripts/go/<wrapper>/go.mod.
 # Pulumi CLI: newest pkg/v3 whose module zip the proxy here serves.
-export ESTEIRA_PULUMI_VERSION=3.259.0
+export ESTEIRA_PULUMI_VERSION=3.277.0
 # Node.js language host: last release where it lived inside sdk/v3 (see
 # scripts/go/pulumi-language-nodejs/go.mod for why not a newer one).
 export ESTEIRA_PULUMI_NODEJS_HOST_VERSION=3.68.0
@@ -41,6 +55,7 @@ export ESTEIRA_ACTIONLINT_VERSION=1.7.12
 
 # --- binaries ---------------------------------------------------------------
 export ESTEIRA_BIN="$ESTEIRA_CACHE/bin"
+export ESTEIRA_NODE_DIR="$ESTEIRA_CACHE/node-$ESTEIRA_NODE_VERSION"
 export ESTEIRA_PULUMI_BIN_DIR="$ESTEIRA_BIN/pulumi-$ESTEIRA_PULUMI_VERSION"
 export ESTEIRA_KUBE_BIN_DIR="$ESTEIRA_BIN/kubernetes-$ESTEIRA_KUBE_VERSION"
 export ESTEIRA_KWOK_BIN_DIR="$ESTEIRA_BIN/kwok-$ESTEIRA_KWOK_VERSION"
@@ -52,7 +67,7 @@ export ESTEIRA_SHIM_DIR="$ESTEIRA_CACHE/shims"
 
 case ":$PATH:" in
   *":$ESTEIRA_PULUMI_BIN_DIR:"*) ;;
-  *) PATH="$ESTEIRA_SHIM_DIR:$ESTEIRA_PULUMI_BIN_DIR:$ESTEIRA_KUBE_BIN_DIR:$ESTEIRA_KWOK_BIN_DIR:$ESTEIRA_ETCD_BIN_DIR:$PATH" ;;
+  *) PATH="$ESTEIRA_NODE_DIR/bin:$ESTEIRA_SHIM_DIR:$ESTEIRA_PULUMI_BIN_DIR:$ESTEIRA_KUBE_BIN_DIR:$ESTEIRA_KWOK_BIN_DIR:$ESTEIRA_ETCD_BIN_DIR:$PATH" ;;
 esac
 export PATH
 
@@ -113,7 +128,7 @@ export ESTEIRA_DATABASE_URL_NOPASS="postgresql://$ESTEIRA_PG_USER@$ESTEIRA_PG_HO
 
 # Pulumi.yaml's `tsconfig` runtime option, as the released language host passes it to the program.
 # The host built here (3.68) predates runtime options in RunRequest, so without this every local
-# preview and up would type-check the program again (README: Type-checking at deploy time).
+# preview and up would type-check the program again (docs/performance.md: Type-checking at deploy time).
 PULUMI_NODEJS_TSCONFIG_PATH="${PULUMI_NODEJS_TSCONFIG_PATH:-$(sed -nE 's/^ +tsconfig: *([^ #]+).*/\1/p' "$ESTEIRA_SCRIPTS_DIR/../Pulumi.yaml")}"
 export PULUMI_NODEJS_TSCONFIG_PATH
 

@@ -4,8 +4,63 @@
 #
 #   LOG_PREFIX=my-script; source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# usage — the calling script's help: its header comment (line 2 up to `set -euo`), on stderr; exits 2.
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+# usage [STATUS] — the calling script's help: its header comment (the `#` lines from line 2),
+# first line prefixed `usage: `. `usage 0` (help asked for) prints it on stdout and exits 0; plain
+# `usage` (a usage error) on stderr, exit 2. Pure bash: it must work with nothing installed.
+usage() {
+  local status=${1:-2} line n=0 fd=1
+  [[ $status -eq 0 ]] || fd=2
+  while IFS= read -r line; do
+    n=$((n + 1))
+    ((n >= 2)) || continue
+    [[ $line == '#'* ]] || break
+    line=${line#\#}
+    line=${line# }
+    ((n > 2)) || line="usage: $line"
+    printf '%s\n' "$line" >&"$fd"
+  done <"$0"
+  exit "$status"
+}
+
+# answer_help ARG… — when the arguments ask for help (-h or --help, before a bare --), prints the
+# usage and exits 0, before anything is checked, built or started. Call it with "$@" right after
+# sourcing this file; in a file that is itself being sourced it does nothing.
+answer_help() {
+  [[ "${BASH_SOURCE[1]}" == "$0" ]] || return 0
+  local arg
+  for arg in "$@"; do
+    [[ $arg != -- ]] || return 0
+    [[ $arg != -h && $arg != --help ]] || usage 0
+  done
+}
+
+# install_hint TOOL — how to get a tool the delivery and local scripts run.
+install_hint() {
+  case $1 in
+    pulumi) echo "install the Pulumi CLI 3.x (or, on the local line, run: source scripts/env.sh, which puts the one it built on PATH)" ;;
+    docker) echo "install Docker with Buildx (Debian: apt-get install docker.io docker-buildx; or, on the local line: source scripts/env.sh)" ;;
+    kubectl) echo "install kubectl for the cluster's version (or, on the local line: source scripts/env.sh)" ;;
+    jq) echo "install jq (Debian: apt-get install jq)" ;;
+    gh) echo "install the GitHub CLI, gh (Debian: apt-get install gh)" ;;
+    curl) echo "install curl (Debian: apt-get install curl)" ;;
+    *) echo "install $1 and put it on PATH" ;;
+  esac
+}
+
+# require_tools TOOL… — fails, naming each tool missing from PATH and what to install, before the
+# script starts anything (without this, a missing pulumi surfaced as a backend or credentials error).
+require_tools() {
+  local tool missing=()
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+  [[ ${#missing[@]} -gt 0 ]] || return 0
+  for tool in "${missing[@]}"; do
+    log "FAILED: $tool is not on PATH"
+    log "to fix: $(install_hint "$tool")"
+  done
+  exit 1
+}
 
 # log MESSAGE… — one line on stderr, prefixed with the calling script's name.
 log() { printf '[%s] %s\n' "${LOG_PREFIX:-esteira}" "$*" >&2; }
@@ -176,3 +231,9 @@ step() {
   # What each step really cost on this machine, for the next update of setup-times.tsv.
   [[ -n "$note" ]] || printf '%s\t%s\t%s\n' "$key" "$took" "$(date -u +%FT%TZ)" >>"$ESTEIRA_CACHE/setup-times.log"
 }
+
+# Run rather than sourced, this file is only its own help.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  answer_help "$@"
+  usage
+fi

@@ -16,6 +16,9 @@
 # Usage: scripts/lint-manifests.sh      (from anywhere, after the root's npm ci; CI=true and no stdin are fine)
 # Env:   ESTEIRA_CACHE       cache root (default ~/.cache/esteira)
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/toolchain.sh

@@ -14,6 +14,9 @@
 # start is idempotent; stop deletes the cluster (fresh state next start) and
 # leaves no processes behind. The kubeconfig is $ESTEIRA_KUBECONFIG.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"

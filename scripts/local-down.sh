@@ -4,6 +4,9 @@
 # control plane, then the stand-ins (PostgreSQL, registry, Docker). Safe to run when nothing is running; leaves the
 # cache (builds, base image, registry data) for the next start.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 
 dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/local-services.sh

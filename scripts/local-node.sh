@@ -22,6 +22,9 @@
 # container, mount, cgroup, interface and rule they created and puts the sysctls back, so a
 # second run starts from the same host.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"

@@ -12,6 +12,9 @@
 # Each part of `start` is one numbered step (scripts/lib.sh); setup-local.sh
 # sources this file and runs the same steps among its own.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -42,9 +45,9 @@ BASE_SUITE=bookworm
 # without which `npm ci` in an image build fails), so their hash is part of
 # the key. The rootfs tarball is keyed by it, and the local and registry
 # images are rebuilt/re-pushed when their recipe label differs.
-BASE_RECIPE=2
+BASE_RECIPE=3
 LOCAL_CA_DIR=/usr/local/share/ca-certificates
-BASE_KEY="$BASE_RECIPE-$(find "$LOCAL_CA_DIR" -name '*.crt' -type f 2>/dev/null | LC_ALL=C sort | xargs -r cat | sha256sum | cut -c1-12)"
+BASE_KEY="$BASE_RECIPE-node$ESTEIRA_NODE_VERSION-npm$ESTEIRA_NPM_VERSION-$(find "$LOCAL_CA_DIR" -name '*.crt' -type f 2>/dev/null | LC_ALL=C sort | xargs -r cat | sha256sum | cut -c1-12)"
 ROOTFS_TAR="$ESTEIRA_CACHE/rootfs/node-base-$BASE_SUITE-$BASE_KEY.tar"
 # Debian's client speaks BuildKit to Debian's 20.10 daemon; a newer client
 # elsewhere on PATH (e.g. /usr/local/bin/docker) may lack the buildx plugin.
@@ -103,9 +106,10 @@ stop_docker() {
 }
 
 # --- base image ---------------------------------------------------------------
-# Root filesystem tarball: Debian minbase + Debian's nodejs and npm (image
-# builds run `npm ci`), user node (1000) and /app owned by it. Built once per
-# suite and recipe (debootstrap + apt take ~1-2 min).
+# Root filesystem tarball: Debian minbase, the Node.js binary scripts/node.sh installed (the same
+# release the program runs on, ESTEIRA_NODE_VERSION) and npm ESTEIRA_NPM_VERSION from the npm
+# registry (image builds run `npm ci`), user node (1000) and /app owned by it. Debian's own nodejs
+# (18 on bookworm) gets no security fixes upstream any more. Built once per recipe (~1 min).
 # The Debian mirror this machine's apt already uses (deb822 sources, else sources.list), so the
 # base image comes from wherever this machine is allowed to fetch packages.
 debian_mirror() {
@@ -116,31 +120,41 @@ debian_mirror() {
   printf '%s\n' "$uri"
 }
 
+# rootfs_node ROOT — Node.js and npm into ROOT/usr/local, as the official node images lay them out.
+rootfs_node() {
+  local root=$1 pack
+  [[ -x "$ESTEIRA_NODE_DIR/bin/node" ]] || die "Node.js $ESTEIRA_NODE_VERSION is not installed" "run bash scripts/node.sh"
+  install -D -m 755 "$(readlink -f "$ESTEIRA_NODE_DIR/bin/node")" "$root/usr/local/bin/node"
+  pack="$(mktemp -d)"
+  # npm's package bundles its own dependencies: the unpacked tarball is the whole of npm.
+  (cd "$pack" && npm pack --silent "npm@$ESTEIRA_NPM_VERSION" >/dev/null) \
+    || die "npm could not fetch npm@$ESTEIRA_NPM_VERSION" "check that the npm registry is reachable"
+  mkdir -p "$root/usr/local/lib/node_modules/npm"
+  tar -C "$root/usr/local/lib/node_modules/npm" --strip-components=1 -xzf "$pack"/npm-*.tgz
+  rm -rf "$pack"
+  ln -sfn ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
+  ln -sfn ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
+}
+
 build_rootfs() {
   [[ -s "$ROOTFS_TAR" ]] && return 0
   local root="$ESTEIRA_CACHE/rootfs/build-$BASE_SUITE"
-  log "base image: debootstrap $BASE_SUITE (minbase + nodejs, npm) into $root"
+  log "base image: debootstrap $BASE_SUITE (minbase) + Node.js $ESTEIRA_NODE_VERSION, npm $ESTEIRA_NPM_VERSION into $root"
   rm -rf "$root" && mkdir -p "$root"
-  debootstrap --variant=minbase --include=nodejs,ca-certificates \
+  debootstrap --variant=minbase --include=ca-certificates,libstdc++6 \
     "$BASE_SUITE" "$root" "$(debian_mirror)" >"$ESTEIRA_CACHE/rootfs/debootstrap.log" 2>&1 \
     || { tail -20 "$ESTEIRA_CACHE/rootfs/debootstrap.log" >&2; die "debootstrap $BASE_SUITE failed (log above)" "check that the Debian mirror in /etc/apt serves $BASE_SUITE"; }
-  # npm goes in with apt inside the chroot: debootstrap's own resolver cannot
-  # satisfy npm's dependencies on virtual packages.
-  cp /etc/resolv.conf "$root/etc/resolv.conf"
   find "$LOCAL_CA_DIR" -name '*.crt' -type f -exec cp {} "$root/usr/local/share/ca-certificates/" \; 2>/dev/null || true
+  rootfs_node "$root"
   chroot "$root" sh -ec '
     update-ca-certificates >/dev/null
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends npm' >>"$ESTEIRA_CACHE/rootfs/debootstrap.log" 2>&1 \
-    || { tail -20 "$ESTEIRA_CACHE/rootfs/debootstrap.log" >&2; die "installing npm in the base image failed (log above)" "check that the Debian mirror in /etc/apt serves npm"; }
-  chroot "$root" sh -ec '
-    : >/etc/resolv.conf
+    node --version >/dev/null && npm --version >/dev/null
     groupadd -g 1000 node
     useradd -u 1000 -g node -m -s /bin/sh node
     mkdir -p /app && chown node:node /app
     apt-get clean
-    rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/share/locale/*'
+    rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/share/locale/*' >>"$ESTEIRA_CACHE/rootfs/debootstrap.log" 2>&1 \
+    || { tail -20 "$ESTEIRA_CACHE/rootfs/debootstrap.log" >&2; die "preparing the base image failed (log above)" "see $ESTEIRA_CACHE/rootfs/debootstrap.log"; }
   tar -C "$root" --numeric-owner -cf "$ROOTFS_TAR.tmp" .
   mv "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
   rm -rf "$root"

@@ -4,6 +4,9 @@
 # PR templates and app/ are copied fresh, node_modules is linked. Pulumi writes the stack's encryption salt and secrets into the working copy's
 # Pulumi.local.yaml, so the repository's file is never modified. Used by local-up.sh and the e2e suite.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${1:?usage: local-workdir.sh DIR}"
 

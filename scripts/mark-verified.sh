@@ -15,7 +15,9 @@ set -euo pipefail
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$SCRIPTS/lib.sh"
+answer_help "$@"
 [[ $# -ge 1 && "$1" != -* ]] || usage
+require_tools pulumi docker jq
 stack=$1
 shift
 only=("$@")

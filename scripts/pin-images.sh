@@ -13,7 +13,9 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 [[ $# -eq 2 && "$1" != -* ]] || usage
+require_tools pulumi jq
 stack=$1 file=$2
 
 LOG_PREFIX="pin $stack"

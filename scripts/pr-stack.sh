@@ -33,10 +33,11 @@ shopt -s inherit_errexit
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 LOG_PREFIX=pr-stack
 
 [[ -f Pulumi.yaml ]] || die "no Pulumi.yaml in $(pwd)" "run this from the project directory"
-command -v pulumi >/dev/null || die "pulumi is not on PATH" "source scripts/env.sh (local) or install the Pulumi CLI"
+require_tools pulumi
 
 # read_backend WHAT ARGS… — the output of `pulumi ARGS…`; when the backend cannot be read
 # (expired credentials, unreachable), fails with pulumi's own message: never taken for "nothing there".

@@ -19,7 +19,9 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 [[ $# -eq 2 && "$1" != -* ]] || usage
+require_tools pulumi
 stack=$1 operation=$2
 
 LOG_PREFIX="recover $stack"

@@ -15,7 +15,9 @@ set -euo pipefail
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$SCRIPTS/lib.sh"
+answer_help "$@"
 [[ $# -eq 2 && "$1" != -* ]] || usage
+require_tools pulumi docker jq
 stack=$1 stage=$2
 
 # shellcheck source=scripts/delivery-lib.sh

@@ -21,13 +21,15 @@ set -euo pipefail
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$SCRIPTS/lib.sh"
+answer_help "$@"
 
 mode=rollback
 case "${1:-}" in
   --record) mode=record; shift ;;
-  -h | --help | "") usage ;;
+  "") usage ;;
 esac
 [[ $# -eq 1 && "$1" != -* ]] || usage
+require_tools pulumi kubectl jq
 stack=$1
 
 # shellcheck source=scripts/delivery-lib.sh

@@ -5,8 +5,13 @@
 # If a step fails, it says what failed and what to do, and stops everything it started, so a
 # second run starts clean. Then: source scripts/env.sh
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 
 dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/node.sh
+source "$dir/node.sh"
 # shellcheck source=scripts/toolchain.sh
 source "$dir/toolchain.sh"
 # shellcheck source=scripts/local-services.sh
@@ -27,8 +32,9 @@ teardown_on_failure() {
 trap teardown_on_failure EXIT
 
 start=$SECONDS
-log "cache: $ESTEIRA_CACHE (a fresh one builds everything: see the README for the cold figures)"
-steps_begin $((${#TOOLCHAIN_TOOLS[@]} + SERVICES_STEP_COUNT + 2))
+log "cache: $ESTEIRA_CACHE (a fresh one builds everything: docs/local-line.md has the cold figures)"
+steps_begin $((${#TOOLCHAIN_TOOLS[@]} + SERVICES_STEP_COUNT + 3))
+step node "Node.js $ESTEIRA_NODE_VERSION" node_install
 toolchain_steps "${TOOLCHAIN_TOOLS[@]}"
 services_steps
 step cluster "control plane $NAME (kube-apiserver, etcd, kwok)" cluster_start

@@ -27,11 +27,13 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 
 case "${1:-}" in
-  -h | --help | "") usage ;;
+  "") usage ;;
 esac
 [[ $# -eq 1 && "$1" != -* ]] || usage
+require_tools pulumi kubectl jq curl
 stack=$1
 
 ROLLOUT_TIMEOUT="${SMOKE_ROLLOUT_TIMEOUT:-300s}"

@@ -15,6 +15,9 @@
 # Each tool is one numbered step with progress (scripts/lib.sh); scripts/setup-local.sh sources
 # this file and runs the same steps among its own. Afterwards: source scripts/env.sh
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+answer_help "$@"
 
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -286,7 +289,7 @@ install_buildx_plugin() {
 # toolchain_preflight — what every build needs before the first one starts.
 toolchain_preflight() {
   command -v "$GO" >/dev/null || die "go not found" "install Go >= 1.26 (its module proxy is where every tool comes from)"
-  command -v node >/dev/null || die "node not found" "install Node.js >= 20.19 (it prepares the kubernetes provider's schema)"
+  command -v node >/dev/null || die "node not found" "run bash scripts/node.sh (it prepares the kubernetes provider's schema)"
   mkdir -p "$ESTEIRA_BIN" "$ESTEIRA_PULUMI_PLUGIN_DIR" "$ESTEIRA_SHIM_DIR"
 }
 

@@ -14,7 +14,9 @@ set -euo pipefail
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$SCRIPTS/lib.sh"
+answer_help "$@"
 [[ $# -ge 3 && "$1" != -* ]] || usage
+require_tools pulumi docker jq
 stack=$1 stage=$2 commit=$3
 shift 3
 only=("$@")

@@ -16,6 +16,7 @@ ZIZMOR_VERSION=1.32.0
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$ROOT/scripts/lib.sh"
+answer_help "$@"
 LOG_PREFIX=zizmor
 
 venv="${ESTEIRA_CACHE:-$HOME/.cache/esteira}/zizmor-$ZIZMOR_VERSION"

@@ -162,7 +162,7 @@ describe("config", () => {
 
         it("unknown top-level keys are named", () => {
             assertProblems({ ...valid(), servces: null }, [
-                `homolog: esteira: unknown key "servces": check the spelling against the README's config reference`,
+                `homolog: esteira: unknown key "servces": check the spelling against docs/configuration.md`,
             ]);
         });
 
@@ -189,7 +189,7 @@ describe("config", () => {
 
         it("unknown service keys are named", () => {
             assertProblems({ ...valid(), services: { api: { image: "x", replcas: 2 } } }, [
-                `homolog: services.api: unknown key "replcas": check the spelling against the README's config reference`,
+                `homolog: services.api: unknown key "replcas": check the spelling against docs/configuration.md`,
             ]);
         });
 
@@ -358,7 +358,7 @@ describe("config", () => {
 
         it("a worker has no HTTP keys", () => {
             assertProblems(withWorkloads({ workers: { mailer: { image: "x", port: 8000 } } }), [
-                `homolog: workers.mailer: unknown key "port": check the spelling against the README's config reference`,
+                `homolog: workers.mailer: unknown key "port": check the spelling against docs/configuration.md`,
             ]);
         });
 
@@ -2006,7 +2006,7 @@ describe("config", () => {
                 () => loadConfig(),
                 (err: ConfigError) => {
                     assert.deepStrictEqual(err.problems, [
-                        `homolog: esteira: unknown key "replicas": check the spelling against the README's config reference`,
+                        `homolog: esteira: unknown key "replicas": check the spelling against docs/configuration.md`,
                     ]);
                     return true;
                 },

@@ -9,8 +9,8 @@ import * as path from "path";
 import { create } from "ts-node";
 import * as ts from "typescript";
 import { parse as parseYaml } from "yaml";
-import { README_BLOCK, README_COMMAND, RESULTS } from "../bench/engine";
-import { README, readBlock } from "../tools/docs";
+import { RESULTS_BLOCK, BENCH_COMMAND, RESULTS } from "../bench/engine";
+import { PERFORMANCE, readBlock } from "../tools/docs";
 import { REPO_ROOT } from "./mocks";
 
 const PULUMI_TSCONFIG = "tsconfig.pulumi.json";
@@ -59,16 +59,16 @@ describe("type-checking at deploy time", () => {
 });
 
 describe("the engine benchmark's results", () => {
-    it(`the README quotes ${path.relative(REPO_ROOT, RESULTS)} as \`${README_COMMAND}\` last wrote it`, () => {
+    it(`docs/performance.md quotes ${path.relative(REPO_ROOT, RESULTS)} as \`${BENCH_COMMAND}\` last wrote it`, () => {
         const results = fs
             .readFileSync(RESULTS, "utf8")
             .replace(/^# .*\n/, "")
             .trim();
-        const quoted = readBlock(fs.readFileSync(README, "utf8"), README_BLOCK, README_COMMAND);
+        const quoted = readBlock(fs.readFileSync(PERFORMANCE, "utf8"), RESULTS_BLOCK, BENCH_COMMAND);
         assert.strictEqual(
             quoted,
             results,
-            `README.md's ${README_BLOCK} block is stale: run \`${README_COMMAND}\` (or copy the file's tables)`,
+            `docs/performance.md's ${RESULTS_BLOCK} block is stale: run \`${BENCH_COMMAND}\` (or copy the file's tables)`,
         );
     });
 });

@@ -20,7 +20,24 @@ function esteiraValues(stack: string): Record<string, unknown> {
 
 describe("stack files as data", () => {
     const schemaFile = path.join(REPO_ROOT, "stacks", "stack.schema.json");
-    const validate = new Ajv2020({ strict: false, allErrors: true }).compile(JSON.parse(fs.readFileSync(schemaFile, "utf8")));
+    const schema = JSON.parse(fs.readFileSync(schemaFile, "utf8"));
+    // The schema's formats (dns-1123-label, stack, cidrv4, …) name a key's kind for editors and the
+    // reference; the `pattern` beside each one is the rule. So Ajv reads them as annotations, which
+    // holds only while every format comes with its pattern (checked below).
+    const validate = new Ajv2020({ strict: false, allErrors: true, validateFormats: false }).compile(schema);
+
+    it("every format in the JSON Schema comes with the pattern that checks it", () => {
+        const unchecked: string[] = [];
+        const walk = (node: unknown, at: string): void => {
+            if (Array.isArray(node)) return node.forEach((child, i) => walk(child, `${at}/${i}`));
+            if (node === null || typeof node !== "object") return;
+            const record = node as Record<string, unknown>;
+            if (typeof record.format === "string" && typeof record.pattern !== "string") unchecked.push(`${at}: format ${record.format}`);
+            for (const [key, child] of Object.entries(record)) walk(child, `${at}/${key}`);
+        };
+        walk(schema, "#");
+        assert.deepStrictEqual(unchecked, [], "a format with no pattern would check nothing: give its rule a pattern in config/rules.ts");
+    });
 
     for (const { stack, file } of stackCases()) {
         describe(file, () => {

@@ -30,11 +30,25 @@ export function normalizeContextModes(directory: string): void {
     }
 }
 
+const USAGE = `usage: npm run -s context-modes -- <build context directory>…
+
+Sets each file of the build contexts to 0644 or 0755 (by its executable bit) and each directory to
+0755, so that docker-build's context hash does not depend on the checkout's umask.`;
+
 if (require.main === module) {
-    const directories = process.argv.slice(2);
-    if (directories.length === 0) {
-        console.error("usage: npm run -s context-modes -- <build context directory>…");
-        process.exit(2);
+    const args = process.argv.slice(2);
+    if (args.includes("--help") || args.includes("-h")) {
+        console.log(USAGE);
+    } else if (args.length === 0 || args.some((arg) => arg.startsWith("-"))) {
+        console.error(USAGE);
+        process.exitCode = 2;
+    } else {
+        const missing = args.filter((directory) => !fs.statSync(directory, { throwIfNoEntry: false })?.isDirectory());
+        if (missing.length > 0) {
+            console.error(`context-modes: not a directory: ${missing.join(", ")} (give the build contexts, e.g. app)`);
+            process.exitCode = 1;
+        } else {
+            for (const directory of args) normalizeContextModes(directory);
+        }
     }
-    for (const directory of directories) normalizeContextModes(directory);
 }

@@ -1,7 +1,7 @@
 /**
  * An environment drawn from the program itself: the components one evaluation registered, what
  * each owns, which component's outputs feed which, and which other stacks it reads, as a
- * Mermaid flowchart (GitHub renders it in the README and in pull-request comments).
+ * Mermaid flowchart (GitHub renders it in docs/environments.md and in pull-request comments).
  */
 
 /** A registration, as the mock monitor records it (lib/recorder.ts). */

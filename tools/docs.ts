@@ -1,11 +1,9 @@
 /**
- * `npm run docs`: regenerates what is derived from the program — the README's configuration
- * reference and environment diagrams, and the stack files' JSON Schema (stacks/stack.schema.json) —
- * and the README's table of accepted linter findings (lint/ignores.yaml).
+ * `npm run docs`: regenerates what is derived from the program — docs/configuration.md, generated
+ * whole from the schema and tools/configuration.template.md; the environment diagrams in
+ * docs/environments.md; the table of accepted linter findings (lint/ignores.yaml) in
+ * docs/hardening.md; and the stack files' JSON Schema (stacks/stack.schema.json).
  * `npm test` (test/docs.test.ts) fails while any of them is stale.
- *
- *   npm run -s docs                       regenerate
- *   npm run -s docs -- --diagram <stack>  print Pulumi.<stack>.yaml's diagram (Mermaid), writing nothing
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -15,6 +13,19 @@ import { environmentDiagram } from "./diagram";
 import { referenceSections, stackFileSchema } from "./reference";
 
 export const README = path.join(REPO_ROOT, "README.md");
+export const DOCS_DIR = path.join(REPO_ROOT, "docs");
+export const CONFIGURATION = path.join(DOCS_DIR, "configuration.md");
+export const CONFIGURATION_TEMPLATE = path.join(REPO_ROOT, "tools", "configuration.template.md");
+export const ENVIRONMENTS = path.join(DOCS_DIR, "environments.md");
+export const HARDENING = path.join(DOCS_DIR, "hardening.md");
+export const PERFORMANCE = path.join(DOCS_DIR, "performance.md");
+
+export const USAGE = `usage: npm run -s docs [-- --diagram <stack> | --help]
+
+  (no argument)       regenerate docs/configuration.md, the blocks in docs/environments.md and
+                      docs/hardening.md, and stacks/stack.schema.json
+  --diagram <stack>   print Pulumi.<stack>.yaml's diagram (Mermaid), writing nothing
+  -h, --help          print this and write nothing`;
 export const STACK_FILE_SCHEMA = path.join(REPO_ROOT, "stacks", "stack.schema.json");
 export const LINT_IGNORES = path.join(REPO_ROOT, "lint", "ignores.yaml");
 
@@ -22,7 +33,7 @@ export const LINT_IGNORES = path.join(REPO_ROOT, "lint", "ignores.yaml");
 const begin = (name: string, command: string) => `<!-- generated:${name} (${command}) -->`;
 const end = (name: string) => `<!-- end:${name} -->`;
 
-/** The text between a block's markers in the README, or undefined when the markers are missing. */
+/** The text between a block's markers in a document, or undefined when the markers are missing. */
 export function readBlock(text: string, name: string, command = "npm run docs"): string | undefined {
     const start = text.indexOf(begin(name, command));
     const stop = text.indexOf(end(name));
@@ -30,11 +41,10 @@ export function readBlock(text: string, name: string, command = "npm run docs"):
     return text.slice(start + begin(name, command).length, stop).trim();
 }
 
-/** The README with each block's text replaced; every block's markers must already be there. */
-export function writeBlocks(text: string, blocks: Record<string, string>, command = "npm run docs"): string {
+/** A document with each block's text replaced; every block's markers must already be there. */
+export function writeBlocks(text: string, blocks: Record<string, string>, command = "npm run docs", file = "the document"): string {
     for (const [name, body] of Object.entries(blocks)) {
-        if (readBlock(text, name, command) === undefined)
-            throw new Error(`README.md has no ${begin(name, command)} … ${end(name)} markers`);
+        if (readBlock(text, name, command) === undefined) throw new Error(`${file} has no ${begin(name, command)} … ${end(name)} markers`);
         const start = text.indexOf(begin(name, command)) + begin(name, command).length;
         text = `${text.slice(0, start)}\n${body}\n${text.slice(text.indexOf(end(name)))}`;
     }
@@ -69,13 +79,36 @@ export function lintIgnores(): string {
     return ["| linter | check | stacks | why it is accepted |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
 
-/** Every generated README block, by name. */
-export async function readmeBlocks(): Promise<Record<string, string>> {
-    const blocks: Record<string, string> = {};
-    for (const [key, body] of Object.entries(referenceSections())) blocks[`reference:${key}`] = body;
-    blocks.diagrams = await diagrams();
-    blocks["lint-ignores"] = lintIgnores();
-    return blocks;
+/** The line docs/configuration.md starts with: it is generated whole, never edited. */
+export const GENERATED_NOTE =
+    "<!-- Generated whole by `npm run docs` from vocabulary/schema.ts and tools/configuration.template.md: edit those, never this file. -->";
+
+/**
+ * docs/configuration.md: the template's prose with each `<!-- reference:<key> -->` line replaced by
+ * that key's tables. A placeholder with no section, or a section with no placeholder, is an error,
+ * so a key added to the schema cannot go undocumented.
+ */
+export function configurationDoc(template = fs.readFileSync(CONFIGURATION_TEMPLATE, "utf8")): string {
+    const sections = referenceSections();
+    const placed = new Set<string>();
+    const body = template.replace(/^<!-- reference:(\w+) -->$/gm, (_line, key: string) => {
+        if (!(key in sections))
+            throw new Error(`tools/configuration.template.md: <!-- reference:${key} --> names no section of the schema`);
+        placed.add(key);
+        return sections[key];
+    });
+    const missing = Object.keys(sections).filter((key) => !placed.has(key));
+    if (missing.length > 0)
+        throw new Error(`tools/configuration.template.md places no ${missing.map((key) => `<!-- reference:${key} -->`).join(", ")}`);
+    return `${GENERATED_NOTE}\n\n${body.trimEnd()}\n`;
+}
+
+/** The generated blocks inside hand-written documents, by file, then by block name. */
+export async function documentBlocks(): Promise<Map<string, Record<string, string>>> {
+    return new Map<string, Record<string, string>>([
+        [ENVIRONMENTS, { diagrams: await diagrams() }],
+        [HARDENING, { "lint-ignores": lintIgnores() }],
+    ]);
 }
 
 export function schemaText(): string {
@@ -83,17 +116,38 @@ export function schemaText(): string {
 }
 
 async function main(): Promise<void> {
-    fs.writeFileSync(README, writeBlocks(fs.readFileSync(README, "utf8"), await readmeBlocks()));
+    const written = [CONFIGURATION, STACK_FILE_SCHEMA];
+    fs.writeFileSync(CONFIGURATION, configurationDoc());
+    for (const [file, blocks] of await documentBlocks()) {
+        fs.writeFileSync(file, writeBlocks(fs.readFileSync(file, "utf8"), blocks, "npm run docs", path.relative(REPO_ROOT, file)));
+        written.push(file);
+    }
     fs.writeFileSync(STACK_FILE_SCHEMA, schemaText());
-    console.log(`wrote ${path.relative(REPO_ROOT, README)} and ${path.relative(REPO_ROOT, STACK_FILE_SCHEMA)}`);
+    console.log(`wrote ${written.map((file) => path.relative(REPO_ROOT, file)).join(", ")}`);
+}
+
+/** What the command line asks for; anything it does not know is a usage error, never a write. */
+export function parseArgs(
+    argv: string[],
+): { action: "help" } | { action: "diagram"; stack: string } | { action: "write" } | { action: "error"; message: string } {
+    if (argv.length === 0) return { action: "write" };
+    if (argv.includes("--help") || argv.includes("-h")) return { action: "help" };
+    if (argv[0] === "--diagram" && argv.length === 2) return { action: "diagram", stack: argv[1] };
+    return { action: "error", message: `npm run docs: unexpected arguments: ${argv.join(" ")}` };
 }
 
 if (require.main === module) {
-    // `--diagram <stack>` prints that stack file's diagram instead of writing anything.
-    const [flag, stack] = process.argv.slice(2);
-    const run = flag === "--diagram" && stack ? diagramOf(stack).then((block) => console.log(block)) : main();
-    run.catch((err) => {
-        console.error(err);
-        process.exit(1);
-    });
+    const args = parseArgs(process.argv.slice(2));
+    if (args.action === "help") {
+        console.log(USAGE);
+    } else if (args.action === "error") {
+        console.error(`${args.message}\n${USAGE}`);
+        process.exitCode = 2;
+    } else {
+        const run = args.action === "diagram" ? diagramOf(args.stack).then((block) => console.log(block)) : main();
+        run.catch((err) => {
+            console.error(err);
+            process.exit(1);
+        });
+    }
 }

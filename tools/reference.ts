@@ -1,6 +1,6 @@
 /**
  * The configuration reference, generated from the schema (vocabulary/schema.ts): the
- * JSON Schema editors use for `Pulumi.<stack>.yaml`, and the README's tables. Nothing here is
+ * JSON Schema editors use for `Pulumi.<stack>.yaml`, and docs/configuration.md's tables. Nothing here is
  * written by hand twice; `npm run docs` regenerates both and `npm test` fails when they are stale.
  */
 import { z } from "zod";
@@ -200,7 +200,7 @@ function table(lines: string[]): string {
     return ["| key | type | default | meaning |", "| --- | --- | --- | --- |", ...lines].join("\n");
 }
 
-/** The README's reference, one block per top-level key: `top`, then one per object-valued key. */
+/** The reference's tables, one per top-level key: `top`, then one per object-valued key. */
 export function referenceSections(): Record<string, string> {
     const keys = keysSchema();
     const required = new Set(keys.required ?? []);

@@ -103,12 +103,18 @@ export async function writeStack(stack: string, output: string): Promise<string[
     return [...files.keys()].map((name) => path.join(directory, name));
 }
 
+const USAGE = "usage: npm run -s render -- [-s <stack>]... [-o <dir>]";
+
 function usage(problem: string): never {
-    console.error(`${problem}\nusage: npm run -s render -- [-s <stack>]... [-o <dir>]`);
+    console.error(`${problem}\n${USAGE}`);
     process.exit(2);
 }
 
 async function main(argv: string[]): Promise<void> {
+    if (argv.includes("--help") || argv.includes("-h")) {
+        console.log(`${USAGE}\n\nWrites each stack file's Kubernetes objects as YAML, one file per object (default: rendered/<stack>/).`);
+        return;
+    }
     const known = stackCases().map((c) => c.stack);
     const stacks: string[] = [];
     let output = DEFAULT_OUTPUT;

@@ -106,9 +106,14 @@ export function repositoryStacks(): WorkflowStack[] {
 
 if (require.main === module) {
     const args = process.argv.slice(2);
+    const usage = "usage: npm run -s stacks [-- --ref <git ref, e.g. refs/heads/main or refs/tags/v1.2.0>]";
     const ref = args[0] === "--ref" ? args[1] : undefined;
+    if (args.includes("--help") || args.includes("-h")) {
+        console.log(`${usage}\n\nPrints, as JSON, the stacks with esteira:github in deploy order (those a push to the ref deploys).`);
+        process.exit(0);
+    }
     if (args.length > 0 && !ref) {
-        console.error("usage: npm run -s stacks [-- --ref <git ref, e.g. refs/heads/main or refs/tags/v1.2.0>]");
+        console.error(usage);
         process.exit(2);
     }
     try {

@@ -89,13 +89,6 @@ export function buildServer(config: Config, options: ServerOptions = {}): Fastif
     );
   });
 
-  // Node 19+ closes idle keep-alive connections in server.close(); Node 18 (Debian bookworm's nodejs) does
-  // not, and Fastify only does it for custom servers, so close would wait for every client's keep-alive
-  // (e.g. an ingress controller's upstream pool) to time out. Close them explicitly.
-  app.addHook('preClose', async () => {
-    app.server.closeIdleConnections?.();
-  });
-
   app.addHook('onClose', async () => {
     await pool.end();
     app.log.info('database pool closed');

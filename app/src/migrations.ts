@@ -1,9 +1,9 @@
 /*
  * A small versioned-SQL migration runner.
  *
- * Why hand-written and not node-pg-migrate: node-pg-migrate 8/9 require Node >= 20.11, while the image built
- * locally runs Debian bookworm's nodejs 18; its older majors are unmaintained. Migrations here are plain SQL
- * files, so all we need is ~100 lines: ordered files, a bookkeeping table, one transaction per file and an
+ * Written when the local image ran Debian bookworm's nodejs 18, which node-pg-migrate 8/9 (Node >= 20.11) do
+ * not support; the image now runs Node.js 24, so that reason is gone. Migrations here are plain SQL files,
+ * so all this needs is ~100 lines: ordered files, a bookkeeping table, one transaction per file and an
  * advisory lock. Using SQL files (not JS migration modules) also keeps them readable by DBAs and by tooling.
  *
  * Contract:

@@ -1,7 +1,8 @@
 /**
  * A database and its owning role in any PostgreSQL server, created through an admin connection:
  * Pulumi dynamic resources over the `pg` client. (The `@pulumi/postgresql` provider cannot be
- * built here: its Terraform provider module is not served by the Go module proxy; see the README.)
+ * built here: its Terraform provider module is not served by the Go module proxy, from which the local
+ * line builds every plugin; the README's Layout says what each hand-written stand-in replaces.)
  *
  * The role's password is generated when the role is created and is a secret output; the admin URL
  * is a secret input. Every statement quotes names as identifiers and values as literals.
