@@ -173,38 +173,8 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
         );
         this.namespaceName = namespace.metadata.name;
 
-        const registry = args.registry;
-        if (registry) {
-            const dockerConfigJson = pulumi.secret(
-                pulumi.all([registry.server, registry.username, registry.token]).apply(([server, username, token]) =>
-                    JSON.stringify({
-                        auths: {
-                            [server]: {
-                                username,
-                                password: token,
-                                auth: Buffer.from(`${username}:${token}`).toString("base64"),
-                            },
-                        },
-                    }),
-                ),
-            );
-
-            const pullSecret = new k8s.core.v1.Secret(
-                `${name}-pull-secret`,
-                {
-                    metadata: {
-                        name: registry.pullSecretName ?? ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName,
-                        namespace: this.namespaceName,
-                        labels,
-                        annotations: OWNED_BY_PULUMI,
-                    },
-                    type: "kubernetes.io/dockerconfigjson",
-                    stringData: { ".dockerconfigjson": dockerConfigJson },
-                },
-                // The Kubernetes SDK already marks a Secret's data and stringData as secret outputs.
-                childOpts,
-            );
-            this.pullSecretName = pullSecret.metadata.name;
+        if (args.registry) {
+            this.pullSecretName = pullSecret(name, args.registry, this.namespaceName, labels, childOpts).metadata.name;
         }
 
         this.secretNames = {};
@@ -237,4 +207,42 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
             networkPolicies: this.networkPolicies,
         });
     }
+}
+
+/** The `kubernetes.io/dockerconfigjson` Secret pods pull their images with, named `${name}-pull-secret`. */
+function pullSecret(
+    name: string,
+    registry: NonNullable<EnvironmentNamespaceArgs["registry"]>,
+    namespace: pulumi.Output<string>,
+    labels: Record<string, pulumi.Input<string>>,
+    childOpts: pulumi.CustomResourceOptions,
+): k8s.core.v1.Secret {
+    const dockerConfigJson = pulumi.secret(
+        pulumi.all([registry.server, registry.username, registry.token]).apply(([server, username, token]) =>
+            JSON.stringify({
+                auths: {
+                    [server]: {
+                        username,
+                        password: token,
+                        auth: Buffer.from(`${username}:${token}`).toString("base64"),
+                    },
+                },
+            }),
+        ),
+    );
+    return new k8s.core.v1.Secret(
+        `${name}-pull-secret`,
+        {
+            metadata: {
+                name: registry.pullSecretName ?? ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName,
+                namespace,
+                labels,
+                annotations: OWNED_BY_PULUMI,
+            },
+            type: "kubernetes.io/dockerconfigjson",
+            stringData: { ".dockerconfigjson": dockerConfigJson },
+        },
+        // The Kubernetes SDK already marks a Secret's data and stringData as secret outputs.
+        childOpts,
+    );
 }

@@ -9,7 +9,7 @@ import { ingressPolicy } from "./parts/network-policy";
 import { OWNED_BY_PULUMI } from "./parts/ownership";
 import { httpProbe, preStopSleep } from "./parts/pod-spec";
 import { HTTPS_PORT, loadBalancerCertificate, loadBalancerRecord, TLS_WAIVER_ANNOTATION, tlsAnnotations } from "./parts/tls";
-import { WorkloadArgs, workloadParts } from "./parts/workload";
+import { WorkloadArgs, WorkloadParts, workloadParts } from "./parts/workload";
 import { WEB_SERVICE_DEFAULTS } from "../vocabulary/defaults";
 
 /**
@@ -85,55 +85,15 @@ export class WebService extends pulumi.ComponentResource {
         const servicePort = args.service?.port ?? d.service.port;
         const serviceType = args.service?.type ?? d.service.type;
         const parts = workloadParts(this, name, serviceName, args, childOpts);
-        const { selector, labels, metadata } = parts;
+        const { selector, metadata } = parts;
 
         // Release steps run in order on the new image, each with the direct database URL, before the Deployment changes.
-        const releaseStep = (step: "migrate" | "seed", dependsOn: pulumi.Resource[]) => {
-            const settings = args[step];
-            if (!settings) return undefined;
-            return migrationJob(
-                `${name}-${step}`,
-                {
-                    namespace: args.namespace,
-                    labels,
-                    workload: serviceName,
-                    step,
-                    pod: parts.pod({
-                        containers: [parts.container({ name: step, command: settings.command, env: parts.env("DATABASE_DIRECT_URL") })],
-                    }),
-                    // The Secrets' checksums: a changed value reruns the step, as it rolls the pods.
-                    annotations: parts.podAnnotations,
-                    timeoutSeconds: settings.timeoutSeconds ?? d[step].timeoutSeconds,
-                    backoffLimit: settings.backoffLimit ?? d[step].backoffLimit,
-                },
-                { ...childOpts, dependsOn },
-            );
-        };
-        this.migration = releaseStep("migrate", []);
+        this.migration = releaseStep(name, serviceName, args, parts, "migrate", [], childOpts);
         // The seed runs on the migrated schema.
-        this.seed = releaseStep("seed", this.migration ? [this.migration] : []);
+        this.seed = releaseStep(name, serviceName, args, parts, "seed", this.migration ? [this.migration] : [], childOpts);
 
-        const probes = args.probes;
         const metricsPort = args.metrics && (args.metrics.port ?? port);
-        const container = parts.container({
-            name: serviceName,
-            command: args.command,
-            args: args.args,
-            ports: [
-                { name: "http", containerPort: port, protocol: "TCP" },
-                // A metrics port of its own is declared, and never exposed by the Service.
-                ...(metricsPort !== undefined && metricsPort !== port
-                    ? [{ name: "metrics", containerPort: metricsPort, protocol: "TCP" }]
-                    : []),
-            ],
-            env: parts.env("DATABASE_URL"),
-            readinessProbe: httpProbe(probes?.readiness, d.probes.readiness, port),
-            livenessProbe: httpProbe(probes?.liveness, d.probes.liveness, port),
-            startupProbe: probes?.startup
-                ? httpProbe(probes.startup, { ...d.probes.startup, path: probes.liveness?.path ?? d.probes.liveness.path }, port)
-                : undefined,
-            lifecycle: preStopSleep(args.shutdownDelaySeconds ?? d.shutdownDelaySeconds),
-        });
+        const container = serviceContainer(serviceName, args, parts, port, metricsPort);
         const metrics = args.metrics && {
             "prometheus.io/scrape": "true",
             "prometheus.io/path": args.metrics.path ?? d.metrics.path,
@@ -161,29 +121,7 @@ export class WebService extends pulumi.ComponentResource {
         // DigitalOcean objects outside the cluster: never deleted with it.
         const cloudOpts = { parent: this };
         this.certificate = tls && loadBalancerCertificate(name, tls, cloudOpts);
-        const annotations = {
-            // Before the stack file's annotations: a team can still ask for another wait.
-            ...serviceAwait(serviceType),
-            ...args.service?.annotations,
-            // Owned entirely: the next `up` takes back whatever a `kubectl edit` changed.
-            ...OWNED_BY_PULUMI,
-            ...(this.certificate ? tlsAnnotations(this.certificate.name) : {}),
-            ...(args.service?.tlsWaiver !== undefined ? { [TLS_WAIVER_ANNOTATION]: args.service.tlsWaiver } : {}),
-        };
-        const http = { name: "http", port: servicePort, targetPort: "http", protocol: "TCP" };
-        this.service = new k8s.core.v1.Service(
-            `${name}-service`,
-            {
-                metadata: { ...metadata, annotations },
-                spec: {
-                    type: serviceType,
-                    selector,
-                    // HTTPS ends at the load balancer, which forwards it to the pods' HTTP port.
-                    ports: tls ? [http, { name: "https", port: HTTPS_PORT, targetPort: "http", protocol: "TCP" }] : [http],
-                },
-            },
-            childOpts,
-        );
+        this.service = kubernetesService(name, args, parts, serviceType, servicePort, this.certificate, childOpts);
 
         // Release pods carry their own name label, so this selects none of them: nothing reaches a migration or a seed.
         this.networkPolicy = ingressPolicy(
@@ -200,25 +138,7 @@ export class WebService extends pulumi.ComponentResource {
             childOpts,
         );
 
-        const address = this.service.status.apply((status) => {
-            const ingress = status?.loadBalancer?.ingress?.[0];
-            return ingress?.ip ?? ingress?.hostname;
-        });
-        if (tls) {
-            this.dnsRecord = loadBalancerRecord(
-                name,
-                tls,
-                address.apply((ip) => ip ?? ""),
-                cloudOpts,
-            );
-            // Known once the name resolves to the load balancer.
-            this.endpoint = pulumi.interpolate`https://${this.dnsRecord.fqdn}`;
-        } else {
-            this.endpoint =
-                serviceType === "LoadBalancer"
-                    ? address.apply((host) => (host ? `http://${host}:${servicePort}` : ""))
-                    : pulumi.interpolate`http://${this.service.metadata.name}.${this.service.metadata.namespace}.svc.cluster.local:${servicePort}`;
-        }
+        ({ dnsRecord: this.dnsRecord, endpoint: this.endpoint } = endpointOf(name, args, this.service, servicePort, cloudOpts));
 
         this.registerOutputs({
             deployment: this.deployment,
@@ -233,4 +153,134 @@ export class WebService extends pulumi.ComponentResource {
             endpoint: this.endpoint,
         });
     }
+}
+
+/** A release step (migration or seed) as a Job `${name}-<step>` on the service's image, with the direct database URL. */
+function releaseStep(
+    name: string,
+    serviceName: string,
+    args: WebServiceArgs,
+    parts: WorkloadParts,
+    step: "migrate" | "seed",
+    dependsOn: pulumi.Resource[],
+    childOpts: pulumi.CustomResourceOptions,
+): k8s.batch.v1.Job | undefined {
+    const settings = args[step];
+    if (!settings) return undefined;
+    const d = WEB_SERVICE_DEFAULTS;
+    return migrationJob(
+        `${name}-${step}`,
+        {
+            namespace: args.namespace,
+            labels: parts.labels,
+            workload: serviceName,
+            step,
+            pod: parts.pod({
+                containers: [parts.container({ name: step, command: settings.command, env: parts.env("DATABASE_DIRECT_URL") })],
+            }),
+            // The Secrets' checksums: a changed value reruns the step, as it rolls the pods.
+            annotations: parts.podAnnotations,
+            timeoutSeconds: settings.timeoutSeconds ?? d[step].timeoutSeconds,
+            backoffLimit: settings.backoffLimit ?? d[step].backoffLimit,
+        },
+        { ...childOpts, dependsOn },
+    );
+}
+
+/** The service's container: its HTTP port (and metrics port), its probes, and the pause before it stops. */
+function serviceContainer(
+    serviceName: string,
+    args: WebServiceArgs,
+    parts: WorkloadParts,
+    port: number,
+    metricsPort: number | undefined,
+): k8s.types.input.core.v1.Container {
+    const d = WEB_SERVICE_DEFAULTS;
+    const probes = args.probes;
+    return parts.container({
+        name: serviceName,
+        command: args.command,
+        args: args.args,
+        ports: [
+            { name: "http", containerPort: port, protocol: "TCP" },
+            // A metrics port of its own is declared, and never exposed by the Service.
+            ...(metricsPort !== undefined && metricsPort !== port
+                ? [{ name: "metrics", containerPort: metricsPort, protocol: "TCP" }]
+                : []),
+        ],
+        env: parts.env("DATABASE_URL"),
+        readinessProbe: httpProbe(probes?.readiness, d.probes.readiness, port),
+        livenessProbe: httpProbe(probes?.liveness, d.probes.liveness, port),
+        startupProbe: probes?.startup
+            ? httpProbe(probes.startup, { ...d.probes.startup, path: probes.liveness?.path ?? d.probes.liveness.path }, port)
+            : undefined,
+        lifecycle: preStopSleep(args.shutdownDelaySeconds ?? d.shutdownDelaySeconds),
+    });
+}
+
+/** The Service `${name}-service` in front of the pods' HTTP port, and HTTPS at the load balancer with a certificate. */
+function kubernetesService(
+    name: string,
+    args: WebServiceArgs,
+    { metadata, selector }: WorkloadParts,
+    serviceType: string,
+    servicePort: number,
+    certificate: digitalocean.Certificate | undefined,
+    childOpts: pulumi.CustomResourceOptions,
+): k8s.core.v1.Service {
+    const annotations = {
+        // Before the stack file's annotations: a team can still ask for another wait.
+        ...serviceAwait(serviceType),
+        ...args.service?.annotations,
+        // Owned entirely: the next `up` takes back whatever a `kubectl edit` changed.
+        ...OWNED_BY_PULUMI,
+        ...(certificate ? tlsAnnotations(certificate.name) : {}),
+        ...(args.service?.tlsWaiver !== undefined ? { [TLS_WAIVER_ANNOTATION]: args.service.tlsWaiver } : {}),
+    };
+    const http = { name: "http", port: servicePort, targetPort: "http", protocol: "TCP" };
+    return new k8s.core.v1.Service(
+        `${name}-service`,
+        {
+            metadata: { ...metadata, annotations },
+            spec: {
+                type: serviceType,
+                selector,
+                // HTTPS ends at the load balancer, which forwards it to the pods' HTTP port.
+                ports: args.service?.tls ? [http, { name: "https", port: HTTPS_PORT, targetPort: "http", protocol: "TCP" }] : [http],
+            },
+        },
+        childOpts,
+    );
+}
+
+/** Where the service answers, and with `service.tls` the DNS record that makes its hostname the load balancer's. */
+function endpointOf(
+    name: string,
+    args: WebServiceArgs,
+    service: k8s.core.v1.Service,
+    servicePort: number,
+    cloudOpts: pulumi.CustomResourceOptions,
+): { dnsRecord?: digitalocean.DnsRecord; endpoint: pulumi.Output<string> } {
+    const tls = args.service?.tls;
+    const address = service.status.apply((status) => {
+        const ingress = status?.loadBalancer?.ingress?.[0];
+        return ingress?.ip ?? ingress?.hostname;
+    });
+    if (tls) {
+        const dnsRecord = loadBalancerRecord(
+            name,
+            tls,
+            address.apply((ip) => ip ?? ""),
+            cloudOpts,
+        );
+        // Known once the name resolves to the load balancer.
+        return { dnsRecord, endpoint: pulumi.interpolate`https://${dnsRecord.fqdn}` };
+    }
+    const serviceType = args.service?.type ?? WEB_SERVICE_DEFAULTS.service.type;
+    return {
+        endpoint:
+            serviceType === "LoadBalancer"
+                ? address.apply((host) => (host ? `http://${host}:${servicePort}` : ""))
+                : pulumi.interpolate`http://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${servicePort}`,
+    };
 }

@@ -36,7 +36,11 @@ describe("stack files as data", () => {
             for (const [key, child] of Object.entries(record)) walk(child, `${at}/${key}`);
         };
         walk(schema, "#");
-        assert.deepStrictEqual(unchecked, [], "a format with no pattern would check nothing: give its rule a pattern in config/rules.ts");
+        assert.deepStrictEqual(
+            unchecked,
+            [],
+            "a format with no pattern would check nothing: give its rule a pattern in vocabulary/rules.ts",
+        );
     });
 
     for (const { stack, file } of stackCases()) {

@@ -2,8 +2,9 @@
  * The vocabulary: every key a stack file may set under `esteira:`, with its rule, its description
  * and its default. The components take these same shapes as their Args, so a key has one name
  * from stack file to component. Defaults are never applied here: `default` in a key's metadata
- * points at the defaults object (defaults.ts, access-defaults.ts) the component applies with `??`; the
- * reference (docs/configuration.md) and the stack files' JSON Schema are generated from this file (`npm run docs`).
+ * points at the defaults object (defaults.ts, access-defaults.ts) the component applies with `??`;
+ * the reference (docs/configuration.md) and the stack files' JSON Schema are generated from this
+ * file (`npm run docs`).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
