@@ -6,6 +6,7 @@
  *
  * Rules run in list order, and their messages come in that order.
  */
+import * as os from "os";
 import * as path from "path";
 import { tlsAnnotations, zoneProblem } from "../components/parts/tls";
 import { DATABASE_DEFAULTS, ENVIRONMENT_NAMESPACE_DEFAULTS, WEB_SERVICE_DEFAULTS } from "../vocabulary/defaults";
@@ -393,6 +394,18 @@ export const CROSS_KEY_RULES: readonly Rule<StackSubject>[] = [
             plain.namespace !== undefined && SYSTEM_NAMESPACES.includes(plain.namespace) && !plain.adoptNamespace
                 ? `${raw.stack}: namespace: ${describe(plain.namespace)} is one Kubernetes creates itself: this stack would take it over and delete it, with everything in it, when it goes; name a namespace of the stack's own, or set esteira:adoptNamespace: true to use it without ever deleting it`
                 : undefined,
+    },
+    // Read here, not by the provider: a missing file then fails before the first resource, naming the key.
+    {
+        name: "kubeconfig-path-exists",
+        check: ({ raw, plain: { cluster } }) => {
+            if (cluster?.mode !== "kubeconfig" || cluster.kubeconfigPath === undefined || !raw.pathExists) return undefined;
+            const file = cluster.kubeconfigPath;
+            const expanded = file === "~" || file.startsWith("~/") ? path.join(os.homedir(), file.slice(1)) : file;
+            return raw.pathExists(expanded)
+                ? undefined
+                : `${raw.stack}: cluster.kubeconfigPath: ${describe(file)} does not exist${expanded !== file ? ` (${expanded})` : ""} (a relative path starts in the project directory, where Pulumi.yaml is); write the cluster's kubeconfig there (e.g. \`kind get kubeconfig > ${file}\`), or leave kubeconfigPath out and give its contents with \`pulumi config set --secret esteira:kubeconfig -s ${raw.stack} < <file>\``;
+        },
     },
     {
         name: "cluster-stack-not-self",

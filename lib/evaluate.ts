@@ -69,7 +69,8 @@ export async function evaluateStack(stack: string, options: EvaluateOptions = {}
 
     const entry = require.resolve(path.join(REPO_ROOT, "index.ts"));
     delete require.cache[entry];
-    const outputs = require(entry);
+    // index.ts exports a promise: it reads other stacks before it builds (components/stack-reference.ts).
+    const outputs = await require(entry);
     await recorder.settle();
     return { recorder, outputs };
 }

@@ -1,3 +1,5 @@
+import * as path from "path";
+import * as os from "os";
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig, parseConfig, RawConfig } from "../config";
@@ -1756,6 +1758,21 @@ describe("config", () => {
             assertProblems({ ...valid(), images: { repository: "docker.io/acme/shop" } }, [
                 'homolog: images.repository: pushes to "docker.io", but esteira:registry.server is "ghcr.io", the only registry the push token authenticates to; put the images on ghcr.io or point esteira:registry at docker.io',
             ]);
+        });
+
+        itHolds(["kubeconfig-path-exists"], "a kubeconfigPath names a file that exists, read before the first resource", () => {
+            const values = { ...valid(), cluster: { mode: "kubeconfig", kubeconfigPath: "~/.kube/lab" } };
+            const home = path.join(os.homedir(), ".kube/lab");
+            assert.throws(
+                () => parseConfig({ ...raw(values), pathExists: () => false }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        `homolog: cluster.kubeconfigPath: "~/.kube/lab" does not exist (${home}) (a relative path starts in the project directory, where Pulumi.yaml is); write the cluster's kubeconfig there (e.g. \`kind get kubeconfig > ~/.kube/lab\`), or leave kubeconfigPath out and give its contents with \`pulumi config set --secret esteira:kubeconfig -s homolog < <file>\``,
+                    ]);
+                    return true;
+                },
+            );
+            assert.strictEqual(parseConfig({ ...raw(values), pathExists: (file) => file === home }).cluster.mode, "kubeconfig");
         });
 
         itHolds(["build-paths-exist"], "a build context and its Dockerfile exist", () => {
