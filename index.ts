@@ -21,7 +21,7 @@ import { ScheduledJob } from "./components/scheduled-job";
 import { WebService } from "./components/web-service";
 import { Worker } from "./components/worker";
 import { deployedCommit, loadConfig, otherStackReads, type EsteiraConfig } from "./config";
-import { readStacksFirst, StackOutputs } from "./components/stack-reference";
+import { previousOwnOutput, readStacksFirst, StackOutputs } from "./components/stack-reference";
 
 /** What the environment's parts share: the configuration, the cluster, the namespaces and the database. */
 interface Platform {
@@ -246,6 +246,8 @@ function exportsOf(platform: Platform, workloads: Running[], access: ReturnType<
         /** The namespace each service, worker and job runs in (`namespace` is the stack's own). */
         workloadNamespaces: pulumi.output(Object.fromEntries(workloads.map((w) => [w.name, w.namespace]))),
         clusterId: platform.cluster.clusterIdentifier,
+        /** What the next deployment compares its names with, so a rename never replaces data unasked (config/renames.ts). */
+        statefulNames: platform.config.statefulNames,
         ...(access.access?.kubeconfig ? { kubeconfig: access.access.kubeconfig } : {}),
         ...(access.tenants?.kubeconfig ? { tenantKubeconfig: access.tenants.kubeconfig } : {}),
         ...(database?.databaseClusterId ? { databaseClusterId: database.databaseClusterId } : {}),
@@ -254,11 +256,13 @@ function exportsOf(platform: Platform, workloads: Running[], access: ReturnType<
 }
 
 /**
- * The configuration, validated; then everything this stack reads from outside its own file (other
+ * The names this stack deployed last time; the configuration, validated against them; then everything this stack reads from outside its own file (other
  * stacks' outputs, the GitHub environment's owner), read and checked; only then the first resource.
  */
 async function main(): Promise<Record<string, unknown>> {
-    const config = loadConfig(deployedCommit());
+    // The names of what holds data as deployed last time: a change of one is refused unless acknowledged.
+    const previous = (await previousOwnOutput("statefulNames")) as Record<string, string> | undefined;
+    const config = loadConfig(deployedCommit(), previous);
     const outputs = await readStacksFirst(otherStackReads(config));
     if (config.github) await refuseClaimedEnvironment({ ...config.github, stack: config.stack });
     const platform = platformOf(config, outputs);

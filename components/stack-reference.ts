@@ -115,3 +115,14 @@ export function stackOutput<T>(owner: pulumi.Resource, name: string, read: Outpu
         return value as T;
     });
 }
+
+/**
+ * One output this very stack exported on its last deployment, read through a StackReference to
+ * itself before anything is built (the engine keeps the last deployment's outputs until this one
+ * ends); undefined on a first deployment or when the output did not exist yet.
+ */
+export async function previousOwnOutput(output: string): Promise<unknown> {
+    const name = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    const details = await new pulumi.StackReference(name, { name }).getOutputDetails(output);
+    return details.value ?? details.secretValue;
+}

@@ -21,6 +21,7 @@ import {
     StackSettings,
 } from "../vocabulary/schema";
 import { describe } from "./errors";
+import { renameProblems } from "./renames";
 import { AnyWorkloadSettings, KIND_NOUN, RawConfig, setSecretValue, SYSTEM_NAMESPACES, WorkloadKind, workloadsOf } from "./stack";
 
 /** What every rule sees: the raw configuration and the stack's validated values. */
@@ -540,7 +541,20 @@ export const SECRET_MAP_RULES: readonly Rule<SecretMapSubject>[] = [
     { name: "build-secrets", check: ({ raw, plain, maps }) => buildSecretProblems(raw, plain, maps.buildSecrets ?? {}) },
 ];
 
+/** What a rule on the configuration as built sees: the stack, and the names of what holds data. */
+export interface BuiltSubject extends StackSubject {
+    readonly statefulNames: Record<string, string>;
+}
+
+/** Rules on what the configuration builds, once every other rule holds. */
+export const BUILT_RULES: readonly Rule<BuiltSubject>[] = [
+    {
+        name: "stateful-rename-acknowledged",
+        check: ({ raw, plain, statefulNames }) => renameProblems(raw, statefulNames, plain.acknowledgedRenames),
+    },
+];
+
 /** The name of every rule, each list's in order. */
-export const RULE_NAMES: readonly string[] = [CROSS_KEY_RULES, WORKLOAD_RULES, SECRET_MAP_RULES].flatMap((rules) =>
+export const RULE_NAMES: readonly string[] = [CROSS_KEY_RULES, WORKLOAD_RULES, SECRET_MAP_RULES, BUILT_RULES].flatMap((rules) =>
     rules.map((rule) => rule.name),
 );

@@ -57,9 +57,10 @@ function readSecretMap(fullKey: string): RawSecretMap | undefined {
 
 /**
  * Reads the running stack's configuration and validates it. Call before registering any resource.
- * `commitSha` is the commit being deployed, when known (see {@link deployedCommit}).
+ * `commitSha` is the commit being deployed, when known (see {@link deployedCommit});
+ * `previousStatefulNames`, the names this stack deployed last time (config/renames.ts).
  */
-export function loadConfig(commitSha?: string): EsteiraConfig {
+export function loadConfig(commitSha?: string, previousStatefulNames?: Record<string, string>): EsteiraConfig {
     const config = new pulumi.Config(CONFIG_NAMESPACE);
     const values: Record<string, unknown> = {};
     // Unknown keys (typos such as `esteira:servces`) are passed on so the strict schema names them;
@@ -107,6 +108,7 @@ export function loadConfig(commitSha?: string): EsteiraConfig {
         secretMaps,
         secretKeys,
         commitSha,
+        previousStatefulNames,
         // The GitHub provider reads the owner from its config, else from GITHUB_OWNER.
         githubOwner: new pulumi.Config("github").get("owner") ?? process.env.GITHUB_OWNER,
         // Pulumi runs the program in the project directory, where build paths start.

@@ -38,6 +38,11 @@ export interface RawConfig {
     readonly organization?: string;
     /** `github:owner` (or GITHUB_OWNER), which owns `esteira:github.repository`. */
     readonly githubOwner?: string;
+    /**
+     * The names of what holds data (namespaces, database cluster, database, user, GitHub environment)
+     * as this stack exported them last time (its `statefulNames` output); none on a first deployment.
+     */
+    readonly previousStatefulNames?: Readonly<Record<string, string>>;
     /** Whether a path (relative to the project) exists; given, build contexts and Dockerfiles are checked. */
     readonly pathExists?: (path: string) => boolean;
 }

@@ -1760,6 +1760,49 @@ describe("config", () => {
             ]);
         });
 
+        itHolds(
+            ["stateful-rename-acknowledged"],
+            "a name the stack deployed last time that holds data changes only when acknowledged",
+            () => {
+                const doDatabase = { ...valid(), cluster: doCluster(), database: { mode: "digitalocean" } };
+                const previousStatefulNames = { namespace: "esteira-homolog", databaseCluster: "esteira-homolog-db", database: "app" };
+                const renamed = (values: Record<string, unknown>) => {
+                    try {
+                        parseConfig({ ...raw(values, doToken()), previousStatefulNames });
+                        return [];
+                    } catch (err) {
+                        return (err as ConfigError).problems;
+                    }
+                };
+                assert.deepStrictEqual(renamed(doDatabase), [], "the same names: nothing to say");
+                assert.deepStrictEqual(renamed({ ...doDatabase, environment: "staging" }), [
+                    'homolog: the namespace was deployed as "esteira-homolog" and would now be "esteira-staging" (its name follows esteira:namespace, else <project>-<environment>): the engine would replace it; the old namespace is deleted with everything in it, its volume claims and their data among them. To keep it, set its name back to "esteira-homolog"; to rename it on purpose (after a backup), set esteira:acknowledgedRenames.namespace: "esteira-staging" in Pulumi.homolog.yaml',
+                    'homolog: the database cluster was deployed as "esteira-homolog-db" and would now be "esteira-staging-db" (its name follows database.name, else <project>-<environment>-db): the engine would replace it; DigitalOcean creates a new, empty cluster; the old one and its data are kept apart (retainOnDelete) or deleted. To keep it, set its name back to "esteira-homolog-db"; to rename it on purpose (after a backup), set esteira:acknowledgedRenames.databaseCluster: "esteira-staging-db" in Pulumi.homolog.yaml',
+                ]);
+                const kept = {
+                    ...doDatabase,
+                    environment: "staging",
+                    namespace: "esteira-homolog",
+                    database: { mode: "digitalocean", name: "esteira-homolog-db" },
+                };
+                assert.deepStrictEqual(renamed(kept), [], "names set back: nothing is replaced");
+                const acknowledged = {
+                    ...doDatabase,
+                    environment: "staging",
+                    acknowledgedRenames: { namespace: "esteira-staging", databaseCluster: "esteira-staging-db" },
+                };
+                assert.deepStrictEqual(renamed(acknowledged), [], "a rename the stack file acknowledges goes through");
+                assert.deepStrictEqual(renamed({ ...doDatabase, acknowledgedRenames: { cluster: "x" } }), [
+                    "homolog: acknowledgedRenames.cluster: names nothing that holds data; use one of namespace, databaseCluster, database, databaseUser, githubEnvironment, namespaces.<key>",
+                ]);
+                assert.deepStrictEqual(
+                    parseConfig(raw(valid())).statefulNames,
+                    { namespace: "esteira-homolog" },
+                    "what the stack exports for next time",
+                );
+            },
+        );
+
         itHolds(["kubeconfig-path-exists"], "a kubeconfigPath names a file that exists, read before the first resource", () => {
             const values = { ...valid(), cluster: { mode: "kubeconfig", kubeconfigPath: "~/.kube/lab" } };
             const home = path.join(os.homedir(), ".kube/lab");

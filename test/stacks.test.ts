@@ -499,7 +499,12 @@ describe("stack files", () => {
                 assert.strictEqual(`${lookup.inputs.domain}/${lookup.inputs.repository}:${lookup.inputs.tag}`, tag);
                 assert.ok(isSecretInput(lookup, "password"), "the pull token stays secret");
                 assert.deepStrictEqual(recorder.all("pulumi:providers:docker"), [], "no provider plugin is needed");
-                assert.deepStrictEqual(recorder.reads, [], `${stack} reads no other stack's state`);
+                // Its own last outputs only (the names of what holds data, config/renames.ts).
+                assert.deepStrictEqual(
+                    recorder.reads.map((r) => r.id),
+                    [`organization/esteira/${stack}`],
+                    `${stack} reads no other stack's state`,
+                );
             });
         }
 
@@ -696,8 +701,11 @@ describe("stack files", () => {
                 assert.deepStrictEqual(recorder.all(type), [], `${type} must not be created by a PR stack`);
             }
             const reads = recorder.reads.map((r) => `${r.type} ${r.id}`).sort();
-            // One StackReference for the base, read before anything is built.
-            assert.deepStrictEqual(reads, ["pulumi:pulumi:StackReference organization/esteira/review"]);
+            // One StackReference for the base, read before anything is built, and its own (config/renames.ts).
+            assert.deepStrictEqual(reads, [
+                "pulumi:pulumi:StackReference organization/esteira/pr-42",
+                "pulumi:pulumi:StackReference organization/esteira/review",
+            ]);
         });
 
         it("needs no DigitalOcean token: nothing it registers, reads or invokes is DigitalOcean's", () => {

@@ -1073,6 +1073,15 @@ export const stackSchema = z
         namespace: dns1123Label("namespace")
             .optional()
             .meta(doc("namespace the workloads run in", text("<project>-<environment>"))),
+        acknowledgedRenames: z
+            .record(z.string(), nonEmpty())
+            .optional()
+            .meta(
+                doc(
+                    "a rename that replaces data, done on purpose: what (`namespace`, `namespaces.<key>`, `databaseCluster`, `database`, `databaseUser`, `githubEnvironment`) → its new name; without it, a change of a name the stack deployed last time is refused",
+                    text("none"),
+                ),
+            ),
         adoptNamespace: z
             .boolean()
             .optional()
