@@ -21,4 +21,25 @@ export default tseslint.config(
             "max-lines-per-function": ["error", { max: 80, skipBlankLines: true, skipComments: true }],
         },
     },
+    {
+        // Product code never runs on test code: what tools need from the mocks is lib/ (issue 22;
+        // test/architecture.test.ts holds the same rule over the import graph).
+        files: [
+            "*.ts",
+            "vocabulary/**/*.ts",
+            "components/**/*.ts",
+            "config/**/*.ts",
+            "lib/**/*.ts",
+            "tools/**/*.ts",
+            "bench/**/*.ts",
+            "policy/index.ts",
+            "policy/src/**/*.ts",
+        ],
+        rules: {
+            "no-restricted-imports": [
+                "error",
+                { patterns: [{ regex: "^(\\.\\.?/)+test(/|$)", message: "product code imports lib/, never test/" }] },
+            ],
+        },
+    },
 );

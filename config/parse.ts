@@ -1,6 +1,7 @@
 /**
  * Stack configuration → one typed object that hands each component its Args. Pure: no Pulumi
  * engine, no filesystem, no environment; every rule is unit-tested against its exact message.
+ * The rules across keys are a list of named rules of their own (cross-key-rules.ts).
  *
  * Defaults of component arguments are NOT applied here: an unset optional key stays `undefined`
  * and the component applies its documented default. Only values that depend on the stack itself
@@ -8,7 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterArgs } from "../components/cluster";
-import { type DatabaseArgs } from "../components/database";
+import type { DatabaseArgs } from "../components/database";
 import { type NamespaceConfigKeys, STACK_NAMESPACE_KEYS } from "../components/environment-namespace";
 import type { GitHubEnvironmentArgs } from "../components/github-environment";
 import type { GitHubRepositoryArgs } from "../components/github-repository";
@@ -17,7 +18,7 @@ import type { ImageArgs } from "../components/image";
 import type { StackPromotionArgs, VerifiedPromotionArgs } from "../components/promoted-image";
 import type { RepositorySettingsArgs } from "../components/repository-settings";
 import type { ScheduledJobArgs } from "../components/scheduled-job";
-import { type WebServiceArgs } from "../components/web-service";
+import type { WebServiceArgs } from "../components/web-service";
 import type { WorkerArgs } from "../components/worker";
 import { CONFIG_NAMESPACE, ConfigError, describe, formatIssue } from "./errors";
 import { dns1123Label } from "../vocabulary/rules";

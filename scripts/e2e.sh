@@ -7,6 +7,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 answer_help "$@"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# The suite's data stays apart from the user's own local line on the same machine: its stacks use
+# throwaway working copies and backends, and their application data a database of its own.
+export ESTEIRA_PG_DB=esteira_e2e
 bash scripts/setup-local.sh
 # The suite previews with the policy pack, which runs from its own dependencies.
 [[ -d policy/node_modules ]] || npm --prefix policy ci --no-audit --no-fund

@@ -115,7 +115,7 @@ export ESTEIRA_BASE_IMAGE="$ESTEIRA_REGISTRY/esteira/node-base:bookworm"
 # the node's address so the same URL works from the host and from a pod.
 export ESTEIRA_PG_HOST="$ESTEIRA_NODE_IP"
 export ESTEIRA_PG_PORT=5433
-export ESTEIRA_PG_DB=esteira
+export ESTEIRA_PG_DB="${ESTEIRA_PG_DB:-esteira}"
 export ESTEIRA_PG_USER=esteira
 export ESTEIRA_PG_PASSWORD_FILE="$ESTEIRA_LOCAL_DIR/postgres/password"
 # A role that may create databases and roles (not a superuser): what stacks with

@@ -75,6 +75,7 @@ describe("a missing tool is named, with what to install", () => {
         ["pr-stack.sh", ["list"], "pulumi", /install the Pulumi CLI 3\.x/],
         ["smoke-test.sh", ["dev"], "kubectl", /install kubectl/],
         ["mark-verified.sh", ["dev"], "docker", /install Docker with Buildx/],
+        ["local-up.sh", ["--use-existing", "--yes"], "pulumi", /install the Pulumi CLI 3\.x/],
     ];
     for (const [script, args, tool, hint] of cases) {
         it(`scripts/${script} ${args.join(" ")} without ${tool}: "${tool} is not on PATH", and what to install`, () => {
