@@ -12,7 +12,9 @@ import { databaseRead } from "../components/database";
 import { promotionRead } from "../components/promoted-image";
 import type { OutputRead } from "../components/stack-reference";
 import { CONFIG_NAMESPACE } from "./errors";
+import { isScalar, parseDocument } from "yaml";
 import { EsteiraConfig, parseConfig, RawSecretMap } from "./parse";
+import type { RawConfig } from "./stack";
 import { SECRET_KEYS, SECRET_MAPS, SecretMapName, SecretName, stackSchema } from "../vocabulary/schema";
 
 export { ConfigError, CONFIG_NAMESPACE } from "./errors";
@@ -53,6 +55,24 @@ function readSecretMap(fullKey: string): RawSecretMap | undefined {
         return null;
     };
     return { plain: !isConfigSecret(fullKey), values: leaves(shape, []) };
+}
+
+/**
+ * How the stack file (in the project directory, where Pulumi runs the program) writes a workload's
+ * `env` value: a plain scalar's source text. Undefined when the file or the value is not there (a
+ * config file given elsewhere): the rule then asks for a quoted string.
+ */
+function envWrittenAs(stack: string): RawConfig["envWrittenAs"] {
+    let document: ReturnType<typeof parseDocument>;
+    try {
+        document = parseDocument(fs.readFileSync(`Pulumi.${stack}.yaml`, "utf8"));
+    } catch {
+        return undefined;
+    }
+    return (kind, name, variable) => {
+        const node = document.getIn(["config", `${CONFIG_NAMESPACE}:${kind}`, name, "env", variable], true);
+        return isScalar(node) ? node.source : undefined;
+    };
 }
 
 /**
@@ -111,6 +131,7 @@ export function loadConfig(commitSha?: string, previousStatefulNames?: Record<st
         previousStatefulNames,
         // The GitHub provider reads the owner from its config, else from GITHUB_OWNER.
         githubOwner: new pulumi.Config("github").get("owner") ?? process.env.GITHUB_OWNER,
+        envWrittenAs: envWrittenAs(pulumi.getStack()),
         // Pulumi runs the program in the project directory, where build paths start.
         pathExists: (file) => fs.existsSync(file),
     });

@@ -77,10 +77,15 @@ describe("config", () => {
             assert.strictEqual(parseConfig(raw({ ...valid(), environment: "staging" })).namespace, "esteira-staging");
         });
 
-        it("turns YAML booleans and numbers in env into strings", () => {
+        it("turns YAML booleans and numbers written in plain decimal in env into strings", () => {
             const values = valid();
             values.services.api.env = { DEBUG: true, WORKERS: 4, LOG_LEVEL: "INFO" };
-            assert.deepStrictEqual(parseConfig(raw(values)).services.api.env, { DEBUG: "true", WORKERS: "4", LOG_LEVEL: "INFO" });
+            const envWrittenAs = () => "4";
+            assert.deepStrictEqual(parseConfig({ ...raw(values), envWrittenAs }).services.api.env, {
+                DEBUG: "true",
+                WORKERS: "4",
+                LOG_LEVEL: "INFO",
+            });
         });
 
         it("reports every problem at once", () => {
@@ -516,7 +521,12 @@ describe("config", () => {
         ) => parseConfig({ ...raw(values, secrets), secretMaps: maps });
         const assertSecretProblems = (values: Record<string, unknown>, maps: RawConfig["secretMaps"], expected: string[]) =>
             assert.throws(
-                () => parseWith(values, maps, { registryToken: token(), databaseUrl: token() }),
+                // The database URL only where the database is external, the one mode that reads it.
+                () =>
+                    parseWith(values, maps, {
+                        registryToken: token(),
+                        ...((values.database as { mode?: string } | undefined)?.mode === "external" ? { databaseUrl: token() } : {}),
+                    }),
                 (err: unknown) => {
                     assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
                     assert.deepStrictEqual(err.problems, expected);
@@ -1686,11 +1696,15 @@ describe("config", () => {
             // A long number, as YAML hands it over: rounded to the nearest double.
             const long = Number("12345678901234567890");
             assertProblems(service({ env: { VERSION: long } }), [message(long)]);
-            assert.deepStrictEqual(parseConfig(raw(service({ env: { WORKERS: 4, DEBUG: false, NAME: "1.10" } }))).services.api.env, {
-                WORKERS: "4",
-                DEBUG: "false",
-                NAME: "1.10",
-            });
+            const envWrittenAs = () => "4";
+            assert.deepStrictEqual(
+                parseConfig({ ...raw(service({ env: { WORKERS: 4, DEBUG: false, NAME: "1.10" } })), envWrittenAs }).services.api.env,
+                {
+                    WORKERS: "4",
+                    DEBUG: "false",
+                    NAME: "1.10",
+                },
+            );
         });
 
         it("requests do not exceed the default limits either", () => {
@@ -1802,6 +1816,118 @@ describe("config", () => {
                 );
             },
         );
+
+        itHolds(["env-number-as-written"], "an env number reaches the container as the stack file writes it, or is quoted", () => {
+            const written: Record<string, string> = { A: "1.0", B: "0123", C: "0x1F", D: "1e3", E: "42", F: "-7" };
+            const values = service({ env: { A: 1, B: 83, C: 31, D: 1000, E: 42, F: -7 } });
+            assert.throws(
+                () => parseConfig({ ...raw(values), envWrittenAs: (_kind, _name, variable) => written[variable] }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        'homolog: services.api.env.A: written 1.0, which YAML reads as the number 1: the container would get "1"; quote it to keep it as written (A: "1.0")',
+                        'homolog: services.api.env.B: written 0123, which YAML reads as the number 83: the container would get "83"; quote it to keep it as written (B: "0123")',
+                        'homolog: services.api.env.C: written 0x1F, which YAML reads as the number 31: the container would get "31"; quote it to keep it as written (C: "0x1F")',
+                        'homolog: services.api.env.D: written 1e3, which YAML reads as the number 1000: the container would get "1000"; quote it to keep it as written (D: "1e3")',
+                    ]);
+                    return true;
+                },
+            );
+            // Without the stack file's text (a config file given elsewhere), every number asks for quotes.
+            assertProblems(service({ env: { E: 42 } }), [
+                'homolog: services.api.env.E: the number 42, and Pulumi.homolog.yaml does not show how it was written (1.0, 1e3, 0123 and 0x1F reach the program changed); quote it (E: "42")',
+            ]);
+        });
+
+        itHolds(["env-credential-in-secrets"], "a credential in plain env is refused, unless the name only looks like one", () => {
+            const instead = (variable: string) =>
+                `put it in esteira:secrets (\`pulumi config set --secret --path 'esteira:secrets.<secret>.${variable}' <value> -s homolog\`) and read it with services.api.secretEnv.${variable}: {secretName: <secret>, key: ${variable}}`;
+            assertProblems(
+                service({
+                    env: {
+                        CACHE_URL: "redis://app:hunter2@cache:6379/0",
+                        DB_PASSWORD: "hunter2",
+                        PASSWORD_MIN_LENGTH: "12",
+                        PUBLIC_URL: "https://x",
+                    },
+                }),
+                [
+                    `homolog: services.api.env.CACHE_URL: a URL with a password (redis://app:***@cache:6379/0) in plain env would be stored and shown in plain text; ${instead("CACHE_URL")}`,
+                    `homolog: services.api.env.DB_PASSWORD: the name of a credential, and plain env would store and show its value in plain text; ${instead("DB_PASSWORD")}, or, if it is no secret (e.g. PASSWORD_MIN_LENGTH), list it in services.api.envNotSecret`,
+                    `homolog: services.api.env.PASSWORD_MIN_LENGTH: the name of a credential, and plain env would store and show its value in plain text; ${instead("PASSWORD_MIN_LENGTH")}, or, if it is no secret (e.g. PASSWORD_MIN_LENGTH), list it in services.api.envNotSecret`,
+                ],
+            );
+            const optedOut = service({ env: { PASSWORD_MIN_LENGTH: "12" }, envNotSecret: ["PASSWORD_MIN_LENGTH"] });
+            assert.deepStrictEqual(parseConfig(raw(optedOut)).services.api.env, { PASSWORD_MIN_LENGTH: "12" });
+            assertProblems(service({ env: {}, envNotSecret: ["OLD_TOKEN"] }), [
+                'homolog: services.api.envNotSecret: ["OLD_TOKEN"] is not in env; remove it from envNotSecret',
+            ]);
+        });
+
+        itHolds(["secret-keys-the-mode-uses"], "a secret key the stack's modes never read is reported unused", () => {
+            const unused = (key: string, why: string) =>
+                `homolog: ${key}: is set but unused: ${why}, which does not read it; remove it (\`pulumi config rm ${key} -s homolog\`), or set the mode that uses it`;
+            assertProblems(
+                { ...valid(), cluster: doCluster(), database: { mode: "digitalocean" } },
+                [
+                    unused("esteira:kubeconfig", 'cluster.mode is "digitalocean"'),
+                    unused("esteira:databaseUrl", 'database.mode is "digitalocean"'),
+                    unused("esteira:databaseAdminUrl", 'database.mode is "digitalocean"'),
+                ],
+                { ...doToken(), kubeconfig: token(), databaseUrl: token(), databaseAdminUrl: token() },
+            );
+            const external = { ...valid(), database: { mode: "external" } };
+            parseConfig(raw(external, { registryToken: token(), kubeconfig: token(), databaseUrl: token(), databaseAdminUrl: token() }));
+        });
+
+        itHolds(
+            ["server-database-of-cluster-owner"],
+            "a pull-request stack's database server belongs to the stack whose cluster it runs on",
+            () => {
+                assertProblems({ ...valid(), cluster: { mode: "stack", stack: "review" }, database: { mode: "server", stack: "base" } }, [
+                    'homolog: database.stack: the database server is stack "base"\'s, but the cluster is stack "review"\'s (cluster.stack), whose pods that server\'s network may not admit, and whose teardown would not take the database with it; name the same base in both (database.stack: "review")',
+                ]);
+                const same = {
+                    ...valid(),
+                    cluster: { mode: "stack", stack: "review" },
+                    database: { mode: "server", stack: "acme/esteira/review" },
+                };
+                assert.strictEqual(parseConfig(raw(same)).database?.mode, "server");
+            },
+        );
+
+        itHolds(["postgres-names"], "database and user names PostgreSQL or DigitalOcean would refuse or cut are refused", () => {
+            const long = "a".repeat(64);
+            const db = (databaseName: string, user: string) => ({
+                ...valid(),
+                cluster: { mode: "stack", stack: "review" },
+                database: { mode: "server", stack: "review", databaseName, user },
+            });
+            assertProblems(db(long, "pg_app"), [
+                `homolog: database.databaseName: is 64 bytes, and PostgreSQL cuts names to 63, so two stacks could share one; shorten it; received "${long}"`,
+                'homolog: database.user: starts with "pg_", which PostgreSQL keeps for its own roles and schemas; name it otherwise; received "pg_app"',
+            ]);
+            assertProblems(db("template1", "public"), [
+                'homolog: database.databaseName: is one PostgreSQL or DigitalOcean keeps for itself (postgres, template0, template1, defaultdb, _dodb); name it otherwise; received "template1"',
+                'homolog: database.user: is one PostgreSQL or DigitalOcean keeps for itself (postgres, public, none, current_user, session_user, current_role, doadmin, _dodb); name it otherwise; received "public"',
+            ]);
+            assertProblems(db("shop db", "shop"), [
+                'homolog: database.databaseName: must start with a letter or underscore and hold only letters, digits, underscores and hyphens (DigitalOcean\'s rule), e.g. shop-homolog; received "shop db"',
+            ]);
+            assert.strictEqual(parseConfig(raw(db("shop-homolog", "shop_homolog"))).database?.mode, "server");
+        });
+
+        itHolds(["github-reviewers-unique"], "each reviewer team and user is listed once", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    github: { repository: "shop", reviewers: { teams: ["platform", "qa", "platform"], users: ["alice", "Alice"] } },
+                },
+                [
+                    'homolog: github.reviewers.users: ["Alice"] listed more than once (GitHub names are case-insensitive); list each once',
+                    'homolog: github.reviewers.teams: ["platform"] listed more than once (GitHub names are case-insensitive); list each once',
+                ],
+            );
+        });
 
         itHolds(["kubeconfig-path-exists"], "a kubeconfigPath names a file that exists, read before the first resource", () => {
             const values = { ...valid(), cluster: { mode: "kubeconfig", kubeconfigPath: "~/.kube/lab" } };

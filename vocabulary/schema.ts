@@ -271,6 +271,10 @@ const workloadKeys = {
         )
         .optional()
         .meta(doc("plain variables: strings, booleans and whole numbers (quote anything else)")),
+    envNotSecret: z
+        .array(nonEmpty())
+        .optional()
+        .meta(doc("names in `env` that only look like credentials (e.g. `PASSWORD_MIN_LENGTH`), kept in plain env", text("none"))),
     secretEnv: z.record(z.string(), secretKeyRef).optional().meta(doc("variables from Secrets, through `secretKeyRef`")),
     resources: z
         .strictObject({
@@ -380,6 +384,7 @@ export const serviceSchema = z
         command: workloadKeys.command,
         args: workloadKeys.args,
         env: workloadKeys.env,
+        envNotSecret: workloadKeys.envNotSecret,
         secretEnv: workloadKeys.secretEnv,
         probes: z
             .strictObject({
@@ -456,6 +461,7 @@ export const workerSchema = z
         args: workloadKeys.args,
         replicas: deploymentKeys.replicas,
         env: workloadKeys.env,
+        envNotSecret: workloadKeys.envNotSecret,
         secretEnv: workloadKeys.secretEnv,
         probes: z
             .strictObject({
@@ -490,6 +496,7 @@ export const jobSchema = z
         command: workloadKeys.command,
         args: workloadKeys.args,
         env: workloadKeys.env,
+        envNotSecret: workloadKeys.envNotSecret,
         secretEnv: workloadKeys.secretEnv,
         concurrencyPolicy: z
             .enum(["Forbid", "Replace", "Allow"])
@@ -1283,6 +1290,11 @@ export const secretMapsSchema = z.strictObject({
         .optional(),
 });
 export type SecretMaps = z.infer<typeof secretMapsSchema>;
+
+/** Environment variable names that look like they carry a credential, which belongs in `secretEnv` instead. */
+export const SECRET_LIKE_ENV = /PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL/i;
+/** A URL that carries a password: `scheme://user:password@host`. */
+export const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:[^/@\s]+@/i;
 
 /** Build argument names that look like they carry a secret, which belongs in a BuildKit secret instead. */
 export const SECRET_LIKE_BUILD_ARG = /TOKEN|SECRET|PASSWORD|KEY/i;
