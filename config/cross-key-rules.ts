@@ -24,6 +24,7 @@ import {
 } from "../vocabulary/schema";
 import { describe } from "./errors";
 import { renameProblems } from "./renames";
+import { DATABASE_SIZES, DROPLET_SIZES } from "../vocabulary/sizes";
 import { AnyWorkloadSettings, KIND_NOUN, RawConfig, setSecretValue, SYSTEM_NAMESPACES, WorkloadKind, workloadsOf } from "./stack";
 
 /** What every rule sees: the raw configuration and the stack's validated values. */
@@ -63,6 +64,17 @@ export function problemsOf<Subject>(rules: readonly Rule<Subject>[], subject: Su
 /** A Secret's key as a `--path` segment: one with a dot in it (`.dockerconfigjson`) is quoted, never `a..b`. */
 function secretValuePath(secretName: string, key: string): string {
     return /^[A-Za-z0-9_-]+$/.test(key) ? `${secretName}.${key}` : `${secretName}[${JSON.stringify(key)}]`;
+}
+
+/** Levenshtein distance: how many characters to add, drop or change to turn one slug into the other. */
+function editDistance(a: string, b: string): number {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const next = [i];
+        for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        row = next;
+    }
+    return row[b.length];
 }
 
 /** A whole number as plain decimal: what YAML and the container read alike. */
@@ -525,6 +537,36 @@ export const CROSS_KEY_RULES: readonly Rule<StackSubject>[] = [
             return fullStackName(cluster.stack, here) === fullStackName(database.stack, here)
                 ? undefined
                 : `${raw.stack}: database.stack: the database server is stack ${describe(database.stack)}'s, but the cluster is stack ${describe(cluster.stack)}'s (cluster.stack), whose pods that server's network may not admit, and whose teardown would not take the database with it; name the same base in both (database.stack: ${describe(cluster.stack)})`;
+        },
+    },
+    {
+        name: "size-slugs-offered",
+        check: ({ raw, plain: { cluster, database, extraSizes } }) => {
+            const sizes: [string, string | undefined, readonly string[], string][] = [
+                [
+                    "cluster.nodePool.size",
+                    cluster?.mode === "digitalocean" ? cluster.nodePool.size : undefined,
+                    DROPLET_SIZES,
+                    "doctl kubernetes options sizes",
+                ],
+                [
+                    "cluster.systemPool.size",
+                    cluster?.mode === "digitalocean" ? cluster.systemPool?.size : undefined,
+                    DROPLET_SIZES,
+                    "doctl kubernetes options sizes",
+                ],
+                [
+                    "database.size",
+                    database?.mode === "digitalocean" ? database.size : undefined,
+                    DATABASE_SIZES,
+                    "doctl databases options slugs --engine pg",
+                ],
+            ];
+            return sizes.flatMap(([key, size, offered, list]) => {
+                if (size === undefined || offered.includes(size) || extraSizes?.includes(size)) return [];
+                const near = offered.filter((slug) => editDistance(slug, size) <= 2);
+                return `${raw.stack}: ${key}: ${describe(size)} is not a size DigitalOcean offers${near.length > 0 ? ` (close: ${near.slice(0, 4).join(", ")})` : ""}; pick one from \`${list}\`, or, if DigitalOcean offers it and esteira's list lags, add it to esteira:extraSizes`;
+            });
         },
     },
     {

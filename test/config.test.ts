@@ -562,6 +562,13 @@ describe("config", () => {
             assertSecretProblems(reading({ AUTH_SECRET: { secretName: "api-secrets", key: "AUTH_SECRET" } }), undefined, [
                 "homolog: services.api.secretEnv.AUTH_SECRET: the Secret \"api-secrets\" is not created by this stack; set its values with `pulumi config set --secret --path 'esteira:secrets.api-secrets.AUTH_SECRET' <value> -s homolog`, or mark the reference external: true if something else creates it in the namespace",
             ]);
+            // The pull secret is the stack's own, and a key with a dot is quoted in the suggested path.
+            assertSecretProblems(reading({ DOCKER: { secretName: "registry-credentials", key: ".dockerconfigjson" } }), undefined, [
+                "homolog: services.api.secretEnv.DOCKER: \"registry-credentials\" is the registry pull secret this stack creates for the kubelet (registry.pullSecretName); it holds only the registry's .dockerconfigjson, not meant for a container; to give a workload a registry token, set it in a Secret of its own with `pulumi config set --secret --path 'esteira:secrets.registry.DOCKER' <value> -s homolog` and read it with secretName: registry, key: DOCKER",
+            ]);
+            assertSecretProblems(reading({ CFG: { secretName: "app-config", key: "app.json" } }), undefined, [
+                'homolog: services.api.secretEnv.CFG: the Secret "app-config" is not created by this stack; set its values with `pulumi config set --secret --path \'esteira:secrets.app-config["app.json"]\' <value> -s homolog`, or mark the reference external: true if something else creates it in the namespace',
+            ]);
         });
 
         it("secretEnv names a key the Secret has", () => {
@@ -1894,6 +1901,24 @@ describe("config", () => {
                 assert.strictEqual(parseConfig(raw(same)).database?.mode, "server");
             },
         );
+
+        itHolds(["size-slugs-offered"], "a size slug DigitalOcean does not offer is refused, unless esteira:extraSizes names it", () => {
+            const values = {
+                ...valid(),
+                cluster: doCluster({ nodePool: { size: "s-2vcpu-4bg", minNodes: 1, maxNodes: 3 } }),
+                database: { mode: "digitalocean", size: "db-s-2vcpu-8gb" },
+            };
+            assertProblems(
+                values,
+                [
+                    'homolog: cluster.nodePool.size: "s-2vcpu-4bg" is not a size DigitalOcean offers (close: s-2vcpu-4gb); pick one from `doctl kubernetes options sizes`, or, if DigitalOcean offers it and esteira\'s list lags, add it to esteira:extraSizes',
+                    'homolog: database.size: "db-s-2vcpu-8gb" is not a size DigitalOcean offers (close: db-s-1vcpu-1gb, db-s-1vcpu-2gb, db-s-2vcpu-4gb, db-s-4vcpu-8gb); pick one from `doctl databases options slugs --engine pg`, or, if DigitalOcean offers it and esteira\'s list lags, add it to esteira:extraSizes',
+                ],
+                doToken(),
+            );
+            const allowed = parseConfig(raw({ ...values, extraSizes: ["s-2vcpu-4bg", "db-s-2vcpu-8gb"] }, doToken()));
+            assert.strictEqual(allowed.database?.mode, "digitalocean");
+        });
 
         itHolds(["postgres-names"], "database and user names PostgreSQL or DigitalOcean would refuse or cut are refused", () => {
             const long = "a".repeat(64);

@@ -1080,6 +1080,15 @@ export const stackSchema = z
         namespace: dns1123Label("namespace")
             .optional()
             .meta(doc("namespace the workloads run in", text("<project>-<environment>"))),
+        extraSizes: z
+            .array(nonEmpty())
+            .optional()
+            .meta(
+                doc(
+                    "size slugs DigitalOcean offers that esteira's list (vocabulary/sizes.ts) does not have yet; others are refused as typos",
+                    text("none"),
+                ),
+            ),
         acknowledgedRenames: z
             .record(z.string(), nonEmpty())
             .optional()
