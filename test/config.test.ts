@@ -88,6 +88,21 @@ describe("config", () => {
             });
         });
 
+        it("a message says what a key expects, with one example, and what was received as the stack file wrote it", () => {
+            const values = valid();
+            values.services.api.port = "8080";
+            values.services.api.replicas = [2];
+            values.services.api.image = "ghcr.io/acme/api:1";
+            values.services.api.command = null;
+            assertProblems({ ...values, namespace: 7, github: { repository: "shop", deployFrom: "main" } }, [
+                'homolog: namespace: expected a string (e.g. "text"), received the number 7: quote it ("7")',
+                'homolog: github.deployFrom: deployFrom is "all", "protected", or patterns {branches: [...], tags: [...]}, e.g. deployFrom: protected or deployFrom: {branches: [main]}; received "main"',
+                'homolog: services.api.port: expected a number (e.g. 3), received the string "8080": write the number without quotes',
+                "homolog: services.api.replicas: expected a number (e.g. 3), received a list, [2]",
+                "homolog: services.api.command: expected a list (e.g. [a, b]), received null (the key has no value in the stack file)",
+            ]);
+        });
+
         it("reports every problem at once", () => {
             assert.throws(
                 () => parseConfig(raw({ ...valid(), protect: "no", namespace: "Bad" }, {})),
@@ -99,7 +114,7 @@ describe("config", () => {
             assert.throws(() => parseConfig(raw({ ...valid(), protect: "no" })), {
                 message:
                     'invalid configuration for stack "homolog" (fix Pulumi.homolog.yaml or `pulumi config set`):\n' +
-                    '  - homolog: protect: expected boolean, received "no"',
+                    '  - homolog: protect: expected true or false, received "no"',
             });
         });
     });
@@ -111,7 +126,7 @@ describe("config", () => {
         });
 
         it("protect is a boolean", () => {
-            assertProblems({ ...valid(), protect: "yes" }, ['homolog: protect: expected boolean, received "yes"']);
+            assertProblems({ ...valid(), protect: "yes" }, ['homolog: protect: expected true or false, received "yes"']);
         });
 
         it("registryToken is required", () => {
@@ -214,7 +229,7 @@ describe("config", () => {
 
         it("port is an integer", () => {
             assertProblems({ ...valid(), services: { api: { image: "x", port: 80.5 } } }, [
-                "homolog: services.api.port: expected int, received 80.5",
+                "homolog: services.api.port: expected a whole number (e.g. 3), received 80.5",
             ]);
         });
 
@@ -1625,7 +1640,7 @@ describe("config", () => {
 
         it("github.canAdminsBypass is a boolean", () => {
             assertProblems({ ...valid(), github: { repository: "shop", canAdminsBypass: "no" } }, [
-                'homolog: github.canAdminsBypass: expected boolean, received "no"',
+                'homolog: github.canAdminsBypass: expected true or false, received "no"',
             ]);
         });
 

@@ -852,13 +852,18 @@ const protectionFields = {
     preventSelfReview: z.boolean().optional().meta(doc("nobody approves their own deployment", gd.preventSelfReview)),
     waitTimerMinutes: int(0, 43200).optional().meta(doc("wait before a deployment proceeds", gd.waitTimerMinutes)),
     deployFrom: z
-        .union([
-            z.enum(["all", "protected"]),
-            z.strictObject({
-                branches: z.array(nonEmpty()).optional().meta(doc("branch patterns")),
-                tags: z.array(nonEmpty()).optional().meta(doc("tag patterns, e.g. `v*`")),
-            }),
-        ])
+        .union(
+            [
+                z.enum(["all", "protected"]),
+                z.strictObject({
+                    branches: z.array(nonEmpty()).optional().meta(doc("branch patterns")),
+                    tags: z.array(nonEmpty()).optional().meta(doc("tag patterns, e.g. `v*`")),
+                }),
+            ],
+            {
+                error: 'deployFrom is "all", "protected", or patterns {branches: [...], tags: [...]}, e.g. deployFrom: protected or deployFrom: {branches: [main]}',
+            },
+        )
         .optional()
         .meta(doc("refs that may deploy: any, protected branches, or patterns", gd.deployFrom)),
     canAdminsBypass: z
