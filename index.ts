@@ -197,8 +197,10 @@ function accessOf({ config, env, cluster, namespaces, inCluster }: Platform, wor
 function aroundOf(platform: Platform, workloads: Running[], access: EnvironmentAccess | undefined): void {
     const { config, env, database, cluster } = platform;
     const services = workloads.flatMap((w) => (w.service ? [{ name: w.name, endpoint: w.service.endpoint }] : []));
-    if (config.github) {
-        const { environmentVariables, ...github } = config.github;
+    // An environment another stack manages (github.managedBy) is that stack's to write: this stack's
+    // jobs then hold no GitHub token, which could rewrite every environment's secrets, prod's included.
+    if (config.github && config.github.managedBy === undefined) {
+        const { environmentVariables, managedBy: _managedBy, deployOn: _deployOn, ...github } = config.github;
         new GitHubEnvironment(
             env,
             {
@@ -264,7 +266,7 @@ async function main(): Promise<Record<string, unknown>> {
     const previous = (await previousOwnOutput("statefulNames")) as Record<string, string> | undefined;
     const config = loadConfig(deployedCommit(), previous);
     const outputs = await readStacksFirst(otherStackReads(config));
-    if (config.github) await refuseClaimedEnvironment({ ...config.github, stack: config.stack });
+    if (config.github && config.github.managedBy === undefined) await refuseClaimedEnvironment({ ...config.github, stack: config.stack });
     const platform = platformOf(config, outputs);
     const workloads = workloadsOf(platform);
     const access = accessOf(platform, workloads);

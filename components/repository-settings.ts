@@ -13,10 +13,18 @@ export type RepositorySettingsArgs = Settings & {
 };
 
 /**
+ * The app that must post every required check: GitHub Actions (its app id on github.com). A check
+ * of that name posted by anything else (a token of any writer, another app) does not count.
+ */
+export const GITHUB_ACTIONS_APP_ID = 15368;
+
+/**
  * The repository's own settings, which gate every environment: the default branch changes only
  * through reviewed pull requests whose required checks pass; release tags are created only by
  * release managers and never moved or deleted (so a tag names one reviewed commit for good); and
- * the protection of the GitHub environments no stack deploys to itself (e.g. `prod-preview`).
+ * the protection of the GitHub environments no stack deploys to itself (e.g. `prod-preview`); the
+ * workflow token's default permissions (read) and "Allow GitHub Actions to create and approve pull
+ * requests" (off).
  * One stack owns these (prod's in this repository: the only job holding a token that can change
  * them is prod's, behind prod's reviewers).
  */
@@ -77,7 +85,10 @@ export class RepositorySettings extends pulumi.ComponentResource {
                     requireLastPushApproval: true,
                 },
                 requiredStatusChecks: {
-                    requiredChecks: [...(args.requiredChecks ?? d.requiredChecks)].map((context) => ({ context })),
+                    requiredChecks: [...(args.requiredChecks ?? d.requiredChecks)].map((context) => ({
+                        context,
+                        integrationId: GITHUB_ACTIONS_APP_ID,
+                    })),
                     strictRequiredStatusChecksPolicy: true,
                 },
             },
@@ -99,6 +110,8 @@ export class RepositorySettings extends pulumi.ComponentResource {
         });
         this.rulesetIds = [defaultBranch.id, tagCreation.id, tagImmutability.id];
 
+        workflowPermissions(name, repository, childOpts);
+
         for (const [environment, protection] of Object.entries(args.environments ?? {})) {
             new GitHubEnvironment(
                 environment,
@@ -109,4 +122,17 @@ export class RepositorySettings extends pulumi.ComponentResource {
 
         this.registerOutputs({ rulesetIds: this.rulesetIds });
     }
+}
+
+/**
+ * The workflow token reads by default (each job asks for what it writes), and no workflow creates
+ * or approves a pull request: a job holding pull-requests: write (its comments) could otherwise
+ * approve one and stand in for a reviewer.
+ */
+function workflowPermissions(name: string, repository: string, opts: pulumi.CustomResourceOptions): github.WorkflowRepositoryPermissions {
+    return new github.WorkflowRepositoryPermissions(
+        `${name}-workflow-permissions`,
+        { repository, defaultWorkflowPermissions: "read", canApprovePullRequestReviews: false },
+        opts,
+    );
 }

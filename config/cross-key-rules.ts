@@ -222,7 +222,7 @@ function buildSecretProblems(raw: RawConfig, plain: StackSettings, buildSecrets:
     return problems;
 }
 
-/** How a service is exposed: HTTPS where it is asked for (and, in production, wherever it is public), /metrics never public. */
+/** How a service is exposed: HTTPS where it is asked for (and wherever it is public on a DigitalOcean cluster of its own, or in production), /metrics never public. */
 function exposureProblems(raw: RawConfig, plain: StackSettings, name: string, svc: ServiceSettings): string[] {
     const problems: string[] = [];
     const at = `${raw.stack}: services.${name}`;
@@ -250,9 +250,14 @@ function exposureProblems(raw: RawConfig, plain: StackSettings, name: string, sv
                 `${at}.service.tlsWaiver: a waiver is for a public service without TLS, and this one has service.tls; remove one of them`,
             );
         }
-    } else if (plain.production && type === "LoadBalancer" && tlsWaiver === undefined) {
+    } else if (type === "LoadBalancer" && tlsWaiver === undefined && (plain.production || clusterMode === "digitalocean")) {
+        // Wherever esteira can terminate TLS (a DigitalOcean cluster of the stack's own), and in
+        // production whatever the cluster: HTTPS, or a reviewed reason in the stack file.
+        const why = plain.production
+            ? "a production stack (esteira:production: true)"
+            : 'a stack on its own DigitalOcean cluster (cluster.mode "digitalocean")';
         problems.push(
-            `${at}.service: a production stack (esteira:production: true) serves its public services over HTTPS: set service.tls: {hostname: <a name in a DigitalOcean DNS zone>}, or record why this one may not with service.tlsWaiver: "<reason>"`,
+            `${at}.service: ${why} serves its public services over HTTPS: set service.tls: {hostname: <a name in a DigitalOcean DNS zone>}, or record why this one may not with service.tlsWaiver: "<reason>"`,
         );
     }
     const port = svc.port ?? WEB_SERVICE_DEFAULTS.port;

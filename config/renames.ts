@@ -54,7 +54,7 @@ function whatIs(what: string): { noun: string; keys: string; loss: string } {
 export function statefulNamesOf(config: {
     namespaces: readonly { key?: string; name: string; adoptNamespace?: boolean }[];
     database?: { mode: string; name?: string; databaseName?: string; user?: string };
-    github?: { environment: string };
+    github?: { environment: string; managedBy?: string };
 }): Record<string, string> {
     const names: Record<string, string> = {};
     for (const namespace of config.namespaces) {
@@ -66,7 +66,8 @@ export function statefulNamesOf(config: {
     if (database?.mode === "digitalocean" && database.name) names.databaseCluster = database.name;
     if (database?.databaseName) names.database = database.databaseName;
     if (database?.user) names.databaseUser = database.user;
-    if (config.github) names.githubEnvironment = config.github.environment;
+    // An environment another stack manages is that stack's to name.
+    if (config.github && config.github.managedBy === undefined) names.githubEnvironment = config.github.environment;
     return names;
 }
 

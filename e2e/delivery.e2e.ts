@@ -4,7 +4,8 @@
  * the tenant identity it hands to pull-request stacks; the smoke test; a bad release rolled back
  * through Pulumi (deploy.sh → rollback.sh), after which state, outputs and cluster agree; an
  * emergency `kubectl rollout undo` taken back by the next deploy without a field conflict; and
- * promotion of a verified digest through the registry's own API.
+ * promotion of a verified digest through the registry's own API; the release scripts (the verified
+ * digests of a commit, the preview that saves the update plan prod applies, recovery's preview).
  */
 import * as assert from "assert";
 import { execFileSync, spawnSync } from "child_process";
@@ -210,5 +211,64 @@ describe("delivery on the local stack, end to end", function () {
             await promo.stack.destroy({ color: "never" });
             await promo.stack.workspace.removeStack("promo");
         }
+    });
+
+    it("verified-images.sh prints the digest local verified for the commit, and names the tag of a commit never verified", async () => {
+        // The promotion test above tagged what local runs verified-local-<commit>.
+        const digestRef = await exported();
+        const found = script("verified-images.sh", ["local", "local", COMMIT]);
+        assert.strictEqual(found.code, 0, found.output.slice(-2000));
+        assert.deepStrictEqual(JSON.parse(found.output.split("\n")[0]), { [SERVICE]: digestRef });
+        const missing = script("verified-images.sh", ["local", "local", "f".repeat(40)]);
+        assert.strictEqual(missing.code, 1, missing.output.slice(-2000));
+        assert.match(missing.output, /no image verified in local for commit ffffffffffff: \S+:verified-local-ffffffffffff/);
+        assert.ok(!missing.output.includes(local.registryPassword), "no credential is shown");
+    });
+
+    it("release-preview.sh saves the plan and digests its approvers see, and deploy.sh --plan applies exactly that plan", async () => {
+        const digestRef = await exported();
+        const out = path.join(work.dir, ".release");
+        try {
+            const preview = await timed("release-preview.sh (plan)", async () =>
+                script("release-preview.sh", ["local", "local", out], { RELEASE: "v0.0.1" }),
+            );
+            assert.strictEqual(preview.code, 0, preview.output.slice(-3000));
+            assert.match(preview.output, /Release v0.0.1 to local/);
+            assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(out, "images.json"), "utf8")), { [SERVICE]: digestRef });
+            assert.ok(fs.statSync(path.join(out, "plan.json")).size > 0, "an update plan");
+            const applied = await timed("deploy.sh --plan", async () =>
+                script("deploy.sh", ["--plan", path.join(out, "plan.json"), "local"]),
+            );
+            assert.strictEqual(applied.code, 0, applied.output.slice(-3000));
+            assert.strictEqual(await image(), digestRef, "the cluster runs the previewed digest");
+            // A change after the preview is not in the plan: the update refuses it.
+            local_.editConfig((config) => {
+                config["esteira:services"][SERVICE].env.RELEASE = "not-previewed";
+            });
+            const refused = script("deploy.sh", ["--plan", path.join(out, "plan.json"), "local"]);
+            assert.strictEqual(refused.code, 1, refused.output.slice(-3000));
+        } finally {
+            fs.rmSync(out, { recursive: true, force: true });
+            await local_.stack.removeConfig(`esteira:pins.${SERVICE}`, true).catch(() => undefined);
+            local_.editConfig((config) => {
+                delete config["esteira:services"][SERVICE].env.RELEASE;
+            });
+        }
+        assert.strictEqual((await local_.stack.up({ color: "never" })).summary.result, "succeeded", "the next up converges");
+    });
+
+    it("recover.sh --preview shows what a refresh would do and changes nothing; recover.sh refresh reads the stack back", async () => {
+        const before = (await local_.stack.history()).length;
+        const preview = script("recover.sh", ["--preview", "local", "refresh"]);
+        assert.strictEqual(preview.code, 0, preview.output.slice(-2000));
+        assert.match(preview.output, /refresh of local: what it would do/);
+        assert.match(preview.output, /previewed refresh; nothing changed/);
+        assert.strictEqual((await local_.stack.history()).length, before, "a preview records no update");
+        const refreshed = script("recover.sh", ["local", "refresh"]);
+        assert.strictEqual(refreshed.code, 0, refreshed.output.slice(-2000));
+        assert.match(refreshed.output, /refresh done/);
+        const unknown = script("recover.sh", ["--preview", "local", "import-pending-creates"]);
+        assert.strictEqual(unknown.code, 1);
+        assert.match(unknown.output, /PENDING_CREATES is empty/);
     });
 });

@@ -6,7 +6,10 @@
  * they share one backend in the review zone.
  */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { Client } from "pg";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import {
     changes,
     databaseAdminUrl,
@@ -19,6 +22,7 @@ import {
     openStack,
     prStackScript,
     psql,
+    REPO_ROOT,
     serviceUrl,
     timed,
     WorkDir,
@@ -118,6 +122,37 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
         assert.strictEqual(created.status, 201);
         assert.strictEqual(psql(`SELECT count(*) FROM notes WHERE text = '${text}'`, url7.toString()), "1");
         assert.strictEqual(psql(`SELECT count(*) FROM notes WHERE text = '${text}'`, await appUrl(8)), "0");
+    });
+
+    it("pr-stack.sh preview runs the policy pack: a pull request's stack passes it, and one with a mandatory violation is blocked", async () => {
+        const passed = await timed("pr-stack.sh preview (policy pack)", () =>
+            prStackScript(work, ["preview", "9", "--template", TEMPLATE]),
+        );
+        assert.strictEqual(passed.code, 0, passed.output.slice(-3000));
+        assert.match(passed.output, /pr-9: pulumi preview \(policy pack\)/);
+        // The same pack judging the pull request as prod, with its service public without TLS.
+        const pack = path.join(work.dir, ".policy-strict");
+        fs.cpSync(path.join(REPO_ROOT, "policy"), pack, { recursive: true, filter: (src) => !src.includes("node_modules") });
+        fs.symlinkSync(path.join(REPO_ROOT, "policy", "node_modules"), path.join(pack, "node_modules"));
+        fs.copyFileSync(path.join(pack, "config", "prod.json"), path.join(pack, "config", "pr.json"));
+        const template = parseYaml(fs.readFileSync(path.join(work.dir, TEMPLATE), "utf8"));
+        template.config["esteira:services"][SERVICE].service = { type: "LoadBalancer" };
+        template.config["esteira:services"][SERVICE].metrics = { port: 9100 };
+        fs.writeFileSync(path.join(work.dir, "pr-public.template.yaml"), stringifyYaml(template));
+        try {
+            const blocked = await timed("pr-stack.sh preview (policy violation)", () =>
+                prStackScript(work, ["preview", "9", "--template", "pr-public.template.yaml"], { ESTEIRA_POLICY_PACK: pack }),
+            );
+            assert.notStrictEqual(blocked.code, 0, blocked.output.slice(-3000));
+            assert.match(blocked.output, /\[mandatory\]\s+prod-public-service-tls/, blocked.output.slice(-3000));
+            const up = await prStackScript(work, ["up", "9", "--template", "pr-public.template.yaml"], { ESTEIRA_POLICY_PACK: pack });
+            assert.notStrictEqual(up.code, 0, "pr-stack.sh up is blocked the same way");
+            // Nothing was created: there is no namespace to wait for.
+            await namespaceGone("esteira-pr-9", 5_000);
+        } finally {
+            fs.rmSync(pack, { recursive: true, force: true });
+            await prDestroy(9);
+        }
     });
 
     it("a pull-request stack's preview right after its up shows no change", async () => {

@@ -147,11 +147,11 @@ export async function localStack(stackName: string, options: { databaseUrl?: str
 }
 
 /** Runs scripts/pr-stack.sh in a working copy, as review.yml does on GitHub; resolves with its output. */
-export function prStackScript(work: WorkDir, args: string[]): Promise<{ code: number; output: string }> {
+export function prStackScript(work: WorkDir, args: string[], env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
     return new Promise((resolve) => {
         const child = spawn("bash", [path.join(REPO_ROOT, "scripts", "pr-stack.sh"), ...args], {
             cwd: work.dir,
-            env: { ...process.env, ...work.env, REGISTRY_TOKEN: local.registryPassword },
+            env: { ...process.env, ...work.env, REGISTRY_TOKEN: local.registryPassword, ...env },
         });
         let output = "";
         child.stdout.on("data", (d) => (output += d));

@@ -41,6 +41,21 @@ stack_images() {
   if [[ -z "$out" || "$out" == null ]]; then echo '{}'; else printf '%s\n' "$out"; fi
 }
 
+# running_images STACK — the `images` output with each digest replaced by the one the stack's
+# Deployments run in its state (service → <repository>@sha256:…): after scripts/converge.sh read
+# them back, what the cluster runs, e.g. the release an emergency `kubectl rollout undo` restored,
+# where the output still names the one it replaced. A job or a service no Deployment runs keeps its output.
+running_images() {
+  local images state
+  images="$(stack_images "$1")"
+  state="$(pulumi stack export -s "$1" 2>&1)" || die "cannot read the state of stack $1: $state" "check the backend credentials and that the stack exists"
+  jq -c --argjson images "$images" '
+    [.deployment.resources // [] | .[] | select(.type == "kubernetes:apps/v1:Deployment")
+      | .outputs.spec.template.spec.containers // [] | .[] | .image | strings] as $live
+    | $images | with_entries((.value | split("@")[0]) as $repository
+      | .value = ([$live[] | select(startswith($repository + "@"))][0] // .value))' <<<"$state"
+}
+
 # config_json STACK KEY — a plain (non-secret) config value of the stack file as JSON, `null` when unset.
 config_json() {
   local out
@@ -109,4 +124,24 @@ on_main() {
 # summary MARKDOWN… — appends lines to the job summary in Actions, prints them otherwise.
 summary() {
   if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then printf '%s\n' "$@" >>"$GITHUB_STEP_SUMMARY"; else printf '%s\n' "$@" >&2; fi
+}
+
+# policy_args STACK — sets POLICY_ARGS to the flags every `pulumi preview` and `pulumi up` of the
+# delivery line passes ("${POLICY_ARGS[@]}"; an array set here, not printed, so that a failure
+# stops the caller instead of leaving it without the pack): the policy pack of the scripts' own checkout (policy/, started
+# through policy/analyzer) and its config for the stack's kind: prod when the stack file sets
+# esteira:production, pr for a pull request's pr-<number> stack, other otherwise. A mandatory
+# violation fails the command. ESTEIRA_POLICY_PACK names another pack directory.
+policy_args() {
+  local stack=$1 pack kind=other
+  pack="${ESTEIRA_POLICY_PACK:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../policy" && pwd)}"
+  [[ -x "$pack/analyzer" && -d "$pack/node_modules" ]] ||
+    die "the policy pack at $pack is not installed" "run: npm --prefix $pack ci --no-audit --no-fund --ignore-scripts"
+  if [[ "$stack" =~ ^pr-[0-9]+$ ]]; then
+    kind="pr"
+  elif [[ "$(config_json "$stack" esteira:production)" == true ]]; then
+    kind=prod
+  fi
+  # shellcheck disable=SC2034 # read by the caller
+  POLICY_ARGS=(--policy-pack "$pack/analyzer" --policy-pack-config "$pack/config/$kind.json")
 }

@@ -2,11 +2,14 @@
 # scripts/deploy.sh — deploy one stack the way every workflow does: record what runs, take back
 # what kubectl changed, `pulumi up`, smoke-test, and on failure roll back through Pulumi.
 #
-# Usage: scripts/deploy.sh [--verify] <stack>
+# Usage: scripts/deploy.sh [--verify] [--plan FILE] <stack>
 #
-#   1. scripts/rollback.sh --record: the digests running now, to come back to
-#   2. scripts/converge.sh: the live Deployments read back into the state
-#   3. pulumi up (builds, or resolves the promoted digests, inside the update)
+#   1. scripts/converge.sh: the live Deployments read back into the state
+#   2. scripts/rollback.sh --record: the digests running now (read back in 1, so after an
+#      emergency `kubectl rollout undo` it is the release that was restored), to come back to
+#   3. pulumi up with the policy pack (builds, or resolves the promoted digests, inside the
+#      update); --plan: exactly the update plan an approver saw (scripts/release-preview.sh),
+#      any difference fails it
 #   4. scripts/smoke-test.sh
 #   5. --verify, on success: scripts/mark-verified.sh tags what ran verified-<stack>-<sha12>,
 #      which the next stage promotes
@@ -22,11 +25,14 @@ SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$SCRIPTS/lib.sh"
 answer_help "$@"
 
-verify=false
-if [[ "${1:-}" == --verify ]]; then
-  verify=true
-  shift
-fi
+verify=false plan=()
+while [[ $# -gt 1 ]]; do
+  case "$1" in
+    --verify) verify=true; shift ;;
+    --plan) plan=(--plan "$2"); shift 2 ;;
+    *) usage ;;
+  esac
+done
 [[ $# -eq 1 && "$1" != -* ]] || usage
 require_tools pulumi kubectl jq
 stack=$1
@@ -39,9 +45,12 @@ ESTEIRA_COMMIT="$(commit_sha)"
 export ESTEIRA_COMMIT
 log "commit ${ESTEIRA_COMMIT:0:12}"
 
-"$SCRIPTS/rollback.sh" --record "$stack"
+if [[ ${#plan[@]} -gt 0 && ! -s "${plan[1]}" ]]; then die "no update plan at ${plan[1]}" "pass the plan scripts/release-preview.sh saved"; fi
+policy_args "$stack"
+# Converge first: what runs is what the cluster runs now, not what the state said before.
 "$SCRIPTS/converge.sh" "$stack"
-if pulumi up --yes --skip-preview --diff -s "$stack" && "$SCRIPTS/smoke-test.sh" "$stack"; then
+"$SCRIPTS/rollback.sh" --record "$stack"
+if pulumi up --yes --skip-preview --diff "${plan[@]}" -s "$stack" "${POLICY_ARGS[@]}" && "$SCRIPTS/smoke-test.sh" "$stack"; then
   summary "### $stack deployed (commit \`${ESTEIRA_COMMIT:0:12}\`)" "" '```json' "$(stack_images "$stack" | jq .)" '```'
   if $verify; then "$SCRIPTS/mark-verified.sh" "$stack"; fi
   exit 0

@@ -56,20 +56,27 @@ if $destroy && ! compgen -G "$state/.pulumi/stacks/*/local.json*" >/dev/null; th
 fi
 
 if $existing; then
+  log "using pulumi from $user_pulumi_dir and kubectl's current context, $("$user_kubectl" config current-context); starting only the stand-ins"
+  # In a subshell: the setup scripts source env.sh again, which points PULUMI_HOME at the line's own.
+  (
+    # shellcheck source=scripts/node.sh
+    source "$repo/scripts/node.sh"
+    # shellcheck source=scripts/toolchain.sh
+    source "$repo/scripts/toolchain.sh"
+    # shellcheck source=scripts/local-services.sh
+    source "$repo/scripts/local-services.sh"
+    steps_begin $((2 + SERVICES_STEP_COUNT))
+    step node "Node.js $ESTEIRA_NODE_VERSION" node_install
+    toolchain_steps buildx
+    services_steps
+  )
   # A released CLI finds its plugins in its own PULUMI_HOME and downloads what is missing; the
   # line's settings (its own plugin directory, no downloads) would stop it doing either.
   if [[ -n "$user_pulumi_home" ]]; then export PULUMI_HOME="$user_pulumi_home"; else unset PULUMI_HOME; fi
   if [[ -n "$user_no_plugin_download" ]]; then export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="$user_no_plugin_download"; else unset PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION; fi
   PATH="$user_pulumi_dir:$PATH"
   kubectl=("$user_kubectl") shown_kubectl="kubectl"
-  log "using pulumi $(pulumi version) from $user_pulumi_dir and kubectl's current context, $(kubectl config current-context); starting only the stand-ins"
-  # shellcheck source=scripts/toolchain.sh
-  source "$repo/scripts/toolchain.sh"
-  # shellcheck source=scripts/local-services.sh
-  source "$repo/scripts/local-services.sh"
-  steps_begin $((1 + SERVICES_STEP_COUNT))
-  toolchain_steps buildx
-  services_steps
+  log "pulumi $(pulumi version)"
 else
   bash "$repo/scripts/setup-local.sh"
   kubectl=("$ESTEIRA_KUBE_BIN_DIR/kubectl" --kubeconfig "$ESTEIRA_KUBECONFIG")
@@ -99,7 +106,12 @@ if $destroy; then
   # Refused while pull-request stacks are built on it, unless --with-pr-stacks takes them down too.
   exec bash "$repo/scripts/pr-stack.sh" destroy-base local "${with[@]}"
 fi
-pulumi up -s local "${up_args[@]}"
+# With the policy pack, as every up of the delivery line (policy_args, scripts/delivery-lib.sh).
+[[ -d "$repo/policy/node_modules" ]] || npm --prefix "$repo/policy" ci --no-audit --no-fund --ignore-scripts
+# shellcheck source=scripts/delivery-lib.sh
+source "$repo/scripts/delivery-lib.sh"
+policy_args local
+pulumi up -s local "${POLICY_ARGS[@]}" "${up_args[@]}"
 
 # The endpoint output names the Service inside the cluster, which nothing on the host resolves:
 # show the sample answering through a port-forward, and how to open one.

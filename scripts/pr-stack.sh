@@ -5,12 +5,18 @@
 #   pr-stack.sh up <number> [--template FILE] [-- pulumi up flags…]
 #       Lays out Pulumi.pr-<number>.yaml from the template (stacks/pr.template.yaml by default),
 #       creates or selects stack pr-<number>, sets its registry tokens from REGISTRY_TOKEN and
-#       REGISTRY_PUSH_TOKEN (read on stdin by pulumi, never on a command line), runs `pulumi up`.
+#       REGISTRY_PUSH_TOKEN (read on stdin by pulumi, never on a command line), runs `pulumi up`
+#       with the policy pack (policy_args, scripts/delivery-lib.sh): a mandatory violation fails it.
+#   pr-stack.sh preview <number> [--template FILE] [-- pulumi preview flags…]
+#       The same layout, then `pulumi preview --diff` with the policy pack: the pull request's
+#       check (review.yml), failing on a mandatory violation.
 #   pr-stack.sh destroy <number>
 #       `pulumi destroy`, then `pulumi stack rm`. When the destroy fails because the base stack (the
 #       one its state reads through StackReferences) is gone, its cluster and database server went with
 #       it, and so did everything the PR stack made there: the stack's state is removed, and the
-#       script says so. Any other failure fails loudly, state kept.
+#       script says so. Only the backend saying so counts as gone (the base not listed, or listed
+#       without outputs); a base whose outputs cannot be read (credentials, network) fails loudly,
+#       state kept, as does any other failure.
 #       A stack the backend does not list is nothing to destroy; a backend that cannot be listed
 #       (expired credentials, unreachable) fails, never taken for "no stack".
 #   pr-stack.sh list [--base STACK]
@@ -34,6 +40,8 @@ shopt -s inherit_errexit
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 answer_help "$@"
+# shellcheck source=scripts/delivery-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/delivery-lib.sh"
 LOG_PREFIX=pr-stack
 
 [[ -f Pulumi.yaml ]] || die "no Pulumi.yaml in $(pwd)" "run this from the project directory"
@@ -79,9 +87,10 @@ pr_stacks() {
   grep -E '^pr-[0-9]+$' <<<"$names" || true
 }
 
+# cmd_up up|preview NUMBER [--template FILE] [-- flags…]
 cmd_up() {
-  local number=$1 template=stacks/pr.template.yaml
-  shift
+  local command=$1 number=$2 template=stacks/pr.template.yaml
+  shift 2
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --template) template=$2; shift 2 ;;
@@ -99,8 +108,27 @@ cmd_up() {
   if [[ -n "${REGISTRY_PUSH_TOKEN:-}" ]]; then
     printf '%s' "$REGISTRY_PUSH_TOKEN" | pulumi config set --secret esteira:registryPushToken -s "$stack"
   fi
-  log "$stack: pulumi up"
-  pulumi up --yes --skip-preview -s "$stack" "$@"
+  policy_args "$stack"
+  if [[ "$command" == preview ]]; then
+    log "$stack: pulumi preview (policy pack)"
+    pulumi preview --diff --color never -s "$stack" "${POLICY_ARGS[@]}" "$@"
+    return
+  fi
+  log "$stack: pulumi up (policy pack)"
+  pulumi up --yes --skip-preview -s "$stack" "${POLICY_ARGS[@]}" "$@"
+}
+
+# base_gone BASE NAMES — true when the backend says the base is gone: not among NAMES (just listed),
+# or listed without outputs (destroyed). An output that cannot be read for another reason
+# (credentials, network) is an error, never "gone": the pull request's state must not be dropped.
+base_gone() {
+  local base=$1 names=$2 out
+  grep -qx "$base" <<<"$names" || return 0
+  if out="$(pulumi stack output -s "$base" clusterId 2>&1)"; then return 1; fi
+  if grep -qiE "no stack named|stack .* not found|does not have output|no output named|has no outputs" <<<"$out"; then return 0; fi
+  log "$out"
+  die "cannot read the outputs of the base stack $base, so it cannot be told whether it is gone; the state of the pull request's stack is kept" \
+    "check the backend credentials, then run this again"
 }
 
 cmd_destroy() {
@@ -122,7 +150,7 @@ cmd_destroy() {
   # A destroy can fail because the base is gone (no longer in the backend, which was just listed,
   # or destroyed and without outputs): its cluster and database server, and everything this stack
   # made in them, went with it. Anything else must not lose the state.
-  if [[ -n "$base" ]] && { ! grep -qx "$base" <<<"$names" || ! pulumi stack output -s "$base" clusterId >/dev/null 2>&1; }; then
+  if [[ -n "$base" ]] && base_gone "$base" "$names"; then
     log "$stack: its base stack \"$base\" is gone, and with it the cluster and database server this stack's namespace, database and role were in: nothing of $stack is left to delete; removing its state"
     pulumi stack rm --yes --force -s "$stack"
     rm -f "$errors" "Pulumi.$stack.yaml"
@@ -199,7 +227,7 @@ cmd_sweep() {
 }
 
 case "${1:-}" in
-  up) [[ $# -ge 2 ]] || usage; shift; cmd_up "$@" ;;
+  up | preview) [[ $# -ge 2 ]] || usage; cmd_up "$@" ;;
   destroy) [[ $# -eq 2 ]] || usage; cmd_destroy "$2" ;;
   list) shift; cmd_list "$@" ;;
   destroy-base)

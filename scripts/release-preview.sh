@@ -1,50 +1,49 @@
 #!/usr/bin/env bash
-# scripts/release-preview.sh — what a release's approvers see before they approve it: the tag's
-# commit (checked to be on main), the digest the previous stage verified for it per service, and
-# the `pulumi preview` of the stack pinned to exactly those digests. Writes all of it to the job
-# summary and the digests to the step output `images` (a JSON map), which the gated job pins, so
-# that it deploys what was shown even if a tag moved in the meantime.
+# scripts/release-preview.sh — what a release's second approver sees, and what the approved job
+# applies: the release's commit, the digest the previous stage verified for it per service, the
+# `pulumi preview` of the stack pinned to exactly those digests with the policy pack, and the
+# update plan that preview saved. Writes all of it to the job summary, and to OUTDIR the plan
+# (plan.json) and the digests (images.json), which the gated job pins and applies with
+# `pulumi up --plan` (scripts/deploy.sh --plan): exactly what was shown, or a failure.
 #
-# Usage: scripts/release-preview.sh <stack> <stage>      e.g. prod homolog
+# Usage: scripts/release-preview.sh <stack> <stage> <outdir>        e.g. prod homolog "$RUNNER_TEMP/release"
 #
-# Runs with read-only credentials (the prod-preview environment): `pulumi preview` takes no lock
-# and writes no state, and the Kubernetes provider previews from its inputs when it may not
-# dry-run. Env: ESTEIRA_COMMIT (else GITHUB_SHA) is the release's commit, GITHUB_REF_NAME its tag.
+# Runs from main's checkout (deploy.yml: .esteira-main/scripts) in the release's program directory,
+# after scripts/release-check.sh found its commit on main. `pulumi preview` takes no lock and
+# writes no state. Env: ESTEIRA_COMMIT is the release's commit, RELEASE its tag.
 set -euo pipefail
 
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$SCRIPTS/lib.sh"
 answer_help "$@"
-[[ $# -eq 2 && "$1" != -* ]] || usage
+[[ $# -eq 3 && "$1" != -* ]] || usage
 require_tools pulumi docker jq
-stack=$1 stage=$2
+stack=$1 stage=$2 outdir=$3
 
 # shellcheck source=scripts/delivery-lib.sh
 source "$SCRIPTS/delivery-lib.sh"
 LOG_PREFIX="release $stack"
 
 sha="$(commit_sha)"
-on_main "$sha" || die "commit ${sha:0:12} (${GITHUB_REF_NAME:-this ref}) is not on main: a release ships only reviewed, merged code" \
-  "tag a commit of main"
+mkdir -p "$outdir"
+"$SCRIPTS/verified-images.sh" "$stack" "$stage" "$sha" >"$outdir/images.json"
+"$SCRIPTS/pin-images.sh" "$stack" "$outdir/images.json"
 
-workdir="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/esteira-release.XXXXXX")"
-trap 'rm -rf "$workdir"' EXIT
-"$SCRIPTS/verified-images.sh" "$stack" "$stage" "$sha" >"$workdir/images.json"
-"$SCRIPTS/pin-images.sh" "$stack" "$workdir/images.json"
-
-# The preview's own exit status decides; its text goes to the approvers.
+# The preview's own exit status decides (a mandatory policy violation fails it); its text goes to the approvers.
+policy_args "$stack"
 status=0
-pulumi preview --diff --color never -s "$stack" 2>&1 | tee "$workdir/preview.txt" || status=$?
+pulumi preview --diff --color never --save-plan "$outdir/plan.json" -s "$stack" "${POLICY_ARGS[@]}" 2>&1 | tee "$outdir/preview.txt" || status=$?
 
 rows=()
-while IFS=$'\t' read -r service ref; do rows+=("| $service | \`${ref%@*}\` | \`${ref#*@}\` |"); done < <(jq -r 'to_entries[] | "\(.key)\t\(.value)"' "$workdir/images.json")
-summary "## Release ${GITHUB_REF_NAME:-} to $stack" "" \
+while IFS=$'\t' read -r service ref; do rows+=("| $service | \`${ref%@*}\` | \`${ref#*@}\` |"); done < <(jq -r 'to_entries[] | "\(.key)\t\(.value)"' "$outdir/images.json")
+summary "## Release ${RELEASE:-} to $stack: what the second approval applies" "" \
   "Commit \`$sha\`, on main. Each service ships the digest $stage verified for it:" "" \
   "| service | repository | digest |" "| --- | --- | --- |" "${rows[@]}" "" \
-  "<details><summary>pulumi preview of $stack, pinned to these digests$([[ $status -eq 0 ]] || echo ' (FAILED)')</summary>" "" \
-  '```' "$(tail -c 60000 "$workdir/preview.txt")" '```' "</details>"
-[[ $status -eq 0 ]] || die "the preview of $stack failed (see above)" "fix the release, then tag a new commit"
-
-if [[ -n "${GITHUB_OUTPUT:-}" ]]; then echo "images=$(jq -c . "$workdir/images.json")" >>"$GITHUB_OUTPUT"; fi
-log "approvers see commit ${sha:0:12} and $(jq 'length' "$workdir/images.json") digest(s)"
+  "<details open><summary>pulumi preview of $stack with the policy pack, pinned to these digests$([[ $status -eq 0 ]] || echo ' (FAILED)')</summary>" "" \
+  '```' "$(tail -c 60000 "$outdir/preview.txt")" '```' "</details>" "" \
+  "Approving \`$stack\` applies exactly this plan (\`pulumi up --plan\`); any difference fails the update."
+rm -f "$outdir/preview.txt"
+[[ $status -eq 0 ]] || die "the preview of $stack failed (see above)" "fix the release, then release a new tag"
+[[ -s "$outdir/plan.json" ]] || die "the preview saved no update plan" "check the Pulumi CLI's version (pulumi preview --save-plan)"
+log "approvers see commit ${sha:0:12}, $(jq 'length' "$outdir/images.json") digest(s) and the plan"

@@ -2,8 +2,9 @@
 # scripts/rollback.sh — roll a stack back through Pulumi, so state, outputs and cluster agree.
 #
 # Usage:
-#   scripts/rollback.sh --record <stack>   before `pulumi up`: keep the digests each service runs
-#                                          (the `images` output) as the ones to come back to
+#   scripts/rollback.sh --record <stack>   before `pulumi up`, after scripts/converge.sh: keep the
+#                                          digests each service's Deployment runs (read back from
+#                                          the cluster) as the ones to come back to
 #   scripts/rollback.sh <stack>            after a failed `up` or smoke test: pin every recorded
 #                                          service to its recorded digest (esteira:pins), take back
 #                                          what `kubectl` changed, `pulumi up`, and smoke-test again
@@ -41,7 +42,7 @@ RECORD="$STATE_DIR/esteira-images-$stack.json"
 
 if [[ $mode == record ]]; then
   mkdir -p "$STATE_DIR"
-  stack_images "$stack" >"$RECORD"
+  running_images "$stack" >"$RECORD"
   log "recorded $(jq 'length' "$RECORD") service(s) to come back to: $(jq -c . "$RECORD")"
   exit 0
 fi
@@ -58,7 +59,8 @@ jq 'with_entries(select(.value | test("@sha256:[0-9a-f]{64}$")))' "$RECORD" >"$p
 log "rolling back to $(jq -c . "$pins")"
 "$SCRIPTS/pin-images.sh" "$stack" "$pins"
 "$SCRIPTS/converge.sh" "$stack"
-if ! pulumi up --yes --skip-preview --diff -s "$stack"; then
+policy_args "$stack"
+if ! pulumi up --yes --skip-preview --diff -s "$stack" "${POLICY_ARGS[@]}"; then
   log "FAILED: the rollback's pulumi up failed; the stack is as that update left it"
   exit 1
 fi

@@ -805,7 +805,19 @@ describe("config", () => {
             parseConfig(
                 raw(exposing({ service: { type: "LoadBalancer", tlsWaiver: "behind the office VPN" } }, { production: true }), secrets()),
             );
-            parseConfig(raw(exposing({ service: { type: "LoadBalancer" } }), secrets()));
+            parseConfig(raw(exposing({ service: { type: "LoadBalancer", tlsWaiver: "a demo, no data" } }), secrets()));
+            // A cluster esteira does not run (kubeconfig) cannot get its TLS from esteira: a plain load balancer passes there.
+            parseConfig(raw({ ...valid(), services: { api: { image: "x", service: { type: "LoadBalancer" } } } }, secrets()));
+        });
+
+        it("a public service on a DigitalOcean cluster of the stack's own serves HTTPS or carries a waiver, production or not", () => {
+            assertProblems(
+                exposing({ service: { type: "LoadBalancer" } }),
+                [
+                    'homolog: services.api.service: a stack on its own DigitalOcean cluster (cluster.mode "digitalocean") serves its public services over HTTPS: set service.tls: {hostname: <a name in a DigitalOcean DNS zone>}, or record why this one may not with service.tlsWaiver: "<reason>"',
+                ],
+                secrets(),
+            );
         });
 
         it("a production stack's public service serves HTTPS or carries a waiver", () => {
@@ -878,13 +890,13 @@ describe("config", () => {
 
         it("/metrics is never on a public service's serving port", () => {
             assertProblems(
-                exposing({ service: { type: "LoadBalancer" }, metrics: {} }),
+                exposing({ service: { type: "LoadBalancer", tls }, metrics: {} }),
                 [
                     "homolog: services.api.metrics.port: /metrics would be served to the internet through the load balancer, on the container port 8000; serve it on a port of its own (e.g. metrics: {port: 9100}), which the Service never exposes",
                 ],
                 secrets(),
             );
-            parseConfig(raw(exposing({ service: { type: "LoadBalancer" }, metrics: { port: 9100 } }), secrets()));
+            parseConfig(raw(exposing({ service: { type: "LoadBalancer", tls }, metrics: { port: 9100 } }), secrets()));
             parseConfig(raw(exposing({ metrics: {} }), secrets()));
         });
     });
@@ -962,7 +974,11 @@ describe("config", () => {
                         { slackChannel: "#alerts" },
                         {
                             services: {
-                                api: { image: "x", service: { type: "LoadBalancer" }, probes: { readiness: { path: "/healthcheck" } } },
+                                api: {
+                                    image: "x",
+                                    service: { type: "LoadBalancer", tlsWaiver: "a demo behind the office VPN" },
+                                    probes: { readiness: { path: "/healthcheck" } },
+                                },
                                 internal: { image: "x" },
                             },
                         },
@@ -1597,6 +1613,13 @@ describe("config", () => {
         it("tenants.serviceAccountName is a DNS-1123 label", () => {
             assertProblems({ ...valid(), tenants: { serviceAccountName: "PR deployer" } }, [
                 `homolog: tenants.serviceAccountName: serviceAccountName must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit; received "PR deployer"`,
+            ]);
+        });
+
+        it("an environment another stack manages (github.managedBy) takes its protection there, not here", () => {
+            parseConfig(raw({ ...valid(), github: { repository: "shop", deployFrom: { branches: ["main"] }, managedBy: "prod" } }));
+            assertProblems({ ...valid(), github: { repository: "shop", managedBy: "prod", reviewers: { teams: ["qa"] } } }, [
+                'homolog: github.reviewers: the environment is managed by stack "prod" (managedBy): set reviewers in its esteira:repository.environments, not here',
             ]);
         });
 

@@ -396,7 +396,7 @@ describe("stack files", () => {
     }
 
     describe("environment differences (team D's seeds)", () => {
-        it("homolog: 1 replica, debug on, LoadBalancer 80 → 8000, no autoscaler", async () => {
+        it("homolog: 1 replica, debug on, LoadBalancer 80 → 8000 and HTTPS on 443, no autoscaler", async () => {
             const evaluation = await evaluated("homolog");
             const deployment = evaluation.recorder.get(DEPLOYMENT, "sample-deployment");
             assert.strictEqual(deployment.inputs.spec.replicas, 1);
@@ -408,6 +408,14 @@ describe("stack files", () => {
             const service = evaluation.recorder.get(SERVICE, "sample-service");
             assert.strictEqual(service.inputs.spec.type, "LoadBalancer");
             assert.deepStrictEqual(service.inputs.spec.ports[0], { name: "http", port: 80, targetPort: "http", protocol: "TCP" });
+            assert.ok(
+                service.inputs.spec.ports.some((p: any) => p.port === 443),
+                "a public endpoint serves HTTPS",
+            );
+            assert.strictEqual(
+                service.inputs.metadata.annotations["service.beta.kubernetes.io/do-loadbalancer-redirect-http-to-https"],
+                "true",
+            );
             assert.strictEqual(deployment.inputs.spec.template.spec.containers[0].ports[0].containerPort, 8000);
             assert.deepStrictEqual(evaluation.recorder.all(HPA), []);
             assert.deepStrictEqual(evaluation.recorder.all(PDB), []);
@@ -538,31 +546,48 @@ describe("stack files", () => {
         const GH_ENV = "github:index/repositoryEnvironment:RepositoryEnvironment";
         const POLICY = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy";
 
-        it("dev: deployable from main, no reviewers", async () => {
-            const { recorder } = await evaluated("dev");
+        it("dev and homolog write no GitHub resource: prod's stack manages their environments (managedBy)", async () => {
+            for (const stack of ["dev", "homolog"]) {
+                const { recorder } = await evaluated(stack);
+                assert.deepStrictEqual(
+                    recorder.resources.filter((r) => r.type.startsWith("github:")).map((r) => r.name),
+                    [],
+                    `${stack} needs no GitHub token`,
+                );
+            }
+        });
+
+        it("prod writes dev's environment, deployable from main, no reviewers", async () => {
+            const { recorder } = await evaluated("prod");
             const environment = recorder.get(GH_ENV, "dev-environment");
             assert.strictEqual(environment.inputs.environment, "dev");
             assert.strictEqual(environment.inputs.reviewers, undefined);
             assert.deepStrictEqual(
-                recorder.all(POLICY).map((p) => p.inputs.branchPattern ?? `tag:${p.inputs.tagPattern}`),
+                recorder
+                    .all(POLICY)
+                    .filter((p) => p.name.startsWith("dev-policy"))
+                    .map((p) => p.inputs.branchPattern ?? `tag:${p.inputs.tagPattern}`),
                 ["main"],
             );
         });
 
-        it("homolog: QA approves, deployable from main", async () => {
-            const { recorder } = await evaluated("homolog");
+        it("prod writes homolog's environment: QA approves, deployable from main", async () => {
+            const { recorder } = await evaluated("prod");
             const environment = recorder.get(GH_ENV, "homolog-environment");
             assert.strictEqual(environment.inputs.reviewers[0].teams.length, 1);
             assert.deepStrictEqual(
-                recorder.all(POLICY).map((p) => p.inputs.branchPattern),
+                recorder
+                    .all(POLICY)
+                    .filter((p) => p.name.startsWith("homolog-policy"))
+                    .map((p) => p.inputs.branchPattern),
                 ["main"],
             );
         });
 
-        it("prod: product owners approve, no self-review, no admin bypass, release tags only", async () => {
+        it("prod: product owners approve (the second approval), no self-review, no admin bypass, main's workflow only", async () => {
             const { recorder } = await evaluated("prod");
             const environment = recorder.get(GH_ENV, "prod-environment");
-            assert.strictEqual(environment.inputs.reviewers[0].teams.length, 2);
+            assert.strictEqual(environment.inputs.reviewers[0].teams.length, 1);
             assert.strictEqual(environment.inputs.preventSelfReview, true);
             assert.strictEqual(environment.inputs.canAdminsBypass, false);
             assert.deepStrictEqual(environment.inputs.deploymentBranchPolicy, { protectedBranches: false, customBranchPolicies: true });
@@ -571,7 +596,7 @@ describe("stack files", () => {
                     .all(POLICY)
                     .filter((p) => p.name.startsWith("prod-policy"))
                     .map((p) => [p.inputs.branchPattern, p.inputs.tagPattern]),
-                [[undefined, "v*"]],
+                [["main", undefined]],
             );
         });
 
@@ -595,25 +620,26 @@ describe("stack files", () => {
             }
         });
 
-        it("prod protects the environments the workflows use beside the stacks': prod-preview from release tags, review-base from main", async () => {
+        it("prod protects the environments the workflows use beside its own: prod-preview (the first approval) and review-base from main", async () => {
             const { recorder } = await evaluated("prod");
             const environments = recorder
                 .all(GH_ENV)
                 .map((e) => e.inputs.environment)
                 .sort();
-            assert.deepStrictEqual(environments, ["prod", "prod-preview", "review", "review-base"]);
+            assert.deepStrictEqual(environments, ["dev", "homolog", "prod", "prod-preview", "review", "review-base"]);
             const patterns = (name: string) =>
                 recorder
                     .all(POLICY)
                     .filter((p) => p.name.startsWith(`${name}-policy`))
                     .map((p) => p.inputs.branchPattern ?? `tag:${p.inputs.tagPattern}`);
-            assert.deepStrictEqual(patterns("prod-preview"), ["tag:v*"]);
+            assert.deepStrictEqual(patterns("prod-preview"), ["main"]);
+            assert.strictEqual(recorder.get(GH_ENV, "prod-preview-environment").inputs.reviewers[0].teams.length, 1);
             assert.deepStrictEqual(patterns("review-base"), ["main"]);
             assert.strictEqual(recorder.get(GH_ENV, "prod-preview-environment").inputs.canAdminsBypass, false);
             assert.strictEqual(recorder.get(GH_ENV, "review-base-environment").inputs.canAdminsBypass, false);
         });
 
-        for (const stack of ["dev", "homolog", "prod"]) {
+        for (const stack of ["prod"]) {
             it(`${stack}: KUBECONFIG is its read-only ServiceAccount's, as a secret; namespace and endpoints as variables`, async () => {
                 const { recorder, outputs } = await evaluated(stack);
                 const secret = recorder.get("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret", `${stack}-secret-kubeconfig`);

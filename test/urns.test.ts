@@ -86,7 +86,7 @@ describe("resource identity (URNs) per stack file", () => {
         const pinned = fs.readFileSync(path.join(PINNED, "homolog.txt"), "utf8").split("\n").filter(Boolean);
         assert.deepStrictEqual(actual, pinned);
         // A stack that set the environment before names were the stack's had its components named after it.
-        for (const type of ["Cluster", "Database", "EnvironmentNamespace", "GitHubEnvironment"]) {
+        for (const type of ["Cluster", "Database", "EnvironmentNamespace"]) {
             const component = recorder.resources.find((r) => r.type.endsWith(`:${type}`));
             assert.deepStrictEqual(component?.aliases, [{ name: "staging" }], `${type} aliases its former name`);
         }

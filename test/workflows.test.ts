@@ -8,21 +8,30 @@ import { deployOrder, repositoryStacks } from "../tools/stacks";
 import { stackFileConfig, stackFiles } from "./mocks";
 import {
     aggregateGate,
+    appliesThePlan,
     environmentOfWrites,
+    evaluateExpressions,
     expressionsInRun,
     leastPrivilege,
     localActionInputs,
     persistedCredentials,
     protectedEnvironments,
+    prodCredentialsBelowProd,
+    prodPath,
+    prodScriptsFromMain,
     pullRequestSecrets,
     repositoryActions,
     repositoryWorkflows,
     setupBeforePulumi,
     stackConcurrency,
     unpinnedUses,
+    withoutPolicyPack,
     Workflow,
     workflowOf,
 } from "./support/workflow-rules";
+import { REPO_ROOT } from "./mocks";
+import * as fs from "fs";
+import * as path from "path";
 import { REPOSITORY_SETTINGS_DEFAULTS } from "../vocabulary/access-defaults";
 
 const workflows = repositoryWorkflows();
@@ -35,6 +44,12 @@ const STACK_OF_ENVIRONMENT: Record<string, string> = { dev: "dev", homolog: "hom
 const bad = (text: string): Workflow => workflowOf(".github/workflows/bad.yml", text.replace(/^ {8}/gm, ""));
 
 const SHA = "3d3c42e5aac5ba805825da76410c181273ba90b1";
+
+/** Secret names a job references. */
+const secretsOfJob = (job: unknown): string[] => [...JSON.stringify(job).matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]);
+
+/** The environments prod's stack file protects beside its own (esteira:repository.environments). */
+const prod_environments = (): string[] => Object.keys((stackFileConfig("prod")["esteira:repository"] as any)?.environments ?? {});
 
 describe("workflows", () => {
     it("the repository has its workflows and its setup action", () => {
@@ -83,16 +98,42 @@ describe("workflows", () => {
             it("changes a stack only inside that stack's concurrency group", () => {
                 assert.deepStrictEqual(stackConcurrency(wf, STACK_OF_ENVIRONMENT), []);
             });
+            it("holds nothing that can change prod in a job that runs below prod", () => {
+                assert.deepStrictEqual(prodCredentialsBelowProd(wf), []);
+            });
+            it("reaches prod only from main, through a credential-free check, prod-preview's approval and prod's", () => {
+                assert.deepStrictEqual(prodPath(wf), []);
+            });
+            it("applies in prod exactly the update plan its preview saved", () => {
+                assert.deepStrictEqual(appliesThePlan(wf), []);
+            });
+            it("runs main's scripts, never the release's, in a prod-level job", () => {
+                assert.deepStrictEqual(prodScriptsFromMain(wf), []);
+            });
+            it("passes the policy pack to every pulumi preview and up", () => {
+                const runs = Object.entries(wf.doc.jobs ?? {}).flatMap(([, job]: [string, any]) =>
+                    (job.steps ?? []).map((step: any) => step.run ?? ""),
+                );
+                assert.deepStrictEqual(withoutPolicyPack(wf.file, runs.join("\n")), []);
+            });
         });
     }
 
-    it("ci.yml's gate needs every check and fails when any failed or was skipped; it is the check the ruleset requires", () => {
+    it("ci.yml's gate needs every check and fails when any failed or was skipped; the ruleset requires it and review.yml's preview, each a job's name", () => {
         const ci = workflows.find((w) => w.file.endsWith("/ci.yml"))!;
         const gate = "gate";
         assert.deepStrictEqual(aggregateGate(ci, gate), []);
         const required =
             (stackFileConfig("prod")["esteira:repository"] as any)?.requiredChecks ?? REPOSITORY_SETTINGS_DEFAULTS.requiredChecks;
-        assert.deepStrictEqual(required, [gate], "the ruleset requires exactly the gate");
+        assert.deepStrictEqual(required, [gate, "pulumi preview (policy pack)"]);
+        const names = workflows.flatMap((w) => Object.values<any>(w.doc.jobs).map((job) => job.name));
+        for (const check of required) assert.strictEqual(names.filter((n) => n === check).length, 1, `one job is named "${check}"`);
+        const preview = workflows.find((w) => w.file.endsWith("/review.yml"))!.doc.jobs.preview;
+        assert.strictEqual(preview.name, "pulumi preview (policy pack)");
+        assert.match(JSON.stringify(preview.steps), /scripts\/pr-stack\.sh preview \\"\$PR_NUMBER\\"/);
+        assert.match(JSON.stringify(preview.steps), /set -o pipefail/, "the tee does not hide a failed preview");
+        assert.match(JSON.stringify(preview.steps), /<!-- esteira-preview -->/, "one comment, updated in place");
+        assert.deepStrictEqual([workflows.find((w) => w.file.endsWith("/review.yml"))!.doc.jobs.up.needs].flat(), ["preview"]);
     });
 
     it("only review.yml's jobs run on a pull request with credentials, and only in the review environment", () => {
@@ -102,7 +143,11 @@ describe("workflows", () => {
             .filter(({ job }) => /secrets\./.test(JSON.stringify(job)));
         assert.deepStrictEqual(
             withSecrets.map(({ name, job }) => `${name} ${job.environment}`),
-            [".github/workflows/review.yml/up review", ".github/workflows/review.yml/down review"],
+            [
+                ".github/workflows/review.yml/preview review",
+                ".github/workflows/review.yml/up review",
+                ".github/workflows/review.yml/down review",
+            ],
         );
     });
 
@@ -114,7 +159,12 @@ describe("workflows", () => {
         );
         assert.deepStrictEqual(
             inReview.map(({ name }) => name),
-            [".github/workflows/review.yml/up", ".github/workflows/review.yml/down", ".github/workflows/sweep.yml/sweep"],
+            [
+                ".github/workflows/review.yml/preview",
+                ".github/workflows/review.yml/up",
+                ".github/workflows/review.yml/down",
+                ".github/workflows/sweep.yml/sweep",
+            ],
         );
         for (const { name, job } of inReview) assert.ok(!/DIGITALOCEAN_TOKEN/.test(JSON.stringify(job)), `${name} holds no cloud token`);
         assert.strictEqual((stackFileConfig("pr-42")["esteira:database"] as { mode?: string }).mode, "server");
@@ -145,11 +195,11 @@ describe("workflows", () => {
     it("deploy.yml deploys what the stack files say a ref deploys, in their order (npm run -s stacks)", () => {
         const jobs = workflows.find((w) => w.file.endsWith("/deploy.yml"))!.doc.jobs as Record<string, any>;
         const needs = (name: string): string[] => [jobs[name].needs ?? []].flat();
-        /** The ref a job runs on: its own `if`, or the one of the job it needs. */
+        /** The ref a push runs a job on: its own `if`, or the one of the job it needs. */
         const refOf = (name: string): string | undefined => {
             const condition = String(jobs[name].if ?? "");
-            if (condition.includes("refs/heads/main")) return "refs/heads/main";
-            if (condition.includes("refs/tags/v")) return "refs/tags/v1.0.0";
+            if (condition.includes("github.event_name == 'push'") && condition.includes("refs/heads/main")) return "refs/heads/main";
+            if (condition.includes("github.event_name == 'push'") && condition.includes("refs/tags/v")) return "refs/tags/v1.0.0";
             return needs(name).map(refOf).find(Boolean);
         };
         /** A job's environment stacks before it, through `needs`. */
@@ -170,18 +220,265 @@ describe("workflows", () => {
         }
     });
 
-    it("deploys prod only from an approved job that pins the digests its read-only preview showed", () => {
+    it("releases to prod from main: a credential-free check of the tag, prod-preview's plan, prod applying it pinned to the digests shown", () => {
         const deploy = workflows.find((w) => w.file.endsWith("/deploy.yml"))!.doc;
-        assert.strictEqual(deploy.jobs.prod.environment, "prod");
-        assert.deepStrictEqual([deploy.jobs.prod.needs].flat(), ["preview-prod"]);
-        assert.match(JSON.stringify(deploy.jobs.prod), /needs\.preview-prod\.outputs\.images/);
-        assert.match(JSON.stringify(deploy.jobs.prod), /pin-images\.sh prod/);
-        assert.strictEqual(deploy.jobs["preview-prod"].environment, "prod-preview");
-        assert.ok(!/DIGITALOCEAN_TOKEN/.test(JSON.stringify(deploy.jobs["preview-prod"])), "the preview holds no cloud token");
-        assert.match(deploy.jobs["preview-prod"].if, /refs\/tags\/v/);
+        assert.deepStrictEqual(Object.keys(deploy.on).sort(), ["push", "workflow_dispatch"]);
+        assert.deepStrictEqual(deploy.on.push, { branches: ["main"] }, "a tag push starts nothing: it would run the tag's workflow");
+        const { release, prod } = deploy.jobs;
+        const preview = deploy.jobs["preview-prod"];
+        assert.strictEqual(release.environment, undefined);
+        assert.deepStrictEqual(secretsOfJob(release), [], "the check holds nothing");
+        assert.match(JSON.stringify(release), /scripts\/release-check\.sh \\"\$RELEASE\\"/);
+        assert.strictEqual(preview.environment, "prod-preview");
+        assert.deepStrictEqual([preview.needs].flat(), ["release"]);
+        assert.match(JSON.stringify(preview), /\.esteira-main\/scripts\/release-preview\.sh prod homolog/);
+        assert.ok(!/DIGITALOCEAN_TOKEN/.test(JSON.stringify(preview)), "the preview holds no cloud token");
+        assert.strictEqual(prod.environment, "prod");
+        assert.deepStrictEqual([prod.needs].flat(), ["release", "preview-prod"]);
+        assert.match(JSON.stringify(prod), /pin-images\.sh prod \\"\$RUNNER_TEMP\/release\/images\.json\\"/);
+        assert.match(JSON.stringify(prod), /deploy\.sh --plan \\"\$RUNNER_TEMP\/release\/plan\.json\\" prod/);
+        for (const job of [preview, prod])
+            assert.strictEqual(job.steps[0].with.ref, "${{ needs.release.outputs.commit }}", "the release's program: the checked commit");
+    });
+
+    it("operations.yml recovers a pull request's stack in review.yml's concurrency group, esteira-pr-<number>, never beside its deploy", () => {
+        const group = (file: string, job: string) => workflows.find((w) => w.file.endsWith(`/${file}`))!.doc.jobs[job]?.concurrency?.group;
+        const reviewGroup = workflows.find((w) => w.file.endsWith("/review.yml"))!.doc.concurrency.group;
+        const pr = evaluateExpressions(reviewGroup, { "github.event.pull_request.number": "12" });
+        assert.strictEqual(pr, "esteira-pr-12");
+        const recover = group("operations.yml", "recover");
+        assert.strictEqual(evaluateExpressions(recover, { "inputs.environment": "review", "inputs.stack": "pr-12" }), pr);
+        assert.strictEqual(evaluateExpressions(recover, { "inputs.environment": "review-base", "inputs.stack": "" }), "esteira-review");
+        assert.strictEqual(evaluateExpressions(recover, { "inputs.environment": "homolog", "inputs.stack": "" }), "esteira-homolog");
+    });
+
+    it("CODEOWNERS gives the platform team whatever runs with an environment's credentials, and the pull-request template exists with its security checklist", () => {
+        const rules = fs
+            .readFileSync(path.join(REPO_ROOT, ".github", "CODEOWNERS"), "utf8")
+            .split("\n")
+            .filter((line) => line.trim() && !line.startsWith("#"))
+            .map((line) => line.trim().split(/\s+/))
+            .map(([pattern, ...owners]) => ({ pattern, owners }));
+        const glob = (pattern: string) =>
+            new RegExp(
+                `^${pattern
+                    .replace(/^\//, "")
+                    .replace(/[.+?^${}()|[\]\\]/g, "\\$&")
+                    .replace(/\*/g, "[^/]*")}${pattern.endsWith("/") ? "" : "$"}`,
+            );
+        /** The owners of a path: those of the last pattern that matches it, as GitHub reads the file. */
+        const ownersOf = (file: string) => [...rules].reverse().find((r) => glob(r.pattern).test(file))?.owners ?? [];
+        for (const file of [
+            "index.ts",
+            "config/schema.ts",
+            "components/cluster.ts",
+            "components/parts/labels.ts",
+            "tools/stacks.ts",
+            "package.json",
+            "package-lock.json",
+            "policy/package-lock.json",
+            "app/package-lock.json",
+            "app/Dockerfile",
+            "tsconfig.json",
+            ".github/workflows/deploy.yml",
+            ".github/pull_request_template.md",
+            "scripts/deploy.sh",
+            "stacks/pr.template.yaml",
+            "Pulumi.dev.yaml",
+        ])
+            assert.ok(ownersOf(file).includes("@esteira-dev/platform"), `${file} is the platform team's`);
+        assert.deepStrictEqual(ownersOf("Pulumi.prod.yaml"), ["@esteira-dev/platform", "@esteira-dev/product-owners"]);
+        const template = fs.readFileSync(path.join(REPO_ROOT, ".github", "pull_request_template.md"), "utf8");
+        assert.match(template, /## Security checklist/);
+        for (const item of [
+            "No secret in the diff",
+            "Credentials stay in their environment",
+            "Workflows",
+            "Public endpoints",
+            "Dependencies",
+        ])
+            assert.match(template, new RegExp(`- \\[ \\] \\*\\*${item}`), `the checklist asks: ${item}`);
+    });
+
+    it("the setup action installs the policy pack the scripts pass; a release job installs main's, which its scripts use", () => {
+        const setup = actions[0].doc.runs.steps.map((step: any) => step.run ?? "").join("\n");
+        assert.match(setup, /npm --prefix policy ci .*--ignore-scripts/);
+        const deploy = workflows.find((w) => w.file.endsWith("/deploy.yml"))!.doc.jobs;
+        for (const job of ["preview-prod", "prod"])
+            assert.match(JSON.stringify(deploy[job].steps), /npm --prefix \.esteira-main\/policy ci/, `${job}: main's policy pack`);
+    });
+
+    it("every script passes the policy pack to every pulumi preview and up (policy_args, scripts/delivery-lib.sh)", () => {
+        const dir = path.join(REPO_ROOT, "scripts");
+        const scripts = fs.readdirSync(dir).filter((f) => f.endsWith(".sh"));
+        const problems = scripts.flatMap((f) => withoutPolicyPack(`scripts/${f}`, fs.readFileSync(path.join(dir, f), "utf8")));
+        assert.deepStrictEqual(problems, []);
+        assert.ok(
+            scripts.filter((f) => /policy_args/.test(fs.readFileSync(path.join(dir, f), "utf8"))).length >= 4,
+            "deploy, rollback, release-preview and pr-stack take their flags from policy_args",
+        );
+    });
+
+    it("prod and prod-preview admit only main, each with reviewers of its own: two approvals by two people", () => {
+        const prod = stackFileConfig("prod");
+        const github = prod["esteira:github"] as any;
+        const preview = (prod["esteira:repository"] as any).environments["prod-preview"];
+        assert.deepStrictEqual(github.deployFrom, { branches: ["main"] }, "prod: main's workflow and scripts only");
+        assert.deepStrictEqual(preview.deployFrom, { branches: ["main"] }, "prod-preview: main's workflow and scripts only");
+        assert.strictEqual(github.deployOn, "release", "no push deploys prod; a release run does");
+        const teams = (p: any) => [...(p.reviewers?.teams ?? []), ...(p.reviewers?.users ?? [])];
+        assert.ok(teams(github).length > 0 && teams(preview).length > 0, "both environments have required reviewers");
+        assert.deepStrictEqual(
+            teams(github).filter((t) => teams(preview).includes(t)),
+            [],
+            "no reviewer approves both: GitHub's required reviewers means ANY ONE of them, so two people take two environments",
+        );
+        assert.strictEqual(github.canAdminsBypass, false);
+        assert.strictEqual(preview.canAdminsBypass, false);
+    });
+
+    it("the environments below prod are managed by prod's stack: their own stacks hold no GitHub token", () => {
+        const managed = prod_environments();
+        for (const stack of ["dev", "homolog"]) {
+            const github = stackFileConfig(stack)["esteira:github"] as any;
+            assert.strictEqual(github.managedBy, "prod", `${stack}: esteira:github.managedBy`);
+            assert.ok(managed.includes(github.environment ?? stack), `prod's esteira:repository.environments declares ${stack}`);
+        }
     });
 
     describe("each rule catches its own violation", () => {
+        it("a GitHub token or a prod-changing scope in a job below prod, a job in prod and below", () => {
+            const wf = bad(`
+        on:
+          workflow_dispatch:
+            inputs:
+              environment: { type: choice, options: [dev, homolog, prod] }
+        jobs:
+          dev:
+            environment: dev
+            permissions:
+              contents: write
+            steps:
+              - run: scripts/deploy.sh dev
+                env:
+                  GITHUB_TOKEN: \${{ secrets.ESTEIRA_GITHUB_TOKEN }}
+          dispatch:
+            environment: \${{ inputs.environment }}
+            steps:
+              - run: scripts/deploy.sh "$STACK"
+                env:
+                  GITHUB_TOKEN: \${{ secrets.ESTEIRA_GITHUB_TOKEN }}
+          below:
+            if: inputs.environment != 'prod'
+            environment: \${{ inputs.environment }}
+            steps:
+              - run: scripts/deploy.sh "$STACK"
+          prod:
+            if: inputs.environment == 'prod'
+            environment: \${{ inputs.environment }}
+            steps:
+              - run: scripts/deploy.sh prod
+                env:
+                  GITHUB_TOKEN: \${{ secrets.ESTEIRA_GITHUB_TOKEN }}
+        `);
+            assert.deepStrictEqual(prodCredentialsBelowProd(wf), [
+                ".github/workflows/bad.yml: jobs.dev: runs in dev, below prod, and holds ESTEIRA_GITHUB_TOKEN, which can rewrite prod's environment (its secrets, variables, reviewers)",
+                ".github/workflows/bad.yml: jobs.dev: runs in dev, below prod, with contents: write",
+                ".github/workflows/bad.yml: jobs.dispatch: runs in dev, homolog, below prod, and holds ESTEIRA_GITHUB_TOKEN, which can rewrite prod's environment (its secrets, variables, reviewers)",
+            ]);
+        });
+
+        it("prod from a tag push, prod without main, without its preview, a preview without a check before it", () => {
+            const wf = bad(`
+        on:
+          push:
+            tags: ["v*"]
+        jobs:
+          check:
+            environment: dev
+            steps: []
+          preview:
+            needs: check
+            environment: prod-preview
+            steps:
+              - run: .esteira-main/scripts/release-preview.sh prod homolog
+          prod:
+            environment: prod
+            if: github.ref == 'refs/heads/main'
+            steps:
+              - run: .esteira-main/scripts/deploy.sh prod
+        `);
+            assert.deepStrictEqual(prodPath(wf), [
+                ".github/workflows/bad.yml: jobs.preview: a prod-level job runs only when the run's ref is main (if: github.ref == 'refs/heads/main')",
+                ".github/workflows/bad.yml: jobs.preview: no check without credentials before the preview (what is released is checked before anyone approves)",
+                ".github/workflows/bad.yml: jobs.prod: deploys prod without a prod-preview job before it (the first approval and the preview)",
+                ".github/workflows/bad.yml: a tag push runs the tag's own workflow; prod is reached from main's (workflow_dispatch on main)",
+            ]);
+        });
+
+        it("a prod job that re-plans instead of applying the preview's plan", () => {
+            const wf = bad(`
+        jobs:
+          preview:
+            environment: prod-preview
+            steps:
+              - run: pulumi preview -s prod
+          prod:
+            needs: preview
+            environment: prod
+            steps:
+              - run: .esteira-main/scripts/deploy.sh prod
+        `);
+            assert.deepStrictEqual(appliesThePlan(wf), [
+                ".github/workflows/bad.yml: jobs.preview: the preview saves no update plan (pulumi preview --save-plan, scripts/release-preview.sh)",
+                ".github/workflows/bad.yml: jobs.preview: uploads no plan for the prod job",
+                ".github/workflows/bad.yml: jobs.prod: downloads no plan from preview",
+                ".github/workflows/bad.yml: jobs.prod: does not apply the saved plan (--plan)",
+            ]);
+        });
+
+        it("a prod-level job running the release's scripts, or scripts from no checkout", () => {
+            const wf = bad(`
+        jobs:
+          preview:
+            environment: prod-preview
+            steps:
+              - uses: actions/checkout@${SHA} # v7.0.1
+                with:
+                  ref: \${{ needs.release.outputs.commit }}
+              - run: scripts/release-preview.sh prod homolog
+          prod:
+            environment: prod
+            steps:
+              - uses: actions/checkout@${SHA} # v7.0.1
+                with:
+                  path: .esteira-main
+              - run: .esteira-main/scripts/deploy.sh prod
+              - run: scripts/smoke-test.sh prod
+              - run: scripts/recover.sh prod cancel
+                working-directory: .esteira-main
+        `);
+            assert.deepStrictEqual(prodScriptsFromMain(wf), [
+                ".github/workflows/bad.yml: jobs.preview: runs scripts/release-preview.sh from the checkout of ${{ needs.release.outputs.commit }}; a prod-level job runs main's scripts (the run's own commit)",
+                ".github/workflows/bad.yml: jobs.prod: runs scripts/smoke-test.sh from no checkout (.)",
+            ]);
+        });
+
+        it("a pulumi preview or up without the policy pack; a message that names one is no command", () => {
+            const text = [
+                "pulumi up --yes -s dev",
+                "if pulumi preview -s prod; then :; fi",
+                'pulumi up --yes -s dev "${POLICY_ARGS[@]}"',
+                "pulumi preview --policy-pack policy/analyzer -s pr-1",
+                'log "check with: pulumi preview --diff -s dev"',
+                "# pulumi up in a comment",
+            ].join("\n");
+            assert.deepStrictEqual(withoutPolicyPack("scripts/bad.sh", text), [
+                'scripts/bad.sh:1: "pulumi up --yes -s dev" runs without the policy pack (pass "${POLICY_ARGS[@]}" after policy_args)',
+                'scripts/bad.sh:2: "if pulumi preview -s prod; then :; fi" runs without the policy pack (pass "${POLICY_ARGS[@]}" after policy_args)',
+            ]);
+        });
+
         it("an action pinned to a tag, a SHA without its version, a short SHA", () => {
             const wf = bad(`
         jobs:

@@ -7,7 +7,7 @@
  *
  * Prints a JSON array of stack names, for a workflow matrix (`fromJSON`). A stack is the
  * workflows' when its file sets `esteira:github` (local stacks do not). It deploys on a ref its
- * `esteira:github.deployFrom` admits. Order: a stack comes after those it names in
+ * `esteira:github.deployFrom` admits, unless `deployOn: release` (a release run deploys it, no push). Order: a stack comes after those it names in
  * `esteira:github.deployAfter`, promotes an image from (`promoteFrom`, or the stage whose
  * verification it promotes, `verifiedIn`), or reads its cluster or database from,
  * when they deploy on the same ref; otherwise by name.
@@ -19,6 +19,8 @@ import { stackFileConfig, stackFiles } from "../lib/stack-files";
 export interface WorkflowStack {
     stack: string;
     deployFrom: NonNullable<GitHubSettings["deployFrom"]>;
+    /** `release`: no push deploys it; a release run does (deploy.yml, workflow_dispatch on main). */
+    deployOn: NonNullable<GitHubSettings["deployOn"]>;
     /** Stacks that deploy first when both deploy on the same ref. */
     after: string[];
 }
@@ -41,7 +43,12 @@ export function workflowStacks(configs: Record<string, Record<string, any>>): Wo
                 ["shared", "server"].includes(config["esteira:database"]?.mode) ? config["esteira:database"].stack : undefined,
             ];
             const after = [...(github.data.deployAfter ?? []), ...reads.filter((s): s is string => typeof s === "string")].map(stackOf);
-            return { stack, deployFrom: github.data.deployFrom ?? "all", after: [...new Set(after)].sort() };
+            return {
+                stack,
+                deployFrom: github.data.deployFrom ?? "all",
+                deployOn: github.data.deployOn ?? "push",
+                after: [...new Set(after)].sort(),
+            };
         });
 }
 
@@ -82,7 +89,9 @@ export function deployOrder(stacks: WorkflowStack[], ref?: string): string[] {
             );
         }
     }
-    const chosen = stacks.filter((s) => ref === undefined || deploysOn(s.deployFrom, ref)).sort((a, b) => a.stack.localeCompare(b.stack));
+    const chosen = stacks
+        .filter((s) => ref === undefined || (s.deployOn === "push" && deploysOn(s.deployFrom, ref)))
+        .sort((a, b) => a.stack.localeCompare(b.stack));
     const names = new Set(chosen.map((s) => s.stack));
     const order: string[] = [];
     const visiting: string[] = [];

@@ -23,8 +23,9 @@ export const MAX_REVIEWERS = 6;
 /** Defaults of `RepositorySettingsArgs` (components/repository-settings.ts), applied once in the component. */
 export const REPOSITORY_SETTINGS_DEFAULTS = {
     releaseTags: "v*",
-    // The aggregate job of .github/workflows/ci.yml: it fails when any check failed or was skipped.
-    requiredChecks: ["gate"],
+    // The aggregate job of .github/workflows/ci.yml (fails when any check failed or was skipped),
+    // and review.yml's policy-checked preview of the pull request's own stack.
+    requiredChecks: ["gate", "pulumi preview (policy pack)"],
     requiredApprovals: 1,
     protect: false,
 } as const;

@@ -423,7 +423,12 @@ export const serviceSchema = z
                     ),
                 tlsWaiver: nonEmpty()
                     .optional()
-                    .meta(doc("why a public service in a production stack may serve plain HTTP (a reviewed exception)", text("none"))),
+                    .meta(
+                        doc(
+                            "why a public service (on a DigitalOcean cluster of the stack's own, or in a production stack) may serve plain HTTP (a reviewed exception)",
+                            text("none"),
+                        ),
+                    ),
             })
             .optional()
             .meta(doc("the Service in front of the pods")),
@@ -935,6 +940,23 @@ export const githubSchema = z
             .record(actionsName("an Actions variable name"), z.string())
             .optional()
             .meta(doc("Actions variables of the environment, beside esteira's `ESTEIRA_*` ones", text("none"))),
+        managedBy: stackName()
+            .optional()
+            .meta(
+                doc(
+                    "the stack whose `esteira:repository.environments` manages this environment (reviewers, rules): this stack then writes no GitHub resource, so its jobs need no GitHub token that could rewrite another environment",
+                    text("none: this stack manages its own environment"),
+                ),
+            ),
+        deployOn: z
+            .enum(["push", "release"])
+            .optional()
+            .meta(
+                doc(
+                    "what deploys it: `push`, a push to a `deployFrom` branch; `release`, only a release run (deploy.yml's Run workflow on main with a release tag, through prod-preview's approval and this environment's)",
+                    text('"push"'),
+                ),
+            ),
         repositoryVariables: z
             .record(actionsName("an Actions variable name"), z.string())
             .optional()
@@ -949,6 +971,18 @@ export const githubSchema = z
             });
         }
         protectionProblems(gh, ctx);
+        if (gh.managedBy !== undefined) {
+            const local = (
+                ["reviewers", "preventSelfReview", "waitTimerMinutes", "canAdminsBypass", "actionsSecrets", "environmentVariables"] as const
+            ).filter((key) => gh[key] !== undefined);
+            for (const key of local) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: [key],
+                    message: `the environment is managed by stack ${JSON.stringify(gh.managedBy)} (managedBy): set ${key} in its esteira:repository.environments, not here`,
+                });
+            }
+        }
     });
 export type GitHubSettings = z.infer<typeof githubSchema>;
 

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { RepositorySettings, RepositorySettingsArgs } from "../../components/repository-settings";
+import { GITHUB_ACTIONS_APP_ID, RepositorySettings, RepositorySettingsArgs } from "../../components/repository-settings";
 import { fakeId, Recorder } from "../mocks";
 
 const RULESET = "github:index/repositoryRuleset:RepositoryRuleset";
@@ -46,9 +46,26 @@ describe("RepositorySettings", () => {
             requireLastPushApproval: true,
         });
         assert.deepStrictEqual(rules.requiredStatusChecks, {
-            requiredChecks: [{ context: "gate" }],
+            requiredChecks: [
+                { context: "gate", integrationId: GITHUB_ACTIONS_APP_ID },
+                { context: "pulumi preview (policy pack)", integrationId: GITHUB_ACTIONS_APP_ID },
+            ],
             strictRequiredStatusChecksPolicy: true,
         });
+        assert.strictEqual(GITHUB_ACTIONS_APP_ID, 15368, "the GitHub Actions app posts them, nobody else");
+    });
+
+    it("the workflow token reads by default, and no workflow creates or approves a pull request", async () => {
+        const recorder = await build();
+        const permissions = recorder.get(
+            "github:index/workflowRepositoryPermissions:WorkflowRepositoryPermissions",
+            "esteira-workflow-permissions",
+        );
+        assert.deepStrictEqual(
+            { ...permissions.inputs },
+            { repository: "shop", defaultWorkflowPermissions: "read", canApprovePullRequestReviews: false },
+        );
+        assert.strictEqual(recorder.parentOf(permissions)?.urn, recorder.get("esteira:github:RepositorySettings", "esteira").urn);
     });
 
     it("takes the checks and the number of approvals", async () => {

@@ -19,7 +19,8 @@ echo "pulumi $*" >>"$STUB/calls"
 case "$1 $2" in
   "stack ls") [[ -f "$STUB/ls-fails" ]] && { echo "error: failed to list stacks: 403 Forbidden" >&2; exit 255; }; cat "$STUB/stacks.json" ;;
   "stack export") cat "$STUB/export-$4.json" 2>/dev/null || { echo "error: no stack named '$4' found" >&2; exit 255; } ;;
-  "stack output") [[ -f "$STUB/export-$4.json" ]] || exit 255; echo "cluster-id" ;;
+  "stack output") [[ -f "$STUB/output-fails" ]] && { echo "error: 403 Forbidden" >&2; exit 255; }
+    [[ -f "$STUB/export-$4.json" ]] || { echo "error: no stack named '$4' found" >&2; exit 255; }; echo "cluster-id" ;;
   "stack rm") ;;
   *) if [[ "$1" == destroy && -f "$STUB/destroy-fails" ]]; then echo "error: destroy failed" >&2; exit 255; fi ;;
 esac
@@ -33,7 +34,10 @@ cat "$STUB/pull-$n" 2>/dev/null || { echo "HTTP 502: Bad Gateway" >&2; exit 1; }
 `;
 
 /** A project directory with the stand-ins, the backend holding `stacks` (with their states). */
-function project(stacks: Record<string, string[]>, options: { lsFails?: boolean; destroyFails?: boolean; pulls?: Record<number, string> } = {}) {
+function project(
+    stacks: Record<string, string[]>,
+    options: { lsFails?: boolean; destroyFails?: boolean; outputFails?: boolean; pulls?: Record<number, string> } = {},
+) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "esteira-pr-stack-"));
     const stub = path.join(dir, ".stub");
     const bin = path.join(stub, "bin");
@@ -48,6 +52,7 @@ function project(stacks: Record<string, string[]>, options: { lsFails?: boolean;
     }
     if (options.lsFails) fs.writeFileSync(path.join(stub, "ls-fails"), "");
     if (options.destroyFails) fs.writeFileSync(path.join(stub, "destroy-fails"), "");
+    if (options.outputFails) fs.writeFileSync(path.join(stub, "output-fails"), "");
     for (const [n, state] of Object.entries(options.pulls ?? {})) fs.writeFileSync(path.join(stub, `pull-${n}`), `${state}\n`);
     const run = (...args: string[]) => {
         const result = spawnSync("bash", [SCRIPT, ...args], {
@@ -108,6 +113,34 @@ describe("scripts/pr-stack.sh", function () {
             assert.strictEqual(code, 1);
             assert.match(output, /FAILED: pulumi destroy of pr-9 failed \(its output above\); the stack and its state are kept/);
             assert.ok(!calls.some((c) => /^pulumi stack rm/.test(c)), "the state is kept");
+        } finally {
+            p.dispose();
+        }
+    });
+
+    it("a failed destroy whose base's outputs cannot be read (credentials) keeps the state: only the backend saying so makes the base gone", () => {
+        const p = project({ review: [], "pr-9": ["review"] }, { destroyFails: true, outputFails: true });
+        try {
+            const { code, output, calls } = p.run("destroy", "9");
+            assert.strictEqual(code, 1);
+            assert.match(output, /403 Forbidden/);
+            assert.match(
+                output,
+                /FAILED: cannot read the outputs of the base stack review, so it cannot be told whether it is gone; the state of the pull request's stack is kept/,
+            );
+            assert.ok(!calls.some((c) => /^pulumi stack rm/.test(c)), "the state is kept");
+        } finally {
+            p.dispose();
+        }
+    });
+
+    it("a failed destroy whose base the backend no longer lists removes the state", () => {
+        const p = project({ "pr-9": ["review"] }, { destroyFails: true });
+        try {
+            const { code, output, calls } = p.run("destroy", "9");
+            assert.strictEqual(code, 0);
+            assert.match(output, /its base stack "review" is gone/);
+            assert.deepStrictEqual(calls.slice(-1), ["pulumi stack rm --yes --force -s pr-9"]);
         } finally {
             p.dispose();
         }

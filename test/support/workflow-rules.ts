@@ -173,7 +173,8 @@ export function environmentOfWrites(wf: Workflow, environments: string[]): strin
     for (const { name, job } of jobsOf(wf)) {
         const where = `${wf.file}: jobs.${name}`;
         const secrets = secretsOf(job);
-        const mutates = MUTATING.test(runsOf(job));
+        // recover.sh --preview shows what an operation would do and changes nothing.
+        const mutates = MUTATING.test(runsOf(job).replace(/scripts\/recover\.sh\s+--preview\b/g, ""));
         if (secrets.length === 0 && !mutates) continue;
         const environment = typeof job.environment === "object" ? job.environment?.name : job.environment;
         if (environment === undefined) {
@@ -204,6 +205,7 @@ export const WRITE_SCOPES: Record<string, string[]> = {
     "ci.yml/diagrams": ["pull-requests"],
     "review.yml/up": ["pull-requests", "packages"],
     "review.yml/down": ["pull-requests"],
+    "review.yml/preview": ["pull-requests"],
 };
 
 /**
@@ -357,4 +359,191 @@ export function aggregateGate(wf: Workflow, gate: string): string[] {
         problems.push(`${wf.file}: jobs.${gate}: must fail unless every needed job's result is "success"`);
     }
     return problems;
+}
+
+// ---- prod's credentials and approvals ----------------------------------------------------------
+
+/** The environments at prod's level: prod's own, and the preview its first approver opens. */
+export const PROD_ENVIRONMENTS = ["prod", "prod-preview"];
+
+/**
+ * Secrets that can change what protects prod: a GitHub token that writes environments (GitHub's
+ * "Environments: write" covers the secrets and variables of every environment of the repository,
+ * not one) or the repository's administration. Only prod's own jobs, behind its approvals, hold one.
+ */
+export const PROD_CHANGING_SECRET = /^(ESTEIRA_GITHUB_TOKEN|.*GITHUB.*TOKEN.*|GH_.*TOKEN.*|.*ADMIN.*)$/;
+
+/** Write scopes of the workflow token that reach beyond a pull request's comment or its own image path. */
+const PROD_CHANGING_SCOPES = ["actions", "administration", "contents", "deployments", "environments", "secrets", "statuses", "checks"];
+
+/**
+ * The environments a job can run in: its literal one, or the options of the `choice` input it
+ * names, minus those its `if:` excludes (`inputs.<x> != 'name'`) or keeps alone (`inputs.<x> == 'name'`).
+ */
+export function environmentsOf(wf: Workflow, job: any): string[] {
+    const environment = typeof job.environment === "object" ? job.environment?.name : job.environment;
+    if (environment === undefined) return [];
+    const input = /^\$\{\{\s*(?:github\.event\.)?inputs\.([\w-]+)\s*\}\}$/.exec(String(environment));
+    if (!input) return [String(environment)];
+    const options: string[] = wf.doc.on?.workflow_dispatch?.inputs?.[input[1]]?.options ?? [String(environment)];
+    const condition = String(job.if ?? "");
+    const compared = (op: string) =>
+        [...condition.matchAll(new RegExp(`inputs\\.${input[1]}\\s*${op}\\s*'([\\w-]+)'`, "g"))].map((m) => m[1]);
+    const only = compared("==");
+    const not = compared("!=");
+    return options.filter((o) => (only.length === 0 || only.includes(o)) && !not.includes(o));
+}
+
+/**
+ * No job that can run below prod holds what can change prod: a GitHub token that writes
+ * environments or administers the repository, or a workflow-token write scope beyond pull requests'
+ * comments and images. A job that can run in prod and in another environment counts as below prod.
+ */
+export function prodCredentialsBelowProd(wf: Workflow): string[] {
+    const problems: string[] = [];
+    for (const { name, job } of jobsOf(wf)) {
+        const environments = environmentsOf(wf, job);
+        const below = environments.length === 0 ? ["(none)"] : environments.filter((e) => !PROD_ENVIRONMENTS.includes(e));
+        if (below.length === 0) continue;
+        const where = `${wf.file}: jobs.${name}`;
+        const secrets = secretsOf(job).filter((s) => PROD_CHANGING_SECRET.test(s));
+        if (secrets.length > 0)
+            problems.push(
+                `${where}: runs in ${below.join(", ")}, below prod, and holds ${secrets.join(", ")}, which can rewrite prod's environment (its secrets, variables, reviewers)`,
+            );
+        const scopes = Object.entries(typeof job.permissions === "object" ? (job.permissions ?? {}) : {})
+            .filter(([scope, level]) => level === "write" && PROD_CHANGING_SCOPES.includes(scope))
+            .map(([scope]) => scope);
+        if (job.permissions === "write-all") scopes.push("write-all");
+        if (scopes.length > 0) problems.push(`${where}: runs in ${below.join(", ")}, below prod, with ${scopes.join(", ")}: write`);
+    }
+    return problems;
+}
+
+const needsOf = (job: any): string[] => [job?.needs ?? []].flat();
+
+/**
+ * Every way into prod takes two approvals and shows the second what it approves: a job in `prod`
+ * needs a job in `prod-preview` (its own reviewers: the first approval, which decrypts prod to
+ * preview it), which needs a job without environment or secret that checks the release with
+ * main's scripts before anyone is asked. Both prod-level jobs run only when the run's ref is
+ * main (so the workflow and scripts are main's); a `push` of tags starts none of them.
+ */
+export function prodPath(wf: Workflow): string[] {
+    const problems: string[] = [];
+    const jobs = wf.doc.jobs ?? {};
+    const onMain = (job: any) => /github\.ref\s*==\s*'refs\/heads\/main'/.test(String(job.if ?? ""));
+    for (const { name, job } of jobsOf(wf)) {
+        const environments = environmentsOf(wf, job);
+        const where = `${wf.file}: jobs.${name}`;
+        if (environments.includes("prod") && environments.length > 1)
+            problems.push(`${where}: runs in prod and in ${environments.filter((e) => e !== "prod").join(", ")}; prod has jobs of its own`);
+        if (!environments.some((e) => PROD_ENVIRONMENTS.includes(e))) continue;
+        if (!onMain(job))
+            problems.push(`${where}: a prod-level job runs only when the run's ref is main (if: github.ref == 'refs/heads/main')`);
+        if (environments.includes("prod")) {
+            const previews = needsOf(job).filter((n) => environmentsOf(wf, jobs[n] ?? {}).includes("prod-preview"));
+            if (previews.length === 0)
+                problems.push(`${where}: deploys prod without a prod-preview job before it (the first approval and the preview)`);
+        }
+        if (environments.includes("prod-preview")) {
+            const checks = needsOf(job).filter((n) => jobs[n] && !jobs[n].environment && secretsOf(jobs[n]).length === 0);
+            if (checks.length === 0)
+                problems.push(
+                    `${where}: no check without credentials before the preview (what is released is checked before anyone approves)`,
+                );
+        }
+    }
+    const triggers = wf.doc.on ?? {};
+    if (typeof triggers === "object" && triggers.push?.tags && jobsOf(wf).some(({ job }) => environmentsOf(wf, job).includes("prod")))
+        problems.push(`${wf.file}: a tag push runs the tag's own workflow; prod is reached from main's (workflow_dispatch on main)`);
+    return problems;
+}
+
+/**
+ * The approved prod job applies exactly what its preview saved: the preview saves an update plan
+ * and uploads it, the prod job downloads it from that job and passes it to `pulumi up --plan`.
+ */
+export function appliesThePlan(wf: Workflow): string[] {
+    const problems: string[] = [];
+    const jobs = wf.doc.jobs ?? {};
+    for (const { name, job } of jobsOf(wf)) {
+        const where = `${wf.file}: jobs.${name}`;
+        const environments = environmentsOf(wf, job);
+        const text = JSON.stringify(job);
+        if (
+            environments.includes("prod-preview") &&
+            /--save-plan|release-preview\.sh/.test(text) === false &&
+            /recover\.sh/.test(text) === false
+        )
+            problems.push(`${where}: the preview saves no update plan (pulumi preview --save-plan, scripts/release-preview.sh)`);
+        if (!environments.includes("prod") || /recover\.sh/.test(text)) continue;
+        const preview = needsOf(job).find((n) => environmentsOf(wf, jobs[n] ?? {}).includes("prod-preview"));
+        if (!preview) continue;
+        if (!stepsOf(jobs[preview]).some((s) => String(s.uses ?? "").startsWith("actions/upload-artifact@")))
+            problems.push(`${wf.file}: jobs.${preview}: uploads no plan for the prod job`);
+        if (!stepsOf(job).some((s) => String(s.uses ?? "").startsWith("actions/download-artifact@")))
+            problems.push(`${where}: downloads no plan from ${preview}`);
+        if (!/--plan\b/.test(runsOf(job))) problems.push(`${where}: does not apply the saved plan (--plan)`);
+    }
+    return problems;
+}
+
+/**
+ * A script a prod-level job runs is main's: from a checkout of the run's own commit (no `ref`, or
+ * `${{ github.sha }}`; the run's ref is main), never from the release's checkout, which is data.
+ */
+export function prodScriptsFromMain(wf: Workflow): string[] {
+    const problems: string[] = [];
+    const own = (ref: unknown) => ref === undefined || ref === "${{ github.sha }}";
+    const dirOf = (p: unknown) =>
+        String(p ?? ".")
+            .replace(/^\.\//, "")
+            .replace(/\/$/, "") || ".";
+    for (const { name, job } of jobsOf(wf)) {
+        if (!environmentsOf(wf, job).some((e) => PROD_ENVIRONMENTS.includes(e))) continue;
+        const where = `${wf.file}: jobs.${name}`;
+        const steps = stepsOf(job);
+        const checkouts = steps.filter((s) => String(s.uses ?? "").startsWith("actions/checkout@"));
+        for (const step of steps.filter((s) => typeof s.run === "string")) {
+            for (const m of String(step.run).matchAll(/(\S*?)scripts\/[\w-]+\.sh/g)) {
+                const dir = dirOf(`${step["working-directory"] ?? "."}/${m[1]}`.replace(/^\.\//, ""));
+                const checkout = checkouts.find((c) => dirOf(c.with?.path) === dir);
+                if (!checkout) problems.push(`${where}: runs ${m[0]} from no checkout (${dir})`);
+                else if (!own(checkout.with?.ref))
+                    problems.push(
+                        `${where}: runs ${m[0]} from the checkout of ${checkout.with.ref}; a prod-level job runs main's scripts (the run's own commit)`,
+                    );
+            }
+        }
+    }
+    return problems;
+}
+
+/**
+ * Every `pulumi preview` and `pulumi up` a workflow or a script runs passes the policy pack: the
+ * flags of policy_args (scripts/delivery-lib.sh), `"${POLICY_ARGS[@]}"`, or `--policy-pack`.
+ */
+export function withoutPolicyPack(file: string, text: string): string[] {
+    const problems: string[] = [];
+    text.split("\n").forEach((line, index) => {
+        // `pulumi` in a command's place: a message that mentions it is no command.
+        if (/^\s*#/.test(line) || !/(^|[;&|!]|\$\(|\b(?:if|then|do|exec|else))\s*pulumi\s+(preview|up)\b/.test(line)) return;
+        if (/\$\{POLICY_ARGS\[@\]\}|--policy-pack/.test(line)) return;
+        problems.push(`${file}:${index + 1}: "${line.trim()}" runs without the policy pack (pass "\${POLICY_ARGS[@]}" after policy_args)`);
+    });
+    return problems;
+}
+
+/**
+ * A string with `${{ }}` expressions evaluated against `context` (`inputs.stack`, `github.…`): the
+ * operators `==`, `!=`, `&&`, `||`, `!` and `format()` with GitHub's meaning for strings (an empty
+ * string is falsy, `a && b || c` picks a value). Enough to compare concurrency groups.
+ */
+export function evaluateExpressions(text: string, context: Record<string, string>): string {
+    const format = (template: string, ...args: string[]) => template.replace(/\{(\d+)\}/g, (_, i) => String(args[Number(i)] ?? ""));
+    return text.replace(/\$\{\{(.*?)\}\}/g, (_, expression: string) => {
+        const js = expression.replace(/[A-Za-z_][\w-]*(?:\.[\w-]+)+/g, (name) => `(ctx[${JSON.stringify(name)}] ?? "")`);
+        return String(new Function("ctx", "format", `return (${js});`)(context, format));
+    });
 }

@@ -6,7 +6,11 @@ describe("the workflows' stacks (tools/stacks.ts, npm run -s stacks)", () => {
         const stacks = repositoryStacks();
         assert.deepStrictEqual(deployOrder(stacks), ["dev", "homolog", "prod"], "previews: prod after homolog, which it promotes from");
         assert.deepStrictEqual(deployOrder(stacks, "refs/heads/main"), ["dev", "homolog"], "a push to main: dev, then homolog");
-        assert.deepStrictEqual(deployOrder(stacks, "refs/tags/v1.4.0"), ["prod"], "a release tag: prod");
+        assert.deepStrictEqual(
+            deployOrder(stacks, "refs/tags/v1.4.0"),
+            [],
+            "a release tag deploys nothing by itself: prod is deployOn release",
+        );
         assert.deepStrictEqual(deployOrder(stacks, "refs/heads/feature/x"), []);
     });
 
@@ -27,6 +31,15 @@ describe("the workflows' stacks (tools/stacks.ts, npm run -s stacks)", () => {
         assert.deepStrictEqual(deployOrder(line), ["dev", "homolog", "preprod", "prod"]);
         assert.deepStrictEqual(deployOrder(line, "refs/heads/main"), ["dev", "homolog", "preprod"]);
         assert.deepStrictEqual(deployOrder(line, "refs/tags/v2.0.0"), ["prod"]);
+    });
+
+    it("a stack deployed by release runs only (deployOn: release) joins no push, though main may deploy it", () => {
+        const line = workflowStacks({
+            dev: { "esteira:github": { repository: "shop", deployFrom: { branches: ["main"] } } },
+            prod: { "esteira:github": { repository: "shop", deployFrom: { branches: ["main"] }, deployOn: "release" } },
+        });
+        assert.deepStrictEqual(deployOrder(line, "refs/heads/main"), ["dev"]);
+        assert.deepStrictEqual(deployOrder(line), ["dev", "prod"], "previews list it");
     });
 
     it("a stack that promotes what a stage verified deploys after that stage (image.verifiedIn, any workload kind)", () => {
