@@ -10,7 +10,7 @@ import type { Configured, NamespaceConfig } from "./config/parse";
 import { Database } from "./components/database";
 import { EnvironmentAccess } from "./components/environment-access";
 import { EnvironmentNamespace } from "./components/environment-namespace";
-import { GitHubEnvironment } from "./components/github-environment";
+import { GitHubEnvironment, refuseClaimedEnvironment } from "./components/github-environment";
 import { GitHubRepository } from "./components/github-repository";
 import { Image } from "./components/image";
 import { Monitoring } from "./components/monitoring";
@@ -19,37 +19,61 @@ import { digestPinned, PinnedImage } from "./components/pinned-image";
 import { PromotedImage } from "./components/promoted-image";
 import { RepositorySettings } from "./components/repository-settings";
 import { ScheduledJob } from "./components/scheduled-job";
-import { WebService } from "./components/web-service";
 import { TenantPolicy } from "./components/tenant-policy";
+import { WebService } from "./components/web-service";
 import { Worker } from "./components/worker";
-import { deployedCommit, loadConfig } from "./config";
+import { deployedCommit, loadConfig, otherStackReads, type EsteiraConfig } from "./config";
+import { previousOwnOutput, readStacksFirst, StackOutputs } from "./components/stack-reference";
 
-const config = loadConfig(deployedCommit());
-// The environment's components are named after the stack, which no stack file can change: setting
-// esteira:environment renames no resource. Stacks that set it earlier had their components named
-// after it; the alias carries those over (children follow their component's alias).
-const env = config.stack;
-const named: pulumi.ComponentResourceOptions = config.environment === env ? {} : { aliases: [{ name: config.environment }] };
+/** What the environment's parts share: the configuration, the cluster, the namespaces and the database. */
+interface Platform {
+    config: EsteiraConfig;
+    env: string;
+    named: pulumi.ComponentResourceOptions;
+    cluster: Cluster;
+    inCluster: pulumi.ComponentResourceOptions;
+    database?: Database | NamespaceDatabase;
+    namespaces: Map<string | undefined, EnvironmentNamespace>;
+    outputs: StackOutputs;
+}
 
-const cluster = new Cluster(env, config.cluster, named);
-// Every Kubernetes object goes through the cluster's provider and, when this stack owns the
-// cluster, is deleted with it instead of one by one.
-const inCluster: pulumi.ComponentResourceOptions = { provider: cluster.provider, deletedWith: cluster.kubernetesCluster };
-
-// A pull request's throwaway PostgreSQL lives in its namespace (served below, once that exists);
-// every other mode is a server elsewhere.
-const database =
-    config.database &&
-    (config.database.mode === "namespace"
-        ? new NamespaceDatabase(
-              env,
-              { ...config.database, image: imageOf(`${env}-postgres`, { ref: config.database.image }), namespaceName: config.namespace },
-              named,
-          )
-        : new Database(env, { ...config.database, cluster }, named));
+/** The cluster, the database and the namespaces, from the configuration and the other stacks' outputs read first. */
+function platformOf(config: EsteiraConfig, outputs: StackOutputs): Platform {
+    // The environment's components are named after the stack, which no stack file can change: setting
+    // esteira:environment renames no resource. Stacks that set it earlier had their components named
+    // after it; the alias carries those over (children follow their component's alias).
+    const env = config.stack;
+    const named: pulumi.ComponentResourceOptions = config.environment === env ? {} : { aliases: [{ name: config.environment }] };
+    const cluster = new Cluster(env, { ...config.cluster, outputs }, named);
+    // Every Kubernetes object goes through the cluster's provider and, when this stack owns the
+    // cluster, is deleted with it instead of one by one.
+    const inCluster: pulumi.ComponentResourceOptions = { provider: cluster.provider, deletedWith: cluster.kubernetesCluster };
+    // A pull request's throwaway PostgreSQL lives in its namespace (served below, once that exists);
+    // every other mode is a server elsewhere.
+    const database =
+        config.database &&
+        (config.database.mode === "namespace"
+            ? new NamespaceDatabase(
+                  env,
+                  {
+                      ...config.database,
+                      image: imageOf({ config, outputs }, `${env}-postgres`, { ref: config.database.image }),
+                      namespaceName: config.namespace,
+                  },
+                  named,
+              )
+            : new Database(env, { ...config.database, cluster, outputs }, named));
+    const platform: Platform = { config, env, named, cluster, inCluster, database, namespaces: new Map(), outputs };
+    for (const namespace of config.namespaces) platform.namespaces.set(namespace.key, namespaceOf(platform, namespace));
+    if (database instanceof NamespaceDatabase) {
+        const environment = platform.namespaces.get(undefined)!;
+        database.serve(environment.namespaceName, environment.pullSecretName && [environment.pullSecretName], inCluster);
+    }
+    return platform;
+}
 
 /** The Secrets a namespace holds: the database's where its workloads read it, and those of esteira:secrets they read. */
-function secretsOf(namespace: NamespaceConfig): Record<string, Record<string, pulumi.Input<string>>> {
+function secretsOf({ config, database }: Platform, namespace: NamespaceConfig): Record<string, Record<string, pulumi.Input<string>>> {
     return {
         ...(database && namespace.database ? { [database.secretName]: database.secretData } : {}),
         ...Object.fromEntries(namespace.secrets.map((name) => [name, config.appSecrets[name]])),
@@ -57,44 +81,46 @@ function secretsOf(namespace: NamespaceConfig): Record<string, Record<string, pu
 }
 
 /** An environment's namespaces reach each other; a single namespace has no peers. */
-const peersOf = (namespace: NamespaceConfig) => config.namespaces.map((n) => n.name).filter((name) => name !== namespace.name);
+const peersOf = (config: EsteiraConfig, namespace: NamespaceConfig) =>
+    config.namespaces.map((n) => n.name).filter((name) => name !== namespace.name);
 
-// The stack's own namespace is named after the stack; each other one after its key too. Each is
-// refused when it exists already and is not this stack's, unless adopted.
-const namespaces = new Map(
-    config.namespaces.map((namespace) => [
-        namespace.key,
-        new EnvironmentNamespace(
-            namespace.key === undefined ? env : `${env}-${namespace.key}`,
-            {
-                namespace: namespace.name,
-                adoptNamespace: namespace.adoptNamespace,
-                lookUpNamespace: (name) => cluster.lookUpNamespace(name),
-                configKeys: namespace.configKeys,
-                environment: config.environment,
-                registry: config.registry,
-                secrets: secretsOf(namespace),
-                database: namespace.database ? database?.destination : undefined,
-                egress: config.networkPolicy?.egress,
-                peerNamespaces: peersOf(namespace),
-            },
-            // Only the stack's own namespace was ever named after the environment.
-            { ...(namespace.key === undefined ? named : {}), ...inCluster },
-        ),
-    ]),
-);
-const environment = namespaces.get(undefined)!;
-if (database instanceof NamespaceDatabase) {
-    database.serve(environment.namespaceName, environment.pullSecretName && [environment.pullSecretName], inCluster);
+/**
+ * The stack's own namespace is named after the stack; each other one after its key too. Each is
+ * refused when it exists already and is not this stack's, unless adopted.
+ */
+function namespaceOf(platform: Platform, namespace: NamespaceConfig): EnvironmentNamespace {
+    const { config, env, cluster, database } = platform;
+    return new EnvironmentNamespace(
+        namespace.key === undefined ? env : `${env}-${namespace.key}`,
+        {
+            namespace: namespace.name,
+            adoptNamespace: namespace.adoptNamespace,
+            lookUpNamespace: (name) => cluster.lookUpNamespace(name),
+            configKeys: namespace.configKeys,
+            environment: config.environment,
+            registry: config.registry,
+            secrets: secretsOf(platform, namespace),
+            database: namespace.database ? database?.destination : undefined,
+            egress: config.networkPolicy?.egress,
+            peerNamespaces: peersOf(config, namespace),
+        },
+        // Only the stack's own namespace was ever named after the environment.
+        { ...(namespace.key === undefined ? platform.named : {}), ...platform.inCluster },
+    );
 }
 
 /**
  * A workload's image: built and pushed, promoted from another stack or stage, or a reference pinned
  * to its digest (esteira:pins among them).
  */
-function imageOf(name: string, image: Configured<unknown>["image"]): pulumi.Output<string> {
+function imageOf(
+    { config, outputs }: Pick<Platform, "config" | "outputs">,
+    name: string,
+    image: Configured<unknown>["image"],
+): pulumi.Output<string> {
     if ("build" in image) return new Image(name, image.build).ref;
-    if ("promoteFrom" in image || "verifiedIn" in image) return new PromotedImage(name, image).ref;
+    if ("promoteFrom" in image) return new PromotedImage(name, { ...image, outputs }).ref;
+    if ("verifiedIn" in image) return new PromotedImage(name, image).ref;
     // Only a reference by tag is looked up, so other stacks never need the docker provider.
     return digestPinned(image.ref) ? pulumi.output(image.ref) : new PinnedImage(name, { ref: image.ref, registry: config.registry }).ref;
 }
@@ -104,17 +130,18 @@ function imageOf(name: string, image: Configured<unknown>["image"]): pulumi.Outp
  * secret; a Secret the stack creates is referenced through that Secret, so pods start after it
  * exists, and its checksum rolls the pods when its data changes.
  */
-function wiring<W extends Configured<{ secretEnv?: Record<string, SecretKeyRef> }>>(name: string, workload: W) {
-    const namespace = namespaces.get(workload.namespace)!;
+function wiring<W extends Configured<{ secretEnv?: Record<string, SecretKeyRef> }>>(platform: Platform, name: string, workload: W) {
+    const { config, database } = platform;
+    const namespace = platform.namespaces.get(workload.namespace)!;
     const own = config.namespaces.find((n) => n.key === workload.namespace)!;
     const { secretNames, secretChecksums } = namespace;
     const read = new Set(Object.values(workload.secretEnv ?? {}).map((ref) => ref.secretName as string));
     return {
         ...workload,
-        image: imageOf(name, workload.image),
+        image: imageOf(platform, name, workload.image),
         namespace: namespace.namespaceName,
         imagePullSecrets: namespace.pullSecretName && [namespace.pullSecretName],
-        peerNamespaces: peersOf(own),
+        peerNamespaces: peersOf(config, own),
         databaseSecretName: database && secretNames[database.secretName],
         databaseSecretChecksum: database && secretChecksums[database.secretName],
         secretEnv: Object.fromEntries(
@@ -127,110 +154,159 @@ function wiring<W extends Configured<{ secretEnv?: Record<string, SecretKeyRef> 
     };
 }
 
-const services = Object.entries(config.services).map(([name, svc]) => {
-    const args = wiring(name, svc);
-    const service = new WebService(name, args, inCluster);
-    return { name, image: args.image, namespace: args.namespace, endpoint: service.endpoint };
-});
-const otherWorkloads = [
-    ...Object.entries(config.workers).map(([name, worker]) => {
-        const args = wiring(name, worker);
+/** A workload as the outputs and the GitHub environment see it. */
+interface Running {
+    name: string;
+    image: pulumi.Output<string>;
+    namespace: pulumi.Output<string>;
+    /** A service's endpoint; workers and jobs have none. */
+    service?: { endpoint: pulumi.Output<string> };
+}
+
+/** The services, workers and jobs; services first. */
+function workloadsOf(platform: Platform): Running[] {
+    const { config, inCluster } = platform;
+    const services = Object.entries(config.services).map(([name, svc]) => {
+        const args = wiring(platform, name, svc);
+        const service = new WebService(name, args, inCluster);
+        return { name, image: args.image, namespace: args.namespace, service: { endpoint: service.endpoint } };
+    });
+    const workers = Object.entries(config.workers).map(([name, worker]) => {
+        const args = wiring(platform, name, worker);
         new Worker(name, args, inCluster);
         return { name, image: args.image, namespace: args.namespace };
-    }),
-    ...Object.entries(config.jobs).map(([name, job]) => {
-        const args = wiring(name, job);
+    });
+    const jobs = Object.entries(config.jobs).map(([name, job]) => {
+        const args = wiring(platform, name, job);
         new ScheduledJob(name, args, inCluster);
         return { name, image: args.image, namespace: args.namespace };
-    }),
-];
-const workloads = [...services, ...otherWorkloads];
-
-// The identities the workflows and hosted stacks use: never the cloud account's token. A base
-// stack (esteira:tenants) may run no workload of its own, and then has nothing to smoke-test.
-const endpoint = { server: cluster.endpoint, certificateAuthorityData: cluster.certificateAuthorityData };
-const access =
-    workloads.length > 0 && config.smokeTestIdentity
-        ? new EnvironmentAccess(
-              env,
-              {
-                  role: "environment",
-                  namespace: environment.namespaceName,
-                  // The smoke test reads each workload where it runs.
-                  namespaces: Object.fromEntries(
-                      [...namespaces].filter(([key]) => key !== undefined).map(([key, ns]) => [key!, ns.namespaceName]),
-                  ),
-                  ...endpoint,
-              },
-              inCluster,
-          )
-        : undefined;
-const tenants =
-    config.tenants &&
-    new EnvironmentAccess(
-        `${env}-tenants`,
-        { role: "tenants", namespace: environment.namespaceName, ...config.tenants, ...endpoint },
-        inCluster,
-    );
-// What the API server holds the tenant issuer and every pull request's identity to.
-if (tenants) {
-    new TenantPolicy(
-        `${env}-tenants`,
-        {
-            issuer: { namespace: environment.namespaceName, serviceAccountName: tenants.serviceAccountName },
-            namespacePrefix: `${config.project}-pr-`,
-        },
-        inCluster,
-    );
-}
-
-// An environment another stack manages (github.managedBy) is that stack's to write: this stack's
-// jobs then hold no GitHub token, which could rewrite every environment's secrets, prod's included.
-if (config.github && config.github.managedBy === undefined) {
-    const { environmentVariables, managedBy: _managedBy, deployOn: _deployOn, ...github } = config.github;
-    new GitHubEnvironment(
-        env,
-        {
-            ...github,
-            kubeconfig: access?.kubeconfig,
-            registryPushToken: config.registry?.pushToken,
-            stack: config.stack,
-            variables: {
-                ESTEIRA_NAMESPACE: environment.namespaceName,
-                ...Object.fromEntries(services.map((s) => [`ESTEIRA_${s.name.toUpperCase().replace(/-/g, "_")}_URL`, s.endpoint])),
-                ...environmentVariables,
-            },
-        },
-        named,
-    );
-}
-if (config.githubRepository) new GitHubRepository(config.githubRepository.repository, config.githubRepository);
-
-if (config.monitoring) {
-    const { checks, ...monitoring } = config.monitoring;
-    const endpoints = new Map(services.map((s) => [s.name, s.endpoint]));
-    new Monitoring(env, {
-        ...monitoring,
-        endpoints: Object.fromEntries(Object.entries(checks).map(([name, check]) => [name, { ...check, url: endpoints.get(name)! }])),
-        databaseClusterId: database?.databaseClusterId,
-        kubernetesClusterId: cluster.kubernetesCluster?.id,
     });
+    return [...services, ...workers, ...jobs];
 }
 
-if (config.repository) new RepositorySettings(config.project, config.repository);
+/**
+ * The identities the workflows and hosted stacks use: never the cloud account's token. A base
+ * stack (esteira:tenants) may run no workload of its own, and then has nothing to smoke-test.
+ */
+function accessOf({ config, env, cluster, namespaces, inCluster }: Platform, workloads: Running[]) {
+    const environment = namespaces.get(undefined)!;
+    const endpoint = { server: cluster.endpoint, certificateAuthorityData: cluster.certificateAuthorityData };
+    const access =
+        workloads.length > 0 && config.smokeTestIdentity
+            ? new EnvironmentAccess(
+                  env,
+                  {
+                      role: "environment",
+                      namespace: environment.namespaceName,
+                      // The smoke test reads each workload where it runs.
+                      namespaces: Object.fromEntries(
+                          [...namespaces].filter(([key]) => key !== undefined).map(([key, ns]) => [key!, ns.namespaceName]),
+                      ),
+                      ...endpoint,
+                  },
+                  inCluster,
+              )
+            : undefined;
+    const tenants =
+        config.tenants &&
+        new EnvironmentAccess(
+            `${env}-tenants`,
+            { role: "tenants", namespace: environment.namespaceName, ...config.tenants, ...endpoint },
+            inCluster,
+        );
+    // What the API server holds the tenant issuer and every pull request's identity to.
+    if (tenants) {
+        new TenantPolicy(
+            `${env}-tenants`,
+            {
+                issuer: { namespace: environment.namespaceName, serviceAccountName: tenants.serviceAccountName },
+                namespacePrefix: `${config.project}-pr-`,
+            },
+            inCluster,
+        );
+    }
+    return { access, tenants };
+}
 
-export const namespace = environment.namespaceName;
-export const endpoints = pulumi.output(Object.fromEntries(services.map((s) => [s.name, s.endpoint])));
-/** Digest-pinned image per service, worker and job: what `promoteFrom` in another stack reads. */
-export const images = pulumi.output(Object.fromEntries(workloads.map((w) => [w.name, w.image])));
-/** The namespace each service, worker and job runs in (`namespace` is the stack's own). */
-export const workloadNamespaces = pulumi.output(Object.fromEntries(workloads.map((w) => [w.name, w.namespace])));
-export const clusterId = cluster.clusterIdentifier;
-// Outputs only some layouts have are exported only where they exist: an undefined output makes
-// the engine warn on every run. `kubeconfig` is the environment's least-privilege one (what its
-// smoke test uses); stacks this one hosts read `tenantKubeconfig`, `clusterId`, and
-// `databaseClusterId` or `databaseAdminUrl`. The kubeconfigs and the admin URL are secrets.
-if (access?.kubeconfig) module.exports.kubeconfig = access.kubeconfig;
-if (tenants?.kubeconfig) module.exports.tenantKubeconfig = tenants.kubeconfig;
-if (database?.databaseClusterId) module.exports.databaseClusterId = database.databaseClusterId;
-if (database?.adminUrl) module.exports.databaseAdminUrl = database.adminUrl;
+/** The GitHub environment, repository and repository settings, and the monitoring, each where the stack asks for it. */
+function aroundOf(platform: Platform, workloads: Running[], access: EnvironmentAccess | undefined): void {
+    const { config, env, database, cluster } = platform;
+    const services = workloads.flatMap((w) => (w.service ? [{ name: w.name, endpoint: w.service.endpoint }] : []));
+    // An environment another stack manages (github.managedBy) is that stack's to write: this stack's
+    // jobs then hold no GitHub token, which could rewrite every environment's secrets, prod's included.
+    if (config.github && config.github.managedBy === undefined) {
+        const { environmentVariables, managedBy: _managedBy, deployOn: _deployOn, ...github } = config.github;
+        new GitHubEnvironment(
+            env,
+            {
+                ...github,
+                kubeconfig: access?.kubeconfig,
+                registryPushToken: config.registry?.pushToken,
+                stack: config.stack,
+                variables: {
+                    ESTEIRA_NAMESPACE: platform.namespaces.get(undefined)!.namespaceName,
+                    ...Object.fromEntries(services.map((s) => [`ESTEIRA_${s.name.toUpperCase().replace(/-/g, "_")}_URL`, s.endpoint])),
+                    ...environmentVariables,
+                },
+            },
+            platform.named,
+        );
+    }
+    if (config.githubRepository) new GitHubRepository(config.githubRepository.repository, config.githubRepository);
+    if (config.monitoring) {
+        const { checks, ...monitoring } = config.monitoring;
+        const endpoints = new Map(services.map((s) => [s.name, s.endpoint]));
+        new Monitoring(env, {
+            ...monitoring,
+            endpoints: Object.fromEntries(Object.entries(checks).map(([name, check]) => [name, { ...check, url: endpoints.get(name)! }])),
+            databaseClusterId: database?.databaseClusterId,
+            kubernetesClusterId: cluster.kubernetesCluster?.id,
+        });
+    }
+    if (config.repository) new RepositorySettings(config.project, config.repository);
+}
+
+/**
+ * The stack's outputs. Outputs only some layouts have are exported only where they exist: an
+ * undefined output makes the engine warn on every run. `kubeconfig` is the environment's
+ * least-privilege one (what its smoke test uses); stacks this one hosts read `tenantKubeconfig`,
+ * `clusterId`, and `databaseClusterId` or `databaseAdminUrl`. The kubeconfigs and the admin URL are secrets.
+ */
+function exportsOf(platform: Platform, workloads: Running[], access: ReturnType<typeof accessOf>): Record<string, unknown> {
+    const { database } = platform;
+    const services = workloads.flatMap((w) => (w.service ? [{ name: w.name, endpoint: w.service.endpoint }] : []));
+    return {
+        namespace: platform.namespaces.get(undefined)!.namespaceName,
+        endpoints: pulumi.output(Object.fromEntries(services.map((s) => [s.name, s.endpoint]))),
+        /** Digest-pinned image per service, worker and job: what `promoteFrom` in another stack reads. */
+        images: pulumi.output(Object.fromEntries(workloads.map((w) => [w.name, w.image]))),
+        /** The namespace each service, worker and job runs in (`namespace` is the stack's own). */
+        workloadNamespaces: pulumi.output(Object.fromEntries(workloads.map((w) => [w.name, w.namespace]))),
+        clusterId: platform.cluster.clusterIdentifier,
+        /** What the next deployment compares its names with, so a rename never replaces data unasked (config/renames.ts). */
+        statefulNames: platform.config.statefulNames,
+        ...(access.access?.kubeconfig ? { kubeconfig: access.access.kubeconfig } : {}),
+        ...(access.tenants?.kubeconfig ? { tenantKubeconfig: access.tenants.kubeconfig } : {}),
+        ...(database?.databaseClusterId ? { databaseClusterId: database.databaseClusterId } : {}),
+        ...(database?.adminUrl ? { databaseAdminUrl: database.adminUrl } : {}),
+    };
+}
+
+/**
+ * The names this stack deployed last time; the configuration, validated against them; then everything this stack reads from outside its own file (other
+ * stacks' outputs, the GitHub environment's owner), read and checked; only then the first resource.
+ */
+async function main(): Promise<Record<string, unknown>> {
+    // The names of what holds data as deployed last time: a change of one is refused unless acknowledged.
+    const previous = (await previousOwnOutput("statefulNames")) as Record<string, string> | undefined;
+    const config = loadConfig(deployedCommit(), previous);
+    const outputs = await readStacksFirst(otherStackReads(config));
+    if (config.github && config.github.managedBy === undefined) await refuseClaimedEnvironment({ ...config.github, stack: config.stack });
+    const platform = platformOf(config, outputs);
+    const workloads = workloadsOf(platform);
+    const access = accessOf(platform, workloads);
+    aroundOf(platform, workloads, access.access);
+    return exportsOf(platform, workloads, access);
+}
+
+export = main();

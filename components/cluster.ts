@@ -7,7 +7,7 @@ import { parse as parseYaml } from "yaml";
 import type { ClusterSettings } from "../vocabulary/schema";
 import { invariant, rangeProblem } from "../vocabulary/rules";
 import type { NamespaceMetadata } from "./environment-namespace";
-import { readStack, stackOutput } from "./stack-reference";
+import { OutputRead, stackOutput, StackOutputs } from "./stack-reference";
 import { CLUSTER_DEFAULTS } from "../vocabulary/defaults";
 
 type Mode<M extends ClusterSettings["mode"]> = Extract<ClusterSettings, { mode: M }>;
@@ -33,9 +33,12 @@ export type KubeconfigClusterArgs = Mode<"kubeconfig"> & {
 };
 
 /** A cluster another stack owns (the `review` base, for ephemeral pull-request stacks), read from its outputs. */
-export type SharedClusterArgs = Mode<"stack">;
+export type SharedClusterArgs = Mode<"stack"> & {
+    /** The other stack's outputs, read before anything was built. Default: read here, when first needed. */
+    outputs?: StackOutputs;
+};
 
-export type ClusterArgs = DigitalOceanClusterArgs | KubeconfigClusterArgs | SharedClusterArgs;
+export type ClusterArgs = (DigitalOceanClusterArgs | KubeconfigClusterArgs | SharedClusterArgs) & { outputs?: StackOutputs };
 
 /** The environment variable a `tokenFromEnvironment` cluster's kubeconfig reads the DigitalOcean token from (the provider's own). */
 export const TOKEN_VARIABLE = "DIGITALOCEAN_TOKEN";
@@ -341,31 +344,36 @@ function workerPool(
     );
 }
 
+/** What a cluster another stack owns is read from: the tenant kubeconfig it made for the stacks it hosts, and its id. */
+export function sharedClusterReads(stack: string): { kubeconfig: OutputRead; clusterId: OutputRead } {
+    const deployFirst = `run \`pulumi up -s ${stack}\` first`;
+    return {
+        // The kubeconfig the owner made for the stacks it hosts (esteira:tenants), never its own credential.
+        kubeconfig: {
+            stack,
+            output: "tenantKubeconfig",
+            configKey: "cluster.stack",
+            fix: `${deployFirst}; a stack exports it when it sets esteira:tenants and its cluster's endpoint is known (cluster.mode digitalocean, or kubeconfig contents in esteira:kubeconfig)`,
+            check: (value) =>
+                typeof value !== "string" || !kubeconfigCluster(value)
+                    ? `exports a \`tenantKubeconfig\` without a server and CA; run \`pulumi up -s ${stack}\` again with esteira:kubeconfig flattened (\`kubectl config view --raw --flatten\`)`
+                    : undefined,
+        },
+        clusterId: { stack, output: "clusterId", configKey: "cluster.stack", fix: deployFirst },
+    };
+}
+
 /** A cluster another stack owns, reached with the tenant kubeconfig it exports. */
 function readSharedCluster(owner: pulumi.Resource, name: string, args: SharedClusterArgs): ClusterParts {
-    const source = readStack(owner, name, args.stack);
-    const output = (key: string, fix: string) =>
-        stackOutput<string>(source, { output: key, configKey: "cluster.stack", stack: args.stack, fix });
-    const deployFirst = `run \`pulumi up -s ${args.stack}\` first`;
-    // The kubeconfig the owner made for the stacks it hosts (esteira:tenants), never its own credential.
-    const kubeconfig = pulumi.secret(
-        output(
-            "tenantKubeconfig",
-            `${deployFirst}; a stack exports it when it sets esteira:tenants and its cluster's endpoint is known (cluster.mode digitalocean, or kubeconfig contents in esteira:kubeconfig)`,
-        ),
-    );
-    const found = kubeconfig.apply((text) => {
-        const cluster = kubeconfigCluster(text);
-        if (!cluster) {
-            throw new pulumi.ResourceError(`${name}: stack "${args.stack}" exports a tenantKubeconfig without a server and CA`, owner);
-        }
-        return cluster;
-    });
+    const reads = sharedClusterReads(args.stack);
+    const kubeconfig = pulumi.secret(stackOutput<string>(owner, name, reads.kubeconfig, args.outputs));
+    // The read checked that it names both.
+    const found = kubeconfig.apply((text) => kubeconfigCluster(text)!);
     return {
         kubeconfig,
         endpoint: found.server,
         certificateAuthorityData: found.certificateAuthorityData,
-        clusterIdentifier: output("clusterId", deployFirst),
+        clusterIdentifier: stackOutput<string>(owner, name, reads.clusterId, args.outputs),
     };
 }
 

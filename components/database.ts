@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseSettings } from "../vocabulary/schema";
 import type { NetworkDestination } from "./parts/network-policy";
 import { PostgresDatabase, PostgresRole, roleUrl } from "./parts/postgres";
-import { readStack, stackOutput } from "./stack-reference";
+import { OutputRead, stackOutput, StackOutputs } from "./stack-reference";
 import { DATABASE_DEFAULTS } from "../vocabulary/defaults";
 
 type Mode<M extends DatabaseSettings["mode"]> = Extract<DatabaseSettings, { mode: M }>;
@@ -28,8 +28,11 @@ export type DigitalOceanDatabaseArgs = Mode<"digitalocean"> & {
 };
 // `region` defaults to the Kubernetes cluster's (`cluster.region`); one of them must be known.
 
-/** The other modes take the cluster too, unused, so every mode is wired the same way. */
-type AnyCluster = { cluster?: DatabaseClusterLink };
+/**
+ * The other modes take the cluster too, unused, so every mode is wired the same way; and the other
+ * stacks' outputs read before anything was built (default: read here, when first needed).
+ */
+type AnyCluster = { cluster?: DatabaseClusterLink; outputs?: StackOutputs };
 
 /**
  * A database this stack does not manage, given by its connection URL (secret); with the server's
@@ -59,7 +62,9 @@ export type SharedDatabaseArgs = Mode<"shared"> &
         protect?: boolean;
     };
 
-export type DatabaseArgs = DigitalOceanDatabaseArgs | ExternalDatabaseArgs | SharedDatabaseArgs | ServerDatabaseArgs;
+export type DatabaseArgs = (DigitalOceanDatabaseArgs | ExternalDatabaseArgs | SharedDatabaseArgs | ServerDatabaseArgs) & {
+    outputs?: StackOutputs;
+};
 
 /** PostgreSQL's port when a URL names none. */
 const POSTGRES_PORT = 5432;
@@ -181,7 +186,7 @@ function useExternalDatabase(owner: pulumi.Resource, name: string, args: Externa
 /** A database and its owning role of this stack's own on a PostgreSQL server, made through its admin connection. */
 function createServerDatabase(owner: pulumi.Resource, name: string, args: ServerDatabaseArgs): DatabaseParts {
     // Read, not owned: destroying this stack drops its database and role, never the server.
-    const adminUrl = pulumi.secret(args.adminUrl ?? adminUrlOf(owner, name, args.stack));
+    const adminUrl = pulumi.secret(args.adminUrl ?? adminUrlOf(owner, name, args));
     const keep = { parent: owner, protect: args.protect ?? DATABASE_DEFAULTS.protect };
     const role = new PostgresRole(`${name}-role`, { adminUrl, name: args.user }, keep);
     const database = new PostgresDatabase(`${name}-db`, { adminUrl, name: args.databaseName, owner: role.name }, keep);
@@ -192,14 +197,8 @@ function createServerDatabase(owner: pulumi.Resource, name: string, args: Server
 
 /** A database and user of this stack's own in the managed cluster another stack owns. */
 function createSharedDatabase(owner: pulumi.Resource, name: string, args: SharedDatabaseArgs): DatabaseParts {
-    const source = readStack(owner, name, args.stack);
     // Read, not owned: destroying this stack removes its database and user, never the cluster.
-    const clusterId = stackOutput<string>(source, {
-        output: "databaseClusterId",
-        configKey: "database.stack",
-        stack: args.stack,
-        fix: `run \`pulumi up -s ${args.stack}\` first; only a stack with database.mode digitalocean has a database cluster to share (use database.mode external otherwise)`,
-    });
+    const clusterId = stackOutput<string>(owner, name, databaseRead(args)!, args.outputs);
     const cluster = digitalocean.DatabaseCluster.get(`${name}-cluster`, clusterId, undefined, { parent: owner });
     const { directUrl } = addDatabase(owner, name, cluster, args.databaseName, args.user, {
         protect: args.protect ?? DATABASE_DEFAULTS.protect,
@@ -288,19 +287,37 @@ function connectionPool(
     return { connectionUrl, ports: [cluster.port, pool.port] };
 }
 
+/** What a database on another stack's server or cluster is read from: its admin connection, or its cluster's id. */
+export function databaseRead(args: { mode: string; stack?: string; adminUrl?: unknown }): OutputRead | undefined {
+    const { stack } = args;
+    if (stack === undefined) return undefined;
+    const deployFirst = `run \`pulumi up -s ${stack}\` first`;
+    if (args.mode === "shared") {
+        return {
+            stack,
+            output: "databaseClusterId",
+            configKey: "database.stack",
+            fix: `${deployFirst}; only a stack with database.mode digitalocean has a database cluster to share (use database.mode external otherwise)`,
+        };
+    }
+    if (args.mode !== "server" || args.adminUrl !== undefined) return undefined;
+    return {
+        stack,
+        output: "databaseAdminUrl",
+        configKey: "database.stack",
+        fix: `${deployFirst}; a stack exports its server's admin connection when its database is managed by DigitalOcean, or external with esteira:databaseAdminUrl set`,
+    };
+}
+
 /** The admin connection another stack exports for the stacks that make their databases on its server. */
-function adminUrlOf(owner: pulumi.Resource, name: string, stack: string | undefined): pulumi.Output<string> {
-    if (stack === undefined) {
+function adminUrlOf(owner: pulumi.Resource, name: string, args: ServerDatabaseArgs): pulumi.Output<string> {
+    const read = databaseRead(args);
+    if (read === undefined) {
         throw new pulumi.RunError(
             `database ${name}: server mode needs an admin connection: adminUrl, or a stack that exports databaseAdminUrl`,
         );
     }
-    return stackOutput<string>(readStack(owner, name, stack), {
-        output: "databaseAdminUrl",
-        configKey: "database.stack",
-        stack,
-        fix: `run \`pulumi up -s ${stack}\` first; a stack exports its server's admin connection when its database is managed by DigitalOcean, or external with esteira:databaseAdminUrl set`,
-    });
+    return stackOutput<string>(owner, name, read, args.outputs);
 }
 
 /** A managed cluster's private network range: its private host is an address in it. */

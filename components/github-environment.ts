@@ -36,7 +36,7 @@ export const STACK_VARIABLE = "ESTEIRA_STACK";
  * Actions secrets and variables a workflow needs to reach this environment.
  */
 export class GitHubEnvironment extends pulumi.ComponentResource {
-    /** The environment's name, known once it exists; a RunError when another stack owns it. */
+    /** The environment's name, known once it exists. */
     public readonly environmentName: pulumi.Output<string>;
 
     constructor(name: string, args: GitHubEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -52,13 +52,11 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
         );
         const teams = (args.reviewers?.teams ?? []).map((slug) => github.getTeamOutput({ slug }, invokeOpts).id.apply((id) => Number(id)));
 
-        // Known once no other stack is found to own the environment: it is never taken over.
-        const unclaimed = args.stack === undefined ? pulumi.output(args.environment) : this.unclaimed(args, args.stack);
         const environment = new github.RepositoryEnvironment(
             `${name}-environment`,
             {
                 repository: args.repository,
-                environment: unclaimed,
+                environment: args.environment,
                 reviewers: users.length + teams.length > 0 ? [{ users, teams }] : undefined,
                 preventSelfReview: args.preventSelfReview ?? d.preventSelfReview,
                 waitTimer: args.waitTimerMinutes ?? d.waitTimerMinutes,
@@ -69,8 +67,8 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
             // Deleting a protected environment would drop the approvals a deployment waits for.
             { parent: this, protect: args.protect ?? d.protect },
         );
-        // Fails, as the environment's creation does, when another stack owns it.
-        this.environmentName = pulumi.all([unclaimed, environment.environment]).apply(([, created]) => created);
+        // Another stack's environment is refused before anything is built (refuseClaimedEnvironment).
+        this.environmentName = environment.environment;
 
         if (patterns) {
             const policies = [
@@ -110,26 +108,21 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
 
         this.registerOutputs({ environmentName: this.environmentName });
     }
+}
 
-    /** The environment's name, once GitHub shows it is new or already this stack's; a RunError if another stack's. */
-    private unclaimed(args: GitHubEnvironmentArgs, stack: string): pulumi.Output<string> {
-        const invokeOpts = { parent: this };
-        const owner = github
-            .getRepositoryEnvironmentsOutput({ repository: args.repository }, invokeOpts)
-            .environments.apply((existing) =>
-                (existing ?? []).some((e) => e.name === args.environment)
-                    ? github
-                          .getActionsEnvironmentVariablesOutput({ name: args.repository, environment: args.environment }, invokeOpts)
-                          .variables.apply((vars) => (vars ?? []).find((v) => v.name === STACK_VARIABLE)?.value)
-                    : pulumi.output<string | undefined>(undefined),
-            );
-        return owner.apply((claimedBy) => {
-            if (claimedBy !== undefined && claimedBy !== stack) {
-                throw new pulumi.RunError(
-                    `${pulumi.getStack()}: github.environment: the GitHub environment ${JSON.stringify(args.environment)} belongs to stack ${JSON.stringify(claimedBy)} (its ${STACK_VARIABLE} variable); name another environment, or leave github.environment out (it defaults to this stack's environment name)`,
-                );
-            }
-            return args.environment;
-        });
+/**
+ * Refuses, before any resource is registered, a GitHub environment that exists already and names
+ * another stack in its `ESTEIRA_STACK` variable: it is never taken over. Read with the default
+ * GitHub provider, as the environment itself is made.
+ */
+export async function refuseClaimedEnvironment(args: { repository: string; environment: string; stack: string }): Promise<void> {
+    const { environments } = await github.getRepositoryEnvironments({ repository: args.repository });
+    if (!(environments ?? []).some((e) => e.name === args.environment)) return;
+    const { variables } = await github.getActionsEnvironmentVariables({ name: args.repository, environment: args.environment });
+    const claimedBy = (variables ?? []).find((v) => v.name === STACK_VARIABLE)?.value;
+    if (claimedBy !== undefined && claimedBy !== args.stack) {
+        throw new pulumi.RunError(
+            `${pulumi.getStack()}: github.environment: the GitHub environment ${JSON.stringify(args.environment)} belongs to stack ${JSON.stringify(claimedBy)} (its ${STACK_VARIABLE} variable), nothing was built; name another environment, or leave github.environment out (it defaults to this stack's environment name)`,
+        );
     }
 }

@@ -2,7 +2,7 @@ import { parseFamiliarName } from "@swimlane/docker-reference";
 import * as pulumi from "@pulumi/pulumi";
 import { registryHost } from "../vocabulary/rules";
 import { RegistryDigest } from "./parts/registry-digest";
-import { readStack } from "./stack-reference";
+import { OutputRead, stackOutput, StackOutputs } from "./stack-reference";
 
 /** Promotion of whatever another stack exports in its `images` output, read through a StackReference. */
 export interface StackPromotionArgs {
@@ -13,6 +13,10 @@ export interface StackPromotionArgs {
     promoteFrom: string;
     /** Service whose image to take, a key of the other stack's `images` output. */
     service: string;
+    /** The config key that chose the promotion, for messages. Default: `services.<service>.image.promoteFrom`. */
+    configKey?: string;
+    /** The other stack's outputs, read before anything was built. Default: read here, when first needed. */
+    outputs?: StackOutputs;
 }
 
 /**
@@ -40,6 +44,27 @@ export interface VerifiedPromotionArgs {
      * none, the verified tag's digest.
      */
     pin?: string;
+}
+
+/** What a promotion from another stack reads: its `images` output, holding this service's digest-pinned reference. */
+export function promotionRead(args: StackPromotionArgs): OutputRead {
+    const from = args.promoteFrom;
+    return {
+        stack: from,
+        output: "images",
+        configKey: args.configKey ?? `services.${args.service}.image.promoteFrom`,
+        fix: `run \`pulumi up -s ${from}\` first, or build the image here (image.build)`,
+        check: (images) => {
+            const ref = (images as Record<string, unknown>)[args.service];
+            if (ref === undefined || ref === null || ref === "") {
+                return `exports no image for "${args.service}" (it has ${JSON.stringify(Object.keys(images as object))}): run \`pulumi up -s ${from}\` with that workload first, or build the image here (image.build)`;
+            }
+            if (typeof ref !== "string" || !DIGEST.test(ref)) {
+                return `exports ${JSON.stringify(ref)} for "${args.service}", which is not pinned by digest; promotion needs <repository>@sha256:<digest>: deploy ${from} again with a current esteira, or pin a digest in esteira:pins`;
+            }
+            return undefined;
+        },
+    };
 }
 
 export type PromotedImageArgs = StackPromotionArgs | VerifiedPromotionArgs;
@@ -79,22 +104,7 @@ export class PromotedImage extends pulumi.ComponentResource {
     }
 
     private fromStack(name: string, args: StackPromotionArgs): pulumi.Output<string> {
-        const source = readStack(this, name, args.promoteFrom);
-        // getOutput, not requireOutput: a stack without images fails with the message below, not a stack trace.
-        return source.getOutput("images").apply((images: Record<string, string> | undefined) => {
-            const ref = images?.[args.service];
-            if (!ref) {
-                throw new pulumi.RunError(
-                    `stack "${args.promoteFrom}" exports no image for service "${args.service}": run \`pulumi up -s ${args.promoteFrom}\` first, or build the image here (image.build)`,
-                );
-            }
-            if (!DIGEST.test(ref)) {
-                throw new pulumi.RunError(
-                    `stack "${args.promoteFrom}" exports ${JSON.stringify(ref)} for service "${args.service}", which is not pinned by digest; promotion needs <repository>@sha256:<digest>`,
-                );
-            }
-            return ref;
-        });
+        return stackOutput<Record<string, string>>(this, name, promotionRead(args), args.outputs).apply((images) => images[args.service]);
     }
 
     /**

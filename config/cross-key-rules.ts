@@ -6,6 +6,7 @@
  *
  * Rules run in list order, and their messages come in that order.
  */
+import * as os from "os";
 import * as path from "path";
 import { tlsAnnotations, zoneProblem } from "../components/parts/tls";
 import { DATABASE_DEFAULTS, ENVIRONMENT_NAMESPACE_DEFAULTS, WEB_SERVICE_DEFAULTS } from "../vocabulary/defaults";
@@ -13,13 +14,17 @@ import { fullStackName, imageHost, registryHost } from "../vocabulary/rules";
 import {
     SECRET_KEYS,
     SECRET_LIKE_BUILD_ARG,
+    SECRET_LIKE_ENV,
     SECRET_MAPS,
     SecretMaps,
     SecretName,
     ServiceSettings,
     StackSettings,
+    URL_WITH_PASSWORD,
 } from "../vocabulary/schema";
 import { describe } from "./errors";
+import { renameProblems } from "./renames";
+import { DATABASE_SIZES, DROPLET_SIZES } from "../vocabulary/sizes";
 import { AnyWorkloadSettings, KIND_NOUN, RawConfig, setSecretValue, SYSTEM_NAMESPACES, WorkloadKind, workloadsOf } from "./stack";
 
 /** What every rule sees: the raw configuration and the stack's validated values. */
@@ -54,6 +59,54 @@ export function problemsOf<Subject>(rules: readonly Rule<Subject>[], subject: Su
         const found = rule.check(subject);
         return found === undefined ? [] : typeof found === "string" ? [found] : [...found];
     });
+}
+
+/** A Secret's key as a `--path` segment: one with a dot in it (`.dockerconfigjson`) is quoted, never `a..b`. */
+function secretValuePath(secretName: string, key: string): string {
+    return /^[A-Za-z0-9_-]+$/.test(key) ? `${secretName}.${key}` : `${secretName}[${JSON.stringify(key)}]`;
+}
+
+/** Levenshtein distance: how many characters to add, drop or change to turn one slug into the other. */
+function editDistance(a: string, b: string): number {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const next = [i];
+        for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        row = next;
+    }
+    return row[b.length];
+}
+
+/** A whole number as plain decimal: what YAML and the container read alike. */
+const PLAIN_DECIMAL = /^-?(0|[1-9][0-9]*)$/;
+
+/** A workload's `env` as the stack file gave it, before its values became strings. */
+function rawEnvOf(raw: RawConfig, kind: string, name: string): Record<string, unknown> {
+    const workloads = raw.values[kind] as Record<string, { env?: Record<string, unknown> }> | undefined;
+    const env = workloads?.[name]?.env;
+    return env !== null && typeof env === "object" ? env : {};
+}
+
+/** Database names PostgreSQL and DigitalOcean keep for themselves. */
+const RESERVED_DATABASES = ["postgres", "template0", "template1", "defaultdb", "_dodb"];
+/** Role names PostgreSQL refuses (or keeps) and DigitalOcean's own administrator. */
+const RESERVED_ROLES = ["postgres", "public", "none", "current_user", "session_user", "current_role", "doadmin", "_dodb"];
+/** PostgreSQL truncates identifiers longer than this many bytes (NAMEDATALEN - 1). */
+const POSTGRES_MAX_NAME_BYTES = 63;
+
+/** Why PostgreSQL or DigitalOcean would refuse or change a database or role name, if they would. */
+function postgresNameProblem(value: string, reserved: readonly string[]): string | undefined {
+    const bytes = Buffer.byteLength(value, "utf8");
+    if (bytes > POSTGRES_MAX_NAME_BYTES) {
+        return `is ${bytes} bytes, and PostgreSQL cuts names to ${POSTGRES_MAX_NAME_BYTES}, so two stacks could share one; shorten it`;
+    }
+    if (/^pg_/i.test(value)) return 'starts with "pg_", which PostgreSQL keeps for its own roles and schemas; name it otherwise';
+    if (reserved.includes(value.toLowerCase()))
+        return `is one PostgreSQL or DigitalOcean keeps for itself (${reserved.join(", ")}); name it otherwise`;
+    if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(value)) {
+        return "must start with a letter or underscore and hold only letters, digits, underscores and hyphens (DigitalOcean's rule), e.g. shop-homolog";
+    }
+    return undefined;
 }
 
 /** A secret the stack needs and lacks, and the command that sets it. */
@@ -100,17 +153,24 @@ function secretReferenceProblems(raw: RawConfig, plain: StackSettings, appSecret
                 }
                 continue;
             }
+            const pullSecret = plain.registry?.pullSecretName ?? ENVIRONMENT_NAMESPACE_DEFAULTS.pullSecretName;
+            if (ref.secretName === pullSecret) {
+                problems.push(
+                    `${at}: "${pullSecret}" is the registry pull secret this stack creates for the kubelet (registry.pullSecretName); it holds only the registry's .dockerconfigjson, not meant for a container; to give a workload a registry token, set it in a Secret of its own with ${setSecretValue(raw.stack, "secrets", `registry.${variable}`)} and read it with secretName: registry, key: ${variable}`,
+                );
+                continue;
+            }
             const secret = appSecrets[ref.secretName];
             if (!secret) {
                 problems.push(
-                    `${at}: the Secret "${ref.secretName}" is not created by this stack; set its values with ${setSecretValue(raw.stack, "secrets", `${ref.secretName}.${ref.key}`)}, or mark the reference external: true if something else creates it in the namespace`,
+                    `${at}: the Secret "${ref.secretName}" is not created by this stack; set its values with ${setSecretValue(raw.stack, "secrets", secretValuePath(ref.secretName, ref.key))}, or mark the reference external: true if something else creates it in the namespace`,
                 );
                 continue;
             }
             read.add(ref.secretName);
             if (!(ref.key in secret)) {
                 problems.push(
-                    `${at}: the Secret "${ref.secretName}" has no key ${describe(ref.key)} (it has ${Object.keys(secret).join(", ")}); set it with ${setSecretValue(raw.stack, "secrets", `${ref.secretName}.${ref.key}`)}`,
+                    `${at}: the Secret "${ref.secretName}" has no key ${describe(ref.key)} (it has ${Object.keys(secret).join(", ")}); set it with ${setSecretValue(raw.stack, "secrets", secretValuePath(ref.secretName, ref.key))}`,
                 );
             }
         }
@@ -277,6 +337,42 @@ export const WORKLOAD_RULES: readonly Rule<WorkloadSubject>[] = [
                 ? `${raw.stack}: ${kind}.${name}.image.verifiedIn: needs the commit being deployed (ESTEIRA_COMMIT or GITHUB_SHA, else a git checkout) to find the image verified for it`
                 : undefined,
     },
+    // The CLI hands over parsed YAML: 1.0 arrives as 1, 1e3 as 1000, 0123 as 83, 0x1F as 31. Only the
+    // stack file's text tells them from a plain 1; a number it does not show written in plain
+    // decimal is refused, and so is any number when the text is not at hand.
+    {
+        name: "env-number-as-written",
+        check: ({ raw, kind, name }) =>
+            Object.entries(rawEnvOf(raw, kind, name)).flatMap(([variable, value]) => {
+                if (typeof value !== "number" || !Number.isSafeInteger(value)) return [];
+                const written = raw.envWrittenAs?.(kind, name, variable);
+                if (written !== undefined && PLAIN_DECIMAL.test(written)) return [];
+                const at = `${raw.stack}: ${kind}.${name}.env.${variable}`;
+                return written !== undefined
+                    ? `${at}: written ${written}, which YAML reads as the number ${value}: the container would get "${value}"; quote it to keep it as written (${variable}: "${written}")`
+                    : `${at}: the number ${value}, and Pulumi.${raw.stack}.yaml does not show how it was written (1.0, 1e3, 0123 and 0x1F reach the program changed); quote it (${variable}: "${value}")`;
+            }),
+    },
+    // Plain env lands in the Deployment, the state and every preview in plain text.
+    {
+        name: "env-credential-in-secrets",
+        check: ({ raw, kind, name, workload }) => {
+            const notSecret = new Set(workload.envNotSecret ?? []);
+            const at = `${raw.stack}: ${kind}.${name}`;
+            const instead = (variable: string) =>
+                `put it in esteira:secrets (${setSecretValue(raw.stack, "secrets", `<secret>.${variable}`)}) and read it with ${kind}.${name}.secretEnv.${variable}: {secretName: <secret>, key: ${variable}}`;
+            const problems = Object.entries(workload.env ?? {}).flatMap(([variable, value]) => {
+                if (URL_WITH_PASSWORD.test(value)) {
+                    return `${at}.env.${variable}: a URL with a password (${value.replace(/:\/\/([^/@:\s]*):[^/@\s]+@/, "://$1:***@")}) in plain env would be stored and shown in plain text; ${instead(variable)}`;
+                }
+                if (!SECRET_LIKE_ENV.test(variable) || notSecret.has(variable) || value === "") return [];
+                return `${at}.env.${variable}: the name of a credential, and plain env would store and show its value in plain text; ${instead(variable)}, or, if it is no secret (e.g. PASSWORD_MIN_LENGTH), list it in ${kind}.${name}.envNotSecret`;
+            });
+            const stale = [...notSecret].filter((variable) => !(variable in (workload.env ?? {})));
+            if (stale.length > 0) problems.push(`${at}.envNotSecret: ${describe(stale)} is not in env; remove it from envNotSecret`);
+            return problems;
+        },
+    },
     {
         name: "build-paths-exist",
         check: ({ raw, kind, name, workload }) => {
@@ -398,6 +494,111 @@ export const CROSS_KEY_RULES: readonly Rule<StackSubject>[] = [
             plain.namespace !== undefined && SYSTEM_NAMESPACES.includes(plain.namespace) && !plain.adoptNamespace
                 ? `${raw.stack}: namespace: ${describe(plain.namespace)} is one Kubernetes creates itself: this stack would take it over and delete it, with everything in it, when it goes; name a namespace of the stack's own, or set esteira:adoptNamespace: true to use it without ever deleting it`
                 : undefined,
+    },
+    // Read here, not by the provider: a missing file then fails before the first resource, naming the key.
+    {
+        name: "kubeconfig-path-exists",
+        check: ({ raw, plain: { cluster } }) => {
+            if (cluster?.mode !== "kubeconfig" || cluster.kubeconfigPath === undefined || !raw.pathExists) return undefined;
+            const file = cluster.kubeconfigPath;
+            const expanded = file === "~" || file.startsWith("~/") ? path.join(os.homedir(), file.slice(1)) : file;
+            return raw.pathExists(expanded)
+                ? undefined
+                : `${raw.stack}: cluster.kubeconfigPath: ${describe(file)} does not exist${expanded !== file ? ` (${expanded})` : ""} (a relative path starts in the project directory, where Pulumi.yaml is); write the cluster's kubeconfig there (e.g. \`kind get kubeconfig > ${file}\`), or leave kubeconfigPath out and give its contents with \`pulumi config set --secret esteira:kubeconfig -s ${raw.stack} < <file>\``;
+        },
+    },
+    // A secret the mode never reads is a credential kept (and rotated) for nothing, or a mode mistaken.
+    {
+        name: "secret-keys-the-mode-uses",
+        check: ({ raw, plain: { cluster, database } }) => {
+            const unused: [SecretName, string][] = [];
+            const clusterMode = cluster?.mode ?? "kubeconfig";
+            if (raw.secrets.kubeconfig && clusterMode !== "kubeconfig")
+                unused.push(["kubeconfig", `cluster.mode is ${describe(clusterMode)}`]);
+            if (raw.secrets.databaseUrl && database?.mode !== "external") {
+                unused.push([
+                    "databaseUrl",
+                    database ? `database.mode is ${describe(database.mode)}` : "the stack has no esteira:database",
+                ]);
+            }
+            if (raw.secrets.databaseAdminUrl && database?.mode !== "external" && database?.mode !== "server") {
+                unused.push([
+                    "databaseAdminUrl",
+                    database ? `database.mode is ${describe(database.mode)}` : "the stack has no esteira:database",
+                ]);
+            }
+            return unused.map(
+                ([secret, why]) =>
+                    `${raw.stack}: ${SECRET_KEYS[secret].key}: is set but unused: ${why}, which does not read it; remove it (\`pulumi config rm ${SECRET_KEYS[secret].key} -s ${raw.stack}\`), or set the mode that uses it`,
+            );
+        },
+    },
+    // A server's database admits what its network admits; a pull request's pods run on its cluster's.
+    {
+        name: "server-database-of-cluster-owner",
+        check: ({ raw, plain: { cluster, database } }) => {
+            const here = { organization: raw.organization, project: raw.project };
+            if (database?.mode !== "server" || database.stack === undefined || cluster?.mode !== "stack") return undefined;
+            return fullStackName(cluster.stack, here) === fullStackName(database.stack, here)
+                ? undefined
+                : `${raw.stack}: database.stack: the database server is stack ${describe(database.stack)}'s, but the cluster is stack ${describe(cluster.stack)}'s (cluster.stack), whose pods that server's network may not admit, and whose teardown would not take the database with it; name the same base in both (database.stack: ${describe(cluster.stack)})`;
+        },
+    },
+    {
+        name: "size-slugs-offered",
+        check: ({ raw, plain: { cluster, database, extraSizes } }) => {
+            const sizes: [string, string | undefined, readonly string[], string][] = [
+                [
+                    "cluster.nodePool.size",
+                    cluster?.mode === "digitalocean" ? cluster.nodePool.size : undefined,
+                    DROPLET_SIZES,
+                    "doctl kubernetes options sizes",
+                ],
+                [
+                    "cluster.systemPool.size",
+                    cluster?.mode === "digitalocean" ? cluster.systemPool?.size : undefined,
+                    DROPLET_SIZES,
+                    "doctl kubernetes options sizes",
+                ],
+                [
+                    "database.size",
+                    database?.mode === "digitalocean" ? database.size : undefined,
+                    DATABASE_SIZES,
+                    "doctl databases options slugs --engine pg",
+                ],
+            ];
+            return sizes.flatMap(([key, size, offered, list]) => {
+                if (size === undefined || offered.includes(size) || extraSizes?.includes(size)) return [];
+                const near = offered.filter((slug) => editDistance(slug, size) <= 2);
+                return `${raw.stack}: ${key}: ${describe(size)} is not a size DigitalOcean offers${near.length > 0 ? ` (close: ${near.slice(0, 4).join(", ")})` : ""}; pick one from \`${list}\`, or, if DigitalOcean offers it and esteira's list lags, add it to esteira:extraSizes`;
+            });
+        },
+    },
+    {
+        name: "postgres-names",
+        check: ({ raw, plain: { database } }) => {
+            if (!database || database.mode === "external") return undefined;
+            const names: [string, string | undefined, readonly string[]][] = [
+                ["database.databaseName", database.databaseName, RESERVED_DATABASES],
+                ["database.user", database.user, RESERVED_ROLES],
+            ];
+            return names.flatMap(([key, value, reserved]) => {
+                if (value === undefined) return [];
+                const problem = postgresNameProblem(value, reserved);
+                return problem ? `${raw.stack}: ${key}: ${problem}; received ${describe(value)}` : [];
+            });
+        },
+    },
+    {
+        name: "github-reviewers-unique",
+        check: ({ raw, plain: { github } }) =>
+            (["users", "teams"] as const).flatMap((kind) => {
+                const names = github?.reviewers?.[kind] ?? [];
+                const twice = names.filter((n, i) => names.findIndex((m) => m.toLowerCase() === n.toLowerCase()) !== i);
+                return twice.length > 0
+                    ? `${raw.stack}: github.reviewers.${kind}: ${describe([...new Set(twice)])} listed more than once (GitHub names are case-insensitive); list each once`
+                    : [];
+            }),
     },
     {
         name: "cluster-stack-not-self",
@@ -532,7 +733,20 @@ export const SECRET_MAP_RULES: readonly Rule<SecretMapSubject>[] = [
     { name: "build-secrets", check: ({ raw, plain, maps }) => buildSecretProblems(raw, plain, maps.buildSecrets ?? {}) },
 ];
 
+/** What a rule on the configuration as built sees: the stack, and the names of what holds data. */
+export interface BuiltSubject extends StackSubject {
+    readonly statefulNames: Record<string, string>;
+}
+
+/** Rules on what the configuration builds, once every other rule holds. */
+export const BUILT_RULES: readonly Rule<BuiltSubject>[] = [
+    {
+        name: "stateful-rename-acknowledged",
+        check: ({ raw, plain, statefulNames }) => renameProblems(raw, statefulNames, plain.acknowledgedRenames),
+    },
+];
+
 /** The name of every rule, each list's in order. */
-export const RULE_NAMES: readonly string[] = [CROSS_KEY_RULES, WORKLOAD_RULES, SECRET_MAP_RULES].flatMap((rules) =>
+export const RULE_NAMES: readonly string[] = [CROSS_KEY_RULES, WORKLOAD_RULES, SECRET_MAP_RULES, BUILT_RULES].flatMap((rules) =>
     rules.map((rule) => rule.name),
 );

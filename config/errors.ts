@@ -37,6 +37,32 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
     return node;
 }
 
+/** What a type is called in a message, with one example of it as a stack file writes it. */
+const EXPECTED: Record<string, string> = {
+    string: 'a string (e.g. "text")',
+    number: "a number (e.g. 3)",
+    int: "a whole number (e.g. 3)",
+    boolean: "true or false",
+    object: "a map of keys (e.g. {key: value})",
+    "a map": "a map (e.g. {name: value})",
+    array: "a list (e.g. [a, b])",
+};
+const expectedOf = (expected: string) => EXPECTED[expected] ?? expected;
+
+/** The value received, said so that its type shows: null is an empty YAML value, a quoted number a string. */
+function receivedOf(expected: string, received: unknown): string {
+    if (received === null) return "null (the key has no value in the stack file)";
+    if (Array.isArray(received)) return `a list, ${describe(received)}`;
+    if ((expected === "number" || expected === "int") && typeof received === "string" && /^-?\d+(\.\d+)?$/.test(received.trim())) {
+        return `the string ${describe(received)}: write the number without quotes`;
+    }
+    if (expected === "string" && (typeof received === "number" || typeof received === "boolean")) {
+        return `${typeof received === "number" ? "the number" : "the boolean"} ${describe(received)}: quote it ("${received}")`;
+    }
+    if (typeof received === "object") return `a map, ${describe(received)}`;
+    return describe(received);
+}
+
 /** One line per problem: `<stack>: <key path>: <what is wrong, with the value received>`. */
 export function formatIssue(stack: string, issue: z.core.$ZodIssue, input: unknown): string {
     const received = valueAt(input, issue.path);
@@ -47,7 +73,7 @@ export function formatIssue(stack: string, issue: z.core.$ZodIssue, input: unkno
             // zod's own messages start with "Invalid"; anything else is a schema's own wording.
             const own = !issue.message.startsWith("Invalid");
             if (received === undefined) message = own ? issue.message : `is required (expected ${expected})`;
-            else message = `expected ${expected}, received ${describe(received)}`;
+            else message = `expected ${expectedOf(expected)}, received ${receivedOf(expected, received)}`;
             break;
         }
         case "invalid_value":

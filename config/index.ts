@@ -7,8 +7,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
+import { sharedClusterReads } from "../components/cluster";
+import { databaseRead } from "../components/database";
+import { promotionRead } from "../components/promoted-image";
+import type { OutputRead } from "../components/stack-reference";
 import { CONFIG_NAMESPACE } from "./errors";
+import { isScalar, parseDocument } from "yaml";
 import { EsteiraConfig, parseConfig, RawSecretMap } from "./parse";
+import type { RawConfig } from "./stack";
 import { SECRET_KEYS, SECRET_MAPS, SecretMapName, SecretName, stackSchema } from "../vocabulary/schema";
 
 export { ConfigError, CONFIG_NAMESPACE } from "./errors";
@@ -52,10 +58,29 @@ function readSecretMap(fullKey: string): RawSecretMap | undefined {
 }
 
 /**
- * Reads the running stack's configuration and validates it. Call before registering any resource.
- * `commitSha` is the commit being deployed, when known (see {@link deployedCommit}).
+ * How the stack file (in the project directory, where Pulumi runs the program) writes a workload's
+ * `env` value: a plain scalar's source text. Undefined when the file or the value is not there (a
+ * config file given elsewhere): the rule then asks for a quoted string.
  */
-export function loadConfig(commitSha?: string): EsteiraConfig {
+function envWrittenAs(stack: string): RawConfig["envWrittenAs"] {
+    let document: ReturnType<typeof parseDocument>;
+    try {
+        document = parseDocument(fs.readFileSync(`Pulumi.${stack}.yaml`, "utf8"));
+    } catch {
+        return undefined;
+    }
+    return (kind, name, variable) => {
+        const node = document.getIn(["config", `${CONFIG_NAMESPACE}:${kind}`, name, "env", variable], true);
+        return isScalar(node) ? node.source : undefined;
+    };
+}
+
+/**
+ * Reads the running stack's configuration and validates it. Call before registering any resource.
+ * `commitSha` is the commit being deployed, when known (see {@link deployedCommit});
+ * `previousStatefulNames`, the names this stack deployed last time (config/renames.ts).
+ */
+export function loadConfig(commitSha?: string, previousStatefulNames?: Record<string, string>): EsteiraConfig {
     const config = new pulumi.Config(CONFIG_NAMESPACE);
     const values: Record<string, unknown> = {};
     // Unknown keys (typos such as `esteira:servces`) are passed on so the strict schema names them;
@@ -103,8 +128,10 @@ export function loadConfig(commitSha?: string): EsteiraConfig {
         secretMaps,
         secretKeys,
         commitSha,
+        previousStatefulNames,
         // The GitHub provider reads the owner from its config, else from GITHUB_OWNER.
         githubOwner: new pulumi.Config("github").get("owner") ?? process.env.GITHUB_OWNER,
+        envWrittenAs: envWrittenAs(pulumi.getStack()),
         // Pulumi runs the program in the project directory, where build paths start.
         pathExists: (file) => fs.existsSync(file),
     });
@@ -123,4 +150,24 @@ export function deployedCommit(): string | undefined {
     } catch {
         return undefined;
     }
+}
+
+/**
+ * Every output of another stack this stack's configuration needs (its shared cluster, its database
+ * server or cluster, the stages it promotes images from), each with the key that asks for it: what
+ * the program reads and checks before it registers any resource (components/stack-reference.ts).
+ */
+export function otherStackReads(config: EsteiraConfig): OutputRead[] {
+    const reads: OutputRead[] = [];
+    if (config.cluster.mode === "stack") reads.push(...Object.values(sharedClusterReads(config.cluster.stack)));
+    const database = config.database && databaseRead(config.database);
+    if (database) reads.push(database);
+    const kinds = { services: config.services, workers: config.workers, jobs: config.jobs };
+    for (const [kind, workloads] of Object.entries(kinds)) {
+        for (const [name, workload] of Object.entries(workloads)) {
+            const image = workload.image;
+            if ("promoteFrom" in image) reads.push(promotionRead({ ...image, configKey: `${kind}.${name}.image.promoteFrom` }));
+        }
+    }
+    return reads;
 }

@@ -22,7 +22,8 @@ import type { WebServiceArgs } from "../components/web-service";
 import type { WorkerArgs } from "../components/worker";
 import { CONFIG_NAMESPACE, ConfigError, describe, formatIssue } from "./errors";
 import { dns1123Label } from "../vocabulary/rules";
-import { CROSS_KEY_RULES, problemsOf, SECRET_MAP_RULES } from "./cross-key-rules";
+import { BUILT_RULES, CROSS_KEY_RULES, problemsOf, SECRET_MAP_RULES } from "./cross-key-rules";
+import { statefulNamesOf } from "./renames";
 import { AnyWorkloadSettings, RawConfig, RawSecretMap, setSecretValue, SYSTEM_NAMESPACES, WorkloadKind, workloadsOf } from "./stack";
 
 export { WORKLOAD_KINDS, type RawConfig, type RawSecretMap, type WorkloadKind } from "./stack";
@@ -80,6 +81,8 @@ export interface EsteiraConfig {
     readonly environment: string;
     /** Namespace the workloads run in. Default: `<project>-<environment>`. */
     readonly namespace: string;
+    /** The names of what holds data, which a change would replace (config/renames.ts); exported as `statefulNames`. */
+    readonly statefulNames: Record<string, string>;
     /** The namespace exists already and the stack uses it without owning it. Default: false. */
     readonly adoptNamespace?: boolean;
     /** Each namespace of the environment, the stack's own first, with the Secrets its workloads read. */
@@ -438,7 +441,7 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
                 { ...settings, ...stackWide, environment, partOf: project, image: imageOf(parsed, registry, kind, name, settings.image) },
             ]),
         );
-    return {
+    const config: Omit<EsteiraConfig, "statefulNames"> = {
         stack,
         project,
         environment,
@@ -459,4 +462,8 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         workers: configured("workers", plain.workers),
         jobs: configured("jobs", plain.jobs),
     };
+    const statefulNames = statefulNamesOf(config);
+    const built = problemsOf(BUILT_RULES, { raw, plain, statefulNames });
+    if (built.length > 0) throw new ConfigError(stack, built);
+    return { ...config, statefulNames };
 }

@@ -38,6 +38,17 @@ export interface RawConfig {
     readonly organization?: string;
     /** `github:owner` (or GITHUB_OWNER), which owns `esteira:github.repository`. */
     readonly githubOwner?: string;
+    /**
+     * The names of what holds data (namespaces, database cluster, database, user, GitHub environment)
+     * as this stack exported them last time (its `statefulNames` output); none on a first deployment.
+     */
+    readonly previousStatefulNames?: Readonly<Record<string, string>>;
+    /**
+     * How a workload's `env` value is written in the stack file's text (`Pulumi.<stack>.yaml`), when
+     * the program can read it: the CLI hands over parsed values (YAML's `1.0` arrives as 1, `0123` as
+     * 83), and only the text shows a number that changed on the way.
+     */
+    readonly envWrittenAs?: (kind: string, name: string, variable: string) => string | undefined;
     /** Whether a path (relative to the project) exists; given, build contexts and Dockerfiles are checked. */
     readonly pathExists?: (path: string) => boolean;
 }

@@ -1,7 +1,7 @@
 /**
  * Safe changes, end to end with the real engine on the local stack: edits that would leak a
  * secret are refused, a changed database Secret rolls the pods that read it, renaming the
- * environment renames nothing, a namespace move keeps the service up, a namespace the stack did
+ * environment renames nothing, a namespace move is refused until acknowledged and then keeps the service up, a namespace the stack did
  * not create is never taken over, and a stack built on a cluster that has gone away can still be
  * destroyed.
  */
@@ -147,10 +147,21 @@ describe("safe changes on the local stack, end to end", function () {
         }
     });
 
-    it("moving to another namespace brings the new objects up before the old ones go", async () => {
+    it("moving to another namespace is refused by the preview until acknowledged (it would delete the old one), then brings the new objects up before the old ones go", async () => {
         const moved = "esteira-local-moved";
         local_.editConfig((config) => {
             config["esteira:namespace"] = moved;
+        });
+        // The stack's last outputs name the namespace it deployed; the preview registers nothing.
+        await timed("preview (rename refused)", () =>
+            previewFails(
+                new RegExp(
+                    `local: the namespace was deployed as "${NAMESPACE}" and would now be "${moved}" .*set esteira:acknowledgedRenames\\.namespace: "${moved}"`,
+                ),
+            ),
+        );
+        local_.editConfig((config) => {
+            config["esteira:acknowledgedRenames"] = { namespace: moved };
         });
         const order: string[] = [];
         const onEvent = (event: EngineEvent) => {
@@ -172,10 +183,15 @@ describe("safe changes on the local stack, end to end", function () {
             assert.strictEqual((await deployment(moved)).status?.availableReplicas, 1);
             await namespaceGone(NAMESPACE);
         } finally {
+            // Moving back is a rename too, acknowledged the same way.
             local_.editConfig((config) => {
                 delete config["esteira:namespace"];
+                config["esteira:acknowledgedRenames"] = { namespace: NAMESPACE };
             });
             await local_.stack.up({ color: "never" });
+            local_.editConfig((config) => {
+                delete config["esteira:acknowledgedRenames"];
+            });
         }
     });
 
@@ -192,6 +208,8 @@ describe("safe changes on the local stack, end to end", function () {
         const before = await deployment();
         local_.editConfig((config) => {
             config["esteira:namespace"] = foreign;
+            // Leaving the stack's own namespace is a rename (config/renames.ts), acknowledged here.
+            config["esteira:acknowledgedRenames"] = { namespace: foreign };
         });
         const refused = new RegExp(`local: namespace: "${foreign}" exists already and this stack did not create it`);
         await previewFails(refused);
@@ -207,6 +225,7 @@ describe("safe changes on the local stack, end to end", function () {
         local_.editConfig((config) => {
             delete config["esteira:namespace"];
             delete config["esteira:adoptNamespace"];
+            delete config["esteira:acknowledgedRenames"];
         });
         await local_.stack.up({ color: "never" });
         await eventually("the adopted namespace to lose the service", async () => {

@@ -64,14 +64,25 @@ export async function evaluateStack(stack: string, options: EvaluateOptions = {}
         if (containsSecure(value)) decrypted[key] = JSON.stringify(decrypt(value, key));
         else plain[key] = value;
     }
-    setConfig(plain, { ...decrypted, ...(options.secrets ?? TEST_SECRETS) });
+    setConfig(plain, { ...decrypted, ...(options.secrets ?? testSecretsFor(plain)) });
     process.env.GITHUB_SHA = options.commitSha ?? TEST_COMMIT;
 
     const entry = require.resolve(path.join(REPO_ROOT, "index.ts"));
     delete require.cache[entry];
-    const outputs = require(entry);
+    // index.ts exports a promise: it reads other stacks before it builds (components/stack-reference.ts).
+    const outputs = await require(entry);
     await recorder.settle();
     return { recorder, outputs };
+}
+
+/**
+ * The stand-in secrets a stack holds: the registry token, and the database URL where its database
+ * is external, the one mode that reads it (an unused secret key is refused, secret-keys-the-mode-uses).
+ */
+function testSecretsFor(plain: Record<string, unknown>): Record<string, string> {
+    const { "esteira:databaseUrl": databaseUrl, ...always } = TEST_SECRETS;
+    const database = plain["esteira:database"] as { mode?: string } | undefined;
+    return database?.mode === "external" ? { ...always, "esteira:databaseUrl": databaseUrl } : always;
 }
 
 /** A value written by `pulumi config set --secret`: `{secure: <ciphertext>}`. */

@@ -1,3 +1,5 @@
+import * as path from "path";
+import * as os from "os";
 import * as assert from "assert";
 import { imageReferenceProblem } from "../vocabulary/rules";
 import * as pulumi from "@pulumi/pulumi";
@@ -76,10 +78,30 @@ describe("config", () => {
             assert.strictEqual(parseConfig(raw({ ...valid(), environment: "staging" })).namespace, "esteira-staging");
         });
 
-        it("turns YAML booleans and numbers in env into strings", () => {
+        it("turns YAML booleans and numbers written in plain decimal in env into strings", () => {
             const values = valid();
             values.services.api.env = { DEBUG: true, WORKERS: 4, LOG_LEVEL: "INFO" };
-            assert.deepStrictEqual(parseConfig(raw(values)).services.api.env, { DEBUG: "true", WORKERS: "4", LOG_LEVEL: "INFO" });
+            const envWrittenAs = () => "4";
+            assert.deepStrictEqual(parseConfig({ ...raw(values), envWrittenAs }).services.api.env, {
+                DEBUG: "true",
+                WORKERS: "4",
+                LOG_LEVEL: "INFO",
+            });
+        });
+
+        it("a message says what a key expects, with one example, and what was received as the stack file wrote it", () => {
+            const values = valid();
+            values.services.api.port = "8080";
+            values.services.api.replicas = [2];
+            values.services.api.image = "ghcr.io/acme/api:1";
+            values.services.api.command = null;
+            assertProblems({ ...values, namespace: 7, github: { repository: "shop", deployFrom: "main" } }, [
+                'homolog: namespace: expected a string (e.g. "text"), received the number 7: quote it ("7")',
+                'homolog: github.deployFrom: deployFrom is "all", "protected", or patterns {branches: [...], tags: [...]}, e.g. deployFrom: protected or deployFrom: {branches: [main]}; received "main"',
+                'homolog: services.api.port: expected a number (e.g. 3), received the string "8080": write the number without quotes',
+                "homolog: services.api.replicas: expected a number (e.g. 3), received a list, [2]",
+                "homolog: services.api.command: expected a list (e.g. [a, b]), received null (the key has no value in the stack file)",
+            ]);
         });
 
         it("reports every problem at once", () => {
@@ -93,7 +115,7 @@ describe("config", () => {
             assert.throws(() => parseConfig(raw({ ...valid(), protect: "no" })), {
                 message:
                     'invalid configuration for stack "homolog" (fix Pulumi.homolog.yaml or `pulumi config set`):\n' +
-                    '  - homolog: protect: expected boolean, received "no"',
+                    '  - homolog: protect: expected true or false, received "no"',
             });
         });
     });
@@ -105,7 +127,7 @@ describe("config", () => {
         });
 
         it("protect is a boolean", () => {
-            assertProblems({ ...valid(), protect: "yes" }, ['homolog: protect: expected boolean, received "yes"']);
+            assertProblems({ ...valid(), protect: "yes" }, ['homolog: protect: expected true or false, received "yes"']);
         });
 
         it("registryToken is required", () => {
@@ -208,7 +230,7 @@ describe("config", () => {
 
         it("port is an integer", () => {
             assertProblems({ ...valid(), services: { api: { image: "x", port: 80.5 } } }, [
-                "homolog: services.api.port: expected int, received 80.5",
+                "homolog: services.api.port: expected a whole number (e.g. 3), received 80.5",
             ]);
         });
 
@@ -515,7 +537,12 @@ describe("config", () => {
         ) => parseConfig({ ...raw(values, secrets), secretMaps: maps });
         const assertSecretProblems = (values: Record<string, unknown>, maps: RawConfig["secretMaps"], expected: string[]) =>
             assert.throws(
-                () => parseWith(values, maps, { registryToken: token(), databaseUrl: token() }),
+                // The database URL only where the database is external, the one mode that reads it.
+                () =>
+                    parseWith(values, maps, {
+                        registryToken: token(),
+                        ...((values.database as { mode?: string } | undefined)?.mode === "external" ? { databaseUrl: token() } : {}),
+                    }),
                 (err: unknown) => {
                     assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
                     assert.deepStrictEqual(err.problems, expected);
@@ -550,6 +577,13 @@ describe("config", () => {
         itHolds(["secret-references"], "secretEnv names a Secret the stack creates, or one marked external", () => {
             assertSecretProblems(reading({ AUTH_SECRET: { secretName: "api-secrets", key: "AUTH_SECRET" } }), undefined, [
                 "homolog: services.api.secretEnv.AUTH_SECRET: the Secret \"api-secrets\" is not created by this stack; set its values with `pulumi config set --secret --path 'esteira:secrets.api-secrets.AUTH_SECRET' <value> -s homolog`, or mark the reference external: true if something else creates it in the namespace",
+            ]);
+            // The pull secret is the stack's own, and a key with a dot is quoted in the suggested path.
+            assertSecretProblems(reading({ DOCKER: { secretName: "registry-credentials", key: ".dockerconfigjson" } }), undefined, [
+                "homolog: services.api.secretEnv.DOCKER: \"registry-credentials\" is the registry pull secret this stack creates for the kubelet (registry.pullSecretName); it holds only the registry's .dockerconfigjson, not meant for a container; to give a workload a registry token, set it in a Secret of its own with `pulumi config set --secret --path 'esteira:secrets.registry.DOCKER' <value> -s homolog` and read it with secretName: registry, key: DOCKER",
+            ]);
+            assertSecretProblems(reading({ CFG: { secretName: "app-config", key: "app.json" } }), undefined, [
+                'homolog: services.api.secretEnv.CFG: the Secret "app-config" is not created by this stack; set its values with `pulumi config set --secret --path \'esteira:secrets.app-config["app.json"]\' <value> -s homolog`, or mark the reference external: true if something else creates it in the namespace',
             ]);
         });
 
@@ -1645,7 +1679,7 @@ describe("config", () => {
 
         it("github.canAdminsBypass is a boolean", () => {
             assertProblems({ ...valid(), github: { repository: "shop", canAdminsBypass: "no" } }, [
-                'homolog: github.canAdminsBypass: expected boolean, received "no"',
+                'homolog: github.canAdminsBypass: expected true or false, received "no"',
             ]);
         });
 
@@ -1723,11 +1757,15 @@ describe("config", () => {
             // A long number, as YAML hands it over: rounded to the nearest double.
             const long = Number("12345678901234567890");
             assertProblems(service({ env: { VERSION: long } }), [message(long)]);
-            assert.deepStrictEqual(parseConfig(raw(service({ env: { WORKERS: 4, DEBUG: false, NAME: "1.10" } }))).services.api.env, {
-                WORKERS: "4",
-                DEBUG: "false",
-                NAME: "1.10",
-            });
+            const envWrittenAs = () => "4";
+            assert.deepStrictEqual(
+                parseConfig({ ...raw(service({ env: { WORKERS: 4, DEBUG: false, NAME: "1.10" } })), envWrittenAs }).services.api.env,
+                {
+                    WORKERS: "4",
+                    DEBUG: "false",
+                    NAME: "1.10",
+                },
+            );
         });
 
         it("requests do not exceed the default limits either", () => {
@@ -1795,6 +1833,194 @@ describe("config", () => {
             assertProblems({ ...valid(), images: { repository: "docker.io/acme/shop" } }, [
                 'homolog: images.repository: pushes to "docker.io", but esteira:registry.server is "ghcr.io", the only registry the push token authenticates to; put the images on ghcr.io or point esteira:registry at docker.io',
             ]);
+        });
+
+        itHolds(
+            ["stateful-rename-acknowledged"],
+            "a name the stack deployed last time that holds data changes only when acknowledged",
+            () => {
+                const doDatabase = { ...valid(), cluster: doCluster(), database: { mode: "digitalocean" } };
+                const previousStatefulNames = { namespace: "esteira-homolog", databaseCluster: "esteira-homolog-db", database: "app" };
+                const renamed = (values: Record<string, unknown>) => {
+                    try {
+                        parseConfig({ ...raw(values, doToken()), previousStatefulNames });
+                        return [];
+                    } catch (err) {
+                        return (err as ConfigError).problems;
+                    }
+                };
+                assert.deepStrictEqual(renamed(doDatabase), [], "the same names: nothing to say");
+                assert.deepStrictEqual(renamed({ ...doDatabase, environment: "staging" }), [
+                    'homolog: the namespace was deployed as "esteira-homolog" and would now be "esteira-staging" (its name follows esteira:namespace, else <project>-<environment>): the engine would replace it; the old namespace is deleted with everything in it, its volume claims and their data among them. To keep it, set its name back to "esteira-homolog"; to rename it on purpose (after a backup), set esteira:acknowledgedRenames.namespace: "esteira-staging" in Pulumi.homolog.yaml',
+                    'homolog: the database cluster was deployed as "esteira-homolog-db" and would now be "esteira-staging-db" (its name follows database.name, else <project>-<environment>-db): the engine would replace it; DigitalOcean creates a new, empty cluster; the old one and its data are kept apart (retainOnDelete) or deleted. To keep it, set its name back to "esteira-homolog-db"; to rename it on purpose (after a backup), set esteira:acknowledgedRenames.databaseCluster: "esteira-staging-db" in Pulumi.homolog.yaml',
+                ]);
+                const kept = {
+                    ...doDatabase,
+                    environment: "staging",
+                    namespace: "esteira-homolog",
+                    database: { mode: "digitalocean", name: "esteira-homolog-db" },
+                };
+                assert.deepStrictEqual(renamed(kept), [], "names set back: nothing is replaced");
+                const acknowledged = {
+                    ...doDatabase,
+                    environment: "staging",
+                    acknowledgedRenames: { namespace: "esteira-staging", databaseCluster: "esteira-staging-db" },
+                };
+                assert.deepStrictEqual(renamed(acknowledged), [], "a rename the stack file acknowledges goes through");
+                assert.deepStrictEqual(renamed({ ...doDatabase, acknowledgedRenames: { cluster: "x" } }), [
+                    "homolog: acknowledgedRenames.cluster: names nothing that holds data; use one of namespace, databaseCluster, database, databaseUser, githubEnvironment, namespaces.<key>",
+                ]);
+                assert.deepStrictEqual(
+                    parseConfig(raw(valid())).statefulNames,
+                    { namespace: "esteira-homolog" },
+                    "what the stack exports for next time",
+                );
+            },
+        );
+
+        itHolds(["env-number-as-written"], "an env number reaches the container as the stack file writes it, or is quoted", () => {
+            const written: Record<string, string> = { A: "1.0", B: "0123", C: "0x1F", D: "1e3", E: "42", F: "-7" };
+            const values = service({ env: { A: 1, B: 83, C: 31, D: 1000, E: 42, F: -7 } });
+            assert.throws(
+                () => parseConfig({ ...raw(values), envWrittenAs: (_kind, _name, variable) => written[variable] }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        'homolog: services.api.env.A: written 1.0, which YAML reads as the number 1: the container would get "1"; quote it to keep it as written (A: "1.0")',
+                        'homolog: services.api.env.B: written 0123, which YAML reads as the number 83: the container would get "83"; quote it to keep it as written (B: "0123")',
+                        'homolog: services.api.env.C: written 0x1F, which YAML reads as the number 31: the container would get "31"; quote it to keep it as written (C: "0x1F")',
+                        'homolog: services.api.env.D: written 1e3, which YAML reads as the number 1000: the container would get "1000"; quote it to keep it as written (D: "1e3")',
+                    ]);
+                    return true;
+                },
+            );
+            // Without the stack file's text (a config file given elsewhere), every number asks for quotes.
+            assertProblems(service({ env: { E: 42 } }), [
+                'homolog: services.api.env.E: the number 42, and Pulumi.homolog.yaml does not show how it was written (1.0, 1e3, 0123 and 0x1F reach the program changed); quote it (E: "42")',
+            ]);
+        });
+
+        itHolds(["env-credential-in-secrets"], "a credential in plain env is refused, unless the name only looks like one", () => {
+            const instead = (variable: string) =>
+                `put it in esteira:secrets (\`pulumi config set --secret --path 'esteira:secrets.<secret>.${variable}' <value> -s homolog\`) and read it with services.api.secretEnv.${variable}: {secretName: <secret>, key: ${variable}}`;
+            assertProblems(
+                service({
+                    env: {
+                        CACHE_URL: "redis://app:hunter2@cache:6379/0",
+                        DB_PASSWORD: "hunter2",
+                        PASSWORD_MIN_LENGTH: "12",
+                        PUBLIC_URL: "https://x",
+                    },
+                }),
+                [
+                    `homolog: services.api.env.CACHE_URL: a URL with a password (redis://app:***@cache:6379/0) in plain env would be stored and shown in plain text; ${instead("CACHE_URL")}`,
+                    `homolog: services.api.env.DB_PASSWORD: the name of a credential, and plain env would store and show its value in plain text; ${instead("DB_PASSWORD")}, or, if it is no secret (e.g. PASSWORD_MIN_LENGTH), list it in services.api.envNotSecret`,
+                    `homolog: services.api.env.PASSWORD_MIN_LENGTH: the name of a credential, and plain env would store and show its value in plain text; ${instead("PASSWORD_MIN_LENGTH")}, or, if it is no secret (e.g. PASSWORD_MIN_LENGTH), list it in services.api.envNotSecret`,
+                ],
+            );
+            const optedOut = service({ env: { PASSWORD_MIN_LENGTH: "12" }, envNotSecret: ["PASSWORD_MIN_LENGTH"] });
+            assert.deepStrictEqual(parseConfig(raw(optedOut)).services.api.env, { PASSWORD_MIN_LENGTH: "12" });
+            assertProblems(service({ env: {}, envNotSecret: ["OLD_TOKEN"] }), [
+                'homolog: services.api.envNotSecret: ["OLD_TOKEN"] is not in env; remove it from envNotSecret',
+            ]);
+        });
+
+        itHolds(["secret-keys-the-mode-uses"], "a secret key the stack's modes never read is reported unused", () => {
+            const unused = (key: string, why: string) =>
+                `homolog: ${key}: is set but unused: ${why}, which does not read it; remove it (\`pulumi config rm ${key} -s homolog\`), or set the mode that uses it`;
+            assertProblems(
+                { ...valid(), cluster: doCluster(), database: { mode: "digitalocean" } },
+                [
+                    unused("esteira:kubeconfig", 'cluster.mode is "digitalocean"'),
+                    unused("esteira:databaseUrl", 'database.mode is "digitalocean"'),
+                    unused("esteira:databaseAdminUrl", 'database.mode is "digitalocean"'),
+                ],
+                { ...doToken(), kubeconfig: token(), databaseUrl: token(), databaseAdminUrl: token() },
+            );
+            const external = { ...valid(), database: { mode: "external" } };
+            parseConfig(raw(external, { registryToken: token(), kubeconfig: token(), databaseUrl: token(), databaseAdminUrl: token() }));
+        });
+
+        itHolds(
+            ["server-database-of-cluster-owner"],
+            "a pull-request stack's database server belongs to the stack whose cluster it runs on",
+            () => {
+                assertProblems({ ...valid(), cluster: { mode: "stack", stack: "review" }, database: { mode: "server", stack: "base" } }, [
+                    'homolog: database.stack: the database server is stack "base"\'s, but the cluster is stack "review"\'s (cluster.stack), whose pods that server\'s network may not admit, and whose teardown would not take the database with it; name the same base in both (database.stack: "review")',
+                ]);
+                const same = {
+                    ...valid(),
+                    cluster: { mode: "stack", stack: "review" },
+                    database: { mode: "server", stack: "acme/esteira/review" },
+                };
+                assert.strictEqual(parseConfig(raw(same)).database?.mode, "server");
+            },
+        );
+
+        itHolds(["size-slugs-offered"], "a size slug DigitalOcean does not offer is refused, unless esteira:extraSizes names it", () => {
+            const values = {
+                ...valid(),
+                cluster: doCluster({ nodePool: { size: "s-2vcpu-4bg", minNodes: 1, maxNodes: 3 } }),
+                database: { mode: "digitalocean", size: "db-s-2vcpu-8gb" },
+            };
+            assertProblems(
+                values,
+                [
+                    'homolog: cluster.nodePool.size: "s-2vcpu-4bg" is not a size DigitalOcean offers (close: s-2vcpu-4gb); pick one from `doctl kubernetes options sizes`, or, if DigitalOcean offers it and esteira\'s list lags, add it to esteira:extraSizes',
+                    'homolog: database.size: "db-s-2vcpu-8gb" is not a size DigitalOcean offers (close: db-s-1vcpu-1gb, db-s-1vcpu-2gb, db-s-2vcpu-4gb, db-s-4vcpu-8gb); pick one from `doctl databases options slugs --engine pg`, or, if DigitalOcean offers it and esteira\'s list lags, add it to esteira:extraSizes',
+                ],
+                doToken(),
+            );
+            const allowed = parseConfig(raw({ ...values, extraSizes: ["s-2vcpu-4bg", "db-s-2vcpu-8gb"] }, doToken()));
+            assert.strictEqual(allowed.database?.mode, "digitalocean");
+        });
+
+        itHolds(["postgres-names"], "database and user names PostgreSQL or DigitalOcean would refuse or cut are refused", () => {
+            const long = "a".repeat(64);
+            const db = (databaseName: string, user: string) => ({
+                ...valid(),
+                cluster: { mode: "stack", stack: "review" },
+                database: { mode: "server", stack: "review", databaseName, user },
+            });
+            assertProblems(db(long, "pg_app"), [
+                `homolog: database.databaseName: is 64 bytes, and PostgreSQL cuts names to 63, so two stacks could share one; shorten it; received "${long}"`,
+                'homolog: database.user: starts with "pg_", which PostgreSQL keeps for its own roles and schemas; name it otherwise; received "pg_app"',
+            ]);
+            assertProblems(db("template1", "public"), [
+                'homolog: database.databaseName: is one PostgreSQL or DigitalOcean keeps for itself (postgres, template0, template1, defaultdb, _dodb); name it otherwise; received "template1"',
+                'homolog: database.user: is one PostgreSQL or DigitalOcean keeps for itself (postgres, public, none, current_user, session_user, current_role, doadmin, _dodb); name it otherwise; received "public"',
+            ]);
+            assertProblems(db("shop db", "shop"), [
+                'homolog: database.databaseName: must start with a letter or underscore and hold only letters, digits, underscores and hyphens (DigitalOcean\'s rule), e.g. shop-homolog; received "shop db"',
+            ]);
+            assert.strictEqual(parseConfig(raw(db("shop-homolog", "shop_homolog"))).database?.mode, "server");
+        });
+
+        itHolds(["github-reviewers-unique"], "each reviewer team and user is listed once", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    github: { repository: "shop", reviewers: { teams: ["platform", "qa", "platform"], users: ["alice", "Alice"] } },
+                },
+                [
+                    'homolog: github.reviewers.users: ["Alice"] listed more than once (GitHub names are case-insensitive); list each once',
+                    'homolog: github.reviewers.teams: ["platform"] listed more than once (GitHub names are case-insensitive); list each once',
+                ],
+            );
+        });
+
+        itHolds(["kubeconfig-path-exists"], "a kubeconfigPath names a file that exists, read before the first resource", () => {
+            const values = { ...valid(), cluster: { mode: "kubeconfig", kubeconfigPath: "~/.kube/lab" } };
+            const home = path.join(os.homedir(), ".kube/lab");
+            assert.throws(
+                () => parseConfig({ ...raw(values), pathExists: () => false }),
+                (err: ConfigError) => {
+                    assert.deepStrictEqual(err.problems, [
+                        `homolog: cluster.kubeconfigPath: "~/.kube/lab" does not exist (${home}) (a relative path starts in the project directory, where Pulumi.yaml is); write the cluster's kubeconfig there (e.g. \`kind get kubeconfig > ~/.kube/lab\`), or leave kubeconfigPath out and give its contents with \`pulumi config set --secret esteira:kubeconfig -s homolog < <file>\``,
+                    ]);
+                    return true;
+                },
+            );
+            assert.strictEqual(parseConfig({ ...raw(values), pathExists: (file) => file === home }).cluster.mode, "kubeconfig");
         });
 
         itHolds(["build-paths-exist"], "a build context and its Dockerfile exist", () => {

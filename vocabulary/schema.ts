@@ -272,6 +272,10 @@ const workloadKeys = {
         )
         .optional()
         .meta(doc("plain variables: strings, booleans and whole numbers (quote anything else)")),
+    envNotSecret: z
+        .array(nonEmpty())
+        .optional()
+        .meta(doc("names in `env` that only look like credentials (e.g. `PASSWORD_MIN_LENGTH`), kept in plain env", text("none"))),
     secretEnv: z.record(z.string(), secretKeyRef).optional().meta(doc("variables from Secrets, through `secretKeyRef`")),
     resources: z
         .strictObject({
@@ -381,6 +385,7 @@ export const serviceSchema = z
         command: workloadKeys.command,
         args: workloadKeys.args,
         env: workloadKeys.env,
+        envNotSecret: workloadKeys.envNotSecret,
         secretEnv: workloadKeys.secretEnv,
         probes: z
             .strictObject({
@@ -462,6 +467,7 @@ export const workerSchema = z
         args: workloadKeys.args,
         replicas: deploymentKeys.replicas,
         env: workloadKeys.env,
+        envNotSecret: workloadKeys.envNotSecret,
         secretEnv: workloadKeys.secretEnv,
         probes: z
             .strictObject({
@@ -496,6 +502,7 @@ export const jobSchema = z
         command: workloadKeys.command,
         args: workloadKeys.args,
         env: workloadKeys.env,
+        envNotSecret: workloadKeys.envNotSecret,
         secretEnv: workloadKeys.secretEnv,
         concurrencyPolicy: z
             .enum(["Forbid", "Replace", "Allow"])
@@ -884,13 +891,18 @@ const protectionFields = {
     preventSelfReview: z.boolean().optional().meta(doc("nobody approves their own deployment", gd.preventSelfReview)),
     waitTimerMinutes: int(0, 43200).optional().meta(doc("wait before a deployment proceeds", gd.waitTimerMinutes)),
     deployFrom: z
-        .union([
-            z.enum(["all", "protected"]),
-            z.strictObject({
-                branches: z.array(nonEmpty()).optional().meta(doc("branch patterns")),
-                tags: z.array(nonEmpty()).optional().meta(doc("tag patterns, e.g. `v*`")),
-            }),
-        ])
+        .union(
+            [
+                z.enum(["all", "protected"]),
+                z.strictObject({
+                    branches: z.array(nonEmpty()).optional().meta(doc("branch patterns")),
+                    tags: z.array(nonEmpty()).optional().meta(doc("tag patterns, e.g. `v*`")),
+                }),
+            ],
+            {
+                error: 'deployFrom is "all", "protected", or patterns {branches: [...], tags: [...]}, e.g. deployFrom: protected or deployFrom: {branches: [main]}',
+            },
+        )
         .optional()
         .meta(doc("refs that may deploy: any, protected branches, or patterns", gd.deployFrom)),
     canAdminsBypass: z
@@ -1150,6 +1162,24 @@ export const stackSchema = z
         namespace: dns1123Label("namespace")
             .optional()
             .meta(doc("namespace the workloads run in", text("<project>-<environment>"))),
+        extraSizes: z
+            .array(nonEmpty())
+            .optional()
+            .meta(
+                doc(
+                    "size slugs DigitalOcean offers that esteira's list (vocabulary/sizes.ts) does not have yet; others are refused as typos",
+                    text("none"),
+                ),
+            ),
+        acknowledgedRenames: z
+            .record(z.string(), nonEmpty())
+            .optional()
+            .meta(
+                doc(
+                    "a rename that replaces data, done on purpose: what (`namespace`, `namespaces.<key>`, `databaseCluster`, `database`, `databaseUser`, `githubEnvironment`) → its new name; without it, a change of a name the stack deployed last time is refused",
+                    text("none"),
+                ),
+            ),
         adoptNamespace: z
             .boolean()
             .optional()
@@ -1351,6 +1381,11 @@ export const secretMapsSchema = z.strictObject({
         .optional(),
 });
 export type SecretMaps = z.infer<typeof secretMapsSchema>;
+
+/** Environment variable names that look like they carry a credential, which belongs in `secretEnv` instead. */
+export const SECRET_LIKE_ENV = /PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL/i;
+/** A URL that carries a password: `scheme://user:password@host`. */
+export const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:[^/@\s]+@/i;
 
 /** Build argument names that look like they carry a secret, which belongs in a BuildKit secret instead. */
 export const SECRET_LIKE_BUILD_ARG = /TOKEN|SECRET|PASSWORD|KEY/i;

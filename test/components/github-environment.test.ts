@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { GitHubEnvironment, GitHubEnvironmentArgs } from "../../components/github-environment";
+import { GitHubEnvironment, GitHubEnvironmentArgs, refuseClaimedEnvironment } from "../../components/github-environment";
 import { assertRunError, fakeId, GITHUB_ENVIRONMENTS, isSecretInput, promiseOf, Recorder } from "../mocks";
 
 const ENVIRONMENT = "github:index/repositoryEnvironment:RepositoryEnvironment";
@@ -75,13 +75,25 @@ describe("GitHubEnvironment", () => {
             assert.strictEqual(await (await claim("prod")).name, "prod");
         });
 
-        it("is refused, not taken over, when its ESTEIRA_STACK names another stack", async () => {
+        it("is refused, not taken over, when its ESTEIRA_STACK names another stack: before any resource is registered", async () => {
             GITHUB_ENVIRONMENTS.shop = { prod: { ESTEIRA_STACK: "prod", ESTEIRA_NAMESPACE: "esteira-prod" } };
-            const { name } = await claim("pr-7");
+            const recorder = new Recorder();
+            await recorder.install("pr-7");
+            const refused = refuseClaimedEnvironment({ repository: "shop", environment: "prod", stack: "pr-7" });
+            refused.catch(() => undefined);
+            await recorder.settle();
             await assertRunError(
-                name,
-                'pr-7: github.environment: the GitHub environment "prod" belongs to stack "prod" (its ESTEIRA_STACK variable); name another environment, or leave github.environment out (it defaults to this stack\'s environment name)',
+                refused,
+                'pr-7: github.environment: the GitHub environment "prod" belongs to stack "prod" (its ESTEIRA_STACK variable), nothing was built; name another environment, or leave github.environment out (it defaults to this stack\'s environment name)',
             );
+            assert.deepStrictEqual(recorder.resources, [], "nothing is registered");
+        });
+
+        it("lets this stack's own or a new environment through", async () => {
+            GITHUB_ENVIRONMENTS.shop = { prod: { ESTEIRA_STACK: "prod" } };
+            await new Recorder().install("prod");
+            await refuseClaimedEnvironment({ repository: "shop", environment: "prod", stack: "prod" });
+            await refuseClaimedEnvironment({ repository: "shop", environment: "staging", stack: "prod" });
         });
     });
 

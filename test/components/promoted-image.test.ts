@@ -43,9 +43,10 @@ describe("PromotedImage, from another stack's output (promoteFrom)", () => {
     it("fails, naming the stack, when it exports no image for the service", async () => {
         const { ref } = await promote("homolog", "api");
         await assert.rejects(ref, (err: Error) =>
-            // The engine prefixes where the value surfaced (the component's outputs); the message is ours.
+            // Used alone, the engine prefixes where the value surfaced (the component's outputs); the
+            // program reads first (readStacksFirst), and there the message comes alone.
             err.message.endsWith(
-                'stack "homolog" exports no image for service "api": run `pulumi up -s homolog` first, or build the image here (image.build)',
+                'prod: services.api.image.promoteFrom: stack "homolog" exports no image for "api" (it has ["sample"]): run `pulumi up -s homolog` with that workload first, or build the image here (image.build)',
             ),
         );
     });
@@ -55,7 +56,7 @@ describe("PromotedImage, from another stack's output (promoteFrom)", () => {
         const { ref } = await promote("staging");
         await assertRunError(
             ref,
-            'stack "staging" exports no image for service "sample": run `pulumi up -s staging` first, or build the image here (image.build)',
+            'prod: services.sample.image.promoteFrom: stack "staging" exports no `images` output; run `pulumi up -s staging` first, or build the image here (image.build)',
         );
     });
 
@@ -64,7 +65,7 @@ describe("PromotedImage, from another stack's output (promoteFrom)", () => {
         const { ref } = await promote("staging");
         await assert.rejects(ref, (err: Error) =>
             err.message.endsWith(
-                'stack "staging" exports "ghcr.io/acme/sample:latest" for service "sample", which is not pinned by digest; promotion needs <repository>@sha256:<digest>',
+                'prod: services.sample.image.promoteFrom: stack "staging" exports "ghcr.io/acme/sample:latest" for "sample", which is not pinned by digest; promotion needs <repository>@sha256:<digest>: deploy staging again with a current esteira, or pin a digest in esteira:pins',
             ),
         );
     });
