@@ -22,7 +22,7 @@ LOG_PREFIX=lint-workflows
 
 # Repository/environment variables the workflows may read as vars.<NAME>; any
 # other name is reported as a typo.
-CONFIG_VARIABLES=(PULUMI_BACKEND_URL)
+CONFIG_VARIABLES=(PULUMI_BACKEND_URL EVIDENCE_PROVENANCE_PUBLIC_KEY EVIDENCE_VERIFIED_PUBLIC_KEY)
 
 # --- actionlint --------------------------------------------------------------
 steps_begin 1

@@ -4,8 +4,9 @@
 # environment holds (EVIDENCE_SIGNING_KEY, COSIGN_PASSWORD), binding each digest to the full commit
 # sha and the stage (scripts/promotion-evidence.sh sign); prod-preview verifies it, with dev's
 # provenance, before it promotes (scripts/release-preview.sh). dev's own evidence is its build's
-# provenance instead (`promotion-evidence.sh provenance`, or actions/attest-build-provenance on
-# GitHub), so dev holds no key: its mark is the locator tag alone.
+# provenance instead: with EVIDENCE_ROLE=provenance (dev's job sets it), the same key attests that
+# each digest was built from the commit (`promotion-evidence.sh provenance`). Without a key the
+# mark is the locator tag alone, and prod-preview refuses to promote it.
 # Each image of the `images` output also gets the tag `verified-<stack>-<first 12 of the commit>` on
 # the same digest: only a locator, by which the next stage finds the digest
 # (image.verifiedIn: <stack>); anyone who can push may move it, so nothing trusts it. `docker buildx
@@ -52,7 +53,11 @@ while IFS=$'\t' read -r service ref; do
   got="$(digest_of "$repository:$tag")"
   [[ "$got" == "$digest" ]] || die "$repository:$tag points at ${got:-nothing}, not at $digest" "delete the tag and run this again"
   log "$service: $repository:$tag -> $digest"
-  if [[ -n "${EVIDENCE_SIGNING_KEY:-}" ]]; then "$SCRIPTS/promotion-evidence.sh" sign "$stack" "$repository@$digest" "$sha"; fi
+  if [[ -n "${EVIDENCE_SIGNING_KEY:-}" && "${EVIDENCE_ROLE:-verified}" == provenance ]]; then
+    "$SCRIPTS/promotion-evidence.sh" provenance "$repository@$digest" "$sha"
+  elif [[ -n "${EVIDENCE_SIGNING_KEY:-}" ]]; then
+    "$SCRIPTS/promotion-evidence.sh" sign "$stack" "$repository@$digest" "$sha"
+  fi
   marked+=("| $service | \`$repository:$tag\` | \`$digest\` |")
 done < <(jq -r 'to_entries[] | "\(.key)\t\(.value)"' <<<"$images")
 

@@ -140,6 +140,32 @@ describe("workflows", () => {
         assert.deepStrictEqual([workflows.find((w) => w.file.endsWith("/review.yml"))!.doc.jobs.up.needs].flat(), ["preview"]);
     });
 
+    it("promotion evidence is wired: dev attests provenance with its key, homolog signs with its own, prod-preview verifies both with cosign", () => {
+        const jobs = workflows.find((w) => w.file.endsWith("/deploy.yml"))!.doc.jobs;
+        const envOf = (job: any): Record<string, string> => Object.assign({}, ...job.steps.map((step: any) => step.env ?? {}));
+        const cosign = (job: any) => job.steps.some((step: any) => step.uses === "./.github/actions/setup" && step.with?.cosign === "true");
+        for (const [name, provenance] of [
+            ["dev", true],
+            ["homolog", false],
+        ] as const) {
+            const env = envOf(jobs[name]);
+            assert.ok(cosign(jobs[name]), `deploy.yml: ${name} installs cosign`);
+            assert.strictEqual(
+                env.EVIDENCE_SIGNING_KEY,
+                "${{ secrets.EVIDENCE_SIGNING_KEY }}",
+                `deploy.yml: ${name} signs with its environment's key`,
+            );
+            assert.strictEqual(env.COSIGN_PASSWORD, "${{ secrets.COSIGN_PASSWORD }}");
+            assert.strictEqual(env.EVIDENCE_ROLE, provenance ? "provenance" : undefined, `deploy.yml: ${name}'s evidence`);
+        }
+        const preview = jobs["preview-prod"];
+        assert.ok(cosign(preview), "deploy.yml: preview-prod installs cosign");
+        assert.strictEqual(envOf(preview).EVIDENCE_PROVENANCE_PUBLIC_KEY, "${{ vars.EVIDENCE_PROVENANCE_PUBLIC_KEY }}");
+        assert.strictEqual(envOf(preview).EVIDENCE_VERIFIED_PUBLIC_KEY, "${{ vars.EVIDENCE_VERIFIED_PUBLIC_KEY }}");
+        // Public halves only: no signing key where the promotion is decided.
+        assert.ok(!secretsOfJob(preview).includes("EVIDENCE_SIGNING_KEY"));
+    });
+
     it("only review.yml's jobs run on a pull request with credentials, and only in the review environment", () => {
         const withSecrets = workflows
             .filter((w) => /pull_request/.test(JSON.stringify(w.doc.on)))
@@ -726,7 +752,7 @@ describe("workflows", () => {
               - uses: ./.github/actions/missing
         `);
             assert.deepStrictEqual(localActionInputs(wf, actions), [
-                '.github/workflows/bad.yml: jobs.a.steps[0]: ./.github/actions/setup has no input "buildxx" (it has: buildx)',
+                '.github/workflows/bad.yml: jobs.a.steps[0]: ./.github/actions/setup has no input "buildxx" (it has: buildx, cosign)',
                 ".github/workflows/bad.yml: jobs.a.steps[1]: no action at ./.github/actions/missing",
             ]);
         });
