@@ -28,7 +28,7 @@ export type NamespaceDatabaseArgs = Omit<Extract<DatabaseSettings, { mode: "name
  * then {@link serve} puts the server into the namespace once the namespace exists.
  */
 export class NamespaceDatabase extends pulumi.ComponentResource {
-    /** `postgresql://…@postgres.<namespace>.svc.cluster.local:5432/<db>?sslmode=disable`. Secret. */
+    /** `postgresql://…@<the Service's ClusterIP>:5432/<db>?sslmode=disable`. Secret. */
     public readonly connectionUrl: pulumi.Output<string>;
     /** The same: there is no pool in front of it. Secret. */
     public readonly directUrl: pulumi.Output<string>;
@@ -55,15 +55,16 @@ export class NamespaceDatabase extends pulumi.ComponentResource {
         this.password = new GeneratedPassword(`${name}-password`, { parent: this }).password;
         const user = args.user ?? d.user;
         const database = args.databaseName ?? d.databaseName;
-        const host = `${d.serverName}.${args.namespaceName}.svc.cluster.local`;
         // The URL is known once the server is up (serve()): the Secret that holds it, and with it the
         // release Jobs that read it (the migration), wait for a database that accepts connections.
+        // Its host is the Service's ClusterIP, fixed for the Service's life: no cluster DNS needed
+        // (the local line runs none).
         const served = new Promise<pulumi.Output<string>>((resolve) => (this.served = resolve));
         this.connectionUrl = pulumi.secret(
             pulumi
                 .all([this.password, pulumi.output(served)])
                 .apply(
-                    ([password]) =>
+                    ([password, host]) =>
                         `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${PORT}/${encodeURIComponent(database)}?sslmode=disable`,
                 ),
         );
@@ -132,7 +133,7 @@ export class NamespaceDatabase extends pulumi.ComponentResource {
             },
             childOpts,
         );
-        new k8s.core.v1.Service(
+        const service = new k8s.core.v1.Service(
             `${name}-service`,
             {
                 metadata: metadata(),
@@ -147,7 +148,7 @@ export class NamespaceDatabase extends pulumi.ComponentResource {
         this.ingress(metadata("-ingress"), childOpts);
 
         // Its outputs resolve once the provider has seen it Ready (unknown in a preview that creates it).
-        this.served(server.metadata.name);
+        this.served(pulumi.all([server.metadata.name, service.spec.clusterIP]).apply(([, clusterIP]) => clusterIP));
 
         this.registerOutputs({
             connectionUrl: this.connectionUrl,

@@ -1,7 +1,7 @@
 /**
  * Delivery you can trust, end to end on the local stack with real pods and the same scripts the
  * workflows run: the stack's own cluster identity (a ServiceAccount limited to its namespaces) and
- * the tenant identity it hands to pull-request stacks; the smoke test; a bad release rolled back
+ * the tenant issuer it hands to the review zone; the smoke test; a bad release rolled back
  * through Pulumi (deploy.sh → rollback.sh), after which state, outputs and cluster agree; an
  * emergency `kubectl rollout undo` taken back by the next deploy without a field conflict; and
  * promotion of a verified digest through the registry's own API; the release scripts (the verified
@@ -83,17 +83,22 @@ describe("delivery on the local stack, end to end", function () {
         }
     });
 
-    it("the tenant identity it hands to pull-request stacks may deploy namespaced workloads, not cluster-wide powers", async () => {
+    it("the tenant issuer it hands to the review zone makes pull requests' namespaces and identities, and deploys nothing itself", async () => {
+        // The authorizer's answer; admission (components/tenant-policy.ts) narrows it further to
+        // esteira-pr-<n> namespaces, which e2e/ephemeral.e2e.ts proves with real denials.
         const tenant = await kubeconfigFile("tenantKubeconfig");
         for (const allowed of [
             ["create", "namespaces"],
-            ["create", "deployments", "-n", "esteira-pr-1"],
-            ["create", "roles", "-n", "esteira-pr-1"],
-            ["watch", "endpoints", "-n", "esteira-pr-1"],
+            ["create", "serviceaccounts", "-n", "esteira-pr-1"],
+            ["create", "serviceaccounts/token", "-n", "esteira-pr-1"],
+            ["create", "rolebindings", "-n", "esteira-pr-1"],
         ]) {
             assert.strictEqual(canI(tenant, ...allowed), "yes", `may ${allowed.join(" ")}`);
         }
         for (const refused of [
+            ["create", "deployments", "-n", "esteira-pr-1"],
+            ["get", "secrets", "-n", "esteira-pr-1"],
+            ["create", "roles", "-n", "esteira-pr-1"],
             ["create", "clusterroles"],
             ["create", "clusterrolebindings"],
             ["get", "nodes"],
@@ -228,9 +233,28 @@ describe("delivery on the local stack, end to end", function () {
     it("release-preview.sh saves the plan and digests its approvers see, and deploy.sh --plan applies exactly that plan", async () => {
         const digestRef = await exported();
         const out = path.join(work.dir, ".release");
+        // The evidence release-preview.sh refuses to promote without (scripts/promotion-evidence.sh):
+        // the build's provenance and the verifying stage's signature, each with a key of its own.
+        const verifiers: Record<string, string> = {};
+        for (const [identity, args, variable] of [
+            ["dev", ["provenance", digestRef, COMMIT], "EVIDENCE_PROVENANCE_PUBLIC_KEY"],
+            ["local", ["sign", "local", digestRef, COMMIT], "EVIDENCE_VERIFIED_PUBLIC_KEY"],
+        ] as const) {
+            const keys = fs.mkdtempSync(path.join(os.tmpdir(), `esteira-e2e-${identity}-key-`));
+            execFileSync("cosign", ["generate-key-pair"], {
+                cwd: keys,
+                env: { ...process.env, COSIGN_PASSWORD: identity },
+                stdio: "ignore",
+            });
+            const signing = { EVIDENCE_SIGNING_KEY: fs.readFileSync(path.join(keys, "cosign.key"), "utf8"), COSIGN_PASSWORD: identity };
+            const made = script("promotion-evidence.sh", [...args], signing);
+            assert.strictEqual(made.code, 0, made.output.slice(-2000));
+            verifiers[variable] = fs.readFileSync(path.join(keys, "cosign.pub"), "utf8");
+            fs.rmSync(keys, { recursive: true, force: true });
+        }
         try {
             const preview = await timed("release-preview.sh (plan)", async () =>
-                script("release-preview.sh", ["local", "local", out], { RELEASE: "v0.0.1" }),
+                script("release-preview.sh", ["local", "local", out], { RELEASE: "v0.0.1", ...verifiers }),
             );
             assert.strictEqual(preview.code, 0, preview.output.slice(-3000));
             assert.match(preview.output, /Release v0.0.1 to local/);

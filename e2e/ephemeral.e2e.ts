@@ -102,7 +102,8 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
                 `pr-${pr}'s app is Ready`,
             );
             const url = new URL(await appUrl(pr));
-            assert.strictEqual(url.hostname, `postgres.${namespaceOf(pr)}.svc.cluster.local`, "its database is in its own namespace");
+            const service = await core.readNamespacedService({ name: "postgres", namespace: namespaceOf(pr) });
+            assert.strictEqual(url.hostname, service.spec!.clusterIP, "its database is the Service in its own namespace");
         }
         // The app's migration ran against its own database: what it writes through its Service is read back.
         const text = `pr-7 note ${Date.now()}`;

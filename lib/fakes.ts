@@ -69,6 +69,9 @@ export const OTHER_STACK_OUTPUTS: Record<string, Record<string, unknown>> = {
 /** GitHub environments that exist already, as the GitHub provider reads them: repository → environment → variables. */
 export const GITHUB_ENVIRONMENTS: Record<string, Record<string, Record<string, string>>> = {};
 
+/** The ClusterIP every Service gets under the mocks. */
+export const FAKE_CLUSTER_IP = "10.96.0.42";
+
 /** Fake state for resources whose outputs the program reads (e.g. a LoadBalancer's address). */
 export type StateFaker = (args: pulumi.runtime.MockResourceArgs) => Record<string, any> | undefined;
 
@@ -76,9 +79,11 @@ export type StateFaker = (args: pulumi.runtime.MockResourceArgs) => Record<strin
 export const defaultState: StateFaker = (args) => {
     switch (args.type) {
         case "kubernetes:core/v1:Service":
-            return args.inputs.spec?.type === "LoadBalancer"
-                ? { status: { loadBalancer: { ingress: [{ ip: "203.0.113.10" }] } } }
-                : undefined;
+            // The API server gives every Service its ClusterIP; a LoadBalancer also an address.
+            return {
+                spec: { ...args.inputs.spec, clusterIP: FAKE_CLUSTER_IP },
+                ...(args.inputs.spec?.type === "LoadBalancer" ? { status: { loadBalancer: { ingress: [{ ip: "203.0.113.10" }] } } } : {}),
+            };
         case "digitalocean:index/kubernetesCluster:KubernetesCluster":
             return {
                 endpoint: `https://${args.name}.k8s.ondigitalocean.com`,

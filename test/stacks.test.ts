@@ -23,6 +23,7 @@ import {
     stackFiles,
     TEST_COMMIT,
     TEST_DIGITALOCEAN_TOKEN,
+    FAKE_CLUSTER_IP,
     TEST_SECRETS,
     TENANT_KUBECONFIG,
 } from "./mocks";
@@ -785,7 +786,8 @@ describe("stack files", () => {
             const secret = recorder.all(SECRET).find((s) => s.inputs.metadata.name === "db-credentials")!;
             assert.match(
                 secret.inputs.stringData.DATABASE_URL,
-                /^postgresql:\/\/app:[^@]+@postgres\.esteira-pr-42\.svc\.cluster\.local:5432\/app\?sslmode=disable$/,
+                // Its own Service's ClusterIP: no cluster DNS needed.
+                new RegExp(`^postgresql://app:[^@]+@${FAKE_CLUSTER_IP.replace(/\./g, "\\.")}:5432/app\\?sslmode=disable$`),
             );
             const ingress = recorder.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "pr-42-ingress").inputs.spec;
             assert.deepStrictEqual(
