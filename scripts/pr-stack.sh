@@ -225,8 +225,12 @@ cmd_destroy() {
   # Then everything it made, all of it in its namespace: workloads, Secrets, its PostgreSQL and data.
   if kubectl get namespace "$namespace" >/dev/null 2>&1; then
     log "$stack: deleting namespace $namespace and everything in it"
-    kubectl delete namespace "$namespace" --wait=true --timeout=10m >&2 ||
+    # The issuer may get and delete a namespace but not watch one, which `kubectl delete --wait`
+    # needs: it would wait out its whole timeout. So delete, then poll until the namespace is gone.
+    kubectl delete namespace "$namespace" --wait=false >&2 ||
       die "namespace $namespace was not deleted (kubectl's output above)" "run this again; the stack is kept until its namespace is gone"
+    wait_for 600 namespace_gone "$namespace" ||
+      die "namespace $namespace is still there after 10 minutes" "see \`kubectl get namespace $namespace -o yaml\` (finalizers); run this again once it is gone"
   else
     log "$stack: no namespace $namespace"
   fi
@@ -235,6 +239,13 @@ cmd_destroy() {
     log "$stack: destroyed and removed"
   fi
   rm -f "Pulumi.$stack.yaml"
+}
+
+# namespace_gone NAME — true once the API server answers NotFound for the namespace.
+namespace_gone() {
+  local out
+  out="$(kubectl get namespace "$1" 2>&1)" && return 1
+  [[ "$out" == *NotFound* ]]
 }
 
 cmd_list() {
