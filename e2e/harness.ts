@@ -179,9 +179,12 @@ export function kubectlAs(kubeconfigFile: string, args: string[], input?: string
 
 /** The operations of a preview or update summary other than `same`, e.g. `[["update", 1]]`. */
 export function changes(summary: Record<string, number | undefined> | undefined): [string, number][] {
-    return Object.entries(summary ?? {})
-        .filter(([op, count]) => op !== "same" && (count ?? 0) > 0)
-        .map(([op, count]) => [op, count ?? 0]);
+    return (
+        Object.entries(summary ?? {})
+            // A read (the stack's own StackReference, for the names it deployed last time) changes nothing.
+            .filter(([op, count]) => op !== "same" && op !== "read" && (count ?? 0) > 0)
+            .map(([op, count]) => [op, count ?? 0])
+    );
 }
 
 // --- Kubernetes ----------------------------------------------------------------------------------------

@@ -251,6 +251,22 @@ describe("deployment-max-unavailable-zero", () => {
         }
     });
 
+    it("passes Recreate for a single-instance database (component: database, one replica), and only for it", async () => {
+        const database = (replicas: number) => ({
+            ...withStrategy({ type: "Recreate" }),
+            metadata: { name: "postgres", labels: { "app.kubernetes.io/component": "database" } },
+            spec: { ...withStrategy({ type: "Recreate" }).spec, replicas },
+        });
+        assert.deepStrictEqual(
+            (await runResourcePolicy(deploymentMaxUnavailableZero, { type: DEPLOYMENT, props: database(1) })).violations,
+            [],
+        );
+        assert.deepStrictEqual(
+            (await runResourcePolicy(deploymentMaxUnavailableZero, { type: DEPLOYMENT, props: database(2) })).violations,
+            ["strategy.type is Recreate: every old pod stops before a new one is ready"],
+        );
+    });
+
     it("does not apply to a StatefulSet", async () => {
         assert.strictEqual(
             (await runResourcePolicy(deploymentMaxUnavailableZero, { type: STATEFULSET, props: deployment() })).notApplicable,

@@ -165,6 +165,12 @@ export const deploymentMaxUnavailableZero = resourcePolicy({
     otherwise: "not a Deployment",
     validate: (args, report) => {
         const strategyType = read(() => args.props.spec?.strategy?.type);
+        // A single-instance database whose data lives in its pod (a pull request's own PostgreSQL)
+        // must stop before its replacement starts: two at once would be two databases.
+        const singleDatabase =
+            read(() => args.props.metadata?.labels?.["app.kubernetes.io/component"]) === "database" &&
+            read(() => args.props.spec?.replicas) === 1;
+        if (strategyType === "Recreate" && singleDatabase) return;
         if (strategyType === "Recreate") {
             report("strategy.type is Recreate: every old pod stops before a new one is ready");
             return;
