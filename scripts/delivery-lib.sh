@@ -108,7 +108,10 @@ registry_logout() {
 
 # digest_of REF — the manifest digest (sha256:…) the registry holds for REF, without pulling it.
 digest_of() {
-  docker buildx imagetools inspect "$1" --format '{{json .Manifest}}' 2>/dev/null | jq -r '.digest // empty'
+  local manifest
+  # A reference that does not exist prints nothing (and is no error: callers test for the empty string).
+  manifest="$(docker buildx imagetools inspect "$1" --format '{{json .Manifest}}' 2>/dev/null)" || return 0
+  jq -r '.digest // empty' <<<"$manifest"
 }
 
 # on_main SHA — true when SHA is on the remote default branch (needs a checkout with its history).
