@@ -79,7 +79,8 @@ export const TENANT_DEPLOYER = { clusterRoleName: "esteira-pr-deployer", service
  * for a pull request, with fixed Pod Security labels. It reads no Secret anywhere.
  */
 export const TENANT_ISSUER_RULES: PolicyRule[] = [
-    { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "create", "update", "patch", "delete"] },
+    // list: which pull requests' namespaces a base still holds (pr-stack.sh destroy-base, sweep).
+    { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "create", "update", "patch", "delete"] },
     { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["get", "create", "update", "patch"] },
     { apiGroups: [""], resources: ["serviceaccounts/token"], verbs: ["create"] },
     { apiGroups: ["rbac.authorization.k8s.io"], resources: ["rolebindings"], verbs: ["get", "create", "update", "patch"] },

@@ -33,7 +33,7 @@ const KUBECTL = `#!/usr/bin/env bash
 echo "kubectl $*" >>"$STUB/calls"
 case "$1 $2" in
   "auth can-i") exit 0 ;;
-  "get namespace") [[ -f "$STUB/ns-$3" ]] ;;
+  "get namespace") [[ -f "$STUB/ns-$3" ]] || { echo "Error from server (NotFound): namespaces \\"$3\\" not found" >&2; exit 1; } ;;
   "delete namespace") [[ -f "$STUB/delete-fails" ]] && { echo "error: timed out" >&2; exit 1; }; rm -f "$STUB/ns-$3" ;;
   "get namespaces") for f in "$STUB"/ns-*; do [[ -e "$f" ]] && echo "\${f##*/ns-}"; done; true ;;
 esac
@@ -104,7 +104,7 @@ describe("scripts/pr-stack.sh", function () {
             const { code, output, calls } = p.run("destroy", "9");
             assert.strictEqual(code, 0, output);
             assert.match(output, /pr-9: no such stack/);
-            assert.ok(calls.includes("kubectl delete namespace esteira-pr-9 --wait=true --timeout=10m"));
+            assert.ok(calls.includes("kubectl delete namespace esteira-pr-9 --wait=false"));
             assert.ok(!calls.some((c) => /^pulumi (destroy|state|stack rm)/.test(c)));
         } finally {
             p.dispose();
@@ -120,7 +120,7 @@ describe("scripts/pr-stack.sh", function () {
                 calls.filter((c) => /^(pulumi (destroy|state|stack rm)|kubectl delete)/.test(c)),
                 [
                     "pulumi state delete --all --yes -s pr-9",
-                    "kubectl delete namespace esteira-pr-9 --wait=true --timeout=10m",
+                    "kubectl delete namespace esteira-pr-9 --wait=false",
                     "pulumi stack rm --yes -s pr-9",
                 ],
                 "no code of the pull request's state runs: its state is edited, its namespace deleted",
@@ -191,7 +191,7 @@ describe("scripts/pr-stack.sh", function () {
             assert.match(output, /swept 1 stack\(s\)/);
             assert.deepStrictEqual(
                 calls.filter((c) => /^(pulumi (destroy|stack rm)|kubectl delete)/.test(c)),
-                ["kubectl delete namespace esteira-pr-1 --wait=true --timeout=10m", "pulumi stack rm --yes -s pr-1"],
+                ["kubectl delete namespace esteira-pr-1 --wait=false", "pulumi stack rm --yes -s pr-1"],
             );
         } finally {
             p.dispose();
