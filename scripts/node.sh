@@ -43,7 +43,6 @@ node_install() {
 
 # Run as a script; sourced (setup-local.sh), it only defines the step.
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
-  [[ "${1:-}" != -h && "${1:-}" != --help ]] || usage
   steps_begin 1
   step nodejs "Node.js $ESTEIRA_NODE_VERSION" node_install
 fi
