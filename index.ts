@@ -44,7 +44,7 @@ function platformOf(config: EsteiraConfig, outputs: StackOutputs): Platform {
     // after it; the alias carries those over (children follow their component's alias).
     const env = config.stack;
     const named: pulumi.ComponentResourceOptions = config.environment === env ? {} : { aliases: [{ name: config.environment }] };
-    const cluster = new Cluster(env, { ...config.cluster, outputs }, named);
+    const cluster = new Cluster(env, config.cluster, named);
     // Every Kubernetes object goes through the cluster's provider and, when this stack owns the
     // cluster, is deleted with it instead of one by one.
     const inCluster: pulumi.ComponentResourceOptions = { provider: cluster.provider, deletedWith: cluster.kubernetesCluster };
@@ -62,7 +62,7 @@ function platformOf(config: EsteiraConfig, outputs: StackOutputs): Platform {
                   },
                   named,
               )
-            : new Database(env, { ...config.database, cluster, outputs }, named));
+            : new Database(env, { ...config.database, cluster }, named));
     const platform: Platform = { config, env, named, cluster, inCluster, database, namespaces: new Map(), outputs };
     for (const namespace of config.namespaces) platform.namespaces.set(namespace.key, namespaceOf(platform, namespace));
     if (database instanceof NamespaceDatabase) {
@@ -269,8 +269,9 @@ function aroundOf(platform: Platform, workloads: Running[], access: EnvironmentA
 /**
  * The stack's outputs. Outputs only some layouts have are exported only where they exist: an
  * undefined output makes the engine warn on every run. `kubeconfig` is the environment's
- * least-privilege one (what its smoke test uses); stacks this one hosts read `tenantKubeconfig`,
- * `clusterId`, and `databaseClusterId` or `databaseAdminUrl`. The kubeconfigs and the admin URL are secrets.
+ * least-privilege one (what its smoke test uses); `tenantKubeconfig` is a base's tenant issuer,
+ * for scripts/pr-stack.sh's base side only, never read by a stack. Both are secrets; no database
+ * admin connection is ever exported.
  */
 function exportsOf(platform: Platform, workloads: Running[], access: ReturnType<typeof accessOf>): Record<string, unknown> {
     const { database } = platform;
@@ -288,7 +289,6 @@ function exportsOf(platform: Platform, workloads: Running[], access: ReturnType<
         ...(access.access?.kubeconfig ? { kubeconfig: access.access.kubeconfig } : {}),
         ...(access.tenants?.kubeconfig ? { tenantKubeconfig: access.tenants.kubeconfig } : {}),
         ...(database?.databaseClusterId ? { databaseClusterId: database.databaseClusterId } : {}),
-        ...(database?.adminUrl ? { databaseAdminUrl: database.adminUrl } : {}),
     };
 }
 

@@ -7,7 +7,6 @@ import { parse as parseYaml } from "yaml";
 import type { ClusterSettings } from "../vocabulary/schema";
 import { invariant, rangeProblem } from "../vocabulary/rules";
 import type { NamespaceMetadata } from "./environment-namespace";
-import { OutputRead, stackOutput, StackOutputs } from "./stack-reference";
 import { CLUSTER_DEFAULTS } from "../vocabulary/defaults";
 
 type Mode<M extends ClusterSettings["mode"]> = Extract<ClusterSettings, { mode: M }>;
@@ -32,13 +31,7 @@ export type KubeconfigClusterArgs = Mode<"kubeconfig"> & {
     kubeconfig?: pulumi.Input<string>;
 };
 
-/** A cluster another stack owns (the `review` base, for ephemeral pull-request stacks), read from its outputs. */
-export type SharedClusterArgs = Mode<"stack"> & {
-    /** The other stack's outputs, read before anything was built. Default: read here, when first needed. */
-    outputs?: StackOutputs;
-};
-
-export type ClusterArgs = (DigitalOceanClusterArgs | KubeconfigClusterArgs | SharedClusterArgs) & { outputs?: StackOutputs };
+export type ClusterArgs = DigitalOceanClusterArgs | KubeconfigClusterArgs;
 
 /** The environment variable a `tokenFromEnvironment` cluster's kubeconfig reads the DigitalOcean token from (the provider's own). */
 export const TOKEN_VARIABLE = "DIGITALOCEAN_TOKEN";
@@ -133,16 +126,15 @@ export class Cluster extends pulumi.ComponentResource {
     public readonly provider: k8s.Provider;
     /**
      * The provider's kubeconfig when the stack knows one: DigitalOcean (the API token, or an exec plugin
-     * that reads it from the environment), a shared cluster's tenant kubeconfig, kubeconfig mode when
-     * given as contents. Secret whenever it holds a credential. Never exported: each environment's
+     * that reads it from the environment), or kubeconfig mode's when given as contents. Secret whenever it holds a credential. Never exported: each environment's
      * workflows get the least-privilege one of its EnvironmentAccess instead.
      */
     public readonly kubeconfig?: pulumi.Output<string>;
-    /** The API server's URL, when the stack knows it: a DigitalOcean cluster, one shared by its owner, or kubeconfig contents (not a file). */
+    /** The API server's URL, when the stack knows it: a DigitalOcean cluster, or kubeconfig contents (not a file). */
     public readonly endpoint?: pulumi.Output<string>;
     /** The API server's CA certificate (base64 PEM), whenever {@link endpoint} is known. */
     public readonly certificateAuthorityData?: pulumi.Output<string>;
-    /** Stable identifier of the cluster: the DOKS cluster id (own or shared), or the kubeconfig mode's identifier. */
+    /** Stable identifier of the cluster: the DOKS cluster id, or the kubeconfig mode's identifier. */
     public readonly clusterIdentifier: pulumi.Output<string>;
     /** The DOKS cluster, when this stack created it: objects inside it are `deletedWith` it. */
     public readonly kubernetesCluster?: digitalocean.KubernetesCluster;
@@ -184,11 +176,10 @@ export class Cluster extends pulumi.ComponentResource {
                 context,
                 // A new kubeconfig (rotated token, moved file) must not replace every Kubernetes object.
                 clusterIdentifier: this.clusterIdentifier,
-                // A cluster another stack owns can be gone before this stack is destroyed (homolog torn
-                // down before a pull request closes); its objects went with it, so the provider drops
-                // them from the state instead of failing the destroy. Only here: where this stack owns
-                // the cluster, an outage must never cost it the record of its objects.
-                deleteUnreachable: args.mode === "stack" ? true : undefined,
+                // No deleteUnreachable, in any mode: an unreachable cluster must never cost a stack the
+                // record of its objects (an outage is not a deletion). A DOKS cluster of the stack's own
+                // takes its objects with it (deletedWith); a pull-request stack on a cluster that is gone
+                // is removed without running its state (scripts/pr-stack.sh destroy --cluster-gone).
                 // Secrets keep their names (teams read `db-credentials` and the pull secret by
                 // name), so a new value must update them in place: replaced, a Secret is deleted
                 // first and takes every workload that reads it down with it (a token rotation).
@@ -238,8 +229,6 @@ function clusterParts(owner: pulumi.Resource, name: string, args: ClusterArgs): 
     switch (args.mode) {
         case "digitalocean":
             return createDigitalOceanCluster(owner, name, args);
-        case "stack":
-            return readSharedCluster(owner, name, args);
         default:
             return readKubeconfigCluster(owner, name, args);
     }
@@ -342,39 +331,6 @@ function workerPool(
             ignoreChanges: autoScale ? ["nodeCount", "actualNodeCount"] : [],
         },
     );
-}
-
-/** What a cluster another stack owns is read from: the tenant kubeconfig it made for the stacks it hosts, and its id. */
-export function sharedClusterReads(stack: string): { kubeconfig: OutputRead; clusterId: OutputRead } {
-    const deployFirst = `run \`pulumi up -s ${stack}\` first`;
-    return {
-        // The kubeconfig the owner made for the stacks it hosts (esteira:tenants), never its own credential.
-        kubeconfig: {
-            stack,
-            output: "tenantKubeconfig",
-            configKey: "cluster.stack",
-            fix: `${deployFirst}; a stack exports it when it sets esteira:tenants and its cluster's endpoint is known (cluster.mode digitalocean, or kubeconfig contents in esteira:kubeconfig)`,
-            check: (value) =>
-                typeof value !== "string" || !kubeconfigCluster(value)
-                    ? `exports a \`tenantKubeconfig\` without a server and CA; run \`pulumi up -s ${stack}\` again with esteira:kubeconfig flattened (\`kubectl config view --raw --flatten\`)`
-                    : undefined,
-        },
-        clusterId: { stack, output: "clusterId", configKey: "cluster.stack", fix: deployFirst },
-    };
-}
-
-/** A cluster another stack owns, reached with the tenant kubeconfig it exports. */
-function readSharedCluster(owner: pulumi.Resource, name: string, args: SharedClusterArgs): ClusterParts {
-    const reads = sharedClusterReads(args.stack);
-    const kubeconfig = pulumi.secret(stackOutput<string>(owner, name, reads.kubeconfig, args.outputs));
-    // The read checked that it names both.
-    const found = kubeconfig.apply((text) => kubeconfigCluster(text)!);
-    return {
-        kubeconfig,
-        endpoint: found.server,
-        certificateAuthorityData: found.certificateAuthorityData,
-        clusterIdentifier: stackOutput<string>(owner, name, reads.clusterId, args.outputs),
-    };
 }
 
 /** An existing cluster reached through a kubeconfig: contents (esteira:kubeconfig) or a file (kubeconfigPath). */

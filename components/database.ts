@@ -3,7 +3,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseSettings } from "../vocabulary/schema";
 import type { NetworkDestination } from "./parts/network-policy";
 import { PostgresDatabase, PostgresRole, roleUrl } from "./parts/postgres";
-import { OutputRead, stackOutput, StackOutputs } from "./stack-reference";
 import { DATABASE_DEFAULTS } from "../vocabulary/defaults";
 
 type Mode<M extends DatabaseSettings["mode"]> = Extract<DatabaseSettings, { mode: M }>;
@@ -28,43 +27,26 @@ export type DigitalOceanDatabaseArgs = Mode<"digitalocean"> & {
 };
 // `region` defaults to the Kubernetes cluster's (`cluster.region`); one of them must be known.
 
-/**
- * The other modes take the cluster too, unused, so every mode is wired the same way; and the other
- * stacks' outputs read before anything was built (default: read here, when first needed).
- */
-type AnyCluster = { cluster?: DatabaseClusterLink; outputs?: StackOutputs };
+/** The other modes take the cluster too, unused, so every mode is wired the same way. */
+type AnyCluster = { cluster?: DatabaseClusterLink };
 
-/**
- * A database this stack does not manage, given by its connection URL (secret); with the server's
- * admin URL (secret), the stack exports it for stacks that make their own databases there.
- */
-export type ExternalDatabaseArgs = Mode<"external"> & AnyCluster & { url: pulumi.Input<string>; adminUrl?: pulumi.Input<string> };
+/** A database this stack does not manage, given by its connection URL (secret). */
+export type ExternalDatabaseArgs = Mode<"external"> & AnyCluster & { url: pulumi.Input<string> };
 
 /**
  * A database and its owning role of this stack's own in any PostgreSQL server, made through the
- * server's admin connection: the secret `adminUrl`, or the `databaseAdminUrl` output of `stack`.
+ * server's admin connection (secret), the stack's own esteira:databaseAdminUrl.
  */
 export type ServerDatabaseArgs = Mode<"server"> &
     AnyCluster & {
         databaseName: string;
         user: string;
-        adminUrl?: pulumi.Input<string>;
+        adminUrl: pulumi.Input<string>;
         /** `protect` the database and its role. Default: false. */
         protect?: boolean;
     };
 
-/** A database and user of this stack's own inside a database cluster another stack owns; name both uniquely per stack. */
-export type SharedDatabaseArgs = Mode<"shared"> &
-    AnyCluster & {
-        databaseName: string;
-        user: string;
-        /** `protect` the database and its user (the cluster is the other stack's). Default: false. */
-        protect?: boolean;
-    };
-
-export type DatabaseArgs = (DigitalOceanDatabaseArgs | ExternalDatabaseArgs | SharedDatabaseArgs | ServerDatabaseArgs) & {
-    outputs?: StackOutputs;
-};
+export type DatabaseArgs = DigitalOceanDatabaseArgs | ExternalDatabaseArgs | ServerDatabaseArgs;
 
 /** PostgreSQL's port when a URL names none. */
 const POSTGRES_PORT = 5432;
@@ -101,13 +83,8 @@ export class Database extends pulumi.ComponentResource {
     public readonly directUrl: pulumi.Output<string>;
     /** The managed database cluster, when this stack created one. */
     public readonly databaseCluster?: digitalocean.DatabaseCluster;
-    /** The managed cluster's id, when this stack created one (for stacks that share it). */
+    /** The managed cluster's id, when this stack created one (its monitoring's alerts name it). */
     public readonly databaseClusterId?: pulumi.Output<string>;
-    /**
-     * The server's admin connection, for stacks that make their own databases there
-     * (`database.mode: server`): the managed cluster's, or the external server's when given. Secret.
-     */
-    public readonly adminUrl?: pulumi.Output<string>;
     /** The Kubernetes Secret the URLs belong in, as `DATABASE_URL` and `DATABASE_DIRECT_URL`. */
     public readonly secretName: string;
     /** The Secret's contents: `DATABASE_URL` (pooled when there is a pool) and `DATABASE_DIRECT_URL`. Secret. */
@@ -128,7 +105,6 @@ export class Database extends pulumi.ComponentResource {
         this.destination = parts.destination;
         this.databaseCluster = parts.databaseCluster;
         this.databaseClusterId = parts.databaseClusterId;
-        this.adminUrl = parts.adminUrl;
 
         this.secretData = { DATABASE_URL: this.connectionUrl, DATABASE_DIRECT_URL: this.directUrl };
 
@@ -139,7 +115,6 @@ export class Database extends pulumi.ComponentResource {
             directUrl: this.directUrl,
             databaseCluster: this.databaseCluster,
             databaseClusterId: this.databaseClusterId,
-            adminUrl: this.adminUrl,
             destination: this.destination,
         });
     }
@@ -152,7 +127,6 @@ interface DatabaseParts {
     destination: NetworkDestination;
     databaseCluster?: digitalocean.DatabaseCluster;
     databaseClusterId?: pulumi.Output<string>;
-    adminUrl?: pulumi.Output<string>;
 }
 
 /** One builder per mode; each names its children `${name}-<role>` under `owner`, as the Database did itself. */
@@ -162,14 +136,12 @@ function databaseParts(owner: pulumi.Resource, name: string, args: DatabaseArgs)
             return useExternalDatabase(owner, name, args);
         case "server":
             return createServerDatabase(owner, name, args);
-        case "shared":
-            return createSharedDatabase(owner, name, args);
         default:
             return createDigitalOceanDatabase(owner, name, args);
     }
 }
 
-/** A database this stack does not manage: its URL, and the admin URL when given. */
+/** A database this stack does not manage: its URL. */
 function useExternalDatabase(owner: pulumi.Resource, name: string, args: ExternalDatabaseArgs): DatabaseParts {
     const connectionUrl = pulumi.secret(args.url);
     // The port alone reveals nothing of the credentials, so it leaves the secret; the host
@@ -179,31 +151,19 @@ function useExternalDatabase(owner: pulumi.Resource, name: string, args: Externa
         connectionUrl,
         directUrl: connectionUrl,
         destination: { cidr: args.cidr ?? DATABASE_DEFAULTS.cidr, ports: [port] },
-        adminUrl: args.adminUrl === undefined ? undefined : pulumi.secret(args.adminUrl),
     };
 }
 
 /** A database and its owning role of this stack's own on a PostgreSQL server, made through its admin connection. */
 function createServerDatabase(owner: pulumi.Resource, name: string, args: ServerDatabaseArgs): DatabaseParts {
-    // Read, not owned: destroying this stack drops its database and role, never the server.
-    const adminUrl = pulumi.secret(args.adminUrl ?? adminUrlOf(owner, name, args));
+    // The server is not this stack's: destroying it drops its database and role, never the server.
+    const adminUrl = pulumi.secret(args.adminUrl);
     const keep = { parent: owner, protect: args.protect ?? DATABASE_DEFAULTS.protect };
     const role = new PostgresRole(`${name}-role`, { adminUrl, name: args.user }, keep);
     const database = new PostgresDatabase(`${name}-db`, { adminUrl, name: args.databaseName, owner: role.name }, keep);
     const directUrl = roleUrl(adminUrl, role.name, role.password, database.name);
     const port = pulumi.unsecret(adminUrl.apply((url) => portOf(owner, name, url)));
     return { connectionUrl: directUrl, directUrl, destination: { cidr: args.cidr ?? DATABASE_DEFAULTS.cidr, ports: [port] } };
-}
-
-/** A database and user of this stack's own in the managed cluster another stack owns. */
-function createSharedDatabase(owner: pulumi.Resource, name: string, args: SharedDatabaseArgs): DatabaseParts {
-    // Read, not owned: destroying this stack removes its database and user, never the cluster.
-    const clusterId = stackOutput<string>(owner, name, databaseRead(args)!, args.outputs);
-    const cluster = digitalocean.DatabaseCluster.get(`${name}-cluster`, clusterId, undefined, { parent: owner });
-    const { directUrl } = addDatabase(owner, name, cluster, args.databaseName, args.user, {
-        protect: args.protect ?? DATABASE_DEFAULTS.protect,
-    });
-    return { connectionUrl: directUrl, directUrl, destination: { cidr: vpcRange(owner, cluster), ports: [cluster.port] } };
 }
 
 /** A managed PostgreSQL cluster of this stack's in the Kubernetes cluster's VPC, its firewall, database, user and pool. */
@@ -249,7 +209,6 @@ function createDigitalOceanDatabase(owner: pulumi.Resource, name: string, args: 
         destination: { cidr: vpcRange(owner, cluster), ports },
         databaseCluster: cluster,
         databaseClusterId: cluster.id,
-        adminUrl: pulumi.secret(cluster.privateUri),
     };
 }
 
@@ -285,39 +244,6 @@ function connectionPool(
         database: pool.name,
     });
     return { connectionUrl, ports: [cluster.port, pool.port] };
-}
-
-/** What a database on another stack's server or cluster is read from: its admin connection, or its cluster's id. */
-export function databaseRead(args: { mode: string; stack?: string; adminUrl?: unknown }): OutputRead | undefined {
-    const { stack } = args;
-    if (stack === undefined) return undefined;
-    const deployFirst = `run \`pulumi up -s ${stack}\` first`;
-    if (args.mode === "shared") {
-        return {
-            stack,
-            output: "databaseClusterId",
-            configKey: "database.stack",
-            fix: `${deployFirst}; only a stack with database.mode digitalocean has a database cluster to share (use database.mode external otherwise)`,
-        };
-    }
-    if (args.mode !== "server" || args.adminUrl !== undefined) return undefined;
-    return {
-        stack,
-        output: "databaseAdminUrl",
-        configKey: "database.stack",
-        fix: `${deployFirst}; a stack exports its server's admin connection when its database is managed by DigitalOcean, or external with esteira:databaseAdminUrl set`,
-    };
-}
-
-/** The admin connection another stack exports for the stacks that make their databases on its server. */
-function adminUrlOf(owner: pulumi.Resource, name: string, args: ServerDatabaseArgs): pulumi.Output<string> {
-    const read = databaseRead(args);
-    if (read === undefined) {
-        throw new pulumi.RunError(
-            `database ${name}: server mode needs an admin connection: adminUrl, or a stack that exports databaseAdminUrl`,
-        );
-    }
-    return stackOutput<string>(owner, name, read, args.outputs);
 }
 
 /** A managed cluster's private network range: its private host is an address in it. */

@@ -14,7 +14,7 @@ export interface OutputRead {
     stack: string;
     /** The output to read, e.g. `kubeconfig`. */
     output: string;
-    /** The config key that names the other stack, e.g. `cluster.stack`. */
+    /** The config key that names the other stack, e.g. `services.api.image.promoteFrom`. */
     configKey: string;
     /** What to do when the output is missing, e.g. "run `pulumi up -s homolog` first". */
     fix: string;

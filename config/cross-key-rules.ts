@@ -8,6 +8,7 @@
  */
 import * as os from "os";
 import * as path from "path";
+import type { z } from "zod";
 import { tlsAnnotations, zoneProblem } from "../components/parts/tls";
 import { DATABASE_DEFAULTS, ENVIRONMENT_NAMESPACE_DEFAULTS, WEB_SERVICE_DEFAULTS } from "../vocabulary/defaults";
 import { fullStackName, imageHost, registryHost } from "../vocabulary/rules";
@@ -235,9 +236,9 @@ function exposureProblems(raw: RawConfig, plain: StackSettings, name: string, sv
                 `${at}.service.tls: TLS is terminated at a DigitalOcean load balancer, so it needs service.type LoadBalancer; received ${describe(type)}`,
             );
         }
-        if (clusterMode !== "digitalocean" && clusterMode !== "stack") {
+        if (clusterMode !== "digitalocean") {
             problems.push(
-                `${at}.service.tls: the certificate, the DNS record and the load balancer are DigitalOcean's, so it needs cluster.mode "digitalocean" or "stack"; received cluster.mode ${describe(clusterMode)}`,
+                `${at}.service.tls: the certificate, the DNS record and the load balancer are DigitalOcean's, so it needs cluster.mode "digitalocean"; received cluster.mode ${describe(clusterMode)}`,
             );
         }
         const outside = zoneProblem(tls);
@@ -453,8 +454,8 @@ export const CROSS_KEY_RULES: readonly Rule<StackSubject>[] = [
     {
         name: "monitoring-needs-digitalocean",
         check: ({ raw, plain: { monitoring, cluster } }) =>
-            monitoring && cluster?.mode !== "digitalocean" && cluster?.mode !== "stack"
-                ? `${raw.stack}: monitoring: DigitalOcean checks and alerts need a DigitalOcean account, so cluster.mode "digitalocean" or "stack"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")}`
+            monitoring && cluster?.mode !== "digitalocean"
+                ? `${raw.stack}: monitoring: DigitalOcean checks and alerts need a DigitalOcean account, so cluster.mode "digitalocean"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")}`
                 : undefined,
     },
     {
@@ -472,20 +473,13 @@ export const CROSS_KEY_RULES: readonly Rule<StackSubject>[] = [
     {
         name: "database-admin-url-required",
         check: ({ raw, plain: { database } }) =>
-            database?.mode === "server" && database.stack === undefined && !raw.secrets.databaseAdminUrl
+            database?.mode === "server" && !raw.secrets.databaseAdminUrl
                 ? missingSecret(
                       raw,
                       "databaseAdminUrl",
-                      "when database.mode is server and database.stack names no stack to read it from",
+                      "when database.mode is server (its database and role are made through it)",
                       "'postgresql://admin:password@host:5432/postgres?sslmode=require'",
                   )
-                : undefined,
-    },
-    {
-        name: "database-admin-url-once",
-        check: ({ raw, plain: { database } }) =>
-            database?.mode === "server" && database.stack !== undefined && raw.secrets.databaseAdminUrl
-                ? `${raw.stack}: database.stack: ${describe(database.stack)} and the secret esteira:databaseAdminUrl both name an admin connection; keep one (\`pulumi config rm esteira:databaseAdminUrl -s ${raw.stack}\`, or remove database.stack)`
                 : undefined,
     },
     {
@@ -521,7 +515,7 @@ export const CROSS_KEY_RULES: readonly Rule<StackSubject>[] = [
                     database ? `database.mode is ${describe(database.mode)}` : "the stack has no esteira:database",
                 ]);
             }
-            if (raw.secrets.databaseAdminUrl && database?.mode !== "external" && database?.mode !== "server") {
+            if (raw.secrets.databaseAdminUrl && database?.mode !== "server") {
                 unused.push([
                     "databaseAdminUrl",
                     database ? `database.mode is ${describe(database.mode)}` : "the stack has no esteira:database",
@@ -531,17 +525,6 @@ export const CROSS_KEY_RULES: readonly Rule<StackSubject>[] = [
                 ([secret, why]) =>
                     `${raw.stack}: ${SECRET_KEYS[secret].key}: is set but unused: ${why}, which does not read it; remove it (\`pulumi config rm ${SECRET_KEYS[secret].key} -s ${raw.stack}\`), or set the mode that uses it`,
             );
-        },
-    },
-    // A server's database admits what its network admits; a pull request's pods run on its cluster's.
-    {
-        name: "server-database-of-cluster-owner",
-        check: ({ raw, plain: { cluster, database } }) => {
-            const here = { organization: raw.organization, project: raw.project };
-            if (database?.mode !== "server" || database.stack === undefined || cluster?.mode !== "stack") return undefined;
-            return fullStackName(cluster.stack, here) === fullStackName(database.stack, here)
-                ? undefined
-                : `${raw.stack}: database.stack: the database server is stack ${describe(database.stack)}'s, but the cluster is stack ${describe(cluster.stack)}'s (cluster.stack), whose pods that server's network may not admit, and whose teardown would not take the database with it; name the same base in both (database.stack: ${describe(cluster.stack)})`;
         },
     },
     {
@@ -601,26 +584,6 @@ export const CROSS_KEY_RULES: readonly Rule<StackSubject>[] = [
             }),
     },
     {
-        name: "cluster-stack-not-self",
-        check: ({ raw, plain: { cluster } }) =>
-            selfReference(
-                raw,
-                "cluster.stack",
-                cluster?.mode === "stack" ? cluster.stack : undefined,
-                "name the stack that owns the cluster, or use cluster.mode digitalocean or kubeconfig",
-            ),
-    },
-    {
-        name: "database-stack-not-self",
-        check: ({ raw, plain: { database } }) =>
-            selfReference(
-                raw,
-                "database.stack",
-                database?.mode === "shared" || database?.mode === "server" ? database.stack : undefined,
-                "name the stack that owns the database cluster, or use database.mode digitalocean or external",
-            ),
-    },
-    {
         name: "workloads",
         check: (stack) =>
             workloadsOf(stack.plain).flatMap(([kind, name, workload], index) =>
@@ -673,22 +636,8 @@ export const CROSS_KEY_RULES: readonly Rule<StackSubject>[] = [
         name: "digitalocean-database-needs-digitalocean-cluster",
         check: ({ raw, plain: { database, cluster } }) =>
             database?.mode === "digitalocean" && cluster?.mode !== "digitalocean"
-                ? `${raw.stack}: database.mode: "digitalocean" joins the VPC of the DOKS cluster this stack creates and admits only that cluster through its firewall, so it needs cluster.mode "digitalocean"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")} (use database.mode "shared" with the stack that owns the cluster, or "external" with esteira:databaseUrl)`
+                ? `${raw.stack}: database.mode: "digitalocean" joins the VPC of the DOKS cluster this stack creates and admits only that cluster through its firewall, so it needs cluster.mode "digitalocean"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")} (use database.mode "external" with esteira:databaseUrl, "server" with esteira:databaseAdminUrl, or "namespace")`
                 : undefined,
-    },
-    // A shared database cluster's firewall admits its owner's Kubernetes cluster, and no other.
-    {
-        name: "shared-database-needs-owner-cluster",
-        check: ({ raw, plain: { database, cluster } }) => {
-            const here = { organization: raw.organization, project: raw.project };
-            if (database?.mode !== "shared") return undefined;
-            if (cluster?.mode === "stack" && fullStackName(cluster.stack, here) === fullStackName(database.stack, here)) return undefined;
-            const received =
-                cluster?.mode === "stack"
-                    ? `cluster.stack ${describe(cluster.stack)}`
-                    : `cluster.mode ${describe(cluster?.mode ?? "kubeconfig")}`;
-            return `${raw.stack}: database.mode: "shared" uses stack ${describe(database.stack)}'s database cluster, whose firewall admits only that stack's Kubernetes cluster, so it needs cluster.mode "stack" with cluster.stack ${describe(database.stack)}; received ${received}`;
-        },
     },
     {
         name: "images-on-registry",
@@ -733,6 +682,57 @@ export const SECRET_MAP_RULES: readonly Rule<SecretMapSubject>[] = [
     { name: "build-secrets", check: ({ raw, plain, maps }) => buildSecretProblems(raw, plain, maps.buildSecrets ?? {}) },
 ];
 
+/** A key of the stack file as written, when it is a map. */
+const rawMap = (raw: RawConfig, key: string): Record<string, unknown> | undefined => {
+    const value = raw.values[key];
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+};
+
+/** A value esteira no longer accepts: the rule, and which of the schema's issues its message replaces. */
+export interface RetiredRule extends Rule<RawConfig> {
+    /** True for a schema issue the rule's message says better (the schema no longer knows the value). */
+    readonly replaces: (issue: z.core.$ZodIssue) => boolean;
+}
+
+/** How a stack deploys into a cluster another stack owns, since cluster.mode "stack" was retired. */
+const KUBECONFIG_INSTEAD = (stack: string) =>
+    `use cluster.mode "kubeconfig" and set a credential scoped to this stack's namespace as the secret ${SECRET_KEYS.kubeconfig.key} (\`pulumi config set --secret ${SECRET_KEYS.kubeconfig.key} -s ${stack} < <file>\`), as a pull-request stack gets it from \`scripts/pr-stack.sh grant <number>\``;
+
+/**
+ * Values that ran on another stack's credentials, read through a StackReference: a base hands no
+ * credential of its own, or of its tenant issuer, to another stack through its state. Checked on the
+ * stack file as written, before its schema (which no longer knows them), so the message says why and
+ * what replaces them; test/config.test.ts holds each message.
+ */
+export const RETIRED_RULES: readonly RetiredRule[] = [
+    {
+        name: "cluster-mode-stack-retired",
+        check: (raw) =>
+            rawMap(raw, "cluster")?.mode === "stack"
+                ? `${raw.stack}: cluster.mode: "stack" is no longer supported: it deployed with the \`tenantKubeconfig\` its base exported, and a base hands no credential of its own or of its tenant issuer to another stack through its state (the issuer may only create and grant pull-request namespaces, so nothing could deploy with it); ${KUBECONFIG_INSTEAD(raw.stack)}`
+                : undefined,
+        replaces: (issue) => issue.path[0] === "cluster",
+    },
+    {
+        name: "database-mode-shared-retired",
+        check: (raw) =>
+            rawMap(raw, "database")?.mode === "shared"
+                ? `${raw.stack}: database.mode: "shared" is no longer supported: it made this stack's database in another stack's DigitalOcean database cluster, whose firewall admits only that stack's Kubernetes cluster, reached through cluster.mode "stack", which is retired; use database.mode "namespace" (a PostgreSQL of this stack's own in its namespace, as pull-request stacks do), "server" with an admin connection of this stack's own in the secret ${SECRET_KEYS.databaseAdminUrl.key}, or "external" with ${SECRET_KEYS.databaseUrl.key}`
+                : undefined,
+        replaces: (issue) => issue.path[0] === "database",
+    },
+    {
+        name: "database-stack-retired",
+        check: (raw) => {
+            const database = rawMap(raw, "database");
+            if (database?.stack === undefined || database.mode === "shared") return undefined;
+            return `${raw.stack}: database.stack: ${describe(database.stack)} is no longer read: a base hands no database admin connection to another stack through its state (every stack that read it held the server's admin login); remove database.stack and set an admin connection of this stack's own as the secret ${SECRET_KEYS.databaseAdminUrl.key} (\`pulumi config set --secret ${SECRET_KEYS.databaseAdminUrl.key} 'postgresql://admin:password@host:5432/postgres?sslmode=require' -s ${raw.stack}\`), or use database.mode "namespace"`;
+        },
+        replaces: (issue) =>
+            issue.code === "unrecognized_keys" && issue.path.length === 1 && issue.path[0] === "database" && issue.keys.includes("stack"),
+    },
+];
+
 /** What a rule on the configuration as built sees: the stack, and the names of what holds data. */
 export interface BuiltSubject extends StackSubject {
     readonly statefulNames: Record<string, string>;
@@ -747,6 +747,6 @@ export const BUILT_RULES: readonly Rule<BuiltSubject>[] = [
 ];
 
 /** The name of every rule, each list's in order. */
-export const RULE_NAMES: readonly string[] = [CROSS_KEY_RULES, WORKLOAD_RULES, SECRET_MAP_RULES, BUILT_RULES].flatMap((rules) =>
-    rules.map((rule) => rule.name),
+export const RULE_NAMES: readonly string[] = [RETIRED_RULES, CROSS_KEY_RULES, WORKLOAD_RULES, SECRET_MAP_RULES, BUILT_RULES].flatMap(
+    (rules) => rules.map((rule) => rule.name),
 );

@@ -7,8 +7,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
-import { sharedClusterReads } from "../components/cluster";
-import { databaseRead } from "../components/database";
 import { promotionRead } from "../components/promoted-image";
 import type { OutputRead } from "../components/stack-reference";
 import { CONFIG_NAMESPACE } from "./errors";
@@ -153,15 +151,12 @@ export function deployedCommit(): string | undefined {
 }
 
 /**
- * Every output of another stack this stack's configuration needs (its shared cluster, its database
- * server or cluster, the stages it promotes images from), each with the key that asks for it: what
- * the program reads and checks before it registers any resource (components/stack-reference.ts).
+ * Every output of another stack this stack's configuration needs (the stages it promotes images
+ * from: never a credential), each with the key that asks for it: what the program reads and checks
+ * before it registers any resource (components/stack-reference.ts).
  */
 export function otherStackReads(config: EsteiraConfig): OutputRead[] {
     const reads: OutputRead[] = [];
-    if (config.cluster.mode === "stack") reads.push(...Object.values(sharedClusterReads(config.cluster.stack)));
-    const database = config.database && databaseRead(config.database);
-    if (database) reads.push(database);
     const kinds = { services: config.services, workers: config.workers, jobs: config.jobs };
     for (const [kind, workloads] of Object.entries(kinds)) {
         for (const [name, workload] of Object.entries(workloads)) {

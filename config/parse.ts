@@ -22,7 +22,7 @@ import type { WebServiceArgs } from "../components/web-service";
 import type { WorkerArgs } from "../components/worker";
 import { CONFIG_NAMESPACE, ConfigError, describe, formatIssue } from "./errors";
 import { dns1123Label } from "../vocabulary/rules";
-import { BUILT_RULES, CROSS_KEY_RULES, problemsOf, SECRET_MAP_RULES } from "./cross-key-rules";
+import { BUILT_RULES, CROSS_KEY_RULES, problemsOf, RETIRED_RULES, SECRET_MAP_RULES } from "./cross-key-rules";
 import { statefulNamesOf } from "./renames";
 import { AnyWorkloadSettings, RawConfig, RawSecretMap, setSecretValue, SYSTEM_NAMESPACES, WorkloadKind, workloadsOf } from "./stack";
 
@@ -265,8 +265,16 @@ function validated(raw: RawConfig): { plain: StackSettings; maps: SecretMaps } {
     const parsed = stackSchema.safeParse(raw.values);
     // A plain key that holds a secret is reported once, by name: no message may show what it holds.
     const secretPlainKeys = Object.keys(raw.values).filter((key) => raw.secretKeys.includes(`${CONFIG_NAMESPACE}:${key}`));
-    const issues = parsed.success ? [] : parsed.error.issues.filter((issue) => !secretPlainKeys.includes(String(issue.path[0])));
-    const problems = [...issues.map((issue) => formatIssue(raw.stack, issue, raw.values)), ...secretProblems(raw, secretPlainKeys)];
+    // A retired value's message says why and what replaces it; the schema's would only say it is unknown.
+    const retired = RETIRED_RULES.map((rule) => ({ rule, found: problemsOf([rule], raw) })).filter(({ found }) => found.length > 0);
+    const issues = (parsed.success ? [] : parsed.error.issues)
+        .filter((issue) => !secretPlainKeys.includes(String(issue.path[0])))
+        .filter((issue) => !retired.some(({ rule }) => rule.replaces(issue)));
+    const problems = [
+        ...retired.flatMap(({ found }) => found),
+        ...issues.map((issue) => formatIssue(raw.stack, issue, raw.values)),
+        ...secretProblems(raw, secretPlainKeys),
+    ];
     // A base stack without workloads (esteira:tenants) pulls nothing: no registry, no token.
     const pullsImages = raw.values.tenants === undefined || raw.values.registry !== undefined;
     if (pullsImages && !raw.secrets.registryToken) {
@@ -307,8 +315,6 @@ function clusterArgs({ raw, plain, environment, secret }: Parsed): ClusterArgs {
             };
         case "kubeconfig":
             return { ...cluster, kubeconfig: raw.secrets.kubeconfig };
-        default:
-            return cluster;
     }
 }
 
@@ -316,8 +322,7 @@ function clusterArgs({ raw, plain, environment, secret }: Parsed): ClusterArgs {
 function databaseArgs({ raw, plain, environment, secret }: Parsed): EsteiraConfig["database"] {
     const { database, protect } = plain;
     if (!database) return undefined;
-    // A database on a server (server, shared) is named after the environment, so each pull
-    // request's database is its own.
+    // A database on a server is named after the environment, so each stack's on one server is its own.
     const own = (settings: { databaseName?: string; user?: string }) => ({
         databaseName: settings.databaseName ?? `${raw.project}-${environment}`,
         user: settings.user ?? `${raw.project}-${environment}`,
@@ -326,19 +331,12 @@ function databaseArgs({ raw, plain, environment, secret }: Parsed): EsteiraConfi
         case "digitalocean":
             return { ...database, name: database.name ?? `${raw.project}-${environment}-db`, protect };
         case "external":
-            return { ...database, url: secret("databaseUrl"), adminUrl: raw.secrets.databaseAdminUrl };
+            return { ...database, url: secret("databaseUrl") };
         // A pull request's PostgreSQL in its namespace: data alone, no URL, no admin, no server.
         case "namespace":
             return database;
         case "server":
-            return {
-                ...database,
-                protect,
-                adminUrl: database.stack === undefined ? secret("databaseAdminUrl") : undefined,
-                ...own(database),
-            };
-        default:
-            return { ...database, protect, ...own(database) };
+            return { ...database, protect, adminUrl: secret("databaseAdminUrl"), ...own(database) };
     }
 }
 

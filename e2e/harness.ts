@@ -44,10 +44,6 @@ export const local = {
 };
 
 export const databaseUrl = `postgresql://${local.pg.user}:${encodeURIComponent(local.pg.password)}@${local.pg.host}:${local.pg.port}/${local.pg.database}`;
-/** The local server's admin connection (a CREATEDB, CREATEROLE role), which the local stack exports. */
-export const databaseAdminUrl = `postgresql://${requireEnv("ESTEIRA_PG_ADMIN_USER")}:${encodeURIComponent(
-    fs.readFileSync(requireEnv("ESTEIRA_PG_ADMIN_PASSWORD_FILE"), "utf8").trim(),
-)}@${local.pg.host}:${local.pg.port}/postgres`;
 
 // --- timings ---------------------------------------------------------------------------------------
 const timings: Record<string, number> = {};
@@ -133,8 +129,7 @@ export async function openStack(stackName: string, work: WorkDir): Promise<Local
 
 /**
  * The `local` stack in a working copy (a fresh one unless given), with its secrets set the way
- * local-up.sh sets them: kubeconfig, registry token, database URL, and the server's admin URL it
- * exports to pull-request stacks.
+ * local-up.sh sets them: kubeconfig, registry token and database URL.
  */
 export async function localStack(stackName: string, options: { databaseUrl?: string; work?: WorkDir } = {}): Promise<LocalStack> {
     const opened = await openStack(stackName, options.work ?? workDir(stackName));
@@ -142,7 +137,6 @@ export async function localStack(stackName: string, options: { databaseUrl?: str
     await stack.setConfig("esteira:kubeconfig", { value: flatKubeconfig(), secret: true });
     await stack.setConfig("esteira:registryToken", { value: local.registryPassword, secret: true });
     await stack.setConfig("esteira:databaseUrl", { value: options.databaseUrl ?? databaseUrl, secret: true });
-    await stack.setConfig("esteira:databaseAdminUrl", { value: databaseAdminUrl, secret: true });
     return opened;
 }
 

@@ -76,13 +76,16 @@ export async function evaluateStack(stack: string, options: EvaluateOptions = {}
 }
 
 /**
- * The stand-in secrets a stack holds: the registry token, and the database URL where its database
- * is external, the one mode that reads it (an unused secret key is refused, secret-keys-the-mode-uses).
+ * The stand-in secrets a stack holds: the registry token, the database URL where its database is
+ * external and the server's admin URL where it is made on a server, the one mode that reads each
+ * (an unused secret key is refused, secret-keys-the-mode-uses).
  */
 function testSecretsFor(plain: Record<string, unknown>): Record<string, string> {
-    const { "esteira:databaseUrl": databaseUrl, ...always } = TEST_SECRETS;
-    const database = plain["esteira:database"] as { mode?: string } | undefined;
-    return database?.mode === "external" ? { ...always, "esteira:databaseUrl": databaseUrl } : always;
+    const { "esteira:databaseUrl": databaseUrl, "esteira:databaseAdminUrl": adminUrl, ...always } = TEST_SECRETS;
+    const mode = (plain["esteira:database"] as { mode?: string } | undefined)?.mode;
+    if (mode === "external") return { ...always, "esteira:databaseUrl": databaseUrl };
+    if (mode === "server") return { ...always, "esteira:databaseAdminUrl": adminUrl };
+    return always;
 }
 
 /** A value written by `pulumi config set --secret`: `{secure: <ciphertext>}`. */

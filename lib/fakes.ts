@@ -31,16 +31,6 @@ export const TENANT_KUBECONFIG = JSON.stringify({
     "current-context": "review",
 });
 
-/** The kubeconfig the local stack exports for the pull-request stacks it hosts. */
-export const LOCAL_TENANT_KUBECONFIG = JSON.stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [{ name: "esteira-local", cluster: { server: "https://127.0.0.1:6443", "certificate-authority-data": "TE9DQUwtQ0E=" } }],
-    users: [{ name: "esteira-local", user: { token: "local-tenant-token" } }],
-    contexts: [{ name: "esteira-local", context: { cluster: "esteira-local", user: "esteira-local" } }],
-    "current-context": "esteira-local",
-});
-
 /** The IP range every fake VPC reports. */
 export const FAKE_VPC_RANGE = "10.116.0.0/20";
 
@@ -50,19 +40,6 @@ export const OTHER_STACK_OUTPUTS: Record<string, Record<string, unknown>> = {
         images: { sample: `ghcr.io/esteira-dev/esteira/sample@${fakeDigest("homolog-sample")}` },
         clusterId: "homolog-doks-id",
         databaseClusterId: "homolog-db-cluster-id",
-        databaseAdminUrl: "postgresql://doadmin:admin-password@private-homolog-db.b.db.ondigitalocean.com:25060/defaultdb?sslmode=require",
-    },
-    // The local stack, base of the local pull-request stacks (stacks/pr.local.template.yaml).
-    [`${ORGANIZATION}/${PROJECT}/local`]: {
-        tenantKubeconfig: LOCAL_TENANT_KUBECONFIG,
-        clusterId: "esteira-local",
-        databaseAdminUrl: "postgresql://esteira_admin:admin-password@10.213.0.1:5433/postgres",
-    },
-    [`${ORGANIZATION}/${PROJECT}/review`]: {
-        tenantKubeconfig: TENANT_KUBECONFIG,
-        clusterId: "review-doks-id",
-        databaseClusterId: "review-db-cluster-id",
-        databaseAdminUrl: "postgresql://doadmin:admin-password@private-review-db.b.db.ondigitalocean.com:25060/defaultdb?sslmode=require",
     },
 };
 
@@ -160,6 +137,7 @@ export function callResults(args: pulumi.runtime.MockCallArgs): Record<string, a
 export const TEST_SECRETS: Record<string, string> = {
     "esteira:registryToken": "test-registry-token",
     "esteira:databaseUrl": "postgresql://app:test-password@db.internal:5432/app?sslmode=require",
+    "esteira:databaseAdminUrl": "postgresql://admin:test-admin-password@db.internal:5433/postgres?sslmode=require",
 };
 
 /** The DigitalOcean token a stack without cluster.tokenFromEnvironment holds in its config. */

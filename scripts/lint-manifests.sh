@@ -87,9 +87,7 @@ const [file, stack, fallback] = process.argv.slice(2);
 const fail = (message) => { console.error(`${file}: ${message}`); process.exit(1); };
 const ignores = parse(fs.readFileSync(file, "utf8")) ?? {};
 const clusterOf = (file) => (fs.existsSync(file) ? parse(fs.readFileSync(file, "utf8"))?.config?.["esteira:cluster"] : undefined);
-let cluster = clusterOf(stack === "pr-42" ? "stacks/pr.template.yaml" : `Pulumi.${stack}.yaml`);
-// A shared cluster is the owning stack's (pull requests run on homolog's).
-if (cluster?.mode === "stack") cluster = clusterOf(`Pulumi.${cluster.stack}.yaml`);
+const cluster = clusterOf(stack === "pr-42" ? "stacks/pr.template.yaml" : `Pulumi.${stack}.yaml`);
 // A DOKS version slug, e.g. 1.33.1-do.0, names the cluster's minor.
 const minor = cluster?.mode === "digitalocean" ? /^(\d+\.\d+)\./.exec(cluster.version)?.[1] : undefined;
 console.log(minor ?? fallback);

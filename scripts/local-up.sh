@@ -81,14 +81,12 @@ export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-esteira-local}"
 cd "$work"
 pulumi stack select --create local >/dev/null
 # Secrets go in on stdin, so they never appear in a process list. The kubeconfig is flattened
-# (certificates inline) and minified to its current context: the stack exports it to the
-# pull-request stacks that run on this cluster.
+# (certificates inline) and minified to its current context: the tenant issuer's kubeconfig, which
+# the stack exports for pr-stack.sh grant, takes the API server and CA from it.
 "${kubectl[@]}" config view --raw --flatten --minify |
   pulumi config set --secret esteira:kubeconfig -s local
 pulumi config set --secret esteira:registryToken -s local <"$ESTEIRA_REGISTRY_PASSWORD_FILE"
 esteira_database_url | pulumi config set --secret esteira:databaseUrl -s local
-# Exported as databaseAdminUrl: pull-request stacks make their own database and role with it.
-esteira_database_admin_url | pulumi config set --secret esteira:databaseAdminUrl -s local
 
 if $destroy; then
   # Refused while pull-request stacks are built on it, unless --with-pr-stacks takes them down too.

@@ -191,7 +191,7 @@ describe("config", () => {
 
         it("cluster.mode must be known", () => {
             assertProblems({ ...valid(), cluster: { mode: "eks" } }, [
-                'homolog: cluster.mode: mode must be one of: digitalocean, kubeconfig, stack; received "eks"',
+                'homolog: cluster.mode: mode must be one of: digitalocean, kubeconfig; received "eks"',
             ]);
         });
 
@@ -843,7 +843,7 @@ describe("config", () => {
 
         it("TLS needs a DigitalOcean cluster", () => {
             assertProblems({ ...valid(), services: { api: { image: "x", service: { type: "LoadBalancer", tls } } } }, [
-                'homolog: services.api.service.tls: the certificate, the DNS record and the load balancer are DigitalOcean\'s, so it needs cluster.mode "digitalocean" or "stack"; received cluster.mode "kubeconfig"',
+                'homolog: services.api.service.tls: the certificate, the DNS record and the load balancer are DigitalOcean\'s, so it needs cluster.mode "digitalocean"; received cluster.mode "kubeconfig"',
             ]);
         });
 
@@ -1030,7 +1030,7 @@ describe("config", () => {
 
         itHolds(["monitoring-needs-digitalocean"], "monitoring is DigitalOcean's", () => {
             assertProblems({ ...valid(), monitoring: { emails: ["oncall@example.com"] } }, [
-                'homolog: monitoring: DigitalOcean checks and alerts need a DigitalOcean account, so cluster.mode "digitalocean" or "stack"; received cluster.mode "kubeconfig"',
+                'homolog: monitoring: DigitalOcean checks and alerts need a DigitalOcean account, so cluster.mode "digitalocean"; received cluster.mode "kubeconfig"',
             ]);
         });
 
@@ -1222,7 +1222,7 @@ describe("config", () => {
 
         it("database.mode must be known", () => {
             assertProblems({ ...valid(), database: { mode: "rds" } }, [
-                'homolog: database.mode: mode must be one of: digitalocean, external, shared, server, namespace; received "rds"',
+                'homolog: database.mode: mode must be one of: digitalocean, external, server, namespace; received "rds"',
             ]);
         });
 
@@ -1322,18 +1322,13 @@ describe("config", () => {
             );
         });
 
-        // The rule's message changed with issue 12: a cluster of another stack's (mode stack) has no VPC here.
         itHolds(
             ["digitalocean-database-needs-digitalocean-cluster"],
             "a DigitalOcean database needs a DigitalOcean cluster of this stack's, for its VPC and firewall",
             () => {
                 const message = (mode: string) =>
-                    `homolog: database.mode: "digitalocean" joins the VPC of the DOKS cluster this stack creates and admits only that cluster through its firewall, so it needs cluster.mode "digitalocean"; received cluster.mode "${mode}" (use database.mode "shared" with the stack that owns the cluster, or "external" with esteira:databaseUrl)`;
+                    `homolog: database.mode: "digitalocean" joins the VPC of the DOKS cluster this stack creates and admits only that cluster through its firewall, so it needs cluster.mode "digitalocean"; received cluster.mode "${mode}" (use database.mode "external" with esteira:databaseUrl, "server" with esteira:databaseAdminUrl, or "namespace")`;
                 assertProblems({ ...valid(), database: { mode: "digitalocean", region: "nyc1" } }, [message("kubeconfig")]);
-                assertProblems(
-                    { ...valid(), cluster: { mode: "stack", stack: "homolog-base" }, database: { mode: "digitalocean", region: "nyc1" } },
-                    [message("stack")],
-                );
             },
         );
 
@@ -1343,32 +1338,20 @@ describe("config", () => {
             ]);
         });
 
-        itHolds(
-            ["database-admin-url-required"],
-            "a server-mode database needs an admin connection: the secret, or a stack that exports it",
-            () => {
-                assertProblems({ ...valid(), database: { mode: "server" } }, [
-                    "homolog: esteira:databaseAdminUrl: is required when database.mode is server and database.stack names no stack to read it from; set it with `pulumi config set --secret esteira:databaseAdminUrl 'postgresql://admin:password@host:5432/postgres?sslmode=require' -s homolog`",
-                ]);
-            },
-        );
-
-        itHolds(["database-admin-url-once"], "a server-mode database takes its admin connection from one place only", () => {
-            assertProblems(
-                { ...valid(), database: { mode: "server", stack: "review" } },
-                [
-                    'homolog: database.stack: "review" and the secret esteira:databaseAdminUrl both name an admin connection; keep one (`pulumi config rm esteira:databaseAdminUrl -s homolog`, or remove database.stack)',
-                ],
-                { registryToken: token(), databaseAdminUrl: token() },
-            );
+        itHolds(["database-admin-url-required"], "a server-mode database needs an admin connection of the stack's own, the secret", () => {
+            assertProblems({ ...valid(), database: { mode: "server" } }, [
+                "homolog: esteira:databaseAdminUrl: is required when database.mode is server (its database and role are made through it); set it with `pulumi config set --secret esteira:databaseAdminUrl 'postgresql://admin:password@host:5432/postgres?sslmode=require' -s homolog`",
+            ]);
         });
 
         it("a server-mode database and its role are named after the environment unless given", () => {
-            const config = parseConfig(raw({ ...valid(), database: { mode: "server", stack: "review" } }));
+            const config = parseConfig(
+                raw({ ...valid(), database: { mode: "server" } }, { registryToken: token(), databaseAdminUrl: token() }),
+            );
             assert.ok(config.database?.mode === "server");
             assert.strictEqual(config.database.databaseName, "esteira-homolog");
             assert.strictEqual(config.database.user, "esteira-homolog");
-            assert.strictEqual(config.database.adminUrl, undefined, "read from the stack, not from a secret");
+            assert.ok(config.database.adminUrl, "the stack's own admin connection, from its secret");
         });
 
         it("DATABASE_URL is not also set by hand on a service that gets the database", () => {
@@ -1682,11 +1665,35 @@ describe("config", () => {
                 'homolog: github.canAdminsBypass: expected true or false, received "no"',
             ]);
         });
+    });
 
-        it("cluster.stack and database.stack name a stack", () => {
-            assertProblems({ ...valid(), cluster: { mode: "stack", stack: "home log" }, database: { mode: "shared", stack: "a/b/c/d" } }, [
-                `homolog: cluster.stack: must be a stack name or <organization>/<project>/<stack>; received "home log"`,
-                `homolog: database.stack: must be a stack name or <organization>/<project>/<stack>; received "a/b/c/d"`,
+    describe("retired values: another stack's credentials through its state (issue 24), each with its exact message", () => {
+        itHolds(
+            ["cluster-mode-stack-retired"],
+            "cluster.mode stack fails, saying what replaced it, before anything else of the cluster",
+            () => {
+                assertProblems({ ...valid(), cluster: { mode: "stack", stack: "review" } }, [
+                    'homolog: cluster.mode: "stack" is no longer supported: it deployed with the `tenantKubeconfig` its base exported, and a base hands no credential of its own or of its tenant issuer to another stack through its state (the issuer may only create and grant pull-request namespaces, so nothing could deploy with it); use cluster.mode "kubeconfig" and set a credential scoped to this stack\'s namespace as the secret esteira:kubeconfig (`pulumi config set --secret esteira:kubeconfig -s homolog < <file>`), as a pull-request stack gets it from `scripts/pr-stack.sh grant <number>`',
+                ]);
+            },
+        );
+
+        itHolds(["database-mode-shared-retired"], "database.mode shared fails, naming the modes that replace it", () => {
+            assertProblems({ ...valid(), database: { mode: "shared", stack: "homolog-base", databaseName: "shop" } }, [
+                'homolog: database.mode: "shared" is no longer supported: it made this stack\'s database in another stack\'s DigitalOcean database cluster, whose firewall admits only that stack\'s Kubernetes cluster, reached through cluster.mode "stack", which is retired; use database.mode "namespace" (a PostgreSQL of this stack\'s own in its namespace, as pull-request stacks do), "server" with an admin connection of this stack\'s own in the secret esteira:databaseAdminUrl, or "external" with esteira:databaseUrl',
+            ]);
+        });
+
+        itHolds(["database-stack-retired"], "database.stack fails: a server's admin connection is the stack's own secret", () => {
+            assertProblems({ ...valid(), database: { mode: "server", stack: "review" } }, [
+                "homolog: database.stack: \"review\" is no longer read: a base hands no database admin connection to another stack through its state (every stack that read it held the server's admin login); remove database.stack and set an admin connection of this stack's own as the secret esteira:databaseAdminUrl (`pulumi config set --secret esteira:databaseAdminUrl 'postgresql://admin:password@host:5432/postgres?sslmode=require' -s homolog`), or use database.mode \"namespace\"",
+            ]);
+        });
+
+        it("a retired value's message stands in for the schema's alone: the stack's other problems are still reported", () => {
+            assertProblems({ ...valid(), cluster: { mode: "stack", stack: "review" }, namespace: "Shop_Homolog" }, [
+                'homolog: cluster.mode: "stack" is no longer supported: it deployed with the `tenantKubeconfig` its base exported, and a base hands no credential of its own or of its tenant issuer to another stack through its state (the issuer may only create and grant pull-request namespaces, so nothing could deploy with it); use cluster.mode "kubeconfig" and set a credential scoped to this stack\'s namespace as the secret esteira:kubeconfig (`pulumi config set --secret esteira:kubeconfig -s homolog < <file>`), as a pull-request stack gets it from `scripts/pr-stack.sh grant <number>`',
+                `homolog: namespace: namespace must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit; received "Shop_Homolog"`,
             ]);
         });
     });
@@ -1702,53 +1709,20 @@ describe("config", () => {
         });
         const service = (extra: Record<string, unknown>) => ({ ...valid(), services: { api: { image: "ghcr.io/acme/api:1", ...extra } } });
 
-        itHolds(
-            ["cluster-stack-not-self", "database-stack-not-self", "promote-from-another-stack"],
-            "a stack never names itself: cluster.stack, database.stack and promoteFrom, bare or in full",
-            () => {
-                assertProblems(
-                    {
-                        ...valid(),
-                        cluster: { mode: "stack", stack: "homolog" },
-                        database: { mode: "shared", stack: "acme/esteira/homolog" },
-                        services: { api: { image: { promoteFrom: "esteira/homolog" } } },
-                    },
-                    [
-                        'homolog: cluster.stack: names this stack itself ("homolog"); name the stack that owns the cluster, or use cluster.mode digitalocean or kubeconfig',
-                        'homolog: database.stack: names this stack itself ("acme/esteira/homolog"); name the stack that owns the database cluster, or use database.mode digitalocean or external',
-                        'homolog: services.api.image.promoteFrom: names this stack itself ("esteira/homolog"); promote from the stack before this one in the line, or build the image here (image.build)',
-                    ],
-                );
-                // The same stack name in another project or organization is another stack.
-                const config = parseConfig(raw({ ...valid(), services: { api: { image: { promoteFrom: "other/esteira/homolog" } } } }));
-                assert.deepStrictEqual(config.services.api.image, { promoteFrom: "other/esteira/homolog", service: "api" });
-            },
-        );
-
-        itHolds(
-            ["shared-database-needs-owner-cluster"],
-            "a shared database needs the cluster its firewall admits: the same stack's",
-            () => {
-                const message = (received: string) =>
-                    `homolog: database.mode: "shared" uses stack "base"'s database cluster, whose firewall admits only that stack's Kubernetes cluster, so it needs cluster.mode "stack" with cluster.stack "base"; received ${received}`;
-                assertProblems({ ...valid(), cluster: { mode: "stack", stack: "other" }, database: { mode: "shared", stack: "base" } }, [
-                    message('cluster.stack "other"'),
-                ]);
-                assertProblems(
-                    { ...valid(), cluster: doCluster(), database: { mode: "shared", stack: "base" } },
-                    [message('cluster.mode "digitalocean"')],
-                    doToken(),
-                );
-                const config = parseConfig(
-                    raw({
-                        ...valid(),
-                        cluster: { mode: "stack", stack: "acme/esteira/base" },
-                        database: { mode: "shared", stack: "base" },
-                    }),
-                );
-                assert.strictEqual(config.database?.mode, "shared");
-            },
-        );
+        itHolds(["promote-from-another-stack"], "a stack never promotes from itself, named bare or in full", () => {
+            assertProblems(
+                {
+                    ...valid(),
+                    services: { api: { image: { promoteFrom: "esteira/homolog" } } },
+                },
+                [
+                    'homolog: services.api.image.promoteFrom: names this stack itself ("esteira/homolog"); promote from the stack before this one in the line, or build the image here (image.build)',
+                ],
+            );
+            // The same stack name in another project or organization is another stack.
+            const config = parseConfig(raw({ ...valid(), services: { api: { image: { promoteFrom: "other/esteira/homolog" } } } }));
+            assert.deepStrictEqual(config.services.api.image, { promoteFrom: "other/esteira/homolog", service: "api" });
+        });
 
         it("env takes strings, booleans and whole numbers; anything YAML may have changed must be quoted", () => {
             const message = (value: number) =>
@@ -1936,25 +1910,15 @@ describe("config", () => {
                 ],
                 { ...doToken(), kubeconfig: token(), databaseUrl: token(), databaseAdminUrl: token() },
             );
-            const external = { ...valid(), database: { mode: "external" } };
-            parseConfig(raw(external, { registryToken: token(), kubeconfig: token(), databaseUrl: token(), databaseAdminUrl: token() }));
+            // An external database's admin connection was only ever there to be exported to other stacks.
+            assertProblems(
+                { ...valid(), database: { mode: "external" } },
+                [unused("esteira:databaseAdminUrl", 'database.mode is "external"')],
+                { registryToken: token(), kubeconfig: token(), databaseUrl: token(), databaseAdminUrl: token() },
+            );
+            const server = { ...valid(), database: { mode: "server" } };
+            parseConfig(raw(server, { registryToken: token(), kubeconfig: token(), databaseAdminUrl: token() }));
         });
-
-        itHolds(
-            ["server-database-of-cluster-owner"],
-            "a pull-request stack's database server belongs to the stack whose cluster it runs on",
-            () => {
-                assertProblems({ ...valid(), cluster: { mode: "stack", stack: "review" }, database: { mode: "server", stack: "base" } }, [
-                    'homolog: database.stack: the database server is stack "base"\'s, but the cluster is stack "review"\'s (cluster.stack), whose pods that server\'s network may not admit, and whose teardown would not take the database with it; name the same base in both (database.stack: "review")',
-                ]);
-                const same = {
-                    ...valid(),
-                    cluster: { mode: "stack", stack: "review" },
-                    database: { mode: "server", stack: "acme/esteira/review" },
-                };
-                assert.strictEqual(parseConfig(raw(same)).database?.mode, "server");
-            },
-        );
 
         itHolds(["size-slugs-offered"], "a size slug DigitalOcean does not offer is refused, unless esteira:extraSizes names it", () => {
             const values = {
@@ -1978,21 +1942,33 @@ describe("config", () => {
             const long = "a".repeat(64);
             const db = (databaseName: string, user: string) => ({
                 ...valid(),
-                cluster: { mode: "stack", stack: "review" },
-                database: { mode: "server", stack: "review", databaseName, user },
+                database: { mode: "server", databaseName, user },
             });
-            assertProblems(db(long, "pg_app"), [
-                `homolog: database.databaseName: is 64 bytes, and PostgreSQL cuts names to 63, so two stacks could share one; shorten it; received "${long}"`,
-                'homolog: database.user: starts with "pg_", which PostgreSQL keeps for its own roles and schemas; name it otherwise; received "pg_app"',
-            ]);
-            assertProblems(db("template1", "public"), [
-                'homolog: database.databaseName: is one PostgreSQL or DigitalOcean keeps for itself (postgres, template0, template1, defaultdb, _dodb); name it otherwise; received "template1"',
-                'homolog: database.user: is one PostgreSQL or DigitalOcean keeps for itself (postgres, public, none, current_user, session_user, current_role, doadmin, _dodb); name it otherwise; received "public"',
-            ]);
-            assertProblems(db("shop db", "shop"), [
-                'homolog: database.databaseName: must start with a letter or underscore and hold only letters, digits, underscores and hyphens (DigitalOcean\'s rule), e.g. shop-homolog; received "shop db"',
-            ]);
-            assert.strictEqual(parseConfig(raw(db("shop-homolog", "shop_homolog"))).database?.mode, "server");
+            const secrets = { registryToken: token(), databaseAdminUrl: token() };
+            assertProblems(
+                db(long, "pg_app"),
+                [
+                    `homolog: database.databaseName: is 64 bytes, and PostgreSQL cuts names to 63, so two stacks could share one; shorten it; received "${long}"`,
+                    'homolog: database.user: starts with "pg_", which PostgreSQL keeps for its own roles and schemas; name it otherwise; received "pg_app"',
+                ],
+                secrets,
+            );
+            assertProblems(
+                db("template1", "public"),
+                [
+                    'homolog: database.databaseName: is one PostgreSQL or DigitalOcean keeps for itself (postgres, template0, template1, defaultdb, _dodb); name it otherwise; received "template1"',
+                    'homolog: database.user: is one PostgreSQL or DigitalOcean keeps for itself (postgres, public, none, current_user, session_user, current_role, doadmin, _dodb); name it otherwise; received "public"',
+                ],
+                secrets,
+            );
+            assertProblems(
+                db("shop db", "shop"),
+                [
+                    'homolog: database.databaseName: must start with a letter or underscore and hold only letters, digits, underscores and hyphens (DigitalOcean\'s rule), e.g. shop-homolog; received "shop db"',
+                ],
+                secrets,
+            );
+            assert.strictEqual(parseConfig(raw(db("shop-homolog", "shop_homolog"), secrets)).database?.mode, "server");
         });
 
         itHolds(["github-reviewers-unique"], "each reviewer team and user is listed once", () => {
@@ -2195,7 +2171,14 @@ describe("config", () => {
                 {
                     "esteira:protect": "false",
                     "esteira:registry": valid().registry,
-                    "esteira:cluster": { mode: "stack", stack: "base" },
+                    // Monitoring is DigitalOcean's; the token comes from the deploying job's environment.
+                    "esteira:cluster": {
+                        mode: "digitalocean",
+                        region: "nyc1",
+                        version: "1.33.1-do.0",
+                        nodePool: { size: "s-2vcpu-4gb", minNodes: 1, maxNodes: 3 },
+                        tokenFromEnvironment: true,
+                    },
                     "esteira:images": { repository: "ghcr.io/acme/shop" },
                     "esteira:github": { repository: "shop" },
                     "github:owner": "acme",

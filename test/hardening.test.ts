@@ -3,17 +3,7 @@
  * each rule names the resource (and container) that breaks it. The real stack files, evaluated once.
  */
 import * as assert from "assert";
-import {
-    Evaluation,
-    evaluated,
-    FAKE_VPC_RANGE,
-    ORGANIZATION,
-    OTHER_STACK_OUTPUTS,
-    PROJECT,
-    RecordedResource,
-    stackCases,
-    stackFileConfig,
-} from "./mocks";
+import { Evaluation, evaluated, FAKE_VPC_RANGE, RecordedResource, stackCases, stackFileConfig, TEST_SECRETS } from "./mocks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const JOB = "kubernetes:batch/v1:Job";
@@ -129,16 +119,14 @@ for (const { stack, file } of stackCases()) {
 
         it("pods reach only DNS, the namespace's own pods and the database (images are pulled by the node)", () => {
             const config = stackFileConfig(stack);
-            const database = config["esteira:database"] as { mode: string; pool?: unknown; cidr?: string; stack?: string } | undefined;
+            const database = config["esteira:database"] as { mode: string; pool?: unknown; cidr?: string } | undefined;
             // A base stack (esteira:tenants) runs no workload: nothing of it reaches its database.
             const readsDatabase =
                 database !== undefined &&
                 ["esteira:services", "esteira:workers", "esteira:jobs"].some((key) => Object.keys(config[key] ?? {}).length > 0);
             // The fake VPC's range and DigitalOcean's ports; an external database's URL names 5432 in the tests,
-            // and a server's is the port of the admin connection its base exports (the local PostgreSQL's 5433,
-            // the review base's managed cluster's 25060).
-            const adminPort = (base: string) =>
-                Number(new URL(String(OTHER_STACK_OUTPUTS[`${ORGANIZATION}/${PROJECT}/${base}`].databaseAdminUrl)).port);
+            // and a server's is the port of its admin connection (the test secret's).
+            const adminPort = Number(new URL(TEST_SECRETS["esteira:databaseAdminUrl"]).port);
             // A database in the namespace (mode namespace) is one of the namespace's own pods: no further egress.
             const databasePeers =
                 !readsDatabase || database.mode === "namespace"
@@ -146,7 +134,7 @@ for (const { stack, file } of stackCases()) {
                     : database.mode === "external"
                       ? [{ cidr: "0.0.0.0/0", ports: [5432] }]
                       : database.mode === "server"
-                        ? [{ cidr: database.cidr ?? "0.0.0.0/0", ports: [adminPort(database.stack!)] }]
+                        ? [{ cidr: database.cidr ?? "0.0.0.0/0", ports: [adminPort] }]
                         : [{ cidr: FAKE_VPC_RANGE, ports: database.pool ? [25060, 25061] : [25060] }];
             const allowed = new Set(
                 [

@@ -104,7 +104,7 @@ describe("stack files as data", () => {
     it("restatedDefaults names a restated default by its key path, in services, modes and unions alike", () => {
         const values = {
             cluster: { mode: "digitalocean", ha: false, region: "nyc1" },
-            database: { mode: "shared", stack: "homolog", secretName: "db-credentials" },
+            database: { mode: "server", secretName: "db-credentials" },
             github: { repository: "shop", deployFrom: "all" },
             services: { api: { image: "x", port: 8000, service: { type: "ClusterIP", port: 8080 }, metrics: { path: "/metrics" } } },
         };

@@ -182,11 +182,9 @@ describe("stack files", () => {
                 }
             });
 
-            it("drops unreachable objects from the state only where another stack owns the cluster", () => {
+            it("never drops objects from the state because the cluster does not answer", () => {
                 const provider = evaluation.recorder.all("pulumi:providers:kubernetes")[0];
-                const mode = (stackFileConfig(stack)["esteira:cluster"] as { mode?: string } | undefined)?.mode;
-                // Provider configuration reaches the engine as strings.
-                assert.strictEqual(provider.inputs.deleteUnreachable, mode === "stack" ? "true" : undefined);
+                assert.strictEqual(provider.inputs.deleteUnreachable, undefined);
             });
 
             it("gives pods DATABASE_URL only through secretKeyRef on the database secret", function () {
@@ -200,7 +198,7 @@ describe("stack files", () => {
                 assert.ok(isSecretInput(secret, "stringData"), "the connection URL stays secret");
                 assert.match(secret.inputs.stringData.DATABASE_URL, /^postgresql:\/\//);
                 // DigitalOcean's managed PostgreSQL takes TLS only; another server's URL keeps its admin connection's mode.
-                if (database.mode === "digitalocean" || database.mode === "shared") {
+                if (database.mode === "digitalocean") {
                     assert.match(secret.inputs.stringData.DATABASE_URL, /sslmode=require$/);
                 }
                 // The in-namespace database server (database.mode namespace) is no client of itself.
@@ -236,10 +234,8 @@ describe("stack files", () => {
                 }
             });
 
-            it("exports its database server's admin connection only as a secret", async function () {
-                const { outputs } = evaluation;
-                if (outputs.databaseAdminUrl === undefined) this.skip();
-                assert.ok(await isSecretOutput(outputs.databaseAdminUrl), "databaseAdminUrl must be secret");
+            it("exports no database admin connection: no stack hands one to another", () => {
+                assert.strictEqual(evaluation.outputs.databaseAdminUrl, undefined);
             });
 
             it("on DigitalOcean: the token comes from the environment, cluster id as provider identity, objects deleted with the cluster, DB firewall admits only the cluster", async function () {

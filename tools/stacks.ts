@@ -9,8 +9,7 @@
  * workflows' when its file sets `esteira:github` (local stacks do not). It deploys on a ref its
  * `esteira:github.deployFrom` admits, unless `deployOn: release` (a release run deploys it, no push). Order: a stack comes after those it names in
  * `esteira:github.deployAfter`, promotes an image from (`promoteFrom`, or the stage whose
- * verification it promotes, `verifiedIn`), or reads its cluster or database from,
- * when they deploy on the same ref; otherwise by name.
+ * verification it promotes, `verifiedIn`), when they deploy on the same ref; otherwise by name.
  */
 import { githubSchema, GitHubSettings } from "../vocabulary/schema";
 import { stackFileConfig, stackFiles } from "../lib/stack-files";
@@ -36,12 +35,7 @@ export function workflowStacks(configs: Record<string, Record<string, any>>): Wo
             const github = githubSchema.safeParse(config["esteira:github"]);
             if (!github.success) throw new Error(`Pulumi.${stack}.yaml: esteira:github is invalid; run npm test for the details`);
             const workloads = ["services", "workers", "jobs"].flatMap((kind) => Object.values<any>(config[`esteira:${kind}`] ?? {}));
-            const reads = [
-                ...workloads.flatMap((workload) => [workload?.image?.promoteFrom, workload?.image?.verifiedIn]),
-                config["esteira:cluster"]?.mode === "stack" ? config["esteira:cluster"].stack : undefined,
-                // A shared database's cluster, or a server's admin connection (database.mode server).
-                ["shared", "server"].includes(config["esteira:database"]?.mode) ? config["esteira:database"].stack : undefined,
-            ];
+            const reads = workloads.flatMap((workload) => [workload?.image?.promoteFrom, workload?.image?.verifiedIn]);
             const after = [...(github.data.deployAfter ?? []), ...reads.filter((s): s is string => typeof s === "string")].map(stackOf);
             return {
                 stack,

@@ -651,17 +651,8 @@ const kubeconfigCluster = z.strictObject({
         ),
 });
 
-const stackCluster = z.strictObject({
-    mode: z.literal("stack").meta(doc("a cluster another stack owns, read through a StackReference")),
-    stack: stackName().meta(
-        doc(
-            "stack that owns the cluster and hosts this one (esteira:tenants, e.g. `review`); its `tenantKubeconfig` and `clusterId` outputs are read",
-        ),
-    ),
-});
-
-export const clusterSchema = z.discriminatedUnion("mode", [digitalOceanCluster, kubeconfigCluster, stackCluster], {
-    error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: digitalocean, kubeconfig, stack` : undefined),
+export const clusterSchema = z.discriminatedUnion("mode", [digitalOceanCluster, kubeconfigCluster], {
+    error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: digitalocean, kubeconfig` : undefined),
 });
 export type ClusterSettings = z.infer<typeof clusterSchema>;
 
@@ -733,27 +724,12 @@ const externalDatabase = z.strictObject({
     cidr: cidr("cidr").optional().meta(doc("address range the database is in; pods may connect to its URL's port only there", dd.cidr)),
 });
 
-const sharedDatabase = z.strictObject({
-    mode: z.literal("shared").meta(doc("a database and user of this stack's own in another stack's database cluster")),
-    stack: stackName().meta(doc("stack that owns the database cluster (e.g. homolog); its `databaseClusterId` output is read")),
-    databaseName: nonEmpty()
-        .optional()
-        .meta(doc("database", text("<project>-<environment>"))),
-    user: nonEmpty()
-        .optional()
-        .meta(doc("database user", text("<project>-<environment>"))),
-    secretName,
-});
-
 const serverDatabase = z.strictObject({
     mode: z
         .literal("server")
-        .meta(doc("a database and role of this stack's own in any PostgreSQL server, made through its admin connection")),
-    stack: stackName()
-        .optional()
         .meta(
             doc(
-                "stack whose `databaseAdminUrl` output is the admin connection (the base of pull-request stacks); else the secret esteira:databaseAdminUrl",
+                "a database and role of this stack's own in any PostgreSQL server, made through its admin connection (the secret esteira:databaseAdminUrl)",
             ),
         ),
     databaseName: nonEmpty()
@@ -794,14 +770,9 @@ const namespaceDatabase = z.strictObject({
     secretName,
 });
 
-export const databaseSchema = z.discriminatedUnion(
-    "mode",
-    [digitalOceanDatabase, externalDatabase, sharedDatabase, serverDatabase, namespaceDatabase],
-    {
-        error: (issue) =>
-            issue.code === "invalid_union" ? `mode must be one of: digitalocean, external, shared, server, namespace` : undefined,
-    },
-);
+export const databaseSchema = z.discriminatedUnion("mode", [digitalOceanDatabase, externalDatabase, serverDatabase, namespaceDatabase], {
+    error: (issue) => (issue.code === "invalid_union" ? `mode must be one of: digitalocean, external, server, namespace` : undefined),
+});
 export type DatabaseSettings = z.infer<typeof databaseSchema>;
 
 // ---- registry, images, GitHub --------------------------------------------------------------
@@ -967,7 +938,7 @@ export const githubSchema = z
             .meta(
                 doc(
                     "stacks the workflows deploy (and smoke-test) first when one push or tag deploys this one too (`npm run -s stacks`)",
-                    text("none; a stack it promotes from or shares a cluster with comes first anyway"),
+                    text("none; a stack it promotes from comes first anyway"),
                 ),
             ),
         environmentVariables: z
@@ -1241,7 +1212,7 @@ export const stackSchema = z
             .optional()
             .meta(
                 doc(
-                    "this stack hosts pull requests: it creates their tenant issuer (which `scripts/pr-stack.sh grant` uses to make each pull request's namespace and identity) and exports its kubeconfig as `tenantKubeconfig`, and installs the admission policies that hold every pull request to its own namespace (components/tenant-policy.ts); such a base stack needs no workload of its own",
+                    "this stack hosts pull requests: it creates their tenant issuer, a ServiceAccount that may only create, list and delete pull-request namespaces (`<project>-pr-<number>`), make the deployer ServiceAccount in one, bind it to the deployer ClusterRole there and mint its short-lived token; it exports the issuer's kubeconfig as `tenantKubeconfig` (secret), which only the base's side of `scripts/pr-stack.sh` uses (grant, destroy, destroy-base, sweep), never a stack; and it installs the admission policies that hold the issuer and every pull request to pull-request namespaces (components/tenant-policy.ts); such a base stack needs no workload of its own",
                     text("none"),
                 ),
             ),
@@ -1301,7 +1272,7 @@ export const SECRET_KEYS = {
     databaseAdminUrl: {
         key: "esteira:databaseAdminUrl",
         description:
-            "admin connection URL of a PostgreSQL server (a role with CREATEDB and CREATEROLE): `database.mode: server` uses it; a stack exports it as `databaseAdminUrl` for the stacks that name it in `database.stack`",
+            "admin connection URL of a PostgreSQL server (a role with CREATEDB and CREATEROLE): `database.mode: server` makes the stack's database and role with it; never exported to another stack",
     },
     alertSlackWebhookUrl: {
         key: "esteira:alertSlackWebhookUrl",

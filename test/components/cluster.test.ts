@@ -3,7 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { Cluster, DigitalOceanClusterArgs, kubeconfigCluster } from "../../components/cluster";
-import { assertRunError, isSecretInput, isSecretOutput, OTHER_STACK_OUTPUTS, promiseOf, Recorder, TENANT_KUBECONFIG } from "../mocks";
+import { isSecretInput, isSecretOutput, promiseOf, Recorder, TENANT_KUBECONFIG } from "../mocks";
 
 const PROVIDER = "pulumi:providers:kubernetes";
 const NODE_POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool";
@@ -19,11 +19,9 @@ async function build(args: ConstructorParameters<typeof Cluster>[1]) {
 describe("Cluster", () => {
     describe("kubeconfig mode", () => {
         it("updates Secrets in place: a new token or URL never deletes the Secret the workloads read", async () => {
-            for (const args of [{ mode: "kubeconfig" as const }, { mode: "stack" as const, stack: "review" }]) {
-                const { provider } = await build(args);
-                // Provider inputs reach the engine JSON-encoded.
-                assert.strictEqual(provider.inputs.enableSecretMutable, "true", `${args.mode}: enableSecretMutable`);
-            }
+            const { provider } = await build({ mode: "kubeconfig" });
+            // Provider inputs reach the engine JSON-encoded.
+            assert.strictEqual(provider.inputs.enableSecretMutable, "true");
         });
 
         it("registers esteira:cluster:Cluster with its provider as a child", async () => {
@@ -251,6 +249,11 @@ describe("Cluster", () => {
             assert.strictEqual(await promiseOf(cluster.clusterIdentifier), "homolog-cluster-id");
             assert.strictEqual(await promiseOf(cluster.vpcId), "homolog-vpc-id");
         });
+
+        it("never drops objects from the state because the cluster does not answer: its objects go with it (deletedWith)", async () => {
+            const { provider } = await buildDo();
+            assert.strictEqual(provider.inputs.deleteUnreachable, undefined);
+        });
     });
 
     describe("digitalocean mode, token from the environment", () => {
@@ -315,60 +318,6 @@ describe("Cluster", () => {
             assert.throws(() => new Cluster("review", { ...args, tokenFromEnvironment: false }), {
                 message: "review: apiToken: is required unless tokenFromEnvironment is true",
             });
-        });
-    });
-
-    describe("stack mode", () => {
-        it("reads the owner's tenant kubeconfig and cluster id, knows its endpoint, and creates no cluster", async () => {
-            const { recorder, cluster, provider } = await build({ mode: "stack", stack: "review" });
-            const reference = recorder.reads.find((r) => r.type === "pulumi:pulumi:StackReference");
-            assert.strictEqual(reference?.id, "organization/esteira/review");
-            assert.deepStrictEqual(
-                recorder.resources.filter((r) => r.type.startsWith("digitalocean:")),
-                [],
-            );
-            assert.strictEqual(provider.inputs.clusterIdentifier, "review-doks-id");
-            assert.strictEqual(provider.inputs.kubeconfig, TENANT_KUBECONFIG, "the kubeconfig the owner made for its tenants");
-            assert.ok(isSecretInput(provider, "kubeconfig"), "the shared kubeconfig stays secret");
-            assert.ok(await isSecretOutput(cluster.kubeconfig));
-            assert.strictEqual(await promiseOf(cluster.endpoint), "https://review.k8s.ondigitalocean.com");
-            assert.strictEqual(await promiseOf(cluster.certificateAuthorityData), "UkVWSUVXLUNB");
-            assert.strictEqual(cluster.kubernetesCluster, undefined, "nothing is deletedWith a cluster this stack does not own");
-        });
-
-        it("fails, naming the output, when the owner hosts no tenants", async () => {
-            const recorder = new Recorder();
-            await recorder.install("test");
-            const cluster = new Cluster("pr-1", { mode: "stack", stack: "homolog" });
-            const identifier = promiseOf(cluster.kubeconfig);
-            identifier.catch(() => undefined);
-            await recorder.settle();
-            await assert.rejects(identifier, /tenantKubeconfig/);
-        });
-
-        it("lets a destroy succeed once the owner's cluster is gone: the provider drops unreachable objects", async () => {
-            const { provider } = await build({ mode: "stack", stack: "review" });
-            // Provider configuration reaches the engine as strings.
-            assert.strictEqual(provider.inputs.deleteUnreachable, "true");
-        });
-
-        it("fails with one line naming cluster.stack, the stack and the fix when the stack exports no tenantKubeconfig", async () => {
-            // A stack that runs on a cluster it reaches by a kubeconfig file exports no tenant kubeconfig.
-            OTHER_STACK_OUTPUTS["organization/esteira/lab"] = { clusterId: "lab" };
-            try {
-                const recorder = new Recorder();
-                await recorder.install("pr-7");
-                const cluster = new Cluster("pr-7", { mode: "stack", stack: "lab" });
-                const kubeconfig = promiseOf(cluster.kubeconfig);
-                kubeconfig.catch(() => undefined);
-                await recorder.settle();
-                await assertRunError(
-                    kubeconfig,
-                    'pr-7: cluster.stack: stack "lab" exports no `tenantKubeconfig` output; run `pulumi up -s lab` first; a stack exports it when it sets esteira:tenants and its cluster\'s endpoint is known (cluster.mode digitalocean, or kubeconfig contents in esteira:kubeconfig)',
-                );
-            } finally {
-                delete OTHER_STACK_OUTPUTS["organization/esteira/lab"];
-            }
         });
     });
 

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { Database, DigitalOceanDatabaseArgs, ServerDatabaseArgs, SharedDatabaseArgs } from "../../components/database";
+import { Database, DigitalOceanDatabaseArgs, ServerDatabaseArgs } from "../../components/database";
 import { defaultState, FAKE_VPC_RANGE, isSecretInput, isSecretOutput, promiseOf, Recorder } from "../mocks";
 
 const DB_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster";
@@ -31,11 +31,8 @@ async function build(args: Parameters<typeof newDatabase>[0]) {
     return { recorder, database };
 }
 
-function newDatabase(
-    extra: Partial<DigitalOceanDatabaseArgs> | { mode: "external"; url: string; cidr?: string } | SharedDatabaseArgs | ServerDatabaseArgs,
-) {
-    if ("mode" in extra && (extra.mode === "external" || extra.mode === "shared" || extra.mode === "server"))
-        return new Database("homolog", extra);
+function newDatabase(extra: Partial<DigitalOceanDatabaseArgs> | { mode: "external"; url: string; cidr?: string } | ServerDatabaseArgs) {
+    if ("mode" in extra && (extra.mode === "external" || extra.mode === "server")) return new Database("homolog", extra);
     return new Database("homolog", {
         mode: "digitalocean",
         region: "nyc1",
@@ -239,41 +236,6 @@ describe("Database", () => {
         });
     });
 
-    describe("shared mode", () => {
-        it("protects its own database and user when asked", async () => {
-            const { recorder } = await build({ mode: "shared", stack: "homolog", databaseName: "d", user: "u", protect: true });
-            assert.strictEqual(recorder.get(DB, "homolog-db").protect, true);
-            assert.strictEqual(recorder.get(USER, "homolog-user").protect, true);
-        });
-
-        it("adds its own database and user to the other stack's database cluster, which it only reads", async () => {
-            const { recorder, database } = await build({
-                mode: "shared",
-                stack: "homolog",
-                databaseName: "esteira-pr-7",
-                user: "esteira-pr-7",
-            });
-            assert.deepStrictEqual(recorder.all(DB_CLUSTER), [], "the database cluster is not this stack's");
-            const cluster = recorder.reads.find((r) => r.type === DB_CLUSTER);
-            assert.strictEqual(cluster?.id, "homolog-db-cluster-id");
-            assert.deepStrictEqual(recorder.get(DB, "homolog-db").inputs, { clusterId: "homolog-db-cluster-id", name: "esteira-pr-7" });
-            assert.deepStrictEqual(recorder.get(USER, "homolog-user").inputs, { clusterId: "homolog-db-cluster-id", name: "esteira-pr-7" });
-            assert.deepStrictEqual(recorder.all(FIREWALL), [], "the owner's firewall already admits the shared Kubernetes cluster");
-            assert.ok(
-                recorder.resources.every((r) => !r.protect),
-                "nothing is protected",
-            );
-            assert.ok(await isSecretOutput(database.connectionUrl));
-            assert.match((await promiseOf(database.connectionUrl))!, /^postgresql:\/\/esteira-pr-7:.*\/esteira-pr-7\?sslmode=require$/);
-            assert.deepStrictEqual(await destinationOf(database), { cidr: FAKE_VPC_RANGE, ports: [25060] });
-            assert.deepStrictEqual(
-                recorder.calls.filter((c) => c.token === "digitalocean:index/getVpc:getVpc").map((c) => c.inputs),
-                [{ id: "homolog-vpc-id" }],
-                "the range of the VPC the other stack's database cluster is in",
-            );
-        });
-    });
-
     describe("server mode", () => {
         const DYNAMIC = "pulumi-nodejs:dynamic:Resource";
         const adminUrl = "postgresql://admin:s3cret@10.213.0.1:5433/postgres?sslmode=disable";
@@ -310,39 +272,25 @@ describe("Database", () => {
             assert.strictEqual(await promiseOf(database.directUrl), await promiseOf(database.connectionUrl), "no pool: one URL");
             assert.deepStrictEqual(await promiseOf(database.destination.ports[0]), 5433, "pods may reach the server's port");
         });
-
-        it("reads the admin connection from the stack that exports it", async () => {
-            const { recorder, database } = await build(server({ adminUrl: undefined, stack: "homolog" }));
-            assert.strictEqual(recorder.reads.find((r) => r.type === "pulumi:pulumi:StackReference")?.id, "organization/esteira/homolog");
-            assert.match(
-                (await promiseOf(database.connectionUrl)) as string,
-                /^postgresql:\/\/esteira-pr-7:.*@private-homolog-db\.b\.db\.ondigitalocean\.com:25060\/esteira-pr-7\?sslmode=require$/,
-            );
-        });
-
-        it("exports no admin connection of its own: a stack making its database on a server is nobody's base", async () => {
-            const { database } = await build(server());
-            assert.strictEqual(database.adminUrl, undefined);
-        });
     });
 
-    describe("the admin connection a base stack exports", () => {
-        it("a managed cluster's private admin URI, as a secret", async () => {
-            const { database } = await build({});
-            assert.ok(database.adminUrl, "a DigitalOcean database cluster exports its admin connection");
-            assert.ok(await isSecretOutput(database.adminUrl));
-        });
-
-        it("an external server's, when the stack is given one; none otherwise", async () => {
-            const given = await build({
-                mode: "external",
-                url: "postgresql://u:p@db:5432/app",
-                adminUrl: pulumi.secret("postgresql://admin:a@db:5432/postgres"),
-            } as any);
-            assert.strictEqual(await promiseOf(given.database.adminUrl), "postgresql://admin:a@db:5432/postgres");
-            assert.ok(await isSecretOutput(given.database.adminUrl));
-            const none = await build({ mode: "external", url: "postgresql://u:p@db:5432/app" });
-            assert.strictEqual(none.database.adminUrl, undefined);
+    describe("the server's admin connection", () => {
+        it("is no output of any mode: a stack never hands it to another through its state", async () => {
+            const databases = {
+                digitalocean: (await build({})).database,
+                external: (await build({ mode: "external", url: "postgresql://u:p@db:5432/app" })).database,
+                server: (
+                    await build({
+                        mode: "server",
+                        databaseName: "d",
+                        user: "u",
+                        adminUrl: pulumi.secret("postgresql://admin:a@db:5432/postgres"),
+                    })
+                ).database,
+            };
+            for (const [mode, database] of Object.entries(databases)) {
+                assert.ok(!("adminUrl" in database), `${mode}: no adminUrl output`);
+            }
         });
     });
 });

@@ -11,7 +11,7 @@ describe("stack references", () => {
     const lab = (output: string, check?: OutputRead["check"]): OutputRead => ({
         stack: "lab",
         output,
-        configKey: "database.stack",
+        configKey: "services.api.image.promoteFrom",
         fix: "run `pulumi up -s lab` first",
         check,
     });
@@ -28,13 +28,13 @@ describe("stack references", () => {
     }
 
     it("reads an output the other stack exports", async () => {
-        assert.strictEqual(await read({ databaseClusterId: "db-1" }, "databaseClusterId"), "db-1");
+        assert.strictEqual(await read({ images: "db-1" }, "images"), "db-1");
     });
 
     it("a missing output fails with one line naming this stack, the config key, the other stack and the fix", async () => {
         await assertRunError(
-            read({ clusterId: "lab" }, "databaseClusterId"),
-            'pr-7: database.stack: stack "lab" exports no `databaseClusterId` output; run `pulumi up -s lab` first',
+            read({ clusterId: "lab" }, "images"),
+            'pr-7: services.api.image.promoteFrom: stack "lab" exports no `images` output; run `pulumi up -s lab` first',
         );
     });
 
@@ -51,12 +51,12 @@ describe("stack references", () => {
 
         it("every problem in one error, before anything but the StackReference is registered", async () => {
             const notEmpty = (value: unknown) => (value === "" ? "exports an empty `clusterId`" : undefined);
-            const { recorder, result } = await first({ clusterId: "" }, [lab("databaseAdminUrl"), lab("clusterId", notEmpty)]);
+            const { recorder, result } = await first({ clusterId: "" }, [lab("images"), lab("clusterId", notEmpty)]);
             await assertRunError(
                 result,
                 'stack "pr-7" reads other stacks\' outputs it cannot use; nothing was built:\n' +
-                    '  - pr-7: database.stack: stack "lab" exports no `databaseAdminUrl` output; run `pulumi up -s lab` first\n' +
-                    '  - pr-7: database.stack: stack "lab" exports an empty `clusterId`',
+                    '  - pr-7: services.api.image.promoteFrom: stack "lab" exports no `images` output; run `pulumi up -s lab` first\n' +
+                    '  - pr-7: services.api.image.promoteFrom: stack "lab" exports an empty `clusterId`',
             );
             assert.deepStrictEqual(recorder.resources, [], "no resource is registered");
             assert.deepStrictEqual(
@@ -70,7 +70,7 @@ describe("stack references", () => {
             const { result } = await first({ clusterId: "lab-1" }, [lab("clusterId")]);
             const outputs = await result;
             assert.strictEqual(await promiseOf(outputs.get<string>("lab", "clusterId")!), "lab-1");
-            assert.strictEqual(outputs.get("lab", "databaseAdminUrl"), undefined, "what was not read first is read where it is used");
+            assert.strictEqual(outputs.get("lab", "images"), undefined, "what was not read first is read where it is used");
         });
     });
 });
