@@ -204,7 +204,8 @@ describe("pr-stack-owns-no-shared-infrastructure", () => {
         for (const type of [KUBERNETES_CLUSTER, VPC, DATABASE_CLUSTER]) {
             messages.push(...(await runResourcePolicy(prStackOwnsNoSharedInfrastructure, { type, props: {} }, PR)).violations);
         }
-        const use = "use homolog's (esteira:cluster mode stack, esteira:database mode shared)";
+        const use =
+            "deploy into the review base's cluster with the kubeconfig `scripts/pr-stack.sh grant` prints (esteira:cluster mode kubeconfig) and a PostgreSQL in the namespace (esteira:database mode namespace), as stacks/pr.template.yaml does";
         assert.deepStrictEqual(messages, [
             `a pull-request stack must not own a KubernetesCluster: ${use}`,
             `a pull-request stack must not own a Vpc: ${use}`,
@@ -212,7 +213,7 @@ describe("pr-stack-owns-no-shared-infrastructure", () => {
         ]);
     });
 
-    it("lets a pull-request stack own its own database in the shared cluster", async () => {
+    it("leaves a pull-request stack's other resources alone", async () => {
         assert.strictEqual(
             (await runResourcePolicy(prStackOwnsNoSharedInfrastructure, { type: DATABASE, props: {} }, PR)).notApplicable,
             "not a cluster, VPC or database cluster",

@@ -133,7 +133,7 @@ export const prodPublicServiceTls = resourcePolicy({
 export const prStackOwnsNoSharedInfrastructure = resourcePolicy({
     name: "pr-stack-owns-no-shared-infrastructure",
     description:
-        "A pull-request stack creates no cluster, VPC or database cluster of its own but uses homolog's, so each pull request costs a namespace and a database, not minutes of provisioning and a bill that outlives a forgotten stack.",
+        "A pull-request stack creates no cluster, VPC or database cluster of its own but deploys into its base's cluster, in the namespace granted to it, with a PostgreSQL in that namespace, so each pull request costs a namespace, not minutes of provisioning and a bill that outlives a forgotten stack.",
     enforcementLevel: "mandatory",
     // Analyze sees only resources a stack registers, never ones it reads (homolog's, through `get`).
     appliesTo: [KUBERNETES_CLUSTER, VPC, DATABASE_CLUSTER],
@@ -141,7 +141,7 @@ export const prStackOwnsNoSharedInfrastructure = resourcePolicy({
     environment: "pr",
     validate: (args, report) => {
         report(
-            `a pull-request stack must not own a ${shortType(args.type)}: use homolog's (esteira:cluster mode stack, esteira:database mode shared)`,
+            `a pull-request stack must not own a ${shortType(args.type)}: deploy into the review base's cluster with the kubeconfig \`scripts/pr-stack.sh grant\` prints (esteira:cluster mode kubeconfig) and a PostgreSQL in the namespace (esteira:database mode namespace), as stacks/pr.template.yaml does`,
         );
     },
 });
