@@ -20,14 +20,18 @@
 #   pr-stack.sh preview <number> [--template FILE] [-- pulumi preview flags…]
 #       The same layout, then `pulumi preview --diff` with the policy pack: the pull request's
 #       check (review.yml), failing on a mandatory violation.
-#   pr-stack.sh destroy <number>
+#   pr-stack.sh destroy <number> [--cluster-gone]
 #       Base side. Clears the stack's state through its lock (`pulumi state delete --all`: a push
 #       still deploying makes it fail fast), deletes the pull request's namespace (and with it
 #       everything the stack made: workloads, Secrets, its PostgreSQL and data) and waits until it is
 #       gone, then removes the stack: no `pulumi destroy`, so no code of the pull request's state (its
 #       dynamic providers, its plugins) runs with the base's credentials. A namespace or stack that
 #       does not exist is nothing to delete; a backend that cannot be listed fails, never taken for
-#       "no stack".
+#       "no stack". A cluster that does not answer (refused, unknown host, timed out) fails it before
+#       anything changes: it may be down for a while with the namespace and its data still in it.
+#       --cluster-gone says the base's cluster is gone for good: then a cluster that does not answer
+#       is taken to have taken the namespace with it, and the state is cleared and the stack removed
+#       (a cluster that answers has the namespace deleted as usual).
 #   pr-stack.sh list
 #       The pr-<number> stacks of this backend.
 #   pr-stack.sh destroy-base STACK [--with-pr-stacks]
@@ -102,8 +106,23 @@ DEPLOYER_ROLE=esteira-pr-deployer
 PROJECT="$(sed -nE 's/^name: *([^ #]+).*/\1/p' Pulumi.yaml)"
 namespace_of() { echo "$PROJECT-pr-$1"; }
 
+# api_unreachable — when the API server of the KUBECONFIG in use does not answer at all (connection
+# refused, unknown host, timed out), prints kubectl's reason and succeeds. Any answer, an error
+# included (an expired token's Unauthorized), means the cluster is there: it fails.
+api_unreachable() {
+  local out
+  out="$(kubectl get --raw /version --request-timeout=20s 2>&1)" && return 1
+  grep -qiE "refused|unable to connect|no such host|i/o timeout|deadline exceeded|Client\.Timeout|no route to host|connection reset" <<<"$out" ||
+    return 1
+  head -n 1 <<<"$out"
+}
+
 require_kubectl() {
+  local unreachable
   command -v kubectl >/dev/null || die "kubectl is not on PATH" "install kubectl (source scripts/env.sh locally)"
+  if unreachable="$(api_unreachable)"; then
+    die "the cluster of the KUBECONFIG in use does not answer: $unreachable" "check KUBECONFIG and the cluster, and run this again"
+  fi
   kubectl auth can-i create namespaces >/dev/null 2>&1 ||
     die "the KUBECONFIG in use may not create namespaces: this side runs with the base's tenant issuer" \
       "export KUBECONFIG=<(pulumi stack output tenantKubeconfig --show-secrets -s <base>) with the base's credentials"
@@ -200,10 +219,23 @@ cmd_up() {
   pulumi up --yes --skip-preview -s "$stack" "${POLICY_ARGS[@]}" "$@"
 }
 
+# cmd_destroy NUMBER CLUSTER_GONE(0|1)
 cmd_destroy() {
-  local number=$1 stack="pr-$1" names namespace errors
-  require_kubectl
+  local number=$1 cluster_gone=$2 stack="pr-$1" names namespace errors unreachable found answers=1
   namespace="$(namespace_of "$number")"
+  command -v kubectl >/dev/null || die "kubectl is not on PATH" "install kubectl (source scripts/env.sh locally)"
+  # Before anything changes: a cluster down for a while still holds the namespace and the pull
+  # request's data, and a stack removed now would leave them with no record; only the operator
+  # knows the cluster is gone for good.
+  if unreachable="$(api_unreachable)"; then
+    [[ "$cluster_gone" == 1 ]] ||
+      die "the cluster of the KUBECONFIG in use does not answer ($unreachable); nothing was changed" \
+        "if it is down for a while, run this again once it answers (namespace $namespace and the pull request's database would otherwise outlive the stack); if the base's cluster is gone for good, run \`pr-stack.sh destroy $number --cluster-gone\`"
+    log "$stack: the cluster does not answer ($unreachable); --cluster-gone: namespace $namespace went with it"
+    answers=0
+  else
+    require_kubectl
+  fi
   names="$(stack_names)"
   if grep -qx "$stack" <<<"$names"; then
     # The state first, through the lock: a push still deploying keeps it, and this fails fast
@@ -223,7 +255,9 @@ cmd_destroy() {
     log "$stack: no such stack"
   fi
   # Then everything it made, all of it in its namespace: workloads, Secrets, its PostgreSQL and data.
-  if kubectl get namespace "$namespace" >/dev/null 2>&1; then
+  if [[ $answers == 0 ]]; then
+    :
+  elif found="$(kubectl get namespace "$namespace" 2>&1)"; then
     log "$stack: deleting namespace $namespace and everything in it"
     # The issuer may get and delete a namespace but not watch one, which `kubectl delete --wait`
     # needs: it would wait out its whole timeout. So delete, then poll until the namespace is gone.
@@ -231,8 +265,12 @@ cmd_destroy() {
       die "namespace $namespace was not deleted (kubectl's output above)" "run this again; the stack is kept until its namespace is gone"
     wait_for 600 namespace_gone "$namespace" ||
       die "namespace $namespace is still there after 10 minutes" "see \`kubectl get namespace $namespace -o yaml\` (finalizers); run this again once it is gone"
-  else
+  elif [[ "$found" == *NotFound* ]]; then
     log "$stack: no namespace $namespace"
+  else
+    # Neither there nor known absent: the stack (its state cleared) is kept, to be destroyed again.
+    log "$found"
+    die "could not tell whether namespace $namespace exists (kubectl's output above); the stack is kept" "run this again once the cluster answers"
   fi
   if grep -qx "$stack" <<<"$names"; then
     pulumi stack rm --yes -s "$stack" >&2
@@ -267,7 +305,7 @@ cmd_destroy_base() {
       die "stack $base is the base of ${dependents[*]}: destroying it would strand them on a cluster that no longer exists" \
         "destroy them first (bash scripts/pr-stack.sh destroy <number>), or pass --with-pr-stacks to take them down with it"
     log "$base: destroying the pull requests' namespaces and stacks built on it first: ${dependents[*]}"
-    for namespace in "${dependents[@]}"; do cmd_destroy "${namespace##*-pr-}"; done
+    for namespace in "${dependents[@]}"; do cmd_destroy "${namespace##*-pr-}" 0; done
   fi
   pulumi destroy --yes --skip-preview -s "$base"
 }
@@ -310,7 +348,10 @@ cmd_sweep() {
 case "${1:-}" in
   grant) [[ $# -ge 2 ]] || usage; shift; cmd_grant "$@" ;;
   up | preview) [[ $# -ge 2 ]] || usage; cmd_up "$@" ;;
-  destroy) [[ $# -eq 2 ]] || usage; cmd_destroy "$2" ;;
+  destroy)
+    [[ $# -eq 2 || ( $# -eq 3 && "$3" == --cluster-gone ) ]] || usage
+    cmd_destroy "$2" "$([[ "${3:-}" == --cluster-gone ]] && echo 1 || echo 0)"
+    ;;
   list) shift; cmd_list "$@" ;;
   destroy-base)
     [[ $# -eq 2 || ( $# -eq 3 && "$3" == --with-pr-stacks ) ]] || usage
