@@ -218,9 +218,7 @@ describe("delivery on the local stack, end to end", function () {
         }
     });
 
-    // Pending: failed in the last end-to-end run before the session stopped (see the closing note);
-    // a fix is in place for some, none was re-run. Re-enable once it passes on the local line.
-    it.skip("verified-images.sh prints the digest local verified for the commit, and names the tag of a commit never verified", async () => {
+    it("verified-images.sh prints the digest local verified for the commit, and names the tag of a commit never verified", async () => {
         // The promotion test above tagged what local runs verified-local-<commit>.
         const digestRef = await exported();
         const found = script("verified-images.sh", ["local", "local", COMMIT]);

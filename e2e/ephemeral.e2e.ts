@@ -296,9 +296,7 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
         assert.notStrictEqual(kubectlAs(own[7], ["get", "pods", "-n", namespaceOf(7)]).code, 0);
     });
 
-    // Pending: failed in the last end-to-end run before the session stopped (see the closing note);
-    // a fix is in place for some, none was re-run. Re-enable once it passes on the local line.
-    it.skip("the base refuses to be destroyed while a pull request's namespace is in its cluster, naming it", async () => {
+    it("the base refuses to be destroyed while a pull request's namespace is in its cluster, naming it", async () => {
         const { code, output } = await prStackScript(work, ["destroy-base", "local"], { KUBECONFIG: issuer });
         assert.notStrictEqual(code, 0);
         assert.match(output, /stack local is the base of esteira-pr-8/);

@@ -30,6 +30,8 @@ import {
 const NAMESPACE = "esteira-local";
 const SERVICE = "sample";
 const CHECKSUM = "checksum/database-secret";
+// A number no other suite's pull-request stack takes.
+const PR_NAMESPACE = "esteira-pr-990";
 
 describe("safe changes on the local stack, end to end", function () {
     this.timeout(20 * 60 * 1000);
@@ -114,9 +116,7 @@ describe("safe changes on the local stack, end to end", function () {
         }
     });
 
-    // Pending: failed in the last end-to-end run before the session stopped (see the closing note);
-    // a fix is in place for some, none was re-run. Re-enable once it passes on the local line.
-    it.skip("setting esteira:environment renames no resource: only updates", async () => {
+    it("setting esteira:environment renames no resource: only updates", async () => {
         const before = await urns();
         local_.editConfig((config) => {
             config["esteira:environment"] = "e2e-env";
@@ -130,7 +130,8 @@ describe("safe changes on the local stack, end to end", function () {
                 color: "never",
                 onEvent: (event) => {
                     const step = event.resourcePreEvent?.metadata;
-                    if (step && step.op !== "same") steps.push(`${step.op} ${step.type}`);
+                    // A `read` is the stack reading its own last outputs (the rename guard).
+                    if (step && step.op !== "same" && step.op !== "read") steps.push(`${step.op} ${step.type}`);
                 },
             });
             const unexpected = steps.filter(
@@ -238,8 +239,10 @@ describe("safe changes on the local stack, end to end", function () {
         assert.strictEqual(theirs.data?.owner, "someone else", "the namespace and what was in it remain");
     });
 
-    // Pending: failed in the last end-to-end run before the session stopped (see the closing note);
-    // a fix is in place for some, none was re-run. Re-enable once it passes on the local line.
+    // Pending: `cluster.mode: stack` reads the base's tenantKubeconfig, which is now its tenant
+    // issuer's (it may only make pull-request namespaces and their grants), so this stack cannot
+    // deploy at all. The mode is being retired for `mode: kubeconfig` with a namespace-scoped
+    // credential; this case gives way to one for `pr-stack.sh destroy` after the cluster is gone.
     it.skip("a stack on another stack's cluster can be destroyed after that cluster has gone away", async () => {
         // The base reaches the cluster through a proxy of its own: closing the proxy (and every
         // connection through it) is the cluster going away for the stacks built on it.
@@ -279,7 +282,8 @@ describe("safe changes on the local stack, end to end", function () {
                 }),
             );
         stackFile("e2e-base", "own", "esteira-e2e-base");
-        stackFile("e2e-pr", "e2e-base", "esteira-e2e-pr");
+        // The base's tenant identity acts only in pull-request namespaces (esteira-pr-<number>).
+        stackFile("e2e-pr", "e2e-base", PR_NAMESPACE);
         const base = await openStack("e2e-base", work);
         const pr = await openStack("e2e-pr", work);
         for (const stack of [base.stack, pr.stack]) {
@@ -299,7 +303,7 @@ describe("safe changes on the local stack, end to end", function () {
         } finally {
             proxy.close();
             for (const socket of sockets) socket.destroy();
-            await core.deleteNamespace({ name: "esteira-e2e-pr" }).catch(() => undefined);
+            await core.deleteNamespace({ name: PR_NAMESPACE }).catch(() => undefined);
             await core.deleteNamespace({ name: "esteira-e2e-base" }).catch(() => undefined);
             fs.rmSync(work.dir, { recursive: true, force: true });
         }

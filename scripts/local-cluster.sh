@@ -128,13 +128,18 @@ cluster_components_gone() { ! pgrep -f "$KWOK_WORKDIR/clusters/$NAME/" >/dev/nul
 cluster_stop() {
   [[ -x "$KWOKCTL" ]] || { log "cluster $NAME: kwokctl not built, nothing to stop"; return 0; }
   if ! exists; then log "cluster $NAME: not present"; return 0; fi
+  # Deleting the cluster deletes its components' logs: keep the last run's, which is where a failed
+  # CI run is read after the fact (the controller-manager's above all).
+  local kept="${ESTEIRA_CACHE:?}/logs/cluster-components"
+  rm -rf "$kept" && mkdir -p "$kept"
+  cp "$KWOK_WORKDIR/clusters/$NAME/logs/"*.log "$kept/" 2>/dev/null || true
   "$KWOKCTL" delete cluster --name "$NAME" --kubeconfig "$ESTEIRA_KUBECONFIG"
   # kwokctl signals the components and returns; wait until they are gone so
   # a following start (or the end of a CI job) sees no leftovers.
   if ! wait_for 10 cluster_components_gone; then
     pkill -KILL -f "$KWOK_WORKDIR/clusters/$NAME/" || true
   fi
-  log "cluster $NAME: deleted"
+  log "cluster $NAME: deleted (its components' logs kept in $kept)"
 }
 
 cluster_status() {
