@@ -10,6 +10,7 @@
  */
 import * as assert from "assert";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
@@ -296,6 +297,36 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
         assert.notStrictEqual(kubectlAs(own[7], ["get", "pods", "-n", namespaceOf(7)]).code, 0);
     });
 
+    it("a destroy whose cluster does not answer changes nothing; told the cluster is gone for good, it clears the state and removes the stack", async () => {
+        // The issuer's kubeconfig, pointed at a port nothing listens on: a cluster that refuses.
+        const port = await closedPort();
+        const unreachable = path.join(files, "unreachable.kubeconfig");
+        fs.writeFileSync(unreachable, fs.readFileSync(issuer, "utf8").replace(/https:\/\/[^"\s/]+/g, `https://127.0.0.1:${port}`), {
+            mode: 0o600,
+        });
+        const resources = async () => (await (await openStack("pr-8", work)).stack.exportStack()).deployment.resources?.length ?? 0;
+        const held = await resources();
+        assert.ok(held > 0);
+
+        const refused = await prStackScript(work, ["destroy", "8"], { KUBECONFIG: unreachable });
+        assert.notStrictEqual(refused.code, 0, "a cluster down for a while is no reason to drop the stack");
+        assert.match(refused.output, /does not answer .*nothing was changed/);
+        assert.match(refused.output, /pr-stack\.sh destroy 8 --cluster-gone/, "it names the flag for a cluster gone for good");
+        assert.ok((await stackNames()).includes("pr-8"), "the stack is kept");
+        assert.strictEqual(await resources(), held, "its state is untouched");
+        await core.readNamespace({ name: namespaceOf(8) });
+
+        const gone = await timed("pr-8 destroy (cluster gone)", () =>
+            prStackScript(work, ["destroy", "8", "--cluster-gone"], { KUBECONFIG: unreachable }),
+        );
+        assert.strictEqual(gone.code, 0, gone.output.slice(-3000));
+        assert.match(gone.output, /--cluster-gone: namespace esteira-pr-8 went with it/);
+        assert.doesNotMatch(gone.output, /pulumi destroy|Destroying/);
+        assert.ok(!(await stackNames()).includes("pr-8"), "its stack is removed");
+        // This cluster is in fact still here: the namespace is left to the after hook's destroy.
+        await core.readNamespace({ name: namespaceOf(8) });
+    });
+
     it("the base refuses to be destroyed while a pull request's namespace is in its cluster, naming it", async () => {
         const { code, output } = await prStackScript(work, ["destroy-base", "local"], { KUBECONFIG: issuer });
         assert.notStrictEqual(code, 0);
@@ -303,6 +334,15 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
         assert.ok(await deploymentVersion("esteira-local"), "the base is still there");
     });
 });
+
+/** A loopback port nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+}
 
 /** Whether any stack of the working copy's file backend holds a lock (an update is running). */
 async function stackLocked(work: WorkDir): Promise<boolean> {
