@@ -81,6 +81,27 @@ promotable_services() {
     | "\(.key) \($images.repository // error("esteira:images.repository is not set"))/\(.key)"'
 }
 
+# promotion_stage STACK — the stage whose verification of a commit STACK deploys, from its stack
+# file: STACK itself when its workloads build their images (a redeploy of an earlier build), else
+# the one stage their image.verifiedIn names (dev for homolog, homolog for prod; tools/stacks.ts,
+# promotionStage, is the workflows' side of the same rule). Dies when there is no single one.
+promotion_stage() {
+  local stack=$1 services workers jobs stage
+  services="$(config_json "$stack" esteira:services)"
+  workers="$(config_json "$stack" esteira:workers)"
+  jobs="$(config_json "$stack" esteira:jobs)"
+  stage="$(jq -rn --arg stack "$stack" --argjson services "$services" --argjson workers "$workers" --argjson jobs "$jobs" '
+    [[$services, $workers, $jobs] | map(. // {}) | add | .[] | .image | objects] as $images
+    | ([$images[] | select(.build != null)] | length > 0) as $builds
+    | ([$images[] | .verifiedIn | strings] | unique) as $stages
+    | if $builds and ($stages | length) == 0 then $stack
+      elif ($builds | not) and ($stages | length) == 1 then $stages[0]
+      else empty end')"
+  [[ -n "$stage" ]] || die "stack $stack deploys no single stage's verified digests (its images are built and promoted, or promoted from several stages)" \
+    "build every image in Pulumi.$stack.yaml, or set the same image.verifiedIn on each"
+  printf '%s\n' "$stage"
+}
+
 # registry_login STACK pull|push — logs Docker in to the stack's registry with its pull or push
 # token (esteira:registryToken / esteira:registryPushToken), in a private DOCKER_CONFIG that
 # registry_logout removes (call it from an EXIT trap set after this), so no credential outlives
