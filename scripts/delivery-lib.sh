@@ -23,6 +23,16 @@ commit_sha() {
   printf '%s\n' "$sha"
 }
 
+# update_message WHAT — the message of a `pulumi up` (deploy, rollback), which the stack's history
+# keeps and scripts/releases.sh reads back: what ran, the commit, and the run (the Actions run's
+# address, or "local"). A message, not an output: an output that names the run would differ in
+# every preview and drift check.
+update_message() {
+  local run=local
+  if [[ -n "${GITHUB_RUN_ID:-}" ]]; then run="${GITHUB_SERVER_URL:-https://github.com}/${GITHUB_REPOSITORY:-}/actions/runs/$GITHUB_RUN_ID"; fi
+  printf 'esteira %s: commit %s, run %s\n' "$1" "$(commit_sha)" "$run"
+}
+
 # verified_tag STAGE SHA — the tag a stage's passing smoke test puts on what it ran
 # (the program's verifiedTag in components/promoted-image.ts).
 verified_tag() { printf 'verified-%s-%s\n' "$1" "${2:0:12}"; }
