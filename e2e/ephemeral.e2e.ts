@@ -296,6 +296,55 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
         assert.notStrictEqual(kubectlAs(own[7], ["get", "pods", "-n", namespaceOf(7)]).code, 0);
     });
 
+    it("the sweep destroys pr-8, idle past the template's short expiry while its pull request is open, unless labelled; and names it for the comment", async () => {
+        // The pull requests' template with an expiry of 18 seconds, which the sweep reads.
+        const template = "stacks/pr.expiring.template.yaml";
+        const config = parseYaml(fs.readFileSync(path.join(work.dir, TEMPLATE), "utf8"));
+        config.config["esteira:expiry"] = { idleHours: 0.005, keepLabel: "keep-environment" };
+        fs.writeFileSync(path.join(work.dir, template), stringifyYaml(config));
+        // GitHub's API, which this machine cannot reach: a stand-in answering "<state> <labels>".
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "esteira-e2e-gh-"));
+        const answer = path.join(bin, "answer");
+        fs.writeFileSync(path.join(bin, "gh"), `#!/bin/sh\ncat "${answer}"\n`, { mode: 0o755 });
+        const output = path.join(bin, "output");
+        const sweep = () =>
+            prStackScript(work, ["sweep", "--template", template], {
+                KUBECONFIG: issuer,
+                GITHUB_REPOSITORY: "acme/shop",
+                GITHUB_OUTPUT: output,
+                PATH: `${bin}:${work.env.PATH ?? process.env.PATH}`,
+            });
+        try {
+            const pr8 = await openStack("pr-8", work);
+            const [last] = await pr8.stack.history();
+            const idleFor = Date.now() - new Date(last.endTime!).getTime();
+            await new Promise((resolve) => setTimeout(resolve, Math.max(0, 20_000 - idleFor)));
+
+            fs.writeFileSync(answer, "open keep-environment\n");
+            const kept = await timed("sweep (labelled: kept)", sweep);
+            assert.strictEqual(kept.code, 0, kept.output.slice(-3000));
+            assert.match(kept.output, /pr-8: pull request #8 is open and labelled keep-environment, kept/);
+            await core.readNamespace({ name: namespaceOf(8) });
+
+            fs.writeFileSync(answer, "open\n");
+            fs.rmSync(output, { force: true });
+            const swept = await timed("sweep (idle: expired)", sweep);
+            assert.strictEqual(swept.code, 0, swept.output.slice(-3000));
+            assert.match(
+                swept.output,
+                /pr-8: pull request #8 is open, but its stack has had no deploy for [0-9.]+ h \(esteira:expiry\.idleHours: 0\.005\): destroying/,
+            );
+            assert.doesNotMatch(swept.output, /pulumi destroy|Destroying/, "no code of its state ran");
+            await namespaceGone(namespaceOf(8));
+            assert.ok(!(await stackNames()).includes("pr-8"), "its stack is removed");
+            assert.ok(await deploymentVersion("esteira-local"), "the base is untouched");
+            assert.match(fs.readFileSync(output, "utf8"), /^expired=\[8\]$/m, "sweep.yml's tell job comments on #8");
+        } finally {
+            fs.rmSync(bin, { recursive: true, force: true });
+            fs.rmSync(path.join(work.dir, template), { force: true });
+        }
+    });
+
     // Pending: failed in the last end-to-end run before the session stopped (see the closing note);
     // a fix is in place for some, none was re-run. Re-enable once it passes on the local line.
     it.skip("the base refuses to be destroyed while a pull request's namespace is in its cluster, naming it", async () => {

@@ -251,6 +251,18 @@ describe("workflows", () => {
         }
     });
 
+    it("sweep.yml tells each pull request whose environment expired, from a job that holds no secret and only pull-requests: write", () => {
+        const { sweep, tell } = workflows.find((w) => w.file.endsWith("/sweep.yml"))!.doc.jobs;
+        assert.strictEqual(sweep.outputs.expired, "${{ steps.sweep.outputs.expired }}");
+        assert.strictEqual(sweep.steps.find((step: any) => step.id === "sweep")?.name, "Sweep");
+        assert.deepStrictEqual([tell.needs].flat(), ["sweep"]);
+        assert.strictEqual(tell.environment, undefined);
+        assert.deepStrictEqual(secretsOfJob(tell), [], "only the run's own token");
+        assert.deepStrictEqual(tell.permissions, { "pull-requests": "write" });
+        assert.match(String(tell.if), /always\(\)/, "also after a sweep that failed on another stack");
+        assert.match(JSON.stringify(tell.steps), /issues\/\$number\/comments/);
+    });
+
     it("deploy.yml deploys what the stack files say a push to main deploys, in their order, one at a time (npm run -s stacks -- --line)", () => {
         const jobs = workflows.find((w) => w.file.endsWith("/deploy.yml"))!.doc.jobs as Record<string, any>;
         const { plan, line, dispatch } = jobs;

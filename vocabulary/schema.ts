@@ -1048,6 +1048,18 @@ export const tenantsSchema = z.strictObject({
         .meta(doc("name of the tenant issuer's ServiceAccount, ClusterRole and ClusterRoleBinding", SERVICE_ACCOUNT_NAMES.tenants)),
 });
 
+/** How long a pull request's stack may stay idle while its pull request is open (scripts/pr-stack.sh sweep). */
+export const expirySchema = z.strictObject({
+    idleHours: z
+        .number()
+        .positive({ error: "idleHours must be more than 0" })
+        // 90 days.
+        .max(24 * 90)
+        .meta(doc("hours without a deploy after which the nightly sweep destroys the stack, though its pull request is open")),
+    keepLabel: nonEmpty().meta(doc("a pull-request label that keeps the stack however long it is idle, e.g. `keep-environment`")),
+});
+export type ExpirySettings = z.infer<typeof expirySchema>;
+
 /** A reference pinned by digest, the only form a pin or a promotion accepts. */
 export const DIGEST_REF = /^[^\s@]+@sha256:[0-9a-f]{64}$/;
 
@@ -1243,6 +1255,14 @@ export const stackSchema = z
                 doc(
                     "this stack hosts pull requests: it creates their tenant issuer (which `scripts/pr-stack.sh grant` uses to make each pull request's namespace and identity) and exports its kubeconfig as `tenantKubeconfig`, and installs the admission policies that hold every pull request to its own namespace (components/tenant-policy.ts); such a base stack needs no workload of its own",
                     text("none"),
+                ),
+            ),
+        expiry: expirySchema
+            .optional()
+            .meta(
+                doc(
+                    "pull requests' stacks only (stacks/pr.template.yaml): the nightly sweep (`scripts/pr-stack.sh sweep`) destroys a stack idle this long while its pull request is open, unless the pull request carries the label, and tells the pull request",
+                    text("none: kept while the pull request is open"),
                 ),
             ),
         pins: z

@@ -249,6 +249,7 @@ export const WRITE_SCOPES: Record<string, string[]> = {
     "review.yml/up": ["pull-requests", "packages"],
     "review.yml/down": ["pull-requests"],
     "review.yml/preview": ["pull-requests"],
+    "sweep.yml/tell": ["pull-requests"],
 };
 
 /**
