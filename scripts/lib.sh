@@ -83,6 +83,21 @@ wait_for() {
   return 1
 }
 
+# without_inherited_fds CMD… — runs CMD with none of its caller's descriptors above stderr. A daemon
+# that kept one would hold it as long as it runs: the lock of a `flock` wrapped around setup (so the
+# next waiter never gets it), or a CI step's output pipe (so the step never ends).
+without_inherited_fds() {
+  (
+    local fd
+    for fd in /proc/"$BASHPID"/fd/*; do
+      fd=${fd##*/}
+      # 255 is the descriptor bash reads this script from.
+      if ((fd > 2 && fd != 255)); then eval "exec $fd>&-"; fi
+    done
+    exec "$@"
+  )
+}
+
 # pid_alive PIDFILE — true when the pidfile names a live process.
 pid_alive() { [[ -s "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 

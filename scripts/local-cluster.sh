@@ -62,7 +62,7 @@ cluster_start() {
     step_note "already running"
   elif exists; then
     log "cluster $NAME: starting existing cluster"
-    "$KWOKCTL" start cluster --name "$NAME" --wait 2m
+    without_inherited_fds "$KWOKCTL" start cluster --name "$NAME" --wait 2m
   else
     log "cluster $NAME: creating (kube $ESTEIRA_KUBE_VERSION, etcd $ESTEIRA_ETCD_VERSION, kwok $ESTEIRA_KWOK_VERSION)"
     # kwokctl binds every component to 0.0.0.0 by default: loopback only. The API server
@@ -92,7 +92,7 @@ componentsPatches:
   - key: manage-nodes-with-annotation-selector
     value: kwok.x-k8s.io/node=fake
 EOF
-    "$KWOKCTL" create cluster --name "$NAME" \
+    without_inherited_fds "$KWOKCTL" create cluster --name "$NAME" \
       --config "$KWOK_WORKDIR/kwokctl.yaml" \
       --runtime binary \
       --kubeconfig "$ESTEIRA_KUBECONFIG" \

@@ -246,7 +246,7 @@ node_ready() {
 spawn() {
   local name=$1
   shift
-  setsid "$@" >>"$NODE_DIR/logs/$name.log" 2>&1 </dev/null &
+  without_inherited_fds setsid "$@" >>"$NODE_DIR/logs/$name.log" 2>&1 </dev/null &
   echo $! >"$NODE_DIR/run/$name.pid"
 }
 

@@ -79,7 +79,7 @@ start_docker() {
   # (nothing here may talk to non-loopback addresses), and the host's
   # firewall and ip_forward stay untouched. Builds that RUN commands need
   # `--network host` (docker-build provider: network: "host").
-  setsid dockerd \
+  without_inherited_fds setsid dockerd \
     --host "$ESTEIRA_DOCKER_HOST" \
     --data-root "$DOCKER_DIR/data" \
     --exec-root "$DOCKER_DIR/exec" \
@@ -246,7 +246,7 @@ EOF
   else
     ensure_port_free "${ESTEIRA_REGISTRY##*:}" "the local registry"
     log "registry: starting on $ESTEIRA_REGISTRY (log $REG_DIR/registry.log)"
-    setsid docker-registry serve "$REG_DIR/config.yml" >>"$REG_DIR/registry.log" 2>&1 </dev/null &
+    without_inherited_fds setsid docker-registry serve "$REG_DIR/config.yml" >>"$REG_DIR/registry.log" 2>&1 </dev/null &
     echo $! >"$REG_DIR/registry.pid"
     if ! wait_for 30 registry_up; then
       tail -20 "$REG_DIR/registry.log" >&2
@@ -328,7 +328,7 @@ start_postgres() {
     node_network_up
     ensure_pg_hba
     log "postgres: starting on 127.0.0.1 and $ESTEIRA_NODE_IP, port $ESTEIRA_PG_PORT"
-    "${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 \
+    without_inherited_fds "${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1,$ESTEIRA_NODE_IP -p $ESTEIRA_PG_PORT -c unix_socket_directories=$PG_SOCK_DIR" \
       start >/dev/null || { tail -20 "$PG_DATA/server.log" >&2; die "PostgreSQL did not start (its log above)" "fix what its log names, then run this again"; }
   fi
