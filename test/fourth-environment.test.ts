@@ -20,6 +20,7 @@ import { REPO_ROOT } from "./mocks";
 import {
     deployRunContexts,
     environmentOfWrites,
+    operationsRunContexts,
     prodCredentialsBelowProd,
     prodPath,
     protectedEnvironments,
@@ -153,23 +154,33 @@ describe("a fourth environment is one stack file (preprod, in a scratch copy)", 
         assert.deepStrictEqual(JSON.parse(target.stdout), { stack: "preprod", environment: "preprod", stage: "homolog" });
     });
 
-    it("the workflows are unchanged and hold their trust rules with preprod in the line: its own environment, group and credentials, none of prod's", () => {
-        const file = ".github/workflows/deploy.yml";
-        const text = fs.readFileSync(path.join(dir, file), "utf8");
-        assert.strictEqual(text, fs.readFileSync(path.join(REPO_ROOT, file), "utf8"));
-        const wf = workflowOf(file, text);
+    it("the workflows are unchanged and hold their trust rules with preprod in the line and in recovery: its own environment, group and credentials, none of prod's", () => {
         const stacks = stacksIn(dir);
-        const contexts = deployRunContexts(stacks);
-        assert.deepStrictEqual(
-            contexts.line.map((c) => c["matrix.environment"]),
-            ["dev", "homolog", "preprod"],
-        );
         const configs = Object.fromEntries(stacks.map((s) => [s.stack, configOf(dir, s.stack)]));
         assert.ok(protectedEnvironments(configs).includes("preprod"), "prod's stack protects preprod's environment");
-        assert.deepStrictEqual(environmentOfWrites(wf, protectedEnvironments(configs), contexts), []);
-        assert.deepStrictEqual(prodCredentialsBelowProd(wf, contexts), []);
-        assert.deepStrictEqual(prodPath(wf, contexts), []);
-        assert.deepStrictEqual(stackConcurrency(wf, stackOfEnvironment(stacks), contexts), []);
+        for (const [file, contexts, job, key] of [
+            [".github/workflows/deploy.yml", deployRunContexts(stacks), "line", "matrix.environment"],
+            [".github/workflows/operations.yml", operationsRunContexts(stacks), "recover", "needs.plan.outputs.environment"],
+        ] as const) {
+            const text = fs.readFileSync(path.join(dir, file), "utf8");
+            assert.strictEqual(text, fs.readFileSync(path.join(REPO_ROOT, file), "utf8"), `${file} is the repository's`);
+            assert.ok(
+                contexts[job].some((c) => c[key] === "preprod"),
+                `${file}: ${job} runs in preprod: ${JSON.stringify(contexts[job])}`,
+            );
+            const wf = workflowOf(file, text);
+            assert.deepStrictEqual(environmentOfWrites(wf, protectedEnvironments(configs), contexts), []);
+            assert.deepStrictEqual(prodCredentialsBelowProd(wf, contexts), []);
+            assert.deepStrictEqual(prodPath(wf, contexts), []);
+            assert.deepStrictEqual(stackConcurrency(wf, stackOfEnvironment(stacks), contexts), []);
+        }
+        assert.deepStrictEqual(
+            deployRunContexts(stacks).line.map((c) => c["matrix.environment"]),
+            ["dev", "homolog", "preprod"],
+        );
+        const recover = tool("--recover", "preprod");
+        assert.strictEqual(recover.status, 0, recover.stderr);
+        assert.deepStrictEqual(JSON.parse(recover.stdout), { stack: "preprod", environment: "preprod" });
     });
 
     it("the program: preprod deploys homolog's digest, and prod's stack writes preprod's environment, QA approving, main only", async () => {

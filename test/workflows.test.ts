@@ -10,6 +10,7 @@ import {
     aggregateGate,
     appliesThePlan,
     deployRunContexts,
+    operationsRunContexts,
     environmentOfWrites,
     evaluateExpressions,
     expressionsInRun,
@@ -44,7 +45,8 @@ const stacks = repositoryStacks();
 /** The stack each environment's jobs change (the review base's environment is review-base). */
 const STACK_OF_ENVIRONMENT = stackOfEnvironment(stacks);
 /** What each workflow's jobs run with at run time, from the stack files (deploy.yml's plan job). */
-const contextsOf = (wf: Workflow) => (wf.file.endsWith("/deploy.yml") ? deployRunContexts(stacks) : {});
+const contextsOf = (wf: Workflow) =>
+    wf.file.endsWith("/deploy.yml") ? deployRunContexts(stacks) : wf.file.endsWith("/operations.yml") ? operationsRunContexts(stacks) : {};
 
 /** A bad example, as a workflow file. */
 const bad = (text: string): Workflow => workflowOf(".github/workflows/bad.yml", text.replace(/^ {8}/gm, ""));
@@ -314,15 +316,24 @@ describe("workflows", () => {
             assert.strictEqual(job.steps[0].with.ref, "${{ needs.release.outputs.commit }}", "the release's program: the checked commit");
     });
 
-    it("operations.yml recovers a pull request's stack in review.yml's concurrency group, esteira-pr-<number>, never beside its deploy", () => {
-        const group = (file: string, job: string) => workflows.find((w) => w.file.endsWith(`/${file}`))!.doc.jobs[job]?.concurrency?.group;
+    it("operations.yml recovers a pull request's stack in review.yml's concurrency group, esteira-pr-<number>, never beside its deploy; the stack comes from its plan", () => {
+        const jobs = workflows.find((w) => w.file.endsWith("/operations.yml"))!.doc.jobs;
         const reviewGroup = workflows.find((w) => w.file.endsWith("/review.yml"))!.doc.concurrency.group;
         const pr = evaluateExpressions(reviewGroup, { "github.event.pull_request.number": "12" });
         assert.strictEqual(pr, "esteira-pr-12");
-        const recover = group("operations.yml", "recover");
-        assert.strictEqual(evaluateExpressions(recover, { "inputs.environment": "review", "inputs.stack": "pr-12" }), pr);
-        assert.strictEqual(evaluateExpressions(recover, { "inputs.environment": "review-base", "inputs.stack": "" }), "esteira-review");
-        assert.strictEqual(evaluateExpressions(recover, { "inputs.environment": "homolog", "inputs.stack": "" }), "esteira-homolog");
+        const group = (stack: string) => evaluateExpressions(jobs.recover.concurrency.group, { "needs.plan.outputs.stack": stack });
+        assert.strictEqual(group("pr-12"), pr);
+        assert.strictEqual(group("review"), "esteira-review");
+        assert.strictEqual(group("homolog"), "esteira-homolog");
+        const planRun = jobs.plan.steps.map((step: any) => step.run ?? "").join("\n");
+        assert.match(planRun, /target="\$\(npm run -s stacks -- --recover "\$TARGET"\)"/, "a stack file's environment, checked");
+        assert.match(planRun, /\^pr-\[0-9\]\+\$/, "review takes a pr-<number> stack only");
+        assert.deepStrictEqual(secretsOfJob(jobs.plan), [], "the plan holds nothing");
+        assert.strictEqual(jobs.recover.environment, "${{ needs.plan.outputs.environment }}");
+        assert.deepStrictEqual(
+            operationsRunContexts(stacks).recover.map((c) => c["needs.plan.outputs.environment"]),
+            ["dev", "homolog", "review-base", "review"],
+        );
     });
 
     it("CODEOWNERS gives the platform team whatever runs with an environment's credentials, and the pull-request template exists with its security checklist", () => {

@@ -6,6 +6,7 @@
  *   npm run -s stacks -- --ref refs/heads/main     the stacks a push or tag of that ref deploys, in order
  *   npm run -s stacks -- --line refs/heads/main    the same as deploy.yml's matrix: {stack, environment, evidence}
  *   npm run -s stacks -- --dispatch homolog        the "Run workflow" target: {stack, environment, stage}, or an error
+ *   npm run -s stacks -- --recover homolog         operations.yml's recovery target below prod: {stack, environment}
  *
  * Prints JSON, for a workflow matrix or a job's environment (`fromJSON`). A stack is the
  * workflows' when its file sets `esteira:github` (local stacks do not). It deploys on a ref its
@@ -169,17 +170,28 @@ export function promotionStage(entry: WorkflowStack): string {
     );
 }
 
-/** The "Run workflow" target named `name` (an environment or a stack): a stack a push may deploy, and the stage it promotes from. */
-export function dispatchTarget(stacks: WorkflowStack[], name: string): DispatchTarget {
+/** The stack below prod whose environment (or stack) is `name`: one a push may deploy; prod's way is a release run's. */
+function belowProd(stacks: WorkflowStack[], name: string, prodWay: string): WorkflowStack {
     const entry = stacks.find((s) => s.environment === name) ?? stacks.find((s) => s.stack === name);
     const choices = stacks.filter((s) => s.deployOn === "push" && !s.production).map((s) => s.environment);
     if (!entry)
         throw new Error(
             `no stack file deploys to environment "${name}" (a Pulumi.<stack>.yaml with esteira:github); choose one of: ${choices.join(", ")}`,
         );
-    if (entry.deployOn === "release" || entry.production)
-        throw new Error(`${entry.environment} is deployed by a release run: give a release tag (release: v1.2.3) instead`);
+    if (entry.deployOn === "release" || entry.production) throw new Error(`${entry.environment} is deployed by a release run: ${prodWay}`);
+    return entry;
+}
+
+/** The "Run workflow" target named `name` (an environment or a stack): a stack a push may deploy, and the stage it promotes from. */
+export function dispatchTarget(stacks: WorkflowStack[], name: string): DispatchTarget {
+    const entry = belowProd(stacks, name, "give a release tag (release: v1.2.3) instead");
     return { stack: entry.stack, environment: entry.environment, stage: promotionStage(entry) };
+}
+
+/** operations.yml's recovery target below prod named `name`: the stack and its environment. */
+export function recoveryTarget(stacks: WorkflowStack[], name: string): { stack: string; environment: string } {
+    const { stack, environment } = belowProd(stacks, name, "operations.yml recovers it through its own two approvals (environment prod)");
+    return { stack, environment };
 }
 
 /** The repository's stack files, as the workflows see them. */
@@ -195,12 +207,13 @@ export function run(args: string[], stacks: () => WorkflowStack[]): unknown {
     if (flag === "--ref") return deployOrder(stacks(), value);
     if (flag === "--line") return deployLine(stacks(), value);
     if (flag === "--dispatch") return dispatchTarget(stacks(), value);
+    if (flag === "--recover") return recoveryTarget(stacks(), value);
     throw new Error(`unexpected arguments: ${args.join(" ")}`);
 }
 
 if (require.main === module) {
     const args = process.argv.slice(2);
-    const usage = "usage: npm run -s stacks [-- --ref <git ref> | --line <git ref> | --dispatch <environment>]";
+    const usage = "usage: npm run -s stacks [-- --ref <git ref> | --line <git ref> | --dispatch <environment> | --recover <environment>]";
     if (args.includes("--help") || args.includes("-h")) {
         console.log(
             [
@@ -211,6 +224,7 @@ if (require.main === module) {
                 "  --ref <ref>          the stacks a push of the ref deploys, in order (e.g. refs/heads/main)",
                 "  --line <ref>         deploy.yml's matrix for that push: [{stack, environment, evidence}]",
                 '  --dispatch <env>     "Run workflow"\'s target below prod: {stack, environment, stage}',
+                "  --recover <env>      operations.yml's target below prod: {stack, environment}",
             ].join("\n"),
         );
         process.exit(0);

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { REPO_ROOT } from "../../lib/stack-files";
-import { deployLine, dispatchTarget, WorkflowStack } from "../../tools/stacks";
+import { deployLine, dispatchTarget, recoveryTarget, WorkflowStack } from "../../tools/stacks";
 
 export interface Workflow {
     /** Path relative to the repository, e.g. `.github/workflows/deploy.yml`. */
@@ -613,6 +613,21 @@ export function deployRunContexts(stacks: WorkflowStack[]): RunContexts {
         dispatch: targets.map((target) => ({
             "needs.plan.outputs.stack": target.stack,
             "needs.plan.outputs.environment": target.environment,
+        })),
+    };
+}
+
+/**
+ * What operations.yml's `recover` can run with, from its `plan` job: every stack below prod the stack
+ * files name (tools/stacks.ts, --recover), the review base (environment review-base) and a pull
+ * request's stack (environment review, stack pr-<number>; 12 stands for any).
+ */
+export function operationsRunContexts(stacks: WorkflowStack[]): RunContexts {
+    const targets = stacks.filter((s) => s.deployOn === "push" && !s.production).map((s) => recoveryTarget(stacks, s.environment));
+    return {
+        recover: [...targets, { stack: "review", environment: "review-base" }, { stack: "pr-12", environment: "review" }].map((t) => ({
+            "needs.plan.outputs.stack": t.stack,
+            "needs.plan.outputs.environment": t.environment,
         })),
     };
 }

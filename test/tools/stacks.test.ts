@@ -154,6 +154,10 @@ describe("the workflows' stacks (tools/stacks.ts, npm run -s stacks)", () => {
         assert.deepStrictEqual(run(["--ref", "refs/heads/main"], stacks), ["dev", "homolog"]);
         assert.strictEqual((run(["--line", "refs/heads/main"], stacks) as unknown[]).length, 2);
         assert.deepStrictEqual(run(["--dispatch", "homolog"], stacks), { stack: "homolog", environment: "homolog", stage: "dev" });
+        assert.deepStrictEqual(run(["--recover", "dev"], stacks), { stack: "dev", environment: "dev" });
+        assert.throws(() => run(["--recover", "prod"], stacks), {
+            message: "prod is deployed by a release run: operations.yml recovers it through its own two approvals (environment prod)",
+        });
         assert.throws(() => run(["--line"], stacks), { message: "unexpected arguments: --line" });
         assert.throws(() => run(["--matrix", "x"], stacks), { message: "unexpected arguments: --matrix x" });
     });
