@@ -482,6 +482,14 @@ export const CROSS_KEY_RULES: readonly Rule<StackSubject>[] = [
                   )
                 : undefined,
     },
+    // The sweep reads it from the pull requests' template; anywhere else it would expire nothing.
+    {
+        name: "expiry-pull-requests-only",
+        check: ({ raw, plain }) =>
+            plain.expiry !== undefined && !/^pr-[0-9]+$/.test(raw.stack)
+                ? `${raw.stack}: expiry: the nightly sweep expires pull requests' stacks (pr-<number>) only, never ${raw.stack}; remove esteira:expiry from Pulumi.${raw.stack}.yaml (set it in stacks/pr.template.yaml)`
+                : undefined,
+    },
     {
         name: "system-namespace-adopted",
         check: ({ raw, plain }) =>

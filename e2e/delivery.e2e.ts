@@ -218,6 +218,22 @@ describe("delivery on the local stack, end to end", function () {
         }
     });
 
+    it("releases.sh shows what runs: the digest, the commit its verified tag names, the stage that verified it, the last update", async () => {
+        // The promotion test above tagged what local runs verified-local-<commit>; deploy.sh and
+        // rollback.sh wrote the commit into their updates' messages.
+        const digestRef = await exported();
+        const shown = await timed("releases.sh show", async () => script("releases.sh", ["show", "--json", "local"]));
+        assert.strictEqual(shown.code, 0, shown.output.slice(-2000));
+        // stdout (jq's JSON, its last line a lone "]") comes before the scripts' logs.
+        const [view] = JSON.parse(shown.output.slice(0, shown.output.indexOf("\n]") + 2));
+        assert.strictEqual(view.stack, "local");
+        assert.strictEqual(view.services[SERVICE].image, digestRef);
+        assert.strictEqual(view.services[SERVICE].commit, COMMIT, "the commit whose verified tag is on the digest");
+        assert.ok(view.services[SERVICE].verifiedIn.includes("local"), JSON.stringify(view.services));
+        assert.ok(!Number.isNaN(Date.parse(view.updated.at)), `the last update's time: ${view.updated.at}`);
+        assert.ok(!shown.output.includes(local.registryPassword), "no credential is shown");
+    });
+
     it("verified-images.sh prints the digest local verified for the commit, and names the tag of a commit never verified", async () => {
         // The promotion test above tagged what local runs verified-local-<commit>.
         const digestRef = await exported();
@@ -260,10 +276,16 @@ describe("delivery on the local stack, end to end", function () {
             assert.match(preview.output, /Release v0.0.1 to local/);
             assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(out, "images.json"), "utf8")), { [SERVICE]: digestRef });
             assert.ok(fs.statSync(path.join(out, "plan.json")).size > 0, "an update plan");
+            const jobSummary = path.join(out, "summary.md");
             const applied = await timed("deploy.sh --plan", async () =>
-                script("deploy.sh", ["--plan", path.join(out, "plan.json"), "local"]),
+                script("deploy.sh", ["--plan", path.join(out, "plan.json"), "local"], { GITHUB_STEP_SUMMARY: jobSummary }),
             );
             assert.strictEqual(applied.code, 0, applied.output.slice(-3000));
+            assert.match(
+                fs.readFileSync(jobSummary, "utf8"),
+                /### What runs in local[\s\S]*\| sample \| `sha256:/,
+                "the deploy's summary says what runs",
+            );
             assert.strictEqual(await image(), digestRef, "the cluster runs the previewed digest");
             // A change after the preview is not in the plan: the update refuses it.
             local_.editConfig((config) => {

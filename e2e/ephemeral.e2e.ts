@@ -88,7 +88,7 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
     after(async () => {
         flushTimings();
         // Whatever a failed run left: the pull requests' namespaces and stacks, then the base.
-        if (issuer) for (const pr of [7, 8]) await prDestroy(pr);
+        if (issuer) for (const pr of [7, 8, 9]) await prDestroy(pr);
         if ((await stackNames()).includes("local")) await base.stack.destroy({ color: "never" }).catch(() => undefined);
         base?.dispose();
         fs.rmSync(files, { recursive: true, force: true });
@@ -304,27 +304,29 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
         fs.writeFileSync(unreachable, fs.readFileSync(issuer, "utf8").replace(/https:\/\/[^"\s/]+/g, `https://127.0.0.1:${port}`), {
             mode: 0o600,
         });
-        const resources = async () => (await (await openStack("pr-8", work)).stack.exportStack()).deployment.resources?.length ?? 0;
+        // pr-9: a copy of pr-8's state in the same backend (pr-8 stays for the cases after this one).
+        const workspace = base.stack.workspace;
+        const state = await workspace.exportStack("pr-8");
+        await workspace.createStack("pr-9");
+        await workspace.importStack("pr-9", state);
+        const resources = async () => (await workspace.exportStack("pr-9")).deployment.resources?.length ?? 0;
         const held = await resources();
         assert.ok(held > 0);
 
-        const refused = await prStackScript(work, ["destroy", "8"], { KUBECONFIG: unreachable });
+        const refused = await prStackScript(work, ["destroy", "9"], { KUBECONFIG: unreachable });
         assert.notStrictEqual(refused.code, 0, "a cluster down for a while is no reason to drop the stack");
         assert.match(refused.output, /does not answer .*nothing was changed/);
-        assert.match(refused.output, /pr-stack\.sh destroy 8 --cluster-gone/, "it names the flag for a cluster gone for good");
-        assert.ok((await stackNames()).includes("pr-8"), "the stack is kept");
+        assert.match(refused.output, /pr-stack\.sh destroy 9 --cluster-gone/, "it names the flag for a cluster gone for good");
+        assert.ok((await stackNames()).includes("pr-9"), "the stack is kept");
         assert.strictEqual(await resources(), held, "its state is untouched");
-        await core.readNamespace({ name: namespaceOf(8) });
 
-        const gone = await timed("pr-8 destroy (cluster gone)", () =>
-            prStackScript(work, ["destroy", "8", "--cluster-gone"], { KUBECONFIG: unreachable }),
+        const gone = await timed("pr-9 destroy (cluster gone)", () =>
+            prStackScript(work, ["destroy", "9", "--cluster-gone"], { KUBECONFIG: unreachable }),
         );
         assert.strictEqual(gone.code, 0, gone.output.slice(-3000));
-        assert.match(gone.output, /--cluster-gone: namespace esteira-pr-8 went with it/);
+        assert.match(gone.output, /--cluster-gone: namespace esteira-pr-9 went with it/);
         assert.doesNotMatch(gone.output, /pulumi destroy|Destroying/);
-        assert.ok(!(await stackNames()).includes("pr-8"), "its stack is removed");
-        // This cluster is in fact still here: the namespace is left to the after hook's destroy.
-        await core.readNamespace({ name: namespaceOf(8) });
+        assert.ok(!(await stackNames()).includes("pr-9"), "its stack is removed");
     });
 
     it("the base refuses to be destroyed while a pull request's namespace is in its cluster, naming it", async () => {
@@ -332,6 +334,55 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
         assert.notStrictEqual(code, 0);
         assert.match(output, /stack local is the base of esteira-pr-8/);
         assert.ok(await deploymentVersion("esteira-local"), "the base is still there");
+    });
+
+    it("the sweep destroys pr-8, idle past the template's short expiry while its pull request is open, unless labelled; and names it for the comment", async () => {
+        // The pull requests' template with an expiry of 18 seconds, which the sweep reads.
+        const template = "stacks/pr.expiring.template.yaml";
+        const config = parseYaml(fs.readFileSync(path.join(work.dir, TEMPLATE), "utf8"));
+        config.config["esteira:expiry"] = { idleHours: 0.005, keepLabel: "keep-environment" };
+        fs.writeFileSync(path.join(work.dir, template), stringifyYaml(config));
+        // GitHub's API, which this machine cannot reach: a stand-in answering "<state> <labels>".
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "esteira-e2e-gh-"));
+        const answer = path.join(bin, "answer");
+        fs.writeFileSync(path.join(bin, "gh"), `#!/bin/sh\ncat "${answer}"\n`, { mode: 0o755 });
+        const output = path.join(bin, "output");
+        const sweep = () =>
+            prStackScript(work, ["sweep", "--template", template], {
+                KUBECONFIG: issuer,
+                GITHUB_REPOSITORY: "acme/shop",
+                GITHUB_OUTPUT: output,
+                PATH: `${bin}:${work.env.PATH ?? process.env.PATH}`,
+            });
+        try {
+            const pr8 = await openStack("pr-8", work);
+            const [last] = await pr8.stack.history();
+            const idleFor = Date.now() - new Date(last.endTime!).getTime();
+            await new Promise((resolve) => setTimeout(resolve, Math.max(0, 20_000 - idleFor)));
+
+            fs.writeFileSync(answer, "open keep-environment\n");
+            const kept = await timed("sweep (labelled: kept)", sweep);
+            assert.strictEqual(kept.code, 0, kept.output.slice(-3000));
+            assert.match(kept.output, /pr-8: pull request #8 is open and labelled keep-environment, kept/);
+            await core.readNamespace({ name: namespaceOf(8) });
+
+            fs.writeFileSync(answer, "open\n");
+            fs.rmSync(output, { force: true });
+            const swept = await timed("sweep (idle: expired)", sweep);
+            assert.strictEqual(swept.code, 0, swept.output.slice(-3000));
+            assert.match(
+                swept.output,
+                /pr-8: pull request #8 is open, but its stack has had no deploy for [0-9.]+ h \(esteira:expiry\.idleHours: 0\.005\): destroying/,
+            );
+            assert.doesNotMatch(swept.output, /pulumi destroy|Destroying/, "no code of its state ran");
+            await namespaceGone(namespaceOf(8));
+            assert.ok(!(await stackNames()).includes("pr-8"), "its stack is removed");
+            assert.ok(await deploymentVersion("esteira-local"), "the base is untouched");
+            assert.match(fs.readFileSync(output, "utf8"), /^expired=\[8\]$/m, "sweep.yml's tell job comments on #8");
+        } finally {
+            fs.rmSync(bin, { recursive: true, force: true });
+            fs.rmSync(path.join(work.dir, template), { force: true });
+        }
     });
 });
 

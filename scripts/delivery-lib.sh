@@ -23,6 +23,16 @@ commit_sha() {
   printf '%s\n' "$sha"
 }
 
+# update_message WHAT — the message of a `pulumi up` (deploy, rollback), which the stack's history
+# keeps and scripts/releases.sh reads back: what ran, the commit, and the run (the Actions run's
+# address, or "local"). A message, not an output: an output that names the run would differ in
+# every preview and drift check.
+update_message() {
+  local run=local
+  if [[ -n "${GITHUB_RUN_ID:-}" ]]; then run="${GITHUB_SERVER_URL:-https://github.com}/${GITHUB_REPOSITORY:-}/actions/runs/$GITHUB_RUN_ID"; fi
+  printf 'esteira %s: commit %s, run %s\n' "$1" "$(commit_sha)" "$run"
+}
+
 # verified_tag STAGE SHA — the tag a stage's passing smoke test puts on what it ran
 # (the program's verifiedTag in components/promoted-image.ts).
 verified_tag() { printf 'verified-%s-%s\n' "$1" "${2:0:12}"; }
@@ -79,6 +89,27 @@ promotable_services() {
     [$services, $workers, $jobs] | map(. // {}) | add | to_entries[]
     | select((.value.image | type) == "object" and (.value.image.build != null or .value.image.verifiedIn != null))
     | "\(.key) \($images.repository // error("esteira:images.repository is not set"))/\(.key)"'
+}
+
+# promotion_stage STACK — the stage whose verification of a commit STACK deploys, from its stack
+# file: STACK itself when its workloads build their images (a redeploy of an earlier build), else
+# the one stage their image.verifiedIn names (dev for homolog, homolog for prod; tools/stacks.ts,
+# promotionStage, is the workflows' side of the same rule). Dies when there is no single one.
+promotion_stage() {
+  local stack=$1 services workers jobs stage
+  services="$(config_json "$stack" esteira:services)"
+  workers="$(config_json "$stack" esteira:workers)"
+  jobs="$(config_json "$stack" esteira:jobs)"
+  stage="$(jq -rn --arg stack "$stack" --argjson services "$services" --argjson workers "$workers" --argjson jobs "$jobs" '
+    [[$services, $workers, $jobs] | map(. // {}) | add | .[] | .image | objects] as $images
+    | ([$images[] | select(.build != null)] | length > 0) as $builds
+    | ([$images[] | .verifiedIn | strings] | unique) as $stages
+    | if $builds and ($stages | length) == 0 then $stack
+      elif ($builds | not) and ($stages | length) == 1 then $stages[0]
+      else empty end')"
+  [[ -n "$stage" ]] || die "stack $stack deploys no single stage's verified digests (its images are built and promoted, or promoted from several stages)" \
+    "build every image in Pulumi.$stack.yaml, or set the same image.verifiedIn on each"
+  printf '%s\n' "$stage"
 }
 
 # registry_login STACK pull|push — logs Docker in to the stack's registry with its pull or push

@@ -13,6 +13,8 @@
 #   4. scripts/smoke-test.sh
 #   5. --verify, on success: scripts/mark-verified.sh tags what ran verified-<stack>-<sha12>,
 #      which the next stage promotes
+#   6. scripts/releases.sh: what runs there now (digests, commits, the stages that verified them,
+#      this update and its run) into the job summary
 #   On a failed up or smoke test: scripts/rollback.sh (pins the recorded digests, pulumi up,
 #   smoke test again), then exit 1 either way.
 #
@@ -50,12 +52,19 @@ policy_args "$stack"
 # Converge first: what runs is what the cluster runs now, not what the state said before.
 "$SCRIPTS/converge.sh" "$stack"
 "$SCRIPTS/rollback.sh" --record "$stack"
-if pulumi up --yes --skip-preview --diff "${plan[@]}" -s "$stack" "${POLICY_ARGS[@]}" && "$SCRIPTS/smoke-test.sh" "$stack"; then
+# What runs there now, from the outputs, the history and the registry (scripts/releases.sh), into
+# the job summary; a registry that does not answer costs the summary, never the deploy.
+what_runs() { "$SCRIPTS/releases.sh" show "$stack" >/dev/null || log "could not list what runs in $stack (above); the deploy's result stands"; }
+
+if pulumi up --yes --skip-preview --diff --message "$(update_message deploy)" "${plan[@]}" -s "$stack" "${POLICY_ARGS[@]}" &&
+  "$SCRIPTS/smoke-test.sh" "$stack"; then
   summary "### $stack deployed (commit \`${ESTEIRA_COMMIT:0:12}\`)" "" '```json' "$(stack_images "$stack" | jq .)" '```'
   if $verify; then "$SCRIPTS/mark-verified.sh" "$stack"; fi
+  what_runs
   exit 0
 fi
 
 log "the deploy failed: rolling back through Pulumi to the digests that ran before it"
 "$SCRIPTS/rollback.sh" "$stack" || log "the rollback failed too: see above; recover with the operations workflow or docs/operations.md"
+what_runs
 exit 1

@@ -5,10 +5,12 @@
 #
 # Usage: scripts/dispatch-deploy.sh <stack> [commit] [service…]
 #
-# The stage whose verification is deployed: dev's own for dev (a redeploy of an earlier build),
-# dev's for homolog, homolog's for prod. The commit must be on main (default: the workflow run's
-# commit). On success the deployed services are marked verified in dev and homolog for that
-# commit, so the next stage can promote it.
+# The stage whose verification is deployed comes from the stack file (promotion_stage,
+# scripts/delivery-lib.sh): the stack's own for one that builds (dev: a redeploy of an earlier
+# build), else the stage its image.verifiedIn names (dev's for homolog, homolog's for prod or a
+# preprod). The commit must be on main (default: the workflow run's commit). On success the
+# deployed services are marked verified in the stack for that commit, so the next stage can
+# promote it; a stack deployed by releases (esteira:github.deployOn: release) is the line's end.
 set -euo pipefail
 
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,12 +28,7 @@ services=("$@")
 source "$SCRIPTS/delivery-lib.sh"
 LOG_PREFIX="dispatch $stack"
 
-case "$stack" in
-  dev) stage=dev ;;
-  homolog) stage=dev ;;
-  prod) stage=homolog ;;
-  *) die "no promotion path to stack '$stack'" "choose dev, homolog or prod" ;;
-esac
+stage="$(promotion_stage "$stack")"
 [[ -n "$commit" ]] || commit="$(commit_sha)"
 [[ "$commit" =~ ^[0-9a-f]{40}$ ]] || die "not a full commit sha: '$commit'" "give the commit's 40-character sha"
 on_main "$commit" || die "commit ${commit:0:12} is not on main" "deploy only commits of main"
@@ -51,7 +48,7 @@ summary "### Manual deploy to $stack: commit \`${commit:0:12}\` as verified in $
 
 export ESTEIRA_COMMIT="$commit"
 "$SCRIPTS/deploy.sh" "$stack"
-if [[ "$stack" != prod ]]; then
+if [[ "$(config_json "$stack" esteira:github | jq -r '.deployOn? // "push"')" != release ]]; then
   mapfile -t deployed < <(jq -r 'keys[]' "$workdir/chosen.json")
   "$SCRIPTS/mark-verified.sh" "$stack" "${deployed[@]}"
 fi

@@ -37,11 +37,16 @@
 #   pr-stack.sh destroy-base STACK [--with-pr-stacks]
 #       `pulumi destroy` of a base stack (review on GitHub, local here), refused while pull-request
 #       namespaces exist in its cluster (it names them); --with-pr-stacks destroys those first.
-#   pr-stack.sh sweep [--dry-run]
+#   pr-stack.sh sweep [--dry-run] [--template FILE]
 #       Destroys (as `destroy` does) every pull request's namespace and stack whose pull request is
-#       closed, asking the GitHub API (gh, with GH_TOKEN; GITHUB_REPOSITORY=<owner>/<repository>);
-#       an open pull request's are kept. A pull request the API cannot answer for, or a destroy that
-#       fails, is reported and fails the run after the others were handled. --dry-run only lists.
+#       closed, asking the GitHub API for its state and labels (gh, with GH_TOKEN;
+#       GITHUB_REPOSITORY=<owner>/<repository>). An open pull request's stack is kept, unless the
+#       template (stacks/pr.template.yaml by default) sets esteira:expiry and the stack has had no
+#       update for expiry.idleHours: then it is destroyed too, unless the pull request carries
+#       expiry.keepLabel. The expired ones' numbers go to the step output `expired` (a JSON array;
+#       GITHUB_OUTPUT), for sweep.yml to tell each pull request, with `idle_hours` and `keep_label`. A pull request
+#       the API cannot answer for, or a destroy that fails, is reported and fails the run after the
+#       others were handled. --dry-run only lists.
 #
 # Runs in the project directory (where Pulumi.yaml is), with the backend and secrets provider of
 # the pull-request stacks in the environment (PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE or
@@ -310,38 +315,103 @@ cmd_destroy_base() {
   pulumi destroy --yes --skip-preview -s "$base"
 }
 
-# pr_state NUMBER — the pull request's state as the GitHub API says it (open, closed).
-pr_state() { gh api "repos/$GITHUB_REPOSITORY/pulls/$1" --jq .state; }
+# pr_state NUMBER — "<state> <label,label…>" of the pull request, as the GitHub API says it.
+pr_state() { gh api "repos/$GITHUB_REPOSITORY/pulls/$1" --jq '.state + " " + ([.labels[]?.name] | join(","))'; }
+
+# expiry_of TEMPLATE — "<idleHours> <keepLabel>" of the template's esteira:expiry (validated with the
+# rest of its config by npm test), nothing when it sets none.
+expiry_of() {
+  # shellcheck disable=SC2016 # JavaScript's template literal, not the shell's
+  node -e '
+    const [file, project] = process.argv.slice(1);
+    const { parse } = require(require.resolve("yaml", { paths: [project] }));
+    const expiry = parse(require("fs").readFileSync(file, "utf8"), { merge: true })?.config?.["esteira:expiry"];
+    if (expiry) console.log(`${expiry.idleHours} ${expiry.keepLabel}`);' "$1" "$(dirname "${BASH_SOURCE[0]}")/.."
+}
+
+# idle_hours STACK — hours since the stack's last update ended, one decimal; nothing when it never had one.
+idle_hours() {
+  local history
+  history="$(read_backend "the history of $1" stack history --json --page-size 1 -s "$1")"
+  node -e '
+    const [last] = JSON.parse(require("fs").readFileSync(0, "utf8")) ?? [];
+    const at = last && Date.parse(last.endTime ?? last.startTime);
+    if (at) console.log(((Date.now() - at) / 3600e3).toFixed(3));' <<<"$history"
+}
+
+# sweep_reason STACK NUMBER ANSWER IDLE_LIMIT KEEP_LABEL — why the stack goes ("closed", or
+# "expired <hours>"), or nothing when it stays (said in the log).
+sweep_reason() {
+  local stack=$1 number=$2 state labels idle
+  read -r state labels <<<"$3"
+  if [[ "$state" == closed ]]; then echo closed; return; fi
+  if [[ -z "$4" ]]; then log "$stack: pull request #$number is $state, kept"; return; fi
+  if [[ ",$labels," == *",$5,"* ]]; then log "$stack: pull request #$number is $state and labelled $5, kept"; return; fi
+  idle="$(idle_hours "$stack")"
+  if [[ -z "$idle" ]]; then log "$stack: pull request #$number is $state, its stack never deployed, kept"; return; fi
+  if node -e 'process.exit(Number(process.argv[1]) > Number(process.argv[2]) ? 0 : 1)' "$idle" "$4"; then
+    echo "expired $idle"
+  else
+    log "$stack: pull request #$number is $state, idle ${idle} h of ${4}, kept"
+  fi
+}
 
 cmd_sweep() {
-  local dry_run=$1 stacks stack number state failed=0 swept=0
+  local dry_run=0 template=stacks/pr.template.yaml stacks stack number answer reason what failed=0 swept=0 expiry idle_limit="" keep_label="" expired=()
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --dry-run) dry_run=1; shift ;;
+      --template) [[ $# -ge 2 ]] || usage; template=$2; shift 2 ;;
+      *) usage ;;
+    esac
+  done
   [[ -n "${GITHUB_REPOSITORY:-}" ]] || die "GITHUB_REPOSITORY is not set" "set it to <owner>/<repository>"
   command -v gh >/dev/null || die "gh is not on PATH" "install the GitHub CLI, with GH_TOKEN set"
+  [[ -f "$template" ]] || die "template $template not found" "pass --template with a path relative to $(pwd)"
+  expiry="$(expiry_of "$template")"
+  if [[ -n "$expiry" ]]; then
+    read -r idle_limit keep_label <<<"$expiry"
+    [[ "$idle_limit" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "$template: esteira:expiry.idleHours is not a number of hours: '$idle_limit'" "run npm test, which validates it"
+    log "open pull requests' stacks expire after $idle_limit h without a deploy (label $keep_label keeps one)"
+  fi
   stacks="$(pr_stacks)"
   log "$(wc -w <<<"$stacks") pull-request stack(s) in the backend"
   for stack in $stacks; do
     number=${stack#pr-}
-    if ! state="$(pr_state "$number" 2>&1)"; then
-      log "ERROR: $stack: the GitHub API did not say whether pull request #$number is open: $state"
+    if ! answer="$(pr_state "$number" 2>&1)"; then
+      log "ERROR: $stack: the GitHub API did not say whether pull request #$number is open: $answer"
       failed=1
       continue
     fi
-    if [[ "$state" != closed ]]; then
-      log "$stack: pull request #$number is $state, kept"
+    if ! reason="$(sweep_reason "$stack" "$number" "$answer" "$idle_limit" "$keep_label")"; then
+      log "ERROR: $stack: could not tell how long it has been idle (above)"
+      failed=1
       continue
     fi
+    case "$reason" in
+      closed) what="pull request #$number is closed" ;;
+      expired*) what="pull request #$number is open, but its stack has had no deploy for ${reason#expired } h (esteira:expiry.idleHours: $idle_limit)" ;;
+      *) continue ;;
+    esac
     if [[ "$dry_run" == 1 ]]; then
-      log "$stack: pull request #$number is closed: would destroy"
+      log "$stack: $what: would destroy"
       continue
     fi
-    log "$stack: pull request #$number is closed: destroying"
+    log "$stack: $what: destroying"
     # A run of its own, so that one stack's failure is reported and the others are still handled.
-    if bash "${BASH_SOURCE[0]}" destroy "$number"; then swept=$((swept + 1)); else
+    if bash "${BASH_SOURCE[0]}" destroy "$number"; then
+      swept=$((swept + 1))
+      [[ "$reason" == closed ]] || expired+=("$number")
+    else
       log "ERROR: $stack: destroy failed"
       failed=1
     fi
   done
-  log "swept $swept stack(s)"
+  log "swept $swept stack(s)${expired[*]:+, expired: ${expired[*]}}"
+  if [[ -n "${GITHUB_OUTPUT:-}" ]]; then
+    local IFS=,
+    printf 'expired=[%s]\nidle_hours=%s\nkeep_label=%s\n' "${expired[*]}" "$idle_limit" "$keep_label" >>"$GITHUB_OUTPUT"
+  fi
   return "$failed"
 }
 
@@ -357,9 +427,6 @@ case "${1:-}" in
     [[ $# -eq 2 || ( $# -eq 3 && "$3" == --with-pr-stacks ) ]] || usage
     cmd_destroy_base "$2" "$([[ "${3:-}" == --with-pr-stacks ]] && echo 1 || echo 0)"
     ;;
-  sweep)
-    [[ $# -eq 1 || ( $# -eq 2 && "$2" == --dry-run ) ]] || usage
-    cmd_sweep "$([[ "${2:-}" == --dry-run ]] && echo 1 || echo 0)"
-    ;;
+  sweep) shift; cmd_sweep "$@" ;;
   *) usage ;;
 esac

@@ -6,7 +6,10 @@
 # (plan.json) and the digests (images.json), which the gated job pins and applies with
 # `pulumi up --plan` (scripts/deploy.sh --plan): exactly what was shown, or a failure.
 #
-# Usage: scripts/release-preview.sh <stack> <stage> <outdir>        e.g. prod homolog "$RUNNER_TEMP/release"
+# Usage: scripts/release-preview.sh <stack> [stage] <outdir>        e.g. prod "$RUNNER_TEMP/release"
+#
+# The stage is the one whose verification the stack promotes, from its stack file (image.verifiedIn:
+# homolog for prod; promotion_stage, scripts/delivery-lib.sh) unless given.
 #
 # Runs from main's checkout (deploy.yml: .esteira-main/scripts) in the release's program directory,
 # after scripts/release-check.sh found its commit on main. `pulumi preview` takes no lock and
@@ -17,9 +20,9 @@ SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$SCRIPTS/lib.sh"
 answer_help "$@"
-[[ $# -eq 3 && "$1" != -* ]] || usage
+[[ ($# -eq 2 || $# -eq 3) && "$1" != -* ]] || usage
 require_tools pulumi docker jq
-stack=$1 stage=$2 outdir=$3
+stack=$1 stage=${3:+$2} outdir=${!#}
 
 # shellcheck source=scripts/delivery-lib.sh
 source "$SCRIPTS/delivery-lib.sh"
@@ -42,6 +45,7 @@ require_promotion_evidence() {
       "deploy commit $sha through dev and $stage again; never promote a digest by its tag alone"
 }
 
+[[ -n "$stage" ]] || stage="$(promotion_stage "$stack")"
 sha="$(commit_sha)"
 [[ "$sha" =~ ^[0-9a-f]{40}$ ]] || die "the release's commit \"$sha\" is not a full sha" "set ESTEIRA_COMMIT to all 40 hex digits"
 mkdir -p "$outdir"

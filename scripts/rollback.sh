@@ -60,7 +60,7 @@ log "rolling back to $(jq -c . "$pins")"
 "$SCRIPTS/pin-images.sh" "$stack" "$pins"
 "$SCRIPTS/converge.sh" "$stack"
 policy_args "$stack"
-if ! pulumi up --yes --skip-preview --diff -s "$stack" "${POLICY_ARGS[@]}"; then
+if ! pulumi up --yes --skip-preview --diff --message "$(update_message rollback)" -s "$stack" "${POLICY_ARGS[@]}"; then
   log "FAILED: the rollback's pulumi up failed; the stack is as that update left it"
   exit 1
 fi

@@ -2084,6 +2084,27 @@ describe("config", () => {
             );
         });
 
+        itHolds(["expiry-pull-requests-only"], "expiry belongs to pull requests' stacks, which the sweep expires", () => {
+            const expiry = { idleHours: 72, keepLabel: "keep-environment" };
+            assertProblems({ ...valid(), expiry }, [
+                "homolog: expiry: the nightly sweep expires pull requests' stacks (pr-<number>) only, never homolog; remove esteira:expiry from Pulumi.homolog.yaml (set it in stacks/pr.template.yaml)",
+            ]);
+            assert.doesNotThrow(() => parseConfig({ ...raw({ ...valid(), expiry }), stack: "pr-12" }));
+        });
+
+        it("expiry: idle hours are a positive number of at most 90 days, and the label that keeps a stack is named", () => {
+            assertProblems({ ...valid(), expiry: { idleHours: 0, keepLabel: "" } }, [
+                "homolog: expiry.idleHours: idleHours must be more than 0; received 0",
+                'homolog: expiry.keepLabel: must not be empty; received ""',
+            ]);
+            assertProblems({ ...valid(), expiry: { idleHours: "3d", keepLabel: "keep" } }, [
+                'homolog: expiry.idleHours: expected a number (e.g. 3), received "3d"',
+            ]);
+            assertProblems({ ...valid(), expiry: { idleHours: 5000, keepLabel: "keep" } }, [
+                "homolog: expiry.idleHours: must be <= 2160; received 5000",
+            ]);
+        });
+
         itHolds(["system-namespace-adopted"], "a namespace Kubernetes creates itself is refused unless the stack adopts it", () => {
             assertProblems({ ...valid(), namespace: "kube-system" }, [
                 'homolog: namespace: "kube-system" is one Kubernetes creates itself: this stack would take it over and delete it, with everything in it, when it goes; name a namespace of the stack\'s own, or set esteira:adoptNamespace: true to use it without ever deleting it',

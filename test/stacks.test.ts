@@ -901,7 +901,9 @@ describe("stack files", () => {
         });
 
         it("rejects a stack name that cannot name a namespace", async () => {
-            await assert.rejects(evaluateStack("PR_42", {}, stackFileConfig(PR_STACK)), (err: ConfigError) => {
+            // Without the template's esteira:expiry, which PR_42, no pr-<number>, may not carry (expiry-pull-requests-only).
+            const overrides = { "esteira:expiry": undefined };
+            await assert.rejects(evaluateStack("PR_42", { overrides }, stackFileConfig(PR_STACK)), (err: ConfigError) => {
                 assert.match(err.problems[0], /^PR_42: environment: the stack name "PR_42" is not a DNS-1123 label/);
                 return true;
             });

@@ -4,11 +4,13 @@
  * zizmor (scripts/zizmor.sh) and actionlint (scripts/lint-workflows.sh) check the rest.
  */
 import * as assert from "assert";
-import { deployOrder, repositoryStacks } from "../tools/stacks";
+import { deployLine, repositoryStacks } from "../tools/stacks";
 import { stackFileConfig, stackFiles } from "./mocks";
 import {
     aggregateGate,
     appliesThePlan,
+    deployRunContexts,
+    operationsRunContexts,
     environmentOfWrites,
     evaluateExpressions,
     expressionsInRun,
@@ -25,6 +27,7 @@ import {
     repositoryWorkflows,
     setupBeforePulumi,
     stackConcurrency,
+    stackOfEnvironment,
     unpinnedUses,
     withoutPolicyPack,
     Workflow,
@@ -38,8 +41,12 @@ import { REPOSITORY_SETTINGS_DEFAULTS } from "../vocabulary/access-defaults";
 const workflows = repositoryWorkflows();
 const actions = repositoryActions();
 const environments = protectedEnvironments(Object.fromEntries(stackFiles().map((stack) => [stack, stackFileConfig(stack)])));
+const stacks = repositoryStacks();
 /** The stack each environment's jobs change (the review base's environment is review-base). */
-const STACK_OF_ENVIRONMENT: Record<string, string> = { dev: "dev", homolog: "homolog", prod: "prod", "review-base": "review" };
+const STACK_OF_ENVIRONMENT = stackOfEnvironment(stacks);
+/** What each workflow's jobs run with at run time, from the stack files (deploy.yml's plan job). */
+const contextsOf = (wf: Workflow) =>
+    wf.file.endsWith("/deploy.yml") ? deployRunContexts(stacks) : wf.file.endsWith("/operations.yml") ? operationsRunContexts(stacks) : {};
 
 /** A bad example, as a workflow file. */
 const bad = (text: string): Workflow => workflowOf(".github/workflows/bad.yml", text.replace(/^ {8}/gm, ""));
@@ -88,7 +95,7 @@ describe("workflows", () => {
                 assert.deepStrictEqual(pullRequestPackages(wf), []);
             });
             it("names, in every job that holds a secret or changes a stack, an environment a stack protects", () => {
-                assert.deepStrictEqual(environmentOfWrites(wf, environments), []);
+                assert.deepStrictEqual(environmentOfWrites(wf, environments, contextsOf(wf)), []);
             });
             it("grants least privilege: nothing by default, writes only where listed", () => {
                 assert.deepStrictEqual(leastPrivilege(wf), []);
@@ -100,13 +107,13 @@ describe("workflows", () => {
                 assert.deepStrictEqual(localActionInputs(wf, actions), []);
             });
             it("changes a stack only inside that stack's concurrency group", () => {
-                assert.deepStrictEqual(stackConcurrency(wf, STACK_OF_ENVIRONMENT), []);
+                assert.deepStrictEqual(stackConcurrency(wf, STACK_OF_ENVIRONMENT, contextsOf(wf)), []);
             });
             it("holds nothing that can change prod in a job that runs below prod", () => {
-                assert.deepStrictEqual(prodCredentialsBelowProd(wf), []);
+                assert.deepStrictEqual(prodCredentialsBelowProd(wf, contextsOf(wf)), []);
             });
             it("reaches prod only from main, through a credential-free check, prod-preview's approval and prod's", () => {
-                assert.deepStrictEqual(prodPath(wf), []);
+                assert.deepStrictEqual(prodPath(wf, contextsOf(wf)), []);
             });
             it("applies in prod exactly the update plan its preview saved", () => {
                 assert.deepStrictEqual(appliesThePlan(wf), []);
@@ -140,24 +147,23 @@ describe("workflows", () => {
         assert.deepStrictEqual([workflows.find((w) => w.file.endsWith("/review.yml"))!.doc.jobs.up.needs].flat(), ["preview"]);
     });
 
-    it("promotion evidence is wired: dev attests provenance with its key, homolog signs with its own, prod-preview verifies both with cosign", () => {
+    it("promotion evidence is wired: a stack that builds attests provenance with its key, one that promotes signs with its own, prod-preview verifies both with cosign", () => {
         const jobs = workflows.find((w) => w.file.endsWith("/deploy.yml"))!.doc.jobs;
         const envOf = (job: any): Record<string, string> => Object.assign({}, ...job.steps.map((step: any) => step.env ?? {}));
         const cosign = (job: any) => job.steps.some((step: any) => step.uses === "./.github/actions/setup" && step.with?.cosign === "true");
-        for (const [name, provenance] of [
-            ["dev", true],
-            ["homolog", false],
-        ] as const) {
-            const env = envOf(jobs[name]);
-            assert.ok(cosign(jobs[name]), `deploy.yml: ${name} installs cosign`);
-            assert.strictEqual(
-                env.EVIDENCE_SIGNING_KEY,
-                "${{ secrets.EVIDENCE_SIGNING_KEY }}",
-                `deploy.yml: ${name} signs with its environment's key`,
-            );
-            assert.strictEqual(env.COSIGN_PASSWORD, "${{ secrets.COSIGN_PASSWORD }}");
-            assert.strictEqual(env.EVIDENCE_ROLE, provenance ? "provenance" : undefined, `deploy.yml: ${name}'s evidence`);
-        }
+        const line = jobs.line;
+        assert.ok(cosign(line), "deploy.yml: the line's jobs install cosign");
+        assert.strictEqual(
+            envOf(line).EVIDENCE_SIGNING_KEY,
+            "${{ secrets.EVIDENCE_SIGNING_KEY }}",
+            "each signs with its environment's key",
+        );
+        assert.strictEqual(envOf(line).COSIGN_PASSWORD, "${{ secrets.COSIGN_PASSWORD }}");
+        assert.strictEqual(envOf(line).EVIDENCE_ROLE, "${{ matrix.evidence }}", "the evidence the plan names");
+        assert.deepStrictEqual(
+            deployLine(stacks, "refs/heads/main").map((entry) => `${entry.stack}: ${entry.evidence}`),
+            ["dev: provenance", "homolog: verified"],
+        );
         const preview = jobs["preview-prod"];
         assert.ok(cosign(preview), "deploy.yml: preview-prod installs cosign");
         assert.strictEqual(envOf(preview).EVIDENCE_PROVENANCE_PUBLIC_KEY, "${{ vars.EVIDENCE_PROVENANCE_PUBLIC_KEY }}");
@@ -247,32 +253,46 @@ describe("workflows", () => {
         }
     });
 
-    it("deploy.yml deploys what the stack files say a ref deploys, in their order (npm run -s stacks)", () => {
+    it("sweep.yml tells each pull request whose environment expired, from a job that holds no secret and only pull-requests: write", () => {
+        const { sweep, tell } = workflows.find((w) => w.file.endsWith("/sweep.yml"))!.doc.jobs;
+        assert.strictEqual(sweep.outputs.expired, "${{ steps.sweep.outputs.expired }}");
+        assert.strictEqual(sweep.steps.find((step: any) => step.id === "sweep")?.name, "Sweep");
+        assert.deepStrictEqual([tell.needs].flat(), ["sweep"]);
+        assert.strictEqual(tell.environment, undefined);
+        assert.deepStrictEqual(secretsOfJob(tell), [], "only the run's own token");
+        assert.deepStrictEqual(tell.permissions, { "pull-requests": "write" });
+        assert.match(String(tell.if), /always\(\)/, "also after a sweep that failed on another stack");
+        assert.match(JSON.stringify(tell.steps), /issues\/\$number\/comments/);
+    });
+
+    it("deploy.yml deploys what the stack files say a push to main deploys, in their order, one at a time (npm run -s stacks -- --line)", () => {
         const jobs = workflows.find((w) => w.file.endsWith("/deploy.yml"))!.doc.jobs as Record<string, any>;
-        const needs = (name: string): string[] => [jobs[name].needs ?? []].flat();
-        /** The ref a push runs a job on: its own `if`, or the one of the job it needs. */
-        const refOf = (name: string): string | undefined => {
-            const condition = String(jobs[name].if ?? "");
-            if (condition.includes("github.event_name == 'push'") && condition.includes("refs/heads/main")) return "refs/heads/main";
-            if (condition.includes("github.event_name == 'push'") && condition.includes("refs/tags/v")) return "refs/tags/v1.0.0";
-            return needs(name).map(refOf).find(Boolean);
-        };
-        /** A job's environment stacks before it, through `needs`. */
-        const before = (name: string): string[] => needs(name).flatMap((n) => [...before(n), jobs[n].environment]);
-        const stacks = repositoryStacks();
-        for (const ref of ["refs/heads/main", "refs/tags/v1.0.0"]) {
-            const expected = deployOrder(stacks, ref);
-            const deploying = Object.keys(jobs).filter((name) => refOf(name) === ref && stackFiles().includes(jobs[name].environment));
-            assert.deepStrictEqual(
-                deploying.map((name) => jobs[name].environment).sort(),
-                [...expected].sort(),
-                `${ref}: deploy.yml's jobs against the stack files' deployFrom`,
-            );
-            expected.slice(1).forEach((stack, i) => {
-                const job = deploying.find((name) => jobs[name].environment === stack)!;
-                assert.ok(before(job).includes(expected[i]), `${ref}: the ${stack} job waits (needs) for ${expected[i]}'s`);
-            });
-        }
+        const { plan, line, dispatch } = jobs;
+        const planRun = plan.steps.map((step: any) => step.run ?? "").join("\n");
+        assert.match(planRun, /line="\$\(npm run -s stacks -- --line "\$GITHUB_REF"\)"/, "the matrix is the stack files' line");
+        assert.match(planRun, /target="\$\(npm run -s stacks -- --dispatch "\$TARGET"\)"/, "the dispatch target is checked against them");
+        assert.strictEqual(plan.environment, undefined);
+        assert.deepStrictEqual(secretsOfJob(plan), [], "the plan holds nothing");
+        assert.deepStrictEqual(plan.outputs, {
+            line: "${{ steps.plan.outputs.line }}",
+            stack: "${{ steps.plan.outputs.stack }}",
+            environment: "${{ steps.plan.outputs.environment }}",
+        });
+        assert.deepStrictEqual(line.strategy, {
+            "max-parallel": 1,
+            "fail-fast": true,
+            matrix: { include: "${{ fromJSON(needs.plan.outputs.line) }}" },
+        });
+        assert.strictEqual(line.environment, "${{ matrix.environment }}");
+        assert.strictEqual(dispatch.environment, "${{ needs.plan.outputs.environment }}");
+        for (const job of [line, dispatch]) assert.deepStrictEqual([job.needs].flat(), ["plan"]);
+        // No job is the line's but the matrix: a stack's own job would be a list kept by hand.
+        const stackJobs = Object.keys(jobs).filter((name) => stackFiles().includes(String(jobs[name].environment)));
+        assert.deepStrictEqual(stackJobs.sort(), ["prod"], "only prod, the release's, has a job of its own");
+        assert.deepStrictEqual(
+            deployLine(stacks, "refs/heads/main").map((entry) => entry.stack),
+            ["dev", "homolog"],
+        );
     });
 
     it("releases to prod from main: a credential-free check of the tag, prod-preview's plan, prod applying it pinned to the digests shown", () => {
@@ -286,7 +306,7 @@ describe("workflows", () => {
         assert.match(JSON.stringify(release), /scripts\/release-check\.sh \\"\$RELEASE\\"/);
         assert.strictEqual(preview.environment, "prod-preview");
         assert.deepStrictEqual([preview.needs].flat(), ["release"]);
-        assert.match(JSON.stringify(preview), /\.esteira-main\/scripts\/release-preview\.sh prod homolog/);
+        assert.match(JSON.stringify(preview), /\.esteira-main\/scripts\/release-preview\.sh prod \\"\$RUNNER_TEMP\/release\\"/);
         assert.ok(!/DIGITALOCEAN_TOKEN/.test(JSON.stringify(preview)), "the preview holds no cloud token");
         assert.strictEqual(prod.environment, "prod");
         assert.deepStrictEqual([prod.needs].flat(), ["release", "preview-prod"]);
@@ -296,15 +316,24 @@ describe("workflows", () => {
             assert.strictEqual(job.steps[0].with.ref, "${{ needs.release.outputs.commit }}", "the release's program: the checked commit");
     });
 
-    it("operations.yml recovers a pull request's stack in review.yml's concurrency group, esteira-pr-<number>, never beside its deploy", () => {
-        const group = (file: string, job: string) => workflows.find((w) => w.file.endsWith(`/${file}`))!.doc.jobs[job]?.concurrency?.group;
+    it("operations.yml recovers a pull request's stack in review.yml's concurrency group, esteira-pr-<number>, never beside its deploy; the stack comes from its plan", () => {
+        const jobs = workflows.find((w) => w.file.endsWith("/operations.yml"))!.doc.jobs;
         const reviewGroup = workflows.find((w) => w.file.endsWith("/review.yml"))!.doc.concurrency.group;
         const pr = evaluateExpressions(reviewGroup, { "github.event.pull_request.number": "12" });
         assert.strictEqual(pr, "esteira-pr-12");
-        const recover = group("operations.yml", "recover");
-        assert.strictEqual(evaluateExpressions(recover, { "inputs.environment": "review", "inputs.stack": "pr-12" }), pr);
-        assert.strictEqual(evaluateExpressions(recover, { "inputs.environment": "review-base", "inputs.stack": "" }), "esteira-review");
-        assert.strictEqual(evaluateExpressions(recover, { "inputs.environment": "homolog", "inputs.stack": "" }), "esteira-homolog");
+        const group = (stack: string) => evaluateExpressions(jobs.recover.concurrency.group, { "needs.plan.outputs.stack": stack });
+        assert.strictEqual(group("pr-12"), pr);
+        assert.strictEqual(group("review"), "esteira-review");
+        assert.strictEqual(group("homolog"), "esteira-homolog");
+        const planRun = jobs.plan.steps.map((step: any) => step.run ?? "").join("\n");
+        assert.match(planRun, /target="\$\(npm run -s stacks -- --recover "\$TARGET"\)"/, "a stack file's environment, checked");
+        assert.match(planRun, /\^pr-\[0-9\]\+\$/, "review takes a pr-<number> stack only");
+        assert.deepStrictEqual(secretsOfJob(jobs.plan), [], "the plan holds nothing");
+        assert.strictEqual(jobs.recover.environment, "${{ needs.plan.outputs.environment }}");
+        assert.deepStrictEqual(
+            operationsRunContexts(stacks).recover.map((c) => c["needs.plan.outputs.environment"]),
+            ["dev", "homolog", "review-base", "review"],
+        );
     });
 
     it("CODEOWNERS gives the platform team whatever runs with an environment's credentials, and the pull-request template exists with its security checklist", () => {
@@ -440,6 +469,51 @@ describe("workflows", () => {
                 ".github/workflows/bad.yml: jobs.dev: runs in dev, below prod, and holds ESTEIRA_GITHUB_TOKEN, which can rewrite prod's environment (its secrets, variables, reviewers)",
                 ".github/workflows/bad.yml: jobs.dev: runs in dev, below prod, with contents: write",
                 ".github/workflows/bad.yml: jobs.dispatch: runs in dev, homolog, below prod, and holds ESTEIRA_GITHUB_TOKEN, which can rewrite prod's environment (its secrets, variables, reviewers)",
+            ]);
+        });
+
+        it("an environment from a matrix or a plan's output: unchecked without the plan's contexts; with them, prod below prod, a stack outside its group", () => {
+            const wf = bad(`
+        jobs:
+          line:
+            environment: \${{ matrix.environment }}
+            concurrency:
+              group: esteira-\${{ matrix.environment }}
+              cancel-in-progress: false
+            steps:
+              - run: scripts/deploy.sh --verify "$STACK"
+                env:
+                  GITHUB_TOKEN: \${{ secrets.ESTEIRA_GITHUB_TOKEN }}
+          dispatch:
+            environment: \${{ needs.plan.outputs.environment }}
+            steps:
+              - run: scripts/dispatch-deploy.sh "$STACK"
+        `);
+            assert.deepStrictEqual(environmentOfWrites(wf, environments), [
+                '.github/workflows/bad.yml: jobs.line: environment "${{ matrix.environment }}" is protected by no stack (esteira:github or esteira:repository.environments); GitHub would create it unprotected',
+                '.github/workflows/bad.yml: jobs.dispatch: environment "${{ needs.plan.outputs.environment }}" is protected by no stack (esteira:github or esteira:repository.environments); GitHub would create it unprotected',
+            ]);
+            const contexts = {
+                line: [
+                    { "matrix.stack": "dev", "matrix.environment": "dev" },
+                    { "matrix.stack": "review", "matrix.environment": "review-base" },
+                    { "matrix.stack": "prod", "matrix.environment": "prod" },
+                ],
+                dispatch: [{ "needs.plan.outputs.environment": "staging" }],
+            };
+            assert.deepStrictEqual(environmentOfWrites(wf, environments, contexts), [
+                '.github/workflows/bad.yml: jobs.dispatch: environment "staging" is protected by no stack (esteira:github or esteira:repository.environments); GitHub would create it unprotected',
+            ]);
+            assert.deepStrictEqual(prodCredentialsBelowProd(wf, contexts), [
+                ".github/workflows/bad.yml: jobs.line: runs in dev, review-base, below prod, and holds ESTEIRA_GITHUB_TOKEN, which can rewrite prod's environment (its secrets, variables, reviewers)",
+            ]);
+            assert.deepStrictEqual(prodPath(wf, contexts), [
+                ".github/workflows/bad.yml: jobs.line: runs in prod and in dev, review-base; prod has jobs of its own",
+                ".github/workflows/bad.yml: jobs.line: a prod-level job runs only when the run's ref is main (if: github.ref == 'refs/heads/main')",
+                ".github/workflows/bad.yml: jobs.line: deploys prod without a prod-preview job before it (the first approval and the preview)",
+            ]);
+            assert.deepStrictEqual(stackConcurrency(wf, STACK_OF_ENVIRONMENT, contexts), [
+                ".github/workflows/bad.yml: jobs.line: changes stack review outside its concurrency group (concurrency: {group: esteira-review, cancel-in-progress: false})",
             ]);
         });
 

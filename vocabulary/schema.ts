@@ -1019,6 +1019,18 @@ export const tenantsSchema = z.strictObject({
         .meta(doc("name of the tenant issuer's ServiceAccount, ClusterRole and ClusterRoleBinding", SERVICE_ACCOUNT_NAMES.tenants)),
 });
 
+/** How long a pull request's stack may stay idle while its pull request is open (scripts/pr-stack.sh sweep). */
+export const expirySchema = z.strictObject({
+    idleHours: z
+        .number()
+        .positive({ error: "idleHours must be more than 0" })
+        // 90 days.
+        .max(24 * 90)
+        .meta(doc("hours without a deploy after which the nightly sweep destroys the stack, though its pull request is open")),
+    keepLabel: nonEmpty().meta(doc("a pull-request label that keeps the stack however long it is idle, e.g. `keep-environment`")),
+});
+export type ExpirySettings = z.infer<typeof expirySchema>;
+
 /** A reference pinned by digest, the only form a pin or a promotion accepts. */
 export const DIGEST_REF = /^[^\s@]+@sha256:[0-9a-f]{64}$/;
 
@@ -1214,6 +1226,14 @@ export const stackSchema = z
                 doc(
                     "this stack hosts pull requests: it creates their tenant issuer, a ServiceAccount that may only create, list and delete pull-request namespaces (`<project>-pr-<number>`), make the deployer ServiceAccount in one, bind it to the deployer ClusterRole there and mint its short-lived token; it exports the issuer's kubeconfig as `tenantKubeconfig` (secret), which only the base's side of `scripts/pr-stack.sh` uses (grant, destroy, destroy-base, sweep), never a stack; and it installs the admission policies that hold the issuer and every pull request to pull-request namespaces (components/tenant-policy.ts); such a base stack needs no workload of its own",
                     text("none"),
+                ),
+            ),
+        expiry: expirySchema
+            .optional()
+            .meta(
+                doc(
+                    "pull requests' stacks only (stacks/pr.template.yaml): the nightly sweep (`scripts/pr-stack.sh sweep`) destroys a stack idle this long while its pull request is open, unless the pull request carries the label, and tells the pull request",
+                    text("none: kept while the pull request is open"),
                 ),
             ),
         pins: z

@@ -23,6 +23,7 @@ case "$1 $2" in
   "stack output") [[ -f "$STUB/output-fails" ]] && { echo "error: 403 Forbidden" >&2; exit 255; }
     [[ -f "$STUB/export-$4.json" ]] || { echo "error: no stack named '$4' found" >&2; exit 255; }; echo "cluster-id" ;;
   "stack rm") ;;
+  "stack history") cat "$STUB/history-\${@: -1}.json" 2>/dev/null || echo "[]" ;;
   "state delete") [[ -f "$STUB/locked" ]] && { echo "error: the stack is currently locked by 1 lock(s)" >&2; exit 255; }; true ;;
   *) ;;
 esac
@@ -39,7 +40,7 @@ case "$1 $2" in
 esac
 `;
 
-/** `gh api repos/<repo>/pulls/<n> --jq .state`: $STUB/pull-<n> holds the state; none, the API fails. */
+/** `gh api repos/<repo>/pulls/<n> --jq …`: $STUB/pull-<n> holds "<state> <labels>"; none, the API fails. */
 const GH = `#!/usr/bin/env bash
 echo "gh $*" >>"$STUB/calls"
 n="\${2##*/}"
@@ -49,13 +50,29 @@ cat "$STUB/pull-$n" 2>/dev/null || { echo "HTTP 502: Bad Gateway" >&2; exit 1; }
 /** A project directory with the stand-ins, the backend holding `stacks` (with their states). */
 function project(
     stacks: Record<string, string[]>,
-    options: { lsFails?: boolean; locked?: boolean; deleteFails?: boolean; namespaces?: string[]; pulls?: Record<number, string> } = {},
+    options: {
+        lsFails?: boolean;
+        locked?: boolean;
+        deleteFails?: boolean;
+        namespaces?: string[];
+        pulls?: Record<number, string>;
+        /** The pull requests' template's esteira:expiry; none by default. */
+        expiry?: { idleHours: number; keepLabel: string };
+        /** Hours ago each stack's last update ended. */
+        idleHours?: Record<string, number>;
+    } = {},
 ) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "esteira-pr-stack-"));
     const stub = path.join(dir, ".stub");
     const bin = path.join(stub, "bin");
     fs.mkdirSync(bin, { recursive: true });
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: esteira\nruntime: nodejs\n");
+    fs.mkdirSync(path.join(dir, "stacks"));
+    fs.writeFileSync(path.join(dir, "stacks", "pr.template.yaml"), `config:\n  esteira:protect: false\n${options.expiry ? `  esteira:expiry: ${JSON.stringify(options.expiry)}\n` : ""}`);
+    for (const [name, hours] of Object.entries(options.idleHours ?? {})) {
+        const endTime = new Date(Date.now() - hours * 3600e3).toISOString();
+        fs.writeFileSync(path.join(stub, `history-${name}.json`), JSON.stringify([{ version: 3, kind: "update", result: "succeeded", endTime }]));
+    }
     fs.writeFileSync(path.join(bin, "pulumi"), PULUMI, { mode: 0o755 });
     fs.writeFileSync(path.join(bin, "gh"), GH, { mode: 0o755 });
     fs.writeFileSync(path.join(bin, "kubectl"), KUBECTL, { mode: 0o755 });
@@ -73,11 +90,20 @@ function project(
         const result = spawnSync("bash", [SCRIPT, ...args], {
             cwd: dir,
             encoding: "utf8",
-            env: { ...process.env, STUB: stub, PATH: `${bin}:${process.env.PATH}`, GITHUB_REPOSITORY: "acme/shop" },
+            env: {
+                ...process.env,
+                STUB: stub,
+                PATH: `${bin}:${process.env.PATH}`,
+                GITHUB_REPOSITORY: "acme/shop",
+                GITHUB_OUTPUT: path.join(stub, "step-output"),
+            },
         });
-        const calls = fs.existsSync(path.join(stub, "calls")) ? fs.readFileSync(path.join(stub, "calls"), "utf8").trim().split("\n") : [];
+        const read = (file: string) => (fs.existsSync(path.join(stub, file)) ? fs.readFileSync(path.join(stub, file), "utf8") : "");
+        const calls = read("calls") ? read("calls").trim().split("\n") : [];
+        const stepOutput = read("step-output");
         fs.rmSync(path.join(stub, "calls"), { force: true });
-        return { code: result.status, output: `${result.stdout}${result.stderr}`, calls };
+        fs.rmSync(path.join(stub, "step-output"), { force: true });
+        return { code: result.status, output: `${result.stdout}${result.stderr}`, calls, stepOutput };
     };
     return { run, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
@@ -205,6 +231,46 @@ describe("scripts/pr-stack.sh", function () {
             assert.strictEqual(code, 0);
             assert.match(output, /pr-1: pull request #1 is closed: would destroy/);
             assert.ok(!calls.some((c) => /^pulumi (destroy|state|stack rm)|^kubectl delete/.test(c)));
+        } finally {
+            p.dispose();
+        }
+    });
+    it("sweep expires an open pull request's stack idle longer than the template's esteira:expiry, keeps a labelled or recent one, and names the expired for the comment", () => {
+        const p = project(
+            { "pr-1": [], "pr-2": [], "pr-3": [], "pr-4": [] },
+            {
+                expiry: { idleHours: 48, keepLabel: "keep-environment" },
+                pulls: { 1: "open bug", 2: "open keep-environment,bug", 3: "open", 4: "open" },
+                idleHours: { "pr-1": 50, "pr-2": 500, "pr-3": 2 },
+                namespaces: ["esteira-pr-1"],
+            },
+        );
+        try {
+            const { code, output, calls, stepOutput } = p.run("sweep");
+            assert.strictEqual(code, 0, output);
+            assert.match(output, /open pull requests' stacks expire after 48 h without a deploy \(label keep-environment keeps one\)/);
+            assert.match(output, /pr-1: pull request #1 is open, but its stack has had no deploy for 50\.0\d\d h \(esteira:expiry\.idleHours: 48\): destroying/);
+            assert.match(output, /pr-2: pull request #2 is open and labelled keep-environment, kept/);
+            assert.match(output, /pr-3: pull request #3 is open, idle 2\.0\d\d h of 48, kept/);
+            assert.match(output, /pr-4: pull request #4 is open, its stack never deployed, kept/);
+            assert.deepStrictEqual(
+                calls.filter((c) => /^(pulumi (destroy|stack rm)|kubectl delete)/.test(c)),
+                ["kubectl delete namespace esteira-pr-1 --wait=false", "pulumi stack rm --yes -s pr-1"],
+            );
+            assert.strictEqual(stepOutput, "expired=[1]\nidle_hours=48\nkeep_label=keep-environment\n");
+        } finally {
+            p.dispose();
+        }
+    });
+
+    it("sweep without esteira:expiry in the template keeps every open pull request's stack, however idle", () => {
+        const p = project({ "pr-1": [] }, { pulls: { 1: "open" }, idleHours: { "pr-1": 5000 } });
+        try {
+            const { code, output, calls, stepOutput } = p.run("sweep");
+            assert.strictEqual(code, 0, output);
+            assert.match(output, /pr-1: pull request #1 is open, kept/);
+            assert.ok(!calls.some((c) => /stack history/.test(c)), "it does not even ask");
+            assert.strictEqual(stepOutput, "expired=[]\nidle_hours=\nkeep_label=\n");
         } finally {
             p.dispose();
         }

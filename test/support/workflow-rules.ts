@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { REPO_ROOT } from "../../lib/stack-files";
+import { deployLine, dispatchTarget, recoveryTarget, WorkflowStack } from "../../tools/stacks";
 
 export interface Workflow {
     /** Path relative to the repository, e.g. `.github/workflows/deploy.yml`. */
@@ -46,6 +47,15 @@ export function repositoryActions(): Workflow[] {
 // ---- helpers -------------------------------------------------------------------------------
 
 type Job = { name: string; job: any };
+
+/**
+ * What a job's expressions can be at run time when they come from another job rather than from
+ * the workflow file: for each job name, every context it can run with (`matrix.stack`,
+ * `needs.plan.outputs.environment`, …), as its plan job computes them from the stack files
+ * (tools/stacks.ts). A job whose environment is such an expression, with no contexts given, is
+ * taken at its word: an environment named by an expression nobody checked.
+ */
+export type RunContexts = Record<string, Record<string, string>[]>;
 
 const jobsOf = (wf: Workflow): Job[] => Object.entries(wf.doc.jobs ?? {}).map(([name, job]) => ({ name, job }));
 const stepsOf = (job: any): any[] => (Array.isArray(job?.steps) ? job.steps : []);
@@ -198,7 +208,7 @@ export function protectedEnvironments(stackFiles: Record<string, Record<string, 
  * one the stacks protect: a literal, or `${{ inputs.<x> }}` of a `choice` input whose options are
  * all such environments. `prod-preview`, the read-only release preview, changes nothing.
  */
-export function environmentOfWrites(wf: Workflow, environments: string[]): string[] {
+export function environmentOfWrites(wf: Workflow, environments: string[], contexts: RunContexts = {}): string[] {
     const problems: string[] = [];
     const inputs = wf.doc.on?.workflow_dispatch?.inputs ?? {};
     for (const { name, job } of jobsOf(wf)) {
@@ -219,7 +229,9 @@ export function environmentOfWrites(wf: Workflow, environments: string[]): strin
             ? inputs[input[1]]?.type === "choice"
                 ? (inputs[input[1]].options ?? [])
                 : [String(environment)]
-            : [environment];
+            : contexts[name]?.length
+              ? contexts[name].map((context) => evaluateExpressions(String(environment), context))
+              : [environment];
         for (const env of names.filter((n) => !environments.includes(n))) {
             problems.push(
                 `${where}: environment ${JSON.stringify(env)} is protected by no stack (esteira:github or esteira:repository.environments); GitHub would create it unprotected`,
@@ -237,6 +249,7 @@ export const WRITE_SCOPES: Record<string, string[]> = {
     "review.yml/up": ["pull-requests", "packages"],
     "review.yml/down": ["pull-requests"],
     "review.yml/preview": ["pull-requests"],
+    "sweep.yml/tell": ["pull-requests"],
 };
 
 /**
@@ -353,17 +366,19 @@ export function localActionInputs(wf: Workflow, actions: Workflow[]): string[] {
  * never cancelled midway: two updates of one stack would contend for its lock, and a cancelled one
  * leaves pending operations.
  */
-export function stackConcurrency(wf: Workflow, stackOfEnvironment: Record<string, string>): string[] {
+export function stackConcurrency(wf: Workflow, stackOfEnvironment: Record<string, string>, contexts: RunContexts = {}): string[] {
     const problems: string[] = [];
     for (const { name, job } of jobsOf(wf)) {
-        const environment = String(job.environment ?? "");
-        const stack = stackOfEnvironment[environment];
-        if (!stack || !MUTATING.test(runsOf(job))) continue;
-        const group = job.concurrency?.group;
-        if (group !== `esteira-${stack}` || job.concurrency?.["cancel-in-progress"] !== false) {
-            problems.push(
-                `${wf.file}: jobs.${name}: changes stack ${stack} outside its concurrency group (concurrency: {group: esteira-${stack}, cancel-in-progress: false})`,
-            );
+        if (!MUTATING.test(runsOf(job))) continue;
+        for (const context of contexts[name]?.length ? contexts[name] : [{}]) {
+            const stack = stackOfEnvironment[evaluateExpressions(String(job.environment ?? ""), context)];
+            if (!stack) continue;
+            const group = evaluateExpressions(String(job.concurrency?.group ?? ""), context);
+            if (group !== `esteira-${stack}` || job.concurrency?.["cancel-in-progress"] !== false) {
+                problems.push(
+                    `${wf.file}: jobs.${name}: changes stack ${stack} outside its concurrency group (concurrency: {group: esteira-${stack}, cancel-in-progress: false})`,
+                );
+            }
         }
     }
     return problems;
@@ -411,10 +426,11 @@ const PROD_CHANGING_SCOPES = ["actions", "administration", "contents", "deployme
  * The environments a job can run in: its literal one, or the options of the `choice` input it
  * names, minus those its `if:` excludes (`inputs.<x> != 'name'`) or keeps alone (`inputs.<x> == 'name'`).
  */
-export function environmentsOf(wf: Workflow, job: any): string[] {
+export function environmentsOf(wf: Workflow, job: any, contexts: Record<string, string>[] = []): string[] {
     const environment = typeof job.environment === "object" ? job.environment?.name : job.environment;
     if (environment === undefined) return [];
     const input = /^\$\{\{\s*(?:github\.event\.)?inputs\.([\w-]+)\s*\}\}$/.exec(String(environment));
+    if (!input && contexts.length > 0) return [...new Set(contexts.map((context) => evaluateExpressions(String(environment), context)))];
     if (!input) return [String(environment)];
     const options: string[] = wf.doc.on?.workflow_dispatch?.inputs?.[input[1]]?.options ?? [String(environment)];
     const condition = String(job.if ?? "");
@@ -430,10 +446,10 @@ export function environmentsOf(wf: Workflow, job: any): string[] {
  * environments or administers the repository, or a workflow-token write scope beyond pull requests'
  * comments and images. A job that can run in prod and in another environment counts as below prod.
  */
-export function prodCredentialsBelowProd(wf: Workflow): string[] {
+export function prodCredentialsBelowProd(wf: Workflow, contexts: RunContexts = {}): string[] {
     const problems: string[] = [];
     for (const { name, job } of jobsOf(wf)) {
-        const environments = environmentsOf(wf, job);
+        const environments = environmentsOf(wf, job, contexts[name]);
         const below = environments.length === 0 ? ["(none)"] : environments.filter((e) => !PROD_ENVIRONMENTS.includes(e));
         if (below.length === 0) continue;
         const where = `${wf.file}: jobs.${name}`;
@@ -460,12 +476,12 @@ const needsOf = (job: any): string[] => [job?.needs ?? []].flat();
  * main's scripts before anyone is asked. Both prod-level jobs run only when the run's ref is
  * main (so the workflow and scripts are main's); a `push` of tags starts none of them.
  */
-export function prodPath(wf: Workflow): string[] {
+export function prodPath(wf: Workflow, contexts: RunContexts = {}): string[] {
     const problems: string[] = [];
     const jobs = wf.doc.jobs ?? {};
     const onMain = (job: any) => /github\.ref\s*==\s*'refs\/heads\/main'/.test(String(job.if ?? ""));
     for (const { name, job } of jobsOf(wf)) {
-        const environments = environmentsOf(wf, job);
+        const environments = environmentsOf(wf, job, contexts[name]);
         const where = `${wf.file}: jobs.${name}`;
         if (environments.includes("prod") && environments.length > 1)
             problems.push(`${where}: runs in prod and in ${environments.filter((e) => e !== "prod").join(", ")}; prod has jobs of its own`);
@@ -577,4 +593,46 @@ export function evaluateExpressions(text: string, context: Record<string, string
         const js = expression.replace(/[A-Za-z_][\w-]*(?:\.[\w-]+)+/g, (name) => `(ctx[${JSON.stringify(name)}] ?? "")`);
         return String(new Function("ctx", "format", `return (${js});`)(context, format));
     });
+}
+
+// ---- the line's run-time contexts ----------------------------------------------------------------
+
+/**
+ * What deploy.yml's jobs can run with, from the stack files as its `plan` job reads them
+ * (tools/stacks.ts): `line`, one matrix entry per stack a push to main deploys; `dispatch`, every
+ * stack "Run workflow" may deploy below prod.
+ */
+export function deployRunContexts(stacks: WorkflowStack[]): RunContexts {
+    const targets = stacks.filter((s) => s.deployOn === "push" && !s.production).map((s) => dispatchTarget(stacks, s.environment));
+    return {
+        line: deployLine(stacks, "refs/heads/main").map((entry) => ({
+            "matrix.stack": entry.stack,
+            "matrix.environment": entry.environment,
+            "matrix.evidence": entry.evidence,
+        })),
+        dispatch: targets.map((target) => ({
+            "needs.plan.outputs.stack": target.stack,
+            "needs.plan.outputs.environment": target.environment,
+        })),
+    };
+}
+
+/**
+ * What operations.yml's `recover` can run with, from its `plan` job: every stack below prod the stack
+ * files name (tools/stacks.ts, --recover), the review base (environment review-base) and a pull
+ * request's stack (environment review, stack pr-<number>; 12 stands for any).
+ */
+export function operationsRunContexts(stacks: WorkflowStack[]): RunContexts {
+    const targets = stacks.filter((s) => s.deployOn === "push" && !s.production).map((s) => recoveryTarget(stacks, s.environment));
+    return {
+        recover: [...targets, { stack: "review", environment: "review-base" }, { stack: "pr-12", environment: "review" }].map((t) => ({
+            "needs.plan.outputs.stack": t.stack,
+            "needs.plan.outputs.environment": t.environment,
+        })),
+    };
+}
+
+/** The stack each environment's jobs change: the stack files' own, and the review base's (environment review-base). */
+export function stackOfEnvironment(stacks: WorkflowStack[]): Record<string, string> {
+    return { ...Object.fromEntries(stacks.map((s) => [s.environment, s.stack])), "review-base": "review" };
 }

@@ -1,5 +1,14 @@
 import * as assert from "assert";
-import { deployOrder, deploysOn, repositoryStacks, workflowStacks } from "../../tools/stacks";
+import {
+    deployLine,
+    deployOrder,
+    deploysOn,
+    dispatchTarget,
+    promotionStage,
+    repositoryStacks,
+    run,
+    workflowStacks,
+} from "../../tools/stacks";
 
 describe("the workflows' stacks (tools/stacks.ts, npm run -s stacks)", () => {
     it("follow the repository's stack files: every one with esteira:github, and what each ref deploys, in order", () => {
@@ -84,5 +93,75 @@ describe("the workflows' stacks (tools/stacks.ts, npm run -s stacks)", () => {
         assert.throws(() => deployOrder(workflowStacks({ a: github(["b"]), b: github(["a"]) })), {
             message: "the stacks deploy after each other in a circle: a → b → a",
         });
+    });
+    it("deploy.yml's matrix (--line): the stacks a push deploys, in order, each with its environment and the evidence it leaves", () => {
+        assert.deepStrictEqual(deployLine(repositoryStacks(), "refs/heads/main"), [
+            { stack: "dev", environment: "dev", evidence: "provenance" },
+            { stack: "homolog", environment: "homolog", evidence: "verified" },
+        ]);
+        const renamed = workflowStacks({
+            staging: {
+                "esteira:github": { repository: "shop", environment: "stage" },
+                "esteira:services": { api: { image: { build: { context: "app" } } } },
+            },
+        });
+        assert.deepStrictEqual(deployLine(renamed, "refs/heads/main"), [
+            { stack: "staging", environment: "stage", evidence: "provenance" },
+        ]);
+    });
+
+    it("a production stack never joins a push: it is deployed by release runs only", () => {
+        const line = workflowStacks({
+            prod: { "esteira:production": true, "esteira:github": { repository: "shop", deployFrom: { branches: ["main"] } } },
+        });
+        assert.throws(() => deployLine(line, "refs/heads/main"), {
+            message:
+                "Pulumi.prod.yaml: a production stack (esteira:production) is deployed by release runs only, through prod-preview's and its own approval; set esteira:github.deployOn: release",
+        });
+    });
+
+    it("the promotion chain is the stack files': a stack that builds redeploys its own verification, one that promotes the stage it names", () => {
+        const stacks = repositoryStacks();
+        assert.deepStrictEqual(
+            stacks.map((s) => `${s.stack} <- ${promotionStage(s)}`),
+            ["dev <- dev", "homolog <- dev", "prod <- homolog"],
+        );
+        const mixed = workflowStacks({
+            qa: {
+                "esteira:github": { repository: "shop" },
+                "esteira:services": { api: { image: { verifiedIn: "dev" } }, web: { image: { verifiedIn: "homolog" } } },
+            },
+        });
+        assert.throws(() => promotionStage(mixed[0]), {
+            message:
+                "Pulumi.qa.yaml: its workloads come from dev and homolog; a deploy of verified digests needs exactly one: build every image here, or set the same image.verifiedIn on each",
+        });
+    });
+
+    it('"Run workflow" (--dispatch) deploys a stack file\'s environment below prod, from the stage it promotes, and refuses anything else', () => {
+        const stacks = repositoryStacks();
+        assert.deepStrictEqual(dispatchTarget(stacks, "homolog"), { stack: "homolog", environment: "homolog", stage: "dev" });
+        assert.deepStrictEqual(dispatchTarget(stacks, "dev"), { stack: "dev", environment: "dev", stage: "dev" });
+        assert.throws(() => dispatchTarget(stacks, "prod"), {
+            message: "prod is deployed by a release run: give a release tag (release: v1.2.3) instead",
+        });
+        assert.throws(() => dispatchTarget(stacks, "staging"), {
+            message:
+                'no stack file deploys to environment "staging" (a Pulumi.<stack>.yaml with esteira:github); choose one of: dev, homolog',
+        });
+    });
+
+    it("the command line: no argument, --ref, --line, --dispatch; anything else is a usage error", () => {
+        const stacks = repositoryStacks;
+        assert.deepStrictEqual(run([], stacks), ["dev", "homolog", "prod"]);
+        assert.deepStrictEqual(run(["--ref", "refs/heads/main"], stacks), ["dev", "homolog"]);
+        assert.strictEqual((run(["--line", "refs/heads/main"], stacks) as unknown[]).length, 2);
+        assert.deepStrictEqual(run(["--dispatch", "homolog"], stacks), { stack: "homolog", environment: "homolog", stage: "dev" });
+        assert.deepStrictEqual(run(["--recover", "dev"], stacks), { stack: "dev", environment: "dev" });
+        assert.throws(() => run(["--recover", "prod"], stacks), {
+            message: "prod is deployed by a release run: operations.yml recovers it through its own two approvals (environment prod)",
+        });
+        assert.throws(() => run(["--line"], stacks), { message: "unexpected arguments: --line" });
+        assert.throws(() => run(["--matrix", "x"], stacks), { message: "unexpected arguments: --matrix x" });
     });
 });
