@@ -439,15 +439,8 @@ export const CROSS_KEY_RULES: readonly Rule<StackSubject>[] = [
     {
         name: "slack-webhook-required",
         check: ({ raw, plain: { monitoring } }) =>
-            monitoring?.slackChannel !== undefined && !raw.secrets.alertSlackWebhookUrl
-                ? missingSecret(raw, "alertSlackWebhookUrl", "when monitoring.slackChannel is set", "'https://hooks.slack.com/services/…'")
-                : undefined,
-    },
-    {
-        name: "slack-webhook-needs-channel",
-        check: ({ raw, plain: { monitoring } }) =>
-            raw.secrets.alertSlackWebhookUrl && monitoring?.slackChannel === undefined
-                ? `${raw.stack}: ${SECRET_KEYS.alertSlackWebhookUrl.key}: is set, but monitoring.slackChannel is not; name the channel it posts to, or remove the secret`
+            monitoring?.slackChannel !== undefined && !raw.secrets.slackWebhookUrl
+                ? missingSecret(raw, "slackWebhookUrl", "when monitoring.slackChannel is set", "'https://hooks.slack.com/services/…'")
                 : undefined,
     },
     {

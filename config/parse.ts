@@ -456,7 +456,7 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         tenants: plain.tenants,
         smokeTestIdentity: plain.smokeTestIdentity ?? true,
         repository: plain.repository && plain.github && { ...plain.repository, repository: plain.github.repository, protect },
-        monitoring: plain.monitoring && monitoringOf(plain, plain.monitoring, raw.secrets.alertSlackWebhookUrl),
+        monitoring: plain.monitoring && monitoringOf(plain, plain.monitoring, raw.secrets.slackWebhookUrl),
         networkPolicy: plain.networkPolicy,
         services: configured("services", plain.services, { metricsNamespace: plain.networkPolicy?.metricsNamespace }),
         workers: configured("workers", plain.workers),

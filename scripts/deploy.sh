@@ -15,6 +15,9 @@
 #      which the next stage promotes
 #   On a failed up or smoke test: scripts/rollback.sh (pins the recorded digests, pulumi up,
 #   smoke test again), then exit 1 either way.
+#   6. scripts/notify.sh: the result goes to the stack's webhook (esteira:slackWebhookUrl) as a
+#      `deploy` (or `promotion`, when the stack promotes another stage's images); a notification
+#      that fails never changes the exit status
 #
 # Env: ESTEIRA_COMMIT (else GITHUB_SHA, else HEAD) is the commit deployed; the Pulumi backend,
 # passphrase and provider credentials of the stack's environment.
@@ -50,12 +53,23 @@ policy_args "$stack"
 # Converge first: what runs is what the cluster runs now, not what the state said before.
 "$SCRIPTS/converge.sh" "$stack"
 "$SCRIPTS/rollback.sh" --record "$stack"
+event="$(deploy_event "$stack")"
 if pulumi up --yes --skip-preview --diff "${plan[@]}" -s "$stack" "${POLICY_ARGS[@]}" && "$SCRIPTS/smoke-test.sh" "$stack"; then
   summary "### $stack deployed (commit \`${ESTEIRA_COMMIT:0:12}\`)" "" '```json' "$(stack_images "$stack" | jq .)" '```'
-  if $verify; then "$SCRIPTS/mark-verified.sh" "$stack"; fi
+  done="smoke test passed"
+  if $verify; then
+    "$SCRIPTS/mark-verified.sh" "$stack"
+    done+="; marked verified"
+  fi
+  "$SCRIPTS/notify.sh" "$stack" "$event" succeeded "$done"
   exit 0
 fi
 
 log "the deploy failed: rolling back through Pulumi to the digests that ran before it"
-"$SCRIPTS/rollback.sh" "$stack" || log "the rollback failed too: see above; recover with the operations workflow or docs/operations.md"
+if "$SCRIPTS/rollback.sh" "$stack"; then
+  "$SCRIPTS/notify.sh" "$stack" "$event" failed "rolled back through Pulumi to the digests that ran before it"
+else
+  log "the rollback failed too: see above; recover with the operations workflow or docs/operations.md"
+  "$SCRIPTS/notify.sh" "$stack" "$event" failed "the rollback failed too: recover with the operations workflow (docs/operations.md)"
+fi
 exit 1

@@ -984,7 +984,7 @@ describe("config", () => {
                             },
                         },
                     ),
-                    doSecrets({ alertSlackWebhookUrl: pulumi.secret("https://hooks.slack.com/services/T/B/x") }),
+                    doSecrets({ slackWebhookUrl: pulumi.secret("https://hooks.slack.com/services/T/B/x") }),
                 ),
             );
             assert.deepStrictEqual(config.monitoring?.checks, { api: { path: "/healthcheck", https: false } });
@@ -1012,20 +1012,21 @@ describe("config", () => {
             assertProblems(
                 monitored({ slackChannel: "#alerts" }),
                 [
-                    "homolog: esteira:alertSlackWebhookUrl: is required when monitoring.slackChannel is set; set it with `pulumi config set --secret esteira:alertSlackWebhookUrl 'https://hooks.slack.com/services/…' -s homolog`",
+                    "homolog: esteira:slackWebhookUrl: is required when monitoring.slackChannel is set; set it with `pulumi config set --secret esteira:slackWebhookUrl 'https://hooks.slack.com/services/…' -s homolog`",
                 ],
                 doSecrets(),
             );
         });
 
-        itHolds(["slack-webhook-needs-channel"], "a webhook URL needs its Slack channel", () => {
-            assertProblems(
-                monitored({ emails: ["oncall@example.com"] }),
-                [
-                    "homolog: esteira:alertSlackWebhookUrl: is set, but monitoring.slackChannel is not; name the channel it posts to, or remove the secret",
-                ],
-                doSecrets({ alertSlackWebhookUrl: token() }),
-            );
+        it("the webhook URL alone, without a Slack channel, serves the notifications (scripts/notify.sh)", () => {
+            const config = parseConfig(raw(monitored({ emails: ["oncall@example.com"] }), doSecrets({ slackWebhookUrl: token() })));
+            assert.strictEqual(config.monitoring?.slack, undefined, "no channel: DigitalOcean's alerts go to the emails only");
+        });
+
+        it("the old key esteira:alertSlackWebhookUrl is named with the key that replaced it and how to move it", () => {
+            assertProblems({ ...valid(), alertSlackWebhookUrl: null }, [
+                "homolog: esteira:alertSlackWebhookUrl: was renamed esteira:slackWebhookUrl, which the delivery notifications post to as well as the alerts; move it with `pulumi config get esteira:alertSlackWebhookUrl -s homolog | pulumi config set --secret esteira:slackWebhookUrl -s homolog && pulumi config rm esteira:alertSlackWebhookUrl -s homolog`",
+            ]);
         });
 
         itHolds(["monitoring-needs-digitalocean"], "monitoring is DigitalOcean's", () => {
@@ -2209,7 +2210,7 @@ describe("config", () => {
                     "esteira:secrets": JSON.stringify({ "api-secrets": { TOKEN: "v4lue" } }),
                     "esteira:buildSecrets": JSON.stringify({ NPM_TOKEN: "npm-t0ken" }),
                     "esteira:githubSecrets": JSON.stringify({ environment: { SENTRY_TOKEN: "s3ntry" } }),
-                    "esteira:alertSlackWebhookUrl": "https://hooks.slack.com/services/T/B/x",
+                    "esteira:slackWebhookUrl": "https://hooks.slack.com/services/T/B/x",
                 },
             );
             const config = loadConfig();

@@ -1093,7 +1093,7 @@ export const monitoringSchema = z
             .meta(doc("addresses every alert is sent to")),
         slackChannel: nonEmpty()
             .optional()
-            .meta(doc("Slack channel alerts are posted to, through the secret esteira:alertSlackWebhookUrl", text("none"))),
+            .meta(doc("Slack channel alerts are posted to, through the secret esteira:slackWebhookUrl", text("none"))),
         windowMinutes: z
             .literal([5, 10, 30, 60])
             .optional()
@@ -1303,9 +1303,10 @@ export const SECRET_KEYS = {
         description:
             "admin connection URL of a PostgreSQL server (a role with CREATEDB and CREATEROLE): `database.mode: server` uses it; a stack exports it as `databaseAdminUrl` for the stacks that name it in `database.stack`",
     },
-    alertSlackWebhookUrl: {
-        key: "esteira:alertSlackWebhookUrl",
-        description: "Slack incoming-webhook URL the alerts of `monitoring.slackChannel` are posted with",
+    slackWebhookUrl: {
+        key: "esteira:slackWebhookUrl",
+        description:
+            "Slack incoming-webhook URL the delivery notifications (scripts/notify.sh: deploys, promotions, rollbacks) and the alerts of `monitoring.slackChannel` post to",
     },
     // The DigitalOcean provider's own key: the kubeconfig built for DOKS authenticates with it too
     // (unless cluster.tokenFromEnvironment, where both read DIGITALOCEAN_TOKEN instead).
@@ -1315,6 +1316,15 @@ export const SECRET_KEYS = {
     },
 } as const;
 export type SecretName = keyof typeof SECRET_KEYS;
+
+/**
+ * Keys a stack file may still hold from an earlier esteira, by key (without `esteira:`) → how to
+ * move to what replaced them: a message of their own instead of "unknown key".
+ */
+export const RETIRED_KEYS: Record<string, (stack: string) => string> = {
+    alertSlackWebhookUrl: (stack) =>
+        `was renamed esteira:slackWebhookUrl, which the delivery notifications post to as well as the alerts; move it with \`pulumi config get esteira:alertSlackWebhookUrl -s ${stack} | pulumi config set --secret esteira:slackWebhookUrl -s ${stack} && pulumi config rm esteira:alertSlackWebhookUrl -s ${stack}\``,
+};
 
 // ---- secret maps ---------------------------------------------------------------------------
 
