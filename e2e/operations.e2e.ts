@@ -1,16 +1,24 @@
 /**
  * Day-two operations end to end on the local stack, with the same scripts the workflows run:
  * notifications posted to the stack's webhook (a local HTTP stand-in that records what it
- * received), a notification that fails failing nothing.
+ * received), a notification that fails failing nothing; drift made behind Pulumi's back
+ * (`kubectl scale`, `kubectl set env`, a deleted Service) reported, then put back with the plan
+ * its check saved.
  */
 import * as assert from "assert";
-import { spawn } from "child_process";
+import { execFileSync, spawn } from "child_process";
+import * as fs from "fs";
 import * as http from "http";
 import type { AddressInfo } from "net";
 import * as path from "path";
-import { flushTimings, LocalStack, localStack, REPO_ROOT, timed, workDir, WorkDir } from "./harness";
+import { flushTimings, kube, local, LocalStack, localStack, REPO_ROOT, timed, workDir, WorkDir } from "./harness";
 
+const NAMESPACE = "esteira-local";
 const SERVICE = "sample";
+const KUBECTL = path.join(process.env.ESTEIRA_KUBE_BIN_DIR ?? "", "kubectl");
+/** kubectl as an administrator: behind Pulumi's back. */
+const admin = (...args: string[]) =>
+    execFileSync(KUBECTL, ["--kubeconfig", local.kubeconfigPath, "-n", NAMESPACE, ...args], { encoding: "utf8" });
 const COMMIT = "89abcdef0123456789abcdef0123456789abcdef";
 /** What the run's link is made of in Actions. */
 const RUN = { GITHUB_SERVER_URL: "https://github.example", GITHUB_REPOSITORY: "acme/shop", GITHUB_RUN_ID: "4242" };
@@ -77,6 +85,11 @@ describe("day-two operations on the local stack, end to end", function () {
         work = workDir("operations");
         local_ = await localStack("local", { work });
         await local_.stack.setConfig("esteira:slackWebhookUrl", { value: hook.url, secret: true });
+        // Fixed replicas, so that a `kubectl scale` is drift (an autoscaler would own them).
+        local_.editConfig((config) => {
+            delete config["esteira:services"][SERVICE].autoscaling;
+            config["esteira:services"][SERVICE].replicas = 1;
+        });
         assert.strictEqual((await timed("up (operations)", () => local_.stack.up({ color: "never" }))).summary.result, "succeeded");
     });
 
@@ -112,6 +125,64 @@ describe("day-two operations on the local stack, end to end", function () {
             assert.ok(!output.includes("e2e-secret-path"), "the webhook's URL is never printed");
         } finally {
             hook.status = 200;
+        }
+    });
+
+    it("drift behind Pulumi's back is reported: the job fails, each resource is listed, the webhook is told, nothing is changed", async () => {
+        const { core, apps } = kube();
+        admin("scale", `deployment/${SERVICE}`, "--replicas=2");
+        admin("set", "env", `deployment/${SERVICE}`, "DRIFTED=by-hand");
+        admin("delete", "service", SERVICE, "--wait=true");
+        const from = hook.received.length;
+        const plan = path.join(work.dir, ".drift");
+        try {
+            const { code, output } = await timed("drift.sh (report)", () => script("drift.sh", ["--save-plan", plan, "local"]));
+            assert.strictEqual(code, 1, output.slice(-3000));
+            assert.match(output, /DRIFT: \d+ resource\(s\) differ/);
+            assert.match(output, /update kubernetes:apps\/v1:Deployment sample \([^)]*spec/);
+            assert.match(output, /create kubernetes:core\/v1:Service sample/);
+            assert.match(hook.texts(from).join("\n"), /drift of local: drifted/);
+            assert.ok(fs.statSync(path.join(plan, "plan.json")).size > 0, "the plan that would put it back");
+            const live = await apps.readNamespacedDeployment({ name: SERVICE, namespace: NAMESPACE });
+            assert.strictEqual(live.spec?.replicas, 2, "a check changes nothing");
+            await assert.rejects(core.readNamespacedService({ name: SERVICE, namespace: NAMESPACE }), "the Service is still gone");
+
+            // Not asked for by the stack file: --remediate reports, as the check does.
+            const refused = await script("drift.sh", ["--remediate", "--plan", path.join(plan, "plan.json"), "local"]);
+            assert.strictEqual(refused.code, 1, refused.output.slice(-3000));
+            assert.match(refused.output, /does not set esteira:drift.remediate: reported, not remediated/);
+        } finally {
+            await local_.stack.removeConfig(`esteira:pins.${SERVICE}`, true).catch(() => undefined);
+        }
+    });
+
+    it("where the stack file asks, remediation applies the plan the check saved: the stack is back, smoke-tested, and no drift is left", async () => {
+        const { core, apps } = kube();
+        const plan = path.join(work.dir, ".drift", "plan.json");
+        local_.editConfig((config) => {
+            config["esteira:drift"] = { remediate: true };
+        });
+        const from = hook.received.length;
+        try {
+            const { code, output } = await timed("drift.sh --remediate --plan", () =>
+                script("drift.sh", ["--remediate", "--plan", plan, "local"]),
+            );
+            assert.strictEqual(code, 0, output.slice(-3000));
+            assert.match(output, /remediated; no drift left/);
+            assert.match(hook.texts(from).join("\n"), /drift of local: remediated/);
+            const live = await apps.readNamespacedDeployment({ name: SERVICE, namespace: NAMESPACE });
+            assert.strictEqual(live.spec?.replicas, 1, "the stack's replicas are back");
+            const env = live.spec?.template.spec?.containers[0].env ?? [];
+            assert.ok(!env.some((e) => e.name === "DRIFTED"), `kubectl's variable is gone: ${JSON.stringify(env)}`);
+            await core.readNamespacedService({ name: SERVICE, namespace: NAMESPACE });
+            const again = await script("drift.sh", ["local"]);
+            assert.strictEqual(again.code, 0, again.output.slice(-3000));
+            assert.match(again.output, /no drift/);
+        } finally {
+            await local_.stack.removeConfig(`esteira:pins.${SERVICE}`, true).catch(() => undefined);
+            local_.editConfig((config) => {
+                delete config["esteira:drift"];
+            });
         }
     });
 });

@@ -1131,6 +1131,22 @@ export const monitoringSchema = z
     });
 export type MonitoringSettings = z.infer<typeof monitoringSchema>;
 
+// ---- drift -----------------------------------------------------------------------------------
+
+/** What drift.yml (scripts/drift.sh) does when it finds the stack changed behind Pulumi's back. */
+export const driftSchema = z.strictObject({
+    remediate: z
+        .boolean()
+        .optional()
+        .meta(
+            doc(
+                "on drift, run `pulumi up` to put the stack back instead of only reporting it; in an environment with reviewers, behind their approval of the plan the check saved",
+                false,
+            ),
+        ),
+});
+export type DriftSettings = z.infer<typeof driftSchema>;
+
 /** The plain (non-secret) keys under `esteira:`, as the stack file holds them. */
 export const stackSchema = z
     .strictObject({
@@ -1219,6 +1235,9 @@ export const stackSchema = z
         monitoring: monitoringSchema
             .optional()
             .meta(doc("DigitalOcean uptime checks and alerts on the public endpoints, the database and the nodes", text("none"))),
+        drift: driftSchema
+            .optional()
+            .meta(doc("what the scheduled drift check (drift.yml) does on drift: report it, or put the stack back", text("report"))),
         networkPolicy: networkPolicySchema
             .optional()
             .meta(doc("what the namespace's NetworkPolicies admit beyond DNS, the database and each service's port")),
@@ -1306,7 +1325,7 @@ export const SECRET_KEYS = {
     slackWebhookUrl: {
         key: "esteira:slackWebhookUrl",
         description:
-            "Slack incoming-webhook URL the delivery notifications (scripts/notify.sh: deploys, promotions, rollbacks) and the alerts of `monitoring.slackChannel` post to",
+            "Slack incoming-webhook URL the delivery notifications (scripts/notify.sh: deploys, promotions, rollbacks, drift) and the alerts of `monitoring.slackChannel` post to",
     },
     // The DigitalOcean provider's own key: the kubeconfig built for DOKS authenticates with it too
     // (unless cluster.tokenFromEnvironment, where both read DIGITALOCEAN_TOKEN instead).
