@@ -444,6 +444,13 @@ export const CROSS_KEY_RULES: readonly Rule<StackSubject>[] = [
                 : undefined,
     },
     {
+        name: "watch-error-rate-needs-metrics",
+        check: ({ raw, plain: { watch, services } }) =>
+            watch?.errorRate && !Object.values(services ?? {}).some((service) => service.metrics !== undefined)
+                ? `${raw.stack}: watch.errorRate: reads each service's metrics endpoint, and no service sets \`metrics\`; set services.<name>.metrics (e.g. \`metrics: {}\` for /metrics on the service's port), or remove watch.errorRate`
+                : undefined,
+    },
+    {
         name: "monitoring-needs-digitalocean",
         check: ({ raw, plain: { monitoring, cluster } }) =>
             monitoring && cluster?.mode !== "digitalocean" && cluster?.mode !== "stack"

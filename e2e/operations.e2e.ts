@@ -3,7 +3,8 @@
  * notifications posted to the stack's webhook (a local HTTP stand-in that records what it
  * received), a notification that fails failing nothing; drift made behind Pulumi's back
  * (`kubectl scale`, `kubectl set env`, a deleted Service) reported, then put back with the plan
- * its check saved.
+ * its check saved; a release that passes its smoke test and starts failing a little later, caught
+ * by the watch window's error rate and rolled back through Pulumi, nothing marked verified.
  */
 import * as assert from "assert";
 import { execFileSync, spawn } from "child_process";
@@ -11,7 +12,20 @@ import * as fs from "fs";
 import * as http from "http";
 import type { AddressInfo } from "net";
 import * as path from "path";
-import { flushTimings, kube, local, LocalStack, localStack, REPO_ROOT, timed, workDir, WorkDir } from "./harness";
+import {
+    flushTimings,
+    kube,
+    local,
+    LocalStack,
+    localStack,
+    REPO_ROOT,
+    requestLoop,
+    serviceUrl,
+    sleep,
+    timed,
+    workDir,
+    WorkDir,
+} from "./harness";
 
 const NAMESPACE = "esteira-local";
 const SERVICE = "sample";
@@ -89,6 +103,8 @@ describe("day-two operations on the local stack, end to end", function () {
         local_.editConfig((config) => {
             delete config["esteira:services"][SERVICE].autoscaling;
             config["esteira:services"][SERVICE].replicas = 1;
+            // A short watch after every deploy here; the watch case below lengthens it.
+            config["esteira:watch"] = { windowSeconds: 6, intervalSeconds: 2, errorRate: { thresholdPercent: 10, minRequests: 5 } };
         });
         assert.strictEqual((await timed("up (operations)", () => local_.stack.up({ color: "never" }))).summary.result, "succeeded");
     });
@@ -185,4 +201,61 @@ describe("day-two operations on the local stack, end to end", function () {
             });
         }
     });
+
+    it("a release that passes its smoke test and starts failing later is caught by the watch window, rolled back through Pulumi, and not marked verified", async () => {
+        const good = await exported();
+        const commit = "fedcba9876543210fedcba9876543210fedcba98";
+        // A new image (so that the rollback has another digest to come back from) that serves for 25 s, then answers 500.
+        const server = path.join(work.dir, "app", "src", "server.ts");
+        const original = fs.readFileSync(server, "utf8");
+        fs.writeFileSync(server, `process.env.FAIL_AFTER_SECONDS ??= "25";\n${original}`);
+        local_.editConfig((config) => {
+            config["esteira:watch"].windowSeconds = 90;
+        });
+        // Users' traffic, through the Service, all along: what the error-rate counter counts.
+        const traffic = requestLoop(`${await serviceUrl(NAMESPACE, SERVICE)}/`, 200);
+        const from = hook.received.length;
+        try {
+            const { code, output } = await timed("deploy.sh (caught by the watch, rolled back)", () =>
+                script("deploy.sh", ["--verify", "local"], { ESTEIRA_COMMIT: commit }),
+            );
+            assert.strictEqual(code, 1, output.slice(-4000));
+            assert.match(output, /smoke \w+\] all 1 service\(s\)/, "the smoke test passed first");
+            const caught = /\[watch local\] FAILED after (\d+)s of 90s: error rate \d+% \(\d+ of \d+ requests\) is above 10%/.exec(output);
+            assert.ok(caught, output.slice(-4000));
+            assert.ok(Number(caught[1]) < 90, "within the window");
+            assert.match(output, /rolling back through Pulumi to the digests that ran before it; nothing is marked verified/);
+            assert.doesNotMatch(output, /\[verify local\]/, "mark-verified.sh never ran");
+            const image = (await kube().apps.readNamespacedDeployment({ name: SERVICE, namespace: NAMESPACE })).spec!.template.spec!
+                .containers[0].image;
+            assert.strictEqual(image, good, "the previous release runs again");
+            assert.strictEqual(await exported(), good, "and the stack's output says so");
+            const tag = spawnSyncCurl(`http://${local.registry}/v2/esteira/${SERVICE}/manifests/verified-local-${commit.slice(0, 12)}`);
+            assert.match(tag, /^404$/, `no verified tag for the failed release: ${tag}`);
+            // The previous release serves: the same traffic succeeds again.
+            const before = traffic.stats.ok;
+            await sleep(3000);
+            assert.ok(traffic.stats.ok > before, "requests succeed after the rollback");
+            const texts = hook.texts(from).join("\n");
+            assert.match(texts, /rollback of local: succeeded/);
+            assert.match(texts, /deploy of local: failed .*the watch window caught it: error rate/);
+        } finally {
+            await traffic.stop();
+            fs.writeFileSync(server, original);
+            await local_.stack.removeConfig(`esteira:pins.${SERVICE}`, true).catch(() => undefined);
+            local_.editConfig((config) => {
+                config["esteira:watch"].windowSeconds = 6;
+            });
+        }
+    });
 });
+
+/** The HTTP status of an authenticated GET to the local registry (the password on curl's stdin, not its command line). */
+function spawnSyncCurl(url: string): string {
+    const accept =
+        "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.index.v1+json";
+    return execFileSync("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-K", "-", "-H", `Accept: ${accept}`, url], {
+        encoding: "utf8",
+        input: `user = "${local.registryUser}:${local.registryPassword}"\n`,
+    }).trim();
+}

@@ -11,11 +11,13 @@
 #      update); --plan: exactly the update plan an approver saw (scripts/release-preview.sh),
 #      any difference fails it
 #   4. scripts/smoke-test.sh
-#   5. --verify, on success: scripts/mark-verified.sh tags what ran verified-<stack>-<sha12>,
+#   5. scripts/watch.sh: the stack's watch window (esteira:watch): restarts, readiness lost, a
+#      failing Job, the error rate, for windowSeconds
+#   6. --verify, on success: scripts/mark-verified.sh tags what ran verified-<stack>-<sha12>,
 #      which the next stage promotes
-#   On a failed up or smoke test: scripts/rollback.sh (pins the recorded digests, pulumi up,
-#   smoke test again), then exit 1 either way.
-#   6. scripts/notify.sh: the result goes to the stack's webhook (esteira:slackWebhookUrl) as a
+#   On a failed up, smoke test or watch window: scripts/rollback.sh (pins the recorded digests,
+#   pulumi up, smoke test again), nothing is marked verified, then exit 1 either way.
+#   7. scripts/notify.sh: the result goes to the stack's webhook (esteira:slackWebhookUrl) as a
 #      `deploy` (or `promotion`, when the stack promotes another stage's images); a notification
 #      that fails never changes the exit status
 #
@@ -54,9 +56,19 @@ policy_args "$stack"
 "$SCRIPTS/converge.sh" "$stack"
 "$SCRIPTS/rollback.sh" --record "$stack"
 event="$(deploy_event "$stack")"
-if pulumi up --yes --skip-preview --diff "${plan[@]}" -s "$stack" "${POLICY_ARGS[@]}" && "$SCRIPTS/smoke-test.sh" "$stack"; then
+WATCH_SINCE="$(date +%s)"
+export WATCH_SINCE
+failure=""
+if ! pulumi up --yes --skip-preview --diff "${plan[@]}" -s "$stack" "${POLICY_ARGS[@]}"; then
+  failure="pulumi up failed"
+elif ! "$SCRIPTS/smoke-test.sh" "$stack"; then
+  failure="the smoke test failed"
+elif ! caught="$("$SCRIPTS/watch.sh" "$stack")"; then
+  failure="the watch window caught it: ${caught:-see the log}"
+fi
+if [[ -z "$failure" ]]; then
   summary "### $stack deployed (commit \`${ESTEIRA_COMMIT:0:12}\`)" "" '```json' "$(stack_images "$stack" | jq .)" '```'
-  done="smoke test passed"
+  done="smoke test and watch window passed"
   if $verify; then
     "$SCRIPTS/mark-verified.sh" "$stack"
     done+="; marked verified"
@@ -65,11 +77,12 @@ if pulumi up --yes --skip-preview --diff "${plan[@]}" -s "$stack" "${POLICY_ARGS
   exit 0
 fi
 
-log "the deploy failed: rolling back through Pulumi to the digests that ran before it"
+log "the deploy failed ($failure): rolling back through Pulumi to the digests that ran before it; nothing is marked verified"
+summary "### $stack: deploy of \`${ESTEIRA_COMMIT:0:12}\` failed, not verified" "" "$failure"
 if "$SCRIPTS/rollback.sh" "$stack"; then
-  "$SCRIPTS/notify.sh" "$stack" "$event" failed "rolled back through Pulumi to the digests that ran before it"
+  "$SCRIPTS/notify.sh" "$stack" "$event" failed "$failure; rolled back through Pulumi to the digests that ran before it"
 else
   log "the rollback failed too: see above; recover with the operations workflow or docs/operations.md"
-  "$SCRIPTS/notify.sh" "$stack" "$event" failed "the rollback failed too: recover with the operations workflow (docs/operations.md)"
+  "$SCRIPTS/notify.sh" "$stack" "$event" failed "$failure; the rollback failed too: recover with the operations workflow (docs/operations.md)"
 fi
 exit 1

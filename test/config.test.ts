@@ -1029,6 +1029,24 @@ describe("config", () => {
             ]);
         });
 
+        itHolds(["watch-error-rate-needs-metrics"], "the watch's error rate reads a service's metrics endpoint", () => {
+            assertProblems({ ...valid(), watch: { windowSeconds: 60, errorRate: { thresholdPercent: 5 } } }, [
+                "homolog: watch.errorRate: reads each service's metrics endpoint, and no service sets `metrics`; set services.<name>.metrics (e.g. `metrics: {}` for /metrics on the service's port), or remove watch.errorRate",
+            ]);
+        });
+
+        it("the watch's first look comes within its window, and its error pattern is a regular expression", () => {
+            const metered = { ...valid(), services: { api: { image: "ghcr.io/acme/api:1", metrics: {} } } };
+            assertProblems({ ...metered, watch: { windowSeconds: 10, intervalSeconds: 30 } }, [
+                "homolog: watch.intervalSeconds: must not exceed windowSeconds: the window would end before the first look",
+            ]);
+            assertProblems({ ...metered, watch: { windowSeconds: 60, errorRate: { thresholdPercent: 5, errorPattern: "^(5" } } }, [
+                'homolog: watch.errorRate.errorPattern: must be a regular expression, e.g. ^5; received "^(5"',
+            ]);
+            const config = parseConfig(raw({ ...metered, watch: { windowSeconds: 60, errorRate: { thresholdPercent: 5 } } }));
+            assert.deepStrictEqual(config.watch, { windowSeconds: 60, errorRate: { thresholdPercent: 5 } });
+        });
+
         itHolds(["monitoring-needs-digitalocean"], "monitoring is DigitalOcean's", () => {
             assertProblems({ ...valid(), monitoring: { emails: ["oncall@example.com"] } }, [
                 'homolog: monitoring: DigitalOcean checks and alerts need a DigitalOcean account, so cluster.mode "digitalocean" or "stack"; received cluster.mode "kubeconfig"',
