@@ -65,7 +65,8 @@ if [[ ${#plan[@]} -gt 0 ]]; then
   [[ -s "$images" ]] || die "no images.json beside ${plan[1]}" "pass the directory drift.sh --save-plan wrote, whole"
 else
   images="$workdir/images.json"
-  stack_images "$stack" >"$images"
+  # A workload run from a plain reference (image: <ref>) runs what its stack file says: nothing to pin.
+  stack_images "$stack" | jq 'with_entries(select(.value | test("@sha256:[0-9a-f]{64}$")))' >"$images"
 fi
 "$SCRIPTS/pin-images.sh" "$stack" "$images"
 policy_args "$stack"

@@ -63,6 +63,8 @@ describe("scripts/drift.sh", function () {
     const preview = (steps: unknown[]) => fs.writeFileSync(path.join(stub, "preview.json"), JSON.stringify({ steps }));
 
     it("no change but the stack's own reads is no drift: exit 0, pinned to what runs, previewed with the policy pack and a refresh", () => {
+        // A workload run from a plain reference has nothing to pin.
+        fs.writeFileSync(path.join(stub, "images.json"), JSON.stringify({ sample: REF, cache: "redis:7" }));
         preview([
             { op: "same", urn: URN },
             { op: "read", urn: "urn:pulumi:dev::esteira::pulumi:pulumi:StackReference::dev-self" },
@@ -72,6 +74,7 @@ describe("scripts/drift.sh", function () {
         assert.match(log, /no drift/);
         assert.match(output, /drifted=false/);
         assert.ok(calls.includes(`pulumi config set --path esteira:pins.sample ${REF} -s dev`), calls.join("\n"));
+        assert.ok(!calls.some((c) => c.includes("esteira:pins.cache")), calls.join("\n"));
         const run = calls.find((c) => c.startsWith("pulumi preview"))!;
         assert.match(run, /--refresh/);
         assert.ok(run.includes(`--policy-pack ${pack}/analyzer`), run);
