@@ -123,7 +123,7 @@ describe("day-two operations on the local stack, end to end", function () {
         const posts = hook.received.slice(from);
         assert.strictEqual(posts.length, 1, `one post: ${JSON.stringify(posts)}`);
         assert.strictEqual(posts[0].path, "/services/T0/B0/e2e-secret-path");
-        assert.match(posts[0].body.text, /deploy of local: succeeded \(commit 89abcdef0123\) — smoke test passed/);
+        assert.match(posts[0].body.text, /deploy of local: succeeded \(commit 89abcdef0123\) — smoke test and watch window passed/);
         const blocks = JSON.stringify(posts[0].body.blocks);
         for (const part of [COMMIT, await exported(), RUN_URL]) assert.ok(blocks.includes(part), `the message holds ${part}: ${blocks}`);
         assert.ok(!output.includes("e2e-secret-path"), "the webhook's URL is never printed");
@@ -144,58 +144,86 @@ describe("day-two operations on the local stack, end to end", function () {
         }
     });
 
+    /** Changes behind Pulumi's back: a scale, a variable the stack sets (LOG_LEVEL) set by hand, and (with `service`) a deleted Service. */
+    const driftByHand = (service: boolean) => {
+        admin("scale", `deployment/${SERVICE}`, "--replicas=2");
+        admin("set", "env", `deployment/${SERVICE}`, "LOG_LEVEL=INFO");
+        if (service) admin("delete", "service", SERVICE, "--wait=true");
+    };
+    /** What the stack deploys is back: one replica, its own LOG_LEVEL, its Service. */
+    const assertBack = async () => {
+        const { core, apps } = kube();
+        const live = await apps.readNamespacedDeployment({ name: SERVICE, namespace: NAMESPACE });
+        assert.strictEqual(live.spec?.replicas, 1, "the stack's replicas are back");
+        const env = live.spec?.template.spec?.containers[0].env ?? [];
+        assert.strictEqual(env.find((e) => e.name === "LOG_LEVEL")?.value, "DEBUG", "the stack's LOG_LEVEL is back");
+        await core.readNamespacedService({ name: SERVICE, namespace: NAMESPACE });
+        const again = await script("drift.sh", ["local"]);
+        assert.strictEqual(again.code, 0, again.output.slice(-3000));
+        assert.match(again.output, /no drift/);
+    };
+    const unpin = () => local_.stack.removeConfig(`esteira:pins.${SERVICE}`, true).catch(() => undefined);
+
     it("drift behind Pulumi's back is reported: the job fails, each resource is listed, the webhook is told, nothing is changed", async () => {
         const { core, apps } = kube();
-        admin("scale", `deployment/${SERVICE}`, "--replicas=2");
-        admin("set", "env", `deployment/${SERVICE}`, "DRIFTED=by-hand");
-        admin("delete", "service", SERVICE, "--wait=true");
+        driftByHand(true);
         const from = hook.received.length;
-        const plan = path.join(work.dir, ".drift");
         try {
-            const { code, output } = await timed("drift.sh (report)", () => script("drift.sh", ["--save-plan", plan, "local"]));
+            const { code, output } = await timed("drift.sh (report)", () => script("drift.sh", ["local"]));
             assert.strictEqual(code, 1, output.slice(-3000));
-            assert.match(output, /DRIFT: \d+ resource\(s\) differ/);
-            assert.match(output, /update kubernetes:apps\/v1:Deployment sample \([^)]*spec/);
-            assert.match(output, /create kubernetes:core\/v1:Service sample/);
+            assert.match(
+                output,
+                /DRIFT: 2 resource\(s\) differ/,
+                "the Deployment and the Service, nothing else (the pinned build is no drift)",
+            );
+            assert.match(output, /update kubernetes:apps\/v1:Deployment sample-deployment \([^)]*spec\.replicas/);
+            assert.match(output, /create kubernetes:core\/v1:Service sample-service/);
             assert.match(hook.texts(from).join("\n"), /drift of local: drifted/);
-            assert.ok(fs.statSync(path.join(plan, "plan.json")).size > 0, "the plan that would put it back");
             const live = await apps.readNamespacedDeployment({ name: SERVICE, namespace: NAMESPACE });
             assert.strictEqual(live.spec?.replicas, 2, "a check changes nothing");
             await assert.rejects(core.readNamespacedService({ name: SERVICE, namespace: NAMESPACE }), "the Service is still gone");
 
             // Not asked for by the stack file: --remediate reports, as the check does.
-            const refused = await script("drift.sh", ["--remediate", "--plan", path.join(plan, "plan.json"), "local"]);
+            const refused = await script("drift.sh", ["--remediate", "local"]);
             assert.strictEqual(refused.code, 1, refused.output.slice(-3000));
             assert.match(refused.output, /does not set esteira:drift.remediate: reported, not remediated/);
         } finally {
-            await local_.stack.removeConfig(`esteira:pins.${SERVICE}`, true).catch(() => undefined);
+            await unpin();
         }
     });
 
-    it("where the stack file asks, remediation applies the plan the check saved: the stack is back, smoke-tested, and no drift is left", async () => {
-        const { core, apps } = kube();
-        const plan = path.join(work.dir, ".drift", "plan.json");
+    it("where the stack file asks, --remediate puts it back (dev's way): pulumi up, the smoke test, and no drift left", async () => {
         local_.editConfig((config) => {
             config["esteira:drift"] = { remediate: true };
         });
         const from = hook.received.length;
         try {
-            const { code, output } = await timed("drift.sh --remediate --plan", () =>
-                script("drift.sh", ["--remediate", "--plan", plan, "local"]),
-            );
+            const { code, output } = await timed("drift.sh --remediate", () => script("drift.sh", ["--remediate", "local"]));
             assert.strictEqual(code, 0, output.slice(-3000));
             assert.match(output, /remediated; no drift left/);
             assert.match(hook.texts(from).join("\n"), /drift of local: remediated/);
-            const live = await apps.readNamespacedDeployment({ name: SERVICE, namespace: NAMESPACE });
-            assert.strictEqual(live.spec?.replicas, 1, "the stack's replicas are back");
-            const env = live.spec?.template.spec?.containers[0].env ?? [];
-            assert.ok(!env.some((e) => e.name === "DRIFTED"), `kubectl's variable is gone: ${JSON.stringify(env)}`);
-            await core.readNamespacedService({ name: SERVICE, namespace: NAMESPACE });
-            const again = await script("drift.sh", ["local"]);
-            assert.strictEqual(again.code, 0, again.output.slice(-3000));
-            assert.match(again.output, /no drift/);
+            await assertBack();
         } finally {
-            await local_.stack.removeConfig(`esteira:pins.${SERVICE}`, true).catch(() => undefined);
+            await unpin();
+        }
+    });
+
+    it("behind an approval (homolog's and prod's way), remediation applies exactly the plan the check saved", async () => {
+        driftByHand(false);
+        const plan = path.join(work.dir, ".drift");
+        try {
+            const checked = await timed("drift.sh --save-plan", () => script("drift.sh", ["--save-plan", plan, "local"]));
+            assert.strictEqual(checked.code, 1, checked.output.slice(-3000));
+            assert.ok(fs.statSync(path.join(plan, "plan.json")).size > 0, "the plan that would put it back");
+            await unpin();
+            const { code, output } = await timed("drift.sh --remediate --plan", () =>
+                script("drift.sh", ["--remediate", "--plan", path.join(plan, "plan.json"), "local"]),
+            );
+            assert.strictEqual(code, 0, output.slice(-3000));
+            assert.match(output, /remediated; no drift left/);
+            await assertBack();
+        } finally {
+            await unpin();
             local_.editConfig((config) => {
                 delete config["esteira:drift"];
             });

@@ -84,8 +84,10 @@ check() {
     jq -r '.diagnostics // [] | .[] | select(.severity == "error") | .message' "$out" 2>/dev/null >&2 || true
     die "the drift check of $stack could not run (see above)" "check the stack's credentials and that it deploys"
   fi
-  # Everything but `same` (and the reads a refresh does) is a change the program would make.
+  # Everything but `same` (and the reads a refresh does) is a change the program would make; but
+  # the image build a pin replaces (esteira:image:Image and its children) is the pin's doing.
   DRIFT="$(jq -r '.steps // [] | .[] | select(.op != "same" and .op != "read" and .op != "refresh")
+    | select(.urn | test("(::|\\$)esteira:image:Image(\\$|::)") | not)
     | "\(.op) \(.urn | split("::") | .[2] | split("$") | last) \(.urn | split("::") | last)"
       + (((.detailedDiff // {}) | keys) as $fields | if ($fields | length) > 0 then " (" + ($fields | join(", ")) + ")" else "" end)' "$out")"
 }
