@@ -24,6 +24,7 @@ import { WebService } from "./components/web-service";
 import { Worker } from "./components/worker";
 import { deployedCommit, loadConfig, otherStackReads, type EsteiraConfig } from "./config";
 import { previousOwnOutput, readStacksFirst, StackOutputs } from "./components/stack-reference";
+import { watchSettingsOf } from "./vocabulary/defaults";
 
 /** What the environment's parts share: the configuration, the cluster, the namespaces and the database. */
 interface Platform {
@@ -286,6 +287,8 @@ function exportsOf(platform: Platform, workloads: Running[], access: ReturnType<
         clusterId: platform.cluster.clusterIdentifier,
         /** What the next deployment compares its names with, so a rename never replaces data unasked (config/renames.ts). */
         statefulNames: platform.config.statefulNames,
+        /** What scripts/watch.sh watches after a deploy, every default applied. */
+        watch: watchSettingsOf(platform.config.watch),
         ...(access.access?.kubeconfig ? { kubeconfig: access.access.kubeconfig } : {}),
         ...(access.tenants?.kubeconfig ? { tenantKubeconfig: access.tenants.kubeconfig } : {}),
         ...(database?.databaseClusterId ? { databaseClusterId: database.databaseClusterId } : {}),

@@ -440,15 +440,15 @@ export const CROSS_KEY_RULES: readonly Rule<StackSubject>[] = [
     {
         name: "slack-webhook-required",
         check: ({ raw, plain: { monitoring } }) =>
-            monitoring?.slackChannel !== undefined && !raw.secrets.alertSlackWebhookUrl
-                ? missingSecret(raw, "alertSlackWebhookUrl", "when monitoring.slackChannel is set", "'https://hooks.slack.com/services/…'")
+            monitoring?.slackChannel !== undefined && !raw.secrets.slackWebhookUrl
+                ? missingSecret(raw, "slackWebhookUrl", "when monitoring.slackChannel is set", "'https://hooks.slack.com/services/…'")
                 : undefined,
     },
     {
-        name: "slack-webhook-needs-channel",
-        check: ({ raw, plain: { monitoring } }) =>
-            raw.secrets.alertSlackWebhookUrl && monitoring?.slackChannel === undefined
-                ? `${raw.stack}: ${SECRET_KEYS.alertSlackWebhookUrl.key}: is set, but monitoring.slackChannel is not; name the channel it posts to, or remove the secret`
+        name: "watch-error-rate-needs-metrics",
+        check: ({ raw, plain: { watch, services } }) =>
+            watch?.errorRate && !Object.values(services ?? {}).some((service) => service.metrics !== undefined)
+                ? `${raw.stack}: watch.errorRate: reads each service's metrics endpoint, and no service sets \`metrics\`; set services.<name>.metrics (e.g. \`metrics: {}\` for /metrics on the service's port), or remove watch.errorRate`
                 : undefined,
     },
     {

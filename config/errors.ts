@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { RETIRED_KEYS } from "../vocabulary/schema";
 
 /** The Pulumi config namespace of this program's own keys (`esteira:<key>`). */
 export const CONFIG_NAMESPACE = "esteira";
@@ -80,6 +81,9 @@ export function formatIssue(stack: string, issue: z.core.$ZodIssue, input: unkno
             message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}; received ${describe(received)}`;
             break;
         case "unrecognized_keys": {
+            // A key an earlier esteira knew, at the top: named with the key that replaced it and how to move it.
+            const retired = issue.path.length === 0 && issue.keys.length === 1 ? RETIRED_KEYS[issue.keys[0]] : undefined;
+            if (retired) return `${stack}: ${CONFIG_NAMESPACE}:${issue.keys[0]}: ${retired(stack)}`;
             const hints = issue.keys.flatMap((key) => kubernetesKeyHint(issue.path, key, valueAt(input, [...issue.path, key])) ?? []);
             message = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}: ${hints.length > 0 ? hints.join("; ") : "check the spelling against docs/configuration.md"}`;
             break;

@@ -41,6 +41,7 @@ import {
     SecretName,
     stackSchema,
     StackSettings,
+    WatchSettings,
 } from "../vocabulary/schema";
 import { DATABASE_DEFAULTS, WEB_SERVICE_DEFAULTS } from "../vocabulary/defaults";
 
@@ -105,6 +106,8 @@ export interface EsteiraConfig {
      * DigitalOcean monitoring; the public services to check (service → the path checked and whether
      * it is HTTPS) are wired to their endpoints in index.ts, with the clusters this stack owns.
      */
+    /** The watch window after a deploy, as the stack file sets it (exported, defaults applied, as `watch`). */
+    readonly watch?: WatchSettings;
     readonly monitoring?: Omit<MonitoringArgs, "endpoints" | "databaseClusterId" | "kubernetesClusterId"> & {
         readonly checks: Readonly<Record<string, { readonly path: string; readonly https: boolean }>>;
     };
@@ -454,7 +457,8 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         tenants: plain.tenants,
         smokeTestIdentity: plain.smokeTestIdentity ?? true,
         repository: plain.repository && plain.github && { ...plain.repository, repository: plain.github.repository, protect },
-        monitoring: plain.monitoring && monitoringOf(plain, plain.monitoring, raw.secrets.alertSlackWebhookUrl),
+        watch: plain.watch,
+        monitoring: plain.monitoring && monitoringOf(plain, plain.monitoring, raw.secrets.slackWebhookUrl),
         networkPolicy: plain.networkPolicy,
         services: configured("services", plain.services, { metricsNamespace: plain.networkPolicy?.metricsNamespace }),
         workers: configured("workers", plain.workers),

@@ -77,6 +77,20 @@ config_json() {
   jq -c . <<<"$out" 2>/dev/null || jq -cn --arg v "$out" '$v'
 }
 
+# deploy_event STACK — what a deploy of the stack is called in notifications: `promotion` when a
+# workload takes its image from another stage (image.verifiedIn or image.promoteFrom), else `deploy`.
+deploy_event() {
+  local kind workloads='{}'
+  for kind in services workers jobs; do
+    workloads="$(jq -c --argjson more "$(config_json "$1" "esteira:$kind")" '. + ($more // {})' <<<"$workloads")"
+  done
+  if jq -e 'any(.[]; (.image | type) == "object" and (.image.verifiedIn != null or .image.promoteFrom != null))' <<<"$workloads" >/dev/null; then
+    echo promotion
+  else
+    echo deploy
+  fi
+}
+
 # promotable_services STACK — "<name> <repository>" for each service, worker and job whose image is
 # built or promoted by verification (references and promoteFrom are left alone).
 promotable_services() {

@@ -15,6 +15,8 @@
 # config change is undone by reverting its commit (or deploying the last good one with the deploy
 # workflow's "Run workflow"). Exits 0 when the stack is back and healthy, 1 otherwise.
 #
+# The result goes to the stack's webhook (scripts/notify.sh, event `rollback`).
+#
 # Env: ROLLBACK_STATE_DIR (where --record keeps the digests; default $RUNNER_TEMP, else
 #      $ESTEIRA_CACHE/rollback).
 set -euo pipefail
@@ -62,11 +64,14 @@ log "rolling back to $(jq -c . "$pins")"
 policy_args "$stack"
 if ! pulumi up --yes --skip-preview --diff --message "$(update_message rollback)" -s "$stack" "${POLICY_ARGS[@]}"; then
   log "FAILED: the rollback's pulumi up failed; the stack is as that update left it"
+  "$SCRIPTS/notify.sh" "$stack" rollback failed "the rollback's pulumi up failed"
   exit 1
 fi
 if ! "$SCRIPTS/smoke-test.sh" "$stack"; then
   log "FAILED: the stack still fails its smoke test after the rollback"
+  "$SCRIPTS/notify.sh" "$stack" rollback failed "the stack still fails its smoke test after the rollback"
   exit 1
 fi
 summary "### $stack rolled back" "" "The failed deploy's images were replaced by the ones that ran before it, through \`pulumi up\`:" "" '```json' "$(jq . "$RECORD")" '```'
 log "rolled back; state, outputs and cluster agree"
+"$SCRIPTS/notify.sh" "$stack" rollback succeeded "back to the digests that ran before the failed deploy"

@@ -984,7 +984,7 @@ describe("config", () => {
                             },
                         },
                     ),
-                    doSecrets({ alertSlackWebhookUrl: pulumi.secret("https://hooks.slack.com/services/T/B/x") }),
+                    doSecrets({ slackWebhookUrl: pulumi.secret("https://hooks.slack.com/services/T/B/x") }),
                 ),
             );
             assert.deepStrictEqual(config.monitoring?.checks, { api: { path: "/healthcheck", https: false } });
@@ -1012,20 +1012,39 @@ describe("config", () => {
             assertProblems(
                 monitored({ slackChannel: "#alerts" }),
                 [
-                    "homolog: esteira:alertSlackWebhookUrl: is required when monitoring.slackChannel is set; set it with `pulumi config set --secret esteira:alertSlackWebhookUrl 'https://hooks.slack.com/services/…' -s homolog`",
+                    "homolog: esteira:slackWebhookUrl: is required when monitoring.slackChannel is set; set it with `pulumi config set --secret esteira:slackWebhookUrl 'https://hooks.slack.com/services/…' -s homolog`",
                 ],
                 doSecrets(),
             );
         });
 
-        itHolds(["slack-webhook-needs-channel"], "a webhook URL needs its Slack channel", () => {
-            assertProblems(
-                monitored({ emails: ["oncall@example.com"] }),
-                [
-                    "homolog: esteira:alertSlackWebhookUrl: is set, but monitoring.slackChannel is not; name the channel it posts to, or remove the secret",
-                ],
-                doSecrets({ alertSlackWebhookUrl: token() }),
-            );
+        it("the webhook URL alone, without a Slack channel, serves the notifications (scripts/notify.sh)", () => {
+            const config = parseConfig(raw(monitored({ emails: ["oncall@example.com"] }), doSecrets({ slackWebhookUrl: token() })));
+            assert.strictEqual(config.monitoring?.slack, undefined, "no channel: DigitalOcean's alerts go to the emails only");
+        });
+
+        it("the old key esteira:alertSlackWebhookUrl is named with the key that replaced it and how to move it", () => {
+            assertProblems({ ...valid(), alertSlackWebhookUrl: null }, [
+                "homolog: esteira:alertSlackWebhookUrl: was renamed esteira:slackWebhookUrl, which the delivery notifications post to as well as the alerts; move it with `pulumi config get esteira:alertSlackWebhookUrl -s homolog | pulumi config set --secret esteira:slackWebhookUrl -s homolog && pulumi config rm esteira:alertSlackWebhookUrl -s homolog`",
+            ]);
+        });
+
+        itHolds(["watch-error-rate-needs-metrics"], "the watch's error rate reads a service's metrics endpoint", () => {
+            assertProblems({ ...valid(), watch: { windowSeconds: 60, errorRate: { thresholdPercent: 5 } } }, [
+                "homolog: watch.errorRate: reads each service's metrics endpoint, and no service sets `metrics`; set services.<name>.metrics (e.g. `metrics: {}` for /metrics on the service's port), or remove watch.errorRate",
+            ]);
+        });
+
+        it("the watch's first look comes within its window, and its error pattern is a regular expression", () => {
+            const metered = { ...valid(), services: { api: { image: "ghcr.io/acme/api:1", metrics: {} } } };
+            assertProblems({ ...metered, watch: { windowSeconds: 10, intervalSeconds: 30 } }, [
+                "homolog: watch.intervalSeconds: must not exceed windowSeconds: the window would end before the first look",
+            ]);
+            assertProblems({ ...metered, watch: { windowSeconds: 60, errorRate: { thresholdPercent: 5, errorPattern: "^(5" } } }, [
+                'homolog: watch.errorRate.errorPattern: must be a regular expression, e.g. ^5; received "^(5"',
+            ]);
+            const config = parseConfig(raw({ ...metered, watch: { windowSeconds: 60, errorRate: { thresholdPercent: 5 } } }));
+            assert.deepStrictEqual(config.watch, { windowSeconds: 60, errorRate: { thresholdPercent: 5 } });
         });
 
         itHolds(["monitoring-needs-digitalocean"], "monitoring is DigitalOcean's", () => {
@@ -2213,7 +2232,7 @@ describe("config", () => {
                     "esteira:secrets": JSON.stringify({ "api-secrets": { TOKEN: "v4lue" } }),
                     "esteira:buildSecrets": JSON.stringify({ NPM_TOKEN: "npm-t0ken" }),
                     "esteira:githubSecrets": JSON.stringify({ environment: { SENTRY_TOKEN: "s3ntry" } }),
-                    "esteira:alertSlackWebhookUrl": "https://hooks.slack.com/services/T/B/x",
+                    "esteira:slackWebhookUrl": "https://hooks.slack.com/services/T/B/x",
                 },
             );
             const config = loadConfig();

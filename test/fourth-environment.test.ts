@@ -16,6 +16,7 @@ import { evaluateStack } from "../lib/evaluate";
 import { TEST_COMMIT } from "../lib/fakes";
 import { parseStackFile } from "../lib/stack-files";
 import { workflowStacks } from "../tools/stacks";
+import { watchSettingsOf } from "../vocabulary/defaults";
 import { REPO_ROOT } from "./mocks";
 import {
     deployRunContexts,
@@ -95,7 +96,9 @@ if (a === "config" && b === "get") {
   process.stdout.write(JSON.stringify({ deployment: { resources: [] } }));
 } else if (a === "stack" && b === "output") {
   if (!fs.existsSync(path.join(stub, "up-" + stack))) { console.error("error: current stack does not have outputs"); process.exit(255); }
-  process.stdout.write(JSON.stringify(pins));
+  // watch: as the program exports it (written by the test); anything else: the images, pinned.
+  if (args[2] === "watch") process.stdout.write(fs.readFileSync(path.join(stub, "watch-" + stack + ".json"), "utf8"));
+  else process.stdout.write(JSON.stringify(pins));
 } else if (a === "up") {
   fs.writeFileSync(path.join(stub, "up-" + stack), "");
 }
@@ -218,6 +221,8 @@ describe("a fourth environment is one stack file (preprod, in a scratch copy)", 
         fs.writeFileSync(path.join(bin, "pulumi"), PULUMI, { mode: 0o755 });
         fs.writeFileSync(path.join(bin, "docker"), DOCKER, { mode: 0o755 });
         fs.writeFileSync(path.join(bin, "kubectl"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+        // The watch settings preprod's stack file gives, defaults applied: the stack's `watch` output.
+        fs.writeFileSync(path.join(stub, "watch-preprod.json"), JSON.stringify(watchSettingsOf(configOf(dir, "preprod")["esteira:watch"])));
         // The smoke test is the local line's to prove (e2e/delivery.e2e.ts); here it passes and says so.
         fs.writeFileSync(path.join(dir, "scripts", "smoke-test.sh"), '#!/bin/sh\necho "smoke-test $*" >>"$STUB/calls"\n', { mode: 0o755 });
         assert.ok(!fs.existsSync(path.join(dir, ".git")), "the copy is no checkout of the real repository");

@@ -63,7 +63,7 @@ describe("workflows", () => {
     it("the repository has its workflows and its setup action", () => {
         assert.deepStrictEqual(
             workflows.map((w) => w.file.replace(".github/workflows/", "")),
-            ["ci.yml", "deploy.yml", "operations.yml", "review-base.yml", "review.yml", "sweep.yml"],
+            ["ci.yml", "deploy.yml", "drift.yml", "operations.yml", "review-base.yml", "review.yml", "sweep.yml"],
         );
         assert.deepStrictEqual(
             actions.map((a) => a.file),

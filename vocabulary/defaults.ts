@@ -130,3 +130,29 @@ export const MONITORING_DEFAULTS = {
     thresholds: { cpuPercent: 80, memoryPercent: 85, diskPercent: 80 },
     uptime: { latencyMs: 2000, sslExpiryDays: 14 },
 } as const;
+
+/** Defaults of the watch window after a deploy (`esteira:watch`), applied once, here: the stack exports them as `watch`. */
+export const WATCH_DEFAULTS = {
+    windowSeconds: 0,
+    intervalSeconds: 15,
+    maxRestarts: 0,
+    errorRate: { metric: "http_requests_total", errorLabel: "status_code", errorPattern: "^5", minRequests: 20 },
+} as const;
+
+/** The stack file's `esteira:watch` with every default applied: the `watch` output scripts/watch.sh reads. */
+export function watchSettingsOf(
+    watch: {
+        windowSeconds?: number;
+        intervalSeconds?: number;
+        maxRestarts?: number;
+        errorRate?: { metric?: string; errorLabel?: string; errorPattern?: string; thresholdPercent: number; minRequests?: number };
+    } = {},
+) {
+    const d = WATCH_DEFAULTS;
+    return {
+        windowSeconds: watch.windowSeconds ?? d.windowSeconds,
+        intervalSeconds: watch.intervalSeconds ?? d.intervalSeconds,
+        maxRestarts: watch.maxRestarts ?? d.maxRestarts,
+        errorRate: watch.errorRate && { ...d.errorRate, ...watch.errorRate },
+    };
+}

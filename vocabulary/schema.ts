@@ -25,6 +25,7 @@ import {
     SCHEDULED_JOB_DEFAULTS,
     WEB_SERVICE_DEFAULTS,
     WORKER_DEFAULTS,
+    WATCH_DEFAULTS,
     WORKLOAD_DEFAULTS,
 } from "./defaults";
 import { ephemeralStorageProblem, hasPersistentPath, writablePathsProblems } from "./writable-paths";
@@ -1076,7 +1077,7 @@ export const monitoringSchema = z
             .meta(doc("addresses every alert is sent to")),
         slackChannel: nonEmpty()
             .optional()
-            .meta(doc("Slack channel alerts are posted to, through the secret esteira:alertSlackWebhookUrl", text("none"))),
+            .meta(doc("Slack channel alerts are posted to, through the secret esteira:slackWebhookUrl", text("none"))),
         windowMinutes: z
             .literal([5, 10, 30, 60])
             .optional()
@@ -1113,6 +1114,80 @@ export const monitoringSchema = z
         }
     });
 export type MonitoringSettings = z.infer<typeof monitoringSchema>;
+
+// ---- drift -----------------------------------------------------------------------------------
+
+/** What drift.yml (scripts/drift.sh) does when it finds the stack changed behind Pulumi's back. */
+export const driftSchema = z.strictObject({
+    remediate: z
+        .boolean()
+        .optional()
+        .meta(
+            doc(
+                "on drift, run `pulumi up` to put the stack back instead of only reporting it; in an environment with reviewers, behind their approval of the plan the check saved",
+                false,
+            ),
+        ),
+});
+export type DriftSettings = z.infer<typeof driftSchema>;
+
+// ---- the watch window ------------------------------------------------------------------------
+
+const wd = WATCH_DEFAULTS;
+/** What scripts/deploy.sh watches after the smoke test, before the release counts as verified (scripts/watch.sh). */
+export const watchSchema = z
+    .strictObject({
+        windowSeconds: int(0, 3600)
+            .optional()
+            .meta(doc("seconds the deploy keeps watching after the smoke test; 0: no watch", wd.windowSeconds)),
+        intervalSeconds: int(1, 300).optional().meta(doc("seconds between two looks", wd.intervalSeconds)),
+        maxRestarts: int(0)
+            .optional()
+            .meta(doc("container restarts, across the stack's pods, the window tolerates; one more rolls back", wd.maxRestarts)),
+        errorRate: z
+            .strictObject({
+                metric: z
+                    .string()
+                    .regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, { error: "must be a Prometheus metric name, e.g. http_requests_total" })
+                    .optional()
+                    .meta(doc("counter of requests, read from each pod's metrics endpoint (the service's `metrics`)", wd.errorRate.metric)),
+                errorLabel: z
+                    .string()
+                    .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: "must be a Prometheus label name, e.g. status_code" })
+                    .optional()
+                    .meta(doc("the counter's label that tells an error", wd.errorRate.errorLabel)),
+                errorPattern: z
+                    .string()
+                    .min(1)
+                    .refine(
+                        (pattern) => {
+                            try {
+                                new RegExp(pattern);
+                                return true;
+                            } catch {
+                                return false;
+                            }
+                        },
+                        { error: (issue) => `must be a regular expression, e.g. ^5; received ${JSON.stringify(issue.input)}` },
+                    )
+                    .optional()
+                    .meta(
+                        doc("a label value matching this (an extended regular expression) counts as an error", wd.errorRate.errorPattern),
+                    ),
+                thresholdPercent: percent.meta(doc("roll back when more than this percentage of the window's requests are errors")),
+                minRequests: int(1).optional().meta(doc("requests the window must see before the rate counts", wd.errorRate.minRequests)),
+            })
+            .optional()
+            .meta(doc("the error-rate signal, from the services that set `metrics`", text("none"))),
+    })
+    .refine(
+        (watch) => (watch.windowSeconds ?? wd.windowSeconds) === 0 || (watch.intervalSeconds ?? wd.intervalSeconds) <= watch.windowSeconds!,
+        {
+            path: ["intervalSeconds"],
+            error: "must not exceed windowSeconds: the window would end before the first look",
+        },
+    );
+export type WatchSettings = z.infer<typeof watchSchema>;
 
 /** The plain (non-secret) keys under `esteira:`, as the stack file holds them. */
 export const stackSchema = z
@@ -1202,6 +1277,17 @@ export const stackSchema = z
         monitoring: monitoringSchema
             .optional()
             .meta(doc("DigitalOcean uptime checks and alerts on the public endpoints, the database and the nodes", text("none"))),
+        watch: watchSchema
+            .optional()
+            .meta(
+                doc(
+                    "after the smoke test, how long the deploy keeps watching (restarts, readiness lost, a failing Job, the error rate) before the release counts as verified; a failure rolls back through Pulumi",
+                    text("no watch"),
+                ),
+            ),
+        drift: driftSchema
+            .optional()
+            .meta(doc("what the scheduled drift check (drift.yml) does on drift: report it, or put the stack back", text("report"))),
         networkPolicy: networkPolicySchema
             .optional()
             .meta(doc("what the namespace's NetworkPolicies admit beyond DNS, the database and each service's port")),
@@ -1294,9 +1380,10 @@ export const SECRET_KEYS = {
         description:
             "admin connection URL of a PostgreSQL server (a role with CREATEDB and CREATEROLE): `database.mode: server` makes the stack's database and role with it; never exported to another stack",
     },
-    alertSlackWebhookUrl: {
-        key: "esteira:alertSlackWebhookUrl",
-        description: "Slack incoming-webhook URL the alerts of `monitoring.slackChannel` are posted with",
+    slackWebhookUrl: {
+        key: "esteira:slackWebhookUrl",
+        description:
+            "Slack incoming-webhook URL the delivery notifications (scripts/notify.sh: deploys, promotions, rollbacks, the watch window, drift) and the alerts of `monitoring.slackChannel` post to",
     },
     // The DigitalOcean provider's own key: the kubeconfig built for DOKS authenticates with it too
     // (unless cluster.tokenFromEnvironment, where both read DIGITALOCEAN_TOKEN instead).
@@ -1306,6 +1393,15 @@ export const SECRET_KEYS = {
     },
 } as const;
 export type SecretName = keyof typeof SECRET_KEYS;
+
+/**
+ * Keys a stack file may still hold from an earlier esteira, by key (without `esteira:`) → how to
+ * move to what replaced them: a message of their own instead of "unknown key".
+ */
+export const RETIRED_KEYS: Record<string, (stack: string) => string> = {
+    alertSlackWebhookUrl: (stack) =>
+        `was renamed esteira:slackWebhookUrl, which the delivery notifications post to as well as the alerts; move it with \`pulumi config get esteira:alertSlackWebhookUrl -s ${stack} | pulumi config set --secret esteira:slackWebhookUrl -s ${stack} && pulumi config rm esteira:alertSlackWebhookUrl -s ${stack}\``,
+};
 
 // ---- secret maps ---------------------------------------------------------------------------
 

@@ -70,6 +70,16 @@ export function buildServer(config: Config, options: ServerOptions = {}): Fastif
     if (app.lifecycle.shuttingDown && request.raw.httpVersionMajor < 2) reply.header('connection', 'close');
   });
 
+  // FAIL_AFTER_SECONDS: from then on, everything but the probes and /metrics fails (counted by
+  // onResponse below, as any 500 is), while the pod stays live and ready.
+  const failFrom = config.failAfterSeconds === undefined ? undefined : Date.now() + config.failAfterSeconds * 1000;
+  app.addHook('onRequest', async (request, reply) => {
+    if (failFrom === undefined || Date.now() < failFrom) return;
+    if (['/healthz', '/readyz', '/metrics'].includes(request.url.split('?')[0] ?? '')) return;
+    reply.code(500).send({ error: 'internal_server_error', message: 'failing on purpose (FAIL_AFTER_SECONDS)' });
+    return reply;
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const labels = { method: request.method, route, status_code: String(reply.statusCode) };

@@ -30,6 +30,12 @@ export interface Config {
   shutdownDelayMs: number;
   /** Hard limit for the whole graceful shutdown; the process exits 1 when it is exceeded. */
   shutdownTimeoutMs: number;
+  /**
+   * A release that fails on purpose: this many seconds after start, every route but the probes and
+   * /metrics answers 500. It passes a smoke test and fails a little later, as the deploy's watch
+   * window must catch (e2e/operations.e2e.ts). Unset: never.
+   */
+  failAfterSeconds: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -101,6 +107,7 @@ const envSchema = z.object({
   READY_TIMEOUT_MS: optional(intInRange('READY_TIMEOUT_MS', 100, 60_000)),
   SHUTDOWN_DELAY_MS: optional(intInRange('SHUTDOWN_DELAY_MS', 0, 120_000)),
   SHUTDOWN_TIMEOUT_MS: optional(intInRange('SHUTDOWN_TIMEOUT_MS', 1_000, 300_000)),
+  FAIL_AFTER_SECONDS: optional(intInRange('FAIL_AFTER_SECONDS', 0, 86_400)),
 });
 
 /**
@@ -142,5 +149,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readyTimeoutMs: e.READY_TIMEOUT_MS ?? 2_000,
     shutdownDelayMs,
     shutdownTimeoutMs,
+    failAfterSeconds: e.FAIL_AFTER_SECONDS,
   };
 }

@@ -82,7 +82,7 @@ const CREDENTIAL_NAME = /TOKEN|PASSWORD|PASSPHRASE|SECRET|KEY|KUBECONFIG|CREDENT
 
 /** Commands and scripts that change a stack, and so need the stack's environment. */
 const MUTATING =
-    /\bpulumi\s+(up|update|destroy|refresh|cancel|import|stack\s+rm|state)\b|scripts\/(deploy|rollback|converge|pr-stack|recover|dispatch-deploy|mark-verified)\.sh/;
+    /\bpulumi\s+(up|update|destroy|refresh|cancel|import|stack\s+rm|state)\b|scripts\/(deploy|rollback|converge|pr-stack|recover|dispatch-deploy|mark-verified)\.sh|scripts\/drift\.sh\s+--remediate\b/;
 
 const runsOf = (job: any): string =>
     stepsOf(job)
