@@ -33,8 +33,7 @@ stage="$(promotion_stage "$stack")"
 [[ "$commit" =~ ^[0-9a-f]{40}$ ]] || die "not a full commit sha: '$commit'" "give the commit's 40-character sha"
 on_main "$commit" || die "commit ${commit:0:12} is not on main" "deploy only commits of main"
 
-workdir="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/esteira-dispatch.XXXXXX")"
-trap 'rm -rf "$workdir"' EXIT
+scratch_dir dispatch
 "$SCRIPTS/verified-images.sh" "$stack" "$stage" "$commit" "${services[@]}" >"$workdir/chosen.json"
 if [[ ${#services[@]} -gt 0 ]]; then
   # The others stay on what they run: pinned to their current digest.

@@ -51,8 +51,7 @@ stack=$1
 source "$SCRIPTS/delivery-lib.sh"
 LOG_PREFIX="drift $stack"
 
-workdir="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/esteira-drift.XXXXXX")"
-trap 'rm -rf "$workdir"' EXIT
+scratch_dir drift
 
 asks_remediation="$(config_json "$stack" esteira:drift | jq -r '.remediate // false')"
 output() { if [[ -n "${GITHUB_OUTPUT:-}" ]]; then printf '%s=%s\n' "$1" "$2" >>"$GITHUB_OUTPUT"; fi; }

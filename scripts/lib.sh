@@ -98,6 +98,38 @@ without_inherited_fds() {
   )
 }
 
+# scratch_dir NAME — a private directory in $workdir (under RUNNER_TEMP in Actions), removed on
+# exit together with the background processes recorded in $pids (port-forwards).
+scratch_dir() {
+  pids=()
+  workdir="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/esteira-$1.XXXXXX")"
+  trap scratch_cleanup EXIT
+}
+scratch_cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$workdir"
+}
+
+# port_forward NAMESPACE TARGET PORT LOG — `kubectl port-forward` to TARGET (service/x, pod/y) on a
+# local port kubectl picks, in the background (its pid in $pids, for scratch_dir's cleanup, and in
+# FORWARDED_PID); sets FORWARDED_PORT to that port, or to "" when kubectl gave none within 30
+# seconds (LOG says why). Not in a $(…): the pids must reach the caller's shell.
+port_forward() {
+  # The log exists before kubectl starts: the loop may read it before kubectl has opened it.
+  : >"$4"
+  kubectl -n "$1" port-forward --address 127.0.0.1 "$2" ":$3" >"$4" 2>&1 &
+  FORWARDED_PID=$!
+  pids+=("$FORWARDED_PID")
+  FORWARDED_PORT=""
+  for _ in $(seq 1 150); do
+    FORWARDED_PORT="$(sed -nE 's/^Forwarding from 127\.0\.0\.1:([0-9]+) .*/\1/p' "$4" | head -n1 || true)"
+    [[ -n "$FORWARDED_PORT" ]] && return 0
+    kill -0 "$FORWARDED_PID" 2>/dev/null || return 0
+    sleep 0.2
+  done
+}
+
 # pid_alive PIDFILE — true when the pidfile names a live process.
 pid_alive() { [[ -s "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 

@@ -88,8 +88,7 @@ payload="$(jq -cn --arg stack "$stack" --arg event "$event" --arg result "$resul
       + [{type: "context", elements: [{type: "mrkdwn", text: (if $run != "" then "<\($run)|the run>" else "run by hand, outside Actions" end)}]}])
     }')"
 
-workdir="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/esteira-notify.XXXXXX")"
-trap 'rm -rf "$workdir"' EXIT
+scratch_dir notify
 printf '%s' "$payload" >"$workdir/payload.json"
 # curl's config on its stdin: the URL appears in no argument list and in none of curl's messages.
 escaped=${url//\\/\\\\}

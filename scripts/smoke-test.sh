@@ -46,19 +46,8 @@ error() {
   log "ERROR: $*"
 }
 
-for tool in pulumi kubectl jq curl; do
-  command -v "$tool" >/dev/null || { log "$tool is required"; exit 2; }
-done
-
 # Processes this script starts (port-forwards) and its temp dir, cleaned on exit.
-pids=()
-workdir="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/esteira-smoke.XXXXXX")"
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
+scratch_dir smoke
 
 # --- stack outputs -------------------------------------------------------------
 if ! namespace="$(pulumi stack output namespace -s "$stack" 2>"$workdir/err")" || [[ -z "$namespace" ]]; then
@@ -146,23 +135,9 @@ for svc in "${services[@]}"; do
     continue
   fi
 
-  # A local port chosen by kubectl (":<port>"), read back from its output.
   pf_log="$workdir/port-forward-$svc.log"
-  # The log exists before kubectl starts: the loop below may read it before the background job
-  # has opened its redirect.
-  : >"$pf_log"
-  svc_namespace="$(namespace_of "$svc")"
-  # kubectl itself, not the kc function: $! must be kubectl's pid, not a subshell's.
-  kubectl -n "$svc_namespace" port-forward --address 127.0.0.1 "service/$svc" ":$port" >"$pf_log" 2>&1 &
-  pf=$!
-  pids+=("$pf")
-  local_port=""
-  for _ in $(seq 1 30); do
-    local_port="$(sed -nE 's/^Forwarding from 127\.0\.0\.1:([0-9]+) .*/\1/p' "$pf_log" | head -n1 || true)"
-    [[ -n "$local_port" ]] && break
-    kill -0 "$pf" 2>/dev/null || break
-    sleep 1
-  done
+  port_forward "$(namespace_of "$svc")" "service/$svc" "$port" "$pf_log"
+  local_port=$FORWARDED_PORT pf=$FORWARDED_PID
   if [[ -z "$local_port" ]]; then
     error "port-forward to service/$svc failed: $(cat "$pf_log")"
     failed=1

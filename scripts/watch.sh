@@ -30,14 +30,7 @@ require_tools pulumi kubectl jq curl
 stack=$1
 LOG_PREFIX="watch $stack"
 
-pids=()
-workdir="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/esteira-watch.XXXXXX")"
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
+scratch_dir watch
 
 if ! watch="$(pulumi stack output watch --json -s "$stack" 2>/dev/null)" || [[ -z "$watch" || "$watch" == null ]]; then
   log "stack $stack exports no watch settings (deployed before esteira:watch existed): nothing to watch"
@@ -91,17 +84,9 @@ failed_jobs() {
 
 # counted NAMESPACE POD PORT PATH — "<requests> <errors>" of the error-rate counter on one pod.
 counted() {
-  local log="$workdir/pf-$2.log" pf local_port="" metric label pattern
-  : >"$log"
-  kubectl -n "$1" port-forward --address 127.0.0.1 "pod/$2" ":$3" >"$log" 2>&1 &
-  pf=$!
-  pids+=("$pf")
-  for _ in $(seq 1 50); do
-    local_port="$(sed -nE 's/^Forwarding from 127\.0\.0\.1:([0-9]+) .*/\1/p' "$log" | head -n1)"
-    [[ -n "$local_port" ]] && break
-    kill -0 "$pf" 2>/dev/null || break
-    sleep 0.2
-  done
+  local local_port pf metric label pattern
+  port_forward "$1" "pod/$2" "$3" "$workdir/pf-$2.log"
+  local_port=$FORWARDED_PORT pf=$FORWARDED_PID
   metric="$(jq -r '.metric' <<<"$rate")" label="$(jq -r '.errorLabel' <<<"$rate")" pattern="$(jq -r '.errorPattern' <<<"$rate")"
   if [[ -n "$local_port" ]] && curl -fsS --max-time 5 "http://127.0.0.1:$local_port$4" -o "$workdir/metrics" 2>/dev/null; then
     # Text format: `<name>{<label>="<value>",…} <count>`; each series of the counter adds up.
