@@ -83,19 +83,19 @@ wait_for() {
   return 1
 }
 
-# without_inherited_fds CMD… — runs CMD with none of its caller's descriptors above stderr. A daemon
-# that kept one would hold it as long as it runs: the lock of a `flock` wrapped around setup (so the
-# next waiter never gets it), or a CI step's output pipe (so the step never ends).
+# without_inherited_fds CMD… — replaces the current process with CMD, holding none of its caller's
+# descriptors above stderr. A daemon that kept one would hold it as long as it runs: the lock of a
+# `flock` wrapped around setup (so the next waiter never gets it), or a CI step's output pipe (so
+# the step never ends). It execs, so run it in a process of its own: `without_inherited_fds CMD &`
+# (then $! is the daemon's pid, which its pidfile records) or `( without_inherited_fds CMD )`.
 without_inherited_fds() {
-  (
-    local fd
-    for fd in /proc/"$BASHPID"/fd/*; do
-      fd=${fd##*/}
-      # 255 is the descriptor bash reads this script from.
-      if ((fd > 2 && fd != 255)); then eval "exec $fd>&-"; fi
-    done
-    exec "$@"
-  )
+  local fd
+  for fd in /proc/"$BASHPID"/fd/*; do
+    fd=${fd##*/}
+    # 255 is the descriptor bash reads this script from.
+    if ((fd > 2 && fd != 255)); then eval "exec $fd>&-"; fi
+  done
+  exec "$@"
 }
 
 # scratch_dir NAME — a private directory in $workdir (under RUNNER_TEMP in Actions), removed on

@@ -62,7 +62,7 @@ cluster_start() {
     step_note "already running"
   elif exists; then
     log "cluster $NAME: starting existing cluster"
-    without_inherited_fds "$KWOKCTL" start cluster --name "$NAME" --wait 2m
+    (without_inherited_fds "$KWOKCTL" start cluster --name "$NAME" --wait 2m)
   else
     log "cluster $NAME: creating (kube $ESTEIRA_KUBE_VERSION, etcd $ESTEIRA_ETCD_VERSION, kwok $ESTEIRA_KWOK_VERSION)"
     # kwokctl binds every component to 0.0.0.0 by default: loopback only. The API server
@@ -92,7 +92,7 @@ componentsPatches:
   - key: manage-nodes-with-annotation-selector
     value: kwok.x-k8s.io/node=fake
 EOF
-    without_inherited_fds "$KWOKCTL" create cluster --name "$NAME" \
+    (without_inherited_fds "$KWOKCTL" create cluster --name "$NAME" \
       --config "$KWOK_WORKDIR/kwokctl.yaml" \
       --runtime binary \
       --kubeconfig "$ESTEIRA_KUBECONFIG" \
@@ -101,7 +101,7 @@ EOF
       --kube-scheduler-binary "$ESTEIRA_KUBE_BIN_DIR/kube-scheduler" \
       --kwok-controller-binary "$ESTEIRA_KWOK_BIN_DIR/kwok" \
       --etcd-binary "$ESTEIRA_ETCD_BIN_DIR/etcd" \
-      --wait 2m || { cluster_stop; die "kwokctl could not create the cluster (its output above; component logs under $KWOK_WORKDIR/clusters/$NAME/logs)" "fix what the logs name, then run this again"; }
+      --wait 2m) || { cluster_stop; die "kwokctl could not create the cluster (its output above; component logs under $KWOK_WORKDIR/clusters/$NAME/logs)" "fix what the logs name, then run this again"; }
   fi
   # Fake nodes for scale runs only; kwok plays their kubelet. Tainted, so the stack's pods
   # (which carry no kwok-specific field) land on the real node, unless there is none to land on.

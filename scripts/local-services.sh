@@ -328,9 +328,9 @@ start_postgres() {
     node_network_up
     ensure_pg_hba
     log "postgres: starting on 127.0.0.1 and $ESTEIRA_NODE_IP, port $ESTEIRA_PG_PORT"
-    without_inherited_fds "${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 \
+    (without_inherited_fds "${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1,$ESTEIRA_NODE_IP -p $ESTEIRA_PG_PORT -c unix_socket_directories=$PG_SOCK_DIR" \
-      start >/dev/null || { tail -20 "$PG_DATA/server.log" >&2; die "PostgreSQL did not start (its log above)" "fix what its log names, then run this again"; }
+      start >/dev/null) || { tail -20 "$PG_DATA/server.log" >&2; die "PostgreSQL did not start (its log above)" "fix what its log names, then run this again"; }
   fi
   # Roles and database, idempotently; the passwords go in on stdin, not argv.
   ensure_secret "$ESTEIRA_PG_ADMIN_PASSWORD_FILE"
