@@ -129,9 +129,19 @@ describe("versions: Node.js 24 everywhere", () => {
         assert.match(step.run, /scripts\/env\.sh/);
     });
 
-    it("the sample's image defaults to the same Node.js major", () => {
-        const base = /^ARG BASE_IMAGE=node:(\d+)-/m.exec(read("app", "Dockerfile"));
-        assert.ok(base, "app/Dockerfile: no ARG BASE_IMAGE=node:<major>-… default");
-        assert.strictEqual(Number(base[1]), major(node));
+    it("the sample's image defaults to the same Node.js major, pinned by digest where Dependabot's docker ecosystem reads it", () => {
+        const dockerfile = read("app", "Dockerfile");
+        const pinned = /^FROM node:(\d+)-[a-z-]+@sha256:[0-9a-f]{64} AS (\S+)$/m.exec(dockerfile);
+        assert.ok(pinned, "app/Dockerfile: no `FROM node:<major>-…@sha256:<digest> AS <stage>` line (Dependabot reads FROM lines only)");
+        assert.strictEqual(Number(pinned[1]), major(node));
+        assert.match(
+            dockerfile,
+            new RegExp(`^ARG BASE_IMAGE=${pinned[2]}$`, "m"),
+            "app/Dockerfile: BASE_IMAGE defaults to the pinned stage",
+        );
+        const dependabot = YAML.parse(read(".github", "dependabot.yml"));
+        const docker = dependabot.updates.find((u: { "package-ecosystem": string }) => u["package-ecosystem"] === "docker");
+        assert.ok(docker, ".github/dependabot.yml: no docker ecosystem");
+        assert.deepStrictEqual([docker.directory ?? docker.directories].flat(), ["/app"]);
     });
 });
