@@ -172,6 +172,17 @@ describe("workflows", () => {
         assert.ok(!secretsOfJob(preview).includes("EVIDENCE_SIGNING_KEY"));
     });
 
+    it("code scanning (CodeQL) of the TypeScript and the workflows is one of the gate's required jobs", () => {
+        const ci = workflows.find((w) => w.file.endsWith("/ci.yml"))!.doc;
+        assert.ok([ci.jobs.gate.needs].flat().includes("codeql"), "ci.yml: the gate needs codeql");
+        const codeql = ci.jobs.codeql;
+        assert.deepStrictEqual(codeql.strategy.matrix.language, ["javascript-typescript", "actions"]);
+        const uses = codeql.steps.map((step: any) => step.uses ?? "");
+        assert.ok(uses.some((u: string) => u.startsWith("github/codeql-action/init@")));
+        assert.ok(uses.some((u: string) => u.startsWith("github/codeql-action/analyze@")));
+        assert.deepStrictEqual(codeql.permissions, { contents: "read", "security-events": "write" });
+    });
+
     it("only review.yml's jobs run on a pull request with credentials, and only in the review environment", () => {
         const withSecrets = workflows
             .filter((w) => /pull_request/.test(JSON.stringify(w.doc.on)))

@@ -246,6 +246,8 @@ export function environmentOfWrites(wf: Workflow, environments: string[], contex
 /** Write scopes a job may hold, by `<workflow file name>/<job>`; every other job writes nothing. */
 export const WRITE_SCOPES: Record<string, string[]> = {
     "ci.yml/diagrams": ["pull-requests"],
+    // CodeQL uploads its analysis to code scanning; it holds no other write.
+    "ci.yml/codeql": ["security-events"],
     "review.yml/up": ["pull-requests", "packages"],
     "review.yml/down": ["pull-requests"],
     "review.yml/preview": ["pull-requests"],
