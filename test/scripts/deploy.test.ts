@@ -4,11 +4,10 @@
  * pack) and what a rollback comes back to. The real engine's side is e2e/delivery.e2e.ts's.
  */
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { REPO_ROOT } from "../mocks";
+import { runScript } from "../support/scripts";
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const REPOSITORY = "registry.example/esteira/sample";
@@ -47,18 +46,10 @@ describe("scripts/deploy.sh", function () {
                 outputs: { spec: { template: { spec: { containers: [{ name: "sample", image: `${REPOSITORY}@${digest("a")}` }] } } } },
             };
             fs.writeFileSync(path.join(stub, "export.json"), JSON.stringify({ deployment: { resources: [deployment] } }));
-            const result = spawnSync("bash", [path.join(REPO_ROOT, "scripts", "deploy.sh"), "dev"], {
+            const result = runScript("deploy.sh", ["dev"], {
                 cwd: dir,
-                encoding: "utf8",
-                env: {
-                    ...process.env,
-                    STUB: stub,
-                    PATH: `${bin}:${process.env.PATH}`,
-                    ESTEIRA_COMMIT: "0123456789abcdef0123456789abcdef01234567",
-                    ESTEIRA_POLICY_PACK: pack,
-                    ROLLBACK_STATE_DIR: dir,
-                    GITHUB_STEP_SUMMARY: "",
-                },
+                stub,
+                env: { ESTEIRA_COMMIT: "0123456789abcdef0123456789abcdef01234567", ESTEIRA_POLICY_PACK: pack, ROLLBACK_STATE_DIR: dir },
             });
             assert.strictEqual(result.status, 1, result.stderr);
             const recorded = JSON.parse(fs.readFileSync(path.join(dir, "esteira-images-dev.json"), "utf8"));

@@ -4,11 +4,10 @@
  * where the stack file asks for remediation. The real engine's side is e2e/operations.e2e.ts's.
  */
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { REPO_ROOT } from "../mocks";
+import { runScript } from "../support/scripts";
 
 const REF = `registry.example/esteira/sample@sha256:${"a".repeat(64)}`;
 const URN = "urn:pulumi:dev::esteira::esteira:service:WebService$kubernetes:apps/v1:Deployment::sample";
@@ -43,18 +42,10 @@ describe("scripts/drift.sh", function () {
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     const drift = (args: string[]) => {
-        const result = spawnSync("bash", [path.join(REPO_ROOT, "scripts", "drift.sh"), ...args], {
+        const result = runScript("drift.sh", args, {
             cwd: dir,
-            encoding: "utf8",
-            env: {
-                ...process.env,
-                STUB: stub,
-                PATH: `${path.join(stub, "bin")}:${process.env.PATH}`,
-                ESTEIRA_POLICY_PACK: pack,
-                GITHUB_STEP_SUMMARY: "",
-                GITHUB_ACTIONS: "",
-                GITHUB_OUTPUT: path.join(dir, "output"),
-            },
+            stub,
+            env: { ESTEIRA_POLICY_PACK: pack, GITHUB_ACTIONS: "", GITHUB_OUTPUT: path.join(dir, "output") },
         });
         const calls = fs.existsSync(path.join(stub, "calls")) ? fs.readFileSync(path.join(stub, "calls"), "utf8").trim().split("\n") : [];
         const output = fs.existsSync(path.join(dir, "output")) ? fs.readFileSync(path.join(dir, "output"), "utf8") : "";

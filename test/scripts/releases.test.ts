@@ -9,7 +9,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { REPO_ROOT } from "../mocks";
+import { runScript } from "../support/scripts";
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const REPOSITORY = "registry.example/shop/sample";
@@ -84,14 +84,10 @@ describe("scripts/releases.sh", function () {
         return result.stdout.trim();
     };
     const releases = (...args: string[]) => {
-        const result = spawnSync("bash", [path.join(REPO_ROOT, "scripts", "releases.sh"), ...args], {
+        const result = runScript("releases.sh", args, {
             cwd: dir,
-            encoding: "utf8",
+            stub,
             env: {
-                ...process.env,
-                STUB: stub,
-                PATH: `${path.join(stub, "bin")}:${process.env.PATH}`,
-                GITHUB_STEP_SUMMARY: "",
                 ESTEIRA_POLICY_PACK: path.join(stub, "policy"),
                 ROLLBACK_STATE_DIR: stub,
                 GIT_DIR: path.join(dir, ".git"),
