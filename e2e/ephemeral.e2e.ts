@@ -305,8 +305,14 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
             mode: 0o600,
         });
         // pr-9: a copy of pr-8's state in the same backend (pr-8 stays for the cases after this one).
+        // The engine refuses a state whose URNs name another stack, so they are renamed to pr-9's.
         const workspace = base.stack.workspace;
-        const state = await workspace.exportStack("pr-8");
+        const exported = JSON.stringify(await workspace.exportStack("pr-8"));
+        const state = JSON.parse(
+            exported
+                .replace(/urn:pulumi:pr-8::([^"]*?)::esteira-pr-8\b/g, "urn:pulumi:pr-9::$1::esteira-pr-9")
+                .replaceAll("urn:pulumi:pr-8::", "urn:pulumi:pr-9::"),
+        );
         await workspace.createStack("pr-9");
         await workspace.importStack("pr-9", state);
         const resources = async () => (await workspace.exportStack("pr-9")).deployment.resources?.length ?? 0;
