@@ -68,9 +68,17 @@ function platformOf(config: EsteiraConfig, outputs: StackOutputs): Platform {
     for (const namespace of config.namespaces) platform.namespaces.set(namespace.key, namespaceOf(platform, namespace));
     if (database instanceof NamespaceDatabase) {
         const environment = platform.namespaces.get(undefined)!;
-        database.serve(environment.namespaceName, environment.pullSecretName && [environment.pullSecretName], inCluster);
+        database.serve(environment.namespaceName, environment.pullSecretName && [environment.pullSecretName], inNamespace(platform));
     }
     return platform;
+}
+
+/**
+ * Options for objects in one of the stack's namespaces: deleted with it when the stack owns it
+ * (see {@link EnvironmentNamespace.contentsDeletedWith}); an adopted one's are deleted one by one.
+ */
+function inNamespace({ inCluster, namespaces }: Platform, key?: string): pulumi.ComponentResourceOptions {
+    return { ...inCluster, deletedWith: namespaces.get(key)!.contentsDeletedWith };
 }
 
 /** The Secrets a namespace holds: the database's where its workloads read it, and those of esteira:secrets they read. */
@@ -166,20 +174,20 @@ interface Running {
 
 /** The services, workers and jobs; services first. */
 function workloadsOf(platform: Platform): Running[] {
-    const { config, inCluster } = platform;
+    const { config } = platform;
     const services = Object.entries(config.services).map(([name, svc]) => {
         const args = wiring(platform, name, svc);
-        const service = new WebService(name, args, inCluster);
+        const service = new WebService(name, args, inNamespace(platform, svc.namespace));
         return { name, image: args.image, namespace: args.namespace, service: { endpoint: service.endpoint } };
     });
     const workers = Object.entries(config.workers).map(([name, worker]) => {
         const args = wiring(platform, name, worker);
-        new Worker(name, args, inCluster);
+        new Worker(name, args, inNamespace(platform, worker.namespace));
         return { name, image: args.image, namespace: args.namespace };
     });
     const jobs = Object.entries(config.jobs).map(([name, job]) => {
         const args = wiring(platform, name, job);
-        new ScheduledJob(name, args, inCluster);
+        new ScheduledJob(name, args, inNamespace(platform, job.namespace));
         return { name, image: args.image, namespace: args.namespace };
     });
     return [...services, ...workers, ...jobs];

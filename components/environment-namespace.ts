@@ -128,11 +128,18 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
     public readonly secretChecksums: Record<string, pulumi.Output<string>>;
     /** Deny-by-default, then DNS, the namespace's own pods, the database and `egress`. */
     public readonly networkPolicies: k8s.networking.v1.NetworkPolicy[];
+    /**
+     * What the objects in this namespace are `deletedWith`: the Namespace, when the stack owns it
+     * (deleting a namespace deletes what is in it, so a destroy waits on one object, not on each);
+     * in an adopted namespace, which outlives the stack, what the namespace itself goes with (a
+     * cluster the stack owns), if anything.
+     */
+    public readonly contentsDeletedWith?: pulumi.Resource;
 
     constructor(name: string, args: EnvironmentNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("esteira:kubernetes:EnvironmentNamespace", name, {}, opts);
-        // Objects inside a cluster this stack owns go with it: destroying the cluster does not wait on each one.
-        const childOpts = { parent: this, deletedWith: opts?.deletedWith };
+        // The namespace goes with a cluster this stack owns: destroying the cluster does not wait on it.
+        const namespaceOpts = { parent: this, deletedWith: opts?.deletedWith };
 
         const labels = {
             "app.kubernetes.io/managed-by": "pulumi",
@@ -167,12 +174,14 @@ export class EnvironmentNamespace extends pulumi.ComponentResource {
                 },
             },
             {
-                ...childOpts,
+                ...namespaceOpts,
                 // A namespace the stack did not create outlives it.
                 retainOnDelete: adopt || undefined,
             },
         );
         this.namespaceName = namespace.metadata.name;
+        this.contentsDeletedWith = adopt ? opts?.deletedWith : namespace;
+        const childOpts = { parent: this, deletedWith: this.contentsDeletedWith };
 
         if (args.registry) {
             this.pullSecretName = pullSecret(name, args.registry, this.namespaceName, labels, childOpts).metadata.name;

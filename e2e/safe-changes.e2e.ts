@@ -164,6 +164,24 @@ describe("safe changes on the local stack, end to end", function () {
             }
             assert.strictEqual((await deployment(moved)).status?.availableReplicas, 1);
             await namespaceGone(NAMESPACE);
+            // The objects in a namespace the stack owns are deletedWith it: the old ones went with the
+            // old namespace, and nothing of it is left in the state.
+            const resources = (await local_.stack.exportStack()).deployment.resources ?? [];
+            const namespace = resources.find((r: any) => r.type === "kubernetes:core/v1:Namespace");
+            assert.strictEqual(namespace?.outputs?.metadata?.name, moved);
+            const inside = resources.filter((r: any) => r.outputs?.metadata?.namespace !== undefined);
+            assert.ok(inside.length > 0);
+            for (const kind of ["Deployment", "Service"]) {
+                const object = inside.find((r: any) => r.type.endsWith(`:${kind}`));
+                assert.strictEqual(object?.deletedWith, namespace.urn, `${kind} is deletedWith the namespace`);
+            }
+            assert.deepStrictEqual(
+                inside
+                    .filter((r: any) => r.outputs.metadata.namespace !== moved)
+                    .map((r: any) => `${r.urn} (${r.outputs.metadata.namespace})`),
+                [],
+                "nothing in the state is left in the old namespace",
+            );
         } finally {
             // Moving back is a rename too, acknowledged the same way.
             local_.editConfig((config) => {

@@ -18,6 +18,7 @@ import {
     projectFile,
     promiseOf,
     Recorder,
+    RecordedResource,
     stackCases,
     stackFileConfig,
     stackFiles,
@@ -253,8 +254,10 @@ describe("stack files", () => {
                     "no resource's inputs (the state) hold a DigitalOcean token",
                 );
                 for (const resource of recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
+                    // Directly, or through a namespace the stack owns, which goes with the cluster.
+                    const withIt = recorder.resources.find((r) => r.urn === resource.deletedWith);
                     assert.strictEqual(
-                        resource.deletedWith,
+                        withIt?.type === NAMESPACE ? withIt.deletedWith : resource.deletedWith,
                         doks[0].urn,
                         `${resource.type} ${resource.name} must be deletedWith the cluster`,
                     );
@@ -264,6 +267,26 @@ describe("stack files", () => {
                 }
                 for (const database of recorder.all(DB_CLUSTER)) {
                     assert.strictEqual(database.inputs.privateNetworkUuid, recorder.all("digitalocean:index/vpc:Vpc")[0].name + "-id");
+                }
+            });
+
+            it("destroy deletes a namespace the stack owns with what is in it, and what is in an adopted one object by object", () => {
+                const { recorder } = evaluation;
+                const namespaces = new Map(recorder.all(NAMESPACE).map((n) => [n.inputs.metadata.name as string, n]));
+                // The identities' objects, few and partly cluster-wide or in other namespaces, are deleted one by one.
+                const access = (r: RecordedResource) => recorder.parentOf(r)?.type === "esteira:kubernetes:EnvironmentAccess";
+                const inside = recorder.resources.filter(
+                    (r) => r.type.startsWith("kubernetes:") && namespaces.has(r.inputs.metadata?.namespace) && !access(r),
+                );
+                assert.ok(inside.length > 0);
+                for (const object of inside) {
+                    const namespace = namespaces.get(object.inputs.metadata.namespace)!;
+                    const owned = namespace.retainOnDelete !== true;
+                    assert.strictEqual(
+                        object.deletedWith,
+                        owned ? namespace.urn : namespace.deletedWith,
+                        `${object.type} ${object.name} must be deletedWith ${owned ? "its namespace" : "what its adopted namespace goes with"}`,
+                    );
                 }
             });
 

@@ -320,26 +320,48 @@ describe("EnvironmentNamespace", () => {
         });
     });
 
-    it("passes deletedWith on to every object it creates", async () => {
-        const recorder = new Recorder();
-        await recorder.install("test");
-        const owner = new FakeResource("owner");
-        new EnvironmentNamespace(
-            "homolog",
-            {
-                namespace: "shop-homolog",
-                environment: "homolog",
-                registry: { server: "ghcr.io", username: "bot", token: "t" },
-                secrets: { extra: { KEY: "v" } },
-            },
-            { deletedWith: owner },
-        );
-        await recorder.settle();
-        const ownerUrn = recorder.get("test:index:Cluster", "owner").urn;
-        for (const resource of recorder.resources.filter((r) => r.type.startsWith("kubernetes:"))) {
-            assert.strictEqual(resource.deletedWith, ownerUrn, `${resource.name} must be deletedWith the cluster`);
-        }
-        // Namespace, pull secret, the extra secret and three network policies.
-        assert.strictEqual(recorder.resources.filter((r) => r.type.startsWith("kubernetes:")).length, 6);
+    describe("deletedWith", () => {
+        const withOwner = async (adoptNamespace: boolean) => {
+            const recorder = new Recorder();
+            await recorder.install("test");
+            const owner = new FakeResource("owner");
+            const component = new EnvironmentNamespace(
+                "homolog",
+                {
+                    namespace: "shop-homolog",
+                    environment: "homolog",
+                    adoptNamespace,
+                    registry: { server: "ghcr.io", username: "bot", token: "t" },
+                    secrets: { extra: { KEY: "v" } },
+                },
+                { deletedWith: owner },
+            );
+            await recorder.settle();
+            const objects = recorder.resources.filter((r) => r.type.startsWith("kubernetes:"));
+            // Namespace, pull secret, the extra secret and three network policies.
+            assert.strictEqual(objects.length, 6);
+            const namespace = recorder.get(NAMESPACE, "homolog-namespace");
+            return {
+                component,
+                owner,
+                ownerUrn: recorder.get("test:index:Cluster", "owner").urn,
+                namespace,
+                contents: objects.filter((r) => r !== namespace),
+            };
+        };
+
+        it("an owned namespace goes with the cluster, and everything in it goes with the namespace", async () => {
+            const { component, namespace, ownerUrn, contents } = await withOwner(false);
+            assert.strictEqual(namespace.deletedWith, ownerUrn, "the namespace must be deletedWith the cluster");
+            for (const object of contents)
+                assert.strictEqual(object.deletedWith, namespace.urn, `${object.name} must be deletedWith the namespace`);
+            assert.ok(component.contentsDeletedWith, "workloads in it are deleted with it too");
+        });
+
+        it("in an adopted namespace, which destroy keeps, nothing goes with the namespace: only with the cluster", async () => {
+            const { component, owner, namespace, ownerUrn, contents } = await withOwner(true);
+            for (const object of [namespace, ...contents]) assert.strictEqual(object.deletedWith, ownerUrn, object.name);
+            assert.strictEqual(component.contentsDeletedWith, owner);
+        });
     });
 });
