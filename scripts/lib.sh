@@ -153,6 +153,17 @@ stop_pid() {
 }
 not_alive() { ! kill -0 "$1" 2>/dev/null; }
 
+# unmount_under DIR... — lazily unmounts every mount below the given directories, deepest first:
+# what a stopped daemon left mounted (pod volumes, snapshots, network namespaces).
+unmount_under() {
+  local pattern mnt
+  pattern="^($(IFS='|'; echo "$*"))/"
+  # (grep finds nothing once nothing is left: that is not a failure.)
+  findmnt -rn -o TARGET | { grep -E "$pattern" || true; } | sort -r | while read -r mnt; do
+    umount -l "$mnt" 2>/dev/null || true
+  done
+}
+
 # ensure_port_free PORT WHAT — fails, naming who holds it, when something already listens on
 # 127.0.0.1:PORT (or on every address); a stale process of an earlier run is the usual cause.
 ensure_port_free() {

@@ -333,11 +333,7 @@ node_stop() {
   stop_pid kube-proxy "$NODE_DIR/run/kube-proxy.pid"
   if [[ -x "$ESTEIRA_KUBE_BIN_DIR/kube-proxy" ]]; then "$ESTEIRA_KUBE_BIN_DIR/kube-proxy" --cleanup >/dev/null 2>&1 || true; fi
   # 4. Mounts (pod volumes, overlay snapshots, network namespaces), deepest first.
-  local mnt
-  # (grep finds nothing once no pod is left: that is not a failure.)
-  findmnt -rn -o TARGET | { grep -E "^($NODE_DIR|$NODE_RUN)/" || true; } | sort -r | while read -r mnt; do
-    umount -l "$mnt" 2>/dev/null || true
-  done
+  unmount_under "$NODE_DIR" "$NODE_RUN"
   # 5. Interfaces: the pod bridge (its veths went with the namespaces).
   ip link del "$ESTEIRA_NODE_BRIDGE" 2>/dev/null || true
   # 6. The pods' cgroups, deepest first, in every hierarchy.
