@@ -10,6 +10,9 @@
  * time and peak memory of the whole `pulumi` process tree (CLI, language host, node, providers),
  * median of several runs, each also as a ratio to the floor's same operation in the same run.
  * No-op previews and ups run with --expect-no-changes: one that changes anything fails the bench.
+ * The peer, in the same run and on the same cluster: what a team without esteira runs for the same
+ * objects (`kubectl apply --server-side` of what `npm run render` makes, waiting as `up` waits, and
+ * `kubectl delete --wait` of the namespace), so each of the engine's times is also a ratio to it.
  *
  *   npm run bench:engine      ESTEIRA_BENCH_RUNS=3  ESTEIRA_BENCH_SERVICES=1,10,50
  *                             ESTEIRA_BENCH_PARALLEL=<n>  (the engine's --parallel; default: the CLI's)
@@ -19,11 +22,14 @@
  * unless it was already running. Never touches the default local cluster.
  */
 import { ChildProcess, execFileSync, spawn } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { evaluateStack } from "../lib/evaluate";
 import { PERFORMANCE, readBlock, writeBlocks } from "../tools/docs";
+import { kubernetesObjects, manifestOf } from "../tools/render";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 export const RESULTS = path.join(REPO_ROOT, "bench", "results", "engine.md");
@@ -153,6 +159,8 @@ interface Target {
     dir: string;
     /** Edits the stack file for the one-service change; absent for the floor. */
     change?: (round: number) => void;
+    /** The stack file; absent for the floor. */
+    file?: string;
 }
 
 function run(env: NodeJS.ProcessEnv, cwd: string, args: string[], input?: string): string {
@@ -221,6 +229,7 @@ function setUp(env: NodeJS.ProcessEnv, root: string): { floor: Target; stacks: T
                 doc.config["esteira:services"]["svc-00"].env.LOG_LEVEL = round % 2 ? "DEBUG" : "INFO";
                 fs.writeFileSync(file, stringifyYaml(doc));
             },
+            file,
         };
     });
     return { floor: { label: "floor (empty program)", stack: "floor", dir: floorDir }, stacks };
@@ -281,6 +290,90 @@ async function runOnce(
     await pulumi("destroy", ["destroy", "--yes", "--skip-preview"]);
 }
 
+// --- the peer: what a team without esteira runs against the same cluster ------------------------------
+/** The peer's row under a stack's row. */
+const peerLabel = (label: string) => `${label}: kubectl`;
+
+type Manifest = Record<string, any>;
+
+/**
+ * The objects `npm run render` makes of the stack file as it stands (evaluated under mocks, with the
+ * stand-in secrets so that they apply), as a team without esteira would apply them, in one stream:
+ * namespaces, then cluster-wide objects, then the rest. kubectl cannot apply a generated name, so a
+ * Job that Pulumi names gets a name from its spec: a change runs a new Job, a re-apply keeps it.
+ */
+async function peerManifests(target: Target): Promise<Manifest[]> {
+    const { recorder } = await evaluateStack(target.stack, {}, parseYaml(fs.readFileSync(target.file!, "utf8")).config);
+    const rank = (m: Manifest) => (m.kind === "Namespace" ? 0 : m.metadata.namespace ? 2 : 1);
+    return kubernetesObjects(recorder)
+        .map((resource) => {
+            const manifest = manifestOf(resource, { standIns: true });
+            const { generateName, ...metadata } = manifest.metadata;
+            if (!generateName) return manifest;
+            const hash = createHash("sha256").update(JSON.stringify(manifest.spec)).digest("hex").slice(0, 8);
+            return { ...manifest, metadata: { ...metadata, name: `${generateName}${hash}` } };
+        })
+        .sort((a, b) => rank(a) - rank(b));
+}
+
+/**
+ * The peer's commands for those manifests: `apply` (server-side), then wait as `pulumi up` waits
+ * (each Deployment's rollout, each Job's completion); `destroy` deletes the namespaces, with what is
+ * in them, and the cluster-wide objects, waiting until they are gone.
+ */
+function peerScripts(env: NodeJS.ProcessEnv, manifests: Manifest[], dir: string, stack: string): { apply: string; destroy: string } {
+    const kubectl = `${path.join(env.ESTEIRA_KUBE_BIN_DIR!, "kubectl")} --kubeconfig ${env.ESTEIRA_KUBECONFIG}`;
+    const write = (name: string, list: Manifest[]) => {
+        const file = path.join(dir, `${stack}.${name}.yaml`);
+        fs.writeFileSync(file, list.map((m) => stringifyYaml(m)).join("---\n"));
+        return file;
+    };
+    const all = write("peer", manifests);
+    const outer = write(
+        "peer-outer",
+        manifests.filter((m) => !m.metadata.namespace),
+    );
+    const waits = [...new Set(manifests.map((m) => m.metadata.namespace).filter(Boolean))].flatMap((namespace) => {
+        const named = (kind: string) =>
+            manifests
+                .filter((m) => m.kind === kind && m.metadata.namespace === namespace)
+                .map((m) => `${kind.toLowerCase()}/${m.metadata.name}`);
+        const [deployments, jobs] = [named("Deployment"), named("Job")];
+        return [
+            ...(deployments.length ? [`${kubectl} -n ${namespace} rollout status --timeout=300s ${deployments.join(" ")} >/dev/null`] : []),
+            ...(jobs.length
+                ? [`${kubectl} -n ${namespace} wait --for=condition=Complete --timeout=300s ${jobs.join(" ")} >/dev/null`]
+                : []),
+        ];
+    });
+    return {
+        apply: [`${kubectl} apply --server-side --field-manager=bench-peer -f ${all} >/dev/null`, ...waits].join(" && "),
+        destroy: `${kubectl} delete --wait --ignore-not-found -f ${outer} >/dev/null`,
+    };
+}
+
+/** The peer's first up, no-op re-apply, one-service change and destroy of a stack's objects. */
+async function runPeer(env: NodeJS.ProcessEnv, target: Target, round: number, dir: string, results: Results): Promise<void> {
+    const record = (operation: Operation, sample: Sample) => {
+        const label = peerLabel(target.label);
+        const row = results.get(label) ?? new Map<Operation, Sample[]>();
+        row.set(operation, [...(row.get(operation) ?? []), sample]);
+        results.set(label, row);
+    };
+    const bash = (script: string) => measured("bash", ["-c", script], { cwd: dir, env });
+    // Rendered before anything is timed: what the team's render or templating costs is not the peer's apply.
+    const before = peerScripts(env, await peerManifests(target), dir, `${target.stack}-before`);
+    const file = fs.readFileSync(target.file!, "utf8");
+    // Run after the engine's round, which left its change in the file: the next round's change.
+    target.change!(round + 1);
+    const after = peerScripts(env, await peerManifests(target), dir, `${target.stack}-after`);
+    fs.writeFileSync(target.file!, file);
+    record("first up", await bash(before.apply));
+    record("no-op up", await bash(before.apply));
+    record("one-service change", await bash(after.apply));
+    record("destroy", await bash(after.destroy));
+}
+
 /** Deletes the stack's namespace and waits until it is gone (what an interrupted run left behind). */
 function deleteNamespace(env: NodeJS.ProcessEnv, target: Target): Promise<Sample> {
     const kubectl = path.join(env.ESTEIRA_KUBE_BIN_DIR!, "kubectl");
@@ -315,12 +408,21 @@ function medianOf(results: Results, label: string, operation: Operation | undefi
     };
 }
 
+/**
+ * Wall time and peak memory; for the engine's rows, each as a ratio to the floor's same operation
+ * and the time also to kubectl's (the peer's rows carry none).
+ */
 function cell(results: Results, floorLabel: string, label: string, operation: Operation): string {
     const value = medianOf(results, label, operation);
     if (!value) return "—";
-    const floor = medianOf(results, floorLabel, FLOOR_OF[operation]);
-    const ratio = (a: number, b: number | undefined) => (b ? ` (×${(a / b).toFixed(1)})` : "");
-    return `${value.seconds.toFixed(1)} s${ratio(value.seconds, floor?.seconds)}, ${Math.round(value.bytes / MiB)} MiB${ratio(value.bytes, floor?.bytes)}`;
+    const peer = results.has(peerLabel(label)) ? medianOf(results, peerLabel(label), operation) : undefined;
+    const floor = results.has(peerLabel(label)) || label === floorLabel ? medianOf(results, floorLabel, FLOOR_OF[operation]) : undefined;
+    const ratios = (a: number, ...against: [number | undefined, string][]) => {
+        const parts = against.filter(([b]) => b).map(([b, what]) => `×${(a / b!).toFixed(1)}${what}`);
+        return parts.length ? ` (${parts.join(", ")})` : "";
+    };
+    const time = ratios(value.seconds, [floor?.seconds, peer ? " floor" : ""], [peer?.seconds, " kubectl"]);
+    return `${value.seconds.toFixed(1)} s${time}, ${Math.round(value.bytes / MiB)} MiB${ratios(value.bytes, [floor?.bytes, ""])}`;
 }
 
 function table(results: Results, floorLabel: string, resources: Map<string, number>): string {
@@ -372,6 +474,10 @@ function goals(results: Results, floorLabel: string): Goal[] {
     });
     const fifty = medianOf.bind(undefined, results, at(50));
     const mib = (bytes: number | undefined) => (bytes && bytes > 0 ? bytes / MiB : undefined);
+    const toPeer = (operation: Operation) => {
+        const [value, peer] = [fifty(operation), medianOf(results, peerLabel(at(50)), operation)];
+        return value && peer ? value.seconds / peer.seconds : undefined;
+    };
     return [
         check("no-op preview of the local stack (1 service) ≤ 1.3× the floor", ratio(at(1), "no-op preview"), 1.3, "×"),
         check("no-op preview at 50 services ≤ 2.5× the floor", ratio(at(50), "no-op preview"), 2.5, "×"),
@@ -384,6 +490,8 @@ function goals(results: Results, floorLabel: string): Goal[] {
             250,
             "MiB",
         ),
+        check("first up of 50 services within 3× kubectl's apply and wait of the same objects", toPeer("first up"), 3, "×"),
+        check("destroy of 50 services within 3× kubectl's deletion of the same namespace", toPeer("destroy"), 3, "×"),
         { what: "no-op preview and up change 0 resources (--expect-no-changes)", met: true, measured: "held in every run" },
     ];
 }
@@ -434,6 +542,7 @@ async function main(): Promise<void> {
             for (const target of [floor, ...stacks]) {
                 console.error(`run ${round + 1}/${RUNS}: ${target.label}`);
                 await runOnce(benchEnv, target, round, tsconfig, results, resources);
+                if (target.file) await runPeer(benchEnv, target, round, root, results);
             }
         }
         const version = (args: string[]) => execFileSync(args[0], args.slice(1), { env, encoding: "utf8" }).trim();
@@ -447,6 +556,11 @@ async function main(): Promise<void> {
             "PULUMI_NODEJS_TSCONFIG_PATH, as before Pulumi.yaml's tsconfig option and as the language host built here",
             "runs every preview (compared with the floor's own).",
             "`up` and `destroy` run with `--skip-preview`, as the Automation API and pulumi/actions run them.",
+            "Each `: kubectl` row is the peer, what a team without esteira runs against the same cluster for the same",
+            "objects (`npm run render`'s, with stand-in secrets): `kubectl apply --server-side`, then `kubectl rollout",
+            "status` of each Deployment and `kubectl wait` for each Job, as `up` waits (first up, a no-op re-apply, the",
+            "same one-service change); destroy is `kubectl delete --wait` of the namespace, with what is in it, and of",
+            "the cluster-wide objects. The engine's time is also given as a ratio to the peer's.",
         ].join("\n");
         const text = report(results, floor.label, resources, context);
         fs.mkdirSync(path.dirname(RESULTS), { recursive: true });

@@ -16,7 +16,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
-import { evaluated, isSecretValue, RecordedResource, REPO_ROOT, stackCases } from "../lib/mocks";
+import { evaluated, isSecretValue, RecordedResource, Recorder, REPO_ROOT, stackCases } from "../lib/mocks";
 
 export const SECRET_PLACEHOLDER = "<secret>";
 export const DEFAULT_OUTPUT = path.join(REPO_ROOT, "rendered");
@@ -44,11 +44,15 @@ function redact(value: any): any {
     return value;
 }
 
-/** The manifest a Kubernetes resource's inputs make, secrets replaced. */
-export function manifestOf(resource: RecordedResource): Record<string, any> {
+/**
+ * The manifest a Kubernetes resource's inputs make, secrets replaced; with `standIns`, secrets keep
+ * the evaluation's stand-in values (lib/fakes.ts), so the manifest can be applied to a test cluster.
+ */
+export function manifestOf(resource: RecordedResource, { standIns = false } = {}): Record<string, any> {
     const { apiVersion, kind } = apiOf(resource.type);
-    const { apiVersion: _a, kind: _k, metadata = {}, ...rest } = redact(resource.rawInputs);
-    if (kind === "Secret") {
+    const inputs = standIns ? structuredClone(resource.inputs) : redact(resource.rawInputs);
+    const { apiVersion: _a, kind: _k, metadata = {}, ...rest } = inputs;
+    if (kind === "Secret" && !standIns) {
         // Whatever the SDK marked, a Secret's values are never written; `data` stays valid base64.
         const hidden = (field: "data" | "stringData", text: string) =>
             rest[field] && (rest[field] = Object.fromEntries(Object.keys(rest[field]).map((key) => [key, text])));
@@ -70,12 +74,17 @@ export function fileNameOf(manifest: Record<string, any>, qualified = false): st
     return `${manifest.kind.toLowerCase()}-${namespace}${name}.yaml`;
 }
 
+/** The Kubernetes objects an evaluation registered, in registration order. */
+export function kubernetesObjects(recorder: Recorder): RecordedResource[] {
+    return recorder.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
+}
+
 /** One stack file's manifests: file name → YAML text, in file-name order. */
 export async function renderStack(stack: string): Promise<Map<string, string>> {
     const { recorder } = await evaluated(stack);
     const file = stackCases().find((c) => c.stack === stack)?.file ?? `Pulumi.${stack}.yaml`;
     const files = new Map<string, string>();
-    const resources = recorder.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
+    const resources = kubernetesObjects(recorder);
     const qualified = new Set(resources.map((r) => manifestOf(r).metadata.namespace).filter(Boolean)).size > 1;
     for (const resource of resources) {
         const manifest = manifestOf(resource);
