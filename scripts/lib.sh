@@ -153,11 +153,11 @@ stop_pid() {
 }
 not_alive() { ! kill -0 "$1" 2>/dev/null; }
 
-# unmount_under DIR... — lazily unmounts every mount below the given directories, deepest first:
-# what a stopped daemon left mounted (pod volumes, snapshots, network namespaces).
+# unmount_under DIR... — lazily unmounts every mount on or below the given directories, deepest
+# first: what a stopped daemon left mounted (pod volumes, snapshots, network namespaces).
 unmount_under() {
   local pattern mnt
-  pattern="^($(IFS='|'; echo "$*"))/"
+  pattern="^($(IFS='|'; echo "$*"))(/|$)"
   # (grep finds nothing once nothing is left: that is not a failure.)
   findmnt -rn -o TARGET | { grep -E "$pattern" || true; } | sort -r | while read -r mnt; do
     umount -l "$mnt" 2>/dev/null || true

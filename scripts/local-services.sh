@@ -106,9 +106,9 @@ stop_docker() {
     [[ -z "$ids" ]] || "$DOCKER" rm -f $ids >/dev/null
   fi
   stop_pid docker "$DOCKER_DIR/dockerd.pid"
-  # dockerd bind-mounts the host's network namespace into its exec root (netns/default) and, when
-  # it does not shut down cleanly, leaves the mount behind.
-  unmount_under "$DOCKER_DIR/exec"
+  # dockerd mounts its data root on itself and the host's network namespace into its exec root
+  # (netns/default), and leaves them behind when it stops.
+  unmount_under "$DOCKER_DIR/data" "$DOCKER_DIR/exec"
 }
 
 # --- base image ---------------------------------------------------------------

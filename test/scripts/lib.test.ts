@@ -56,17 +56,18 @@ describe("scripts/lib.sh", () => {
         assert.ok(stopped(pid), "the background process is stopped");
     });
 
-    it("unmount_under: every mount below the directories goes, deepest first, and nothing beside them", function () {
+    it("unmount_under: every mount on or below the directories goes, deepest first, and nothing beside them", function () {
         // Mounting takes root, which the local line needs anyway (docs/local-line.md).
         if (process.getuid?.() !== 0) this.skip();
-        for (const sub of ["exec/netns", "exec/netns/inner", "beside"]) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+        for (const sub of ["exec/netns", "data", "beside"]) fs.mkdirSync(path.join(dir, sub), { recursive: true });
         const mounted = () => fs.readFileSync("/proc/mounts", "utf8").split("\n").filter((line) => line.includes(dir)).length;
         try {
             const result = bash(`
                 mount -t tmpfs tmpfs "${dir}/exec/netns"
                 mkdir -p "${dir}/exec/netns/inner" && mount -t tmpfs tmpfs "${dir}/exec/netns/inner"
+                mount --bind "${dir}/data" "${dir}/data"
                 mount -t tmpfs tmpfs "${dir}/beside"
-                unmount_under "${dir}/exec"`);
+                unmount_under "${dir}/data" "${dir}/exec"`);
             assert.strictEqual(result.status, 0, result.stderr);
             assert.strictEqual(mounted(), 1, "only the mount beside the directory is left");
         } finally {
