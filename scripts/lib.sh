@@ -108,6 +108,8 @@ scratch_dir() {
 scratch_cleanup() {
   local pid
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Gone before the script is: the caller may start the next one on the same port.
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$workdir"
 }
 
