@@ -64,13 +64,25 @@ function toolchainEnv(): NodeJS.ProcessEnv {
 // --- measuring a process tree ----------------------------------------------------------------------
 let pageSize: number | undefined;
 
-/** What a process of the tree is, from its command name (the kernel keeps its first 15 characters). */
-function processKind(comm: string): string {
-    if (comm === "pulumi") return "CLI";
-    if (comm.startsWith("pulumi-language")) return "language host";
-    if (comm === "node") return "Node.js (the program)";
-    if (comm.startsWith("pulumi-resource")) return "providers";
+/**
+ * What a process of the tree is, from its executable's name: not from its command name, which
+ * Node.js 24 sets to its main thread's ("MainThread").
+ */
+function processKind(executable: string): string {
+    if (executable === "pulumi") return "CLI";
+    if (executable.startsWith("pulumi-language")) return "language host";
+    if (executable === "node") return "Node.js (the program)";
+    if (executable.startsWith("pulumi-resource")) return "providers";
     return "other";
+}
+
+/** The base name of a process's executable (argv[0]); undefined once it is gone. */
+function executableOf(pid: string): string | undefined {
+    try {
+        return path.basename(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0]);
+    } catch {
+        return undefined;
+    }
 }
 
 /** Resident memory of `root` and every process below it, in bytes, in all and by kind (one sample of /proc). */
@@ -92,7 +104,7 @@ function treeRss(root: number): { total: number; byKind: Record<string, number> 
         const ppid = Number(fields[1]);
         procs.set(pid, {
             rss: Number(fields[21]) * page,
-            kind: processKind(stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))),
+            kind: processKind(executableOf(entry) ?? stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))),
         });
         children.set(ppid, [...(children.get(ppid) ?? []), pid]);
     }
