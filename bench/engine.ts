@@ -262,6 +262,13 @@ const FLOOR_OF: Record<Operation, Operation | undefined> = {
 
 type Results = Map<string, Map<Operation, Sample[]>>;
 
+/** Adds one run's sample to a row's operation. */
+function record(results: Results, label: string, operation: Operation, sample: Sample): void {
+    const row = results.get(label) ?? new Map<Operation, Sample[]>();
+    row.set(operation, [...(row.get(operation) ?? []), sample]);
+    results.set(label, row);
+}
+
 async function runOnce(
     env: NodeJS.ProcessEnv,
     target: Target,
@@ -271,17 +278,12 @@ async function runOnce(
     resources: Map<string, number>,
 ): Promise<void> {
     const parallel = PARALLEL ? ["--parallel", PARALLEL] : [];
-    const record = (operation: Operation, sample: Sample) => {
-        const row = results.get(target.label) ?? new Map<Operation, Sample[]>();
-        row.set(operation, [...(row.get(operation) ?? []), sample]);
-        results.set(target.label, row);
-    };
     // What the Node.js language host does with Pulumi.yaml's runtime option `tsconfig` (the host
     // built here, 3.68, predates reading it: see docs/performance.md).
     const projectEnv: NodeJS.ProcessEnv = { ...env, PULUMI_NODEJS_TSCONFIG_PATH: tsconfig };
     const pulumi = (operation: Operation, args: string[], runEnv = projectEnv) =>
         measured("pulumi", [...args, "-s", target.stack, "--non-interactive", ...parallel], { cwd: target.dir, env: runEnv }).then((s) =>
-            record(operation, s),
+            record(results, target.label, operation, s),
         );
 
     await pulumi("first up", ["up", "--yes", "--skip-preview"]);
@@ -366,12 +368,6 @@ function peerScripts(env: NodeJS.ProcessEnv, manifests: Manifest[], dir: string,
 
 /** The peer's first up, no-op re-apply, one-service change and destroy of a stack's objects. */
 async function runPeer(env: NodeJS.ProcessEnv, target: Target, round: number, dir: string, results: Results): Promise<void> {
-    const record = (operation: Operation, sample: Sample) => {
-        const label = peerLabel(target.label);
-        const row = results.get(label) ?? new Map<Operation, Sample[]>();
-        row.set(operation, [...(row.get(operation) ?? []), sample]);
-        results.set(label, row);
-    };
     const bash = (script: string) => measured("bash", ["-c", script], { cwd: dir, env });
     // Rendered before anything is timed: what the team's render or templating costs is not the peer's apply.
     const before = peerScripts(env, await peerManifests(target), dir, `${target.stack}-before`);
@@ -380,10 +376,11 @@ async function runPeer(env: NodeJS.ProcessEnv, target: Target, round: number, di
     target.change!(round + 1);
     const after = peerScripts(env, await peerManifests(target), dir, `${target.stack}-after`);
     fs.writeFileSync(target.file!, file);
-    record("first up", await bash(before.apply));
-    record("no-op up", await bash(before.apply));
-    record("one-service change", await bash(after.apply));
-    record("destroy", await bash(after.destroy));
+    const label = peerLabel(target.label);
+    record(results, label, "first up", await bash(before.apply));
+    record(results, label, "no-op up", await bash(before.apply));
+    record(results, label, "one-service change", await bash(after.apply));
+    record(results, label, "destroy", await bash(after.destroy));
 }
 
 /** Deletes the stack's namespace and waits until it is gone (what an interrupted run left behind). */
