@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseSettings } from "../vocabulary/schema";
 import { NAMESPACE_DATABASE_DEFAULTS, PROBE_TIMINGS } from "../vocabulary/defaults";
+import { secretChecksum } from "./environment-namespace";
 import { GeneratedPassword } from "./parts/generated-password";
 import { OWNED_BY_PULUMI } from "./parts/ownership";
 import { computeResources, hardenedContainer, hardenedPod, TMP_MOUNT, tmpVolume } from "./parts/pod-spec";
@@ -115,7 +116,11 @@ export class NamespaceDatabase extends pulumi.ComponentResource {
                     strategy: { type: "Recreate" },
                     selector: { matchLabels: { "app.kubernetes.io/name": d.serverName } },
                     template: {
-                        metadata: { labels },
+                        // PostgreSQL reads its password only when it initialises its (emptyDir) data
+                        // directory: a new password restarts the server on a fresh one. The stack's
+                        // first password is its only one, unless an interrupted up that recorded
+                        // nothing (pr-stack.sh) generated another that the next up replaces.
+                        metadata: { labels, annotations: { "checksum/credentials": secretChecksum({ password: this.password }) } },
                         spec: hardenedPod(
                             {
                                 runAsUser: d.uid,

@@ -802,6 +802,11 @@ describe("stack files", () => {
             );
             const credentials = recorder.get(SECRET, "pr-42-server-secret");
             assert.ok(isSecretInput(credentials, "stringData"), "the generated password stays secret");
+            // PostgreSQL reads the password only when it initialises: a new one must restart it on a
+            // fresh data directory (an up recovered after a killed one, scripts/pr-stack.sh --recover).
+            const checksum = server.inputs.spec.template.metadata.annotations["checksum/credentials"];
+            assert.match(checksum, /^[0-9a-f]{32}$/, "pr-42-server's pod template carries a checksum of its password");
+            assert.ok(!isSecretInput(server, "spec.template.metadata.annotations"), "the checksum is plain: it reveals nothing");
             const secret = recorder.all(SECRET).find((s) => s.inputs.metadata.name === "db-credentials")!;
             assert.match(
                 secret.inputs.stringData.DATABASE_URL,
