@@ -88,7 +88,7 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
     after(async () => {
         flushTimings();
         // Whatever a failed run left: the pull requests' namespaces and stacks, then the base.
-        if (issuer) for (const pr of [7, 8, 9]) await prDestroy(pr);
+        if (issuer) for (const pr of [7, 8, 9, 10]) await prDestroy(pr);
         if ((await stackNames()).includes("local")) await base.stack.destroy({ color: "never" }).catch(() => undefined);
         base?.dispose();
         fs.rmSync(files, { recursive: true, force: true });
@@ -277,6 +277,61 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
         await core.readNamespace({ name: namespaceOf(8) });
         const preview = await pr8.stack.preview({ color: "never" });
         assert.deepStrictEqual(changes(preview.changeSummary), [], "the state matches what is deployed");
+    });
+
+    it("an up killed midway, which records nothing without per-step checkpoints, is recovered by pr-stack.sh up --recover: the lock removed, what it made adopted", async () => {
+        try {
+            await grant(10);
+            const tenant = { TENANT_KUBECONFIG: fs.readFileSync(own[10], "utf8") };
+            const namespace = namespaceOf(10);
+            let group = 0;
+            const killed = prStackScript(work, ["up", "10", "--template", TEMPLATE], tenant, (child) => (group = child.pid!));
+            // Midway: its database's Deployment is in the namespace, its app's not yet.
+            await eventually(
+                "pr-10's up to have created its first Deployment",
+                async () => ((await apps.listNamespacedDeployment({ namespace })).items.length > 0 ? true : undefined),
+                300_000,
+            );
+            // As a lost runner or a job's timeout ends it: the script, pulumi and its plugins at once, no clean-up.
+            process.kill(-group, "SIGKILL");
+            const run = await killed;
+            assert.strictEqual(run.signal, "SIGKILL", `the up was still running when it was killed:\n${run.output.slice(-2000)}`);
+            const recorded = async () =>
+                ((await base.stack.workspace.exportStack("pr-10")).deployment.resources ?? []) as { type: string; id?: string }[];
+            const deployments = async () => (await apps.listNamespacedDeployment({ namespace })).items.map((d) => d.metadata!.name!).sort();
+            assert.ok((await deployments()).length > 0);
+            assert.deepStrictEqual(
+                (await recorded()).filter((r) => r.type === "kubernetes:apps/v1:Deployment"),
+                [],
+                "no checkpoint: the state records nothing the killed up made",
+            );
+            assert.ok(await stackLocked(work), "the killed up's lock is left");
+
+            const plain = await prUp(10);
+            assert.notStrictEqual(plain.code, 0, "an up without --recover stops at the lock");
+            assert.match(plain.output, /locked/);
+            const { code, output } = await timed("pr-10 up --recover", () =>
+                prStackScript(work, ["up", "10", "--template", TEMPLATE, "--recover"], tenant),
+            );
+            assert.strictEqual(code, 0, output.slice(-3000));
+            assert.ok(!(await stackLocked(work)), "no lock is left");
+            const inState = (await recorded())
+                .filter((r) => r.type === "kubernetes:apps/v1:Deployment")
+                .map((r) => r.id!.split("/").pop())
+                .sort();
+            assert.deepStrictEqual(inState, await deployments(), "every Deployment in the namespace is in the state");
+            const pods = (await core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/name=${SERVICE}` })).items;
+            assert.ok(
+                pods.some((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")),
+                "pr-10's app is Ready",
+            );
+            const preview = await (await openStack("pr-10", work)).stack.preview({ color: "never" });
+            assert.deepStrictEqual(changes(preview.changeSummary), [], "the state matches what is deployed");
+        } finally {
+            // pr-10 is not one of the stacks the cases after this one count.
+            const destroyed = await prDestroy(10);
+            assert.strictEqual(destroyed.code, 0, destroyed.output.slice(-3000));
+        }
     });
 
     it("destroying pr-7 with the base's issuer leaves no namespace, database or state of it, and runs none of its state's code; pr-8 and the base are untouched", async () => {

@@ -6,7 +6,7 @@
  */
 import * as k8s from "@kubernetes/client-node";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { execFileSync, spawn, spawnSync } from "child_process";
+import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -140,17 +140,24 @@ export async function localStack(stackName: string, options: { databaseUrl?: str
     return opened;
 }
 
-/** Runs scripts/pr-stack.sh in a working copy, as review.yml does on GitHub; resolves with its output. */
+/**
+ * Runs scripts/pr-stack.sh in a working copy, as review.yml does on GitHub; resolves with its output
+ * (and the signal that ended it, if one did). `started` gets the process, leader of a process group
+ * of its own: what a runner that is lost or timed out kills, pulumi and its plugins with it.
+ */
 export function prStackScript(
     work: WorkDir,
     args: string[],
     env: Record<string, string> = {},
-): Promise<{ code: number; output: string; stdout: string }> {
+    started?: (child: ChildProcess) => void,
+): Promise<{ code: number; output: string; stdout: string; signal?: NodeJS.Signals }> {
     return new Promise((resolve) => {
         const child = spawn("bash", [path.join(REPO_ROOT, "scripts", "pr-stack.sh"), ...args], {
             cwd: work.dir,
             env: { ...process.env, ...work.env, REGISTRY_TOKEN: local.registryPassword, ...env },
+            detached: started !== undefined,
         });
+        started?.(child);
         let output = "";
         let stdout = "";
         child.stdout.on("data", (d) => {
@@ -158,7 +165,7 @@ export function prStackScript(
             stdout += d;
         });
         child.stderr.on("data", (d) => (output += d));
-        child.on("close", (code) => resolve({ code: code ?? -1, output, stdout }));
+        child.on("close", (code, signal) => resolve({ code: code ?? -1, output, stdout, ...(signal ? { signal } : {}) }));
     });
 }
 

@@ -11,12 +11,21 @@
 #       ServiceAccount with a token of N minutes (default 120), nothing else. The API server's
 #       admission policy (components/tenant-policy.ts) lets the issuer do this for pull-request
 #       namespaces only.
-#   pr-stack.sh up <number> [--template FILE] [-- pulumi up flags…]
+#   pr-stack.sh up <number> [--template FILE] [--recover] [-- pulumi up flags…]
 #       Pull-request side. Lays out Pulumi.pr-<number>.yaml from the template (stacks/pr.template.yaml
 #       by default), creates or selects stack pr-<number>, sets its kubeconfig from TENANT_KUBECONFIG
 #       (grant's output) and its registry tokens from REGISTRY_TOKEN and REGISTRY_PUSH_TOKEN (each
 #       read on stdin by pulumi, never on a command line), runs `pulumi up` with the policy pack
-#       (policy_args, scripts/delivery-lib.sh): a mandatory violation fails it.
+#       (policy_args, scripts/delivery-lib.sh): a mandatory violation fails it. Kubernetes objects
+#       only, so with `--parallel $(kubernetes_parallel)` and without per-step checkpoints
+#       (PULUMI_SKIP_CHECKPOINTS): the state is written once, at the end. An up killed midway
+#       (a timeout, a lost runner) leaves the stack locked and records nothing of what it did;
+#       --recover takes that back: it removes the lock (`pulumi cancel`) and runs the up with
+#       `--refresh --run-program`, which reads back what the state holds with this run's
+#       credentials and adopts by name what the killed run created (the provider's server-side
+#       apply). Only where nothing else can be updating the stack (review.yml: the pull request's
+#       concurrency group). What a killed run left that no up adopts (a Job under a generated name)
+#       stays in the namespace, which `destroy` deletes whole.
 #   pr-stack.sh preview <number> [--template FILE] [-- pulumi preview flags…]
 #       The same layout, then `pulumi preview --diff` with the policy pack: the pull request's
 #       check (review.yml), failing on a mandatory violation.
@@ -191,13 +200,14 @@ YAML
     }));' "$namespace" "$server" "$ca" "$namespace" "$token"
 }
 
-# cmd_up up|preview NUMBER [--template FILE] [-- flags…]
+# cmd_up up|preview NUMBER [--template FILE] [--recover] [-- flags…]
 cmd_up() {
-  local command=$1 number=$2 template=stacks/pr.template.yaml
+  local command=$1 number=$2 template=stacks/pr.template.yaml recover=false parallel
   shift 2
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --template) template=$2; shift 2 ;;
+      --recover) [[ "$command" == up ]] || usage; recover=true; shift ;;
       --) shift; break ;;
       *) usage ;;
     esac
@@ -215,13 +225,21 @@ cmd_up() {
     printf '%s' "$REGISTRY_PUSH_TOKEN" | pulumi config set --secret esteira:registryPushToken -s "$stack"
   fi
   policy_args "$stack"
+  parallel="$(kubernetes_parallel)"
   if [[ "$command" == preview ]]; then
     log "$stack: pulumi preview (policy pack)"
-    pulumi preview --diff --color never -s "$stack" "${POLICY_ARGS[@]}" "$@"
+    pulumi preview --diff --color never --parallel "$parallel" -s "$stack" "${POLICY_ARGS[@]}" "$@"
     return
   fi
-  log "$stack: pulumi up (policy pack)"
-  pulumi up --yes --skip-preview -s "$stack" "${POLICY_ARGS[@]}" "$@"
+  local refresh=()
+  if $recover; then
+    log "$stack: --recover: removing the lock of an interrupted update, then reading back what the state holds"
+    pulumi cancel --yes -s "$stack" >&2
+    refresh=(--refresh --run-program)
+  fi
+  log "$stack: pulumi up (policy pack, --parallel $parallel, no per-step checkpoints)"
+  # The state is written once, at the end: the namespace, not the state, is what destroy deletes.
+  PULUMI_SKIP_CHECKPOINTS=true pulumi up --yes --skip-preview --parallel "$parallel" "${refresh[@]}" -s "$stack" "${POLICY_ARGS[@]}" "$@"
 }
 
 # cmd_destroy NUMBER CLUSTER_GONE(0|1)

@@ -3,6 +3,8 @@
  * Pulumi.<stack>.yaml, not a copy), with assertions on each environment's resource graph.
  */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { TENANT_DEPLOYER_RULES } from "../components/environment-access";
 import { POD_SECURITY_LABELS } from "../components/environment-namespace";
@@ -14,7 +16,9 @@ import {
     fakeDigest,
     isSecretInput,
     isSecretOutput,
+    LOCAL_PR_STACK,
     PR_STACK,
+    REPO_ROOT,
     projectFile,
     promiseOf,
     Recorder,
@@ -1194,5 +1198,37 @@ describe("stack files", () => {
             await assert.rejects(evaluateStack("prod", { recorder, secrets: {} }), ConfigError);
             assert.deepStrictEqual(recorder.resources, []);
         });
+    });
+});
+
+describe("the engine's parallelism for Kubernetes-only stacks (kubernetes_parallel, scripts/delivery-lib.sh)", () => {
+    /**
+     * What the engine may run many of at once: Kubernetes objects, image builds, the stack itself, and
+     * the program's dynamic resources (a generated password, a registry digest, a database role),
+     * which talk to no cloud API.
+     */
+    const KUBERNETES_ONLY =
+        /^(kubernetes:|docker-build:|esteira:|pulumi:pulumi:|pulumi:providers:(kubernetes|docker-build)$|pulumi-nodejs:dynamic:Resource$)/;
+
+    // The stacks pr-stack.sh runs with it: the pull requests' templates.
+    for (const stack of [PR_STACK, LOCAL_PR_STACK]) {
+        it(`${stack} registers, reads and invokes nothing but Kubernetes objects and images: no DigitalOcean or GitHub API, which limit a token's requests`, async () => {
+            const { recorder } = await evaluated(stack);
+            const touched = [
+                ...recorder.resources.map((r) => r.type),
+                ...recorder.reads.map((r) => r.type),
+                ...recorder.calls.map((c) => c.token),
+            ];
+            assert.deepStrictEqual([...new Set(touched.filter((type) => !KUBERNETES_ONLY.test(type)))], []);
+        });
+    }
+
+    it("only pr-stack.sh runs with it: stacks that write their state after every step (local, and deploy.sh's, with DigitalOcean and GitHub) keep the CLI's default", () => {
+        const scripts = path.join(REPO_ROOT, "scripts");
+        const users = fs
+            .readdirSync(scripts)
+            .filter((file) => file.endsWith(".sh") && file !== "delivery-lib.sh")
+            .filter((file) => fs.readFileSync(path.join(scripts, file), "utf8").includes("kubernetes_parallel"));
+        assert.deepStrictEqual(users, ["pr-stack.sh"]);
     });
 });

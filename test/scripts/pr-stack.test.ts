@@ -16,7 +16,7 @@ const SCRIPT = path.join(REPO_ROOT, "scripts", "pr-stack.sh");
 
 /** `pulumi` as the script calls it: answers from $STUB/<what>, records every call in $STUB/calls. */
 const PULUMI = `#!/usr/bin/env bash
-echo "pulumi $*" >>"$STUB/calls"
+echo "pulumi $*\${PULUMI_SKIP_CHECKPOINTS:+ (PULUMI_SKIP_CHECKPOINTS=$PULUMI_SKIP_CHECKPOINTS)}" >>"$STUB/calls"
 case "$1 $2" in
   "stack ls") [[ -f "$STUB/ls-fails" ]] && { echo "error: failed to list stacks: 403 Forbidden" >&2; exit 255; }; cat "$STUB/stacks.json" ;;
   "stack export") cat "$STUB/export-$4.json" 2>/dev/null || { echo "error: no stack named '$4' found" >&2; exit 255; } ;;
@@ -86,12 +86,20 @@ function project(
     if (options.locked) fs.writeFileSync(path.join(stub, "locked"), "");
     if (options.deleteFails) fs.writeFileSync(path.join(stub, "delete-fails"), "");
     for (const [n, state] of Object.entries(options.pulls ?? {})) fs.writeFileSync(path.join(stub, `pull-${n}`), `${state}\n`);
+    // A policy pack that policy_args (scripts/delivery-lib.sh) takes as installed; the stand-in pulumi never starts it.
+    const pack = path.join(stub, "policy");
+    fs.mkdirSync(path.join(pack, "node_modules"), { recursive: true });
+    fs.writeFileSync(path.join(pack, "analyzer"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
     const run = (...args: string[]) => {
         const result = spawnSync("bash", [SCRIPT, ...args], {
             cwd: dir,
             encoding: "utf8",
             env: {
                 ...process.env,
+                PULUMI_SKIP_CHECKPOINTS: "",
+                ESTEIRA_POLICY_PACK: pack,
+                TENANT_KUBECONFIG: "{}",
+                REGISTRY_TOKEN: "pull-token",
                 STUB: stub,
                 PATH: `${bin}:${process.env.PATH}`,
                 GITHUB_REPOSITORY: "acme/shop",
@@ -271,6 +279,36 @@ describe("scripts/pr-stack.sh", function () {
             assert.match(output, /pr-1: pull request #1 is open, kept/);
             assert.ok(!calls.some((c) => /stack history/.test(c)), "it does not even ask");
             assert.strictEqual(stepOutput, "expired=[]\nidle_hours=\nkeep_label=\n");
+        } finally {
+            p.dispose();
+        }
+    });
+    it("up runs the engine with the Kubernetes-only parallelism and without per-step checkpoints; preview with the same parallelism", () => {
+        const p = project({});
+        try {
+            const up = p.run("up", "9", "--", "--diff");
+            assert.strictEqual(up.code, 0, up.output);
+            const [upCall] = up.calls.filter((c) => /^pulumi up /.test(c));
+            assert.match(upCall, /^pulumi up --yes --skip-preview --parallel 32 -s pr-9 --policy-pack .* --diff \(PULUMI_SKIP_CHECKPOINTS=true\)$/);
+            assert.ok(!up.calls.some((c) => /^pulumi cancel/.test(c)), "no lock is removed without --recover");
+            const preview = p.run("preview", "9");
+            assert.strictEqual(preview.code, 0, preview.output);
+            assert.match(preview.calls.find((c) => /^pulumi preview /.test(c))!, /--parallel 32 -s pr-9 .*[^)]$/);
+        } finally {
+            p.dispose();
+        }
+    });
+
+    it("up --recover removes the stack's lock first, then reads the stack back in the same up", () => {
+        const p = project({});
+        try {
+            const { code, output, calls } = p.run("up", "9", "--recover");
+            assert.strictEqual(code, 0, output);
+            const cancel = calls.findIndex((c) => c === "pulumi cancel --yes -s pr-9");
+            const up = calls.findIndex((c) => /^pulumi up .*--refresh --run-program -s pr-9 /.test(c));
+            assert.ok(cancel >= 0 && up > cancel, calls.join("\n"));
+            assert.match(output, /--recover: removing the lock of an interrupted update/);
+            assert.strictEqual(p.run("preview", "9", "--recover").code, 2, "preview has no --recover");
         } finally {
             p.dispose();
         }
