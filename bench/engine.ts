@@ -13,6 +13,10 @@
  * The peer, in the same run and on the same cluster: what a team without esteira runs for the same
  * objects (`kubectl apply --server-side` of what `npm run render` makes, waiting as `up` waits, and
  * `kubectl delete --wait` of the namespace), so each of the engine's times is also a ratio to it.
+ * At 50 services, also the engine's settings for a pull request's stack (first up, the one-service
+ * change, destroy): the parallelism `pr-stack.sh up` gives it (kubernetes_parallel in
+ * scripts/delivery-lib.sh) alone, with per-step checkpoints kept, and with no per-step checkpoints
+ * as `pr-stack.sh up` runs it.
  *
  *   npm run bench:engine      ESTEIRA_BENCH_RUNS=3  ESTEIRA_BENCH_SERVICES=1,10,50
  *                             ESTEIRA_BENCH_PARALLEL=<n>  (the engine's --parallel; default: the CLI's)
@@ -304,6 +308,55 @@ async function runOnce(
     await pulumi("destroy", ["destroy", "--yes", "--skip-preview"]);
 }
 
+// --- the scripts' settings for Kubernetes-only stacks ------------------------------------------------
+/** The service count whose stack is also run with a pull-request stack's engine settings. */
+const VARIANTS_AT = 50;
+
+interface Variant {
+    /** Appended to the stack's row label. */
+    label: string;
+    parallel: string;
+    skipCheckpoints: boolean;
+}
+
+/** The engine's settings scripts/pr-stack.sh uses, from the function it calls, with and without its skipped checkpoints. */
+function variants(env: NodeJS.ProcessEnv): Variant[] {
+    const parallel = execFileSync("bash", ["-c", "source scripts/lib.sh && source scripts/delivery-lib.sh && kubernetes_parallel"], {
+        cwd: REPO_ROOT,
+        env,
+        encoding: "utf8",
+    }).trim();
+    return [
+        { label: `--parallel ${parallel} alone, checkpoints kept (not adopted)`, parallel, skipCheckpoints: false },
+        { label: `--parallel ${parallel}, no per-step checkpoints (pr-stack.sh up)`, parallel, skipCheckpoints: true },
+    ];
+}
+
+/** The row of a stack run with a variant's settings; its ratios are to its stack's floor and peer. */
+const variantRows = new Map<string, string>();
+
+/** First up, the one-service change and destroy of a stack with a variant's settings; the stack file is left as found. */
+async function runVariant(env: NodeJS.ProcessEnv, target: Target, variant: Variant, round: number, tsconfig: string, results: Results) {
+    const label = `${target.label}, ${variant.label}`;
+    variantRows.set(label, target.label);
+    const runEnv: NodeJS.ProcessEnv = {
+        ...env,
+        PULUMI_NODEJS_TSCONFIG_PATH: tsconfig,
+        ...(variant.skipCheckpoints ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {}),
+    };
+    const pulumi = (operation: Operation, args: string[]) =>
+        measured("pulumi", [...args, "-s", target.stack, "--non-interactive", "--parallel", variant.parallel], {
+            cwd: target.dir,
+            env: runEnv,
+        }).then((s) => record(results, label, operation, s));
+    const file = fs.readFileSync(target.file!, "utf8");
+    await pulumi("first up", ["up", "--yes", "--skip-preview"]);
+    target.change!(round + 1);
+    await pulumi("one-service change", ["up", "--yes", "--skip-preview"]);
+    await pulumi("destroy", ["destroy", "--yes", "--skip-preview"]);
+    fs.writeFileSync(target.file!, file);
+}
+
 // --- the peer: what a team without esteira runs against the same cluster ------------------------------
 /** The peer's row under a stack's row. */
 const peerLabel = (label: string) => `${label}: kubectl`;
@@ -424,8 +477,9 @@ function medianOf(results: Results, label: string, operation: Operation | undefi
 function cell(results: Results, floorLabel: string, label: string, operation: Operation): string {
     const value = medianOf(results, label, operation);
     if (!value) return "—";
-    const peer = results.has(peerLabel(label)) ? medianOf(results, peerLabel(label), operation) : undefined;
-    const floor = results.has(peerLabel(label)) || label === floorLabel ? medianOf(results, floorLabel, FLOOR_OF[operation]) : undefined;
+    const stack = variantRows.get(label) ?? label;
+    const peer = results.has(peerLabel(stack)) ? medianOf(results, peerLabel(stack), operation) : undefined;
+    const floor = results.has(peerLabel(stack)) || label === floorLabel ? medianOf(results, floorLabel, FLOOR_OF[operation]) : undefined;
     const ratios = (a: number, ...against: [number | undefined, string][]) => {
         const parts = against.filter(([b]) => b).map(([b, what]) => `×${(a / b!).toFixed(1)}${what}`);
         return parts.length ? ` (${parts.join(", ")})` : "";
@@ -501,6 +555,23 @@ function goals(results: Results, floorLabel: string): Goal[] {
         ),
         check("first up of 50 services within 3× kubectl's apply and wait of the same objects", toPeer("first up"), 3, "×"),
         check("destroy of 50 services within 3× kubectl's deletion of the same namespace", toPeer("destroy"), 3, "×"),
+        ...[...variantRows.keys()].flatMap((label) => {
+            const [value, peer] = [medianOf(results, label, "first up"), medianOf(results, peerLabel(at(50)), "first up")];
+            const destroy = medianOf(results, label, "destroy");
+            const destroyPeer = medianOf(results, peerLabel(at(50)), "destroy");
+            const name = label.slice(at(50).length + 2);
+            return [
+                check(`first up of 50 services ≤ 30 s, ${name}`, value?.seconds, 30, "s"),
+                check(`destroy of 50 services ≤ 15 s, ${name}`, destroy?.seconds, 15, "s"),
+                check(`first up of 50 services within 3× kubectl's, ${name}`, value && peer && value.seconds / peer.seconds, 3, "×"),
+                check(
+                    `destroy of 50 services within 3× kubectl's, ${name}`,
+                    destroy && destroyPeer && destroy.seconds / destroyPeer.seconds,
+                    3,
+                    "×",
+                ),
+            ];
+        }),
         { what: "no-op preview and up change 0 resources (--expect-no-changes)", met: true, measured: "held in every run" },
     ];
 }
@@ -547,11 +618,17 @@ async function main(): Promise<void> {
         for (const target of stacks) await deleteNamespace(benchEnv, target);
         const results: Results = new Map();
         const resources = new Map<string, number>();
+        const settings = variants(env);
         for (let round = 0; round < RUNS; round++) {
             for (const target of [floor, ...stacks]) {
                 console.error(`run ${round + 1}/${RUNS}: ${target.label}`);
                 await runOnce(benchEnv, target, round, tsconfig, results, resources);
                 if (target.file) await runPeer(benchEnv, target, round, root, results);
+            }
+            const fifty = stacks.find((target) => target.label === `${VARIANTS_AT} services`);
+            for (const variant of fifty ? settings : []) {
+                console.error(`run ${round + 1}/${RUNS}: ${fifty!.label}, ${variant.label}`);
+                await runVariant(benchEnv, fifty!, variant, round, tsconfig, results);
             }
         }
         const version = (args: string[]) => execFileSync(args[0], args.slice(1), { env, encoding: "utf8" }).trim();
@@ -570,6 +647,9 @@ async function main(): Promise<void> {
             "status` of each Deployment and `kubectl wait` for each Job, as `up` waits (first up, a no-op re-apply, the",
             "same one-service change); destroy is `kubectl delete --wait` of the namespace, with what is in it, and of",
             "the cluster-wide objects. The engine's time is also given as a ratio to the peer's.",
+            `The rows at ${VARIANTS_AT} services with \`--parallel\` are a pull request's stack's engine settings`,
+            "(`kubernetes_parallel`, scripts/delivery-lib.sh): that parallelism alone, with the state written after every step,",
+            "and as `pr-stack.sh up` runs it, with PULUMI_SKIP_CHECKPOINTS=true (the state written once, at the end).",
         ].join("\n");
         const text = report(results, floor.label, resources, context);
         fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
