@@ -32,6 +32,15 @@ export interface Evaluation {
 
 /** Sets the runtime config exactly as the language host would: every value a string, secrets flagged. */
 export function setConfig(plain: Record<string, unknown>, secrets: Record<string, string | undefined>): void {
+    const { config, secretKeys } = hostConfig(plain, secrets);
+    pulumi.runtime.setAllConfig(config, secretKeys);
+}
+
+/** The runtime config as the language host hands it to the program: every value a string, and the keys that are secret. */
+export function hostConfig(
+    plain: Record<string, unknown>,
+    secrets: Record<string, string | undefined>,
+): { config: Record<string, string>; secretKeys: string[] } {
     const all: Record<string, string> = {};
     for (const [key, value] of Object.entries(plain)) {
         if (value === undefined) continue;
@@ -43,7 +52,7 @@ export function setConfig(plain: Record<string, unknown>, secrets: Record<string
         all[key] = value;
         secretKeys.push(key);
     }
-    pulumi.runtime.setAllConfig(all, secretKeys);
+    return { config: all, secretKeys };
 }
 
 /**
@@ -53,18 +62,8 @@ export function setConfig(plain: Record<string, unknown>, secrets: Record<string
 export async function evaluateStack(stack: string, options: EvaluateOptions = {}, config?: Record<string, unknown>): Promise<Evaluation> {
     const recorder = options.recorder ?? new Recorder(options.fakeState);
     await recorder.install(stack, options.preview ?? false);
-    const fileConfig = config ?? stackFileConfig(stack);
-    // Secret values in a stack file are ciphertext; the test supplies the plaintext instead: a secret
-    // key's from `secrets`, and each value inside a secret map (`esteira:secrets`, …) as the engine
-    // would decrypt it, a stand-in naming its path, with the whole key marked secret.
-    const plain: Record<string, unknown> = {};
-    const decrypted: Record<string, string> = {};
-    for (const [key, value] of Object.entries({ ...fileConfig, ...options.overrides })) {
-        if (isSecure(value)) continue;
-        if (containsSecure(value)) decrypted[key] = JSON.stringify(decrypt(value, key));
-        else plain[key] = value;
-    }
-    setConfig(plain, { ...decrypted, ...(options.secrets ?? testSecretsFor(plain)) });
+    const { plain, secrets } = stackConfig(stack, options, config);
+    setConfig(plain, secrets);
     process.env.GITHUB_SHA = options.commitSha ?? TEST_COMMIT;
 
     const entry = require.resolve(path.join(REPO_ROOT, "index.ts"));
@@ -73,6 +72,27 @@ export async function evaluateStack(stack: string, options: EvaluateOptions = {}
     const outputs = await require(entry);
     await recorder.settle();
     return { recorder, outputs };
+}
+
+/**
+ * A stack's config as a test runs it: its file's (or, for `config`, a given map) with the overrides
+ * laid over. Secret values in a stack file are ciphertext; the test supplies the plaintext instead:
+ * a secret key's from `secrets`, and each value inside a secret map (`esteira:secrets`, …) as the
+ * engine would decrypt it, a stand-in naming its path, with the whole key marked secret.
+ */
+export function stackConfig(
+    stack: string,
+    options: Pick<EvaluateOptions, "overrides" | "secrets"> = {},
+    config?: Record<string, unknown>,
+): { plain: Record<string, unknown>; secrets: Record<string, string | undefined> } {
+    const plain: Record<string, unknown> = {};
+    const decrypted: Record<string, string> = {};
+    for (const [key, value] of Object.entries({ ...(config ?? stackFileConfig(stack)), ...options.overrides })) {
+        if (isSecure(value)) continue;
+        if (containsSecure(value)) decrypted[key] = JSON.stringify(decrypt(value, key));
+        else plain[key] = value;
+    }
+    return { plain, secrets: { ...decrypted, ...(options.secrets ?? testSecretsFor(plain)) } };
 }
 
 /**
