@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as os from "os";
 import * as path from "path";
-import { parse as parseYaml } from "yaml";
+import type * as YAML from "yaml";
 import type { ClusterSettings } from "../vocabulary/schema";
 import { invariant, rangeProblem } from "../vocabulary/rules";
 import type { NamespaceMetadata } from "./environment-namespace";
@@ -104,6 +104,8 @@ export function environmentTokenKubeconfig(args: {
 
 /** The API endpoint and CA (base64 PEM) of a kubeconfig's context (default: its current one), when it names both. */
 export function kubeconfigCluster(text: string, context?: string): { server: string; certificateAuthorityData: string } | undefined {
+    // Loaded here: only a kubeconfig given as contents is ever read, and config/ loads yaml only when asked.
+    const { parse: parseYaml } = require("yaml") as typeof YAML;
     let config: any;
     try {
         config = parseYaml(text);

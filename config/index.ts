@@ -10,7 +10,7 @@ import * as fs from "fs";
 import { promotionRead } from "../components/promoted-image";
 import type { OutputRead } from "../components/stack-reference";
 import { CONFIG_NAMESPACE } from "./errors";
-import { isScalar, parseDocument } from "yaml";
+import type * as YAML from "yaml";
 import { EsteiraConfig, parseConfig, RawSecretMap } from "./parse";
 import type { RawConfig } from "./stack";
 import { SECRET_KEYS, SECRET_MAPS, SecretMapName, SecretName, stackSchema } from "../vocabulary/schema";
@@ -58,17 +58,22 @@ function readSecretMap(fullKey: string): RawSecretMap | undefined {
 /**
  * How the stack file (in the project directory, where Pulumi runs the program) writes a workload's
  * `env` value: a plain scalar's source text. Undefined when the file or the value is not there (a
- * config file given elsewhere): the rule then asks for a quoted string.
+ * config file given elsewhere): the rule then asks for a quoted string. The file is read and
+ * parsed (and yaml loaded) at the first question, which only an env value that arrived as a number
+ * asks: most stacks never pay for it.
  */
 function envWrittenAs(stack: string): RawConfig["envWrittenAs"] {
-    let document: ReturnType<typeof parseDocument>;
-    try {
-        document = parseDocument(fs.readFileSync(`Pulumi.${stack}.yaml`, "utf8"));
-    } catch {
-        return undefined;
-    }
+    let document: ReturnType<typeof YAML.parseDocument> | null | undefined;
     return (kind, name, variable) => {
-        const node = document.getIn(["config", `${CONFIG_NAMESPACE}:${kind}`, name, "env", variable], true);
+        const { isScalar, parseDocument } = require("yaml") as typeof YAML;
+        if (document === undefined) {
+            try {
+                document = parseDocument(fs.readFileSync(`Pulumi.${stack}.yaml`, "utf8"));
+            } catch {
+                document = null;
+            }
+        }
+        const node = document?.getIn(["config", `${CONFIG_NAMESPACE}:${kind}`, name, "env", variable], true);
         return isScalar(node) ? node.source : undefined;
     };
 }

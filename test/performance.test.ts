@@ -4,6 +4,7 @@
  * `npm run typecheck` over tsconfig.json.
  */
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { create } from "ts-node";
@@ -11,7 +12,7 @@ import * as ts from "typescript";
 import { parse as parseYaml } from "yaml";
 import { RESULTS_BLOCK, BENCH_COMMAND, RESULTS } from "../bench/engine";
 import { PERFORMANCE, readBlock } from "../tools/docs";
-import { REPO_ROOT } from "./mocks";
+import { hostConfig, REPO_ROOT, stackConfig, TEST_COMMIT } from "./mocks";
 
 const PULUMI_TSCONFIG = "tsconfig.pulumi.json";
 
@@ -70,5 +71,46 @@ describe("the engine benchmark's results", () => {
             results,
             `docs/performance.md's ${RESULTS_BLOCK} block is stale: run \`${BENCH_COMMAND}\` (or copy the file's tables)`,
         );
+    });
+});
+
+/**
+ * The modules a stack's run has loaded once the program has registered everything, under the mocks,
+ * in a process of its own: mocha's workers share one module cache between test files. Nothing in
+ * that process reads the stack file; its config comes as the language host hands it over.
+ */
+function loadedBy(stack: string): string[] {
+    const { plain, secrets } = stackConfig(stack);
+    const { config, secretKeys } = hostConfig(plain, secrets);
+    const script = `(async () => {
+        const recorder = new (require("./lib/recorder").Recorder)();
+        await recorder.install(${JSON.stringify(stack)}, true);
+        await require("./index.ts");
+        await recorder.settle();
+        process.stdout.write(JSON.stringify(Object.keys(require.cache)));
+        process.exit(0);
+    })().catch((err) => { console.error(err); process.exit(1); });`;
+    const child = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+        cwd: REPO_ROOT,
+        env: {
+            ...process.env,
+            PULUMI_CONFIG: JSON.stringify(config),
+            PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(secretKeys),
+            GITHUB_SHA: TEST_COMMIT,
+            ESTEIRA_COMMIT: "",
+        },
+        encoding: "utf8",
+    });
+    assert.strictEqual(child.status, 0, child.stderr);
+    return JSON.parse(child.stdout);
+}
+
+describe("start-up: a stack loads no parser it does not use", () => {
+    const any = (files: string[], pattern: RegExp) => files.filter((file) => pattern.test(file.split(path.sep).join("/")));
+
+    it("dev (its own cluster, no number in an env) never loads yaml", () => {
+        const files = loadedBy("dev");
+        assert.ok(any(files, /\/node_modules\/@pulumi\/kubernetes\//).length > 0, "the probe saw no Kubernetes resources");
+        assert.deepStrictEqual(any(files, /\/node_modules\/yaml\//), []);
     });
 });
