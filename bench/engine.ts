@@ -32,6 +32,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { evaluateStack } from "../lib/evaluate";
+import { processTree } from "../lib/processes";
 import { PERFORMANCE, readBlock, writeBlocks } from "../tools/docs";
 import { kubernetesObjects, manifestOf } from "../tools/render";
 
@@ -91,38 +92,14 @@ function executableOf(pid: string): string | undefined {
 
 /** Resident memory of `root` and every process below it, in bytes, in all and by kind (one sample of /proc). */
 function treeRss(root: number): { total: number; byKind: Record<string, number> } {
-    const children = new Map<number, number[]>();
-    const procs = new Map<number, { rss: number; kind: string }>();
     const page = (pageSize ??= Number(execFileSync("getconf", ["PAGESIZE"], { encoding: "utf8" })));
-    for (const entry of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(entry)) continue;
-        let stat: string;
-        try {
-            stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-        } catch {
-            continue; // gone meanwhile
-        }
-        // Fields after the command name, which may hold spaces: state, ppid, …, rss (the 24th field).
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        const pid = Number(entry);
-        const ppid = Number(fields[1]);
-        procs.set(pid, {
-            rss: Number(fields[21]) * page,
-            kind: processKind(executableOf(entry) ?? stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))),
-        });
-        children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-    }
     const byKind: Record<string, number> = {};
     let total = 0;
-    const queue = [root];
-    while (queue.length) {
-        const pid = queue.pop()!;
-        const proc = procs.get(pid);
-        if (proc) {
-            total += proc.rss;
-            byKind[proc.kind] = (byKind[proc.kind] ?? 0) + proc.rss;
-        }
-        queue.push(...(children.get(pid) ?? []));
+    for (const proc of processTree(root)) {
+        const rss = Number(proc.fields[21]) * page;
+        const kind = processKind(executableOf(String(proc.pid)) ?? proc.command);
+        total += rss;
+        byKind[kind] = (byKind[kind] ?? 0) + rss;
     }
     return { total, byKind };
 }

@@ -19,6 +19,7 @@ import {
     eventually,
     flushTimings,
     kube,
+    killProcessTree,
     kubectlAs,
     LocalStack,
     localStack,
@@ -293,7 +294,7 @@ describe("ephemeral pull-request stacks on the local base, end to end", function
                 300_000,
             );
             // As a lost runner or a job's timeout ends it: the script, pulumi and its plugins at once, no clean-up.
-            process.kill(-group, "SIGKILL");
+            killProcessTree(group);
             const run = await killed;
             assert.strictEqual(run.signal, "SIGKILL", `the up was still running when it was killed:\n${run.output.slice(-2000)}`);
             const recorded = async () =>

@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { processTree } from "../lib/processes";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -167,6 +168,36 @@ export function prStackScript(
         child.stderr.on("data", (d) => (output += d));
         child.on("close", (code, signal) => resolve({ code: code ?? -1, output, stdout, ...(signal ? { signal } : {}) }));
     });
+}
+
+/**
+ * Kills `root` and every process below it at once, as a runner ends a job that timed out: each is
+ * stopped first, so that none starts another or is orphaned before the kill. Pulumi starts its
+ * plugins (providers, the policy pack) in process groups of their own, so killing the script's
+ * group alone would leave them running.
+ */
+export function killProcessTree(root: number): void {
+    const signal = (pid: number, name: NodeJS.Signals) => {
+        try {
+            process.kill(pid, name);
+        } catch {
+            // gone already
+        }
+    };
+    const stopped = new Set<number>();
+    for (
+        let fresh = [root];
+        fresh.length;
+        fresh = processTree(root)
+            .map((p) => p.pid)
+            .filter((pid) => !stopped.has(pid))
+    ) {
+        for (const pid of fresh) {
+            signal(pid, "SIGSTOP");
+            stopped.add(pid);
+        }
+    }
+    for (const pid of stopped) signal(pid, "SIGKILL");
 }
 
 /** kubectl with the given kubeconfig file; resolves with its exit code and output, never throws. */
