@@ -23,6 +23,9 @@ case "$1 $2" in
   "stack output") [[ -f "$STUB/output-fails" ]] && { echo "error: 403 Forbidden" >&2; exit 255; }
     [[ -f "$STUB/export-$4.json" ]] || { echo "error: no stack named '$4' found" >&2; exit 255; }; echo "cluster-id" ;;
   "stack rm") ;;
+  # Reads the value on stdin as pulumi does: a writer to a stand-in that had already exited would
+  # die of SIGPIPE, failing the script's pipeline under pipefail now and then.
+  "config set") cat >/dev/null ;;
   "stack history") cat "$STUB/history-\${@: -1}.json" 2>/dev/null || echo "[]" ;;
   "state delete") [[ -f "$STUB/locked" ]] && { echo "error: the stack is currently locked by 1 lock(s)" >&2; exit 255; }; true ;;
   *) ;;
