@@ -47,6 +47,9 @@ describe("scripts/lib.sh", () => {
             scratch_dir test
             sleep 30 &
             pids+=("$!")
+            # Until the child has become sleep: before its exec it still has bash's own handler for
+            # SIGTERM (the EXIT trap installs it), which would take the signal and let sleep run on.
+            until [[ "$(cat /proc/$!/comm)" == sleep ]]; do sleep 0.01; done
             echo "dir=$workdir"
             echo "pid=$!"`);
         assert.strictEqual(result.status, 0, result.stderr);
