@@ -33,6 +33,13 @@ import {
     TENANT_KUBECONFIG,
 } from "./mocks";
 
+/** Every type a stack registers or reads, and every function it invokes: what its run asks of each provider. */
+const touchedTypes = (recorder: Recorder): string[] => [
+    ...recorder.resources.map((r) => r.type),
+    ...recorder.reads.map((r) => r.type),
+    ...recorder.calls.map((c) => c.token),
+];
+
 /** The Kubernetes types a stack registers. */
 const kubernetesKinds = (recorder: Recorder): string[] => [
     ...new Set(recorder.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:")).map((r) => r.type)),
@@ -775,14 +782,10 @@ describe("stack files", () => {
         });
 
         it("needs no DigitalOcean token: nothing it registers, reads or invokes is DigitalOcean's", () => {
-            const { recorder } = evaluation;
-            const touched = [
-                ...recorder.resources.map((r) => r.type),
-                ...recorder.reads.map((r) => r.type),
-                ...recorder.calls.map((c) => c.token),
-            ];
             assert.deepStrictEqual(
-                touched.filter((type) => type.startsWith("digitalocean:") || type === "pulumi:providers:digitalocean"),
+                touchedTypes(evaluation.recorder).filter(
+                    (type) => type.startsWith("digitalocean:") || type === "pulumi:providers:digitalocean",
+                ),
                 [],
             );
         });
@@ -1214,12 +1217,7 @@ describe("the engine's parallelism for Kubernetes-only stacks (kubernetes_parall
     for (const stack of [PR_STACK, LOCAL_PR_STACK]) {
         it(`${stack} registers, reads and invokes nothing but Kubernetes objects and images: no DigitalOcean or GitHub API, which limit a token's requests`, async () => {
             const { recorder } = await evaluated(stack);
-            const touched = [
-                ...recorder.resources.map((r) => r.type),
-                ...recorder.reads.map((r) => r.type),
-                ...recorder.calls.map((c) => c.token),
-            ];
-            assert.deepStrictEqual([...new Set(touched.filter((type) => !KUBERNETES_ONLY.test(type)))], []);
+            assert.deepStrictEqual([...new Set(touchedTypes(recorder).filter((type) => !KUBERNETES_ONLY.test(type)))], []);
         });
     }
 
