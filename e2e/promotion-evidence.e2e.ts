@@ -3,6 +3,7 @@
  * scripts/toolchain.sh): dev's provenance and homolog's signature made and verified by
  * scripts/promotion-evidence.sh, the functions scripts/release-preview.sh runs before it promotes;
  * a digest whose evidence is forged (another key, another commit) or missing is refused, saying so.
+ * Each image's SBOM (the real syft v1.57.2) is attested with dev's key and read back by digest.
  */
 import * as assert from "assert";
 import { execFileSync, spawnSync } from "child_process";
@@ -24,12 +25,12 @@ describe("promotion evidence: signed, verified, and refused when forged or missi
     const keys: Record<string, { key: string; pub: string }> = {};
     let env: NodeJS.ProcessEnv;
 
-    /** A fresh image of its own in the local registry, by digest. */
-    const pushImage = (name: string): string => {
+    /** A fresh image of its own in the local registry, by digest; FROM scratch unless a base is given. */
+    const pushImage = (name: string, base = "scratch"): string => {
         const context = path.join(dir, `image-${name}`);
         fs.mkdirSync(context);
         fs.writeFileSync(path.join(context, "nonce"), `${name} ${Date.now()} ${Math.random()}\n`);
-        fs.writeFileSync(path.join(context, "Dockerfile"), "FROM scratch\nCOPY nonce /nonce\n");
+        fs.writeFileSync(path.join(context, "Dockerfile"), `FROM ${base}\nCOPY nonce /nonce\n`);
         const ref = `${local.registry}/esteira/evidence-e2e:${name}`;
         execFileSync("docker", ["build", "-q", "-t", ref, context], { env: { ...env, DOCKER_BUILDKIT: "0" } });
         execFileSync("docker", ["push", "-q", ref], { env });
@@ -37,7 +38,8 @@ describe("promotion evidence: signed, verified, and refused when forged or missi
         return digest;
     };
     const evidence = (args: string[], extra: Record<string, string> = {}) => {
-        const result = spawnSync("bash", [SCRIPT, ...args], { env: { ...env, ...extra }, encoding: "utf8" });
+        // An SBOM lists every file of the image: megabytes of JSON on stdout.
+        const result = spawnSync("bash", [SCRIPT, ...args], { env: { ...env, ...extra }, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
         return { code: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
     };
     const sign = (identity: string) => ({ EVIDENCE_SIGNING_KEY: fs.readFileSync(keys[identity].key, "utf8"), COSIGN_PASSWORD: identity });
@@ -125,6 +127,39 @@ describe("promotion evidence: signed, verified, and refused when forged or missi
         const unsigned = verify(bare);
         assert.strictEqual(unsigned.code, 1);
         assert.match(unsigned.output, /REFUSED: .* has no signature of homolog's key/);
+    });
+
+    it("an image's SBOM is attested with dev's key and read back by its digest: its Debian packages and its npm packages", () => {
+        // The local line's base image: Debian packages, and the npm that Node.js's release bundles.
+        const ref = pushImage("sbom", `${local.registry}/esteira/node-base:bookworm`);
+        const made = evidence(["sbom", ref], sign("dev"));
+        assert.strictEqual(made.code, 0, made.output);
+        assert.match(made.output, /SBOM: .*, \d+ packages, attested/);
+        const read = evidence(["sbom-read", ref], verifiers);
+        assert.strictEqual(read.code, 0, read.output);
+        const sbom = JSON.parse(read.output.split("\n").find((line) => line.startsWith("{"))!);
+        assert.strictEqual(sbom.spdxVersion, "SPDX-2.3");
+        const purls: string[] = sbom.packages.flatMap((p: any) => (p.externalRefs ?? []).map((r: any) => r.referenceLocator));
+        assert.ok(
+            purls.some((purl) => /^pkg:deb\/debian\/libc6@/.test(purl)),
+            "the Debian packages (libc6)",
+        );
+        assert.ok(
+            purls.some((purl) => /^pkg:npm\/npm@/.test(purl)),
+            "the npm packages (npm itself)",
+        );
+    });
+
+    it("an SBOM is refused when it is missing, or attested by any key but dev's", () => {
+        const bare = pushImage("sbom-missing");
+        const missing = evidence(["sbom-read", bare], verifiers);
+        assert.strictEqual(missing.code, 1);
+        assert.match(missing.output, /FAILED: .* has no SBOM attested by dev's key/);
+        const forged = pushImage("sbom-forged");
+        assert.strictEqual(evidence(["sbom", forged], sign("forger")).code, 0, "anyone with push rights can attach an attestation");
+        const refused = evidence(["sbom-read", forged], verifiers);
+        assert.strictEqual(refused.code, 1);
+        assert.match(refused.output, /FAILED: .* has no SBOM attested by dev's key/);
     });
 
     it("a signature for another stage is no homolog signature", () => {

@@ -54,6 +54,10 @@ export ESTEIRA_PAUSE_VERSION=1
 export ESTEIRA_ACTIONLINT_VERSION=1.7.12
 # Signs and verifies the promotion evidence (scripts/promotion-evidence.sh).
 export ESTEIRA_COSIGN_VERSION=2.6.5
+# Writes each built image's SBOM, which cosign attests (scripts/promotion-evidence.sh sbom). BuildKit's own SBOM
+# attestation needs a builder the docker-build provider cannot ask for (it has no sbom option) and the
+# local daemon's built-in BuildKit cannot export, and it would be unsigned.
+export ESTEIRA_SYFT_VERSION=1.57.2
 
 # --- binaries ---------------------------------------------------------------
 export ESTEIRA_BIN="$ESTEIRA_CACHE/bin"
@@ -63,6 +67,7 @@ export ESTEIRA_KUBE_BIN_DIR="$ESTEIRA_BIN/kubernetes-$ESTEIRA_KUBE_VERSION"
 export ESTEIRA_KWOK_BIN_DIR="$ESTEIRA_BIN/kwok-$ESTEIRA_KWOK_VERSION"
 export ESTEIRA_ETCD_BIN_DIR="$ESTEIRA_BIN/etcd-$ESTEIRA_ETCD_VERSION"
 export ESTEIRA_COSIGN_BIN_DIR="$ESTEIRA_BIN/cosign-$ESTEIRA_COSIGN_VERSION"
+export ESTEIRA_SYFT_BIN_DIR="$ESTEIRA_BIN/syft-$ESTEIRA_SYFT_VERSION"
 # Debian's docker client (talks to Debian's 20.10 daemon with built-in
 # BuildKit support); /usr/local/bin/docker may be a newer client without the
 # buildx plugin, so a shim dir puts Debian's first on PATH.
@@ -70,7 +75,7 @@ export ESTEIRA_SHIM_DIR="$ESTEIRA_CACHE/shims"
 
 case ":$PATH:" in
   *":$ESTEIRA_PULUMI_BIN_DIR:"*) ;;
-  *) PATH="$ESTEIRA_NODE_DIR/bin:$ESTEIRA_SHIM_DIR:$ESTEIRA_PULUMI_BIN_DIR:$ESTEIRA_KUBE_BIN_DIR:$ESTEIRA_KWOK_BIN_DIR:$ESTEIRA_ETCD_BIN_DIR:$ESTEIRA_COSIGN_BIN_DIR:$PATH" ;;
+  *) PATH="$ESTEIRA_NODE_DIR/bin:$ESTEIRA_SHIM_DIR:$ESTEIRA_PULUMI_BIN_DIR:$ESTEIRA_KUBE_BIN_DIR:$ESTEIRA_KWOK_BIN_DIR:$ESTEIRA_ETCD_BIN_DIR:$ESTEIRA_COSIGN_BIN_DIR:$ESTEIRA_SYFT_BIN_DIR:$PATH" ;;
 esac
 export PATH
 

@@ -5,7 +5,8 @@
 # sha and the stage (scripts/promotion-evidence.sh sign); prod-preview verifies it, with dev's
 # provenance, before it promotes (scripts/release-preview.sh). dev's own evidence is its build's
 # provenance instead: with EVIDENCE_ROLE=provenance (dev's job sets it), the same key attests that
-# each digest was built from the commit (`promotion-evidence.sh provenance`). Without a key the
+# each digest was built from the commit (`promotion-evidence.sh provenance`), and attests its SBOM
+# (`promotion-evidence.sh sbom`), which prod-preview scans before it promotes. Without a key the
 # mark is the locator tag alone, and prod-preview refuses to promote it.
 # Each image of the `images` output also gets the tag `verified-<stack>-<first 12 of the commit>` on
 # the same digest: only a locator, by which the next stage finds the digest
@@ -55,6 +56,7 @@ while IFS=$'\t' read -r service ref; do
   log "$service: $repository:$tag -> $digest"
   if [[ -n "${EVIDENCE_SIGNING_KEY:-}" && "${EVIDENCE_ROLE:-verified}" == provenance ]]; then
     "$SCRIPTS/promotion-evidence.sh" provenance "$repository@$digest" "$sha"
+    "$SCRIPTS/promotion-evidence.sh" sbom "$repository@$digest"
   elif [[ -n "${EVIDENCE_SIGNING_KEY:-}" ]]; then
     "$SCRIPTS/promotion-evidence.sh" sign "$stack" "$repository@$digest" "$sha"
   fi

@@ -7,12 +7,19 @@
 #     with the key only dev's environment holds.
 #   * verification: a stage whose smoke test passed (homolog) signs the digest with cosign and
 #     the key only that stage's environment holds, the commit and the stage as signed annotations.
+#   * SBOM: what the image contains (its OS packages and npm dependencies, SPDX JSON written by
+#     syft from the pushed image), attested with the same key as dev's provenance; prod-preview
+#     scans the SBOM it verifies (scripts/vulnerability-gate.sh).
 # Registry tags locate a digest at most; nothing trusts them.
 #
 #   promotion-evidence.sh provenance <repository@sha256:…> <commit>
 #       Attests dev's provenance with EVIDENCE_SIGNING_KEY (a cosign private key; COSIGN_PASSWORD).
 #   promotion-evidence.sh sign <stage> <repository@sha256:…> <commit>
 #       Signs the digest as verified in <stage> with EVIDENCE_SIGNING_KEY (COSIGN_PASSWORD).
+#   promotion-evidence.sh sbom <repository@sha256:…>
+#       Writes the image's SBOM with syft and attests it with EVIDENCE_SIGNING_KEY (COSIGN_PASSWORD).
+#   promotion-evidence.sh sbom-read <repository@sha256:…>
+#       Prints the SBOM attested for that digest, verified with EVIDENCE_PROVENANCE_PUBLIC_KEY.
 #   promotion-evidence.sh verify <stage> <repository@sha256:…> <commit>
 #       Both checks, for the full 40-hex commit: the provenance (EVIDENCE_PROVENANCE_PUBLIC_KEY, or
 #       on GitHub EVIDENCE_PROVENANCE=github: `gh attestation verify` bound to this repository and
@@ -43,9 +50,14 @@ evidence_key() {
   printf '%s\n' "$file"
 }
 
+# digest_arg REF — checks a digest-pinned reference.
+digest_arg() {
+  [[ "$1" =~ ^[^[:space:]@]+@sha256:[0-9a-f]{64}$ ]] || die "\"$1\" is not pinned by digest" "give <repository>@sha256:<64 hex digits>"
+}
+
 # evidence_args REF COMMIT — checks a digest-pinned reference and a full commit sha.
 evidence_args() {
-  [[ "$1" =~ ^[^[:space:]@]+@sha256:[0-9a-f]{64}$ ]] || die "\"$1\" is not pinned by digest" "give <repository>@sha256:<64 hex digits>"
+  digest_arg "$1"
   [[ "$2" =~ ^[0-9a-f]{40}$ ]] || die "\"$2\" is not a full commit sha" "give all 40 hex digits: evidence binds the whole commit, never a prefix"
 }
 
@@ -82,6 +94,44 @@ cmd_sign() {
     { rm -f "$key"; die "could not sign $ref as verified in $stage" "check the push credentials and EVIDENCE_SIGNING_KEY/COSIGN_PASSWORD"; }
   rm -f "$key"
   log "verified in $stage: $ref for commit $commit"
+}
+
+# The SBOM's format: SPDX JSON, the in-toto predicate cosign's `--type spdxjson` names.
+SBOM_TYPE=spdxjson
+
+cmd_sbom() {
+  local ref=$1 key sbom
+  digest_arg "$ref"
+  command -v syft >/dev/null || die "syft is not on PATH" "source scripts/env.sh (local; scripts/toolchain.sh syft builds it) or install syft v$ESTEIRA_SYFT_VERSION"
+  key="$(evidence_key EVIDENCE_SIGNING_KEY)"
+  sbom="$(mktemp "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/esteira-sbom.XXXXXX")"
+  # From the pushed image itself, with the registry credentials of DOCKER_CONFIG; no update check.
+  SYFT_CHECK_FOR_APP_UPDATE=false syft scan "registry:$ref" --quiet --output "spdx-json=$sbom" ||
+    { rm -f "$key" "$sbom"; die "syft could not read $ref to write its SBOM" "check the registry credentials in DOCKER_CONFIG"; }
+  cosign attest --yes --key "$key" --tlog-upload=false --type "$SBOM_TYPE" --predicate "$sbom" "$ref" >&2 ||
+    { rm -f "$key" "$sbom"; die "could not attest the SBOM of $ref" "check the push credentials and EVIDENCE_SIGNING_KEY/COSIGN_PASSWORD"; }
+  log "SBOM: $ref, $(jq '.packages | length' "$sbom") packages, attested"
+  rm -f "$key" "$sbom"
+}
+
+# attested_sbom REF — prints the SBOM attested for REF with dev's key (EVIDENCE_PROVENANCE_PUBLIC_KEY),
+# the newest if there are several; fails, with cosign's reason, when there is none or another key signed it.
+attested_sbom() {
+  local ref=$1 key out
+  key="$(evidence_key EVIDENCE_PROVENANCE_PUBLIC_KEY)"
+  out="$(cosign verify-attestation --key "$key" --insecure-ignore-tlog=true --type "$SBOM_TYPE" "$ref" 2>&1)" || {
+    rm -f "$key"
+    printf '%s\n' "$out" >&2
+    return 1
+  }
+  rm -f "$key"
+  grep '^{' <<<"$out" | jq -c '.payload | @base64d | fromjson | .predicate' | tail -1
+}
+
+cmd_sbom_read() {
+  digest_arg "$1"
+  attested_sbom "$1" || die "$1 has no SBOM attested by dev's key (missing, or signed by another key: cosign's reason above)" \
+    "deploy the commit through dev, whose job attests each image's SBOM (scripts/mark-verified.sh)"
 }
 
 # provenance_commits REF — the commits dev's verified provenance names for REF, one per line.
@@ -142,6 +192,8 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   case "${1:-}" in
     provenance) [[ $# -eq 3 ]] || usage; cmd_provenance "$2" "$3" ;;
     sign) [[ $# -eq 4 ]] || usage; cmd_sign "$2" "$3" "$4" ;;
+    sbom) [[ $# -eq 2 ]] || usage; cmd_sbom "$2" ;;
+    sbom-read) [[ $# -eq 2 ]] || usage; cmd_sbom_read "$2" ;;
     verify) [[ $# -eq 4 ]] || usage; cmd_verify "$2" "$3" "$4" ;;
     *) usage ;;
   esac

@@ -4,7 +4,7 @@
 #   Pulumi CLI + Node.js language host, the kubernetes and docker-build
 #   resource providers, the docker-buildx CLI plugin (the provider's exec
 #   mode), kube-apiserver/-controller-manager/-scheduler + kubectl,
-#   kwok + kwokctl, etcd, cosign.
+#   kwok + kwokctl, etcd, cosign, syft.
 #
 # Each tool is built from a wrapper module under scripts/go/<name> whose
 # committed go.mod/go.sum pin the whole dependency graph. Outputs go to
@@ -41,7 +41,7 @@ LOG_PREFIX=toolchain
 : "${ESTEIRA_KUBE_SCORE_VERSION:=1.20.0}" "${ESTEIRA_KUBECONFORM_VERSION:=0.7.0}"
 
 # Every tool, in build order, with the title its step shows.
-TOOLCHAIN_TOOLS=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-docker-build buildx kubernetes kwok etcd containerd pause cosign)
+TOOLCHAIN_TOOLS=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-docker-build buildx kubernetes kwok etcd containerd pause cosign syft)
 declare -A TOOL_TITLE=(
   [pulumi]="Pulumi CLI $ESTEIRA_PULUMI_VERSION"
   [pulumi-language-nodejs]="Pulumi Node.js language host $ESTEIRA_PULUMI_NODEJS_HOST_VERSION"
@@ -54,6 +54,7 @@ declare -A TOOL_TITLE=(
   [containerd]="containerd $ESTEIRA_CONTAINERD_VERSION"
   [pause]="pause (sandbox) $ESTEIRA_PAUSE_VERSION"
   [cosign]="cosign $ESTEIRA_COSIGN_VERSION"
+  [syft]="syft $ESTEIRA_SYFT_VERSION"
   [actionlint]="actionlint $ESTEIRA_ACTIONLINT_VERSION"
   [kube-score]="kube-score $ESTEIRA_KUBE_SCORE_VERSION"
   [kubeconform]="kubeconform $ESTEIRA_KUBECONFORM_VERSION"
@@ -241,6 +242,12 @@ build_pause() {
 build_cosign() {
   build cosign "$ESTEIRA_COSIGN_VERSION" "-X sigs.k8s.io/release-utils/version.gitVersion=v$ESTEIRA_COSIGN_VERSION" \
     github.com/sigstore/cosign/v2/cmd/cosign
+}
+
+# Writes the SBOM of each built image (scripts/promotion-evidence.sh sbom); the version stamp is what `syft version` prints.
+build_syft() {
+  build syft "$ESTEIRA_SYFT_VERSION" "-X main.version=$ESTEIRA_SYFT_VERSION -X main.gitCommit=esteira" \
+    github.com/anchore/syft/cmd/syft
 }
 
 build_actionlint() {

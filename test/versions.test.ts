@@ -129,6 +129,24 @@ describe("versions: Node.js 24 everywhere", () => {
         assert.match(step.run, /scripts\/env\.sh/);
     });
 
+    it("CI's syft and cosign are the releases the local line builds and proves (scripts/env.sh, scripts/go/<tool>)", () => {
+        const action = YAML.parse(read(".github", "actions", "setup", "action.yml"));
+        const input = (uses: RegExp, key: string) => action.runs.steps.find((s: { uses?: string }) => uses.test(s.uses ?? ""))?.with?.[key];
+        for (const [tool, uses, key, module] of [
+            ["SYFT", /download-syft@/, "syft-version", "github.com/anchore/syft"],
+            ["COSIGN", /cosign-installer@/, "cosign-release", "github.com/sigstore/cosign/v2"],
+        ] as const) {
+            const version = envVersion(`ESTEIRA_${tool}_VERSION`);
+            assert.strictEqual(input(uses, key), `v${version}`, `.github/actions/setup/action.yml: ${key}`);
+            const wrapper = read("scripts", "go", tool.toLowerCase(), "go.mod");
+            assert.match(
+                wrapper,
+                new RegExp(`${module.replace(/\./g, "\\.")} v${version.replace(/\./g, "\\.")}\\b`),
+                `scripts/go/${tool.toLowerCase()}/go.mod`,
+            );
+        }
+    });
+
     it("the sample's image defaults to the same Node.js major, pinned by digest where Dependabot's docker ecosystem reads it", () => {
         const dockerfile = read("app", "Dockerfile");
         const pinned = /^FROM node:(\d+)-[a-z-]+@sha256:[0-9a-f]{64} AS (\S+)$/m.exec(dockerfile);

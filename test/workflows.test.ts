@@ -172,6 +172,26 @@ describe("workflows", () => {
         assert.ok(!secretsOfJob(preview).includes("EVIDENCE_SIGNING_KEY"));
     });
 
+    it("SBOMs are wired: a stack that builds installs syft, and its deploy attests each image's SBOM with its key after the provenance", () => {
+        const line = workflows.find((w) => w.file.endsWith("/deploy.yml"))!.doc.jobs.line;
+        const setup = line.steps.find((step: any) => step.uses === "./.github/actions/setup")?.with ?? {};
+        assert.strictEqual(
+            setup.syft,
+            "${{ matrix.evidence == 'provenance' }}",
+            "deploy.yml: the stack that attests provenance (dev) installs syft",
+        );
+        assert.match(
+            JSON.stringify(line.steps),
+            /scripts\/deploy\.sh --verify \\"\$STACK\\"/,
+            "the line's deploy marks (and attests) what passed",
+        );
+        assert.match(
+            fs.readFileSync(path.join(REPO_ROOT, "scripts", "mark-verified.sh"), "utf8"),
+            /promotion-evidence\.sh" provenance "\$repository@\$digest" "\$sha"\n\s+"\$SCRIPTS\/promotion-evidence\.sh" sbom "\$repository@\$digest"/,
+            "mark-verified.sh attests the SBOM with dev's key, where it attests the provenance",
+        );
+    });
+
     it("code scanning (CodeQL) of the TypeScript and the workflows is one of the gate's required jobs", () => {
         const ci = workflows.find((w) => w.file.endsWith("/ci.yml"))!.doc;
         assert.ok([ci.jobs.gate.needs].flat().includes("codeql"), "ci.yml: the gate needs codeql");
@@ -837,7 +857,7 @@ describe("workflows", () => {
               - uses: ./.github/actions/missing
         `);
             assert.deepStrictEqual(localActionInputs(wf, actions), [
-                '.github/workflows/bad.yml: jobs.a.steps[0]: ./.github/actions/setup has no input "buildxx" (it has: buildx, cosign)',
+                '.github/workflows/bad.yml: jobs.a.steps[0]: ./.github/actions/setup has no input "buildxx" (it has: buildx, cosign, syft)',
                 ".github/workflows/bad.yml: jobs.a.steps[1]: no action at ./.github/actions/missing",
             ]);
         });
