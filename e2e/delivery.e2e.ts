@@ -250,11 +250,19 @@ describe("delivery on the local stack, end to end", function () {
         const digestRef = await exported();
         const out = path.join(work.dir, ".release");
         // The evidence release-preview.sh refuses to promote without (scripts/promotion-evidence.sh):
-        // the build's provenance and the verifying stage's signature, each with a key of its own.
+        // the build's provenance and the sample image's SBOM (dev's key), and the verifying stage's
+        // signature (a key of its own).
         const verifiers: Record<string, string> = {};
-        for (const [identity, args, variable] of [
-            ["dev", ["provenance", digestRef, COMMIT], "EVIDENCE_PROVENANCE_PUBLIC_KEY"],
-            ["local", ["sign", "local", digestRef, COMMIT], "EVIDENCE_VERIFIED_PUBLIC_KEY"],
+        for (const [identity, steps, variable] of [
+            [
+                "dev",
+                [
+                    ["provenance", digestRef, COMMIT],
+                    ["sbom", digestRef],
+                ],
+                "EVIDENCE_PROVENANCE_PUBLIC_KEY",
+            ],
+            ["local", [["sign", "local", digestRef, COMMIT]], "EVIDENCE_VERIFIED_PUBLIC_KEY"],
         ] as const) {
             const keys = fs.mkdtempSync(path.join(os.tmpdir(), `esteira-e2e-${identity}-key-`));
             execFileSync("cosign", ["generate-key-pair"], {
@@ -263,15 +271,50 @@ describe("delivery on the local stack, end to end", function () {
                 stdio: "ignore",
             });
             const signing = { EVIDENCE_SIGNING_KEY: fs.readFileSync(path.join(keys, "cosign.key"), "utf8"), COSIGN_PASSWORD: identity };
-            const made = script("promotion-evidence.sh", [...args], signing);
-            assert.strictEqual(made.code, 0, made.output.slice(-2000));
+            for (const args of steps) {
+                const made = await timed(`promotion-evidence.sh ${args[0]}`, async () =>
+                    script("promotion-evidence.sh", [...args], signing),
+                );
+                assert.strictEqual(made.code, 0, made.output.slice(-2000));
+            }
             verifiers[variable] = fs.readFileSync(path.join(keys, "cosign.pub"), "utf8");
             fs.rmSync(keys, { recursive: true, force: true });
         }
+        // grype cannot run here (its vulnerability database cannot be fetched): a stand-in reads the
+        // SBOM release-preview.sh hands it and reports one Critical finding in the first npm package
+        // that SBOM lists, so the finding can only come from the sample image's attested SBOM.
+        const stand = fs.mkdtempSync(path.join(os.tmpdir(), "esteira-e2e-grype-"));
+        const grype = path.join(stand, "grype");
+        fs.writeFileSync(
+            grype,
+            `#!/usr/bin/env bash
+set -euo pipefail
+[[ "$1" == sbom:* && "$2 $3 $4" == "--output json --file" ]] || { echo "grype stand-in: unexpected arguments: $*" >&2; exit 2; }
+name="$(jq -r '[.packages[] | select(any(.externalRefs[]?; .referenceLocator | startswith("pkg:npm/"))) | .name][0] // empty' "\${1#sbom:}")"
+[[ -n "$name" ]] || { echo "grype stand-in: the SBOM lists no npm package" >&2; exit 2; }
+jq -n --arg name "$name" '{matches: [{vulnerability: {id: "CVE-2026-99999", severity: "Critical"}, relatedVulnerabilities: [], artifact: {name: $name, version: "0"}}]}' >"$5"
+`,
+            { mode: 0o755 },
+        );
+        const gated = { RELEASE: "v0.0.1", ESTEIRA_GRYPE: grype, ...verifiers };
         try {
-            const preview = await timed("release-preview.sh (plan)", async () =>
-                script("release-preview.sh", ["local", "local", out], { RELEASE: "v0.0.1", ...verifiers }),
+            const gate = script("release-preview.sh", ["local", "local", out], gated);
+            assert.strictEqual(gate.code, 1, gate.output.slice(-3000));
+            assert.match(gate.output, /REFUSED: CVE-2026-99999 in \S+@0: Critical, and not on the allow-list/);
+            assert.match(
+                gate.output,
+                /FAILED: no promotion for sample: an SBOM is missing or a Critical vulnerability is not on the allow-list/,
             );
+            assert.ok(!fs.existsSync(path.join(out, "plan.json")), "nothing is previewed for approval");
+            local_.editConfig((config) => {
+                config["esteira:vulnerabilityAllowList"] = [
+                    { id: "CVE-2026-99999", reason: "the end-to-end suite's stand-in finding", expires: "2099-12-31" },
+                ];
+            });
+            const preview = await timed("release-preview.sh (plan)", async () =>
+                script("release-preview.sh", ["local", "local", out], gated),
+            );
+            assert.match(preview.output, /allowed: CVE-2026-99999 in \S+@0: on the allow-list until 2099-12-31/);
             assert.strictEqual(preview.code, 0, preview.output.slice(-3000));
             assert.match(preview.output, /Release v0.0.1 to local/);
             assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(out, "images.json"), "utf8")), { [SERVICE]: digestRef });
@@ -295,9 +338,11 @@ describe("delivery on the local stack, end to end", function () {
             assert.strictEqual(refused.code, 1, refused.output.slice(-3000));
         } finally {
             fs.rmSync(out, { recursive: true, force: true });
+            fs.rmSync(stand, { recursive: true, force: true });
             await local_.stack.removeConfig(`esteira:pins.${SERVICE}`, true).catch(() => undefined);
             local_.editConfig((config) => {
                 delete config["esteira:services"][SERVICE].env.RELEASE;
+                delete config["esteira:vulnerabilityAllowList"];
             });
         }
         assert.strictEqual((await local_.stack.up({ color: "never" })).summary.result, "succeeded", "the next up converges");

@@ -2166,6 +2166,62 @@ describe("config", () => {
         });
     });
 
+    describe("release gate (esteira:vulnerabilityAllowList), each rule with its exact message", () => {
+        const entry = { id: "CVE-2024-12345", package: "openssl", reason: "the TLS code path is not used", expires: "2027-01-31" };
+        const listing = (...entries: Record<string, unknown>[]) => ({ ...valid(), vulnerabilityAllowList: entries });
+
+        it("an entry with an advisory id, a package, a reason and an expiry is accepted; a GHSA id and no package too", () => {
+            assert.deepStrictEqual(
+                problemsOf(listing(entry, { id: "GHSA-jf85-cpcp-j695", reason: "no fix released yet", expires: "2026-12-31" })),
+                [],
+            );
+        });
+
+        it("an expiry written unquoted, which the Pulumi CLI reads as a YAML timestamp, is that day", () => {
+            assert.deepStrictEqual(problemsOf(listing({ ...entry, expires: "2027-01-31 00:00:00 +0000 UTC" })), []);
+            assertProblems(listing({ ...entry, expires: "2027-02-30 00:00:00 +0000 UTC" }), [
+                'homolog: vulnerabilityAllowList.0.expires: must be a day, YYYY-MM-DD, e.g. 2027-01-31; received "2027-02-30"',
+            ]);
+        });
+
+        it("the id is a CVE or GitHub advisory id", () => {
+            assertProblems(listing({ ...entry, id: "CVE-24" }), [
+                'homolog: vulnerabilityAllowList.0.id: must be a CVE id such as CVE-2024-12345 or a GitHub advisory id such as GHSA-xxxx-xxxx-xxxx; received "CVE-24"',
+            ]);
+        });
+
+        it("the reason says why, in at least 10 characters", () => {
+            assertProblems(listing({ ...entry, reason: "  ok  " }), [
+                'homolog: vulnerabilityAllowList.0.reason: say why the finding is accepted (at least 10 characters): not reachable, no fix released yet, …; received "  ok  "',
+            ]);
+        });
+
+        it("the expiry is a day that exists, YYYY-MM-DD", () => {
+            assertProblems(listing({ ...entry, expires: "2027-02-30" }), [
+                'homolog: vulnerabilityAllowList.0.expires: must be a day, YYYY-MM-DD, e.g. 2027-01-31; received "2027-02-30"',
+            ]);
+        });
+
+        it("a reason and an expiry are required", () => {
+            assertProblems(listing({ id: entry.id }), [
+                "homolog: vulnerabilityAllowList.0.reason: is required (expected string)",
+                "homolog: vulnerabilityAllowList.0.expires: is required (expected string)",
+            ]);
+        });
+
+        it("an entry with an empty package name is refused (leave the key out to cover every package)", () => {
+            assertProblems(listing({ ...entry, package: "" }), [
+                'homolog: vulnerabilityAllowList.0.package: must not be empty; received ""',
+            ]);
+        });
+
+        it("one advisory in one package is listed once", () => {
+            assertProblems(listing(entry, { ...entry, expires: "2028-01-31" }), [
+                "homolog: vulnerabilityAllowList.1: lists CVE-2024-12345 in openssl a second time; keep one entry with one reason and one expiry",
+            ]);
+        });
+    });
+
     describe("loadConfig", () => {
         before(async () => {
             await new Recorder().install("homolog");

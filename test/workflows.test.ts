@@ -192,6 +192,27 @@ describe("workflows", () => {
         );
     });
 
+    it("the vulnerability gate is wired: prod-preview installs grype and scans each digest's attested SBOM before it previews", () => {
+        const preview = workflows.find((w) => w.file.endsWith("/deploy.yml"))!.doc.jobs["preview-prod"];
+        const setup = preview.steps.find((step: any) => step.uses === "./.github/actions/setup");
+        assert.strictEqual(setup?.with?.grype, "true", "deploy.yml: preview-prod installs grype");
+        const previewEnv = Object.assign({}, ...preview.steps.map((step: any) => step.env ?? {}));
+        assert.strictEqual(
+            previewEnv.ESTEIRA_GRYPE,
+            `\${{ steps.${setup.id}.outputs.grype }}`,
+            "the preview scans with the grype the setup installed",
+        );
+        const script = fs.readFileSync(path.join(REPO_ROOT, "scripts", "release-preview.sh"), "utf8");
+        const gate = script.indexOf('\nrequire_no_critical_vulnerabilities "$outdir/images.json"');
+        assert.ok(gate > 0, "release-preview.sh runs the vulnerability gate");
+        assert.ok(
+            gate > script.indexOf('\nrequire_promotion_evidence "$stage"') && gate < script.indexOf("\npulumi preview "),
+            "the gate runs after the evidence holds and before the preview: nothing is shown for approval that it refused",
+        );
+        assert.match(script, /attested_sbom "\$ref"/, "the SBOM scanned is the one dev's key attested");
+        assert.match(script, /config_json "\$stack" esteira:vulnerabilityAllowList/, "the allow-list is the stack's");
+    });
+
     it("code scanning (CodeQL) of the TypeScript and the workflows is one of the gate's required jobs", () => {
         const ci = workflows.find((w) => w.file.endsWith("/ci.yml"))!.doc;
         assert.ok([ci.jobs.gate.needs].flat().includes("codeql"), "ci.yml: the gate needs codeql");
@@ -857,7 +878,7 @@ describe("workflows", () => {
               - uses: ./.github/actions/missing
         `);
             assert.deepStrictEqual(localActionInputs(wf, actions), [
-                '.github/workflows/bad.yml: jobs.a.steps[0]: ./.github/actions/setup has no input "buildxx" (it has: buildx, cosign, syft)',
+                '.github/workflows/bad.yml: jobs.a.steps[0]: ./.github/actions/setup has no input "buildxx" (it has: buildx, cosign, syft, grype)',
                 ".github/workflows/bad.yml: jobs.a.steps[1]: no action at ./.github/actions/missing",
             ]);
         });

@@ -1189,6 +1189,53 @@ export const watchSchema = z
     );
 export type WatchSettings = z.infer<typeof watchSchema>;
 
+// ---- release gate --------------------------------------------------------------------------
+
+/** A calendar day, YYYY-MM-DD, that exists (2027-02-30 does not). */
+const isCalendarDay = (value: string) =>
+    /^\d{4}-\d{2}-\d{2}$/.test(value) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value);
+
+/** One accepted Critical finding: the release gate (scripts/vulnerability-gate.sh) lets it through until it expires. */
+export const allowedVulnerabilitySchema = z.strictObject({
+    id: z
+        .string()
+        .regex(/^(CVE-\d{4}-\d{4,}|GHSA(-[23456789cfghjmpqrvwx]{4}){3})$/, {
+            error: "must be a CVE id such as CVE-2024-12345 or a GitHub advisory id such as GHSA-xxxx-xxxx-xxxx",
+        })
+        .meta(doc("the advisory: a CVE id, or a GitHub advisory (GHSA) id; a finding whose related ids include it is covered too")),
+    package: nonEmpty()
+        .optional()
+        .meta(doc("only in this package (its name as the SBOM lists it, e.g. `openssl` or `pg`)", text("any package"))),
+    reason: z
+        .string()
+        .trim()
+        .min(10, { error: "say why the finding is accepted (at least 10 characters): not reachable, no fix released yet, …" })
+        .meta(doc("why the finding is accepted, for the approvers who read it in the release preview")),
+    expires: z
+        .string()
+        // Unquoted in a stack file, 2027-01-31 is a YAML timestamp, which the Pulumi CLI hands the
+        // program as "2027-01-31 00:00:00 +0000 UTC": the same day.
+        .overwrite((value) => value.replace(/^(\d{4}-\d{2}-\d{2}) 00:00:00 \+0000 UTC$/, "$1"))
+        .refine(isCalendarDay, { error: (issue) => `must be a day, YYYY-MM-DD, e.g. 2027-01-31; received ${JSON.stringify(issue.input)}` })
+        .meta(doc("the last day (UTC) the entry covers the finding; after it, the release is refused again")),
+});
+export type AllowedVulnerability = z.infer<typeof allowedVulnerabilitySchema>;
+
+export const vulnerabilityAllowListSchema = z.array(allowedVulnerabilitySchema).superRefine((entries, ctx) => {
+    const seen = new Set<string>();
+    entries.forEach((entry, index) => {
+        const key = `${entry.id} ${entry.package ?? "*"}`;
+        if (seen.has(key)) {
+            ctx.addIssue({
+                code: "custom",
+                path: [index],
+                message: `lists ${entry.id}${entry.package ? ` in ${entry.package}` : ""} a second time; keep one entry with one reason and one expiry`,
+            });
+        }
+        seen.add(key);
+    });
+});
+
 /** The plain (non-secret) keys under `esteira:`, as the stack file holds them. */
 export const stackSchema = z
     .strictObject({
@@ -1332,6 +1379,14 @@ export const stackSchema = z
                 doc(
                     "operations only, never committed: a service, worker or job → a digest-pinned image that replaces its `image` (a rollback, a chosen digest, prod's approved release; see scripts/pin-images.sh)",
                     text("none"),
+                ),
+            ),
+        vulnerabilityAllowList: vulnerabilityAllowListSchema
+            .optional()
+            .meta(
+                doc(
+                    "Critical vulnerabilities a release may ship anyway, each with a reason and an expiry: the release preview (scripts/release-preview.sh) scans each digest's attested SBOM with grype and refuses any Critical finding no current entry covers",
+                    text("none: every Critical finding stops the release"),
                 ),
             ),
         repository: repositorySchema
