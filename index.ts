@@ -8,6 +8,7 @@ import { Cluster } from "./components/cluster";
 import type { SecretKeyRef } from "./components/parts/pod-spec";
 import type { Configured, NamespaceConfig } from "./config/parse";
 import { Database } from "./components/database";
+import { DatabaseBackups } from "./components/database-backups";
 import { EnvironmentAccess } from "./components/environment-access";
 import { EnvironmentNamespace } from "./components/environment-namespace";
 import { GitHubEnvironment, refuseClaimedEnvironment } from "./components/github-environment";
@@ -194,6 +195,56 @@ function workloadsOf(platform: Platform): Running[] {
 }
 
 /**
+ * The database's dumps, their restore and the restore drill, where the stack keeps them: in the
+ * stack's own namespace, reading its database Secret; the drill runs the migrations of the service
+ * the stack names (else of its one service with `migrate`), on that service's image.
+ */
+function backupsOf(platform: Platform, workloads: Running[]): Running | undefined {
+    const { config, env, database } = platform;
+    if (!config.backups || !database) return undefined;
+    const environment = platform.namespaces.get(undefined)!;
+    const { image, restoreDrillService, ...backups } = config.backups;
+    const migrating = restoreDrillService ?? Object.keys(config.services).find((name) => config.services[name].migrate);
+    const migration =
+        migrating === undefined
+            ? undefined
+            : {
+                  image: workloads.find((w) => w.name === migrating)!.image,
+                  command: config.services[migrating].migrate!.command,
+              };
+    const ref = imageOf(platform, "backup", image);
+    new DatabaseBackups(
+        env,
+        {
+            ...backups,
+            image: ref,
+            namespace: environment.namespaceName,
+            imagePullSecrets: environment.pullSecretName && [environment.pullSecretName],
+            databaseSecretName: environment.secretNames[database.secretName],
+            databaseSecretChecksum: environment.secretChecksums[database.secretName],
+            adminUrl: adminUrlOf(config.database, database),
+            databaseName: `${config.project}_${env}`.replace(/-/g, "_"),
+            migration,
+            digitaloceanToken: config.cluster.mode === "digitalocean" ? config.cluster.apiToken : undefined,
+        },
+        inNamespace(platform),
+    );
+    // In the images output as `backup`: marked, attested and promoted like the workloads' images.
+    return { name: "backup", image: ref, namespace: environment.namespaceName };
+}
+
+/**
+ * The server's admin connection the restore and the drill make their scratch databases with, where
+ * the stack has one: a managed cluster's doadmin over the private network, or the secret
+ * esteira:databaseAdminUrl of `database.mode: server`. Handed to the backups alone, never an output.
+ */
+function adminUrlOf(settings: EsteiraConfig["database"], database: Platform["database"]): pulumi.Output<string> | undefined {
+    if (settings?.mode === "server") return pulumi.secret(settings.adminUrl);
+    const cluster = database && "databaseCluster" in database ? database.databaseCluster : undefined;
+    return cluster && pulumi.secret(cluster.privateUri);
+}
+
+/**
  * The identities the workflows and hosted stacks use: never the cloud account's token. A base
  * stack (esteira:tenants) may run no workload of its own, and then has nothing to smoke-test.
  */
@@ -282,14 +333,22 @@ function aroundOf(platform: Platform, workloads: Running[], access: EnvironmentA
  * for scripts/pr-stack.sh's base side only, never read by a stack. Both are secrets; no database
  * admin connection is ever exported.
  */
-function exportsOf(platform: Platform, workloads: Running[], access: ReturnType<typeof accessOf>): Record<string, unknown> {
+function exportsOf(
+    platform: Platform,
+    workloads: Running[],
+    access: ReturnType<typeof accessOf>,
+    backup?: Running,
+): Record<string, unknown> {
     const { database } = platform;
     const services = workloads.flatMap((w) => (w.service ? [{ name: w.name, endpoint: w.service.endpoint }] : []));
     return {
         namespace: platform.namespaces.get(undefined)!.namespaceName,
         endpoints: pulumi.output(Object.fromEntries(services.map((s) => [s.name, s.endpoint]))),
-        /** Digest-pinned image per service, worker and job: what `promoteFrom` in another stack reads. */
-        images: pulumi.output(Object.fromEntries(workloads.map((w) => [w.name, w.image]))),
+        /**
+         * Digest-pinned image per service, worker and job, and the backups' as `backup`: what
+         * `promoteFrom` in another stack reads, and what the next stage verifies and promotes.
+         */
+        images: pulumi.output(Object.fromEntries([...workloads, ...(backup ? [backup] : [])].map((w) => [w.name, w.image]))),
         /** The namespace each service, worker and job runs in (`namespace` is the stack's own). */
         workloadNamespaces: pulumi.output(Object.fromEntries(workloads.map((w) => [w.name, w.namespace]))),
         clusterId: platform.cluster.clusterIdentifier,
@@ -315,9 +374,10 @@ async function main(): Promise<Record<string, unknown>> {
     if (config.github && config.github.managedBy === undefined) await refuseClaimedEnvironment({ ...config.github, stack: config.stack });
     const platform = platformOf(config, outputs);
     const workloads = workloadsOf(platform);
+    const backup = backupsOf(platform, workloads);
     const access = accessOf(platform, workloads);
     aroundOf(platform, workloads, access.access);
-    return exportsOf(platform, workloads, access);
+    return exportsOf(platform, workloads, access, backup);
 }
 
 export = main();

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { JobSettings } from "../vocabulary/schema";
 import { invariant } from "../vocabulary/rules";
+import { envVars, type SecretKeyRef } from "./parts/pod-spec";
 import { WorkloadArgs, workloadParts } from "./parts/workload";
 import { SCHEDULED_JOB_DEFAULTS } from "../vocabulary/defaults";
 import { hasPersistentPath } from "../vocabulary/writable-paths";
@@ -14,7 +15,21 @@ export type ScheduledJobArgs = Omit<JobSettings, keyof WorkloadArgs> &
     WorkloadArgs & {
         /** Kubernetes object name of the CronJob (at most 52 characters). Default: the component name. */
         jobName?: string;
+        /**
+         * Steps that run first, one after the other, each to completion (init containers), in the same
+         * hardened pod; a step that fails fails the run. Default: none.
+         */
+        steps?: JobStep[];
     };
+
+/** A step of a scheduled job before its own command: on its own image (default the job's), with its own env. */
+export interface JobStep {
+    name: string;
+    image?: pulumi.Input<string>;
+    command: string[];
+    env?: Record<string, pulumi.Input<string>>;
+    secretEnv?: Record<string, SecretKeyRef>;
+}
 
 /**
  * A command run to completion on a schedule (a backup, a cleanup, a report): a CronJob whose runs
@@ -69,7 +84,20 @@ export class ScheduledJob extends pulumi.ComponentResource {
                                 // The checksums of the Secrets it reads: each run reads them afresh, and a
                                 // preview shows the CronJob change with them.
                                 metadata: { labels: parts.labels, annotations: parts.podAnnotations },
-                                spec: { ...parts.pod({ containers: [container] }), restartPolicy: "Never" },
+                                spec: {
+                                    ...parts.pod({
+                                        initContainers: args.steps?.map((step) =>
+                                            parts.container({
+                                                name: step.name,
+                                                image: step.image,
+                                                command: step.command,
+                                                env: envVars(step.env ?? {}, step.secretEnv ?? {}),
+                                            }),
+                                        ),
+                                        containers: [container],
+                                    }),
+                                    restartPolicy: "Never",
+                                },
                             },
                         },
                     },

@@ -419,6 +419,60 @@ export const WORKLOAD_RULES: readonly Rule<WorkloadSubject>[] = [
 /** Rules across the stack's keys and secrets; they run once every key is valid and none holds a secret. */
 export const CROSS_KEY_RULES: readonly Rule<StackSubject>[] = [
     {
+        name: "backups-need-database",
+        check: ({ raw, plain: { backups, database } }) =>
+            backups && !database
+                ? `${raw.stack}: backups: dumps the environment's database, and the stack has none; set esteira:database, or remove esteira:backups`
+                : undefined,
+    },
+    {
+        name: "spaces-need-digitalocean",
+        check: ({ raw, plain: { backups, cluster } }) =>
+            backups?.storage.mode === "spaces" && cluster?.mode !== "digitalocean"
+                ? `${raw.stack}: backups.storage: a Spaces bucket needs a DigitalOcean account, so cluster.mode "digitalocean"; received cluster.mode ${describe(cluster?.mode ?? "kubeconfig")}; elsewhere use storage.mode "s3"`
+                : undefined,
+    },
+    {
+        name: "s3-credentials-required",
+        check: ({ raw, plain: { backups } }) =>
+            backups?.storage.mode === "s3"
+                ? (["backupAccessKeyId", "backupSecretAccessKey"] as const)
+                      .filter((name) => !raw.secrets[name])
+                      .map((name) =>
+                          missingSecret(raw, name, 'when backups.storage.mode is "s3"', "'<a key that reaches only the bucket>'"),
+                      )
+                : undefined,
+    },
+    {
+        name: "s3-credentials-need-s3",
+        check: ({ raw, plain: { backups } }) =>
+            backups?.storage.mode !== "s3"
+                ? (["backupAccessKeyId", "backupSecretAccessKey"] as const)
+                      .filter((name) => raw.secrets[name])
+                      .map(
+                          (name) =>
+                              `${raw.stack}: ${SECRET_KEYS[name].key}: is set, but backups.storage.mode is not "s3"; remove it with \`pulumi config rm ${SECRET_KEYS[name].key} -s ${raw.stack}\``,
+                      )
+                : undefined,
+    },
+    {
+        name: "backup-name-reserved",
+        check: ({ raw, plain }) =>
+            plain.backups && workloadsOf(plain).some(([, name]) => name === "backup")
+                ? `${raw.stack}: backups: the images output and esteira:pins name the backups' image "backup", which a workload of this stack is named too; rename that workload`
+                : undefined,
+    },
+    {
+        name: "restore-drill-service-migrates",
+        check: ({ raw, plain: { backups, services } }) => {
+            const named = backups?.restoreDrill?.service;
+            if (named === undefined) return undefined;
+            return services?.[named]?.migrate === undefined
+                ? `${raw.stack}: backups.restoreDrill.service: ${describe(named)} is no service of this stack with \`migrate\`; name the one whose migrations the drill runs against the restored copy`
+                : undefined;
+        },
+    },
+    {
         name: "digitalocean-token-required",
         check: ({ raw, plain: { cluster } }) =>
             cluster?.mode === "digitalocean" && !cluster.tokenFromEnvironment && !raw.secrets.digitaloceanToken
@@ -601,7 +655,8 @@ export const CROSS_KEY_RULES: readonly Rule<StackSubject>[] = [
     {
         name: "pins-name-workloads",
         check: ({ raw, plain }) => {
-            const names = new Set(workloadsOf(plain).map(([, name]) => name));
+            // The backups' image is pinned as `backup`, as the `images` output names it.
+            const names = new Set([...workloadsOf(plain).map(([, name]) => name), ...(plain.backups ? ["backup"] : [])]);
             return Object.keys(plain.pins ?? {})
                 .filter((pinned) => !names.has(pinned))
                 .map(

@@ -10,6 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterArgs } from "../components/cluster";
 import type { DatabaseArgs } from "../components/database";
+import type { DatabaseBackupsArgs } from "../components/database-backups";
 import { type NamespaceConfigKeys, STACK_NAMESPACE_KEYS } from "../components/environment-namespace";
 import type { GitHubEnvironmentArgs } from "../components/github-environment";
 import type { GitHubRepositoryArgs } from "../components/github-repository";
@@ -123,7 +124,19 @@ export interface EsteiraConfig {
     readonly tenants?: { readonly serviceAccountName?: string };
     /** The repository's own settings, in the one stack that manages them. */
     readonly repository?: RepositorySettingsArgs;
+    /** Dumps of the database, their restore and the drill; the program wires in namespace, database and the app's migrations. */
+    readonly backups?: BackupsConfig;
 }
+
+/** esteira:backups as the component takes it, with its image still to be built or taken. */
+export type BackupsConfig = Omit<
+    DatabaseBackupsArgs,
+    "image" | "namespace" | "imagePullSecrets" | "databaseSecretName" | "databaseSecretChecksum" | "adminUrl" | "databaseName" | "migration"
+> & {
+    readonly image: WorkloadImage;
+    /** The service whose migrations the drill runs, when the stack file names one. */
+    readonly restoreDrillService?: string;
+};
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -417,6 +430,27 @@ function namespacesOf(parsed: Parsed): NamespaceConfig[] {
     ];
 }
 
+/** esteira:backups, its storage's bucket named and its key read; absent when the stack keeps no dumps. */
+function backupsOf(parsed: Parsed, registry: Registry | undefined): BackupsConfig | undefined {
+    const { raw, plain, environment, secret } = parsed;
+    const backups = plain.backups;
+    if (!backups) return undefined;
+    const { storage, restoreDrill, image, ...rest } = backups;
+    return {
+        ...rest,
+        production: plain.production ?? false,
+        image: imageOf(parsed, registry, "jobs", "backup", image),
+        storage:
+            storage.mode === "spaces"
+                ? { ...storage, bucket: storage.bucket ?? `${raw.project}-${environment}-backups` }
+                : { ...storage, accessKeyId: secret("backupAccessKeyId"), secretAccessKey: secret("backupSecretAccessKey") },
+        restoreDrillSchedule: restoreDrill?.schedule,
+        restoreDrillService: restoreDrill?.service,
+        environment,
+        partOf: raw.project,
+    };
+}
+
 /** Validates one stack's raw configuration and hands each component its Args. */
 export function parseConfig(raw: RawConfig): EsteiraConfig {
     const { plain, maps } = validated(raw);
@@ -463,6 +497,7 @@ export function parseConfig(raw: RawConfig): EsteiraConfig {
         services: configured("services", plain.services, { metricsNamespace: plain.networkPolicy?.metricsNamespace }),
         workers: configured("workers", plain.workers),
         jobs: configured("jobs", plain.jobs),
+        backups: backupsOf(parsed, registry),
     };
     const statefulNames = statefulNamesOf(config);
     const built = problemsOf(BUILT_RULES, { raw, plain, statefulNames });

@@ -91,16 +91,19 @@ deploy_event() {
   fi
 }
 
-# promotable_services STACK — "<name> <repository>" for each service, worker and job whose image is
-# built or promoted by verification (references and promoteFrom are left alone).
+# promotable_services STACK — "<name> <repository>" for each service, worker and job, and the
+# backups' image (as `backup`), whose image is built or promoted by verification (references and
+# promoteFrom are left alone).
 promotable_services() {
-  local services workers jobs images
+  local services workers jobs backups images
   services="$(config_json "$1" esteira:services)"
   workers="$(config_json "$1" esteira:workers)"
   jobs="$(config_json "$1" esteira:jobs)"
+  backups="$(config_json "$1" esteira:backups)"
   images="$(config_json "$1" esteira:images)"
-  jq -rn --argjson images "$images" --argjson services "$services" --argjson workers "$workers" --argjson jobs "$jobs" '
-    [$services, $workers, $jobs] | map(. // {}) | add | to_entries[]
+  jq -rn --argjson images "$images" --argjson services "$services" --argjson workers "$workers" --argjson jobs "$jobs" \
+    --argjson backups "$backups" '
+    [$services, $workers, $jobs, (if $backups then {backup: $backups} else {} end)] | map(. // {}) | add | to_entries[]
     | select((.value.image | type) == "object" and (.value.image.build != null or .value.image.verifiedIn != null))
     | "\(.key) \($images.repository // error("esteira:images.repository is not set"))/\(.key)"'
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/lint-workflows.sh — lint .github/workflows/*.yml with actionlint,
 # with shellcheck checking every `run:` script, and shellcheck every script of
-# the repository (scripts/*.sh, .ci/run, app/scripts/*.sh). Exits non-zero on
+# the repository (scripts/*.sh, .ci/run, app/scripts/*.sh, images/backup/esteira-*). Exits non-zero on
 # any finding.
 #
 # actionlint is built by scripts/toolchain.sh (wrapper module scripts/go/actionlint)
@@ -81,7 +81,7 @@ if [[ -n "$findings" ]]; then
   status=1
 fi
 
-scripts=(scripts/*.sh .ci/run app/scripts/*.sh)
+scripts=(scripts/*.sh .ci/run app/scripts/*.sh images/backup/esteira-*)
 log "shellcheck ${scripts[*]}"
 shellcheck -x "${scripts[@]}" || status=1
 

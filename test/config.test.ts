@@ -2166,6 +2166,166 @@ describe("config", () => {
         });
     });
 
+    describe("backups (esteira:backups), each rule with its exact message", () => {
+        const s3 = { mode: "s3", endpoint: "http://127.0.0.1:7070", bucket: "shop-dev-backups" };
+        const backups = (settings: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
+            ...valid(),
+            database: { mode: "external" },
+            images: { repository: "ghcr.io/acme/shop" },
+            backups: { image: { build: { context: "images/backup" } }, storage: s3, ...settings },
+            ...extra,
+        });
+        const keys = (extra: Partial<RawConfig["secrets"]> = {}) => ({
+            registryToken: token(),
+            databaseUrl: token(),
+            backupAccessKeyId: token(),
+            backupSecretAccessKey: token(),
+            ...extra,
+        });
+
+        it("takes the stack file's schedule, retention, drill and masking, and the bucket's key from the secrets", async () => {
+            const config = parseConfig(
+                raw(
+                    backups({
+                        schedule: "*/15 * * * *",
+                        retentionDays: 30,
+                        restoreDrill: { schedule: "0 5 * * 1" },
+                        masking: { "users.email": "hash", "notes.body": "blank" },
+                    }),
+                    keys(),
+                ),
+            );
+            assert.strictEqual(config.backups?.schedule, "*/15 * * * *");
+            assert.strictEqual(config.backups?.retentionDays, 30);
+            assert.strictEqual(config.backups?.restoreDrillSchedule, "0 5 * * 1");
+            assert.strictEqual(config.backups?.production, false);
+            assert.ok("build" in config.backups!.image && config.backups!.image.build.repository === "ghcr.io/acme/shop/backup");
+            assert.ok(
+                config.backups?.storage.mode === "s3" && (await isSecretOutput(pulumi.output(config.backups.storage.secretAccessKey))),
+            );
+        });
+
+        it("a Spaces bucket is named after the project and the environment unless the stack names it", () => {
+            const config = parseConfig(
+                raw(
+                    backups(
+                        { storage: { mode: "spaces", region: "nyc3" } },
+                        {
+                            cluster: {
+                                mode: "digitalocean",
+                                region: "nyc1",
+                                version: "1.33.1-do.0",
+                                nodePool: { size: "s-2vcpu-4gb", minNodes: 1, maxNodes: 2 },
+                                tokenFromEnvironment: true,
+                            },
+                        },
+                    ),
+                    { registryToken: token(), databaseUrl: token() },
+                ),
+            );
+            assert.deepStrictEqual(config.backups?.storage, { mode: "spaces", region: "nyc3", bucket: "esteira-homolog-backups" });
+        });
+
+        it("schedule, retention, bucket, endpoint and masking are each checked", () => {
+            assertProblems(
+                backups({
+                    schedule: "every day",
+                    retentionDays: 0,
+                    storage: { ...s3, bucket: "Shop_Backups", endpoint: "ftp://x" },
+                    masking: { email: "hash", "users.name": "shuffle" },
+                    restoreDrill: { schedule: "weekly" },
+                }),
+                [
+                    'homolog: backups.schedule: must be a cron schedule of five fields, e.g. "*/15 * * * *", or @hourly, @daily, …; received "every day"',
+                    "homolog: backups.retentionDays: must be >= 1; received 0",
+                    'homolog: backups.storage.endpoint: must be the service\'s URL, e.g. https://s3.example.com; received "ftp://x"',
+                    "homolog: backups.storage.bucket: must be a bucket name: 3 to 63 lowercase letters, digits, '-' and '.'; received \"Shop_Backups\"",
+                    'homolog: backups.restoreDrill.schedule: must be a cron schedule of five fields, e.g. "*/15 * * * *", or @hourly, @daily, …; received "weekly"',
+                    'homolog: backups.masking.email: must be <table>.<column>, lowercase, e.g. users.email; received "email"',
+                    'homolog: backups.masking.users.name: must be one of "blank", "hash"; received "shuffle"',
+                ],
+                keys(),
+            );
+        });
+
+        it("the storage is spaces or s3", () => {
+            assertProblems(
+                backups({ storage: { mode: "gcs" } }),
+                ['homolog: backups.storage.mode: mode must be "spaces" or "s3"; received "gcs"'],
+                keys(),
+            );
+        });
+
+        itHolds(["backups-need-database"], "dumps need a database", () => {
+            const { database: _database, ...values } = backups();
+            assertProblems(
+                values,
+                [
+                    "homolog: backups: dumps the environment's database, and the stack has none; set esteira:database, or remove esteira:backups",
+                ],
+                keys({ databaseUrl: undefined }),
+            );
+        });
+
+        itHolds(["spaces-need-digitalocean"], "a Spaces bucket needs a DigitalOcean account", () => {
+            assertProblems(
+                backups({ storage: { mode: "spaces", region: "nyc3" } }),
+                [
+                    'homolog: backups.storage: a Spaces bucket needs a DigitalOcean account, so cluster.mode "digitalocean"; received cluster.mode "kubeconfig"; elsewhere use storage.mode "s3"',
+                ],
+                { registryToken: token(), databaseUrl: token() },
+            );
+        });
+
+        itHolds(["s3-credentials-required"], "an s3 bucket's key is required, both halves", () => {
+            assertProblems(
+                backups(),
+                [
+                    "homolog: esteira:backupAccessKeyId: is required when backups.storage.mode is \"s3\"; set it with `pulumi config set --secret esteira:backupAccessKeyId '<a key that reaches only the bucket>' -s homolog`",
+                    "homolog: esteira:backupSecretAccessKey: is required when backups.storage.mode is \"s3\"; set it with `pulumi config set --secret esteira:backupSecretAccessKey '<a key that reaches only the bucket>' -s homolog`",
+                ],
+                { registryToken: token(), databaseUrl: token() },
+            );
+        });
+
+        itHolds(["s3-credentials-need-s3"], "an s3 key without s3 storage is refused", () => {
+            assertProblems(
+                { ...valid(), database: { mode: "external" } },
+                [
+                    'homolog: esteira:backupAccessKeyId: is set, but backups.storage.mode is not "s3"; remove it with `pulumi config rm esteira:backupAccessKeyId -s homolog`',
+                    'homolog: esteira:backupSecretAccessKey: is set, but backups.storage.mode is not "s3"; remove it with `pulumi config rm esteira:backupSecretAccessKey -s homolog`',
+                ],
+                keys(),
+            );
+        });
+
+        itHolds(["backup-name-reserved"], "no workload is named backup, the name of the backups' image", () => {
+            assertProblems(
+                backups({}, { jobs: { backup: { image: "x", schedule: "0 3 * * *" } } }),
+                [
+                    'homolog: backups: the images output and esteira:pins name the backups\' image "backup", which a workload of this stack is named too; rename that workload',
+                ],
+                keys(),
+            );
+        });
+
+        itHolds(["restore-drill-service-migrates"], "the drill's service is one with migrations", () => {
+            assertProblems(
+                backups({ restoreDrill: { service: "api" } }),
+                [
+                    'homolog: backups.restoreDrill.service: "api" is no service of this stack with `migrate`; name the one whose migrations the drill runs against the restored copy',
+                ],
+                keys(),
+            );
+        });
+
+        itHolds(["pins-name-workloads"], "the backups' image may be pinned as backup", () => {
+            const pinned = `ghcr.io/acme/shop/backup@sha256:${"a".repeat(64)}`;
+            const config = parseConfig(raw(backups({}, { pins: { backup: pinned } }), keys()));
+            assert.deepStrictEqual(config.backups?.image, { ref: pinned });
+        });
+    });
+
     describe("release gate (esteira:vulnerabilityAllowList), each rule with its exact message", () => {
         const entry = { id: "CVE-2024-12345", package: "openssl", reason: "the TLS code path is not used", expires: "2027-01-31" };
         const listing = (...entries: Record<string, unknown>[]) => ({ ...valid(), vulnerabilityAllowList: entries });

@@ -117,6 +117,22 @@ for (const { stack, file } of stackCases()) {
             assert.deepStrictEqual(denyAll[0].inputs.spec.policyTypes, ["Ingress", "Egress"]);
         });
 
+        it("the backup jobs, and no other pod, reach the storage, on its port alone", () => {
+            const backups = stackFileConfig(stack)["esteira:backups"] as { storage: { mode: string } } | undefined;
+            const policies = evaluation.recorder.all(NETWORK_POLICY).filter((p) => p.name.endsWith("-backup-egress"));
+            if (!backups) return assert.deepStrictEqual(policies, []);
+            assert.strictEqual(policies.length, 1);
+            const { podSelector, egress } = policies[0].inputs.spec;
+            assert.deepStrictEqual(podSelector.matchExpressions, [
+                {
+                    key: "app.kubernetes.io/name",
+                    operator: "In",
+                    values: [`${stack}-backup`, `${stack}-restore`, `${stack}-restore-drill`],
+                },
+            ]);
+            assert.deepStrictEqual(egress, [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }] }]);
+        });
+
         it("pods reach only DNS, the namespace's own pods and the database (images are pulled by the node)", () => {
             const config = stackFileConfig(stack);
             const database = config["esteira:database"] as { mode: string; pool?: unknown; cidr?: string } | undefined;
@@ -144,7 +160,8 @@ for (const { stack, file } of stackCases()) {
                 ].map((rule) => JSON.stringify(rule)),
             );
             const seen = new Set<string>();
-            for (const policy of evaluation.recorder.all(NETWORK_POLICY)) {
+            // The backup jobs' way to the storage is the test above's.
+            for (const policy of evaluation.recorder.all(NETWORK_POLICY).filter((p) => !p.name.endsWith("-backup-egress"))) {
                 for (const rule of policy.inputs.spec.egress ?? []) {
                     for (const peer of rule.to ?? [{}]) {
                         const to = peer.ipBlock

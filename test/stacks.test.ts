@@ -420,6 +420,9 @@ describe("stack files", () => {
                 const workloads = ["esteira:services", "esteira:workers", "esteira:jobs"].flatMap((key) =>
                     Object.entries((config[key] ?? {}) as Record<string, { image: any }>),
                 );
+                // The backups' image is looked up as `backup`, as the images output names it.
+                const backups = config["esteira:backups"] as { image: any } | undefined;
+                if (backups) workloads.push(["backup", backups]);
                 const byTag = workloads.filter(([, workload]) => {
                     if (typeof workload.image === "object" && workload.image.verifiedIn !== undefined) return true;
                     const ref = typeof workload.image === "string" ? workload.image : workload.image.ref;
@@ -1079,6 +1082,8 @@ describe("stack files", () => {
                     .map((s) => `${s.name}=${s.inputs.metadata.name}`)
                     .sort();
             assert.deepStrictEqual(secretsIn("esteira-homolog"), [
+                // The backups' jobs run in the stack's own namespace, with their bucket's key.
+                "homolog-backup-credentials=homolog-backup-credentials",
                 "homolog-pull-secret=ghcr-secret",
                 "homolog-secret-db-credentials=db-credentials",
                 // The environment's own identity lives in the stack's namespace only.

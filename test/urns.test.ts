@@ -26,6 +26,7 @@ export const REPLACING_INPUTS: Record<string, string[]> = {
     "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool": ["clusterId", "name", "dbName", "user", "mode", "size"],
     "digitalocean:index/certificate:Certificate": ["name", "type", "domains"],
     "digitalocean:index/dnsRecord:DnsRecord": ["domain", "type"],
+    "digitalocean:index/spacesBucket:SpacesBucket": ["name", "region"],
     "github:index/repositoryEnvironment:RepositoryEnvironment": ["repository", "environment"],
     "kubernetes:core/v1:Namespace": ["metadata.name"],
     "kubernetes:core/v1:Secret": ["metadata.name", "metadata.namespace", "type"],

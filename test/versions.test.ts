@@ -160,6 +160,13 @@ describe("versions: Node.js 24 everywhere", () => {
         const dependabot = YAML.parse(read(".github", "dependabot.yml"));
         const docker = dependabot.updates.find((u: { "package-ecosystem": string }) => u["package-ecosystem"] === "docker");
         assert.ok(docker, ".github/dependabot.yml: no docker ecosystem");
-        assert.deepStrictEqual([docker.directory ?? docker.directories].flat(), ["/app"]);
+        assert.deepStrictEqual([docker.directory ?? docker.directories].flat(), ["/app", "/images/backup"]);
+    });
+
+    it("the backups' image is pinned by digest where Dependabot's docker ecosystem reads it, and BASE_IMAGE defaults to that stage", () => {
+        const dockerfile = read("images", "backup", "Dockerfile");
+        const pinned = /^FROM debian:[a-z]+-slim@sha256:[0-9a-f]{64} AS (\S+)$/m.exec(dockerfile);
+        assert.ok(pinned, "images/backup/Dockerfile: no `FROM debian:<suite>-slim@sha256:<digest> AS <stage>` line");
+        assert.match(dockerfile, new RegExp(`^ARG BASE_IMAGE=${pinned[1]}$`, "m"));
     });
 });

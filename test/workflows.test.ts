@@ -213,6 +213,27 @@ describe("workflows", () => {
         assert.match(script, /config_json "\$stack" esteira:vulnerabilityAllowList/, "the allow-list is the stack's");
     });
 
+    it("the setup action normalises the modes of every build context a stack file builds (the image's hash must not follow the umask)", () => {
+        const setup = actions.find((a) => a.file === ".github/actions/setup/action.yml")!.doc as any;
+        const step = setup.runs.steps.find((s: any) => /context-modes --/.test(s.run ?? ""));
+        const normalised = step.run.split("context-modes --")[1].trim().split(/\s+/);
+        const contexts = new Set<string>();
+        const visit = (value: unknown): void => {
+            if (Array.isArray(value)) value.forEach(visit);
+            else if (value && typeof value === "object") {
+                const build = (value as { build?: { context?: unknown } }).build;
+                if (typeof build?.context === "string") contexts.add(build.context);
+                Object.values(value).forEach(visit);
+            }
+        };
+        for (const stack of stackFiles()) visit(stackFileConfig(stack));
+        assert.deepStrictEqual(
+            [...contexts].filter((c) => !normalised.includes(c)),
+            [],
+        );
+        assert.ok(contexts.has("images/backup") && contexts.has("app"));
+    });
+
     it("code scanning (CodeQL) of the TypeScript and the workflows is one of the gate's required jobs", () => {
         const ci = workflows.find((w) => w.file.endsWith("/ci.yml"))!.doc;
         assert.ok([ci.jobs.gate.needs].flat().includes("codeql"), "ci.yml: the gate needs codeql");

@@ -72,6 +72,21 @@ export const SCHEDULED_JOB_DEFAULTS = {
     suspend: false,
 } as const;
 
+/**
+ * Defaults of `DatabaseBackupsArgs` (components/database-backups.ts), applied once in the component:
+ * a production stack's (`esteira:production`) are stricter than any other's.
+ */
+export const BACKUP_DEFAULTS = {
+    production: { schedule: "0 * * * *", retentionDays: 30 },
+    other: { schedule: "0 3 * * *", retentionDays: 7 },
+    /** The dumps' key prefix in the bucket. */
+    prefix: "dumps",
+    /** How long a dump may take before its run is stopped (and fails). */
+    timeoutSeconds: 3600,
+    /** The drill's scratch database: `<database>_restore_drill`. */
+    scratchSuffix: "_restore_drill",
+} as const;
+
 /** Defaults of `DigitalOceanClusterArgs` (components/cluster.ts), applied once in the component. */
 export const CLUSTER_DEFAULTS = {
     ha: false,

@@ -17,6 +17,7 @@ import {
 } from "./access-defaults";
 import {
     CLUSTER_DEFAULTS,
+    BACKUP_DEFAULTS,
     DATABASE_DEFAULTS,
     ENVIRONMENT_NAMESPACE_DEFAULTS,
     IMAGE_DEFAULTS,
@@ -1189,6 +1190,101 @@ export const watchSchema = z
     );
 export type WatchSettings = z.infer<typeof watchSchema>;
 
+// ---- backups -------------------------------------------------------------------------------
+
+const bd = BACKUP_DEFAULTS;
+const cron = (description: string, dflt: DefaultText) =>
+    z
+        .string()
+        .refine(isCronSchedule, {
+            error: (issue) =>
+                `must be a cron schedule of five fields, e.g. "*/15 * * * *", or @hourly, @daily, …; received ${JSON.stringify(issue.input)}`,
+        })
+        .optional()
+        .meta(doc(description, dflt));
+/** An S3 bucket name: 3 to 63 lowercase letters, digits, '-' and '.'. */
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+    error: "must be a bucket name: 3 to 63 lowercase letters, digits, '-' and '.'",
+});
+
+const spacesStorage = z.strictObject({
+    mode: z
+        .literal("spaces")
+        .meta(
+            doc("a DigitalOcean Spaces bucket the stack creates: private, versioned, its lifecycle expiring dumps after `retentionDays`"),
+        ),
+    region: regionSlug("region").meta(doc("the Spaces region, e.g. `nyc3`, `ams3`, `fra1`")),
+    bucket: bucketName.optional().meta(doc("the bucket's name, unique across Spaces", text("<project>-<environment>-backups"))),
+});
+const s3Storage = z.strictObject({
+    mode: z
+        .literal("s3")
+        .meta(
+            doc(
+                "a bucket that exists already on any S3-compatible service, reached with the secrets esteira:backupAccessKeyId and esteira:backupSecretAccessKey, which should reach only that bucket",
+            ),
+        ),
+    endpoint: z
+        .string()
+        .regex(/^https?:\/\/[a-z0-9.-]+(:[0-9]{1,5})?\/?$/, { error: "must be the service's URL, e.g. https://s3.example.com" })
+        .meta(doc("the S3 endpoint URL")),
+    bucket: bucketName.meta(doc("the bucket's name")),
+    region: nonEmpty().optional().meta(doc("the region the endpoint signs for", "us-east-1")),
+});
+
+/** Columns to blank or hash in a copy restored for a lower environment: `<table>.<column>` → how. */
+const maskingSchema = z.record(
+    z.string().regex(/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/, { error: "must be <table>.<column>, lowercase, e.g. users.email" }),
+    z.enum(["blank", "hash"], { error: 'must be "blank" (an empty string) or "hash" (md5 of the value: equal values stay equal)' }),
+);
+
+export const backupsSchema = z.strictObject({
+    schedule: cron(
+        "when a logical dump (`pg_dump`) runs",
+        text(`"${bd.production.schedule}" in a production stack, else "${bd.other.schedule}"`),
+    ),
+    retentionDays: int(1, 3650)
+        .optional()
+        .meta(
+            doc(
+                "days a dump is kept, then deleted",
+                text(`${bd.production.retentionDays} in a production stack, else ${bd.other.retentionDays}`),
+            ),
+        ),
+    image: imageSchema.meta(
+        doc(
+            "the image the dump, restore and drill run: `pg_dump`, `pg_restore`, `psql` and `rclone` on PATH, e.g. `{build: {context: images/backup}}`",
+        ),
+    ),
+    storage: z
+        .discriminatedUnion("mode", [spacesStorage, s3Storage], {
+            error: (issue) => (issue.code === "invalid_union" ? 'mode must be "spaces" or "s3"' : undefined),
+        })
+        .meta(doc("where the dumps go: S3-compatible object storage")),
+    timeoutSeconds: int(60).optional().meta(doc("how long a dump, restore or drill may take before it is stopped", bd.timeoutSeconds)),
+    restoreDrill: z
+        .strictObject({
+            schedule: cron(
+                "when the drill restores the newest dump into a scratch database, checks it and drops it",
+                text("never: on demand only"),
+            ),
+            service: dns1035Label("a service name")
+                .optional()
+                .meta(
+                    doc(
+                        "the service whose `migrate` command the drill runs against the restored copy",
+                        text("the one service with `migrate`"),
+                    ),
+                ),
+        })
+        .optional()
+        .meta(doc("the restore drill, which also runs on demand (`kubectl create job --from=cronjob/<job>`)", text("on demand only"))),
+    masking: maskingSchema
+        .optional()
+        .meta(doc("columns blanked or hashed in a masked restore (a lower environment rebuilt from this one's dump)", text("none"))),
+});
+export type BackupsSettings = z.infer<typeof backupsSchema>;
+
 // ---- release gate --------------------------------------------------------------------------
 
 /** A calendar day, YYYY-MM-DD, that exists (2027-02-30 does not). */
@@ -1381,6 +1477,11 @@ export const stackSchema = z
                     text("none"),
                 ),
             ),
+        backups: backupsSchema
+            .optional()
+            .meta(
+                doc("logical dumps of the environment's database on a schedule, kept for a retention, and the restore drill", text("none")),
+            ),
         vulnerabilityAllowList: vulnerabilityAllowListSchema
             .optional()
             .meta(
@@ -1439,6 +1540,14 @@ export const SECRET_KEYS = {
         key: "esteira:slackWebhookUrl",
         description:
             "Slack incoming-webhook URL the delivery notifications (scripts/notify.sh: deploys, promotions, rollbacks, the watch window, drift) and the alerts of `monitoring.slackChannel` post to",
+    },
+    backupAccessKeyId: {
+        key: "esteira:backupAccessKeyId",
+        description: "access key id of `backups.storage.mode: s3`, reaching only its bucket",
+    },
+    backupSecretAccessKey: {
+        key: "esteira:backupSecretAccessKey",
+        description: "secret access key of `backups.storage.mode: s3`",
     },
     // The DigitalOcean provider's own key: the kubeconfig built for DOKS authenticates with it too
     // (unless cluster.tokenFromEnvironment, where both read DIGITALOCEAN_TOKEN instead).

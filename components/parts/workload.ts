@@ -86,8 +86,8 @@ export interface WorkloadParts {
     claims: k8s.core.v1.PersistentVolumeClaim[];
     /** The environment a container gets, with the database URL under `DATABASE_URL` read from `key`. */
     env(key: DatabaseKey): k8s.types.input.core.v1.EnvVar[];
-    /** A hardened container on the workload's image, with its resources and writable paths. */
-    container(container: Omit<k8s.types.input.core.v1.Container, "image" | "resources">): k8s.types.input.core.v1.Container;
+    /** A hardened container on the workload's image (or the one given), with its resources and writable paths. */
+    container(container: Omit<k8s.types.input.core.v1.Container, "resources">): k8s.types.input.core.v1.Container;
     /** The hardened pod around the given containers. */
     pod(spec: Omit<k8s.types.input.core.v1.PodSpec, "securityContext" | "volumes" | "imagePullSecrets">): k8s.types.input.core.v1.PodSpec;
 }
@@ -153,7 +153,7 @@ export function workloadParts(
         podAnnotations: Object.keys(checksums).length > 0 ? checksums : undefined,
         claims: storage.claims,
         env: (key) => envVars(args.env ?? {}, { ...database(key), ...args.secretEnv }),
-        container: (container) => hardenedContainer({ ...container, image: args.image, resources }, storage.mounts),
+        container: (container) => hardenedContainer({ ...container, image: container.image ?? args.image, resources }, storage.mounts),
         pod: (spec) => hardenedPod(pod, spec),
     };
 }
