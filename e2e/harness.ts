@@ -46,6 +46,11 @@ export const local = {
 
 export const databaseUrl = `postgresql://${local.pg.user}:${encodeURIComponent(local.pg.password)}@${local.pg.host}:${local.pg.port}/${local.pg.database}`;
 
+/** The local PostgreSQL's admin login (CREATEDB, CREATEROLE), on its `postgres` database: what `database.mode: server` makes a stack's database with. */
+export const databaseAdminUrl = `postgresql://${requireEnv("ESTEIRA_PG_ADMIN_USER")}:${encodeURIComponent(
+    fs.readFileSync(requireEnv("ESTEIRA_PG_ADMIN_PASSWORD_FILE"), "utf8").trim(),
+)}@${local.pg.host}:${local.pg.port}/postgres`;
+
 // --- timings ---------------------------------------------------------------------------------------
 const timings: Record<string, number> = {};
 

@@ -58,6 +58,9 @@ export ESTEIRA_COSIGN_VERSION=2.6.5
 # attestation needs a builder the docker-build provider cannot ask for (it has no sbom option) and the
 # local daemon's built-in BuildKit cannot export, and it would be unsigned.
 export ESTEIRA_SYFT_VERSION=1.57.2
+# The local line's stand-in for DigitalOcean Spaces (S3-compatible object storage for the database
+# dumps): its accounts reach only the buckets they own, as a Spaces key reaches only its grants.
+export ESTEIRA_VERSITYGW_VERSION=1.8.0
 
 # --- binaries ---------------------------------------------------------------
 export ESTEIRA_BIN="$ESTEIRA_CACHE/bin"
@@ -132,6 +135,13 @@ export ESTEIRA_PG_PASSWORD_FILE="$ESTEIRA_LOCAL_DIR/postgres/password"
 # `database.mode: server` (pull-request stacks on the local base) make theirs with.
 export ESTEIRA_PG_ADMIN_USER=esteira_admin
 export ESTEIRA_PG_ADMIN_PASSWORD_FILE="$ESTEIRA_LOCAL_DIR/postgres/admin-password"
+# The S3-compatible stand-in for Spaces (versitygw, scripts/local-services.sh): on loopback and on
+# the node's address, where the backup jobs' pods reach it. Its root account makes the buckets and
+# the accounts that each own one; the root secret stays in its file.
+export ESTEIRA_S3_PORT=7070
+export ESTEIRA_S3_ENDPOINT="http://$ESTEIRA_NODE_IP:$ESTEIRA_S3_PORT"
+export ESTEIRA_S3_ROOT_USER=esteira-root
+export ESTEIRA_S3_ROOT_SECRET_FILE="$ESTEIRA_LOCAL_DIR/s3/root-secret"
 # URL without the password (it stays in the file, never in the environment's
 # printed form); esteira_database_url below builds the full one on demand.
 export ESTEIRA_DATABASE_URL_NOPASS="postgresql://$ESTEIRA_PG_USER@$ESTEIRA_PG_HOST:$ESTEIRA_PG_PORT/$ESTEIRA_PG_DB"

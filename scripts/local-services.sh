@@ -7,7 +7,9 @@
 #     htpasswd (bcrypt) auth, holding the base image;
 #   * PostgreSQL (Debian's postgresql) as its own cluster on 127.0.0.1:5433;
 #   * the pull requests' PostgreSQL image esteira/postgres:15-bookworm, Debian's package on the
-#     base image (scripts/images/postgres), in the registry.
+#     base image (scripts/images/postgres), in the registry;
+#   * an S3-compatible store (versitygw, scripts/toolchain.sh) on 127.0.0.1 and the node's address,
+#     port 7070, standing in for Spaces: its accounts each reach only the buckets they own.
 # Idempotent: start on a running service is a no-op; stop stops only what
 # this script started (by pidfile). Secrets are generated once, kept in
 # mode-600 files, and never printed. `source scripts/env.sh` for the names.
@@ -28,6 +30,7 @@ L="$ESTEIRA_LOCAL_DIR"
 DOCKER_DIR="$L/docker"
 REG_DIR="$L/registry"
 PG_DIR="$L/postgres"
+S3_DIR="$L/s3"
 # Postgres refuses to run as root, and the postgres user cannot enter a
 # cache dir under root's 0700 home; as root its cluster lives under /var/lib,
 # in a directory named after the cache, so another ESTEIRA_CACHE (a cold run)
@@ -57,7 +60,7 @@ ROOTFS_TAR="$ESTEIRA_CACHE/rootfs/node-base-$BASE_SUITE-$BASE_KEY.tar"
 DOCKER=/usr/bin/docker
 
 # Debian packages we stand on; installed only when missing.
-SERVICE_PACKAGES=(docker.io docker-registry apache2-utils debootstrap postgresql)
+SERVICE_PACKAGES=(docker.io docker-registry apache2-utils debootstrap postgresql rclone)
 ensure_packages() { ensure_debian_packages "${SERVICE_PACKAGES[@]}"; }
 
 # --- docker -----------------------------------------------------------------
@@ -370,11 +373,44 @@ services_status() {
   if [[ -n "$PG_BIN" ]] && pg_up; then
     echo "postgres: up   $ESTEIRA_DATABASE_URL_NOPASS (password in $ESTEIRA_PG_PASSWORD_FILE)"
   else echo "postgres: down"; rc=1; fi
+  if pid_alive "$S3_DIR/versitygw.pid" && s3_up; then
+    echo "s3:       up   http://127.0.0.1:$ESTEIRA_S3_PORT and $ESTEIRA_S3_ENDPOINT (root $ESTEIRA_S3_ROOT_USER, secret in $ESTEIRA_S3_ROOT_SECRET_FILE)"
+  else echo "s3:       down"; rc=1; fi
   return $rc
 }
 
+# --- S3-compatible store (versitygw) -----------------------------------------------
+s3_up() { [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ESTEIRA_S3_PORT/")" == 403 ]]; }
+
+# Buckets, versions and accounts live under the cache; the root account is the only one it starts
+# with (the end-to-end suite makes an account and a bucket per environment with `versitygw admin`).
+start_s3() {
+  local gw="$ESTEIRA_BIN/versitygw-$ESTEIRA_VERSITYGW_VERSION/versitygw"
+  [[ -x "$gw" ]] || die "versitygw is not built" "run bash scripts/toolchain.sh versitygw"
+  ensure_secret "$ESTEIRA_S3_ROOT_SECRET_FILE"
+  mkdir -p "$S3_DIR/data" "$S3_DIR/versions" "$S3_DIR/iam"
+  if pid_alive "$S3_DIR/versitygw.pid" && s3_up; then
+    log "s3: already running"
+    step_note "already running"
+    return 0
+  fi
+  ensure_port_free "$ESTEIRA_S3_PORT" "the local S3 store"
+  node_network_up
+  log "s3: starting versitygw on 127.0.0.1 and $ESTEIRA_NODE_IP, port $ESTEIRA_S3_PORT (log $S3_DIR/versitygw.log)"
+  ROOT_ACCESS_KEY_ID="$ESTEIRA_S3_ROOT_USER" ROOT_SECRET_ACCESS_KEY="$(cat "$ESTEIRA_S3_ROOT_SECRET_FILE")" \
+    without_inherited_fds setsid "$gw" --port "127.0.0.1:$ESTEIRA_S3_PORT" --port "$ESTEIRA_NODE_IP:$ESTEIRA_S3_PORT" --iam-dir "$S3_DIR/iam" \
+    posix --versioning-dir "$S3_DIR/versions" "$S3_DIR/data" >>"$S3_DIR/versitygw.log" 2>&1 </dev/null &
+  echo $! >"$S3_DIR/versitygw.pid"
+  if ! wait_for 30 s3_up; then
+    tail -20 "$S3_DIR/versitygw.log" >&2
+    stop_s3
+    die "versitygw did not answer on 127.0.0.1:$ESTEIRA_S3_PORT within 30s (its log above)" "fix what its log names, then run this again"
+  fi
+}
+stop_s3() { stop_pid versitygw "$S3_DIR/versitygw.pid"; }
+
 # services_steps — one numbered step per service (the caller has called steps_begin).
-SERVICES_STEP_COUNT=6
+SERVICES_STEP_COUNT=7
 services_steps() {
   step services-packages "Debian packages (${SERVICE_PACKAGES[*]})" ensure_packages
   PG_BIN="$(pg_bindir)"
@@ -383,10 +419,12 @@ services_steps() {
   step services-base-image "base image (debootstrap $BASE_SUITE)" ensure_base_image
   step services-postgres-image "pull requests' PostgreSQL image (Debian's postgresql-15)" ensure_postgres_image
   step services-postgres "PostgreSQL on 127.0.0.1 and $ESTEIRA_NODE_IP:$ESTEIRA_PG_PORT" start_postgres
+  step services-s3 "S3 store (versitygw) on 127.0.0.1 and $ESTEIRA_NODE_IP:$ESTEIRA_S3_PORT" start_s3
 }
 
 services_stop() {
   local rc=0
+  stop_s3 || rc=1
   stop_postgres || rc=1
   stop_registry || rc=1
   stop_docker || rc=1

@@ -14,7 +14,7 @@ mkdir -p "$dir"
 for file in Pulumi.yaml Pulumi.local.yaml package.json tsconfig.json tsconfig.pulumi.json index.ts; do
   cp "$repo/$file" "$dir/$file"
 done
-for sub in vocabulary config components stacks; do
+for sub in vocabulary config components stacks images; do
   rm -rf "${dir:?}/$sub"
   cp -r "$repo/$sub" "$dir/$sub"
 done

@@ -5,7 +5,7 @@
 # If a step fails, it says what failed and what to do, and stops everything it started, so a
 # second run starts clean. Then: source scripts/env.sh
 #   bash scripts/setup-local.sh                   # everything
-#   bash scripts/setup-local.sh --stand-ins-only  # Node.js, buildx and the stand-ins only: no Pulumi or
+#   bash scripts/setup-local.sh --stand-ins-only  # Node.js, buildx, versitygw and the stand-ins only: no Pulumi or
 #                                                 # Kubernetes build, no control plane, no node
 #                                                 # (local-up.sh --use-existing)
 set -euo pipefail
@@ -38,9 +38,9 @@ trap teardown_on_failure EXIT
 start=$SECONDS
 log "cache: $ESTEIRA_CACHE (a fresh one builds everything: docs/local-line.md has the cold figures)"
 if [[ "${1:-}" == --stand-ins-only ]]; then
-  steps_begin $((SERVICES_STEP_COUNT + 2))
+  steps_begin $((SERVICES_STEP_COUNT + 3))
   step nodejs "Node.js $ESTEIRA_NODE_VERSION" node_install
-  toolchain_steps buildx
+  toolchain_steps buildx versitygw
   services_steps
 else
   steps_begin $((${#TOOLCHAIN_TOOLS[@]} + SERVICES_STEP_COUNT + 3))

@@ -4,7 +4,7 @@
 #   Pulumi CLI + Node.js language host, the kubernetes and docker-build
 #   resource providers, the docker-buildx CLI plugin (the provider's exec
 #   mode), kube-apiserver/-controller-manager/-scheduler + kubectl,
-#   kwok + kwokctl, etcd, cosign, syft.
+#   kwok + kwokctl, etcd, cosign, syft, versitygw (the S3 stand-in).
 #
 # Each tool is built from a wrapper module under scripts/go/<name> whose
 # committed go.mod/go.sum pin the whole dependency graph. Outputs go to
@@ -41,7 +41,7 @@ LOG_PREFIX=toolchain
 : "${ESTEIRA_KUBE_SCORE_VERSION:=1.20.0}" "${ESTEIRA_KUBECONFORM_VERSION:=0.7.0}"
 
 # Every tool, in build order, with the title its step shows.
-TOOLCHAIN_TOOLS=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-docker-build buildx kubernetes kwok etcd containerd pause cosign syft)
+TOOLCHAIN_TOOLS=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-docker-build buildx kubernetes kwok etcd containerd pause cosign syft versitygw)
 declare -A TOOL_TITLE=(
   [pulumi]="Pulumi CLI $ESTEIRA_PULUMI_VERSION"
   [pulumi-language-nodejs]="Pulumi Node.js language host $ESTEIRA_PULUMI_NODEJS_HOST_VERSION"
@@ -55,6 +55,7 @@ declare -A TOOL_TITLE=(
   [pause]="pause (sandbox) $ESTEIRA_PAUSE_VERSION"
   [cosign]="cosign $ESTEIRA_COSIGN_VERSION"
   [syft]="syft $ESTEIRA_SYFT_VERSION"
+  [versitygw]="versitygw $ESTEIRA_VERSITYGW_VERSION (S3 stand-in)"
   [actionlint]="actionlint $ESTEIRA_ACTIONLINT_VERSION"
   [kube-score]="kube-score $ESTEIRA_KUBE_SCORE_VERSION"
   [kubeconform]="kubeconform $ESTEIRA_KUBECONFORM_VERSION"
@@ -248,6 +249,12 @@ build_cosign() {
 build_syft() {
   build syft "$ESTEIRA_SYFT_VERSION" "-X main.version=$ESTEIRA_SYFT_VERSION -X main.gitCommit=esteira" \
     github.com/anchore/syft/cmd/syft
+}
+
+# The S3-compatible stand-in for Spaces that the database dumps are written to (scripts/local-services.sh).
+build_versitygw() {
+  build versitygw "$ESTEIRA_VERSITYGW_VERSION" "-X main.Version=v$ESTEIRA_VERSITYGW_VERSION -X main.Build=esteira" \
+    github.com/versity/versitygw/cmd/versitygw
 }
 
 build_actionlint() {
