@@ -11,7 +11,19 @@ import { execFileSync, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { databaseAdminUrl, eventually, flushTimings, kube, localStack, LocalStack, psql, timed, workDir } from "./harness";
+import {
+    databaseAdminUrl,
+    eventually,
+    FINISH_SETUP_TIMEOUT_MS,
+    finishSetup,
+    flushTimings,
+    kube,
+    localStack,
+    LocalStack,
+    psql,
+    timed,
+    workDir,
+} from "./harness";
 
 const STACK = "backups";
 const NAMESPACE = `esteira-${STACK}`;
@@ -94,6 +106,12 @@ describe("backups: dumps with retention, a restore the app serves from, a masked
         }
         return { succeeded: job.succeeded === 1, logs: logs.join("\n") };
     };
+
+    // versitygw, the S3 store, builds in the background while the suites before this one run.
+    before(function () {
+        this.timeout(FINISH_SETUP_TIMEOUT_MS);
+        finishSetup();
+    });
 
     before(async () => {
         // One account and one bucket per environment, as a Spaces key is granted one bucket.

@@ -12,7 +12,21 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { changes, flushTimings, kube, local, LocalStack, localStack, openStack, REPO_ROOT, timed, workDir, WorkDir } from "./harness";
+import {
+    changes,
+    FINISH_SETUP_TIMEOUT_MS,
+    finishSetup,
+    flushTimings,
+    kube,
+    local,
+    localStack,
+    LocalStack,
+    openStack,
+    REPO_ROOT,
+    timed,
+    WorkDir,
+    workDir,
+} from "./harness";
 
 const NAMESPACE = "esteira-local";
 const SERVICE = "sample";
@@ -45,6 +59,12 @@ describe("delivery on the local stack, end to end", function () {
     };
     const canI = (kubeconfig: string, ...args: string[]) =>
         spawnSync(KUBECTL, ["--kubeconfig", kubeconfig, "auth", "can-i", ...args], { encoding: "utf8" }).stdout.trim();
+
+    // cosign and syft (the evidence and the SBOM the release preview checks) build in the background while the suites before this one run.
+    before(function () {
+        this.timeout(FINISH_SETUP_TIMEOUT_MS);
+        finishSetup();
+    });
 
     before(async () => {
         work = workDir("delivery");

@@ -51,6 +51,20 @@ export const databaseAdminUrl = `postgresql://${requireEnv("ESTEIRA_PG_ADMIN_USE
     fs.readFileSync(requireEnv("ESTEIRA_PG_ADMIN_PASSWORD_FILE"), "utf8").trim(),
 )}@${local.pg.host}:${local.pg.port}/postgres`;
 
+let finished = false;
+/**
+ * What e2e.sh's setup leaves for later (setup-local.sh --no-wait): cosign, syft and versitygw, building in
+ * the background at idle priority, and the S3 store. A suite that needs them calls this in a hook of
+ * its own, with a timeout that covers the build; it waits once, then returns at once.
+ */
+export function finishSetup(): void {
+    if (finished) return;
+    execFileSync("bash", [path.join(REPO_ROOT, "scripts", "setup-local.sh"), "--finish"], { stdio: ["ignore", "inherit", "inherit"] });
+    finished = true;
+}
+/** How long a suite's finishSetup hook may wait: the background build's cold time on a busy machine, with room. */
+export const FINISH_SETUP_TIMEOUT_MS = 40 * 60 * 1000;
+
 // --- timings ---------------------------------------------------------------------------------------
 const timings: Record<string, number> = {};
 

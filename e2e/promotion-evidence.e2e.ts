@@ -11,7 +11,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { local, REPO_ROOT } from "./harness";
+import { FINISH_SETUP_TIMEOUT_MS, finishSetup, local, REPO_ROOT } from "./harness";
 
 const SCRIPT = path.join(REPO_ROOT, "scripts", "promotion-evidence.sh");
 const COMMIT = crypto.randomBytes(20).toString("hex");
@@ -48,6 +48,12 @@ describe("promotion evidence: signed, verified, and refused when forged or missi
         EVIDENCE_VERIFIED_PUBLIC_KEY: "",
     };
     const verify = (ref: string, commit = COMMIT) => evidence(["verify", "homolog", ref, commit], verifiers);
+
+    // cosign and syft (the evidence and the SBOMs) build in the background while the suites before this one run.
+    before(function () {
+        this.timeout(FINISH_SETUP_TIMEOUT_MS);
+        finishSetup();
+    });
 
     before(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "esteira-e2e-evidence-"));

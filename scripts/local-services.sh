@@ -375,7 +375,7 @@ services_status() {
   else echo "postgres: down"; rc=1; fi
   if pid_alive "$S3_DIR/versitygw.pid" && s3_up; then
     echo "s3:       up   http://127.0.0.1:$ESTEIRA_S3_PORT and $ESTEIRA_S3_ENDPOINT (root $ESTEIRA_S3_ROOT_USER, secret in $ESTEIRA_S3_ROOT_SECRET_FILE)"
-  else echo "s3:       down"; rc=1; fi
+  else echo "s3:       down (it needs versitygw: bash scripts/setup-local.sh --finish starts it)"; fi
   return $rc
 }
 
@@ -408,9 +408,11 @@ start_s3() {
   fi
 }
 stop_s3() { stop_pid versitygw "$S3_DIR/versitygw.pid"; }
+# Its own step, after services_steps: it needs versitygw, which setup-local.sh builds in the background.
+s3_step() { step services-s3 "S3 store (versitygw) on 127.0.0.1 and $ESTEIRA_NODE_IP:$ESTEIRA_S3_PORT" start_s3; }
 
 # services_steps — one numbered step per service (the caller has called steps_begin).
-SERVICES_STEP_COUNT=7
+SERVICES_STEP_COUNT=6
 services_steps() {
   step services-packages "Debian packages (${SERVICE_PACKAGES[*]})" ensure_packages
   PG_BIN="$(pg_bindir)"
@@ -419,7 +421,6 @@ services_steps() {
   step services-base-image "base image (debootstrap $BASE_SUITE)" ensure_base_image
   step services-postgres-image "pull requests' PostgreSQL image (Debian's postgresql-15)" ensure_postgres_image
   step services-postgres "PostgreSQL on 127.0.0.1 and $ESTEIRA_NODE_IP:$ESTEIRA_PG_PORT" start_postgres
-  step services-s3 "S3 store (versitygw) on 127.0.0.1 and $ESTEIRA_NODE_IP:$ESTEIRA_S3_PORT" start_s3
 }
 
 services_stop() {
@@ -436,8 +437,9 @@ services_stop() {
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   case "${1:-}" in
     start)
-      steps_begin "$SERVICES_STEP_COUNT"
+      steps_begin $((SERVICES_STEP_COUNT + 1))
       services_steps
+      s3_step
       services_status
       ;;
     stop) services_stop ;;

@@ -5,6 +5,10 @@
 # If a step fails, it says what failed and what to do, and stops everything it started, so a
 # second run starts clean. Then: source scripts/env.sh
 #   bash scripts/setup-local.sh                   # everything
+#   bash scripts/setup-local.sh --no-wait         # everything but cosign, syft and versitygw, which keep building in
+#                                                 # the background (scripts/toolchain.sh DEFERRED_TOOLS),
+#                                                 # and the S3 store, which needs versitygw
+#   bash scripts/setup-local.sh --finish          # after --no-wait: waits for them, starts the S3 store
 #   bash scripts/setup-local.sh --stand-ins-only  # Node.js, buildx, versitygw and the stand-ins only: no Pulumi or
 #                                                 # Kubernetes build, no control plane, no node
 #                                                 # (local-up.sh --use-existing)
@@ -35,19 +39,41 @@ teardown_on_failure() {
 }
 trap teardown_on_failure EXIT
 
+# What needs the deferred tools: waiting for their background build, then the S3 store.
+FINISH_STEP_COUNT=2
+finish_steps() {
+  step deferred-tools "${DEFERRED_TOOLS[*]} (built in the background at idle priority)" deferred_tools_wait
+  s3_step
+}
+
 start=$SECONDS
 log "cache: $ESTEIRA_CACHE (a fresh one builds everything: docs/local-line.md has the cold figures)"
-if [[ "${1:-}" == --stand-ins-only ]]; then
-  steps_begin $((SERVICES_STEP_COUNT + 3))
-  step nodejs "Node.js $ESTEIRA_NODE_VERSION" node_install
-  toolchain_steps buildx versitygw
-  services_steps
-else
-  steps_begin $((${#TOOLCHAIN_TOOLS[@]} + SERVICES_STEP_COUNT + 3))
-  step nodejs "Node.js $ESTEIRA_NODE_VERSION" node_install
-  toolchain_steps "${TOOLCHAIN_TOOLS[@]}"
-  services_steps
-  step cluster "control plane $NAME (kube-apiserver, etcd, kwok)" cluster_start
-  step node "node $ESTEIRA_NODE_NAME (kubelet, kube-proxy, containerd)" node_start
-fi
+case "${1:-}" in
+  --stand-ins-only)
+    steps_begin $((SERVICES_STEP_COUNT + 4))
+    step nodejs "Node.js $ESTEIRA_NODE_VERSION" node_install
+    toolchain_steps buildx versitygw
+    services_steps
+    s3_step
+    ;;
+  --finish)
+    steps_begin "$FINISH_STEP_COUNT"
+    finish_steps
+    ;;
+  "" | --no-wait)
+    mapfile -t tools < <(line_tools)
+    finish=$FINISH_STEP_COUNT
+    [[ "${1:-}" != --no-wait ]] || finish=0
+    steps_begin $((${#tools[@]} + SERVICES_STEP_COUNT + 4 + finish))
+    step nodejs "Node.js $ESTEIRA_NODE_VERSION" node_install
+    toolchain_preflight
+    step deferred-start "${DEFERRED_TOOLS[*]}: start building in the background, at idle priority" deferred_tools_start
+    toolchain_steps "${tools[@]}"
+    services_steps
+    step cluster "control plane $NAME (kube-apiserver, etcd, kwok)" cluster_start
+    step node "node $ESTEIRA_NODE_NAME (kubelet, kube-proxy, containerd)" node_start
+    [[ "${1:-}" == --no-wait ]] || finish_steps
+    ;;
+  *) usage ;;
+esac
 log "ready in $(fmt_duration $((SECONDS - start))); run: source $dir/env.sh"

@@ -42,6 +42,14 @@ LOG_PREFIX=toolchain
 
 # Every tool, in build order, with the title its step shows.
 TOOLCHAIN_TOOLS=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-docker-build buildx kubernetes kwok etcd containerd pause cosign syft versitygw)
+# What no step of bringing the line up needs: cosign (the promotion evidence), syft (the SBOMs) and
+# versitygw (the S3 stand-in). setup-local.sh builds them beside the others at idle priority, so
+# they take only the CPU time the other builds' downloads and links, and later the end-to-end
+# suite's waits, leave unused (cold, on 2 cores: 2¼, 8½ and 2½ minutes of their own), and waits
+# for them at its end (--no-wait: where they are first needed, setup-local.sh --finish).
+DEFERRED_TOOLS=(cosign syft versitygw)
+DEFERRED_DIR="$ESTEIRA_LOCAL_DIR/deferred-tools"
+DEFERRED_LOG="$ESTEIRA_CACHE/logs/deferred-tools.log"
 declare -A TOOL_TITLE=(
   [pulumi]="Pulumi CLI $ESTEIRA_PULUMI_VERSION"
   [pulumi-language-nodejs]="Pulumi Node.js language host $ESTEIRA_PULUMI_NODEJS_HOST_VERSION"
@@ -335,7 +343,70 @@ toolchain_steps() {
   toolchain_install
 }
 
+# line_tools — TOOLCHAIN_TOOLS but the deferred ones, in build order.
+line_tools() {
+  local t d
+  for t in "${TOOLCHAIN_TOOLS[@]}"; do
+    for d in "${DEFERRED_TOOLS[@]}"; do [[ "$t" != "$d" ]] || continue 2; done
+    printf '%s\n' "$t"
+  done
+}
+
+# deferred_tools_start — starts building DEFERRED_TOOLS in the background, in a session of its own at
+# SCHED_IDLE and nice 19 (a cached tool takes a second); its status file says how it ended.
+deferred_tools_start() {
+  mkdir -p "$DEFERRED_DIR" "$(dirname "$DEFERRED_LOG")"
+  if pid_alive "$DEFERRED_DIR/pid"; then
+    step_note "already building"
+    return 0
+  fi
+  rm -f "$DEFERRED_DIR/status"
+  (
+    # shellcheck disable=SC2016 # $1 and $2 are the inner bash's arguments
+    without_inherited_fds setsid chrt --idle 0 nice -n 19 bash -c 'bash "$1" --deferred; echo $? >"$2"' _ \
+      "$ESTEIRA_SCRIPTS_DIR/toolchain.sh" "$DEFERRED_DIR/status" >"$DEFERRED_LOG" 2>&1 </dev/null
+  ) &
+  echo $! >"$DEFERRED_DIR/pid"
+  log "building ${DEFERRED_TOOLS[*]} in the background at idle priority (log $DEFERRED_LOG)"
+}
+
+# deferred_tools_wait — until the background build has ended; fails, with its log, unless it built them all.
+# With none running it starts one, which finds what is built already and stamped current in seconds.
+deferred_tools_wait() {
+  pid_alive "$DEFERRED_DIR/pid" || deferred_tools_start
+  while pid_alive "$DEFERRED_DIR/pid"; do sleep 1; done
+  local status
+  status="$(cat "$DEFERRED_DIR/status" 2>/dev/null || echo "none: it was stopped")"
+  if [[ "$status" != 0 ]]; then
+    tail -25 "$DEFERRED_LOG" >&2
+    die "the background build of ${DEFERRED_TOOLS[*]} failed (exit status $status; its log above, all of it in $DEFERRED_LOG)" \
+      "fix what the log names, then run bash scripts/setup-local.sh again"
+  fi
+}
+
+# deferred_tools_stop — ends a background build still running, with every compiler it started.
+deferred_tools_stop() {
+  local pid
+  if ! pid_alive "$DEFERRED_DIR/pid"; then
+    rm -f "$DEFERRED_DIR/pid"
+    return 0
+  fi
+  pid="$(cat "$DEFERRED_DIR/pid")"
+  log "stopping the background build of ${DEFERRED_TOOLS[*]} (session $pid)"
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  wait_for 10 not_alive "$pid" || kill -KILL -- "-$pid" 2>/dev/null || true
+  rm -f "$DEFERRED_DIR/pid"
+}
+
 main() {
+  if [[ "${1:-}" == --deferred ]]; then
+    # The background build deferred_tools_start runs: the tools only, laid out by their own builds.
+    steps_begin "${#DEFERRED_TOOLS[@]}"
+    toolchain_preflight
+    local t
+    for t in "${DEFERRED_TOOLS[@]}"; do step "tool-$t" "${TOOL_TITLE[$t]}" "build_${t//-/_}"; done
+    return 0
+  fi
   local tools=("$@")
   [[ ${#tools[@]} -gt 0 ]] || tools=("${TOOLCHAIN_TOOLS[@]}")
   steps_begin "${#tools[@]}"

@@ -9,15 +9,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { REPO_ROOT } from "../mocks";
+import { stopped } from "../support/scripts";
 
 const bash = (script: string) =>
     spawnSync("bash", ["-c", `set -euo pipefail; source "${REPO_ROOT}/scripts/lib.sh"; ${script}`], { encoding: "utf8" });
 
-/** Whether the process is gone (or a zombie, stopped and not yet reaped by whoever inherited it). */
-function stopped(pid: number): boolean {
-    const stat = `/proc/${pid}/stat`;
-    return !fs.existsSync(stat) || / Z /.test(fs.readFileSync(stat, "utf8"));
-}
 
 describe("scripts/lib.sh", () => {
     let dir: string;

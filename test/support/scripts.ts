@@ -3,6 +3,7 @@
  * (pulumi, kubectl, docker… answering from files under $STUB) and no GitHub step summary.
  */
 import { spawnSync, SpawnSyncReturns } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "../mocks";
 
@@ -22,4 +23,10 @@ export function runScript(
             ...options.env,
         },
     });
+}
+
+/** Whether the process is gone (or a zombie, stopped and not yet reaped by whoever inherited it). */
+export function stopped(pid: number): boolean {
+    const stat = `/proc/${pid}/stat`;
+    return !fs.existsSync(stat) || / Z /.test(fs.readFileSync(stat, "utf8"));
 }
