@@ -63,6 +63,11 @@ export interface DatabaseBackupsArgs {
     migration?: DrillMigration;
     /** `<table>.<column>` → blank or hash, applied to every restored copy. Default: none. */
     masking?: Record<string, "blank" | "hash">;
+    /**
+     * A Slack incoming webhook (secret, the stack's esteira:slackWebhookUrl): a dump or restore that
+     * fails, and each drill's result, are posted to it. Default: none (the Job's status alone says so).
+     */
+    webhookUrl?: pulumi.Input<string>;
 }
 
 /**
@@ -99,6 +104,7 @@ export class DatabaseBackups extends pulumi.ComponentResource {
             timeoutSeconds: args.timeoutSeconds ?? d.timeoutSeconds,
             // The env every command reads: where the dumps are, and the key that reaches only that bucket.
             env: {
+                NOTIFY_STACK: args.environment ?? name,
                 BACKUP_BUCKET: store.bucket,
                 BACKUP_PREFIX: d.prefix,
                 RCLONE_CONFIG_STORE_TYPE: "s3",
@@ -109,6 +115,7 @@ export class DatabaseBackups extends pulumi.ComponentResource {
             storageSecretEnv: {
                 RCLONE_CONFIG_STORE_ACCESS_KEY_ID: ref("accessKeyId"),
                 RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY: ref("secretAccessKey"),
+                ...(args.webhookUrl !== undefined ? { NOTIFY_WEBHOOK_URL: ref("webhookUrl") } : {}),
             },
         };
         this.backupJob = new ScheduledJob(
@@ -117,7 +124,11 @@ export class DatabaseBackups extends pulumi.ComponentResource {
                 ...common,
                 schedule: args.schedule ?? strictness.schedule,
                 command: ["esteira-backup"],
-                env: { ...common.env, BACKUP_RETENTION_DAYS: String(args.retentionDays ?? strictness.retentionDays) },
+                env: {
+                    ...common.env,
+                    BACKUP_RETENTION_DAYS: String(args.retentionDays ?? strictness.retentionDays),
+                    NOTIFY_EVENT: "backup",
+                },
                 secretEnv: {
                     ...common.storageSecretEnv,
                     DATABASE_DIRECT_URL: { secretName: args.databaseSecretName, key: "DATABASE_DIRECT_URL" },
@@ -129,32 +140,67 @@ export class DatabaseBackups extends pulumi.ComponentResource {
             childOpts,
         );
         if (args.adminUrl !== undefined) {
-            const restoring = {
-                ...common,
-                env: { ...common.env, BACKUP_MASKING: maskingOf(args.masking) },
-                secretEnv: { ...common.storageSecretEnv, BACKUP_ADMIN_URL: ref("adminUrl"), BACKUP_SCRATCH_URL: ref("scratchUrl") },
-            };
-            this.restoreJob = new ScheduledJob(
-                `${name}-restore`,
-                // On demand only: `kubectl create job --from=cronjob/<name>-restore`.
-                { ...restoring, schedule: "@yearly", suspend: true, command: ["esteira-restore"] },
-                childOpts,
-            );
-            this.drillJob = new ScheduledJob(
-                `${name}-restore-drill`,
-                {
-                    ...restoring,
-                    schedule: args.restoreDrillSchedule ?? "@yearly",
-                    suspend: args.restoreDrillSchedule === undefined,
-                    command: ["esteira-drill-check"],
-                    steps: drillSteps(restoring.env, restoring.secretEnv, args.migration),
-                },
-                childOpts,
-            );
+            const restoring = restoreJobs(name, args, common, ref, childOpts);
+            this.restoreJob = restoring.restoreJob;
+            this.drillJob = restoring.drillJob;
         }
-        storageEgress(name, args.namespace, store.port, childOpts);
+        const ports = [store.port, ...(args.webhookUrl !== undefined ? [webhookPortOf(args.webhookUrl)] : [])];
+        storageEgress(name, args.namespace, ports, childOpts);
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }
+}
+
+/** The jobs every command shares: the pod, where the dumps are, and the bucket's key (and the webhook). */
+interface CommonJob {
+    image: pulumi.Input<string>;
+    namespace: pulumi.Input<string>;
+    imagePullSecrets?: pulumi.Input<string>[];
+    environment?: pulumi.Input<string>;
+    partOf?: pulumi.Input<string>;
+    timeoutSeconds: number;
+    env: Record<string, pulumi.Input<string>>;
+    storageSecretEnv: Record<string, SecretKeyRef>;
+}
+
+/** The restore (on demand) and the drill (on its schedule, else on demand), both into the scratch database. */
+function restoreJobs(
+    name: string,
+    args: DatabaseBackupsArgs,
+    common: CommonJob,
+    ref: (key: string) => SecretKeyRef,
+    opts: pulumi.ComponentResourceOptions,
+): { restoreJob: ScheduledJob; drillJob: ScheduledJob } {
+    const restoring = {
+        ...common,
+        env: { ...common.env, BACKUP_MASKING: maskingOf(args.masking) },
+        secretEnv: { ...common.storageSecretEnv, BACKUP_ADMIN_URL: ref("adminUrl"), BACKUP_SCRATCH_URL: ref("scratchUrl") },
+    };
+    const restoreJob = new ScheduledJob(
+        `${name}-restore`,
+        // On demand only: `kubectl create job --from=cronjob/<name>-restore`.
+        {
+            ...restoring,
+            env: { ...restoring.env, NOTIFY_EVENT: "restore" },
+            schedule: "@yearly",
+            suspend: true,
+            command: ["esteira-restore"],
+        },
+        opts,
+    );
+    const drillEnv = { ...restoring.env, NOTIFY_EVENT: "restore drill" };
+    const drillJob = new ScheduledJob(
+        `${name}-restore-drill`,
+        {
+            ...restoring,
+            env: drillEnv,
+            schedule: args.restoreDrillSchedule ?? "@yearly",
+            suspend: args.restoreDrillSchedule === undefined,
+            command: ["esteira-drill-check"],
+            steps: drillSteps(drillEnv, restoring.secretEnv, args.migration),
+        },
+        opts,
+    );
+    return { restoreJob, drillJob };
 }
 
 /** The Secret the jobs read: the bucket's key and, for the restore and the drill, the admin and scratch URLs. */
@@ -169,14 +215,31 @@ function credentialsSecret(name: string, args: DatabaseBackupsArgs, store: Store
                 ...(args.adminUrl !== undefined
                     ? { adminUrl: pulumi.secret(args.adminUrl), scratchUrl: scratchUrlOf(args.adminUrl, args.databaseName) }
                     : {}),
+                ...(args.webhookUrl !== undefined ? { webhookUrl: pulumi.secret(args.webhookUrl) } : {}),
             },
         },
         opts,
     );
 }
 
-/** The jobs' way out to the storage, on its port: the namespace's default-deny admits only DNS and the database. */
-function storageEgress(name: string, namespace: pulumi.Input<string>, port: pulumi.Input<number>, opts: pulumi.CustomResourceOptions) {
+/** The webhook's port (443 for https), which alone leaves the secret: it says nothing of the URL's path. */
+const webhookPortOf = (url: pulumi.Input<string>) =>
+    pulumi.unsecret(
+        pulumi.output(url).apply((value) => {
+            try {
+                const parsed = new URL(value);
+                return Number(parsed.port || (parsed.protocol === "http:" ? 80 : 443));
+            } catch {
+                return 443; // not a URL: the post fails, and its Job's log says so
+            }
+        }),
+    );
+
+/**
+ * The jobs' way out to the storage and, with a webhook, to it, on their ports: the namespace's
+ * default-deny admits only DNS and the database.
+ */
+function storageEgress(name: string, namespace: pulumi.Input<string>, ports: pulumi.Input<number>[], opts: pulumi.CustomResourceOptions) {
     return new k8s.networking.v1.NetworkPolicy(
         `${name}-backup-egress`,
         {
@@ -192,7 +255,7 @@ function storageEgress(name: string, namespace: pulumi.Input<string>, port: pulu
                     ],
                 },
                 policyTypes: ["Egress"],
-                egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port }] }],
+                egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: ports.map((port) => ({ protocol: "TCP", port })) }],
             },
         },
         opts,

@@ -446,6 +446,8 @@ function backupsOf(parsed: Parsed, registry: Registry | undefined): BackupsConfi
                 : { ...storage, accessKeyId: secret("backupAccessKeyId"), secretAccessKey: secret("backupSecretAccessKey") },
         restoreDrillSchedule: restoreDrill?.schedule,
         restoreDrillService: restoreDrill?.service,
+        // A failed dump or restore, and each drill's result, are posted where the stack's other notifications go.
+        webhookUrl: raw.secrets.slackWebhookUrl,
         environment,
         partOf: raw.project,
     };

@@ -22,6 +22,7 @@ import {
     LocalStack,
     psql,
     timed,
+    Webhook,
     workDir,
 } from "./harness";
 
@@ -39,6 +40,7 @@ describe("backups: dumps with retention, a restore the app serves from, a masked
     this.timeout(20 * 60 * 1000);
 
     let stack: LocalStack;
+    const hook = new Webhook();
     let sampleImage: string;
     const key = { id: `e2e-dumps-${crypto.randomBytes(3).toString("hex")}`, secret: crypto.randomBytes(18).toString("hex") };
     const other = { id: `e2e-other-${crypto.randomBytes(3).toString("hex")}`, secret: crypto.randomBytes(18).toString("hex") };
@@ -83,9 +85,16 @@ describe("backups: dumps with retention, a restore the app serves from, a masked
             .filter(Boolean)
             .sort();
     /** Runs a Job made from one of the stack's CronJobs and resolves with its logs, every container's, once it finished. */
-    const runFrom = async (cronJob: string) => {
+    const runFrom = async (cronJob: string, env: Record<string, string> = {}) => {
         const name = `${cronJob}-${Date.now().toString(36)}`;
         const template = (await batch.readNamespacedCronJob({ name: cronJob, namespace: NAMESPACE })).spec!.jobTemplate;
+        // A variable changed for this run alone, as `kubectl create job --from` then `kubectl set env` would.
+        for (const container of template.spec!.template.spec!.containers) {
+            container.env = [
+                ...(container.env ?? []).filter((e) => !(e.name in env)),
+                ...Object.entries(env).map(([n, value]) => ({ name: n, value })),
+            ];
+        }
         await batch.createNamespacedJob({
             namespace: NAMESPACE,
             body: { metadata: { name, labels: template.metadata?.labels }, spec: template.spec },
@@ -104,6 +113,8 @@ describe("backups: dumps with retention, a restore the app serves from, a masked
         for (const container of containers) {
             logs.push(await core.readNamespacedPodLog({ name: pod.metadata!.name!, namespace: NAMESPACE, container }).catch(() => ""));
         }
+        // Gone with its pods, so that a failed one is not tried again (its backoffLimit) behind the next case.
+        await batch.deleteNamespacedJob({ name, namespace: NAMESPACE, propagationPolicy: "Background" });
         return { succeeded: job.succeeded === 1, logs: logs.join("\n") };
     };
 
@@ -133,6 +144,8 @@ describe("backups: dumps with retention, a restore the app serves from, a masked
         ]) {
             psql(sql, databaseAdminUrl);
         }
+        // The stack's Slack webhook, standing in on the node's address, where the jobs' pods reach it.
+        await hook.start(env("ESTEIRA_NODE_IP"));
         const work = workDir(STACK);
         fs.copyFileSync(path.join(work.dir, "Pulumi.local.yaml"), path.join(work.dir, `Pulumi.${STACK}.yaml`));
         stack = await localStack(STACK, { work });
@@ -140,6 +153,7 @@ describe("backups: dumps with retention, a restore the app serves from, a masked
         // a stack has with `database.mode: server` (the local stack's database is external).
         await stack.stack.removeConfig("esteira:databaseUrl");
         await stack.stack.setConfig("esteira:databaseAdminUrl", { value: databaseAdminUrl, secret: true });
+        await stack.stack.setConfig("esteira:slackWebhookUrl", { value: hook.url, secret: true });
         await stack.stack.setConfig("esteira:backupAccessKeyId", { value: key.id, secret: true });
         await stack.stack.setConfig("esteira:backupSecretAccessKey", { value: key.secret, secret: true });
         stack.editConfig((config) => {
@@ -166,6 +180,7 @@ describe("backups: dumps with retention, a restore the app serves from, a masked
         psql(`DROP DATABASE IF EXISTS ${SCRATCH} WITH (FORCE)`, databaseAdminUrl);
         await stack?.stack.destroy({ color: "never" }).catch(() => undefined);
         stack?.dispose();
+        await hook.close();
     });
 
     it("each environment's key reaches its own bucket and no other", () => {
@@ -185,6 +200,18 @@ describe("backups: dumps with retention, a restore the app serves from, a masked
         const kept = dumps();
         assert.strictEqual(kept.length, 1, kept.join(" "));
         assert.notStrictEqual(kept[0], "20200101T000000Z.dump", "the old dump is gone");
+    });
+
+    it("a dump that fails fails its Job and tells the stack's webhook, never printing its URL", async () => {
+        const from = hook.received.length;
+        // The other environment's bucket, which this key is refused: the upload fails.
+        const run = await timed("failing backup Job", () => runFrom(`${STACK}-backup`, { BACKUP_BUCKET: OTHER_BUCKET }));
+        assert.ok(!run.succeeded, run.logs);
+        assert.match(run.logs, /esteira-backup: FAILED: the dump did not complete/);
+        assert.match(run.logs, /esteira-notify: told the stack's webhook: FAILED/);
+        assert.ok(!run.logs.includes("e2e-secret-path"), "the webhook's URL is never printed");
+        assert.strictEqual(hook.texts(from)[0], `${STACK} backup: FAILED: no dump written (exit status 1): its Job's log says why`);
+        assert.deepStrictEqual(dumps().length, 1, "the dump written before is all the bucket holds");
     });
 
     it("the restore puts the newest dump into a scratch database, masked, and the app serves from it", async () => {
@@ -231,10 +258,15 @@ describe("backups: dumps with retention, a restore the app serves from, a masked
     });
 
     it("the drill restores the newest dump, runs the app's migrations on it, checks it, reports and drops it", async () => {
+        const from = hook.received.length;
         const run = await timed("restore drill Job", () => runFrom(`${STACK}-restore-drill`));
         assert.ok(run.succeeded, run.logs);
         assert.match(run.logs, /esteira-drill: PASSED: \d{8}T\d{6}Z\.dump restored, the app's migrations ran, \d+ table\(s\): .*notes=\d+/);
         assert.match(run.logs, new RegExp(`scratch database ${SCRATCH} dropped`));
         assert.strictEqual(psql(`SELECT count(*) FROM pg_database WHERE datname = '${SCRATCH}'`, databaseAdminUrl), "0");
+        // Its result, reported to the stack's webhook.
+        const told = hook.texts(from).filter((text) => text.startsWith(`${STACK} restore drill:`));
+        assert.strictEqual(told.length, 1, hook.texts(from).join("\n"));
+        assert.match(told[0], new RegExp(`^${STACK} restore drill: PASSED: \\d{8}T\\d{6}Z\\.dump restored, the app's migrations ran`));
     });
 });

@@ -8,6 +8,8 @@ import * as k8s from "@kubernetes/client-node";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
+import type { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
@@ -370,6 +372,34 @@ export function runtimeContainers(namespace: string): RuntimeContainer[] {
 export function writtenVersion(object: k8s.V1Deployment): string {
     const { uid, generation, labels, annotations } = object.metadata ?? {};
     return JSON.stringify({ uid, generation, labels, annotations });
+}
+
+// --- notifications ------------------------------------------------------------------------------
+/** Slack's incoming webhook, standing in: records every post, answers `status` (changeable). */
+export class Webhook {
+    readonly received: { path: string; body: any }[] = [];
+    status = 200;
+    private server = http.createServer((req, res) => {
+        let body = "";
+        req.on("data", (chunk) => (body += chunk));
+        req.on("end", () => {
+            this.received.push({ path: req.url ?? "", body: JSON.parse(body) });
+            res.writeHead(this.status, { "content-type": "text/plain" }).end(this.status === 200 ? "ok" : "no_service");
+        });
+    });
+    url = "";
+    /** Listens on `host`: loopback for the scripts, the node's address for pods. */
+    async start(host = "127.0.0.1") {
+        await new Promise<void>((resolve) => this.server.listen(0, host, resolve));
+        this.url = `http://${host}:${(this.server.address() as AddressInfo).port}/services/T0/B0/e2e-secret-path`;
+    }
+    close() {
+        return new Promise<void>((resolve) => this.server.close(() => resolve()));
+    }
+    /** The texts received since `from`. */
+    texts(from = 0) {
+        return this.received.slice(from).map((r) => String(r.body.text));
+    }
 }
 
 // --- PostgreSQL -------------------------------------------------------------------------------------------

@@ -9,8 +9,6 @@
 import * as assert from "assert";
 import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
-import * as http from "http";
-import type { AddressInfo } from "net";
 import * as path from "path";
 import {
     flushTimings,
@@ -23,8 +21,9 @@ import {
     serviceUrl,
     sleep,
     timed,
-    workDir,
+    Webhook,
     WorkDir,
+    workDir,
 } from "./harness";
 
 const NAMESPACE = "esteira-local";
@@ -37,32 +36,6 @@ const COMMIT = "89abcdef0123456789abcdef0123456789abcdef";
 /** What the run's link is made of in Actions. */
 const RUN = { GITHUB_SERVER_URL: "https://github.example", GITHUB_REPOSITORY: "acme/shop", GITHUB_RUN_ID: "4242" };
 const RUN_URL = "https://github.example/acme/shop/actions/runs/4242";
-
-/** Slack's incoming webhook, standing in: records every post, answers `status` (changeable). */
-class Webhook {
-    readonly received: { path: string; body: any }[] = [];
-    status = 200;
-    private server = http.createServer((req, res) => {
-        let body = "";
-        req.on("data", (chunk) => (body += chunk));
-        req.on("end", () => {
-            this.received.push({ path: req.url ?? "", body: JSON.parse(body) });
-            res.writeHead(this.status, { "content-type": "text/plain" }).end(this.status === 200 ? "ok" : "no_service");
-        });
-    });
-    url = "";
-    async start() {
-        await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-        this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/services/T0/B0/e2e-secret-path`;
-    }
-    close() {
-        return new Promise<void>((resolve) => this.server.close(() => resolve()));
-    }
-    /** The texts received since `from`. */
-    texts(from = 0) {
-        return this.received.slice(from).map((r) => String(r.body.text));
-    }
-}
 
 describe("day-two operations on the local stack, end to end", function () {
     this.timeout(30 * 60 * 1000);

@@ -1539,7 +1539,7 @@ export const SECRET_KEYS = {
     slackWebhookUrl: {
         key: "esteira:slackWebhookUrl",
         description:
-            "Slack incoming-webhook URL the delivery notifications (scripts/notify.sh: deploys, promotions, rollbacks, the watch window, drift) and the alerts of `monitoring.slackChannel` post to",
+            "Slack incoming-webhook URL the delivery notifications (scripts/notify.sh: deploys, promotions, rollbacks, the watch window, drift), the backups' failures and restore drills, and the alerts of `monitoring.slackChannel` post to",
     },
     backupAccessKeyId: {
         key: "esteira:backupAccessKeyId",

@@ -71,6 +71,38 @@ describe("DatabaseBackups", () => {
         ]);
     });
 
+    it("with the stack's webhook, every job can tell it: its URL from the Secret, the event named, its port let out", async () => {
+        const adminUrl = pulumi.secret("postgresql://admin:pw@10.0.0.9:5432/postgres");
+        const { recorder, pod, env } = await build({ adminUrl, webhookUrl: pulumi.secret("https://hooks.slack.com/services/T0/B0/x") });
+        const secret = recorder.get("kubernetes:core/v1:Secret", "dev-backup-credentials");
+        assert.ok(isSecretInput(secret, "stringData.webhookUrl"), "the webhook's URL stays a secret");
+        const events = { "dev-backup": "backup", "dev-restore": "restore", "dev-restore-drill": "restore drill" };
+        for (const [job, event] of Object.entries(events)) {
+            const spec = pod(job);
+            for (const container of [...(spec.initContainers ?? []), ...spec.containers].filter((c: any) => c.name !== "migrate")) {
+                const vars = env(container);
+                assert.deepStrictEqual(
+                    vars.NOTIFY_WEBHOOK_URL,
+                    { name: "dev-backup-credentials", key: "webhookUrl" },
+                    `${job}/${container.name}`,
+                );
+                assert.strictEqual(vars.NOTIFY_EVENT, event, `${job}/${container.name}`);
+                assert.strictEqual(vars.NOTIFY_STACK, "dev", `${job}/${container.name}`);
+            }
+        }
+        const policy = recorder.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "dev-backup-egress");
+        assert.deepStrictEqual(policy.inputs.spec.egress[0].ports, [
+            { protocol: "TCP", port: 7070 },
+            { protocol: "TCP", port: 443 },
+        ]);
+    });
+
+    it("without a webhook no job holds one, and only the storage's port is let out", async () => {
+        const { recorder, pod, env } = await build();
+        assert.strictEqual(env(pod("dev-backup").containers[0]).NOTIFY_WEBHOOK_URL, undefined);
+        assert.ok(!("webhookUrl" in recorder.get("kubernetes:core/v1:Secret", "dev-backup-credentials").inputs.stringData));
+    });
+
     it("without the server's admin connection there is no restore and no drill", async () => {
         const { recorder } = await build();
         assert.deepStrictEqual(
